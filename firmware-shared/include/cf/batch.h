@@ -1,0 +1,91 @@
+/* Upload batches and their Ed25519 seal, and the JSON form of events.
+ *
+ * A batch is consecutive events of one device plus a seal: an Ed25519 signature by
+ * the device key over
+ *   "carefact.seal.v1" NUL || device id (16) || last seq (8, big-endian) || last digest (32).
+ *
+ * JSON (the body of POST /api/v1/devices/{id}/events):
+ *   {"device_id":"<uuid>",
+ *    "events":[{"seq":1,"kind":"visit.started","prev":"<hex64>","digest":"<hex64>",
+ *               "visit_id":"<uuid>","worker_id":"<uuid>","recipient_id":"<uuid>",
+ *               "plan_id":"<uuid>","wall_ms":1790000000000,"mono_ms":123456,
+ *               "boot_id":"<uuid>",
+ *               "card":{"method":"emv","token":"<22 chars>","scheme":"visa","last4":"1234"},
+ *               "location":{"lat_e7":557558000,"lon_e7":376173000,"accuracy_m":12},
+ *               "services":[{"code":"SB-01","quantity":1}],
+ *               "rating":5,"comment":"...","reason":"nobody_home","cancelled_by":"worker"}, ...],
+ *    "seal":{"last_seq":2,"last_digest":"<hex64>","signature":"<base64url of 64 bytes>"}}
+ * Fields that do not apply to a kind are omitted on output and, on input, must be
+ * absent or hold their empty value. "digest" is optional on input; when present it
+ * must equal the recomputed digest (CF_EDIGEST): it catches encoder disagreements.
+ * Unknown fields are refused (CF_EFIELD_UNKNOWN) so a typo is never silently dropped. */
+#ifndef CF_BATCH_H
+#define CF_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "cf/event.h"
+
+#define CF_ED25519_KEY_LEN 32
+#define CF_ED25519_SIG_LEN 64
+#define CF_BATCH_MAX_JSON (8u << 20) /* hard cap on a batch body in bytes */
+
+struct cf_seal {
+    uint64_t last_seq;
+    uint8_t last_digest[CF_DIGEST_LEN];
+    uint8_t signature[CF_ED25519_SIG_LEN];
+};
+
+struct cf_batch {
+    uint8_t device_id[CF_UUID_LEN];
+    size_t count;
+    struct cf_event *events; /* owned, count entries, consecutive seqs */
+    uint8_t (*digests)[CF_DIGEST_LEN]; /* owned: recomputed digest of each event */
+    struct cf_seal seal;
+};
+
+/* Ed25519 key pair from the CSPRNG. Returns 0 or CF_ECRYPTO. */
+int cf_ed25519_generate(uint8_t private_key[CF_ED25519_KEY_LEN],
+                        uint8_t public_key[CF_ED25519_KEY_LEN]);
+
+/* Sign / verify the seal message above. verify returns 0, CF_ESEAL (bad signature
+ * or bad key) or CF_ECRYPTO. */
+int cf_seal_sign(const uint8_t private_key[CF_ED25519_KEY_LEN],
+                 const uint8_t device_id[CF_UUID_LEN], uint64_t last_seq,
+                 const uint8_t last_digest[CF_DIGEST_LEN], uint8_t signature[CF_ED25519_SIG_LEN]);
+int cf_seal_verify(const uint8_t public_key[CF_ED25519_KEY_LEN], const struct cf_batch *batch);
+
+/* One event to / from a cJSON object. path is the field prefix used in error details
+ * (e.g. "events[3]"). from_json validates fully (types, ranges, lengths, kinds,
+ * cf_event_validate) and fills device_id from the argument. */
+cJSON *
+cf_event_to_json(const struct cf_event *event); /* caller frees with cJSON_Delete; NULL on ENOMEM */
+int cf_event_from_json(const cJSON *object, const uint8_t device_id[CF_UUID_LEN], const char *path,
+                       struct cf_event *out, struct cf_error_detail *detail);
+
+/* Parse and validate a whole batch body: JSON well-formed, 1..CF_BATCH_MAX_EVENTS
+ * events, every event valid, seqs consecutive, each event's prev equal to the
+ * recomputed digest of the one before it in the batch, seal.last_seq and
+ * seal.last_digest equal to the last event's. The first event's prev is NOT checked
+ * here (the server checks it against what it holds). The signature is not verified
+ * here (cf_seal_verify needs the device key). On error *out is empty and *detail
+ * names the field. Caller frees with cf_batch_cleanup. */
+int cf_batch_from_json(const char *text, size_t len, struct cf_batch *out,
+                       struct cf_error_detail *detail);
+
+/* Build a batch from events (copied), computing digests and signing the seal.
+ * events must be consecutive and chained. Returns 0, CF_ECHAIN, CF_ENOMEM, CF_ECRYPTO. */
+int cf_batch_build(const uint8_t device_id[CF_UUID_LEN], const struct cf_event *events,
+                   size_t count, const uint8_t private_key[CF_ED25519_KEY_LEN],
+                   struct cf_batch *out);
+
+/* Serialise to JSON text (caller frees with free()); NULL on ENOMEM. */
+char *cf_batch_to_json(const struct cf_batch *batch);
+
+/* Free what the batch owns and zero it. Accepts NULL. */
+void cf_batch_cleanup(struct cf_batch *batch);
+
+#endif

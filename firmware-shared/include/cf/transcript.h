@@ -1,0 +1,55 @@
+/* EMV card transcripts (format of shared/testdata/emv/README.md): alternating
+ * "send: <hex>" and "resp: <hex>" lines, '#' comments, spaces inside hex ignored,
+ * an empty "send:" matching any GET PROCESSING OPTIONS (80 A8 ...).
+ *
+ * Used by the unit tests (as a cf_transceive_fn) and by tools/pn532-sim (as the
+ * emulated card). Parsing works on a text buffer: the caller reads the file. */
+#ifndef CF_TRANSCRIPT_H
+#define CF_TRANSCRIPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cf/error.h"
+
+#define CF_TRANSCRIPT_MAX_TEXT (1u << 20)
+#define CF_TRANSCRIPT_MAX_STEPS 4096
+
+struct cf_transcript_step {
+    uint8_t *command; /* owned by the transcript; NULL when any GPO matches */
+    size_t command_len;
+    uint8_t *response; /* owned; includes SW1 SW2 (at least 2 bytes) */
+    size_t response_len;
+    bool used;
+};
+
+struct cf_transcript {
+    struct cf_transcript_step *steps; /* owned */
+    size_t count;
+};
+
+/* Parse text (len bytes, need not be NUL-terminated). On error returns CF_EMALFORM
+ * (bad hex, "resp:" without "send:", response under 2 bytes...) or CF_ETOOBIG, with
+ * *detail naming the line ("line 12"). *out is left empty on error. */
+int cf_transcript_parse(const char *text, size_t len, struct cf_transcript *out,
+                        struct cf_error_detail *detail);
+
+/* Free the steps. Accepts NULL and an empty transcript. */
+void cf_transcript_cleanup(struct cf_transcript *transcript);
+
+/* Mark every step unused again (the card was taken away and put back). */
+void cf_transcript_reset(struct cf_transcript *transcript);
+
+/* Answer one command APDU as the card would: the response of the first unused step
+ * whose command matches exactly (an empty one matching any GPO), marking it used;
+ * when nothing matches, 6D 00 for an unknown instruction class/INS pair and
+ * 6A 82 for SELECT / READ RECORD. Returns the response length or CF_ENOSPACE. */
+long cf_transcript_answer(struct cf_transcript *transcript, const uint8_t *apdu, size_t apdu_len,
+                          uint8_t *out, size_t out_size);
+
+/* A cf_transceive_fn over a struct cf_transcript (ctx). */
+int cf_transcript_transceive(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8_t *resp,
+                             size_t resp_size, size_t *resp_len);
+
+#endif

@@ -1,0 +1,70 @@
+/* Names and descriptions for the shared CF_E... codes (see cf/error.h). */
+#include "cf/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+struct error_entry {
+    int code;
+    const char *name;
+    const char *text;
+};
+
+static const struct error_entry errors[] = {
+    {CF_OK, "ok", "success"},
+    {CF_ENOMEM, "out_of_memory", "out of memory"},
+    {CF_EINVAL, "invalid_argument", "invalid argument"},
+    {CF_ETRUNC, "truncated", "input is truncated"},
+    {CF_EMALFORM, "malformed", "input is malformed"},
+    {CF_ETOOBIG, "too_big", "input exceeds the size limit"},
+    {CF_ENOSPACE, "no_space", "output buffer too small"},
+    {CF_ECARD_LOCKED, "card_locked", "the card or its application is blocked"},
+    {CF_ECARD_UNKNOWN, "unknown_card", "the card offers no known application"},
+    {CF_ENOT_PAYMENT, "not_payment_card", "the card is not a payment card"},
+    {CF_ECOMM, "card_communication", "communication with the card failed"},
+    {CF_ENO_PAN, "no_card_number", "the card application holds no card number"},
+    {CF_EJSON, "malformed_json", "the body is not valid JSON"},
+    {CF_EFIELD_MISSING, "field_missing", "a required field is missing"},
+    {CF_EFIELD_TYPE, "field_type", "a field has the wrong type"},
+    {CF_EFIELD_RANGE, "field_range", "a field value is out of range"},
+    {CF_EKIND, "unknown_kind", "unknown event kind"},
+    {CF_ECHAIN, "chain_broken", "the event does not continue the device's chain"},
+    {CF_ESEAL, "bad_seal", "the batch seal does not verify"},
+    {CF_EDIGEST, "digest_mismatch", "the event digest does not match its content"},
+    {CF_ECRYPTO, "crypto_failure", "a cryptographic operation failed"},
+    {CF_EFIELD_UNKNOWN, "field_unknown", "the object has a field this version does not know"},
+};
+
+static const struct error_entry *find_entry(int code)
+{
+    for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++)
+        if (errors[i].code == code)
+            return &errors[i];
+    return NULL;
+}
+
+const char *cf_strerror(int code)
+{
+    const struct error_entry *e = find_entry(code);
+    return e ? e->text : "unknown error";
+}
+
+const char *cf_error_name(int code)
+{
+    const struct error_entry *e = find_entry(code);
+    return e ? e->name : "unknown_error";
+}
+
+int cf_error_set(struct cf_error_detail *detail, int code, const char *field, const char *fmt, ...)
+{
+    if (!detail)
+        return code;
+    detail->code = code;
+    snprintf(detail->field, sizeof detail->field, "%s", field ? field : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail->message, sizeof detail->message, fmt, ap);
+    va_end(ap);
+    return code;
+}
