@@ -1,5 +1,5 @@
 # Unit tests and fuzz targets of firmware-shared.
-set(CF_SHARED_FUZZ_NAMES)
+set(CF_SHARED_FUZZ_NAMES tlv emv transcript event_json batch_json)
 file(GLOB CF_SHARED_UNIT_TESTS CONFIGURE_DEPENDS
      "${CMAKE_CURRENT_SOURCE_DIR}/unit/firmware-shared/test_*.c")
 foreach(src ${CF_SHARED_UNIT_TESTS})

@@ -10,7 +10,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define MAX_INPUT (4u << 20)
+#define FUZZ_INPUT_MAX (4u << 20)
 
 static int run_file(const char *path)
 {
@@ -19,12 +19,12 @@ static int run_file(const char *path)
         fprintf(stderr, "cannot open %s\n", path);
         return 1;
     }
-    uint8_t *buf = malloc(MAX_INPUT);
+    uint8_t *buf = malloc(FUZZ_INPUT_MAX);
     if (!buf) {
         fclose(f);
         return 1;
     }
-    size_t n = fread(buf, 1, MAX_INPUT, f);
+    size_t n = fread(buf, 1, FUZZ_INPUT_MAX, f);
     fclose(f);
     /* Copy into an exact-size allocation so ASan sees reads past the input. */
     uint8_t *exact = malloc(n ? n : 1);

@@ -7,8 +7,19 @@
  * PDOL filled from struct cf_emv_terminal (format 1 tag 80 and format 2 tag 77;
  * retried with an empty PDOL "83 00" when the card answers 67 00); READ RECORD over
  * the AFL; status words 61 xx (GET RESPONSE) and 6C xx (resend with Le) handled;
- * 62 85 accepted as success. PAN from 5A, else track 2 equivalent 57, else track 1
- * 56 / 9F6B. Expiry: 5F24, else 57, else 9F6B when its month is valid, else 56.
+ * 62 85 accepted as success. PAN from 5A, else track 2 equivalent 57, else track 2
+ * data 9F6B, else track 1 56 (the first source holding 12..19 digits: a masked or
+ * garbled source is skipped). Expiry: 5F24, else 57, else 9F6B, else 56 — each
+ * only when its month is 1..12; YY is read as 20YY.
+ *
+ * Selection order: the applications listed by PPSE "2PAY.SYS.DDF01" (or, when it
+ * lists none, by the contact directory "1PAY.SYS.DDF01"), by scheme preference
+ * Mir, Visa, Mastercard, Maestro, UnionPay, Amex / JCB / Interac, CB (domestic,
+ * always co-badged: the international application wins), unknown AIDs last;
+ * within one scheme by priority indicator 87, then directory order. When no
+ * listed application can be selected: partial selection by each known RID (P2 00
+ * then 02 "next"), then each known full AID. Caps: 200 transceive calls per read,
+ * 8 GET RESPONSE and 2 resends per command, 32 READ RECORD per application.
  *
  * The PAN exists only in struct cf_emv_card, in the caller's memory; the caller
  * derives a token (cf/token.h) and wipes the card with cf_emv_card_wipe. */
@@ -70,15 +81,21 @@ struct cf_emv_card {
 };
 
 /* Read the card. terminal may be NULL (defaults at time 0 with zero randomness;
- * tests only). Returns 0 with *card filled, or:
+ * tests only). transceive and ctx are borrowed for the call; card is the
+ * caller's. Returns 0 with *card filled, or:
  *   CF_ECARD_LOCKED   the card or its payment application is blocked (69 85, 6A 81,
- *                     62 83 on SELECT or GPO),
+ *                     62 83 on an application SELECT or on GPO; not on PPSE),
  *   CF_ECARD_UNKNOWN  PPSE and every known AID fail: no payment application,
- *   CF_ENOT_PAYMENT   an application answered but it is not an EMV payment one,
+ *   CF_ENOT_PAYMENT   an application answered but it is not an EMV payment one
+ *                     (no FCI template 6F, or GPO refused / answered with something
+ *                     other than 80, 77 or 70 — e.g. a German GeldKarte purse),
  *   CF_ENO_PAN        payment application read but it holds no PAN,
- *   CF_ECOMM          transceive failed or the card answered malformed data,
- *   or the code the transceive function returned.
- * On error *card holds no PAN. */
+ *   CF_ECOMM          transceive failed, the card answered malformed data (bad
+ *                     TLV, bad AFL, PDOL over 252 bytes) or a cap was exceeded,
+ *   CF_EINVAL         transceive or card is NULL,
+ *   or the negative code the transceive function returned.
+ * When several applications fail, the furthest failure is reported (NO_PAN, then
+ * LOCKED, then NOT_PAYMENT). On error *card is all zeros. */
 int cf_emv_read(cf_transceive_fn transceive, void *ctx, const struct cf_emv_terminal *terminal,
                 struct cf_emv_card *card);
 

@@ -31,12 +31,16 @@ int cf_tlv_parse_one(const uint8_t *data, size_t len, size_t *offset, struct cf_
 int cf_tlv_next(const uint8_t *data, size_t len, size_t *offset, struct cf_tlv *out);
 
 /* Depth-first search for tag inside data (descending into constructed values, at
- * most CF_TLV_MAX_DEPTH levels). Returns 1 found, 0 not found, or a negative code
- * when the data is malformed on the way. */
+ * most CF_TLV_MAX_DEPTH levels; the top level is level 1). Returns 1 found (the
+ * first match in document order), 0 not found, or a negative code when the data is
+ * malformed on the way (CF_ETRUNC / CF_EMALFORM; nesting deeper than the limit is
+ * CF_EMALFORM). 00/FF padding between objects is skipped at every level. */
 int cf_tlv_find(const uint8_t *data, size_t len, uint32_t tag, struct cf_tlv *out);
 
 /* Parse a DOL (PDOL, CDOL: tag + length pairs with no values). Calls fn for each
- * entry; returns 0 or CF_ETRUNC / CF_EMALFORM. */
+ * entry in order; returns 0, CF_ETRUNC / CF_EMALFORM (fn has then been called for
+ * the entries before the bad one), or the first nonzero value fn returned (which
+ * stops the walk). */
 typedef int (*cf_dol_entry_fn)(void *ctx, uint32_t tag, size_t length);
 int cf_dol_parse(const uint8_t *dol, size_t len, cf_dol_entry_fn fn, void *ctx);
 

@@ -1,0 +1,474 @@
+/* The event model (see cf/event.h): wire names, semantic validation, the canonical
+ * binary encoding and its SHA-256 digest, and the per-device chain check.
+ *
+ * The device and the server both run cf_event_digest on the decoded struct, never
+ * on JSON text, so whitespace or key order in transit cannot change a digest. */
+#include "cf/event.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "cf/codec.h"
+#include "cf/uuid.h"
+
+#define WALL_MS_MIN INT64_C(946684800000) /* 2000-01-01T00:00:00Z */
+#define WALL_MS_MAX INT64_C(4102444800000) /* 2100-01-01T00:00:00Z */
+#define JSON_SAFE_MAX INT64_C(9007199254740991)
+#define DIGEST_DOMAIN "carefact.event.v1"
+
+/* ==== Names ==== */
+
+static const char *const kind_names[] = {
+    [CF_EV_VISIT_STARTED] = "visit.started", [CF_EV_VISIT_ENDED] = "visit.ended",
+    [CF_EV_VISIT_RATED] = "visit.rated",     [CF_EV_VISIT_CANCELLED] = "visit.cancelled",
+    [CF_EV_VISIT_ATTEMPT] = "visit.attempt", [CF_EV_CARD_UNRECOGNIZED] = "card.unrecognized",
+    [CF_EV_CARD_BOUND] = "card.bound",
+};
+static const char *const method_names[] = {[CF_CARD_EMV] = "emv", [CF_CARD_UID] = "uid"};
+static const char *const reason_names[] = {
+    [CF_REASON_NOBODY_HOME] = "nobody_home",
+    [CF_REASON_REFUSED] = "refused",
+    [CF_REASON_IN_HOSPITAL] = "in_hospital",
+    [CF_REASON_WORKER_ILL] = "worker_ill",
+    [CF_REASON_OTHER] = "other",
+};
+static const char *const actor_names[] = {[CF_ACTOR_WORKER] = "worker",
+                                          [CF_ACTOR_RECIPIENT] = "recipient",
+                                          [CF_ACTOR_PROVIDER] = "provider"};
+static const char *const scheme_names[] = {"mir",  "visa", "mastercard", "maestro", "unionpay",
+                                           "amex", "jcb",  "interac",    "other"};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *name_at(const char *const *names, size_t count, int value)
+{
+    if (value <= 0 || (size_t)value >= count)
+        return NULL;
+    return names[value];
+}
+
+static int index_of(const char *const *names, size_t count, const char *name)
+{
+    if (!name)
+        return 0;
+    for (size_t i = 1; i < count; i++)
+        if (names[i] && strcmp(names[i], name) == 0)
+            return (int)i;
+    return 0;
+}
+
+const char *cf_event_kind_name(enum cf_event_kind kind)
+{
+    return name_at(kind_names, COUNT(kind_names), (int)kind);
+}
+
+enum cf_event_kind cf_event_kind_from_name(const char *name)
+{
+    return (enum cf_event_kind)index_of(kind_names, COUNT(kind_names), name);
+}
+
+const char *cf_card_method_name(enum cf_card_method method)
+{
+    return method == CF_CARD_NONE ? "" : name_at(method_names, COUNT(method_names), (int)method);
+}
+
+int cf_card_method_from_name(const char *name, enum cf_card_method *out)
+{
+    int i = index_of(method_names, COUNT(method_names), name);
+    if (!i)
+        return CF_EFIELD_RANGE;
+    *out = (enum cf_card_method)i;
+    return 0;
+}
+
+const char *cf_reason_name(enum cf_reason reason)
+{
+    return name_at(reason_names, COUNT(reason_names), (int)reason);
+}
+
+int cf_reason_from_name(const char *name, enum cf_reason *out)
+{
+    int i = index_of(reason_names, COUNT(reason_names), name);
+    if (!i)
+        return CF_EFIELD_RANGE;
+    *out = (enum cf_reason)i;
+    return 0;
+}
+
+const char *cf_actor_name(enum cf_actor actor)
+{
+    return name_at(actor_names, COUNT(actor_names), (int)actor);
+}
+
+int cf_actor_from_name(const char *name, enum cf_actor *out)
+{
+    int i = index_of(actor_names, COUNT(actor_names), name);
+    if (!i)
+        return CF_EFIELD_RANGE;
+    *out = (enum cf_actor)i;
+    return 0;
+}
+
+/* ==== Validation ==== */
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF, and no
+ * control characters except newline (a comment is shown to managers verbatim). */
+static bool is_clean_utf8(const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    while (*s) {
+        unsigned c = *s;
+        size_t n;
+        unsigned cp;
+        if (c < 0x80) {
+            if ((c < 0x20 && c != '\n') || c == 0x7f)
+                return false;
+            s++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            n = 1, cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            n = 2, cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            n = 3, cp = c & 0x07;
+        } else {
+            return false;
+        }
+        for (size_t i = 1; i <= n; i++) {
+            if ((s[i] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (s[i] & 0x3f);
+        }
+        static const unsigned min_cp[] = {0, 0x80, 0x800, 0x10000};
+        if (cp < min_cp[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+            (cp >= 0x80 && cp < 0xa0))
+            return false;
+        s += n + 1;
+    }
+    return true;
+}
+
+static bool is_digits(const char *s, size_t len)
+{
+    if (strlen(s) != len)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+static bool is_service_code(const char *code)
+{
+    size_t len = strlen(code);
+    if (len == 0 || len > CF_SERVICE_CODE_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = code[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static bool is_known_scheme(const char *scheme)
+{
+    for (size_t i = 0; i < COUNT(scheme_names); i++)
+        if (strcmp(scheme, scheme_names[i]) == 0)
+            return true;
+    return false;
+}
+
+static int validate_card(const struct cf_card_assurance *card, bool required,
+                         struct cf_error_detail *d)
+{
+    if (card->method == CF_CARD_NONE) {
+        if (required)
+            return cf_error_set(d, CF_EFIELD_MISSING, "card",
+                                "card is required for this kind of event");
+        if (card->token[0] || card->scheme[0] || card->last4[0])
+            return cf_error_set(d, CF_EFIELD_RANGE, "card",
+                                "card details given without a card method");
+        return 0;
+    }
+    if (card->method != CF_CARD_EMV && card->method != CF_CARD_UID)
+        return cf_error_set(d, CF_EFIELD_RANGE, "card.method", "card.method must be emv or uid");
+    uint8_t raw[16];
+    size_t raw_len = 0;
+    if (strlen(card->token) != CF_TOKEN_TEXT_LEN ||
+        cf_base64url_decode(card->token, CF_TOKEN_TEXT_LEN, raw, sizeof raw, &raw_len) ||
+        raw_len != 16)
+        return cf_error_set(d, CF_EFIELD_RANGE, "card.token",
+                            "card.token must be 22 base64url characters (16 bytes)");
+    if (card->method == CF_CARD_EMV) {
+        if (!is_digits(card->last4, 4))
+            return cf_error_set(d, CF_EFIELD_RANGE, "card.last4",
+                                "card.last4 must be the last four digits of the card number");
+        if (!is_known_scheme(card->scheme))
+            return cf_error_set(d, CF_EFIELD_RANGE, "card.scheme",
+                                "card.scheme must be one of mir, visa, mastercard, maestro, "
+                                "unionpay, amex, jcb, interac, other");
+    } else if (card->last4[0] || card->scheme[0]) {
+        return cf_error_set(d, CF_EFIELD_RANGE, "card",
+                            "a uid card has no scheme and no last four digits");
+    }
+    return 0;
+}
+
+static int validate_location(const struct cf_location *loc, struct cf_error_detail *d)
+{
+    if (!loc->present) {
+        if (loc->lat_e7 || loc->lon_e7 || loc->accuracy_m)
+            return cf_error_set(d, CF_EFIELD_RANGE, "location", "location values without a fix");
+        return 0;
+    }
+    if (loc->lat_e7 < -900000000 || loc->lat_e7 > 900000000)
+        return cf_error_set(d, CF_EFIELD_RANGE, "location.lat_e7",
+                            "location.lat_e7 must be between -900000000 and 900000000");
+    if (loc->lon_e7 < -1800000000 || loc->lon_e7 > 1800000000)
+        return cf_error_set(d, CF_EFIELD_RANGE, "location.lon_e7",
+                            "location.lon_e7 must be between -1800000000 and 1800000000");
+    if (loc->accuracy_m < 0 || loc->accuracy_m > 100000)
+        return cf_error_set(d, CF_EFIELD_RANGE, "location.accuracy_m",
+                            "location.accuracy_m must be between 0 and 100000 metres");
+    return 0;
+}
+
+static int validate_services(const struct cf_event *ev, struct cf_error_detail *d)
+{
+    if (ev->service_count > CF_MAX_SERVICES)
+        return cf_error_set(d, CF_EFIELD_RANGE, "services", "at most %d services per visit",
+                            CF_MAX_SERVICES);
+    if (ev->service_count && ev->kind != CF_EV_VISIT_ENDED)
+        return cf_error_set(d, CF_EFIELD_RANGE, "services",
+                            "services are recorded only with visit.ended");
+    for (size_t i = 0; i < ev->service_count; i++) {
+        char field[48];
+        const struct cf_service_done *s = &ev->services[i];
+        if (!is_service_code(s->code)) {
+            snprintf(field, sizeof field, "services[%zu].code", i);
+            return cf_error_set(d, CF_EFIELD_RANGE, field,
+                                "%s must be 1-32 characters of A-Z a-z 0-9 . _ -", field);
+        }
+        if (s->quantity < 1 || s->quantity > CF_SERVICE_QUANTITY_MAX) {
+            snprintf(field, sizeof field, "services[%zu].quantity", i);
+            return cf_error_set(d, CF_EFIELD_RANGE, field, "%s must be between 1 and %d", field,
+                                CF_SERVICE_QUANTITY_MAX);
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(ev->services[j].code, s->code) == 0) {
+                snprintf(field, sizeof field, "services[%zu].code", i);
+                return cf_error_set(d, CF_EFIELD_RANGE, field,
+                                    "%s: service %s is listed twice; give one entry with its "
+                                    "quantity",
+                                    field, s->code);
+            }
+    }
+    return 0;
+}
+
+static int require_id(const uint8_t id[CF_UUID_LEN], const char *field, struct cf_error_detail *d)
+{
+    if (cf_uuid_is_nil(id))
+        return cf_error_set(d, CF_EFIELD_MISSING, field, "%s is required for this kind of event",
+                            field);
+    return 0;
+}
+
+/* Which fields each kind requires or allows. */
+struct kind_rule {
+    bool visit_id, recipient_id, card_required, reason, rating;
+};
+
+static const struct kind_rule kind_rules[] = {
+    [CF_EV_VISIT_STARTED] = {.visit_id = true, .recipient_id = true},
+    [CF_EV_VISIT_ENDED] = {.visit_id = true, .recipient_id = true},
+    [CF_EV_VISIT_RATED] = {.visit_id = true, .rating = true},
+    [CF_EV_VISIT_CANCELLED] = {.visit_id = true, .reason = true},
+    [CF_EV_VISIT_ATTEMPT] = {.recipient_id = true, .reason = true},
+    [CF_EV_CARD_UNRECOGNIZED] = {.card_required = true},
+    [CF_EV_CARD_BOUND] = {.recipient_id = true, .card_required = true},
+};
+
+static int validate_kind_fields(const struct cf_event *ev, struct cf_error_detail *d)
+{
+    const struct kind_rule *rule = &kind_rules[ev->kind];
+    int rc = require_id(ev->worker_id, "worker_id", d);
+    if (!rc && rule->visit_id)
+        rc = require_id(ev->visit_id, "visit_id", d);
+    if (!rc && rule->recipient_id)
+        rc = require_id(ev->recipient_id, "recipient_id", d);
+    if (rc)
+        return rc;
+    if (rule->rating && (ev->rating < 1 || ev->rating > 5))
+        return cf_error_set(d, ev->rating ? CF_EFIELD_RANGE : CF_EFIELD_MISSING, "rating",
+                            "rating must be a whole number from 1 to 5");
+    if (!rule->rating && ev->rating)
+        return cf_error_set(d, CF_EFIELD_RANGE, "rating", "rating belongs to visit.rated only");
+    if (rule->reason && !cf_reason_name(ev->reason))
+        return cf_error_set(d, CF_EFIELD_MISSING, "reason",
+                            "reason is required: nobody_home, refused, in_hospital, "
+                            "worker_ill or other");
+    if (!rule->reason && ev->reason != CF_REASON_NONE)
+        return cf_error_set(d, CF_EFIELD_RANGE, "reason",
+                            "reason belongs to visit.cancelled and visit.attempt only");
+    bool cancelled = ev->kind == CF_EV_VISIT_CANCELLED;
+    if (cancelled && !cf_actor_name(ev->cancelled_by))
+        return cf_error_set(d, CF_EFIELD_MISSING, "cancelled_by",
+                            "cancelled_by is required: worker, recipient or provider");
+    if (!cancelled && ev->cancelled_by != CF_ACTOR_NONE)
+        return cf_error_set(d, CF_EFIELD_RANGE, "cancelled_by",
+                            "cancelled_by belongs to visit.cancelled only");
+    return validate_card(&ev->card, rule->card_required, d);
+}
+
+int cf_event_validate(const struct cf_event *ev, struct cf_error_detail *d)
+{
+    if (!ev)
+        return CF_EINVAL;
+    if (!cf_event_kind_name(ev->kind))
+        return cf_error_set(d, CF_EKIND, "kind", "unknown event kind");
+    if (ev->seq < 1 || ev->seq > (uint64_t)JSON_SAFE_MAX)
+        return cf_error_set(d, CF_EFIELD_RANGE, "seq", "seq must be between 1 and 2^53-1");
+    if (ev->wall_ms < WALL_MS_MIN || ev->wall_ms > WALL_MS_MAX)
+        return cf_error_set(d, CF_EFIELD_RANGE, "wall_ms",
+                            "wall_ms must be a UTC time in ms between the years 2000 and 2100");
+    if (ev->mono_ms < 0 || ev->mono_ms > JSON_SAFE_MAX)
+        return cf_error_set(d, CF_EFIELD_RANGE, "mono_ms", "mono_ms must not be negative");
+    if (cf_uuid_is_nil(ev->boot_id))
+        return cf_error_set(d, CF_EFIELD_MISSING, "boot_id", "boot_id is required");
+    if (memchr(ev->comment, '\0', sizeof ev->comment) == NULL ||
+        memchr(ev->card.token, '\0', sizeof ev->card.token) == NULL ||
+        memchr(ev->card.scheme, '\0', sizeof ev->card.scheme) == NULL ||
+        memchr(ev->card.last4, '\0', sizeof ev->card.last4) == NULL)
+        return CF_EINVAL;
+    if (!is_clean_utf8(ev->comment))
+        return cf_error_set(d, CF_EFIELD_RANGE, "comment",
+                            "comment must be UTF-8 text without control characters");
+    int rc = validate_kind_fields(ev, d);
+    if (!rc)
+        rc = validate_location(&ev->location, d);
+    if (!rc)
+        rc = validate_services(ev, d);
+    return rc;
+}
+
+/* ==== Canonical encoding ==== */
+
+struct writer {
+    uint8_t *out; /* NULL: only count */
+    size_t size;
+    size_t pos;
+    bool overflow;
+};
+
+static void put_bytes(struct writer *w, const void *bytes, size_t len)
+{
+    if (w->out && !w->overflow) {
+        if (w->size - w->pos < len)
+            w->overflow = true;
+        else
+            memcpy(w->out + w->pos, bytes, len);
+    }
+    w->pos += len;
+}
+
+static void put_u64(struct writer *w, uint64_t v)
+{
+    uint8_t b[8];
+    for (int i = 7; i >= 0; i--) {
+        b[i] = (uint8_t)(v & 0xff);
+        v >>= 8;
+    }
+    put_bytes(w, b, sizeof b);
+}
+
+static void put_int(struct writer *w, int64_t v)
+{
+    put_u64(w, (uint64_t)v);
+}
+
+static void put_str(struct writer *w, const char *s)
+{
+    size_t len = strlen(s);
+    uint8_t b[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
+    put_bytes(w, b, sizeof b);
+    put_bytes(w, s, len);
+}
+
+long cf_event_encode(const struct cf_event *ev, uint8_t *out, size_t out_size)
+{
+    if (!ev || ev->service_count > CF_MAX_SERVICES)
+        return CF_EINVAL;
+    struct writer w = {.out = out, .size = out_size};
+    const uint8_t version = 1;
+    put_bytes(&w, &version, 1);
+    put_bytes(&w, ev->device_id, CF_UUID_LEN);
+    put_u64(&w, ev->seq);
+    put_bytes(&w, ev->prev_digest, CF_DIGEST_LEN);
+    put_int(&w, ev->kind);
+    put_bytes(&w, ev->visit_id, CF_UUID_LEN);
+    put_bytes(&w, ev->worker_id, CF_UUID_LEN);
+    put_bytes(&w, ev->recipient_id, CF_UUID_LEN);
+    put_bytes(&w, ev->plan_id, CF_UUID_LEN);
+    put_int(&w, ev->wall_ms);
+    put_int(&w, ev->mono_ms);
+    put_bytes(&w, ev->boot_id, CF_UUID_LEN);
+    put_int(&w, ev->card.method);
+    put_str(&w, ev->card.token);
+    put_str(&w, ev->card.scheme);
+    put_str(&w, ev->card.last4);
+    const uint8_t present = ev->location.present ? 1 : 0;
+    put_bytes(&w, &present, 1);
+    put_int(&w, ev->location.lat_e7);
+    put_int(&w, ev->location.lon_e7);
+    put_int(&w, ev->location.accuracy_m);
+    uint8_t count[4] = {0, 0, 0, (uint8_t)ev->service_count};
+    put_bytes(&w, count, sizeof count);
+    for (size_t i = 0; i < ev->service_count; i++) {
+        put_str(&w, ev->services[i].code);
+        put_int(&w, ev->services[i].quantity);
+    }
+    put_int(&w, ev->rating);
+    put_str(&w, ev->comment);
+    put_int(&w, ev->reason);
+    put_int(&w, ev->cancelled_by);
+    if (out && w.overflow)
+        return CF_ENOSPACE;
+    return (long)w.pos;
+}
+
+int cf_event_digest(const struct cf_event *ev, uint8_t digest[CF_DIGEST_LEN])
+{
+    /* The largest event (32 services, a 1000-byte comment) encodes to under 3 KiB. */
+    uint8_t buf[4096];
+    long len = cf_event_encode(ev, buf, sizeof buf);
+    if (len < 0)
+        return (int)len;
+    int rc = CF_ECRYPTO;
+    unsigned int out_len = 0;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (!md)
+        return CF_ENOMEM;
+    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+        EVP_DigestUpdate(md, DIGEST_DOMAIN, sizeof DIGEST_DOMAIN) == 1 && /* includes NUL */
+        EVP_DigestUpdate(md, buf, (size_t)len) == 1 &&
+        EVP_DigestFinal_ex(md, digest, &out_len) == 1 && out_len == CF_DIGEST_LEN)
+        rc = 0;
+    EVP_MD_CTX_free(md);
+    return rc;
+}
+
+int cf_event_chain_check(const struct cf_event *ev, uint64_t prev_seq,
+                         const uint8_t prev_digest_expected[CF_DIGEST_LEN])
+{
+    if (ev->seq != prev_seq + 1)
+        return CF_ECHAIN;
+    if (memcmp(ev->prev_digest, prev_digest_expected, CF_DIGEST_LEN) != 0)
+        return CF_ECHAIN;
+    return 0;
+}

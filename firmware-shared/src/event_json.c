@@ -1,0 +1,452 @@
+/* JSON form of one event (see cf/batch.h): strict decoding of outside input and
+ * the matching encoder. Every refusal names the field at fault and says what is
+ * expected, because a device developer or an operator reads these messages. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cf/batch.h"
+#include "cf/codec.h"
+#include "cf/json.h"
+#include "cf/uuid.h"
+
+#define JSON_SAFE_MAX 9007199254740991.0
+
+/* Field path "prefix.name" for error details. */
+static void path_join(char *out, size_t size, const char *prefix, const char *name)
+{
+    if (prefix && prefix[0])
+        snprintf(out, size, "%s.%s", prefix, name);
+    else
+        snprintf(out, size, "%s", name);
+}
+
+int cf_json_check_fields(const cJSON *object, const char *const *allowed, const char *path,
+                         struct cf_error_detail *d)
+{
+    char field[96];
+    if (!cJSON_IsObject(object))
+        return cf_error_set(d, CF_EFIELD_TYPE, path, "%s must be a JSON object",
+                            path && path[0] ? path : "the body");
+    for (const cJSON *item = object->child; item; item = item->next) {
+        bool known = false;
+        for (size_t i = 0; allowed[i]; i++)
+            if (item->string && strcmp(item->string, allowed[i]) == 0)
+                known = true;
+        path_join(field, sizeof field, path, item->string ? item->string : "?");
+        if (!known)
+            return cf_error_set(d, CF_EFIELD_UNKNOWN, field,
+                                "%s is not a field this version knows: check its spelling", field);
+        for (const cJSON *other = object->child; other != item; other = other->next)
+            if (strcmp(other->string, item->string) == 0)
+                return cf_error_set(d, CF_EFIELD_UNKNOWN, field, "%s is given twice", field);
+    }
+    return 0;
+}
+
+int cf_json_get_int(const cJSON *object, const char *name, const char *path, bool required,
+                    int64_t min, int64_t max, int64_t *out, struct cf_error_detail *d)
+{
+    char field[96];
+    path_join(field, sizeof field, path, name);
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, name);
+    if (!item) {
+        if (required)
+            return cf_error_set(d, CF_EFIELD_MISSING, field, "%s is required", field);
+        *out = 0;
+        return 0;
+    }
+    double v = item->valuedouble;
+    if (!cJSON_IsNumber(item) || !isfinite(v) || floor(v) != v || fabs(v) > JSON_SAFE_MAX)
+        return cf_error_set(d, CF_EFIELD_TYPE, field, "%s must be a whole number", field);
+    if (v < (double)min || v > (double)max)
+        return cf_error_set(d, CF_EFIELD_RANGE, field, "%s must be between %lld and %lld", field,
+                            (long long)min, (long long)max);
+    *out = (int64_t)v;
+    return 0;
+}
+
+int cf_json_get_string(const cJSON *object, const char *name, const char *path, bool required,
+                       size_t max_len, char *out, size_t out_size, struct cf_error_detail *d)
+{
+    char field[96];
+    path_join(field, sizeof field, path, name);
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, name);
+    if (!item) {
+        if (required)
+            return cf_error_set(d, CF_EFIELD_MISSING, field, "%s is required", field);
+        if (out_size)
+            out[0] = '\0';
+        return 0;
+    }
+    if (!cJSON_IsString(item) || !item->valuestring)
+        return cf_error_set(d, CF_EFIELD_TYPE, field, "%s must be a string", field);
+    size_t len = strlen(item->valuestring);
+    if (len > max_len || len >= out_size)
+        return cf_error_set(d, CF_EFIELD_RANGE, field, "%s is longer than %zu bytes", field,
+                            max_len);
+    memcpy(out, item->valuestring, len + 1);
+    return 0;
+}
+
+int cf_json_get_uuid(const cJSON *object, const char *name, const char *path, bool required,
+                     uint8_t out[CF_UUID_LEN], struct cf_error_detail *d)
+{
+    char text[CF_UUID_TEXT_LEN + 2];
+    int rc = cf_json_get_string(object, name, path, required, CF_UUID_TEXT_LEN + 1, text,
+                                sizeof text, d);
+    if (rc)
+        return rc;
+    memset(out, 0, CF_UUID_LEN);
+    if (!text[0] && !cJSON_GetObjectItemCaseSensitive(object, name))
+        return 0;
+    if (cf_uuid_from_text(text, out)) {
+        char field[96];
+        path_join(field, sizeof field, path, name);
+        return cf_error_set(d, CF_EFIELD_RANGE, field,
+                            "%s must be a UUID like 0190a6e4-7b1c-7d3e-8f00-1234567890ab", field);
+    }
+    return 0;
+}
+
+int cf_json_get_hex(const cJSON *object, const char *name, const char *path, bool required,
+                    uint8_t *out, size_t len, struct cf_error_detail *d)
+{
+    char text[2 * 64 + 2];
+    char field[96];
+    path_join(field, sizeof field, path, name);
+    if (2 * len + 1 > sizeof text)
+        return CF_EINVAL;
+    int rc = cf_json_get_string(object, name, path, required, 2 * len, text, sizeof text, d);
+    if (rc)
+        return rc;
+    memset(out, 0, len);
+    if (!cJSON_GetObjectItemCaseSensitive(object, name))
+        return 0;
+    size_t n = 0;
+    if (strlen(text) != 2 * len || cf_hex_decode(text, 2 * len, out, len, &n) || n != len)
+        return cf_error_set(d, CF_EFIELD_RANGE, field, "%s must be %zu hex digits", field, 2 * len);
+    return 0;
+}
+
+int cf_json_parse(const char *text, size_t len, size_t max_len, cJSON **out,
+                  struct cf_error_detail *d)
+{
+    *out = NULL;
+    if (len > max_len)
+        return cf_error_set(d, CF_ETOOBIG, "", "the body is larger than %zu bytes", max_len);
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+    if (!root) {
+        size_t at = end && end >= text ? (size_t)(end - text) : 0;
+        return cf_error_set(d, CF_EJSON, "", "the body is not valid JSON (error near byte %zu)",
+                            at);
+    }
+    for (size_t i = (size_t)(end - text); i < len; i++) {
+        char c = text[i];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\0') {
+            cJSON_Delete(root);
+            return cf_error_set(d, CF_EJSON, "",
+                                "the body has data after its JSON value (byte %zu)", i);
+        }
+    }
+    *out = root;
+    return 0;
+}
+
+/* ==== Event ==== */
+
+static int card_from_json(const cJSON *event, const char *path, struct cf_card_assurance *card,
+                          struct cf_error_detail *d)
+{
+    static const char *const allowed[] = {"method", "token", "scheme", "last4", NULL};
+    char p[96], method[8];
+    memset(card, 0, sizeof *card);
+    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(event, "card");
+    if (!obj)
+        return 0;
+    path_join(p, sizeof p, path, "card");
+    int rc = cf_json_check_fields(obj, allowed, p, d);
+    if (!rc)
+        rc = cf_json_get_string(obj, "method", p, true, 3, method, sizeof method, d);
+    if (!rc && cf_card_method_from_name(method, &card->method)) {
+        char f[112];
+        path_join(f, sizeof f, p, "method");
+        rc = cf_error_set(d, CF_EFIELD_RANGE, f, "%s must be emv or uid", f);
+    }
+    if (!rc)
+        rc = cf_json_get_string(obj, "token", p, true, CF_TOKEN_TEXT_LEN, card->token,
+                                sizeof card->token, d);
+    if (!rc)
+        rc = cf_json_get_string(obj, "scheme", p, false, CF_SCHEME_MAX, card->scheme,
+                                sizeof card->scheme, d);
+    if (!rc)
+        rc = cf_json_get_string(obj, "last4", p, false, 4, card->last4, sizeof card->last4, d);
+    return rc;
+}
+
+static int location_from_json(const cJSON *event, const char *path, struct cf_location *loc,
+                              struct cf_error_detail *d)
+{
+    static const char *const allowed[] = {"lat_e7", "lon_e7", "accuracy_m", NULL};
+    char p[96];
+    int64_t lat = 0, lon = 0, acc = 0;
+    memset(loc, 0, sizeof *loc);
+    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(event, "location");
+    if (!obj)
+        return 0;
+    path_join(p, sizeof p, path, "location");
+    int rc = cf_json_check_fields(obj, allowed, p, d);
+    if (!rc)
+        rc = cf_json_get_int(obj, "lat_e7", p, true, -900000000, 900000000, &lat, d);
+    if (!rc)
+        rc = cf_json_get_int(obj, "lon_e7", p, true, -1800000000, 1800000000, &lon, d);
+    if (!rc)
+        rc = cf_json_get_int(obj, "accuracy_m", p, true, 0, 100000, &acc, d);
+    if (rc)
+        return rc;
+    loc->present = true;
+    loc->lat_e7 = (int32_t)lat;
+    loc->lon_e7 = (int32_t)lon;
+    loc->accuracy_m = (int32_t)acc;
+    return 0;
+}
+
+static int services_from_json(const cJSON *event, const char *path, struct cf_event *ev,
+                              struct cf_error_detail *d)
+{
+    static const char *const allowed[] = {"code", "quantity", NULL};
+    char p[96];
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(event, "services");
+    ev->service_count = 0;
+    if (!arr)
+        return 0;
+    path_join(p, sizeof p, path, "services");
+    if (!cJSON_IsArray(arr))
+        return cf_error_set(d, CF_EFIELD_TYPE, p, "%s must be an array", p);
+    size_t i = 0;
+    for (const cJSON *item = arr->child; item; item = item->next, i++) {
+        char ip[112];
+        int64_t quantity = 0;
+        if (i >= CF_MAX_SERVICES)
+            return cf_error_set(d, CF_EFIELD_RANGE, p, "%s holds more than %d services", p,
+                                CF_MAX_SERVICES);
+        snprintf(ip, sizeof ip, "%s[%zu]", p, i);
+        struct cf_service_done *s = &ev->services[i];
+        int rc = cf_json_check_fields(item, allowed, ip, d);
+        if (!rc)
+            rc = cf_json_get_string(item, "code", ip, true, CF_SERVICE_CODE_MAX, s->code,
+                                    sizeof s->code, d);
+        if (!rc)
+            rc = cf_json_get_int(item, "quantity", ip, true, 1, CF_SERVICE_QUANTITY_MAX, &quantity,
+                                 d);
+        if (rc)
+            return rc;
+        s->quantity = (int32_t)quantity;
+        ev->service_count = i + 1;
+    }
+    return 0;
+}
+
+static int enum_from_json(const cJSON *event, const char *name, const char *path,
+                          int (*from_name)(const char *, void *), void *out, const char *expected,
+                          struct cf_error_detail *d)
+{
+    char text[32], field[96];
+    if (!cJSON_GetObjectItemCaseSensitive(event, name))
+        return 0;
+    int rc = cf_json_get_string(event, name, path, true, sizeof text - 1, text, sizeof text, d);
+    if (rc)
+        return rc;
+    if (from_name(text, out)) {
+        path_join(field, sizeof field, path, name);
+        return cf_error_set(d, CF_EFIELD_RANGE, field, "%s must be one of %s", field, expected);
+    }
+    return 0;
+}
+
+static int reason_from_name(const char *name, void *out)
+{
+    return cf_reason_from_name(name, out);
+}
+
+static int actor_from_name(const char *name, void *out)
+{
+    return cf_actor_from_name(name, out);
+}
+
+/* Decoding in field order; the first failure wins. Kept as one piece so the list
+ * of fields reads top to bottom like the wire format in cf/batch.h. */
+int cf_event_from_json(const cJSON *obj, const uint8_t device_id[CF_UUID_LEN], const char *path,
+                       struct cf_event *ev, struct cf_error_detail *d)
+{
+    static const char *const allowed[] = {
+        "seq",     "kind",    "prev",    "digest",       "visit_id", "worker_id", "recipient_id",
+        "plan_id", "wall_ms", "mono_ms", "boot_id",      "card",     "location",  "services",
+        "rating",  "comment", "reason",  "cancelled_by", NULL};
+    char kind[32], field[96];
+    int64_t seq = 0, wall = 0, mono = 0, rating = 0;
+    uint8_t claimed[CF_DIGEST_LEN];
+    memset(ev, 0, sizeof *ev);
+    int rc = cf_json_check_fields(obj, allowed, path, d);
+    if (!rc)
+        rc = cf_json_get_int(obj, "seq", path, true, 1, INT64_C(9007199254740991), &seq, d);
+    if (!rc)
+        rc = cf_json_get_string(obj, "kind", path, true, sizeof kind - 1, kind, sizeof kind, d);
+    if (!rc && !(ev->kind = cf_event_kind_from_name(kind))) {
+        path_join(field, sizeof field, path, "kind");
+        rc = cf_error_set(d, CF_EKIND, field,
+                          "%s '%s' is unknown: expected visit.started, visit.ended, visit.rated, "
+                          "visit.cancelled, visit.attempt, card.unrecognized or card.bound",
+                          field, kind);
+    }
+    if (!rc)
+        rc = cf_json_get_hex(obj, "prev", path, true, ev->prev_digest, CF_DIGEST_LEN, d);
+    if (!rc)
+        rc = cf_json_get_hex(obj, "digest", path, false, claimed, CF_DIGEST_LEN, d);
+    if (!rc)
+        rc = cf_json_get_uuid(obj, "visit_id", path, false, ev->visit_id, d);
+    if (!rc)
+        rc = cf_json_get_uuid(obj, "worker_id", path, false, ev->worker_id, d);
+    if (!rc)
+        rc = cf_json_get_uuid(obj, "recipient_id", path, false, ev->recipient_id, d);
+    if (!rc)
+        rc = cf_json_get_uuid(obj, "plan_id", path, false, ev->plan_id, d);
+    if (!rc)
+        rc = cf_json_get_int(obj, "wall_ms", path, true, 0, INT64_C(9007199254740991), &wall, d);
+    if (!rc)
+        rc = cf_json_get_int(obj, "mono_ms", path, true, 0, INT64_C(9007199254740991), &mono, d);
+    if (!rc)
+        rc = cf_json_get_uuid(obj, "boot_id", path, true, ev->boot_id, d);
+    if (!rc)
+        rc = card_from_json(obj, path, &ev->card, d);
+    if (!rc)
+        rc = location_from_json(obj, path, &ev->location, d);
+    if (!rc)
+        rc = services_from_json(obj, path, ev, d);
+    if (!rc)
+        rc = cf_json_get_int(obj, "rating", path, false, 1, 5, &rating, d);
+    if (!rc)
+        rc = cf_json_get_string(obj, "comment", path, false, CF_COMMENT_MAX, ev->comment,
+                                sizeof ev->comment, d);
+    if (!rc)
+        rc = enum_from_json(obj, "reason", path, reason_from_name, &ev->reason,
+                            "nobody_home, refused, in_hospital, worker_ill, other", d);
+    if (!rc)
+        rc = enum_from_json(obj, "cancelled_by", path, actor_from_name, &ev->cancelled_by,
+                            "worker, recipient, provider", d);
+    if (rc)
+        goto fail;
+    memcpy(ev->device_id, device_id, CF_UUID_LEN);
+    ev->seq = (uint64_t)seq;
+    ev->wall_ms = wall;
+    ev->mono_ms = mono;
+    ev->rating = (int32_t)rating;
+    rc = cf_event_validate(ev, d);
+    if (rc) {
+        /* Prefix the validator's field with this event's path. */
+        if (d && path && path[0]) {
+            char inner[sizeof d->field];
+            snprintf(inner, sizeof inner, "%s", d->field);
+            path_join(d->field, sizeof d->field, path, inner);
+        }
+        goto fail;
+    }
+    if (cJSON_GetObjectItemCaseSensitive(obj, "digest")) {
+        uint8_t actual[CF_DIGEST_LEN];
+        rc = cf_event_digest(ev, actual);
+        if (!rc && memcmp(actual, claimed, CF_DIGEST_LEN) != 0) {
+            path_join(field, sizeof field, path, "digest");
+            rc = cf_error_set(d, CF_EDIGEST, field,
+                              "%s does not match the event's content: the device and the "
+                              "server encode events differently, or the event was altered",
+                              field);
+        }
+        if (rc)
+            goto fail;
+    }
+    return 0;
+fail:
+    memset(ev, 0, sizeof *ev);
+    return rc;
+}
+
+static bool add_uuid(cJSON *obj, const char *name, const uint8_t id[CF_UUID_LEN])
+{
+    char text[CF_UUID_TEXT_LEN + 1];
+    if (cf_uuid_is_nil(id))
+        return true;
+    cf_uuid_to_text(id, text);
+    return cJSON_AddStringToObject(obj, name, text) != NULL;
+}
+
+static bool add_hex(cJSON *obj, const char *name, const uint8_t *bytes, size_t len)
+{
+    char text[2 * CF_DIGEST_LEN + 1];
+    return cf_hex_encode(bytes, len, text, sizeof text) == 0 &&
+           cJSON_AddStringToObject(obj, name, text) != NULL;
+}
+
+static bool add_card(cJSON *obj, const struct cf_card_assurance *card)
+{
+    if (card->method == CF_CARD_NONE)
+        return true;
+    cJSON *c = cJSON_AddObjectToObject(obj, "card");
+    return c && cJSON_AddStringToObject(c, "method", cf_card_method_name(card->method)) &&
+           cJSON_AddStringToObject(c, "token", card->token) &&
+           (!card->scheme[0] || cJSON_AddStringToObject(c, "scheme", card->scheme)) &&
+           (!card->last4[0] || cJSON_AddStringToObject(c, "last4", card->last4));
+}
+
+static bool add_extras(cJSON *obj, const struct cf_event *ev)
+{
+    if (ev->location.present) {
+        cJSON *l = cJSON_AddObjectToObject(obj, "location");
+        if (!l || !cJSON_AddNumberToObject(l, "lat_e7", ev->location.lat_e7) ||
+            !cJSON_AddNumberToObject(l, "lon_e7", ev->location.lon_e7) ||
+            !cJSON_AddNumberToObject(l, "accuracy_m", ev->location.accuracy_m))
+            return false;
+    }
+    if (ev->service_count) {
+        cJSON *arr = cJSON_AddArrayToObject(obj, "services");
+        if (!arr)
+            return false;
+        for (size_t i = 0; i < ev->service_count && i < CF_MAX_SERVICES; i++) {
+            cJSON *s = cJSON_CreateObject();
+            if (!s || !cJSON_AddItemToArray(arr, s) ||
+                !cJSON_AddStringToObject(s, "code", ev->services[i].code) ||
+                !cJSON_AddNumberToObject(s, "quantity", ev->services[i].quantity))
+                return false;
+        }
+    }
+    return (!ev->rating || cJSON_AddNumberToObject(obj, "rating", ev->rating)) &&
+           (!ev->comment[0] || cJSON_AddStringToObject(obj, "comment", ev->comment)) &&
+           (!cf_reason_name(ev->reason) ||
+            cJSON_AddStringToObject(obj, "reason", cf_reason_name(ev->reason))) &&
+           (!cf_actor_name(ev->cancelled_by) ||
+            cJSON_AddStringToObject(obj, "cancelled_by", cf_actor_name(ev->cancelled_by)));
+}
+
+cJSON *cf_event_to_json(const struct cf_event *ev)
+{
+    uint8_t digest[CF_DIGEST_LEN];
+    const char *kind = cf_event_kind_name(ev->kind);
+    if (!kind || cf_event_digest(ev, digest))
+        return NULL;
+    cJSON *obj = cJSON_CreateObject();
+    bool ok =
+        obj && cJSON_AddNumberToObject(obj, "seq", (double)ev->seq) &&
+        cJSON_AddStringToObject(obj, "kind", kind) &&
+        add_hex(obj, "prev", ev->prev_digest, CF_DIGEST_LEN) &&
+        add_hex(obj, "digest", digest, CF_DIGEST_LEN) && add_uuid(obj, "visit_id", ev->visit_id) &&
+        add_uuid(obj, "worker_id", ev->worker_id) &&
+        add_uuid(obj, "recipient_id", ev->recipient_id) && add_uuid(obj, "plan_id", ev->plan_id) &&
+        cJSON_AddNumberToObject(obj, "wall_ms", (double)ev->wall_ms) &&
+        cJSON_AddNumberToObject(obj, "mono_ms", (double)ev->mono_ms) &&
+        add_uuid(obj, "boot_id", ev->boot_id) && add_card(obj, &ev->card) && add_extras(obj, ev);
+    if (!ok) {
+        cJSON_Delete(obj);
+        return NULL;
+    }
+    return obj;
+}

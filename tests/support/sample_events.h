@@ -1,0 +1,64 @@
+/* Sample events for tests: one valid event of each kind, with fixed ids and
+ * times, so tests can change one field and check what happens. Header-only so
+ * unit tests and fuzz seed generators can include it without a library. */
+#ifndef CF_TEST_SAMPLE_EVENTS_H
+#define CF_TEST_SAMPLE_EVENTS_H
+
+#include <string.h>
+
+#include "cf/event.h"
+
+static inline void sample_fill_id(uint8_t id[CF_UUID_LEN], uint8_t seed)
+{
+    for (int i = 0; i < CF_UUID_LEN; i++)
+        id[i] = (uint8_t)(seed + i);
+}
+
+/* A valid event of the given kind: seq 1, prev all zero, device 0x10.., worker
+ * 0x20.., recipient 0x30.., visit 0x40.., boot 0x50.., 2026-11-22T09:00:00Z. */
+static inline void sample_event(struct cf_event *ev, enum cf_event_kind kind)
+{
+    memset(ev, 0, sizeof *ev);
+    sample_fill_id(ev->device_id, 0x10);
+    ev->seq = 1;
+    ev->kind = kind;
+    sample_fill_id(ev->worker_id, 0x20);
+    ev->wall_ms = INT64_C(1795338000000);
+    ev->mono_ms = 5000000;
+    sample_fill_id(ev->boot_id, 0x50);
+    if (kind != CF_EV_CARD_UNRECOGNIZED && kind != CF_EV_VISIT_ATTEMPT && kind != CF_EV_CARD_BOUND)
+        sample_fill_id(ev->visit_id, 0x40);
+    if (kind != CF_EV_CARD_UNRECOGNIZED && kind != CF_EV_VISIT_RATED &&
+        kind != CF_EV_VISIT_CANCELLED)
+        sample_fill_id(ev->recipient_id, 0x30);
+    if (kind == CF_EV_VISIT_STARTED || kind == CF_EV_VISIT_ENDED ||
+        kind == CF_EV_CARD_UNRECOGNIZED || kind == CF_EV_CARD_BOUND) {
+        ev->card.method = CF_CARD_EMV;
+        memcpy(ev->card.token, "AAECAwQFBgcICQoLDA0ODw", CF_TOKEN_TEXT_LEN + 1);
+        memcpy(ev->card.scheme, "mir", 4);
+        memcpy(ev->card.last4, "5678", 5);
+        ev->location.present = true;
+        ev->location.lat_e7 = 557558000;
+        ev->location.lon_e7 = 376173000;
+        ev->location.accuracy_m = 12;
+    }
+    if (kind == CF_EV_VISIT_ENDED) {
+        ev->service_count = 2;
+        memcpy(ev->services[0].code, "HH-01", 6);
+        ev->services[0].quantity = 1;
+        memcpy(ev->services[1].code, "MED.02", 7);
+        ev->services[1].quantity = 2;
+    }
+    if (kind == CF_EV_VISIT_RATED) {
+        ev->rating = 5;
+        memcpy(ev->comment, "Спасибо, всё сделано", sizeof "Спасибо, всё сделано");
+    }
+    if (kind == CF_EV_VISIT_CANCELLED) {
+        ev->reason = CF_REASON_IN_HOSPITAL;
+        ev->cancelled_by = CF_ACTOR_WORKER;
+    }
+    if (kind == CF_EV_VISIT_ATTEMPT)
+        ev->reason = CF_REASON_NOBODY_HOME;
+}
+
+#endif
