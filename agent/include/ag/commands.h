@@ -1,0 +1,16 @@
+/* Subcommands of carefact-agent. Each takes the arguments after its own name
+ * (argv[0] is the subcommand name) and returns the process exit status: 0 success,
+ * 1 the operation failed (the reason is printed), 2 bad arguments. main.c lists them
+ * in its dispatch table with a one-line help. */
+#ifndef AG_COMMANDS_H
+#define AG_COMMANDS_H
+
+#define AG_EXIT_OK 0
+#define AG_EXIT_FAILED 1
+#define AG_EXIT_USAGE 2
+
+/* read-card --device CONNSTRING --token-key-hex HEX [--wait SECONDS] [--json]:
+ * wait for a card, identify it, print the result (JSON or Russian text). */
+int ag_cmd_read_card(int argc, char **argv);
+
+#endif

@@ -1,0 +1,71 @@
+/* The agent's card reader: identifies the recipient from their own card through
+ * libnfc (a PN532, an ACR122 or the tools/pn532-sim emulator, by connstring).
+ *
+ * A read waits for an ISO 14443 type A or B card, runs firmware-shared's EMV read
+ * (cf/emv.h) over nfc_initiator_transceive_bytes and derives the card token
+ * (cf/token.h) from the PAN; a type A card without ISO 14443-4 (SAK bit 0x20 clear:
+ * MIFARE Classic, Ultralight, many social and transport cards) is identified by its
+ * UID instead, with the weaker method "uid". The PAN never leaves this module: it is
+ * turned into the token and wiped before ag_reader_read_card returns, and libnfc's
+ * byte-level debug log (which would print APDUs) is switched off.
+ *
+ * This header and reader.c are the only places that know libnfc. */
+#ifndef AG_READER_H
+#define AG_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cf/error.h"
+#include "cf/event.h"
+
+/* Reader outcomes that are not card data errors. They extend cf/error.h's single
+ * numbering in a range it does not use; card errors keep their CF_E codes
+ * (CF_ECARD_LOCKED, CF_ECARD_UNKNOWN, CF_ENOT_PAYMENT, CF_ENO_PAN, CF_ECOMM). */
+enum ag_reader_error {
+    AG_ENO_CARD = -100, /* no card came within the wait */
+    AG_ECARD_REMOVED = -101, /* the card left the field before the read finished */
+    AG_EREADER_NOT_FOUND = -102, /* the connstring opens no reader, or it never answered */
+    AG_EREADER_STOPPED = -103, /* the reader stopped answering, or its answers are garbled */
+};
+
+/* Timing. A read is bounded: wait_ms for a card, then AG_READ_BUDGET_MS for the
+ * card's answers, then closing the reader (libnfc's own timeouts, about 1.5 s when
+ * the reader is silent). */
+#define AG_POLL_INTERVAL_MS 50 /* pause between two polls of an empty field */
+#define AG_APDU_TIMEOUT_MS 1500 /* one command APDU and its answer */
+#define AG_READ_BUDGET_MS 10000 /* all APDUs of one identification */
+#define AG_REPOLL_MS 600 /* after a failed exchange: is the card still there? */
+#define AG_WAIT_MS_MAX 600000
+
+struct ag_reader; /* opaque: the libnfc context and device */
+
+/* The result of one identification. card.method is CF_CARD_EMV (token from the PAN,
+ * scheme, last4 set) or CF_CARD_UID (token from the UID; scheme and last4 ""). */
+struct ag_card_read {
+    struct cf_card_assurance card;
+    int expiry_year; /* e.g. 2027; 0 when the card gives none or method is uid */
+    int expiry_month; /* 1..12; 0 likewise */
+};
+
+/* Open the reader named by connstring (borrowed, e.g. "pn532_uart:/dev/pts/3") and
+ * make it an initiator. *out receives a reader to release with ag_reader_close.
+ * Returns 0, CF_EINVAL (NULL or over-long connstring), CF_ENOMEM,
+ * AG_EREADER_NOT_FOUND (libnfc cannot open it: no such device, or it does not
+ * answer), or AG_EREADER_STOPPED (it opened but refused the initiator set-up). */
+int ag_reader_open(const char *connstring, struct ag_reader **out);
+
+/* Release the reader (field off, chip to power-down). Accepts NULL. */
+void ag_reader_close(struct ag_reader *reader);
+
+/* Wait up to wait_ms (1..AG_WAIT_MS_MAX) for a card and identify it. token_key
+ * (borrowed) is the regional token key, CF_TOKEN_KEY_MIN..CF_TOKEN_KEY_MAX bytes.
+ * Returns 0 with *out filled, or with *out zeroed:
+ *   AG_ENO_CARD, AG_ECARD_REMOVED, AG_EREADER_STOPPED,
+ *   CF_ECARD_LOCKED, CF_ECARD_UNKNOWN, CF_ENOT_PAYMENT, CF_ENO_PAN,
+ *   CF_ECOMM (the card answered malformed data),
+ *   CF_EINVAL (bad arguments), CF_ECRYPTO. */
+int ag_reader_read_card(struct ag_reader *reader, const uint8_t *token_key, size_t key_len,
+                        int wait_ms, struct ag_card_read *out);
+
+#endif

@@ -1,0 +1,56 @@
+/* carefact-agent: the worker's terminal program. A dispatcher over subcommands,
+ * each implemented in its own file (ag/commands.h); add one by adding a row to the
+ * table below. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ag/commands.h"
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help; /* one line for `carefact-agent help` */
+};
+
+static int cmd_help(int argc, char **argv);
+
+static const struct command commands[] = {
+    {"read-card", ag_cmd_read_card,
+     "read the card on the reader and print its token (--device, --token-key-hex, "
+     "--wait, --json)"},
+    {"help", cmd_help, "list the commands"},
+};
+
+#define COMMAND_COUNT (sizeof commands / sizeof commands[0])
+
+static void print_commands(FILE *out)
+{
+    fprintf(out, "usage: carefact-agent COMMAND [ARGS...]\ncommands:\n");
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].help);
+    fprintf(out, "`carefact-agent COMMAND --help` describes a command's arguments.\n");
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    print_commands(stdout);
+    return AG_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_commands(stderr);
+        return AG_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+        return cmd_help(argc - 1, argv + 1);
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "carefact-agent: unknown command '%.64s'\n", argv[1]);
+    print_commands(stderr);
+    return AG_EXIT_USAGE;
+}

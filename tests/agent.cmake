@@ -1,0 +1,42 @@
+# Tests of the agent: its unit tests (tests/unit/agent/test_*.c, linked with ag_core)
+# and the reader's end-to-end cases (tests/e2e/agent_read_card.sh): carefact-agent
+# with libnfc's real pn532_uart driver against tools/pn532-sim, one ctest per case
+# and one per EMV transcript in shared/testdata/emv/devnied.
+if(NOT TARGET ag_core)
+  return()
+endif()
+
+file(GLOB AG_UNIT_TESTS CONFIGURE_DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/unit/agent/test_*.c")
+foreach(src ${AG_UNIT_TESTS})
+  get_filename_component(stem ${src} NAME_WE)
+  string(REGEX REPLACE "^test_" "" name ${stem})
+  cf_add_unit_test(agent ${name} ag_core)
+endforeach()
+
+if(NOT TARGET pn532-sim)
+  return()
+endif()
+set(AG_READ_CARD_SCRIPT "${CMAKE_CURRENT_SOURCE_DIR}/e2e/agent_read_card.sh")
+foreach(case_name IN ITEMS
+        uid_classic uid_ultralight_placed_later uid_iso_dep_no_app no_card removed_mid_read
+        extended_frame
+        fault_checksum_once fault_checksum_always fault_error_frame_once
+        fault_error_frame_always fault_slow_tolerated fault_slow_timeout fault_silence
+        fault_silence_at_open reader_not_found libnfc_device_env text_output bad_arguments)
+  cf_add_test(NAME e2e.agent.read_card.${case_name} LABEL e2e TIMEOUT 90
+              COMMAND bash ${AG_READ_CARD_SCRIPT} ${case_name})
+endforeach()
+
+# Every transcript file is a case of its own; the licence and provenance notes are not.
+file(GLOB AG_TRANSCRIPTS CONFIGURE_DEPENDS "${CF_SHARED_TESTDATA}/emv/devnied/*")
+list(FILTER AG_TRANSCRIPTS EXCLUDE REGEX "\\.(txt|md)$")
+if(NOT AG_TRANSCRIPTS)
+  message(WARNING "no EMV transcripts in ${CF_SHARED_TESTDATA}/emv/devnied: the e2e transcript cases fail")
+  cf_add_test(NAME e2e.agent.read_card.transcripts_missing LABEL e2e
+              COMMAND sh -c "echo 'no transcripts in ${CF_SHARED_TESTDATA}/emv/devnied' >&2; exit 1")
+endif()
+foreach(path ${AG_TRANSCRIPTS})
+  get_filename_component(name ${path} NAME)
+  cf_add_test(NAME e2e.agent.read_card.emv.${name} LABEL e2e TIMEOUT 90
+              COMMAND bash ${AG_READ_CARD_SCRIPT} transcript ${name})
+endforeach()
