@@ -40,3 +40,6 @@ foreach(path ${AG_TRANSCRIPTS})
   cf_add_test(NAME e2e.agent.read_card.emv.${name} LABEL e2e TIMEOUT 90
               COMMAND bash ${AG_READ_CARD_SCRIPT} transcript ${name})
 endforeach()
+
+# The demo itself, as a user runs it (on this build tree).
+cf_add_test(NAME e2e.demo LABEL e2e TIMEOUT 400 COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/e2e/demo.sh)

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# End-to-end: tools/demo --no-wait on this build, in a private folder and port. It
+# must come up, show the card read through the emulated reader (token and last four
+# digits, never the card number) and stop everything it started.
+set -euo pipefail
+fail() { echo "FAIL: $*" >&2; exit 1; }
+var=$(mktemp -d /tmp/cfdemo.XXXXXX)
+trap '"$CF_SOURCE_DIR/tools/pg" destroy "$var/pg" >/dev/null 2>&1 || true; rm -rf "$var"' EXIT
+port=$(( 20000 + RANDOM % 20000 ))
+out=$(timeout 300 "$CF_SOURCE_DIR/tools/demo" --no-wait --var "$var" --build-dir "$CF_BINARY_DIR" \
+      --listen "127.0.0.1:$port" 2>&1) || { echo "$out"; fail "tools/demo failed"; }
+echo "$out"
+grep -q "database: host=$var/pg" <<<"$out" || fail "demo did not report its private database"
+grep -q "Карта прочитана: Visa •••• 9999" <<<"$out" || fail "demo did not read the demo card"
+grep -Eq "Токен карты: [A-Za-z0-9_-]{22}" <<<"$out" || fail "demo did not show the card token"
+grep -q "4999999999999999" <<<"$out" && fail "the card number appeared in the demo output"
+grep -q "demo: stopped" <<<"$out" || fail "demo did not stop cleanly"
+# Nothing the demo started may be left: no process holding its files, no server.
+if fuser "$var"/sim.out "$var"/*.log >/dev/null 2>&1 || [ -e "$var/pg/data/postmaster.pid" ]; then
+    fail "demo left processes running"
+fi
+echo "demo: ok"
