@@ -164,8 +164,7 @@ static bool starts_with(const uint8_t *data, size_t len, const uint8_t *prefix, 
     return len >= prefix_len && memcmp(data, prefix, prefix_len) == 0;
 }
 
-static void classify_aid(const uint8_t *aid, size_t aid_len, enum cf_scheme *scheme,
-                         unsigned *rank)
+static void classify_aid(const uint8_t *aid, size_t aid_len, enum cf_scheme *scheme, unsigned *rank)
 {
     for (size_t i = 0; i < COUNT_OF(known_aids); i++) {
         if (starts_with(aid, aid_len, known_aids[i].aid, known_aids[i].len)) {
@@ -769,8 +768,8 @@ static int read_fci(const uint8_t *fci, size_t fci_len, const struct candidate *
      * keeps the AID we selected. */
     if ((rc = find_tag(tpl.value, tpl.length, 0x84, &tlv)) < 0)
         return rc;
-    if (rc == 1 && tlv.length <= EMV_AID_MAX && starts_with(tlv.value, tlv.length, c->aid,
-                                                               c->aid_len)) {
+    if (rc == 1 && tlv.length <= EMV_AID_MAX &&
+        starts_with(tlv.value, tlv.length, c->aid, c->aid_len)) {
         memcpy(app->aid, tlv.value, tlv.length);
         app->aid_len = tlv.length;
     }
@@ -881,8 +880,7 @@ static int read_records(struct emv_session *s, const struct application *app)
     return 0;
 }
 
-static int fill_card(const struct found *f, const struct application *app,
-                     struct cf_emv_card *card)
+static int fill_card(const struct found *f, const struct application *app, struct cf_emv_card *card)
 {
     const char *pan = chosen_pan(f);
     if (!pan)
@@ -909,15 +907,14 @@ static int fill_card(const struct found *f, const struct application *app,
 /* Select (unless the card's current application is this one, see
  * try_partial_aids), GPO, records. Returns 0 with *card filled, an outcome
  * (EMV_NOT_FOUND, CF_ECARD_LOCKED, CF_ENOT_PAYMENT, CF_ENO_PAN) or a fatal code. */
-static int try_candidate(struct emv_session *s, const struct candidate *c,
-                         struct cf_emv_card *card)
+static int try_candidate(struct emv_session *s, const struct candidate *c, struct cf_emv_card *card)
 {
     struct application app;
     memset(&app, 0, sizeof app);
     OPENSSL_cleanse(&s->found, sizeof s->found);
     mark_tried(s, c->aid, c->aid_len);
-    bool current = s->fci_valid && s->fci_aid_len == c->aid_len &&
-                   memcmp(s->fci_aid, c->aid, c->aid_len) == 0;
+    bool current =
+        s->fci_valid && s->fci_aid_len == c->aid_len && memcmp(s->fci_aid, c->aid, c->aid_len) == 0;
     s->fci_valid = false;
     int rc;
     if (current) {

@@ -39,7 +39,7 @@ static int decode_hex(const char *text, size_t len, size_t cap, size_t line_no, 
                       uint8_t **out, size_t *out_len, struct cf_error_detail *detail)
 {
     uint8_t buf[TRANSCRIPT_MAX_RESPONSE > TRANSCRIPT_MAX_COMMAND ? TRANSCRIPT_MAX_RESPONSE
-                                                                : TRANSCRIPT_MAX_COMMAND];
+                                                                 : TRANSCRIPT_MAX_COMMAND];
     size_t n = 0;
     int high = -1;
     char field[32];
@@ -58,8 +58,8 @@ static int decode_hex(const char *text, size_t len, size_t cap, size_t line_no, 
             continue;
         }
         if (n >= cap)
-            return cf_error_set(detail, CF_ETOOBIG, field,
-                                "line %zu: %s is longer than %zu bytes", line_no, what, cap);
+            return cf_error_set(detail, CF_ETOOBIG, field, "line %zu: %s is longer than %zu bytes",
+                                line_no, what, cap);
         buf[n++] = (uint8_t)(high << 4 | v);
         high = -1;
     }
@@ -260,10 +260,9 @@ long cf_transcript_answer(struct cf_transcript *transcript, const uint8_t *apdu,
         struct cf_transcript_step *step = &transcript->steps[i];
         if (step->used)
             continue;
-        bool match = step->command
-                         ? step->command_len == apdu_len &&
-                               memcmp(step->command, apdu, apdu_len) == 0
-                         : wildcard_matches(apdu, apdu_len);
+        bool match = step->command ? step->command_len == apdu_len &&
+                                         memcmp(step->command, apdu, apdu_len) == 0
+                                   : wildcard_matches(apdu, apdu_len);
         if (!match)
             continue;
         long n = put_answer(step->response, step->response_len, out, out_size);

@@ -39,8 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < t.count && i < 64; i++) {
         if (!t.steps[i].command)
             continue;
-        long n = cf_transcript_answer(&t, t.steps[i].command, t.steps[i].command_len, out,
-                                      sizeof out);
+        long n =
+            cf_transcript_answer(&t, t.steps[i].command, t.steps[i].command_len, out, sizeof out);
         if (n < 2 || n > (long)sizeof out)
             abort();
     }

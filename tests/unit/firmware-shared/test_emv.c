@@ -183,10 +183,10 @@ struct expected_card {
  * read the same. Scheme and AID are what this reader selects: the international
  * application of a CB co-badge, and the CB application when the recording holds
  * only that one (VisaCardPpseNoOptions answers the Visa SELECT with nothing), with
- * the scheme then taken from the PAN's IIN. GeldKartePpse: its only application is a German GeldKarte purse whose GPO
- * is not answered with a GPO template, so it is "not a payment card" rather
- * than "unknown" (the card does present an application). The wrapperTestSW
- * files hold only a SELECT: see the tests further down. */
+ * the scheme then taken from the PAN's IIN. GeldKartePpse: its only application is a German
+ * GeldKarte purse whose GPO is not answered with a GPO template, so it is "not a payment card"
+ * rather than "unknown" (the card does present an application). The wrapperTestSW files hold only a
+ * SELECT: see the tests further down. */
 static const struct expected_card devnied_cards[] = {
     {"VisaCardPpse", 0, "4999999999999999", 9, 2015, "visa", "A0000000031010"},
     {"VisaCardPpse2", 0, "4999999999999999", 9, 2015, "visa", "A0000000031010"},
@@ -799,8 +799,7 @@ static void test_scripted_hostile_cards(void **state)
         memset(&card, 'X', sizeof card);
         int rc = cf_emv_read(scripted_transceive, &s, NULL, &card);
         if (rc != cases[i].rc)
-            fail_msg("script %zu: got %d (%s), expected %d", i, rc, cf_error_name(rc),
-                     cases[i].rc);
+            fail_msg("script %zu: got %d (%s), expected %d", i, rc, cf_error_name(rc), cases[i].rc);
         if (s.calls > cases[i].max_calls)
             fail_msg("script %zu: %u transceive calls, at most %u expected", i, s.calls,
                      cases[i].max_calls);

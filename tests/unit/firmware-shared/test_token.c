@@ -99,10 +99,10 @@ static void test_bad_inputs(void **state)
     uint8_t key65[65] = {0};
     static const char *bad_pans[] = {
         "",
-        "22001234567",          /* 11 digits */
+        "22001234567", /* 11 digits */
         "22001234567890123456", /* 20 digits */
-        "2200 1234 5678 9019",  /* spaces */
-        "220012345678901A",     /* not a digit */
+        "2200 1234 5678 9019", /* spaces */
+        "220012345678901A", /* not a digit */
         "-2200123456789019",
     };
     for (size_t i = 0; i < sizeof bad_pans / sizeof bad_pans[0]; i++) {

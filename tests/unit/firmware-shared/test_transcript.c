@@ -110,8 +110,8 @@ static void test_parse_errors_name_their_line(void **state)
     expect_error("resp: 90 00\n", CF_EMALFORM, "line 1", "without a \"send:\"");
     expect_error("send: 00 B2 01 0C 00\n\nsend: 00 B2 02 0C 00\nresp: 90 00\n", CF_EMALFORM,
                  "line 3", "line 1");
-    expect_error("send: 00 B2 01 0C 00\nresp: 90 00\nsend: 00 B2 02 0C 00\n", CF_EMALFORM,
-                 "line 3", "without a \"resp:\"");
+    expect_error("send: 00 B2 01 0C 00\nresp: 90 00\nsend: 00 B2 02 0C 00\n", CF_EMALFORM, "line 3",
+                 "without a \"resp:\"");
     expect_error("send: 00 B2 01 0C 00\nresp: 90\n", CF_EMALFORM, "line 2", "SW1 SW2");
     expect_error("send: 00 B2 01 0C 00\nresp:\n", CF_EMALFORM, "line 2", "SW1 SW2");
     expect_error("send: 00 B2\nresp: 90 00\n", CF_EMALFORM, "line 1", "at least 4 bytes");
@@ -245,16 +245,15 @@ static void test_transceive_adapter(void **state)
     static const uint8_t select[] = {0x00, 0xA4, 0x04, 0x00, 0x02, 0x3F, 0x00, 0x00};
     uint8_t resp[258];
     size_t resp_len = 0;
-    assert_int_equal(cf_transcript_transceive(&t, select, sizeof select, resp, sizeof resp,
-                                              &resp_len),
-                     0);
+    assert_int_equal(
+        cf_transcript_transceive(&t, select, sizeof select, resp, sizeof resp, &resp_len), 0);
     assert_int_equal(resp_len, 4);
     assert_int_equal(resp[0], 0x6F);
     assert_int_equal(cf_transcript_transceive(&t, select, sizeof select, resp, 1, &resp_len),
                      CF_ENOSPACE);
-    assert_int_equal(cf_transcript_transceive(NULL, select, sizeof select, resp, sizeof resp,
-                                              &resp_len),
-                     CF_EINVAL);
+    assert_int_equal(
+        cf_transcript_transceive(NULL, select, sizeof select, resp, sizeof resp, &resp_len),
+        CF_EINVAL);
     cf_transcript_cleanup(&t);
 }
 
