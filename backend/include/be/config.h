@@ -1,0 +1,16 @@
+/* carefactd configuration loading (struct be_config lives in be/server.h). */
+#ifndef BE_CONFIG_H
+#define BE_CONFIG_H
+
+#include "be/server.h"
+
+void be_config_defaults(struct be_config *config);
+
+/* Set one setting by name ("db", "listen", "threads", "sql-dir", "tls-cert",
+ * "body-max", "migrate"). Returns 0, or -1 with a message in err. */
+int be_config_set(struct be_config *config, const char *key, const char *value, char *err,
+                  size_t err_size);
+int be_config_load_file(struct be_config *config, const char *path, char *err, size_t err_size);
+int be_config_load_env(struct be_config *config, char *err, size_t err_size);
+
+#endif

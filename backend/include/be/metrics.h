@@ -1,0 +1,17 @@
+/* Process metrics in Prometheus text format: requests by route and status, a latency
+ * histogram, events ingested, rejections by reason, database errors. Lock-free
+ * counters; per process by nature (Prometheus sums instances). */
+#ifndef BE_METRICS_H
+#define BE_METRICS_H
+
+#include <stddef.h>
+
+void be_metrics_request(size_t route_index, int status, double seconds);
+void be_metrics_events(unsigned long count);
+void be_metrics_rejection(const char *reason); /* a problem type name */
+void be_metrics_db_error(void);
+
+/* Render into a new string (caller frees); NULL on ENOMEM. */
+char *be_metrics_render(void);
+
+#endif

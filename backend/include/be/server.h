@@ -1,0 +1,85 @@
+/* carefactd's shared types: the configuration, one request as the handlers see it,
+ * and the route table. Handlers are plain functions over struct be_request; only
+ * http.c knows civetweb and only db.c knows how connections are made. */
+#ifndef BE_SERVER_H
+#define BE_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+#include <libpq-fe.h>
+
+#include "cf/error.h"
+
+#define BE_BODY_MAX_DEFAULT (8u << 20) /* matches CF_BATCH_MAX_JSON */
+#define BE_PATH_PARAM_MAX 64
+
+struct be_config {
+    char db[1024]; /* libpq connection string (CAREFACT_DB) */
+    char listen[128]; /* host:port (CAREFACT_LISTEN), default 127.0.0.1:8080 */
+    char sql_dir[1024]; /* migrations folder (CAREFACT_SQL_DIR) */
+    char tls_cert[1024]; /* PEM certificate + key file for HTTPS; "" = plain HTTP */
+    int threads; /* civetweb worker threads (CAREFACT_THREADS), default 16 */
+    size_t body_max; /* request body cap in bytes */
+    bool migrate; /* apply migrations at start-up */
+};
+
+struct be_request {
+    const struct be_config *config;
+    const char *method;
+    const char *route; /* the route template, e.g. /api/v1/devices/{id}/events */
+    char param[BE_PATH_PARAM_MAX + 1]; /* the {id} of the path, "" when none */
+    const char *query; /* query string or NULL */
+    const char *body; /* whole body, NUL-terminated, or NULL */
+    size_t body_len;
+    PGconn *db; /* this thread's connection (borrowed) */
+    void *transport; /* http.c's connection */
+    int status; /* the status sent, for logs and metrics */
+};
+
+/* One route: method, template ({id} = one path segment) and handler. */
+struct be_route {
+    const char *method;
+    const char *pattern;
+    void (*handle)(struct be_request *req);
+    bool needs_db;
+};
+
+extern const struct be_route be_routes[];
+extern const size_t be_route_count;
+
+/* ==== Replies (http.c) ==== */
+
+/* Send JSON (takes ownership of body and frees it). */
+void be_reply_json(struct be_request *req, int status, cJSON *body);
+
+/* Send text with the given content type. */
+void be_reply_text(struct be_request *req, int status, const char *content_type, const char *text);
+
+/* RFC 7807 problem: type is the stable short name ("validation", "tampering"...),
+ * published as https://carefact.example/problems/<type>; field may be NULL.
+ * extra (may be NULL, taken) adds members such as expected_seq. */
+void be_reply_problem(struct be_request *req, int status, const char *type, const char *title,
+                      const char *detail, const char *field, cJSON *extra);
+
+/* A validation failure from firmware-shared as a 4xx problem (400 for malformed
+ * JSON, 413 for a body over the cap, 422 otherwise). */
+void be_reply_invalid(struct be_request *req, const struct cf_error_detail *detail);
+
+/* A database failure: logged with the server's message, answered 503 (the client
+ * may retry), counted. Never a 500 for the client's input. */
+void be_reply_db_error(struct be_request *req, PGconn *db, const char *what);
+
+/* ==== Handlers ==== */
+void be_handle_healthz(struct be_request *req);
+void be_handle_metrics(struct be_request *req);
+void be_handle_enroll(struct be_request *req);
+void be_handle_upload(struct be_request *req);
+void be_handle_visit_get(struct be_request *req);
+void be_handle_visit_list(struct be_request *req);
+
+/* Start serving; blocks until SIGTERM/SIGINT, then drains. Returns a process exit code. */
+int be_serve(const struct be_config *config);
+
+#endif

@@ -1,0 +1,137 @@
+/* carefactd configuration: defaults, then the config file (--config FILE, lines
+ * "key = value", '#' comments), then environment variables (CAREFACT_DB, ...), then
+ * command-line flags. Every value is checked; a bad one stops start-up with a
+ * message naming it. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "be/config.h"
+
+void be_config_defaults(struct be_config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->listen, sizeof c->listen, "127.0.0.1:8080");
+    snprintf(c->sql_dir, sizeof c->sql_dir, "%s", BE_DEFAULT_SQL_DIR);
+    c->threads = 16;
+    c->body_max = BE_BODY_MAX_DEFAULT;
+}
+
+static int set_text(char *dst, size_t size, const char *value, const char *key, char *err,
+                    size_t err_size)
+{
+    if (strlen(value) >= size) {
+        snprintf(err, err_size, "%s is too long (at most %zu characters)", key, size - 1);
+        return -1;
+    }
+    snprintf(dst, size, "%s", value);
+    return 0;
+}
+
+static int set_long(long *dst, const char *value, long min, long max, const char *key, char *err,
+                    size_t err_size)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (errno || !end || *end || end == value || v < min || v > max) {
+        snprintf(err, err_size, "%s must be a whole number from %ld to %ld, not '%.40s'", key, min,
+                 max, value);
+        return -1;
+    }
+    *dst = v;
+    return 0;
+}
+
+int be_config_set(struct be_config *c, const char *key, const char *value, char *err,
+                  size_t err_size)
+{
+    long n = 0;
+    if (strcmp(key, "db") == 0)
+        return set_text(c->db, sizeof c->db, value, key, err, err_size);
+    if (strcmp(key, "listen") == 0)
+        return set_text(c->listen, sizeof c->listen, value, key, err, err_size);
+    if (strcmp(key, "sql-dir") == 0)
+        return set_text(c->sql_dir, sizeof c->sql_dir, value, key, err, err_size);
+    if (strcmp(key, "tls-cert") == 0)
+        return set_text(c->tls_cert, sizeof c->tls_cert, value, key, err, err_size);
+    if (strcmp(key, "threads") == 0) {
+        if (set_long(&n, value, 1, 512, key, err, err_size))
+            return -1;
+        c->threads = (int)n;
+        return 0;
+    }
+    if (strcmp(key, "body-max") == 0) {
+        if (set_long(&n, value, 1024, 64L << 20, key, err, err_size))
+            return -1;
+        c->body_max = (size_t)n;
+        return 0;
+    }
+    if (strcmp(key, "migrate") == 0) {
+        if (strcmp(value, "true") && strcmp(value, "false")) {
+            snprintf(err, err_size, "migrate must be true or false");
+            return -1;
+        }
+        c->migrate = strcmp(value, "true") == 0;
+        return 0;
+    }
+    snprintf(err, err_size, "unknown setting '%.40s'", key);
+    return -1;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t len = strlen(s);
+    while (len &&
+           (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\n' || s[len - 1] == '\r'))
+        s[--len] = '\0';
+    return s;
+}
+
+int be_config_load_file(struct be_config *c, const char *path, char *err, size_t err_size)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, err_size, "cannot open config file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[2048];
+    int number = 0, rc = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        number++;
+        char *text = trim(line);
+        if (!*text || *text == '#')
+            continue;
+        char *eq = strchr(text, '=');
+        if (!eq) {
+            snprintf(err, err_size, "%s line %d: expected 'key = value'", path, number);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char inner[256];
+        rc = be_config_set(c, trim(text), trim(eq + 1), inner, sizeof inner);
+        if (rc)
+            snprintf(err, err_size, "%s line %d: %s", path, number, inner);
+    }
+    fclose(f);
+    return rc;
+}
+
+int be_config_load_env(struct be_config *c, char *err, size_t err_size)
+{
+    static const char *const vars[][2] = {
+        {"CAREFACT_DB", "db"},           {"CAREFACT_LISTEN", "listen"},
+        {"CAREFACT_SQL_DIR", "sql-dir"}, {"CAREFACT_TLS_CERT", "tls-cert"},
+        {"CAREFACT_THREADS", "threads"}, {"CAREFACT_BODY_MAX", "body-max"},
+    };
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *value = getenv(vars[i][0]);
+        if (value && be_config_set(c, vars[i][1], value, err, err_size))
+            return -1;
+    }
+    return 0;
+}

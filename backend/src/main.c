@@ -1,0 +1,115 @@
+/* carefactd: the carefact backend. Subcommands: serve, migrate, enroll-code, routes.
+ * Settings come from --config FILE, CAREFACT_* environment variables and flags, in
+ * that order of precedence (flags win). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "be/config.h"
+#include "be/db.h"
+#include "be/devices.h"
+#include "be/server.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: carefactd COMMAND [OPTIONS]\n"
+            "  serve        --db CONNINFO [--listen HOST:PORT] [--threads N] [--migrate]\n"
+            "               [--tls-cert PEM] [--sql-dir DIR] [--body-max BYTES] [--config FILE]\n"
+            "  migrate      --db CONNINFO [--sql-dir DIR]\n"
+            "  enroll-code  --db CONNINFO --worker ID [--ttl-minutes N]   one-time device code\n"
+            "  routes       print the HTTP routes served\n"
+            "Environment: CAREFACT_DB, CAREFACT_LISTEN, CAREFACT_THREADS, CAREFACT_SQL_DIR,\n"
+            "CAREFACT_TLS_CERT, CAREFACT_BODY_MAX.\n");
+}
+
+/* Parse --key value flags into config (and the enroll-code extras). */
+static int parse_flags(int argc, char **argv, struct be_config *config, const char **worker,
+                       const char **ttl)
+{
+    char err[512];
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            if (be_config_load_file(config, argv[++i], err, sizeof err))
+                goto bad;
+            continue;
+        }
+        if (strcmp(argv[i], "--migrate") == 0) {
+            config->migrate = true;
+            continue;
+        }
+        if (strncmp(argv[i], "--", 2) != 0 || i + 1 >= argc) {
+            snprintf(err, sizeof err, "'%.40s' needs a value or is not an option", argv[i]);
+            goto bad;
+        }
+        const char *key = argv[i] + 2, *value = argv[++i];
+        if (strcmp(key, "worker") == 0)
+            *worker = value;
+        else if (strcmp(key, "ttl-minutes") == 0)
+            *ttl = value;
+        else if (be_config_set(config, key, value, err, sizeof err))
+            goto bad;
+    }
+    return 0;
+bad:
+    fprintf(stderr, "carefactd: %s\n", err);
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    struct be_config config;
+    const char *worker = NULL, *ttl = "1440";
+    char err[512];
+    if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    be_config_defaults(&config);
+    if (be_config_load_env(&config, err, sizeof err)) {
+        fprintf(stderr, "carefactd: %s\n", err);
+        return 2;
+    }
+    if (parse_flags(argc, argv, &config, &worker, &ttl))
+        return 2;
+    const char *command = argv[1];
+    if (strcmp(command, "routes") == 0) {
+        for (size_t i = 0; i < be_route_count; i++)
+            printf("%s %s\n", be_routes[i].method, be_routes[i].pattern);
+        return 0;
+    }
+    if (!config.db[0]) {
+        fprintf(stderr, "carefactd: --db CONNINFO (or CAREFACT_DB) is required\n");
+        return 2;
+    }
+    if (strcmp(command, "migrate") == 0)
+        return be_db_migrate(config.db, config.sql_dir, stderr) ? 1 : 0;
+    if (strcmp(command, "enroll-code") == 0) {
+        char code[BE_ENROLL_CODE_LEN + 1];
+        long minutes = 0;
+        if (!worker) {
+            fprintf(stderr, "carefactd: enroll-code needs --worker ID\n");
+            return 2;
+        }
+        char *end = NULL;
+        minutes = strtol(ttl, &end, 10);
+        if (!end || *end || end == ttl) {
+            fprintf(stderr, "carefactd: --ttl-minutes must be a whole number of minutes\n");
+            return 2;
+        }
+        if (be_enroll_code_issue(config.db, worker, (int)minutes, code, err, sizeof err)) {
+            fprintf(stderr, "carefactd: %s\n", err);
+            return 1;
+        }
+        printf("%s\n", code);
+        return 0;
+    }
+    if (strcmp(command, "serve") == 0) {
+        if (config.migrate && be_db_migrate(config.db, config.sql_dir, stderr))
+            return 1;
+        return be_serve(&config);
+    }
+    fprintf(stderr, "carefactd: unknown command '%.40s'\n", command);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,47 @@
+/* The route table of carefactd and the small operational handlers (/healthz,
+ * /metrics). `carefactd routes` prints this table; a test compares it with the
+ * paths of api/openapi.yaml so the contract and the server cannot drift apart. */
+#include <stdlib.h>
+
+#include "be/db.h"
+#include "be/metrics.h"
+#include "be/server.h"
+
+const struct be_route be_routes[] = {
+    {"GET", "/healthz", be_handle_healthz, false},
+    {"GET", "/metrics", be_handle_metrics, false},
+    {"POST", "/api/v1/devices", be_handle_enroll, true},
+    {"POST", "/api/v1/devices/{id}/events", be_handle_upload, true},
+    {"GET", "/api/v1/visits", be_handle_visit_list, true},
+    {"GET", "/api/v1/visits/{id}", be_handle_visit_get, true},
+};
+const size_t be_route_count = sizeof be_routes / sizeof be_routes[0];
+
+void be_handle_healthz(struct be_request *req)
+{
+    PGconn *db = be_db_thread_conn(req->config->db);
+    char epoch[37];
+    if (!db || be_db_epoch(db, epoch)) {
+        be_reply_db_error(req, db, "healthz");
+        return;
+    }
+    cJSON *body = cJSON_CreateObject();
+    if (body) {
+        cJSON_AddStringToObject(body, "status", "ok");
+        cJSON_AddStringToObject(body, "database", "ok");
+        cJSON_AddStringToObject(body, "epoch", epoch);
+    }
+    be_reply_json(req, 200, body);
+}
+
+void be_handle_metrics(struct be_request *req)
+{
+    char *text = be_metrics_render();
+    if (!text) {
+        be_reply_problem(req, 503, "unavailable", "Metrics unavailable", "Out of memory.", NULL,
+                         NULL);
+        return;
+    }
+    be_reply_text(req, 200, "text/plain; version=0.0.4", text);
+    free(text);
+}

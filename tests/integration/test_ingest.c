@@ -1,0 +1,474 @@
+/* Integration tests of device enrolment and signed event ingest against the real
+ * carefactd and a private PostgreSQL: acknowledgements, replays, tampering, gaps,
+ * bad seals, bad input (each a problem+json with its type and field, nothing stored
+ * partially, the server still serving), late and out-of-order arrival, and the
+ * visit rebuilt from its events (state, duration, expected time, flags). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "cf/batch.h"
+#include "cf/codec.h"
+#include "cf/uuid.h"
+#include "harness.h"
+#include "sample_events.h"
+
+#define WORKER "20212223-2425-2627-2829-2a2b2c2d2e2f"
+#define RECIPIENT "30313233-3435-3637-3839-3a3b3c3d3e3f"
+#define VISIT "40414243-4445-4647-4849-4a4b4c4d4e4f"
+
+static struct cf_harness harness;
+
+static const char seed_sql[] =
+    "INSERT INTO regions VALUES ('00000000-0000-4000-8000-000000000001', 'Тестовая область', "
+    "  decode(repeat('ab', 32), 'hex'));"
+    "INSERT INTO providers VALUES ('00000000-0000-4000-8000-000000000002', "
+    "  '00000000-0000-4000-8000-000000000001', 'КЦСОН Тестовый');"
+    "INSERT INTO workers VALUES ('" WORKER "', '00000000-0000-4000-8000-000000000002', "
+    "  'Иванова Анна');"
+    "INSERT INTO recipients (id, provider_id, full_name) VALUES ('" RECIPIENT "', "
+    "  '00000000-0000-4000-8000-000000000002', 'Петров Пётр Петрович');"
+    "INSERT INTO card_bindings (recipient_id, token, method, scheme, last4, status) VALUES "
+    "  ('" RECIPIENT "', 'AAECAwQFBgcICQoLDA0ODw', 'emv', 'mir', '5678', 'active');"
+    "INSERT INTO services VALUES ('HH-01', 'Уборка жилого помещения', 'household', 'home', 30, "
+    "  25000), ('MED.02', 'Измерение давления', 'medical', 'home', 15, 9000);";
+
+static int group_setup(void **state)
+{
+    (void)state;
+    if (cf_harness_start(&harness, NULL) || cf_harness_sql(&harness, seed_sql))
+        return -1;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    cf_harness_stop(&harness);
+    return 0;
+}
+
+/* ==== Helpers ==== */
+
+struct device {
+    uint8_t id[CF_UUID_LEN];
+    char id_text[CF_UUID_TEXT_LEN + 1];
+    uint8_t private_key[32], public_key[32];
+    uint8_t last_digest[32];
+    uint64_t last_seq;
+};
+
+static cJSON *request_json(const char *method, const char *path, const char *body, long want)
+{
+    struct cf_http_reply reply;
+    assert_int_equal(cf_http(&harness, method, path, body, body ? strlen(body) : 0, &reply), 0);
+    if (reply.status != want)
+        fail_msg("%s %s: status %ld, want %ld: %s", method, path, reply.status, want, reply.body);
+    if (want >= 400)
+        assert_string_equal(reply.content_type, "application/problem+json");
+    cJSON *json = cJSON_Parse(reply.body);
+    assert_non_null(json);
+    cf_http_reply_cleanup(&reply);
+    return json;
+}
+
+static const char *json_str(const cJSON *obj, const char *name)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsString(item) ? item->valuestring : "";
+}
+
+static double json_num(const cJSON *obj, const char *name)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsNumber(item) ? item->valuedouble : -1;
+}
+
+static void expect_problem(cJSON *problem, const char *type, const char *field)
+{
+    char want[128];
+    snprintf(want, sizeof want, "https://carefact.example/problems/%s", type);
+    assert_string_equal(json_str(problem, "type"), want);
+    if (field)
+        assert_string_equal(json_str(problem, "field"), field);
+    assert_true(strlen(json_str(problem, "detail")) > 10);
+    cJSON_Delete(problem);
+}
+
+static void enroll(struct device *dev)
+{
+    char code[32], body[256];
+    const char *args[] = {"enroll-code", "--worker", WORKER, NULL};
+    memset(dev, 0, sizeof *dev);
+    assert_int_equal(cf_harness_carefactd(&harness, args, code, sizeof code), 0);
+    assert_int_equal(cf_ed25519_generate(dev->private_key, dev->public_key), 0);
+    char key[64];
+    cf_base64url_encode(dev->public_key, 32, key, sizeof key);
+    snprintf(body, sizeof body, "{\"code\":\"%s\",\"public_key\":\"%s\"}", code, key);
+    cJSON *reply = request_json("POST", "/api/v1/devices", body, 201);
+    snprintf(dev->id_text, sizeof dev->id_text, "%s", json_str(reply, "device_id"));
+    assert_int_equal(cf_uuid_from_text(dev->id_text, dev->id), 0);
+    assert_string_equal(json_str(reply, "worker_id"), WORKER);
+    assert_int_equal(strlen(json_str(reply, "token_key_hex")), 64);
+    cJSON_Delete(reply);
+}
+
+/* Append an event to the device's chain (seq and prev filled in). */
+static void chain(struct device *dev, struct cf_event *ev)
+{
+    memcpy(ev->device_id, dev->id, CF_UUID_LEN);
+    ev->seq = ++dev->last_seq;
+    memcpy(ev->prev_digest, dev->last_digest, 32);
+    assert_int_equal(cf_event_digest(ev, dev->last_digest), 0);
+}
+
+static char *batch_json(struct device *dev, const struct cf_event *events, size_t count)
+{
+    struct cf_batch batch;
+    assert_int_equal(cf_batch_build(dev->id, events, count, dev->private_key, &batch), 0);
+    char *json = cf_batch_to_json(&batch);
+    assert_non_null(json);
+    cf_batch_cleanup(&batch);
+    return json;
+}
+
+static long upload(struct device *dev, const char *json, long want_status, cJSON **reply)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/devices/%s/events", dev->id_text);
+    *reply = request_json("POST", path, json, want_status);
+    return (long)json_num(*reply, "acked_seq");
+}
+
+static long event_count(struct device *dev)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE device_id = '%s'", dev->id_text);
+    return cf_harness_sql_long(&harness, sql);
+}
+
+/* started (card), ended after 50 min with HH-01 x1 + MED.02 x2 (60 min expected), rated 5. */
+static void visit_events(struct cf_event ev[3], const char *visit_id, int64_t minutes)
+{
+    sample_event(&ev[0], CF_EV_VISIT_STARTED);
+    sample_event(&ev[1], CF_EV_VISIT_ENDED);
+    sample_event(&ev[2], CF_EV_VISIT_RATED);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(cf_uuid_from_text(visit_id, ev[i].visit_id), 0);
+    ev[1].mono_ms = ev[0].mono_ms + minutes * 60000;
+    ev[1].wall_ms = ev[0].wall_ms + minutes * 60000;
+    ev[2].mono_ms = ev[1].mono_ms + 30000;
+    ev[2].wall_ms = ev[1].wall_ms + 30000;
+}
+
+/* ==== Tests ==== */
+
+static void test_enrollment_codes(void **state)
+{
+    (void)state;
+    struct device dev;
+    enroll(&dev);
+    /* Reusing the code, an unknown code and an expired one are refused. */
+    char code[32], body[256];
+    const char *args[] = {"enroll-code", "--worker", WORKER, NULL};
+    assert_int_equal(cf_harness_carefactd(&harness, args, code, sizeof code), 0);
+    snprintf(body, sizeof body,
+             "{\"code\":\"%s\",\"public_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
+             code);
+    cJSON_Delete(request_json("POST", "/api/v1/devices", body, 201));
+    cJSON *again = request_json("POST", "/api/v1/devices", body, 403);
+    assert_non_null(strstr(json_str(again, "detail"), "already used"));
+    expect_problem(again, "enrollment-code", "code");
+    expect_problem(request_json("POST", "/api/v1/devices",
+                                "{\"code\":\"NOSUCHCODE22\",\"public_key\":"
+                                "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
+                                403),
+                   "enrollment-code", "code");
+    assert_int_equal(cf_harness_carefactd(&harness, args, code, sizeof code), 0);
+    assert_int_equal(cf_harness_sql(&harness, "UPDATE enrollment_codes SET expires_at = now() - "
+                                              "interval '1 minute' WHERE used_at IS NULL"),
+                     0);
+    snprintf(body, sizeof body,
+             "{\"code\":\"%s\",\"public_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
+             code);
+    cJSON *expired = request_json("POST", "/api/v1/devices", body, 403);
+    assert_non_null(strstr(json_str(expired, "detail"), "expired"));
+    expect_problem(expired, "enrollment-code", "code");
+    expect_problem(
+        request_json("POST", "/api/v1/devices", "{\"code\":\"X\",\"public_key\":\"short\"}", 422),
+        "validation", "public_key");
+    expect_problem(request_json("POST", "/api/v1/devices", "{\"code\":\"X\"}", 422), "validation",
+                   "public_key");
+}
+
+static void test_visit_upload_replay_and_rebuild(void **state)
+{
+    (void)state;
+    struct device dev;
+    struct cf_event ev[3];
+    cJSON *reply;
+    enroll(&dev);
+    visit_events(ev, VISIT, 50);
+    for (int i = 0; i < 3; i++)
+        chain(&dev, &ev[i]);
+    char *json = batch_json(&dev, ev, 3);
+    assert_int_equal(upload(&dev, json, 200, &reply), 3);
+    assert_int_equal(json_num(reply, "stored"), 3);
+    assert_int_equal(strlen(json_str(reply, "epoch")), 36);
+    assert_true(json_num(reply, "server_time_ms") > 1.7e12);
+    cJSON_Delete(reply);
+
+    /* The visit as a manager sees it. */
+    cJSON *visit = request_json("GET", "/api/v1/visits/" VISIT, NULL, 200);
+    assert_string_equal(json_str(visit, "state"), "rated");
+    assert_int_equal(json_num(visit, "duration_s"), 50 * 60);
+    assert_int_equal(json_num(visit, "expected_minutes"), 30 + 2 * 15);
+    assert_int_equal(json_num(visit, "rating"), 5);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(visit, "start_confirmed")));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(visit, "end_confirmed")));
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(visit, "flags")), 0);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(visit, "events")), 3);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(visit, "services")), 2);
+    cJSON_Delete(visit);
+
+    /* A replay changes nothing and gets the same acknowledgement. */
+    assert_int_equal(upload(&dev, json, 200, &reply), 3);
+    assert_int_equal(json_num(reply, "stored"), 0);
+    cJSON_Delete(reply);
+    assert_int_equal(event_count(&dev), 3);
+    free(json);
+
+    /* A lost acknowledgement then a larger batch: events 2..4 (2..3 held, 4 new). */
+    struct cf_event more[3] = {ev[1], ev[2], ev[2]};
+    sample_event(&more[2], CF_EV_VISIT_ATTEMPT);
+    chain(&dev, &more[2]);
+    json = batch_json(&dev, more, 3);
+    assert_int_equal(upload(&dev, json, 200, &reply), 4);
+    assert_int_equal(json_num(reply, "stored"), 1);
+    cJSON_Delete(reply);
+    free(json);
+    assert_int_equal(event_count(&dev), 4);
+    assert_int_equal(cf_harness_sql_long(&harness, "SELECT count(*) FROM door_attempts"), 1);
+}
+
+static void test_tampering_gap_and_bad_seal(void **state)
+{
+    (void)state;
+    struct device dev;
+    struct cf_event ev[3];
+    cJSON *reply;
+    enroll(&dev);
+    visit_events(ev, "41414243-4445-4647-4849-4a4b4c4d4e4f", 60);
+    for (int i = 0; i < 2; i++)
+        chain(&dev, &ev[i]);
+    char *json = batch_json(&dev, ev, 2);
+    assert_int_equal(upload(&dev, json, 200, &reply), 2);
+    cJSON_Delete(reply);
+    free(json);
+
+    /* Same seq 2, other content (a longer visit), properly signed: tampering. */
+    struct device forger = dev;
+    forger.last_seq = 1;
+    cf_event_digest(&ev[0], forger.last_digest);
+    struct cf_event altered = ev[1];
+    altered.mono_ms += 3600000;
+    chain(&forger, &altered);
+    json = batch_json(&forger, &altered, 1);
+    upload(&dev, json, 409, &reply);
+    expect_problem(reply, "tampering", "events");
+    free(json);
+
+    /* A gap: seq 5 when 2 is held. */
+    struct device ahead = dev;
+    ahead.last_seq = 4;
+    struct cf_event late = ev[2];
+    chain(&ahead, &late);
+    json = batch_json(&ahead, &late, 1);
+    upload(&dev, json, 409, &reply);
+    assert_int_equal(json_num(reply, "expected_seq"), 3);
+    expect_problem(reply, "sequence-gap", "events[0].seq");
+    free(json);
+
+    /* A batch signed by another key. */
+    struct device impostor = dev;
+    uint8_t pub[32];
+    cf_ed25519_generate(impostor.private_key, pub);
+    struct cf_event third = ev[2];
+    chain(&impostor, &third);
+    json = batch_json(&impostor, &third, 1);
+    upload(&dev, json, 422, &reply);
+    expect_problem(reply, "bad-seal", "seal.signature");
+    free(json);
+
+    /* Nothing of the refused batches was stored; the visit is unchanged. */
+    assert_int_equal(event_count(&dev), 2);
+    cJSON *visit =
+        request_json("GET", "/api/v1/visits/41414243-4445-4647-4849-4a4b4c4d4e4f", NULL, 200);
+    assert_int_equal(json_num(visit, "duration_s"), 3600);
+    assert_string_equal(json_str(visit, "state"), "ended");
+    cJSON_Delete(visit);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    struct device dev;
+    struct cf_event ev;
+    cJSON *reply;
+    char path[128];
+    enroll(&dev);
+    snprintf(path, sizeof path, "/api/v1/devices/%s/events", dev.id_text);
+    expect_problem(request_json("POST", path, "{\"events\":[", 400), "malformed-json", NULL);
+    expect_problem(request_json("POST", path, "{\"device_id\":5}", 422), "validation", "device_id");
+
+    sample_event(&ev, CF_EV_VISIT_STARTED);
+    chain(&dev, &ev);
+    char *json = batch_json(&dev, &ev, 1);
+    /* Wrong type, out of range, unknown field: each names its field. */
+    static const struct {
+        const char *from, *to, *field;
+    } edits[] = {
+        {"\"mono_ms\":5000000", "\"mono_ms\":\"5000000\"", "events[0].mono_ms"},
+        {"\"accuracy_m\":12", "\"accuracy_m\":-3", "events[0].location.accuracy_m"},
+        {"\"mono_ms\":5000000", "\"mono_ms\":5000000,\"mood\":\"ok\"", "events[0].mood"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        char *at = strstr(json, edits[i].from);
+        assert_non_null(at);
+        char body[8192];
+        snprintf(body, sizeof body, "%.*s%s%s", (int)(at - json), json, edits[i].to,
+                 at + strlen(edits[i].from));
+        expect_problem(request_json("POST", path, body, 422), "validation", edits[i].field);
+    }
+
+    /* The batch of another device, sent to this device's path. */
+    struct device other;
+    enroll(&other);
+    snprintf(path, sizeof path, "/api/v1/devices/%s/events", other.id_text);
+    expect_problem(request_json("POST", path, json, 422), "validation", "device_id");
+    /* A device the server never enrolled. */
+    struct device ghost = {.last_seq = 0};
+    uint8_t ghost_pub[32];
+    assert_int_equal(cf_uuid_v4(ghost.id), 0);
+    cf_uuid_to_text(ghost.id, ghost.id_text);
+    cf_ed25519_generate(ghost.private_key, ghost_pub);
+    struct cf_event ghost_ev = ev;
+    chain(&ghost, &ghost_ev);
+    char *ghost_json = batch_json(&ghost, &ghost_ev, 1);
+    upload(&ghost, ghost_json, 404, &reply);
+    expect_problem(reply, "unknown-device", NULL);
+    free(ghost_json);
+    /* A revoked device. */
+    char sql[160];
+    snprintf(sql, sizeof sql, "UPDATE devices SET status = 'revoked' WHERE id = '%s'", dev.id_text);
+    assert_int_equal(cf_harness_sql(&harness, sql), 0);
+    upload(&dev, json, 403, &reply);
+    expect_problem(reply, "revoked-device", NULL);
+
+    /* A body over the 8 MiB cap. */
+    size_t big = (8u << 20) + 100;
+    char *huge = malloc(big + 1);
+    assert_non_null(huge);
+    memset(huge, ' ', big);
+    huge[big] = '\0';
+    snprintf(path, sizeof path, "/api/v1/devices/%s/events", other.id_text);
+    expect_problem(request_json("POST", path, huge, 413), "too-large", NULL);
+    free(huge);
+    free(json);
+    assert_int_equal(event_count(&dev) + event_count(&other), 0);
+
+    /* Still serving. */
+    cJSON_Delete(request_json("GET", "/healthz", NULL, 200));
+}
+
+/* Start on one terminal, end and rating on another, delivered in both orders:
+ * the visit must come out the same. */
+static void deliver_split_visit(const char *visit_id, int end_first)
+{
+    struct device a, b;
+    struct cf_event ev[3];
+    cJSON *reply;
+    enroll(&a);
+    enroll(&b);
+    visit_events(ev, visit_id, 20);
+    uint8_t other_boot[16];
+    sample_fill_id(other_boot, 0x60);
+    memcpy(ev[1].boot_id, other_boot, 16);
+    memcpy(ev[2].boot_id, other_boot, 16);
+    chain(&a, &ev[0]);
+    chain(&b, &ev[1]);
+    chain(&b, &ev[2]);
+    char *ja = batch_json(&a, ev, 1), *jb = batch_json(&b, ev + 1, 2);
+    upload(end_first ? &b : &a, end_first ? jb : ja, 200, &reply);
+    cJSON_Delete(reply);
+    upload(end_first ? &a : &b, end_first ? ja : jb, 200, &reply);
+    cJSON_Delete(reply);
+    free(ja);
+    free(jb);
+}
+
+static void test_order_does_not_matter(void **state)
+{
+    (void)state;
+    deliver_split_visit("42414243-4445-4647-4849-4a4b4c4d4e4f", 0);
+    deliver_split_visit("43414243-4445-4647-4849-4a4b4c4d4e4f", 1);
+    char *a = cf_harness_sql_value(
+        &harness, "SELECT concat_ws('|', state, duration_s, expected_minutes, flags, rating, "
+                  "start_confirmed, end_confirmed) FROM visits WHERE id = "
+                  "'42414243-4445-4647-4849-4a4b4c4d4e4f'");
+    char *b = cf_harness_sql_value(
+        &harness, "SELECT concat_ws('|', state, duration_s, expected_minutes, flags, rating, "
+                  "start_confirmed, end_confirmed) FROM visits WHERE id = "
+                  "'43414243-4445-4647-4849-4a4b4c4d4e4f'");
+    assert_non_null(a);
+    assert_non_null(b);
+    /* Different boot ids: wall-clock duration, flagged; 20 of 60 minutes: early leave. */
+    assert_string_equal(a, "rated|1200|60|{clock_uncertain,early_leave}|5|t|t");
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+}
+
+static void test_visit_list_filters_and_pages(void **state)
+{
+    (void)state;
+    cJSON *page = request_json("GET", "/api/v1/visits?flag=early_leave&limit=1", NULL, 200);
+    cJSON *items = cJSON_GetObjectItem(page, "items");
+    assert_int_equal(cJSON_GetArraySize(items), 1);
+    const char *cursor = json_str(page, "next_cursor");
+    assert_true(strlen(cursor) > 0);
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/visits?flag=early_leave&limit=1&cursor=%s", cursor);
+    cJSON *next = request_json("GET", path, NULL, 200);
+    cJSON *items2 = cJSON_GetObjectItem(next, "items");
+    assert_int_equal(cJSON_GetArraySize(items2), 1);
+    assert_string_not_equal(json_str(cJSON_GetArrayItem(items, 0), "id"),
+                            json_str(cJSON_GetArrayItem(items2, 0), "id"));
+    cJSON_Delete(page);
+    cJSON_Delete(next);
+    expect_problem(request_json("GET", "/api/v1/visits?state=done", NULL, 400), "validation",
+                   "state");
+    expect_problem(request_json("GET", "/api/v1/visits?worker=7", NULL, 400), "validation",
+                   "worker");
+    expect_problem(request_json("GET", "/api/v1/visits/not-a-uuid", NULL, 404), "not-found", NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_enrollment_codes),
+        cmocka_unit_test(test_visit_upload_replay_and_rebuild),
+        cmocka_unit_test(test_tampering_gap_and_bad_seal),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_order_does_not_matter),
+        cmocka_unit_test(test_visit_list_filters_and_pages),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,283 @@
+/* Test harness (see harness.h). Paths come from ctest's environment:
+ * CF_SOURCE_DIR (tools/pg) and CF_BINARY_DIR (backend/carefactd). */
+#include "harness.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <libpq-fe.h>
+
+static const char *env_or(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : fallback;
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof addr;
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+        getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
+        port = ntohs(addr.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* Run a command, capture the first line of stdout. */
+static int run_capture(char *const argv[], char *out, size_t out_size)
+{
+    int pipefd[2];
+    if (pipe(pipefd))
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(pipefd[1], 1);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < out_size && (r = read(pipefd[0], out + n, out_size - 1 - n)) > 0)
+        n += (size_t)r;
+    char drain[256];
+    while (read(pipefd[0], drain, sizeof drain) > 0)
+        ;
+    close(pipefd[0]);
+    out[n] = '\0';
+    out[strcspn(out, "\n")] = '\0';
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+int cf_harness_carefactd(struct cf_harness *h, const char *const *args, char *out, size_t out_size)
+{
+    char bin[512];
+    char *argv[24];
+    size_t n = 0;
+    snprintf(bin, sizeof bin, "%s/backend/carefactd", env_or("CF_BINARY_DIR", "."));
+    argv[n++] = bin;
+    for (size_t i = 0; args[i] && n < 20; i++)
+        argv[n++] = (char *)args[i];
+    argv[n++] = "--db";
+    argv[n++] = h->conninfo;
+    argv[n] = NULL;
+    char scratch[256];
+    return run_capture(argv, out ? out : scratch, out ? out_size : sizeof scratch);
+}
+
+int cf_harness_start_server(struct cf_harness *h, const char *const *extra_args)
+{
+    char bin[512], listen[32];
+    char *argv[32];
+    size_t n = 0;
+    h->port = free_port();
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", h->port);
+    snprintf(h->base_url, sizeof h->base_url, "http://%s", listen);
+    snprintf(bin, sizeof bin, "%s/backend/carefactd", env_or("CF_BINARY_DIR", "."));
+    argv[n++] = bin;
+    argv[n++] = "serve";
+    argv[n++] = "--db";
+    argv[n++] = h->conninfo;
+    argv[n++] = "--listen";
+    argv[n++] = listen;
+    argv[n++] = "--threads";
+    argv[n++] = "4";
+    for (size_t i = 0; extra_args && extra_args[i] && n < 30; i++)
+        argv[n++] = (char *)extra_args[i];
+    argv[n] = NULL;
+    h->server = fork();
+    if (h->server == 0) {
+        char log[128];
+        snprintf(log, sizeof log, "%s/carefactd.log", h->pg_dir);
+        FILE *f = freopen(log, "a", stderr);
+        (void)f;
+        execv(bin, argv);
+        _exit(127);
+    }
+    for (int i = 0; i < 100; i++) {
+        struct cf_http_reply reply;
+        if (cf_http(h, "GET", "/healthz", NULL, 0, &reply) == 0 && reply.status == 200) {
+            cf_http_reply_cleanup(&reply);
+            return 0;
+        }
+        cf_http_reply_cleanup(&reply);
+        usleep(50000);
+    }
+    fprintf(stderr, "harness: carefactd did not become healthy (log in %s)\n", h->pg_dir);
+    return -1;
+}
+
+void cf_harness_stop_server(struct cf_harness *h)
+{
+    if (h->server > 0) {
+        kill(h->server, SIGTERM);
+        waitpid(h->server, NULL, 0);
+        h->server = 0;
+    }
+}
+
+int cf_harness_start(struct cf_harness *h, const char *const *extra_args)
+{
+    char pg[512], owner[24];
+    memset(h, 0, sizeof *h);
+    snprintf(h->pg_dir, sizeof h->pg_dir, "/tmp/cfit.XXXXXX");
+    if (!mkdtemp(h->pg_dir))
+        return -1;
+    snprintf(pg, sizeof pg, "%s/tools/pg", env_or("CF_SOURCE_DIR", "."));
+    snprintf(owner, sizeof owner, "%d", (int)getpid());
+    char *argv[] = {pg, "start", h->pg_dir, "--owner-pid", owner, NULL};
+    if (run_capture(argv, h->conninfo, sizeof h->conninfo) || !h->conninfo[0]) {
+        fprintf(stderr, "harness: tools/pg start failed\n");
+        return -1;
+    }
+    const char *migrate[] = {"migrate", NULL};
+    if (cf_harness_carefactd(h, migrate, NULL, 0)) {
+        fprintf(stderr, "harness: migrate failed\n");
+        return -1;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    return cf_harness_start_server(h, extra_args);
+}
+
+void cf_harness_stop(struct cf_harness *h)
+{
+    char pg[512];
+    cf_harness_stop_server(h);
+    snprintf(pg, sizeof pg, "%s/tools/pg", env_or("CF_SOURCE_DIR", "."));
+    char out[64], log[128];
+    /* Keep the server's log beside the test (the working folder) as an artifact. */
+    snprintf(log, sizeof log, "%s/carefactd.log", h->pg_dir);
+    char *cp[] = {"/bin/cp", log, "carefactd-last.log", NULL};
+    if (h->pg_dir[0])
+        run_capture(cp, out, sizeof out);
+    char *argv[] = {pg, "destroy", h->pg_dir, NULL};
+    if (h->pg_dir[0])
+        run_capture(argv, out, sizeof out);
+}
+
+/* ==== SQL ==== */
+
+static PGresult *query(struct cf_harness *h, const char *sql, PGconn **db)
+{
+    *db = PQconnectdb(h->conninfo);
+    if (PQstatus(*db) != CONNECTION_OK) {
+        fprintf(stderr, "harness: %s", PQerrorMessage(*db));
+        return NULL;
+    }
+    PGresult *res = PQexec(*db, sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "harness: SQL failed: %s\n%s\n", PQerrorMessage(*db), sql);
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+int cf_harness_sql(struct cf_harness *h, const char *sql)
+{
+    PGconn *db;
+    PGresult *res = query(h, sql, &db);
+    PQclear(res);
+    PQfinish(db);
+    return res ? 0 : -1;
+}
+
+char *cf_harness_sql_value(struct cf_harness *h, const char *sql)
+{
+    PGconn *db;
+    PGresult *res = query(h, sql, &db);
+    char *value = NULL;
+    if (res)
+        value = strdup(PQntuples(res) && PQnfields(res) ? PQgetvalue(res, 0, 0) : "");
+    PQclear(res);
+    PQfinish(db);
+    return value;
+}
+
+long cf_harness_sql_long(struct cf_harness *h, const char *sql)
+{
+    char *value = cf_harness_sql_value(h, sql);
+    long n = value ? strtol(value, NULL, 10) : -1;
+    free(value);
+    return n;
+}
+
+/* ==== HTTP ==== */
+
+struct sink {
+    char *buf;
+    size_t len;
+};
+
+static size_t on_data(char *data, size_t size, size_t count, void *userdata)
+{
+    struct sink *s = userdata;
+    size_t n = size * count;
+    char *grown = realloc(s->buf, s->len + n + 1);
+    if (!grown)
+        return 0;
+    memcpy(grown + s->len, data, n);
+    s->buf = grown;
+    s->len += n;
+    s->buf[s->len] = '\0';
+    return n;
+}
+
+int cf_http(struct cf_harness *h, const char *method, const char *path, const char *body,
+            size_t body_len, struct cf_http_reply *reply)
+{
+    char url[512];
+    struct sink sink = {0};
+    memset(reply, 0, sizeof *reply);
+    CURL *curl = curl_easy_init();
+    if (!curl)
+        return -1;
+    snprintf(url, sizeof url, "%s%s", h->base_url, path);
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+    if (body) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    }
+    CURLcode rc = curl_easy_perform(curl);
+    if (rc == CURLE_OK) {
+        char *type = NULL;
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply->status);
+        curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &type);
+        snprintf(reply->content_type, sizeof reply->content_type, "%s", type ? type : "");
+        reply->body = sink.buf ? sink.buf : strdup("");
+        reply->body_len = sink.len;
+    } else {
+        free(sink.buf);
+    }
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    return rc == CURLE_OK ? 0 : -1;
+}
+
+void cf_http_reply_cleanup(struct cf_http_reply *reply)
+{
+    free(reply->body);
+    reply->body = NULL;
+}

@@ -1,0 +1,49 @@
+/* Test harness for integration and end-to-end tests: a private PostgreSQL (tools/pg,
+ * destroyed by its watchdog even if the test crashes), the real carefactd on a free
+ * loopback port, SQL helpers and an HTTP client (libcurl). */
+#ifndef CF_TEST_HARNESS_H
+#define CF_TEST_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct cf_harness {
+    char pg_dir[64];
+    char conninfo[256];
+    char base_url[64];
+    pid_t server;
+    int port;
+};
+
+struct cf_http_reply {
+    long status;
+    char content_type[96];
+    char *body; /* NUL-terminated, caller frees with cf_http_reply_cleanup */
+    size_t body_len;
+};
+
+/* Start PostgreSQL, migrate, start carefactd (extra_args: NULL-terminated list of
+ * additional serve flags, may be NULL) and wait for /healthz. Returns 0 or -1. */
+int cf_harness_start(struct cf_harness *h, const char *const *extra_args);
+void cf_harness_stop(struct cf_harness *h);
+
+/* Stop / start only carefactd (the database keeps running). */
+void cf_harness_stop_server(struct cf_harness *h);
+int cf_harness_start_server(struct cf_harness *h, const char *const *extra_args);
+
+/* Run SQL as the application role; returns 0 or -1 (error printed). */
+int cf_harness_sql(struct cf_harness *h, const char *sql);
+/* First column of the first row as a malloc'd string ("" for no row); NULL on error. */
+char *cf_harness_sql_value(struct cf_harness *h, const char *sql);
+long cf_harness_sql_long(struct cf_harness *h, const char *sql);
+
+/* Run carefactd with arguments (NULL-terminated) and capture its first stdout line. */
+int cf_harness_carefactd(struct cf_harness *h, const char *const *args, char *out, size_t out_size);
+
+/* One HTTP request to the server; body may be NULL. Returns 0 (any status) or -1
+ * when no HTTP answer came. */
+int cf_http(struct cf_harness *h, const char *method, const char *path, const char *body,
+            size_t body_len, struct cf_http_reply *reply);
+void cf_http_reply_cleanup(struct cf_http_reply *reply);
+
+#endif
