@@ -27,8 +27,10 @@ demo_start_reader() {
 
 demo_read_card() {
     demo_start_reader
-    echo "$ carefact-agent read-card --device pn532_uart:$sim_dev --token-key-hex <demo key>"
-    "$agent" read-card --device "pn532_uart:$sim_dev" --token-key-hex "$DEMO_TOKEN_KEY" --wait 10
+    echo "$ carefact-agent read-card --device pn532_uart:$sim_dev --token-key-hex <demo key> --json"
+    card_json=$("$agent" read-card --device "pn532_uart:$sim_dev" --token-key-hex "$DEMO_TOKEN_KEY" --wait 10 --json)
+    echo "$card_json"
+    card_token=$(sed -n 's/.*"token":"\([A-Za-z0-9_-]*\)".*/\1/p' <<<"$card_json")
     echo "(the card number itself was only in the agent's memory: only the token and the last four digits leave it)"
 }
 
@@ -40,10 +42,21 @@ demo_load_data() {
     fi
 }
 
+# Who is this card? The backend's own data answers, by token.
+demo_identify() {
+    local who
+    who=$(psql "$db" -XtAc "SELECT r.full_name || ' (' || r.address || ')' FROM card_bindings b
+          JOIN recipients r ON r.id = b.recipient_id
+          WHERE b.token = '$card_token' AND b.status = 'active'")
+    echo "card token $card_token belongs to: ${who:-nobody (unknown card)}"
+    local code
+    code=$("$carefactd" enroll-code --db "$db" --worker "$(psql "$db" -XtAc "SELECT md5('demo:worker:1')::uuid")")
+    echo "enrolment code for the terminal of worker Смирнова О. В.: $code (valid 24 h, one use)"
+}
+
 demo_play_visit() {
     if ! "$agent" help 2>&1 | grep -q '^  visit'; then
-        echo "agent: the visit workflow is not in this version, so no visit is played"
+        echo "agent: the visit workflow (issue 5) is not in this version, so no visit is played"
         return 0
     fi
-    echo "agent: visit flow not wired into the demo yet"
 }

@@ -7,6 +7,7 @@
 
 #include "be/config.h"
 #include "be/db.h"
+#include "be/demo.h"
 #include "be/devices.h"
 #include "be/server.h"
 
@@ -18,13 +19,14 @@ static void usage(FILE *out)
             "               [--tls-cert PEM] [--sql-dir DIR] [--body-max BYTES] [--config FILE]\n"
             "  migrate      --db CONNINFO [--sql-dir DIR]\n"
             "  enroll-code  --db CONNINFO --worker ID [--ttl-minutes N]   one-time device code\n"
+            "  demo-data    --db CONNINFO --token-key-hex HEX   load the demo region\n"
             "  routes       print the HTTP routes served\n"
             "Environment: CAREFACT_DB, CAREFACT_LISTEN, CAREFACT_THREADS, CAREFACT_SQL_DIR,\n"
             "CAREFACT_TLS_CERT, CAREFACT_BODY_MAX.\n");
 }
 
 /* Parse --key value flags into config (and the enroll-code extras). */
-static int parse_flags(int argc, char **argv, struct be_config *config, const char **worker,
+static int parse_flags(int argc, char **argv, struct be_config *config, const char **extra_arg,
                        const char **ttl)
 {
     char err[512];
@@ -43,8 +45,8 @@ static int parse_flags(int argc, char **argv, struct be_config *config, const ch
             goto bad;
         }
         const char *key = argv[i] + 2, *value = argv[++i];
-        if (strcmp(key, "worker") == 0)
-            *worker = value;
+        if (strcmp(key, "worker") == 0 || strcmp(key, "token-key-hex") == 0)
+            *extra_arg = value; /* the one extra argument of enroll-code / demo-data */
         else if (strcmp(key, "ttl-minutes") == 0)
             *ttl = value;
         else if (be_config_set(config, key, value, err, sizeof err))
@@ -59,7 +61,7 @@ bad:
 int main(int argc, char **argv)
 {
     struct be_config config;
-    const char *worker = NULL, *ttl = "1440";
+    const char *extra_arg = NULL, *ttl = "1440";
     char err[512];
     if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
         usage(argc < 2 ? stderr : stdout);
@@ -70,7 +72,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "carefactd: %s\n", err);
         return 2;
     }
-    if (parse_flags(argc, argv, &config, &worker, &ttl))
+    if (parse_flags(argc, argv, &config, &extra_arg, &ttl))
         return 2;
     const char *command = argv[1];
     if (strcmp(command, "routes") == 0) {
@@ -84,10 +86,17 @@ int main(int argc, char **argv)
     }
     if (strcmp(command, "migrate") == 0)
         return be_db_migrate(config.db, config.sql_dir, stderr) ? 1 : 0;
+    if (strcmp(command, "demo-data") == 0) {
+        if (!extra_arg) {
+            fprintf(stderr, "carefactd: demo-data needs --token-key-hex HEX\n");
+            return 2;
+        }
+        return be_demo_data_load(config.db, config.sql_dir, extra_arg, stdout) ? 1 : 0;
+    }
     if (strcmp(command, "enroll-code") == 0) {
         char code[BE_ENROLL_CODE_LEN + 1];
         long minutes = 0;
-        if (!worker) {
+        if (!extra_arg) {
             fprintf(stderr, "carefactd: enroll-code needs --worker ID\n");
             return 2;
         }
@@ -97,7 +106,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "carefactd: --ttl-minutes must be a whole number of minutes\n");
             return 2;
         }
-        if (be_enroll_code_issue(config.db, worker, (int)minutes, code, err, sizeof err)) {
+        if (be_enroll_code_issue(config.db, extra_arg, (int)minutes, code, err, sizeof err)) {
             fprintf(stderr, "carefactd: %s\n", err);
             return 1;
         }
