@@ -1,0 +1,358 @@
+/* carefact-loadgen: simulates N enrolled terminals, each uploading M events (home
+ * visits: started, ended with services, rated) in signed batches, and prints the
+ * ingest rate and the latency percentiles of a batch. Events are built and sealed
+ * with firmware-shared exactly as the agent does; acknowledgements are checked.
+ *
+ *   carefact-loadgen --url http://127.0.0.1:8080 --codes FILE --recipients FILE
+ *                    [--devices N] [--events M] [--batch B] [--concurrency C]
+ *
+ * --codes: one enrolment code per line (carefactd enroll-code), one per device;
+ * --recipients: recipient ids of the codes' provider, one per line. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "cf/batch.h"
+#include "cf/codec.h"
+#include "cf/uuid.h"
+
+#define MAX_DEVICES 1000
+#define MAX_RECIPIENTS 10000
+
+struct device {
+    uint8_t id[CF_UUID_LEN], worker[CF_UUID_LEN];
+    char id_text[CF_UUID_TEXT_LEN + 1];
+    uint8_t private_key[32], public_key[32], last_digest[32];
+    uint64_t last_seq;
+    char code[32];
+};
+
+struct run {
+    const char *url;
+    struct device *devices;
+    size_t device_count, events_per_device, batch, concurrency;
+    uint8_t (*recipients)[CF_UUID_LEN];
+    size_t recipient_count;
+    pthread_mutex_t lock;
+    double *latencies; /* seconds per batch */
+    size_t latency_count, latency_cap;
+    unsigned long events_acked, failures;
+    size_t next_device;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ==== HTTP ==== */
+
+struct sink {
+    char buf[4096];
+    size_t len;
+};
+
+static size_t on_data(char *data, size_t size, size_t count, void *userdata)
+{
+    struct sink *s = userdata;
+    size_t n = size * count, room = sizeof s->buf - 1 - s->len;
+    memcpy(s->buf + s->len, data, n < room ? n : room);
+    s->len += n < room ? n : room;
+    s->buf[s->len] = '\0';
+    return n;
+}
+
+static long post(CURL *curl, const char *url, const char *body, struct sink *reply)
+{
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    long status = 0;
+    reply->len = 0;
+    reply->buf[0] = '\0';
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, reply);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    if (curl_easy_perform(curl) == CURLE_OK)
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(headers);
+    return status;
+}
+
+static int enroll(CURL *curl, const char *base, struct device *dev)
+{
+    char url[512], body[256], key[64];
+    struct sink reply;
+    if (cf_ed25519_generate(dev->private_key, dev->public_key))
+        return -1;
+    cf_base64url_encode(dev->public_key, 32, key, sizeof key);
+    snprintf(body, sizeof body, "{\"code\":\"%s\",\"public_key\":\"%s\"}", dev->code, key);
+    snprintf(url, sizeof url, "%s/api/v1/devices", base);
+    if (post(curl, url, body, &reply) != 201) {
+        fprintf(stderr, "loadgen: enrolment with code %s refused: %s\n", dev->code, reply.buf);
+        return -1;
+    }
+    cJSON *json = cJSON_Parse(reply.buf);
+    const cJSON *id = cJSON_GetObjectItem(json, "device_id");
+    const cJSON *worker = cJSON_GetObjectItem(json, "worker_id");
+    int rc = cJSON_IsString(id) && cJSON_IsString(worker) &&
+                     !cf_uuid_from_text(id->valuestring, dev->id) &&
+                     !cf_uuid_from_text(worker->valuestring, dev->worker)
+                 ? 0
+                 : -1;
+    cf_uuid_to_text(dev->id, dev->id_text);
+    cJSON_Delete(json);
+    return rc;
+}
+
+/* ==== Events ==== */
+
+static void make_event(struct run *run, struct device *dev, uint64_t n, struct cf_event *ev)
+{
+    static const enum cf_event_kind cycle[3] = {CF_EV_VISIT_STARTED, CF_EV_VISIT_ENDED,
+                                                CF_EV_VISIT_RATED};
+    uint64_t visit = n / 3;
+    memset(ev, 0, sizeof *ev);
+    ev->kind = cycle[n % 3];
+    memcpy(ev->device_id, dev->id, CF_UUID_LEN);
+    memcpy(ev->worker_id, dev->worker, CF_UUID_LEN);
+    memcpy(ev->boot_id, dev->id, CF_UUID_LEN); /* one boot per simulated terminal */
+    /* The visit id: the device id with the visit number in its last 8 bytes. */
+    memcpy(ev->visit_id, dev->id, CF_UUID_LEN);
+    for (int i = 0; i < 8; i++)
+        ev->visit_id[15 - i] ^= (uint8_t)(visit >> (8 * i));
+    ev->wall_ms = cf_time_now_ms() - 86400000 + (int64_t)n * 1000;
+    ev->mono_ms = (int64_t)visit * 7200000 + (int64_t)(n % 3) * 2400000;
+    if (ev->kind != CF_EV_VISIT_RATED)
+        memcpy(ev->recipient_id, run->recipients[visit % run->recipient_count], CF_UUID_LEN);
+    if (ev->kind != CF_EV_VISIT_RATED) {
+        ev->card.method = CF_CARD_UID;
+        memcpy(ev->card.token, "AAECAwQFBgcICQoLDA0ODw", CF_TOKEN_TEXT_LEN + 1);
+    }
+    if (ev->kind == CF_EV_VISIT_ENDED) {
+        ev->service_count = 2;
+        snprintf(ev->services[0].code, sizeof ev->services[0].code, "HH-SHOP");
+        ev->services[0].quantity = 1;
+        snprintf(ev->services[1].code, sizeof ev->services[1].code, "MED-BP");
+        ev->services[1].quantity = 1;
+    }
+    if (ev->kind == CF_EV_VISIT_RATED)
+        ev->rating = 1 + (int32_t)(visit % 5);
+    ev->seq = ++dev->last_seq;
+    memcpy(ev->prev_digest, dev->last_digest, 32);
+    cf_event_digest(ev, dev->last_digest);
+}
+
+static void record(struct run *run, double latency, size_t events, int ok)
+{
+    pthread_mutex_lock(&run->lock);
+    if (ok) {
+        if (run->latency_count == run->latency_cap) {
+            size_t cap = run->latency_cap ? run->latency_cap * 2 : 1024;
+            double *grown = realloc(run->latencies, cap * sizeof *grown);
+            if (grown) {
+                run->latencies = grown;
+                run->latency_cap = cap;
+            }
+        }
+        if (run->latency_count < run->latency_cap)
+            run->latencies[run->latency_count++] = latency;
+        run->events_acked += events;
+    } else {
+        run->failures++;
+    }
+    pthread_mutex_unlock(&run->lock);
+}
+
+/* Upload all events of one device, batch by batch, checking each acknowledgement. */
+static void drive_device(struct run *run, CURL *curl, struct device *dev)
+{
+    struct cf_event *events = calloc(run->batch, sizeof *events);
+    char url[512];
+    snprintf(url, sizeof url, "%s/api/v1/devices/%s/events", run->url, dev->id_text);
+    for (size_t done = 0; events && done < run->events_per_device;) {
+        size_t n =
+            run->events_per_device - done < run->batch ? run->events_per_device - done : run->batch;
+        for (size_t i = 0; i < n; i++)
+            make_event(run, dev, done + i, &events[i]);
+        struct cf_batch batch;
+        if (cf_batch_build(dev->id, events, n, dev->private_key, &batch))
+            break;
+        char *body = cf_batch_to_json(&batch);
+        cf_batch_cleanup(&batch);
+        struct sink reply;
+        double t0 = now_s();
+        long status = body ? post(curl, url, body, &reply) : 0;
+        double latency = now_s() - t0;
+        free(body);
+        cJSON *json = status == 200 ? cJSON_Parse(reply.buf) : NULL;
+        const cJSON *acked = cJSON_GetObjectItem(json, "acked_seq");
+        int ok = cJSON_IsNumber(acked) && (uint64_t)acked->valuedouble == dev->last_seq;
+        cJSON_Delete(json);
+        record(run, latency, n, ok);
+        if (!ok) {
+            fprintf(stderr, "loadgen: device %s batch refused (%ld): %.300s\n", dev->id_text,
+                    status, reply.buf);
+            break;
+        }
+        done += n;
+    }
+    free(events);
+}
+
+static void *worker_thread(void *arg)
+{
+    struct run *run = arg;
+    CURL *curl = curl_easy_init();
+    for (;;) {
+        pthread_mutex_lock(&run->lock);
+        size_t i = run->next_device++;
+        pthread_mutex_unlock(&run->lock);
+        if (i >= run->device_count || !curl)
+            break;
+        drive_device(run, curl, &run->devices[i]);
+    }
+    curl_easy_cleanup(curl);
+    return NULL;
+}
+
+/* ==== Main ==== */
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double percentile(const double *sorted, size_t n, double p)
+{
+    if (!n)
+        return 0;
+    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+    return sorted[i < n ? i : n - 1];
+}
+
+static size_t read_lines(const char *path, char (*lines)[64], size_t max)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = 0;
+    if (!f)
+        return 0;
+    while (n < max && fgets(lines[n], 64, f)) {
+        lines[n][strcspn(lines[n], "\r\n")] = '\0';
+        if (lines[n][0])
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static long parse_count(const char *text, long min, long max, const char *name)
+{
+    char *end = NULL;
+    long v = strtol(text, &end, 10);
+    if (!end || *end || v < min || v > max) {
+        fprintf(stderr, "loadgen: %s must be a number from %ld to %ld\n", name, min, max);
+        exit(2);
+    }
+    return v;
+}
+
+int main(int argc, char **argv)
+{
+    static char codes[MAX_DEVICES][64], recipients_text[MAX_RECIPIENTS][64];
+    static uint8_t recipients[MAX_RECIPIENTS][CF_UUID_LEN];
+    const char *codes_file = NULL, *recipients_file = NULL;
+    struct run run = {
+        .url = NULL, .device_count = 10, .events_per_device = 1000, .batch = 100, .concurrency = 8};
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--url"))
+            run.url = argv[i + 1];
+        else if (!strcmp(argv[i], "--codes"))
+            codes_file = argv[i + 1];
+        else if (!strcmp(argv[i], "--recipients"))
+            recipients_file = argv[i + 1];
+        else if (!strcmp(argv[i], "--devices"))
+            run.device_count = (size_t)parse_count(argv[i + 1], 1, MAX_DEVICES, "--devices");
+        else if (!strcmp(argv[i], "--events"))
+            run.events_per_device = (size_t)parse_count(argv[i + 1], 1, 10000000, "--events");
+        else if (!strcmp(argv[i], "--batch"))
+            run.batch = (size_t)parse_count(argv[i + 1], 1, CF_BATCH_MAX_EVENTS, "--batch");
+        else if (!strcmp(argv[i], "--concurrency"))
+            run.concurrency = (size_t)parse_count(argv[i + 1], 1, 256, "--concurrency");
+        else {
+            fprintf(stderr, "loadgen: unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!run.url || !codes_file || !recipients_file) {
+        fprintf(stderr, "usage: carefact-loadgen --url URL --codes FILE --recipients FILE "
+                        "[--devices N] [--events M] [--batch B] [--concurrency C]\n");
+        return 2;
+    }
+    size_t code_count = read_lines(codes_file, codes, MAX_DEVICES);
+    run.recipient_count = read_lines(recipients_file, recipients_text, MAX_RECIPIENTS);
+    if (code_count < run.device_count || run.recipient_count == 0) {
+        fprintf(stderr, "loadgen: need %zu codes (have %zu) and at least one recipient\n",
+                run.device_count, code_count);
+        return 2;
+    }
+    for (size_t i = 0; i < run.recipient_count; i++)
+        if (cf_uuid_from_text(recipients_text[i], recipients[i])) {
+            fprintf(stderr, "loadgen: bad recipient id on line %zu\n", i + 1);
+            return 2;
+        }
+    run.recipients = recipients;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    run.devices = calloc(run.device_count, sizeof *run.devices);
+    CURL *curl = curl_easy_init();
+    for (size_t i = 0; i < run.device_count; i++) {
+        snprintf(run.devices[i].code, sizeof run.devices[i].code, "%s", codes[i]);
+        if (enroll(curl, run.url, &run.devices[i]))
+            return 1;
+    }
+    curl_easy_cleanup(curl);
+    fprintf(stderr,
+            "loadgen: %zu devices enrolled; uploading %zu events each in batches of %zu, "
+            "%zu at a time\n",
+            run.device_count, run.events_per_device, run.batch, run.concurrency);
+    pthread_mutex_init(&run.lock, NULL);
+    pthread_t threads[256];
+    double t0 = now_s();
+    for (size_t i = 0; i < run.concurrency; i++)
+        pthread_create(&threads[i], NULL, worker_thread, &run);
+    for (;;) {
+        struct timespec pause = {1, 0};
+        nanosleep(&pause, NULL);
+        pthread_mutex_lock(&run.lock);
+        unsigned long acked = run.events_acked;
+        int finished = run.next_device >= run.device_count + run.concurrency;
+        pthread_mutex_unlock(&run.lock);
+        fprintf(stderr, "\rloadgen: %lu / %zu events acknowledged", acked,
+                run.device_count * run.events_per_device);
+        if (finished)
+            break;
+    }
+    for (size_t i = 0; i < run.concurrency; i++)
+        pthread_join(threads[i], NULL);
+    double elapsed = now_s() - t0;
+    fprintf(stderr, "\n");
+    qsort(run.latencies, run.latency_count, sizeof *run.latencies, compare_double);
+    printf("loadgen: events=%lu batches=%zu failures=%lu seconds=%.2f events_per_s=%.0f "
+           "batch_ms_p50=%.1f p95=%.1f p99=%.1f\n",
+           run.events_acked, run.latency_count, run.failures, elapsed,
+           (double)run.events_acked / elapsed,
+           1000 * percentile(run.latencies, run.latency_count, 0.5),
+           1000 * percentile(run.latencies, run.latency_count, 0.95),
+           1000 * percentile(run.latencies, run.latency_count, 0.99));
+    free(run.latencies);
+    free(run.devices);
+    return run.failures ? 1 : 0;
+}
