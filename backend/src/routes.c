@@ -12,6 +12,8 @@ const struct be_route be_routes[] = {
     {"GET", "/metrics", be_handle_metrics, false},
     {"POST", "/api/v1/devices", be_handle_enroll, true},
     {"POST", "/api/v1/devices/{id}/events", be_handle_upload, true},
+    {"GET", "/api/v1/devices/{id}/reference", be_handle_reference_list, true},
+    {"POST", "/api/v1/devices/{id}/reference/fetch", be_handle_reference_fetch, true},
     {"GET", "/api/v1/visits", be_handle_visit_list, true},
     {"GET", "/api/v1/visits/{id}", be_handle_visit_get, true},
 };

@@ -460,6 +460,84 @@ static void test_visit_list_filters_and_pages(void **state)
     expect_problem(request_json("GET", "/api/v1/visits/not-a-uuid", NULL, 404), "not-found", NULL);
 }
 
+/* Version of one reference record in the device's list ("" when not listed). */
+static void reference_version(struct device *dev, const char *kind, const char *id, char *out,
+                              size_t size)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/devices/%s/reference", dev->id_text);
+    cJSON *list = request_json("GET", path, NULL, 200);
+    out[0] = '\0';
+    const cJSON *item;
+    cJSON_ArrayForEach(item, cJSON_GetObjectItem(list, "items"))
+    {
+        if (!strcmp(json_str(item, "kind"), kind) && !strcmp(json_str(item, "id"), id))
+            snprintf(out, size, "%s", json_str(item, "version"));
+    }
+    cJSON_Delete(list);
+}
+
+static void test_reference_by_comparing_lists(void **state)
+{
+    (void)state;
+    struct device dev;
+    char path[128], v1[32], v2[32], v3[32];
+    enroll(&dev);
+    reference_version(&dev, "recipient", RECIPIENT, v1, sizeof v1);
+    assert_int_equal(strlen(v1), 16);
+    reference_version(&dev, "service", "MED.02", v2, sizeof v2);
+    assert_int_equal(strlen(v2), 16);
+
+    snprintf(path, sizeof path, "/api/v1/devices/%s/reference/fetch", dev.id_text);
+    cJSON *got = request_json("POST", path,
+                              "{\"items\":[{\"kind\":\"recipient\",\"id\":\"" RECIPIENT "\"},"
+                              "{\"kind\":\"service\",\"id\":\"HH-01\"},"
+                              "{\"kind\":\"recipient\",\"id\":\"no-such-id\"}]}",
+                              200);
+    cJSON *items = cJSON_GetObjectItem(got, "items");
+    assert_int_equal(cJSON_GetArraySize(items), 2); /* the unknown id is simply absent */
+    cJSON *recipient = cJSON_GetArrayItem(items, 0);
+    assert_string_equal(json_str(recipient, "kind"), "recipient");
+    assert_string_equal(json_str(recipient, "version"), v1);
+    cJSON *body = cJSON_GetObjectItem(recipient, "body");
+    assert_string_equal(json_str(body, "full_name"), "Петров Пётр Петрович");
+    cJSON *card = cJSON_GetArrayItem(cJSON_GetObjectItem(body, "cards"), 0);
+    assert_string_equal(json_str(card, "token"), "AAECAwQFBgcICQoLDA0ODw");
+    cJSON *service = cJSON_GetObjectItem(cJSON_GetArrayItem(items, 1), "body");
+    assert_int_equal(json_num(service, "norm_minutes"), 30);
+    cJSON_Delete(got);
+
+    /* Revoking the card changes the recipient's version; deleting them unlists them. */
+    assert_int_equal(cf_harness_sql(&harness, "UPDATE card_bindings SET status = 'revoked'"), 0);
+    reference_version(&dev, "recipient", RECIPIENT, v3, sizeof v3);
+    assert_int_equal(strlen(v3), 16);
+    assert_string_not_equal(v1, v3);
+    assert_int_equal(
+        cf_harness_sql(&harness,
+                       "UPDATE recipients SET deleted_at = now() WHERE id = '" RECIPIENT "'"),
+        0);
+    reference_version(&dev, "recipient", RECIPIENT, v3, sizeof v3);
+    assert_string_equal(v3, "");
+
+    /* Bad requests. */
+    expect_problem(
+        request_json("POST", path, "{\"items\":[{\"kind\":\"truck\",\"id\":\"1\"}]}", 422),
+        "validation", "items[0].kind");
+    expect_problem(request_json("POST", path, "{\"items\":{}}", 422), "validation", "items");
+    char many[16384];
+    size_t o = (size_t)snprintf(many, sizeof many, "{\"items\":[");
+    for (int i = 0; i < 201; i++)
+        o += (size_t)snprintf(many + o, sizeof many - o, "%s{\"kind\":\"plan\",\"id\":\"%d\"}",
+                              i ? "," : "", i);
+    snprintf(many + o, sizeof many - o, "]}");
+    expect_problem(request_json("POST", path, many, 422), "validation", "items");
+    char sql[160];
+    snprintf(sql, sizeof sql, "UPDATE devices SET status = 'revoked' WHERE id = '%s'", dev.id_text);
+    assert_int_equal(cf_harness_sql(&harness, sql), 0);
+    snprintf(path, sizeof path, "/api/v1/devices/%s/reference", dev.id_text);
+    expect_problem(request_json("GET", path, NULL, 403), "revoked-device", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -469,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_order_does_not_matter),
         cmocka_unit_test(test_visit_list_filters_and_pages),
+        cmocka_unit_test(test_reference_by_comparing_lists), /* last: it revokes and deletes */
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -76,6 +76,8 @@ void be_handle_healthz(struct be_request *req);
 void be_handle_metrics(struct be_request *req);
 void be_handle_enroll(struct be_request *req);
 void be_handle_upload(struct be_request *req);
+void be_handle_reference_list(struct be_request *req);
+void be_handle_reference_fetch(struct be_request *req);
 void be_handle_visit_get(struct be_request *req);
 void be_handle_visit_list(struct be_request *req);
 
