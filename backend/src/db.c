@@ -3,6 +3,8 @@
 #include "be/db.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,9 +12,23 @@
 
 static _Thread_local PGconn *thread_conn;
 
+/* NOTE: a connection the database closed (a restart) still says CONNECTION_OK until
+ * a query fails on it. Between requests our connections are idle, so the server has
+ * nothing to say: anything readable -- EOF, or its "terminating connection" goodbye --
+ * means the connection is gone, and it is re-dialled before a request depends on it. */
+static int idle_socket_alive(PGconn *db)
+{
+    int fd = PQsocket(db);
+    char byte;
+    if (fd < 0)
+        return 0;
+    ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 PGconn *be_db_thread_conn(const char *conninfo)
 {
-    if (thread_conn && PQstatus(thread_conn) == CONNECTION_OK)
+    if (thread_conn && PQstatus(thread_conn) == CONNECTION_OK && idle_socket_alive(thread_conn))
         return thread_conn;
     if (thread_conn) {
         /* NOTE: after a database restart the old socket is dead; reset re-dials it. */

@@ -460,6 +460,20 @@ static void test_visit_list_filters_and_pages(void **state)
     expect_problem(request_json("GET", "/api/v1/visits/not-a-uuid", NULL, 404), "not-found", NULL);
 }
 
+/* The database goes away and comes back: carefactd answers 503 problems meanwhile,
+ * never crashes, and serves again without being restarted (it re-dials). */
+static void test_database_restart(void **state)
+{
+    (void)state;
+    assert_int_equal(cf_harness_pg(&harness, "stop"), 0);
+    expect_problem(request_json("GET", "/healthz", NULL, 503), "unavailable", NULL);
+    expect_problem(request_json("GET", "/api/v1/visits", NULL, 503), "unavailable", NULL);
+    assert_int_equal(cf_harness_pg(&harness, "start"), 0);
+    for (int i = 0; i < 4; i++) /* every worker thread's connection re-dials */
+        cJSON_Delete(request_json("GET", "/api/v1/visits?limit=1", NULL, 200));
+    cJSON_Delete(request_json("GET", "/healthz", NULL, 200));
+}
+
 /* Version of one reference record in the device's list ("" when not listed). */
 static void reference_version(struct device *dev, const char *kind, const char *id, char *out,
                               size_t size)
@@ -547,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_order_does_not_matter),
         cmocka_unit_test(test_visit_list_filters_and_pages),
+        cmocka_unit_test(test_database_restart),
         cmocka_unit_test(test_reference_by_comparing_lists), /* last: it revokes and deletes */
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

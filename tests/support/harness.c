@@ -171,6 +171,14 @@ void cf_harness_stop(struct cf_harness *h)
         run_capture(argv, out, sizeof out);
 }
 
+int cf_harness_pg(struct cf_harness *h, const char *action)
+{
+    char pg[512], out[256];
+    snprintf(pg, sizeof pg, "%s/tools/pg", env_or("CF_SOURCE_DIR", "."));
+    char *argv[] = {pg, (char *)action, h->pg_dir, NULL};
+    return run_capture(argv, out, sizeof out);
+}
+
 /* ==== SQL ==== */
 
 static PGresult *query(struct cf_harness *h, const char *sql, PGconn **db)

@@ -31,6 +31,10 @@ void cf_harness_stop(struct cf_harness *h);
 void cf_harness_stop_server(struct cf_harness *h);
 int cf_harness_start_server(struct cf_harness *h, const char *const *extra_args);
 
+/* Stop or start the private PostgreSQL itself ("stop" / "start"); carefactd stays up.
+ * Returns 0 or -1. */
+int cf_harness_pg(struct cf_harness *h, const char *action);
+
 /* Run SQL as the application role; returns 0 or -1 (error printed). */
 int cf_harness_sql(struct cf_harness *h, const char *sql);
 /* First column of the first row as a malloc'd string ("" for no row); NULL on error. */
