@@ -3,13 +3,27 @@
 if(TARGET carefactd)
   add_library(cf_test_support STATIC ${CMAKE_CURRENT_SOURCE_DIR}/support/harness.c)
   target_include_directories(cf_test_support PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/support)
-  target_link_libraries(cf_test_support PUBLIC PkgConfig::LIBCURL PkgConfig::LIBPQ)
+  target_link_libraries(cf_test_support PUBLIC PkgConfig::LIBCURL PkgConfig::LIBPQ PkgConfig::CJSON)
 
   add_executable(test_integration_ingest ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_ingest.c)
   target_link_libraries(test_integration_ingest PRIVATE cf_test_support cf_shared PkgConfig::CMOCKA)
   add_dependencies(test_integration_ingest carefactd)
+  set(CF_CONTRACT_DIR ${CMAKE_BINARY_DIR}/contract)
   cf_add_test(NAME integration.backend.ingest LABEL integration TIMEOUT 300
-    COMMAND test_integration_ingest)
+    COMMAND test_integration_ingest
+    ENVIRONMENT CF_CONTRACT_LOG=${CF_CONTRACT_DIR}/ingest.jsonl)
+  # Each run starts a fresh recording; the contract check reads it afterwards.
+  add_test(NAME integration.backend.contract_reset
+    COMMAND ${CMAKE_COMMAND} -E rm -f ${CF_CONTRACT_DIR}/ingest.jsonl)
+  set_tests_properties(integration.backend.contract_reset PROPERTIES LABELS integration
+    FIXTURES_SETUP contract_recording)
+  set_tests_properties(integration.backend.ingest PROPERTIES FIXTURES_REQUIRED contract_recording
+    FIXTURES_SETUP contract_recorded)
+  file(MAKE_DIRECTORY ${CF_CONTRACT_DIR})
+  cf_add_test(NAME integration.backend.contract LABEL integration TIMEOUT 120
+    COMMAND node ${CMAKE_CURRENT_SOURCE_DIR}/contract/validate.mjs
+            ${CMAKE_SOURCE_DIR}/api/openapi.yaml ${CF_CONTRACT_DIR}/ingest.jsonl)
+  set_tests_properties(integration.backend.contract PROPERTIES FIXTURES_REQUIRED contract_recorded)
 
   add_test(NAME integration.backend.routes_match_spec
     COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_routes_spec.sh)

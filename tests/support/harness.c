@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <libpq-fe.h>
 
@@ -247,6 +248,9 @@ static size_t on_data(char *data, size_t size, size_t count, void *userdata)
     return n;
 }
 
+static void record_exchange(const char *method, const char *path,
+                            const struct cf_http_reply *reply);
+
 int cf_http(struct cf_harness *h, const char *method, const char *path, const char *body,
             size_t body_len, struct cf_http_reply *reply)
 {
@@ -276,12 +280,36 @@ int cf_http(struct cf_harness *h, const char *method, const char *path, const ch
         snprintf(reply->content_type, sizeof reply->content_type, "%s", type ? type : "");
         reply->body = sink.buf ? sink.buf : strdup("");
         reply->body_len = sink.len;
+        record_exchange(method, path, reply);
     } else {
         free(sink.buf);
     }
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
     return rc == CURLE_OK ? 0 : -1;
+}
+
+/* With CF_CONTRACT_LOG set, append the exchange as one JSON line for the contract
+ * check (tests/contract/validate.mjs). */
+static void record_exchange(const char *method, const char *path, const struct cf_http_reply *reply)
+{
+    const char *file = getenv("CF_CONTRACT_LOG");
+    if (!file || !*file)
+        return;
+    cJSON *line = cJSON_CreateObject();
+    cJSON_AddStringToObject(line, "method", method);
+    cJSON_AddStringToObject(line, "path", path);
+    cJSON_AddNumberToObject(line, "status", (double)reply->status);
+    cJSON_AddStringToObject(line, "content_type", reply->content_type);
+    cJSON_AddStringToObject(line, "body", reply->body ? reply->body : "");
+    char *text = cJSON_PrintUnformatted(line);
+    FILE *f = fopen(file, "a");
+    if (f && text)
+        fprintf(f, "%s\n", text);
+    if (f)
+        fclose(f);
+    free(text);
+    cJSON_Delete(line);
 }
 
 void cf_http_reply_cleanup(struct cf_http_reply *reply)
