@@ -20,7 +20,7 @@ int cf_hex_encode(const uint8_t *in, size_t len, char *out, size_t out_size)
     return 0;
 }
 
-static int hex_value(char c)
+int cf_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -38,7 +38,7 @@ int cf_hex_decode(const char *text, size_t text_len, uint8_t *out, size_t out_si
     if (out_size < text_len / 2)
         return CF_ENOSPACE;
     for (size_t i = 0; i < text_len; i += 2) {
-        int hi = hex_value(text[i]), lo = hex_value(text[i + 1]);
+        int hi = cf_hex_digit(text[i]), lo = cf_hex_digit(text[i + 1]);
         if (hi < 0 || lo < 0)
             return CF_EMALFORM;
         out[i / 2] = (uint8_t)(hi << 4 | lo);

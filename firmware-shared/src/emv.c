@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "cf/tlv.h"
+#include "cf/uuid.h"
 
 /* ==== Limits ==== */
 
@@ -1117,22 +1118,6 @@ const char *cf_scheme_name(enum cf_scheme scheme)
     }
 }
 
-/* Civil date from days since 1970-01-01 (H. Hinnant's algorithm), no time_t. */
-static void civil_from_days(int64_t days, int *year, int *month, int *day)
-{
-    days += 719468;
-    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    int64_t doe = days - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    *year = (int)(yoe + era * 400 + (m <= 2));
-    *month = (int)m;
-    *day = (int)d;
-}
-
 void cf_emv_terminal_defaults(struct cf_emv_terminal *terminal, int64_t now_utc_ms)
 {
     if (!terminal)
@@ -1147,7 +1132,7 @@ void cf_emv_terminal_defaults(struct cf_emv_terminal *terminal, int64_t now_utc_
     terminal->currency_code = 643;
     if (now_utc_ms < 0)
         now_utc_ms = 0;
-    civil_from_days(now_utc_ms / 86400000, &terminal->year, &terminal->month, &terminal->day);
+    cf_time_civil_date(now_utc_ms, &terminal->year, &terminal->month, &terminal->day);
 }
 
 int cf_emv_read(cf_transceive_fn transceive, void *ctx, const struct cf_emv_terminal *terminal,

@@ -4,6 +4,8 @@
  * tests and by the PN532 emulator. */
 #include "cf/transcript.h"
 
+#include "cf/codec.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,17 +25,6 @@ struct line_parser {
     bool wildcard;
 };
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decode hex with blanks ignored into a fresh allocation (*out NULL when empty). */
 static int decode_hex(const char *text, size_t len, size_t cap, size_t line_no, const char *what,
                       uint8_t **out, size_t *out_len, struct cf_error_detail *detail)
@@ -48,7 +39,7 @@ static int decode_hex(const char *text, size_t len, size_t cap, size_t line_no, 
         char c = text[i];
         if (c == ' ' || c == '\t')
             continue;
-        int v = hex_digit(c);
+        int v = cf_hex_digit(c);
         if (v < 0)
             return cf_error_set(detail, CF_EMALFORM, field,
                                 "line %zu: character 0x%02X is not a hex digit in %s", line_no,

@@ -118,6 +118,12 @@ static void civil_from_days(int64_t days, int *year, int *month, int *day)
     *year = (int)(yoe + era * 400 + (*month <= 2));
 }
 
+void cf_time_civil_date(int64_t unix_ms, int *year, int *month, int *day)
+{
+    int64_t days = unix_ms / 86400000 - (unix_ms % 86400000 < 0);
+    civil_from_days(days, year, month, day);
+}
+
 int cf_time_format_utc(int64_t unix_ms, char *out, size_t out_size)
 {
     /* 9999-12-31T23:59:59.999Z */

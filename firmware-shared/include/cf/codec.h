@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Value of one hex digit (either case), or -1 for any other character. */
+int cf_hex_digit(char c);
+
 /* Lower-case hex of len bytes into out (room for 2*len+1, NUL-terminated).
  * Returns 0, or CF_ENOSPACE when out_size is too small. */
 int cf_hex_encode(const uint8_t *in, size_t len, char *out, size_t out_size);

@@ -33,6 +33,9 @@ int64_t cf_time_now_ms(void);
  * available so a suspended terminal still counts). */
 int64_t cf_time_mono_ms(void);
 
+/* Calendar date (UTC) of a time in ms since the epoch (no time_t, no shared state). */
+void cf_time_civil_date(int64_t unix_ms, int *year, int *month, int *day);
+
 /* RFC 3339 UTC text "2026-11-22T09:15:00.123Z" for ms; out at least 25 bytes.
  * Returns 0 or CF_EINVAL for a time outside years 1970..9999. */
 int cf_time_format_utc(int64_t unix_ms, char *out, size_t out_size);

@@ -65,6 +65,11 @@ static void test_time_format(void **state)
     assert_int_equal(cf_time_format_utc(INT64_C(951782400000), text, sizeof text), 0);
     assert_string_equal(text, "2000-02-29T00:00:00.000Z");
     assert_int_equal(cf_time_format_utc(-1, text, sizeof text), CF_EINVAL);
+    int year = 0, month = 0, day = 0;
+    cf_time_civil_date(INT64_C(1795338000123), &year, &month, &day);
+    assert_int_equal(year * 10000 + month * 100 + day, 20261122);
+    cf_time_civil_date(-1, &year, &month, &day); /* one ms before the epoch */
+    assert_int_equal(year * 10000 + month * 100 + day, 19691231);
     assert_int_equal(cf_time_format_utc(0, text, 10), CF_EINVAL);
     assert_true(cf_time_now_ms() > INT64_C(1700000000000));
     int64_t m1 = cf_time_mono_ms(), m2 = cf_time_mono_ms();
