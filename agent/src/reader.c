@@ -82,13 +82,13 @@ int ag_reader_open(const char *connstring, struct ag_reader **out)
     }
     reader->device = nfc_open(reader->context, connstring);
     if (!reader->device) {
-        rc = AG_EREADER_NOT_FOUND;
+        rc = CF_EREADER_NOT_FOUND;
         goto out;
     }
     if (nfc_initiator_init(reader->device) < 0 ||
         /* One poll at a time: the chip must answer "no card" instead of waiting. */
         nfc_device_set_property_bool(reader->device, NP_INFINITE_SELECT, false) < 0) {
-        rc = AG_EREADER_STOPPED;
+        rc = CF_EREADER_STOPPED;
         goto out;
     }
     *out = reader;
@@ -159,9 +159,9 @@ static int wait_for_card(struct ag_reader *reader, int64_t deadline_ms, struct f
         failures = res < 0 ? failures + 1 : 0;
         int64_t left = deadline_ms - mono_ms();
         if (failures >= 3 || (failures > 0 && left <= 0))
-            return AG_EREADER_STOPPED;
+            return CF_EREADER_STOPPED;
         if (left <= 0)
-            return AG_ENO_CARD;
+            return CF_ENO_CARD;
         sleep_ms(left < AG_POLL_INTERVAL_MS ? left : AG_POLL_INTERVAL_MS);
     }
 }
@@ -236,18 +236,18 @@ out:
 }
 
 /* After a failed exchange: power the card down and up again and see whether it is
- * still in the field. Returns 0 (card back, *found refreshed), AG_ECARD_REMOVED or
- * AG_EREADER_STOPPED. */
+ * still in the field. Returns 0 (card back, *found refreshed), CF_ECARD_REMOVED or
+ * CF_EREADER_STOPPED. */
 static int recover_card(struct ag_reader *reader, struct found_card *found)
 {
     if (nfc_device_set_property_bool(reader->device, NP_ACTIVATE_FIELD, false) < 0 ||
         nfc_device_set_property_bool(reader->device, NP_ACTIVATE_FIELD, true) < 0)
-        return AG_EREADER_STOPPED;
+        return CF_EREADER_STOPPED;
     int64_t deadline = mono_ms() + AG_REPOLL_MS;
     if (deadline > reader->read_deadline_ms)
         deadline = reader->read_deadline_ms;
     int rc = wait_for_card(reader, deadline, found);
-    return rc == AG_ENO_CARD ? AG_ECARD_REMOVED : rc;
+    return rc == CF_ENO_CARD ? CF_ECARD_REMOVED : rc;
 }
 
 /* Identify the card in *found. A failed exchange (the card or the reader did not
@@ -265,7 +265,7 @@ static int identify(struct ag_reader *reader, struct found_card *found, const ui
             return rc; /* a result, or an answer from the card itself */
         int link_error = reader->last_nfc_error;
         if (attempt == 2 || mono_ms() >= reader->read_deadline_ms)
-            return reader_fault(link_error) ? AG_EREADER_STOPPED : AG_ECARD_REMOVED;
+            return reader_fault(link_error) ? CF_EREADER_STOPPED : CF_ECARD_REMOVED;
         rc = recover_card(reader, found);
         if (rc)
             return rc;

@@ -19,15 +19,10 @@
 #include "cf/error.h"
 #include "cf/event.h"
 
-/* Reader outcomes that are not card data errors. They extend cf/error.h's single
- * numbering in a range it does not use; card errors keep their CF_E codes
- * (CF_ECARD_LOCKED, CF_ECARD_UNKNOWN, CF_ENOT_PAYMENT, CF_ENO_PAN, CF_ECOMM). */
-enum ag_reader_error {
-    AG_ENO_CARD = -100, /* no card came within the wait */
-    AG_ECARD_REMOVED = -101, /* the card left the field before the read finished */
-    AG_EREADER_NOT_FOUND = -102, /* the connstring opens no reader, or it never answered */
-    AG_EREADER_STOPPED = -103, /* the reader stopped answering, or its answers are garbled */
-};
+/* Reader outcomes that are not card data errors are CF_ENO_CARD, CF_ECARD_REMOVED,
+ * CF_EREADER_NOT_FOUND and CF_EREADER_STOPPED (cf/error.h, the one numbering);
+ * card errors are CF_ECARD_LOCKED, CF_ECARD_UNKNOWN, CF_ENOT_PAYMENT, CF_ENO_PAN,
+ * CF_ECOMM. */
 
 /* Timing. A read is bounded: wait_ms for a card, then AG_READ_BUDGET_MS for the
  * card's answers, then closing the reader (libnfc's own timeouts, about 1.5 s when
@@ -51,8 +46,8 @@ struct ag_card_read {
 /* Open the reader named by connstring (borrowed, e.g. "pn532_uart:/dev/pts/3") and
  * make it an initiator. *out receives a reader to release with ag_reader_close.
  * Returns 0, CF_EINVAL (NULL or over-long connstring), CF_ENOMEM,
- * AG_EREADER_NOT_FOUND (libnfc cannot open it: no such device, or it does not
- * answer), or AG_EREADER_STOPPED (it opened but refused the initiator set-up). */
+ * CF_EREADER_NOT_FOUND (libnfc cannot open it: no such device, or it does not
+ * answer), or CF_EREADER_STOPPED (it opened but refused the initiator set-up). */
 int ag_reader_open(const char *connstring, struct ag_reader **out);
 
 /* Release the reader (field off, chip to power-down). Accepts NULL. */
@@ -61,7 +56,7 @@ void ag_reader_close(struct ag_reader *reader);
 /* Wait up to wait_ms (1..AG_WAIT_MS_MAX) for a card and identify it. token_key
  * (borrowed) is the regional token key, CF_TOKEN_KEY_MIN..CF_TOKEN_KEY_MAX bytes.
  * Returns 0 with *out filled, or with *out zeroed:
- *   AG_ENO_CARD, AG_ECARD_REMOVED, AG_EREADER_STOPPED,
+ *   CF_ENO_CARD, CF_ECARD_REMOVED, CF_EREADER_STOPPED,
  *   CF_ECARD_LOCKED, CF_ECARD_UNKNOWN, CF_ENOT_PAYMENT, CF_ENO_PAN,
  *   CF_ECOMM (the card answered malformed data),
  *   CF_EINVAL (bad arguments), CF_ECRYPTO. */

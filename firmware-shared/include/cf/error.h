@@ -23,6 +23,10 @@ enum cf_error {
     CF_ENOT_PAYMENT = -22, /* an application was selected but it is not EMV payment */
     CF_ECOMM = -23, /* transceive failed or the card answered nonsense */
     CF_ENO_PAN = -24, /* payment application read, but no PAN found */
+    CF_ENO_CARD = -25, /* no card came within the wait */
+    CF_ECARD_REMOVED = -26, /* the card left the field before the read finished */
+    CF_EREADER_NOT_FOUND = -27, /* the reader cannot be opened or never answered */
+    CF_EREADER_STOPPED = -28, /* the reader stopped answering, or answers garbled */
 
     /* Event model, JSON and signatures. */
     CF_EJSON = -40, /* body is not valid JSON */

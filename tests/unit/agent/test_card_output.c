@@ -81,8 +81,8 @@ static void test_expiry_text(void **state)
 static void test_error_names_are_distinct(void **state)
 {
     (void)state;
-    const int codes[] = {AG_ENO_CARD,        AG_ECARD_REMOVED, AG_EREADER_NOT_FOUND,
-                         AG_EREADER_STOPPED, CF_ECARD_LOCKED,  CF_ECARD_UNKNOWN,
+    const int codes[] = {CF_ENO_CARD,        CF_ECARD_REMOVED, CF_EREADER_NOT_FOUND,
+                         CF_EREADER_STOPPED, CF_ECARD_LOCKED,  CF_ECARD_UNKNOWN,
                          CF_ENOT_PAYMENT,    CF_ENO_PAN,       CF_ECOMM};
     const char *names[] = {
         "no_card",           "card_removed", "reader_not_found", "reader_not_responding",
