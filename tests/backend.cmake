@@ -30,3 +30,8 @@ if(TARGET carefactd)
   set_tests_properties(integration.backend.routes_match_spec PROPERTIES LABELS integration
     TIMEOUT 60 ENVIRONMENT "CF_SOURCE_DIR=${CMAKE_SOURCE_DIR};CF_BINARY_DIR=${CMAKE_BINARY_DIR}")
 endif()
+
+if(TARGET carefactd)
+  cf_add_test(NAME integration.backend.server_ops LABEL integration TIMEOUT 180
+    COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_server_ops.sh)
+endif()

@@ -3,6 +3,7 @@
  * logs one JSON line per request and records metrics. SIGTERM drains: mg_stop
  * returns after the requests in flight have been answered. */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,7 +257,22 @@ static void dispatch(struct be_request *req, const char *path, size_t *route_ind
                          "No such path; the API is described in api/openapi.yaml.", NULL, NULL);
 }
 
+static int serve_request(struct mg_connection *conn, void *cbdata);
+
+/* NOTE: civetweb's mg_stop aborts requests whose body is still arriving, so the
+ * drain is ours: on SIGTERM new requests get a 503 while the ones in flight finish. */
+static atomic_int requests_in_flight;
+static atomic_bool draining;
+
 static int handle_request(struct mg_connection *conn, void *cbdata)
+{
+    atomic_fetch_add(&requests_in_flight, 1);
+    int status = serve_request(conn, cbdata);
+    atomic_fetch_sub(&requests_in_flight, 1);
+    return status;
+}
+
+static int serve_request(struct mg_connection *conn, void *cbdata)
 {
     const struct be_config *config = cbdata;
     const struct mg_request_info *ri = mg_get_request_info(conn);
@@ -269,8 +285,13 @@ static int handle_request(struct mg_connection *conn, void *cbdata)
                              .transport = conn};
     size_t route_index = (size_t)-1;
     char *body = NULL;
-    int rc = read_body(conn, config->body_max, &body, &req.body_len);
-    if (rc == 413) {
+    int rc = atomic_load(&draining) ? -1 : read_body(conn, config->body_max, &body, &req.body_len);
+    if (rc == -1) {
+        be_reply_problem(&req, 503, "unavailable", "The server is shutting down",
+                         "This instance is stopping; send the request again (to another "
+                         "instance).",
+                         NULL, NULL);
+    } else if (rc == 413) {
         char detail[160];
         snprintf(detail, sizeof detail, "The body is larger than %zu bytes; send smaller batches.",
                  config->body_max);
@@ -368,6 +389,12 @@ int be_serve(const struct be_config *config)
     while (!stop_requested)
         sleep(1);
     be_log_str("info", "stopping: draining requests in flight", "listen", ports);
+    atomic_store(&draining, true);
+    for (int waited_ms = 0; atomic_load(&requests_in_flight) > 0 && waited_ms < 30000;
+         waited_ms += 20) {
+        struct timespec pause = {0, 20 * 1000000L};
+        nanosleep(&pause, NULL);
+    }
     mg_stop(ctx);
     mg_exit_library();
     return 0;

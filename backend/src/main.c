@@ -114,6 +114,15 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(command, "serve") == 0) {
+        if (config.tls_cert[0]) {
+            /* Debian 12's civetweb 1.15 loads OpenSSL by name at run time and jumps to
+             * a NULL function pointer in its worker threads with OpenSSL 3: refusing
+             * beats crashing on the first HTTPS connection. */
+            fprintf(stderr, "carefactd: HTTPS through this system's civetweb is not usable "
+                            "(it crashes with OpenSSL 3); serve plain HTTP on loopback and "
+                            "terminate TLS at nginx in front of carefactd\n");
+            return 2;
+        }
         if (config.migrate && be_db_migrate(config.db, config.sql_dir, stderr))
             return 1;
         return be_serve(&config);
