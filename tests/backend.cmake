@@ -6,7 +6,9 @@ if(TARGET carefactd)
   target_link_libraries(cf_test_support PUBLIC PkgConfig::LIBCURL PkgConfig::LIBPQ PkgConfig::CJSON)
 
   add_executable(test_integration_ingest ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_ingest.c)
-  target_link_libraries(test_integration_ingest PRIVATE cf_test_support cf_shared PkgConfig::CMOCKA)
+  find_package(Threads REQUIRED)
+  target_link_libraries(test_integration_ingest PRIVATE cf_test_support cf_shared PkgConfig::CMOCKA
+                        Threads::Threads)
   add_dependencies(test_integration_ingest carefactd)
   set(CF_CONTRACT_DIR ${CMAKE_BINARY_DIR}/contract)
   cf_add_test(NAME integration.backend.ingest LABEL integration TIMEOUT 300

@@ -3,6 +3,7 @@
  * bad seals, bad input (each a problem+json with its type and field, nothing stored
  * partially, the server still serving), late and out-of-order arrival, and the
  * visit rebuilt from its events (state, duration, expected time, flags). */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -474,6 +475,63 @@ static void test_database_restart(void **state)
     cJSON_Delete(request_json("GET", "/healthz", NULL, 200));
 }
 
+/* Two carefactd instances on one database (DESIGN: stateless, any number of them):
+ * the same batch sent to both at the same moment is stored once and both answer
+ * with the same acknowledgement, because the device row lock serialises them. */
+struct concurrent_upload {
+    struct cf_harness *server;
+    const char *path, *body;
+    long status;
+    double acked;
+};
+
+static void *upload_thread(void *arg)
+{
+    struct concurrent_upload *u = arg;
+    struct cf_http_reply reply;
+    if (cf_http(u->server, "POST", u->path, u->body, strlen(u->body), &reply) == 0) {
+        u->status = reply.status;
+        cJSON *json = cJSON_Parse(reply.body);
+        u->acked = json_num(json, "acked_seq");
+        cJSON_Delete(json);
+    }
+    cf_http_reply_cleanup(&reply);
+    return NULL;
+}
+
+static void test_two_instances_one_database(void **state)
+{
+    (void)state;
+    struct cf_harness second = harness;
+    second.server = 0;
+    assert_int_equal(cf_harness_start_server(&second, NULL), 0);
+    struct device dev;
+    struct cf_event ev[3];
+    char path[128];
+    enroll(&dev);
+    visit_events(ev, "44414243-4445-4647-4849-4a4b4c4d4e4f", 45);
+    for (int i = 0; i < 3; i++)
+        chain(&dev, &ev[i]);
+    char *json = batch_json(&dev, ev, 3);
+    snprintf(path, sizeof path, "/api/v1/devices/%s/events", dev.id_text);
+    struct concurrent_upload a = {&harness, path, json, 0, 0}, b = {&second, path, json, 0, 0};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, upload_thread, &a);
+    pthread_create(&tb, NULL, upload_thread, &b);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    cf_harness_stop_server(&second);
+    free(json);
+    assert_int_equal(a.status, 200);
+    assert_int_equal(b.status, 200);
+    assert_int_equal(a.acked, 3);
+    assert_int_equal(b.acked, 3);
+    assert_int_equal(event_count(&dev), 3);
+    assert_int_equal(cf_harness_sql_long(&harness, "SELECT count(*) FROM visits WHERE id = "
+                                                   "'44414243-4445-4647-4849-4a4b4c4d4e4f'"),
+                     1);
+}
+
 /* Version of one reference record in the device's list ("" when not listed). */
 static void reference_version(struct device *dev, const char *kind, const char *id, char *out,
                               size_t size)
@@ -561,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_order_does_not_matter),
         cmocka_unit_test(test_visit_list_filters_and_pages),
+        cmocka_unit_test(test_two_instances_one_database),
         cmocka_unit_test(test_database_restart),
         cmocka_unit_test(test_reference_by_comparing_lists), /* last: it revokes and deletes */
     };
