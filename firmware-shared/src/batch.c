@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -36,6 +36,8 @@ int cf_ed25519_generate(uint8_t private_key[CF_ED25519_KEY_LEN],
     if (key && EVP_PKEY_get_raw_public_key(key, public_key, &len) == 1 && len == CF_ED25519_KEY_LEN)
         rc = 0;
     EVP_PKEY_free(key);
+    if (rc)
+        ERR_clear_error();
     return rc;
 }
 
@@ -69,6 +71,8 @@ int cf_seal_sign(const uint8_t private_key[CF_ED25519_KEY_LEN],
         rc = 0;
     EVP_MD_CTX_free(md);
     EVP_PKEY_free(key);
+    if (rc)
+        ERR_clear_error();
     return rc;
 }
 
@@ -88,6 +92,10 @@ int cf_seal_verify(const uint8_t public_key[CF_ED25519_KEY_LEN], const struct cf
         rc = 0;
     EVP_MD_CTX_free(md);
     EVP_PKEY_free(key);
+    /* A forged seal is expected input, not an OpenSSL fault: leave no error behind on
+     * this thread's queue for an unrelated TLS call to trip over. */
+    if (rc)
+        ERR_clear_error();
     return rc;
 }
 
@@ -152,8 +160,7 @@ static int seal_from_json(const cJSON *root, struct cf_seal *seal, struct cf_err
         return cf_error_set(d, CF_EFIELD_MISSING, "seal", "seal is required");
     int rc = cf_json_check_fields(obj, allowed, "seal", d);
     if (!rc)
-        rc = cf_json_get_int(obj, "last_seq", "seal", true, 1, INT64_C(9007199254740991), &last_seq,
-                             d);
+        rc = cf_json_get_int(obj, "last_seq", "seal", true, 1, CF_JSON_INT_MAX, &last_seq, d);
     if (!rc)
         rc = cf_json_get_hex(obj, "last_digest", "seal", true, seal->last_digest, CF_DIGEST_LEN, d);
     if (!rc)
@@ -199,7 +206,7 @@ int cf_batch_from_json(const char *text, size_t len, struct cf_batch *out,
     static const char *const allowed[] = {"device_id", "events", "seal", NULL};
     cJSON *root = NULL;
     memset(out, 0, sizeof *out);
-    int rc = cf_json_parse(text, len, CF_BATCH_MAX_JSON, &root, d);
+    int rc = cf_json_parse_capped(text, len, CF_BATCH_MAX_JSON, CF_BATCH_MAX_JSON_VALUES, &root, d);
     if (!rc)
         rc = cf_json_check_fields(root, allowed, "", d);
     if (!rc)
@@ -257,6 +264,8 @@ char *cf_batch_to_json(const struct cf_batch *batch)
 {
     char device[CF_UUID_TEXT_LEN + 1], digest[2 * CF_DIGEST_LEN + 1], sig[96];
     char *text = NULL;
+    if (batch->seal.last_seq > (uint64_t)CF_JSON_INT_MAX)
+        return NULL;
     cf_uuid_to_text(batch->device_id, device);
     if (cf_hex_encode(batch->seal.last_digest, CF_DIGEST_LEN, digest, sizeof digest) ||
         cf_base64url_encode(batch->seal.signature, CF_ED25519_SIG_LEN, sig, sizeof sig))

@@ -11,11 +11,11 @@
 #include <openssl/evp.h>
 
 #include "cf/codec.h"
+#include "cf/json.h"
 #include "cf/uuid.h"
 
 #define WALL_MS_MIN INT64_C(946684800000) /* 2000-01-01T00:00:00Z */
-#define WALL_MS_MAX INT64_C(4102444800000) /* 2100-01-01T00:00:00Z */
-#define JSON_SAFE_MAX INT64_C(9007199254740991)
+#define WALL_MS_END INT64_C(4133980800000) /* 2101-01-01T00:00:00Z, first ms refused */
 #define DIGEST_DOMAIN "carefact.event.v1"
 
 /* ==== Names ==== */
@@ -212,9 +212,12 @@ static int validate_card(const struct cf_card_assurance *card, bool required,
             return cf_error_set(d, CF_EFIELD_RANGE, "card.scheme",
                                 "card.scheme must be one of mir, visa, mastercard, maestro, "
                                 "unionpay, amex, jcb, interac, other");
-    } else if (card->last4[0] || card->scheme[0]) {
-        return cf_error_set(d, CF_EFIELD_RANGE, "card",
-                            "a uid card has no scheme and no last four digits");
+    } else if (card->last4[0]) {
+        return cf_error_set(d, CF_EFIELD_RANGE, "card.last4",
+                            "card.last4 must be empty for a uid card (it has no card number)");
+    } else if (card->scheme[0]) {
+        return cf_error_set(d, CF_EFIELD_RANGE, "card.scheme",
+                            "card.scheme must be empty for a uid card (it has no payment scheme)");
     }
     return 0;
 }
@@ -271,6 +274,19 @@ static int validate_services(const struct cf_event *ev, struct cf_error_detail *
     return 0;
 }
 
+/* Programmer error, not bad input: every string of the struct must end inside its
+ * array, or strlen would read past it. */
+static bool strings_terminated(const struct cf_event *ev)
+{
+    bool ok = memchr(ev->comment, '\0', sizeof ev->comment) &&
+              memchr(ev->card.token, '\0', sizeof ev->card.token) &&
+              memchr(ev->card.scheme, '\0', sizeof ev->card.scheme) &&
+              memchr(ev->card.last4, '\0', sizeof ev->card.last4);
+    for (size_t i = 0; ok && i < ev->service_count && i < CF_MAX_SERVICES; i++)
+        ok = memchr(ev->services[i].code, '\0', sizeof ev->services[i].code) != NULL;
+    return ok;
+}
+
 static int require_id(const uint8_t id[CF_UUID_LEN], const char *field, struct cf_error_detail *d)
 {
     if (cf_uuid_is_nil(id))
@@ -279,14 +295,15 @@ static int require_id(const uint8_t id[CF_UUID_LEN], const char *field, struct c
     return 0;
 }
 
-/* Which fields each kind requires or allows. */
+/* Which fields each kind requires (worker_id and boot_id: every kind, since every
+ * event is made on a worker's terminal and carries its monotonic clock). */
 struct kind_rule {
     bool visit_id, recipient_id, card_required, reason, rating;
 };
 
 static const struct kind_rule kind_rules[] = {
-    [CF_EV_VISIT_STARTED] = {.visit_id = true, .recipient_id = true},
-    [CF_EV_VISIT_ENDED] = {.visit_id = true, .recipient_id = true},
+    [CF_EV_VISIT_STARTED] = {.visit_id = true, .recipient_id = true, .card_required = true},
+    [CF_EV_VISIT_ENDED] = {.visit_id = true, .recipient_id = true, .card_required = true},
     [CF_EV_VISIT_RATED] = {.visit_id = true, .rating = true},
     [CF_EV_VISIT_CANCELLED] = {.visit_id = true, .reason = true},
     [CF_EV_VISIT_ATTEMPT] = {.recipient_id = true, .reason = true},
@@ -310,7 +327,8 @@ static int validate_kind_fields(const struct cf_event *ev, struct cf_error_detai
     if (!rule->rating && ev->rating)
         return cf_error_set(d, CF_EFIELD_RANGE, "rating", "rating belongs to visit.rated only");
     if (rule->reason && !cf_reason_name(ev->reason))
-        return cf_error_set(d, CF_EFIELD_MISSING, "reason",
+        return cf_error_set(d, ev->reason == CF_REASON_NONE ? CF_EFIELD_MISSING : CF_EFIELD_RANGE,
+                            "reason",
                             "reason is required: nobody_home, refused, in_hospital, "
                             "worker_ill or other");
     if (!rule->reason && ev->reason != CF_REASON_NONE)
@@ -318,8 +336,9 @@ static int validate_kind_fields(const struct cf_event *ev, struct cf_error_detai
                             "reason belongs to visit.cancelled and visit.attempt only");
     bool cancelled = ev->kind == CF_EV_VISIT_CANCELLED;
     if (cancelled && !cf_actor_name(ev->cancelled_by))
-        return cf_error_set(d, CF_EFIELD_MISSING, "cancelled_by",
-                            "cancelled_by is required: worker, recipient or provider");
+        return cf_error_set(
+            d, ev->cancelled_by == CF_ACTOR_NONE ? CF_EFIELD_MISSING : CF_EFIELD_RANGE,
+            "cancelled_by", "cancelled_by is required: worker, recipient or provider");
     if (!cancelled && ev->cancelled_by != CF_ACTOR_NONE)
         return cf_error_set(d, CF_EFIELD_RANGE, "cancelled_by",
                             "cancelled_by belongs to visit.cancelled only");
@@ -332,20 +351,20 @@ int cf_event_validate(const struct cf_event *ev, struct cf_error_detail *d)
         return CF_EINVAL;
     if (!cf_event_kind_name(ev->kind))
         return cf_error_set(d, CF_EKIND, "kind", "unknown event kind");
-    if (ev->seq < 1 || ev->seq > (uint64_t)JSON_SAFE_MAX)
-        return cf_error_set(d, CF_EFIELD_RANGE, "seq", "seq must be between 1 and 2^53-1");
-    if (ev->wall_ms < WALL_MS_MIN || ev->wall_ms > WALL_MS_MAX)
+    if (ev->seq < 1 || ev->seq > (uint64_t)CF_JSON_INT_MAX)
+        return cf_error_set(d, CF_EFIELD_RANGE, "seq", "seq must be between 1 and %lld",
+                            (long long)CF_JSON_INT_MAX);
+    if (ev->wall_ms < WALL_MS_MIN || ev->wall_ms >= WALL_MS_END)
         return cf_error_set(d, CF_EFIELD_RANGE, "wall_ms",
                             "wall_ms must be a UTC time in ms between the years 2000 and 2100");
-    if (ev->mono_ms < 0 || ev->mono_ms > JSON_SAFE_MAX)
-        return cf_error_set(d, CF_EFIELD_RANGE, "mono_ms", "mono_ms must not be negative");
+    if (ev->mono_ms < 0 || ev->mono_ms > CF_JSON_INT_MAX)
+        return cf_error_set(d, CF_EFIELD_RANGE, "mono_ms",
+                            "mono_ms must be between 0 and %lld milliseconds",
+                            (long long)CF_JSON_INT_MAX);
     if (cf_uuid_is_nil(ev->boot_id))
         return cf_error_set(d, CF_EFIELD_MISSING, "boot_id", "boot_id is required");
-    if (memchr(ev->comment, '\0', sizeof ev->comment) == NULL ||
-        memchr(ev->card.token, '\0', sizeof ev->card.token) == NULL ||
-        memchr(ev->card.scheme, '\0', sizeof ev->card.scheme) == NULL ||
-        memchr(ev->card.last4, '\0', sizeof ev->card.last4) == NULL)
-        return CF_EINVAL;
+    if (!strings_terminated(ev))
+        return cf_error_set(d, CF_EINVAL, "", "a text field of the event is not NUL-terminated");
     if (!is_clean_utf8(ev->comment))
         return cf_error_set(d, CF_EFIELD_RANGE, "comment",
                             "comment must be UTF-8 text without control characters");
@@ -392,11 +411,18 @@ static void put_int(struct writer *w, int64_t v)
     put_u64(w, (uint64_t)v);
 }
 
-static void put_str(struct writer *w, const char *s)
+static void put_u32(struct writer *w, uint32_t v)
 {
-    size_t len = strlen(s);
-    uint8_t b[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
+    uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
     put_bytes(w, b, sizeof b);
+}
+
+/* Length-prefixed, so moving bytes from one string to the next changes the encoding.
+ * Every string field is bounded far below 2^32 by its array in struct cf_event. */
+static void put_str(struct writer *w, const char *s, size_t cap)
+{
+    size_t len = strnlen(s, cap); /* cap: an unterminated array is not read past its end */
+    put_u32(w, (uint32_t)len);
     put_bytes(w, s, len);
 }
 
@@ -419,22 +445,21 @@ long cf_event_encode(const struct cf_event *ev, uint8_t *out, size_t out_size)
     put_int(&w, ev->mono_ms);
     put_bytes(&w, ev->boot_id, CF_UUID_LEN);
     put_int(&w, ev->card.method);
-    put_str(&w, ev->card.token);
-    put_str(&w, ev->card.scheme);
-    put_str(&w, ev->card.last4);
+    put_str(&w, ev->card.token, sizeof ev->card.token);
+    put_str(&w, ev->card.scheme, sizeof ev->card.scheme);
+    put_str(&w, ev->card.last4, sizeof ev->card.last4);
     const uint8_t present = ev->location.present ? 1 : 0;
     put_bytes(&w, &present, 1);
     put_int(&w, ev->location.lat_e7);
     put_int(&w, ev->location.lon_e7);
     put_int(&w, ev->location.accuracy_m);
-    uint8_t count[4] = {0, 0, 0, (uint8_t)ev->service_count};
-    put_bytes(&w, count, sizeof count);
+    put_u32(&w, (uint32_t)ev->service_count);
     for (size_t i = 0; i < ev->service_count; i++) {
-        put_str(&w, ev->services[i].code);
+        put_str(&w, ev->services[i].code, sizeof ev->services[i].code);
         put_int(&w, ev->services[i].quantity);
     }
     put_int(&w, ev->rating);
-    put_str(&w, ev->comment);
+    put_str(&w, ev->comment, sizeof ev->comment);
     put_int(&w, ev->reason);
     put_int(&w, ev->cancelled_by);
     if (out && w.overflow)
@@ -466,7 +491,9 @@ int cf_event_digest(const struct cf_event *ev, uint8_t digest[CF_DIGEST_LEN])
 int cf_event_chain_check(const struct cf_event *ev, uint64_t prev_seq,
                          const uint8_t prev_digest_expected[CF_DIGEST_LEN])
 {
-    if (ev->seq != prev_seq + 1)
+    if (!ev || !prev_digest_expected)
+        return CF_EINVAL;
+    if (prev_seq >= UINT64_MAX || ev->seq != prev_seq + 1)
         return CF_ECHAIN;
     if (memcmp(ev->prev_digest, prev_digest_expected, CF_DIGEST_LEN) != 0)
         return CF_ECHAIN;

@@ -1,7 +1,6 @@
 /* JSON form of one event (see cf/batch.h): strict decoding of outside input and
  * the matching encoder. Every refusal names the field at fault and says what is
  * expected, because a device developer or an operator reads these messages. */
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,8 +8,6 @@
 #include "cf/codec.h"
 #include "cf/json.h"
 #include "cf/uuid.h"
-
-#define JSON_SAFE_MAX 9007199254740991.0
 
 /* Field path "prefix.name" for error details. */
 static void path_join(char *out, size_t size, const char *prefix, const char *name)
@@ -21,137 +18,15 @@ static void path_join(char *out, size_t size, const char *prefix, const char *na
         snprintf(out, size, "%s", name);
 }
 
-int cf_json_check_fields(const cJSON *object, const char *const *allowed, const char *path,
-                         struct cf_error_detail *d)
+/* A name from the input that may be quoted back in a message: lower-case letters,
+ * digits, '.', '_' and '-' only, so no quote or newline reaches a log line. */
+static bool is_plain_name(const char *name)
 {
-    char field[96];
-    if (!cJSON_IsObject(object))
-        return cf_error_set(d, CF_EFIELD_TYPE, path, "%s must be a JSON object",
-                            path && path[0] ? path : "the body");
-    for (const cJSON *item = object->child; item; item = item->next) {
-        bool known = false;
-        for (size_t i = 0; allowed[i]; i++)
-            if (item->string && strcmp(item->string, allowed[i]) == 0)
-                known = true;
-        path_join(field, sizeof field, path, item->string ? item->string : "?");
-        if (!known)
-            return cf_error_set(d, CF_EFIELD_UNKNOWN, field,
-                                "%s is not a field this version knows: check its spelling", field);
-        for (const cJSON *other = object->child; other != item; other = other->next)
-            if (strcmp(other->string, item->string) == 0)
-                return cf_error_set(d, CF_EFIELD_UNKNOWN, field, "%s is given twice", field);
-    }
-    return 0;
-}
-
-int cf_json_get_int(const cJSON *object, const char *name, const char *path, bool required,
-                    int64_t min, int64_t max, int64_t *out, struct cf_error_detail *d)
-{
-    char field[96];
-    path_join(field, sizeof field, path, name);
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, name);
-    if (!item) {
-        if (required)
-            return cf_error_set(d, CF_EFIELD_MISSING, field, "%s is required", field);
-        *out = 0;
-        return 0;
-    }
-    double v = item->valuedouble;
-    if (!cJSON_IsNumber(item) || !isfinite(v) || floor(v) != v || fabs(v) > JSON_SAFE_MAX)
-        return cf_error_set(d, CF_EFIELD_TYPE, field, "%s must be a whole number", field);
-    if (v < (double)min || v > (double)max)
-        return cf_error_set(d, CF_EFIELD_RANGE, field, "%s must be between %lld and %lld", field,
-                            (long long)min, (long long)max);
-    *out = (int64_t)v;
-    return 0;
-}
-
-int cf_json_get_string(const cJSON *object, const char *name, const char *path, bool required,
-                       size_t max_len, char *out, size_t out_size, struct cf_error_detail *d)
-{
-    char field[96];
-    path_join(field, sizeof field, path, name);
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, name);
-    if (!item) {
-        if (required)
-            return cf_error_set(d, CF_EFIELD_MISSING, field, "%s is required", field);
-        if (out_size)
-            out[0] = '\0';
-        return 0;
-    }
-    if (!cJSON_IsString(item) || !item->valuestring)
-        return cf_error_set(d, CF_EFIELD_TYPE, field, "%s must be a string", field);
-    size_t len = strlen(item->valuestring);
-    if (len > max_len || len >= out_size)
-        return cf_error_set(d, CF_EFIELD_RANGE, field, "%s is longer than %zu bytes", field,
-                            max_len);
-    memcpy(out, item->valuestring, len + 1);
-    return 0;
-}
-
-int cf_json_get_uuid(const cJSON *object, const char *name, const char *path, bool required,
-                     uint8_t out[CF_UUID_LEN], struct cf_error_detail *d)
-{
-    char text[CF_UUID_TEXT_LEN + 2];
-    int rc = cf_json_get_string(object, name, path, required, CF_UUID_TEXT_LEN + 1, text,
-                                sizeof text, d);
-    if (rc)
-        return rc;
-    memset(out, 0, CF_UUID_LEN);
-    if (!text[0] && !cJSON_GetObjectItemCaseSensitive(object, name))
-        return 0;
-    if (cf_uuid_from_text(text, out)) {
-        char field[96];
-        path_join(field, sizeof field, path, name);
-        return cf_error_set(d, CF_EFIELD_RANGE, field,
-                            "%s must be a UUID like 0190a6e4-7b1c-7d3e-8f00-1234567890ab", field);
-    }
-    return 0;
-}
-
-int cf_json_get_hex(const cJSON *object, const char *name, const char *path, bool required,
-                    uint8_t *out, size_t len, struct cf_error_detail *d)
-{
-    char text[2 * 64 + 2];
-    char field[96];
-    path_join(field, sizeof field, path, name);
-    if (2 * len + 1 > sizeof text)
-        return CF_EINVAL;
-    int rc = cf_json_get_string(object, name, path, required, 2 * len, text, sizeof text, d);
-    if (rc)
-        return rc;
-    memset(out, 0, len);
-    if (!cJSON_GetObjectItemCaseSensitive(object, name))
-        return 0;
-    size_t n = 0;
-    if (strlen(text) != 2 * len || cf_hex_decode(text, 2 * len, out, len, &n) || n != len)
-        return cf_error_set(d, CF_EFIELD_RANGE, field, "%s must be %zu hex digits", field, 2 * len);
-    return 0;
-}
-
-int cf_json_parse(const char *text, size_t len, size_t max_len, cJSON **out,
-                  struct cf_error_detail *d)
-{
-    *out = NULL;
-    if (len > max_len)
-        return cf_error_set(d, CF_ETOOBIG, "", "the body is larger than %zu bytes", max_len);
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
-    if (!root) {
-        size_t at = end && end >= text ? (size_t)(end - text) : 0;
-        return cf_error_set(d, CF_EJSON, "", "the body is not valid JSON (error near byte %zu)",
-                            at);
-    }
-    for (size_t i = (size_t)(end - text); i < len; i++) {
-        char c = text[i];
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\0') {
-            cJSON_Delete(root);
-            return cf_error_set(d, CF_EJSON, "",
-                                "the body has data after its JSON value (byte %zu)", i);
-        }
-    }
-    *out = root;
-    return 0;
+    for (const char *c = name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' ||
+              *c == '-'))
+            return false;
+    return true;
 }
 
 /* ==== Event ==== */
@@ -256,7 +131,7 @@ static int enum_from_json(const cJSON *event, const char *name, const char *path
     if (!cJSON_GetObjectItemCaseSensitive(event, name))
         return 0;
     int rc = cf_json_get_string(event, name, path, true, sizeof text - 1, text, sizeof text, d);
-    if (rc)
+    if (rc || !text[0]) /* "" is the empty value: same as absent */
         return rc;
     if (from_name(text, out)) {
         path_join(field, sizeof field, path, name);
@@ -290,7 +165,7 @@ int cf_event_from_json(const cJSON *obj, const uint8_t device_id[CF_UUID_LEN], c
     memset(ev, 0, sizeof *ev);
     int rc = cf_json_check_fields(obj, allowed, path, d);
     if (!rc)
-        rc = cf_json_get_int(obj, "seq", path, true, 1, INT64_C(9007199254740991), &seq, d);
+        rc = cf_json_get_int(obj, "seq", path, true, 1, CF_JSON_INT_MAX, &seq, d);
     if (!rc)
         rc = cf_json_get_string(obj, "kind", path, true, sizeof kind - 1, kind, sizeof kind, d);
     if (!rc && !(ev->kind = cf_event_kind_from_name(kind))) {
@@ -298,7 +173,7 @@ int cf_event_from_json(const cJSON *obj, const uint8_t device_id[CF_UUID_LEN], c
         rc = cf_error_set(d, CF_EKIND, field,
                           "%s '%s' is unknown: expected visit.started, visit.ended, visit.rated, "
                           "visit.cancelled, visit.attempt, card.unrecognized or card.bound",
-                          field, kind);
+                          field, is_plain_name(kind) ? kind : "?");
     }
     if (!rc)
         rc = cf_json_get_hex(obj, "prev", path, true, ev->prev_digest, CF_DIGEST_LEN, d);
@@ -313,9 +188,9 @@ int cf_event_from_json(const cJSON *obj, const uint8_t device_id[CF_UUID_LEN], c
     if (!rc)
         rc = cf_json_get_uuid(obj, "plan_id", path, false, ev->plan_id, d);
     if (!rc)
-        rc = cf_json_get_int(obj, "wall_ms", path, true, 0, INT64_C(9007199254740991), &wall, d);
+        rc = cf_json_get_int(obj, "wall_ms", path, true, 0, CF_JSON_INT_MAX, &wall, d);
     if (!rc)
-        rc = cf_json_get_int(obj, "mono_ms", path, true, 0, INT64_C(9007199254740991), &mono, d);
+        rc = cf_json_get_int(obj, "mono_ms", path, true, 0, CF_JSON_INT_MAX, &mono, d);
     if (!rc)
         rc = cf_json_get_uuid(obj, "boot_id", path, true, ev->boot_id, d);
     if (!rc)
@@ -324,8 +199,10 @@ int cf_event_from_json(const cJSON *obj, const uint8_t device_id[CF_UUID_LEN], c
         rc = location_from_json(obj, path, &ev->location, d);
     if (!rc)
         rc = services_from_json(obj, path, ev, d);
+    /* 0 is the empty value of rating, allowed where a rating does not apply. */
     if (!rc)
-        rc = cf_json_get_int(obj, "rating", path, false, 1, 5, &rating, d);
+        rc = cf_json_get_int(obj, "rating", path, false, ev->kind == CF_EV_VISIT_RATED ? 1 : 0, 5,
+                             &rating, d);
     if (!rc)
         rc = cf_json_get_string(obj, "comment", path, false, CF_COMMENT_MAX, ev->comment,
                                 sizeof ev->comment, d);
@@ -348,7 +225,10 @@ int cf_event_from_json(const cJSON *obj, const uint8_t device_id[CF_UUID_LEN], c
         if (d && path && path[0]) {
             char inner[sizeof d->field];
             snprintf(inner, sizeof inner, "%s", d->field);
-            path_join(d->field, sizeof d->field, path, inner);
+            if (inner[0])
+                path_join(d->field, sizeof d->field, path, inner);
+            else
+                snprintf(d->field, sizeof d->field, "%s", path);
         }
         goto fail;
     }
@@ -413,8 +293,11 @@ static bool add_extras(cJSON *obj, const struct cf_event *ev)
             return false;
         for (size_t i = 0; i < ev->service_count && i < CF_MAX_SERVICES; i++) {
             cJSON *s = cJSON_CreateObject();
-            if (!s || !cJSON_AddItemToArray(arr, s) ||
-                !cJSON_AddStringToObject(s, "code", ev->services[i].code) ||
+            if (!s || !cJSON_AddItemToArray(arr, s)) {
+                cJSON_Delete(s); /* not attached: still ours */
+                return false;
+            }
+            if (!cJSON_AddStringToObject(s, "code", ev->services[i].code) ||
                 !cJSON_AddNumberToObject(s, "quantity", ev->services[i].quantity))
                 return false;
         }
@@ -431,7 +314,10 @@ cJSON *cf_event_to_json(const struct cf_event *ev)
 {
     uint8_t digest[CF_DIGEST_LEN];
     const char *kind = cf_event_kind_name(ev->kind);
-    if (!kind || cf_event_digest(ev, digest))
+    /* Refuse rather than print a number cJSON would round (see CF_JSON_INT_MAX). */
+    if (!kind || ev->seq > (uint64_t)CF_JSON_INT_MAX || ev->wall_ms > CF_JSON_INT_MAX ||
+        ev->wall_ms < -CF_JSON_INT_MAX || ev->mono_ms > CF_JSON_INT_MAX ||
+        ev->mono_ms < -CF_JSON_INT_MAX || cf_event_digest(ev, digest))
         return NULL;
     cJSON *obj = cJSON_CreateObject();
     bool ok =

@@ -28,7 +28,7 @@ int cf_uuid_v4(uint8_t out[CF_UUID_LEN])
 
 int cf_uuid_v7(int64_t unix_ms, uint8_t out[CF_UUID_LEN])
 {
-    if (unix_ms < 0)
+    if (unix_ms < 0 || unix_ms > INT64_C(0xffffffffffff))
         return CF_EINVAL;
     if (RAND_bytes(out + 6, CF_UUID_LEN - 6) != 1)
         return CF_ECRYPTO;

@@ -39,6 +39,38 @@ enum cf_error {
     CF_EDIGEST = -47, /* digest given by the device differs from the recomputed one */
     CF_ECRYPTO = -48, /* OpenSSL failed for a reason that is not bad input */
     CF_EFIELD_UNKNOWN = -49, /* a field this version does not know */
+
+    /* Agent: the local store (agent/include/ag/store.h). */
+    CF_ESTORE_FULL = -60, /* no space left on the device for the store */
+    CF_ESTORE_DAMAGED = -61, /* the store file is damaged (not a database, failed checks) */
+    CF_ESTORE_FOREIGN = -62, /* the file is a database, but not a carefact agent store */
+    CF_ESTORE_VERSION = -63, /* the store was made by a newer agent */
+    CF_ESTORE_IO = -64, /* the store cannot be opened, read or written */
+    CF_ESTORE_BUSY = -65, /* another process holds the store for too long */
+    CF_ENOT_ENROLLED = -66, /* the terminal has no identity yet (enrol first) */
+    CF_EENROLLED = -67, /* the terminal is enrolled already */
+
+    /* Agent: the visit workflow (agent/include/ag/visit.h). */
+    CF_EUNKNOWN_CARD = -70, /* the card is bound to no recipient this terminal knows */
+    CF_EVISIT_OPEN = -71, /* a visit is in progress: end or cancel it first */
+    CF_ENO_VISIT = -72, /* no such visit (or none in progress) */
+    CF_EVISIT_STATE = -73, /* the visit is not in a state that allows this step */
+    CF_ESERVICE_NOT_ALLOWED = -74, /* the certificate does not allow the service (or volume) */
+    CF_EUNKNOWN_RECIPIENT = -75, /* no such recipient in the terminal's reference data */
+    CF_EUNKNOWN_PLAN = -76, /* no such planned visit */
+    CF_ECARD_OTHER = -77, /* the card belongs to another recipient than the one chosen */
+    CF_ECARD_AMBIGUOUS = -78, /* the card acts for several recipients: choose one */
+
+    /* Agent: sync with the backend (agent/include/ag/sync.h). */
+    CF_ENETWORK = -80, /* no connection, or no answer in time */
+    CF_ETLS = -81, /* the server's certificate is not from the pinned CA */
+    CF_EDEVICE_REFUSED = -82, /* 401/403/404: device revoked or unknown; not retried */
+    CF_ECONFLICT = -83, /* 409: the server holds different events; not retried */
+    CF_EBAD_ANSWER = -84, /* an answer that is not the protocol's (captive portal...) */
+    CF_ESERVER = -85, /* the server is unavailable (5xx): retried with back-off */
+    CF_EREJECTED = -86, /* 400/413/422: the server refuses the data; not retried */
+    CF_EBACKOFF = -87, /* automatic sync not due yet (back-off) or held for a person */
+    CF_EPRUNED = -88, /* the server needs events this device no longer keeps */
 };
 
 /* Short English description of a CF_E... code; never NULL. */

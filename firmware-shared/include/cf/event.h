@@ -6,14 +6,22 @@
  * "carefact.event.v1" NUL followed by the canonical encoding below -- never over JSON
  * text -- and is computed by this same code on the device and on the server.
  *
- * Canonical encoding (version 1): every field, in the order of struct cf_event,
- * for every kind (fields that do not apply are encoded empty / zero), so one
- * encoder serves all kinds and no field can be moved between kinds unnoticed:
- *   integers   8 bytes big-endian (two's complement for signed)
- *   uuids      16 bytes
+ * Canonical encoding (version 1): one version byte 0x01, then every field in the
+ * order of struct cf_event, for every kind (fields that do not apply are encoded
+ * empty / zero), so one encoder serves all kinds and no field can be moved between
+ * kinds unnoticed:
+ *   integers   8 bytes big-endian (two's complement for signed); this includes the
+ *              enums kind, card.method, reason, cancelled_by (their numeric values)
+ *   uuids      16 bytes; prev_digest 32 bytes
  *   strings    4-byte big-endian length, then the bytes (no NUL)
- *   services   4-byte count, then for each: code as a string, quantity as integer
- *   location   1 byte present flag, then lat_e7, lon_e7, accuracy_m as integers
+ *   card       method, token, scheme, last4
+ *   location   1 byte present flag (0/1), then lat_e7, lon_e7, accuracy_m as integers
+ *              (encoded even when absent: zero)
+ *   services   4-byte big-endian count, then for each: code as a string, quantity
+ *              as integer
+ * i.e. 01 | device_id | seq | prev_digest | kind | visit_id | worker_id |
+ * recipient_id | plan_id | wall_ms | mono_ms | boot_id | card | location | services |
+ * rating | comment | reason | cancelled_by.
  * The exact byte layout is fixed by cf_event_encode and pinned by a unit test with
  * a known digest; changing it is a protocol change. */
 #ifndef CF_EVENT_H
@@ -74,7 +82,9 @@ struct cf_card_assurance {
     enum cf_card_method method;
     char token[CF_TOKEN_TEXT_LEN + 1]; /* base64url card token; "" when method NONE */
     char scheme[CF_SCHEME_MAX + 1]; /* "mir", "visa", "mastercard", "maestro",
-                                       "unionpay", "other", or "" for uid cards */
+                                       "unionpay", "amex", "jcb", "interac", "other"
+                                       (cf_scheme_name, never "unknown"), or "" for
+                                       uid cards */
     char last4[5]; /* last four PAN digits; "" for uid cards */
 };
 
@@ -124,22 +134,41 @@ int cf_reason_from_name(const char *name, enum cf_reason *out);
 const char *cf_actor_name(enum cf_actor actor);
 int cf_actor_from_name(const char *name, enum cf_actor *out);
 
-/* Check the semantic rules of one event (ranges, lengths, the fields each kind
- * requires: a started/ended visit needs visit_id, worker_id, recipient_id and a
- * card; rated needs rating 1..5; cancelled needs reason and cancelled_by; ...).
- * Returns 0 or a CF_EFIELD_... code with *detail naming the field. */
+/* Check the semantic rules of one event. Every kind: seq 1..10^15-1, wall_ms in the
+ * years 2000..2100, mono_ms 0..10^15-1 (the integers JSON carries exactly: see
+ * CF_JSON_INT_MAX in cf/json.h), worker_id and boot_id set, location (when present)
+ * in range, comment at most 1000 bytes of valid UTF-8 without control characters
+ * except newline.
+ * Per kind:
+ *   visit.started, visit.ended  visit_id, recipient_id and a card
+ *   visit.ended                 may carry 1..32 services: code [A-Za-z0-9._-]{1,32},
+ *                               quantity 1..100, no code twice (no other kind may)
+ *   visit.rated                 visit_id, rating 1..5 (no other kind may rate)
+ *   visit.cancelled             visit_id, reason and cancelled_by
+ *   visit.attempt               recipient_id and reason
+ *   card.unrecognized           a card
+ *   card.bound                  recipient_id and a card
+ * reason only on cancelled/attempt, cancelled_by only on cancelled. A card: method
+ * emv|uid, token 22 base64url characters (16 bytes); emv: last4 four digits and a
+ * known scheme; uid: last4 and scheme empty; no card: all of it empty.
+ * Returns 0, or CF_EKIND, CF_EFIELD_MISSING (a required field is empty) or
+ * CF_EFIELD_RANGE with *detail (may be NULL) naming the field ("card.token",
+ * "services[2].quantity"), or CF_EINVAL for a string not NUL-terminated. */
 int cf_event_validate(const struct cf_event *event, struct cf_error_detail *detail);
 
 /* Canonical encoding into out (see above). Returns the encoded length (> 0), or
- * CF_ENOSPACE when out_size is too small; with out == NULL returns the size needed. */
+ * CF_ENOSPACE when out_size is too small, or CF_EINVAL for service_count over
+ * CF_MAX_SERVICES; with out == NULL returns the size needed. The event need not be
+ * valid: encode and digest work on any struct. */
 long cf_event_encode(const struct cf_event *event, uint8_t *out, size_t out_size);
 
-/* SHA-256 digest of the canonical encoding. Returns 0 or CF_ECRYPTO. */
+/* SHA-256("carefact.event.v1" NUL || canonical encoding). Returns 0, CF_EINVAL (as
+ * encode), CF_ENOMEM or CF_ECRYPTO. */
 int cf_event_digest(const struct cf_event *event, uint8_t digest[CF_DIGEST_LEN]);
 
 /* Chain check: event must be seq = prev_seq + 1 with prev_digest equal to
  * prev_digest_expected (for seq 1: prev_seq 0 and 32 zero bytes).
- * Returns 0 or CF_ECHAIN. */
+ * Returns 0, CF_ECHAIN, or CF_EINVAL for a NULL argument. */
 int cf_event_chain_check(const struct cf_event *event, uint64_t prev_seq,
                          const uint8_t prev_digest_expected[CF_DIGEST_LEN]);
 

@@ -13,7 +13,10 @@
 /* Random UUID v4. Returns 0 or CF_ECRYPTO. */
 int cf_uuid_v4(uint8_t out[CF_UUID_LEN]);
 
-/* Time-ordered UUID v7 for the given UTC ms. Returns 0 or CF_ECRYPTO. */
+/* Time-ordered UUID v7 (RFC 9562 section 5.7) for the given UTC ms: 48-bit
+ * big-endian ms, version 7, 74 random bits, variant 10. Ids of later milliseconds
+ * sort after earlier ones (byte order = text order); within one ms the order is
+ * random. Returns 0, CF_EINVAL for unix_ms outside 0..2^48-1, or CF_ECRYPTO. */
 int cf_uuid_v7(int64_t unix_ms, uint8_t out[CF_UUID_LEN]);
 
 /* Lower-case text, NUL-terminated (out: CF_UUID_TEXT_LEN + 1). */

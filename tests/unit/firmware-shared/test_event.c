@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -114,6 +115,77 @@ static void test_digest_is_pinned(void **state)
     assert_int_equal(cf_event_digest(&ev, digest), 0);
     cf_hex_encode(digest, 32, hex, sizeof hex);
     assert_string_equal(hex, PINNED_ENDED_DIGEST);
+}
+
+/* A small event written out byte by byte, as a reader of cf/event.h would: a door
+ * attempt with no card, no location, no services. */
+static const uint8_t small_attempt_encoding[] = {
+    0x01, /* version */
+    0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, /* device_id */
+    0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, /* */
+    0,    0,    0,    0,    0,    0,    0,    5, /* seq 5 */
+    0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, /* prev_digest: 32 x ab */
+    0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, /* */
+    0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, /* */
+    0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, /* */
+    0,    0,    0,    0,    0,    0,    0,    5, /* kind: visit.attempt = 5 */
+    0,    0,    0,    0,    0,    0,    0,    0,    0, 0, 0, 0, 0, 0, 0, 0, /* visit_id: none */
+    0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, /* worker_id */
+    0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, /* */
+    0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, /* recipient_id */
+    0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f, /* */
+    0,    0,    0,    0,    0,    0,    0,    0,    0, 0, 0, 0, 0, 0, 0, 0, /* plan_id: none */
+    0,    0,    0x01, 0xa2, 0x02, 0x7b, 0xd6, 0x80, /* wall_ms 1795338000000 */
+    0,    0,    0,    0,    0,    0x4c, 0x4b, 0x40, /* mono_ms 5000000 */
+    0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57, /* boot_id */
+    0x58, 0x59, 0x5a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f, /* */
+    0,    0,    0,    0,    0,    0,    0,    0, /* card.method: none */
+    0,    0,    0,    0, /* card.token "" */
+    0,    0,    0,    0, /* card.scheme "" */
+    0,    0,    0,    0, /* card.last4 "" */
+    0, /* location.present */
+    0,    0,    0,    0,    0,    0,    0,    0, /* lat_e7 */
+    0,    0,    0,    0,    0,    0,    0,    0, /* lon_e7 */
+    0,    0,    0,    0,    0,    0,    0,    0, /* accuracy_m */
+    0,    0,    0,    0, /* service count */
+    0,    0,    0,    0,    0,    0,    0,    0, /* rating */
+    0,    0,    0,    0, /* comment "" */
+    0,    0,    0,    0,    0,    0,    0,    1, /* reason: nobody_home = 1 */
+    0,    0,    0,    0,    0,    0,    0,    0, /* cancelled_by: none */
+};
+
+static void test_small_event_known_answer(void **state)
+{
+    (void)state;
+    struct cf_event ev;
+    sample_event(&ev, CF_EV_VISIT_ATTEMPT);
+    ev.seq = 5;
+    memset(ev.prev_digest, 0xab, sizeof ev.prev_digest);
+    uint8_t got[512];
+    assert_int_equal(cf_event_encode(&ev, got, sizeof got), (long)sizeof small_attempt_encoding);
+    assert_memory_equal(got, small_attempt_encoding, sizeof small_attempt_encoding);
+
+    /* The digest, computed here with OpenSSL from the bytes above. */
+    uint8_t msg[sizeof "carefact.event.v1" + sizeof small_attempt_encoding];
+    memcpy(msg, "carefact.event.v1", sizeof "carefact.event.v1"); /* with its NUL */
+    memcpy(msg + sizeof "carefact.event.v1", small_attempt_encoding, sizeof small_attempt_encoding);
+    uint8_t want[32], digest[32];
+    unsigned int n = 0;
+    assert_int_equal(EVP_Digest(msg, sizeof msg, want, &n, EVP_sha256(), NULL), 1);
+    assert_int_equal(n, 32);
+    assert_int_equal(cf_event_digest(&ev, digest), 0);
+    assert_memory_equal(digest, want, 32);
+}
+
+static void test_encode_refuses_impossible_service_count(void **state)
+{
+    (void)state;
+    struct cf_event ev;
+    uint8_t digest[32];
+    sample_event(&ev, CF_EV_VISIT_ENDED);
+    ev.service_count = CF_MAX_SERVICES + 1;
+    assert_int_equal(cf_event_encode(&ev, NULL, 0), CF_EINVAL);
+    assert_int_equal(cf_event_digest(&ev, digest), CF_EINVAL);
 }
 
 static void test_every_field_changes_digest(void **state)
@@ -260,6 +332,94 @@ static void bad_scheme(struct cf_event *ev)
 static void uid_with_last4(struct cf_event *ev)
 {
     ev->card.method = CF_CARD_UID;
+    ev->card.scheme[0] = '\0';
+}
+static void uid_with_scheme(struct cf_event *ev)
+{
+    ev->card.method = CF_CARD_UID;
+    ev->card.last4[0] = '\0';
+}
+static void emv_without_scheme(struct cf_event *ev)
+{
+    ev->card.scheme[0] = '\0';
+}
+static void emv_without_last4(struct cf_event *ev)
+{
+    ev->card.last4[0] = '\0';
+}
+static void bad_method(struct cf_event *ev)
+{
+    ev->card.method = (enum cf_card_method)3;
+}
+static void token_without_method(struct cf_event *ev)
+{
+    ev->card.method = CF_CARD_NONE;
+    memcpy(ev->card.token, "AAECAwQFBgcICQoLDA0ODw", CF_TOKEN_TEXT_LEN + 1);
+}
+static void long_token(struct cf_event *ev)
+{
+    /* 22 characters whose last one carries bits past the 16th byte. */
+    memcpy(ev->card.token, "AAECAwQFBgcICQoLDA0ODx", CF_TOKEN_TEXT_LEN + 1);
+}
+static void location_values_without_fix(struct cf_event *ev)
+{
+    ev->location.present = false;
+}
+static void too_many_services(struct cf_event *ev)
+{
+    ev->service_count = CF_MAX_SERVICES + 1;
+}
+static void service_quantity_101(struct cf_event *ev)
+{
+    ev->services[1].quantity = CF_SERVICE_QUANTITY_MAX + 1;
+}
+static void service_code_empty(struct cf_event *ev)
+{
+    ev->services[0].code[0] = '\0';
+}
+static void wall_2101(struct cf_event *ev)
+{
+    ev->wall_ms = INT64_C(4133980800000); /* 2101-01-01T00:00:00Z */
+}
+static void wall_just_before_2000(struct cf_event *ev)
+{
+    ev->wall_ms = INT64_C(946684799999);
+}
+static void seq_past_json(struct cf_event *ev)
+{
+    ev->seq = UINT64_C(1000000000000000); /* 10^15: cJSON could not print it exactly */
+}
+static void mono_past_json(struct cf_event *ev)
+{
+    ev->mono_ms = INT64_C(1000000000000000);
+}
+static void canceller_on_attempt(struct cf_event *ev)
+{
+    ev->cancelled_by = CF_ACTOR_PROVIDER;
+}
+static void bad_reason_value(struct cf_event *ev)
+{
+    ev->reason = (enum cf_reason)9;
+}
+static void bad_canceller_value(struct cf_event *ev)
+{
+    ev->cancelled_by = (enum cf_actor)7;
+}
+static void comment_c1_control(struct cf_event *ev)
+{
+    memcpy(ev->comment, "a\xc2\x85", 4); /* U+0085 NEXT LINE */
+}
+static void comment_surrogate(struct cf_event *ev)
+{
+    memcpy(ev->comment, "\xed\xa0\x80", 4); /* U+D800 */
+}
+static void comment_past_unicode(struct cf_event *ev)
+{
+    memcpy(ev->comment, "\xf4\x90\x80\x80", 5); /* U+110000 */
+}
+static void comment_tab(struct cf_event *ev)
+{
+    memcpy(ev->comment, "a\tb", 4);
 }
 static void lat_too_big(struct cf_event *ev)
 {
@@ -318,7 +478,18 @@ static const struct refusal refusals[] = {
     {CF_EV_VISIT_STARTED, bad_token_char, CF_EFIELD_RANGE, "card.token"},
     {CF_EV_VISIT_STARTED, bad_last4, CF_EFIELD_RANGE, "card.last4"},
     {CF_EV_VISIT_STARTED, bad_scheme, CF_EFIELD_RANGE, "card.scheme"},
-    {CF_EV_VISIT_STARTED, uid_with_last4, CF_EFIELD_RANGE, "card"},
+    {CF_EV_VISIT_STARTED, no_card, CF_EFIELD_MISSING, "card"},
+    {CF_EV_VISIT_STARTED, uid_with_last4, CF_EFIELD_RANGE, "card.last4"},
+    {CF_EV_VISIT_STARTED, uid_with_scheme, CF_EFIELD_RANGE, "card.scheme"},
+    {CF_EV_VISIT_STARTED, emv_without_scheme, CF_EFIELD_RANGE, "card.scheme"},
+    {CF_EV_VISIT_STARTED, emv_without_last4, CF_EFIELD_RANGE, "card.last4"},
+    {CF_EV_VISIT_STARTED, bad_method, CF_EFIELD_RANGE, "card.method"},
+    {CF_EV_VISIT_STARTED, long_token, CF_EFIELD_RANGE, "card.token"},
+    {CF_EV_VISIT_STARTED, location_values_without_fix, CF_EFIELD_RANGE, "location"},
+    {CF_EV_VISIT_STARTED, wall_2101, CF_EFIELD_RANGE, "wall_ms"},
+    {CF_EV_VISIT_STARTED, wall_just_before_2000, CF_EFIELD_RANGE, "wall_ms"},
+    {CF_EV_VISIT_STARTED, seq_past_json, CF_EFIELD_RANGE, "seq"},
+    {CF_EV_VISIT_STARTED, mono_past_json, CF_EFIELD_RANGE, "mono_ms"},
     {CF_EV_VISIT_STARTED, lat_too_big, CF_EFIELD_RANGE, "location.lat_e7"},
     {CF_EV_VISIT_STARTED, lon_too_small, CF_EFIELD_RANGE, "location.lon_e7"},
     {CF_EV_VISIT_STARTED, accuracy_negative, CF_EFIELD_RANGE, "location.accuracy_m"},
@@ -327,6 +498,20 @@ static const struct refusal refusals[] = {
     {CF_EV_VISIT_ENDED, service_quantity_zero, CF_EFIELD_RANGE, "services[0].quantity"},
     {CF_EV_VISIT_ENDED, service_duplicate, CF_EFIELD_RANGE, "services[1].code"},
     {CF_EV_VISIT_ENDED, reason_on_end, CF_EFIELD_RANGE, "reason"},
+    {CF_EV_VISIT_ENDED, no_card, CF_EFIELD_MISSING, "card"},
+    {CF_EV_VISIT_ENDED, no_visit, CF_EFIELD_MISSING, "visit_id"},
+    {CF_EV_VISIT_ENDED, no_worker, CF_EFIELD_MISSING, "worker_id"},
+    {CF_EV_VISIT_ENDED, no_recipient, CF_EFIELD_MISSING, "recipient_id"},
+    {CF_EV_VISIT_ENDED, too_many_services, CF_EFIELD_RANGE, "services"},
+    {CF_EV_VISIT_ENDED, service_quantity_101, CF_EFIELD_RANGE, "services[1].quantity"},
+    {CF_EV_VISIT_ENDED, service_code_empty, CF_EFIELD_RANGE, "services[0].code"},
+    {CF_EV_VISIT_ENDED, rating_on_start, CF_EFIELD_RANGE, "rating"},
+    {CF_EV_VISIT_RATED, no_visit, CF_EFIELD_MISSING, "visit_id"},
+    {CF_EV_VISIT_RATED, services_on_start, CF_EFIELD_RANGE, "services"},
+    {CF_EV_VISIT_RATED, comment_c1_control, CF_EFIELD_RANGE, "comment"},
+    {CF_EV_VISIT_RATED, comment_surrogate, CF_EFIELD_RANGE, "comment"},
+    {CF_EV_VISIT_RATED, comment_past_unicode, CF_EFIELD_RANGE, "comment"},
+    {CF_EV_VISIT_RATED, comment_tab, CF_EFIELD_RANGE, "comment"},
     {CF_EV_VISIT_RATED, rating_six, CF_EFIELD_RANGE, "rating"},
     {CF_EV_VISIT_RATED, rating_zero, CF_EFIELD_MISSING, "rating"},
     {CF_EV_VISIT_RATED, comment_control, CF_EFIELD_RANGE, "comment"},
@@ -334,8 +519,15 @@ static const struct refusal refusals[] = {
     {CF_EV_VISIT_RATED, comment_overlong, CF_EFIELD_RANGE, "comment"},
     {CF_EV_VISIT_CANCELLED, no_reason, CF_EFIELD_MISSING, "reason"},
     {CF_EV_VISIT_CANCELLED, no_canceller, CF_EFIELD_MISSING, "cancelled_by"},
+    {CF_EV_VISIT_CANCELLED, no_visit, CF_EFIELD_MISSING, "visit_id"},
+    {CF_EV_VISIT_CANCELLED, bad_reason_value, CF_EFIELD_RANGE, "reason"},
+    {CF_EV_VISIT_CANCELLED, bad_canceller_value, CF_EFIELD_RANGE, "cancelled_by"},
     {CF_EV_VISIT_ATTEMPT, no_reason, CF_EFIELD_MISSING, "reason"},
     {CF_EV_VISIT_ATTEMPT, no_recipient, CF_EFIELD_MISSING, "recipient_id"},
+    {CF_EV_VISIT_ATTEMPT, no_worker, CF_EFIELD_MISSING, "worker_id"},
+    {CF_EV_VISIT_ATTEMPT, canceller_on_attempt, CF_EFIELD_RANGE, "cancelled_by"},
+    {CF_EV_VISIT_ATTEMPT, token_without_method, CF_EFIELD_RANGE, "card"},
+    {CF_EV_CARD_UNRECOGNIZED, short_token, CF_EFIELD_RANGE, "card.token"},
     {CF_EV_CARD_UNRECOGNIZED, no_card, CF_EFIELD_MISSING, "card"},
     {CF_EV_CARD_BOUND, no_card, CF_EFIELD_MISSING, "card"},
     {CF_EV_CARD_BOUND, no_recipient, CF_EFIELD_MISSING, "recipient_id"},
@@ -359,38 +551,121 @@ static void test_each_rule_refuses_with_code_and_field(void **state)
     }
 }
 
-static void test_visit_without_card_is_allowed_but_unconfirmed(void **state)
+/* What the rules must still accept: the edges of each range and the optional parts. */
+static void test_edges_are_accepted(void **state)
 {
     (void)state;
-    /* A worker whose reader fails still records the visit; the backend will not pay
-     * it. So started/ended accept "no card", the card.* kinds do not. */
     struct cf_event ev;
+    struct cf_error_detail d = {0};
+#define ACCEPT(kind, stmt)                                                                         \
+    do {                                                                                           \
+        sample_event(&ev, kind);                                                                   \
+        stmt;                                                                                      \
+        if (cf_event_validate(&ev, &d) != 0)                                                       \
+            fail_msg("refused after %s: %s (%s)", #stmt, d.field, d.message);                      \
+    } while (0)
+    ACCEPT(CF_EV_VISIT_STARTED, ev.wall_ms = INT64_C(946684800000)); /* 2000-01-01 */
+    ACCEPT(CF_EV_VISIT_STARTED, ev.wall_ms = INT64_C(4133980799999)); /* end of 2100 */
+    ACCEPT(CF_EV_VISIT_STARTED, ev.mono_ms = 0);
+    ACCEPT(CF_EV_VISIT_STARTED, ev.seq = UINT64_C(999999999999999));
+    ACCEPT(CF_EV_VISIT_STARTED, ev.mono_ms = INT64_C(999999999999999));
+    ACCEPT(CF_EV_VISIT_STARTED, uid_with_last4(&ev); ev.card.last4[0] = '\0');
+    ACCEPT(CF_EV_VISIT_STARTED, memcpy(ev.card.scheme, "other", 6));
+    ACCEPT(CF_EV_VISIT_STARTED, memset(&ev.location, 0, sizeof ev.location));
+    ACCEPT(CF_EV_VISIT_STARTED, sample_fill_id(ev.plan_id, 0x60));
+    ACCEPT(CF_EV_VISIT_STARTED, (ev.location.lat_e7 = -900000000, ev.location.lon_e7 = 1800000000,
+                                 ev.location.accuracy_m = 100000));
+    ACCEPT(CF_EV_VISIT_ENDED, ev.service_count = 0);
+    ACCEPT(CF_EV_VISIT_ENDED, ev.services[1].quantity = CF_SERVICE_QUANTITY_MAX);
+    ACCEPT(CF_EV_VISIT_ENDED, memcpy(ev.services[0].code, "Az09._-", 8));
+    ACCEPT(CF_EV_VISIT_ENDED, {
+        ev.service_count = CF_MAX_SERVICES;
+        for (int i = 0; i < CF_MAX_SERVICES; i++) {
+            snprintf(ev.services[i].code, sizeof ev.services[i].code, "%032d", i);
+            ev.services[i].quantity = 1;
+        }
+    });
+    ACCEPT(CF_EV_VISIT_RATED, ev.rating = 1);
+    ACCEPT(CF_EV_VISIT_RATED,
+           memcpy(ev.comment, "Хорошо.\nСпасибо 😀", sizeof "Хорошо.\nСпасибо 😀"));
+    ACCEPT(CF_EV_VISIT_RATED, {
+        memset(ev.comment, 'x', CF_COMMENT_MAX);
+        ev.comment[CF_COMMENT_MAX] = '\0';
+    });
+    ACCEPT(CF_EV_VISIT_RATED, memset(ev.recipient_id, 0x30, 16)); /* may name the recipient */
+    ACCEPT(CF_EV_CARD_UNRECOGNIZED, sample_fill_id(ev.visit_id, 0x40)); /* read inside a visit */
+#undef ACCEPT
+}
+
+static void test_unterminated_string_is_a_programmer_error(void **state)
+{
+    (void)state;
+    struct cf_event ev;
+    struct cf_error_detail d = {0};
     sample_event(&ev, CF_EV_VISIT_ENDED);
-    no_card(&ev);
-    assert_int_equal(cf_event_validate(&ev, NULL), 0);
+    memset(ev.services[1].code, 'A', sizeof ev.services[1].code);
+    assert_int_equal(cf_event_validate(&ev, &d), CF_EINVAL);
+    sample_event(&ev, CF_EV_VISIT_RATED);
+    memset(ev.comment, 'x', sizeof ev.comment);
+    assert_int_equal(cf_event_validate(&ev, &d), CF_EINVAL);
+    assert_int_equal(cf_event_validate(NULL, &d), CF_EINVAL);
 }
 
 /* ==== Names and chain ==== */
 
-static void test_names_round_trip(void **state)
+/* The wire names are part of the protocol: pinned one by one, both ways. */
+static void test_names_both_ways(void **state)
 {
     (void)state;
-    for (int kind = CF_EV_VISIT_STARTED; kind <= CF_EV_CARD_BOUND; kind++)
-        assert_int_equal(cf_event_kind_from_name(cf_event_kind_name((enum cf_event_kind)kind)),
-                         kind);
+    static const char *const kinds[] = {"visit.started",   "visit.ended",   "visit.rated",
+                                        "visit.cancelled", "visit.attempt", "card.unrecognized",
+                                        "card.bound"};
+    for (int kind = CF_EV_VISIT_STARTED; kind <= CF_EV_CARD_BOUND; kind++) {
+        assert_string_equal(cf_event_kind_name((enum cf_event_kind)kind), kinds[kind - 1]);
+        assert_int_equal(cf_event_kind_from_name(kinds[kind - 1]), kind);
+    }
     assert_int_equal(cf_event_kind_from_name("visit.finished"), CF_EV_NONE);
+    assert_int_equal(cf_event_kind_from_name("Visit.Started"), CF_EV_NONE);
+    assert_int_equal(cf_event_kind_from_name(""), CF_EV_NONE);
+    assert_int_equal(cf_event_kind_from_name(NULL), CF_EV_NONE);
     assert_null(cf_event_kind_name(CF_EV_NONE));
-    enum cf_reason reason;
-    assert_int_equal(cf_reason_from_name("worker_ill", &reason), 0);
-    assert_int_equal(reason, CF_REASON_WORKER_ILL);
+    assert_null(cf_event_kind_name((enum cf_event_kind)8));
+
+    static const char *const reasons[] = {"nobody_home", "refused", "in_hospital", "worker_ill",
+                                          "other"};
+    for (int r = CF_REASON_NOBODY_HOME; r <= CF_REASON_OTHER; r++) {
+        enum cf_reason reason = CF_REASON_NONE;
+        assert_string_equal(cf_reason_name((enum cf_reason)r), reasons[r - 1]);
+        assert_int_equal(cf_reason_from_name(reasons[r - 1], &reason), 0);
+        assert_int_equal(reason, r);
+    }
+    enum cf_reason reason = CF_REASON_NONE;
     assert_int_equal(cf_reason_from_name("bored", &reason), CF_EFIELD_RANGE);
+    assert_int_equal(reason, CF_REASON_NONE); /* untouched on error */
+    assert_null(cf_reason_name(CF_REASON_NONE));
+
+    static const char *const actors[] = {"worker", "recipient", "provider"};
+    for (int a = CF_ACTOR_WORKER; a <= CF_ACTOR_PROVIDER; a++) {
+        enum cf_actor actor = CF_ACTOR_NONE;
+        assert_string_equal(cf_actor_name((enum cf_actor)a), actors[a - 1]);
+        assert_int_equal(cf_actor_from_name(actors[a - 1], &actor), 0);
+        assert_int_equal(actor, a);
+    }
     enum cf_actor actor;
-    assert_int_equal(cf_actor_from_name("recipient", &actor), 0);
-    assert_int_equal(actor, CF_ACTOR_RECIPIENT);
+    assert_int_equal(cf_actor_from_name("manager", &actor), CF_EFIELD_RANGE);
+    assert_null(cf_actor_name((enum cf_actor)4));
+
     enum cf_card_method method;
+    assert_string_equal(cf_card_method_name(CF_CARD_EMV), "emv");
+    assert_string_equal(cf_card_method_name(CF_CARD_UID), "uid");
+    assert_string_equal(cf_card_method_name(CF_CARD_NONE), "");
+    assert_null(cf_card_method_name((enum cf_card_method)3));
+    assert_int_equal(cf_card_method_from_name("emv", &method), 0);
+    assert_int_equal(method, CF_CARD_EMV);
     assert_int_equal(cf_card_method_from_name("uid", &method), 0);
     assert_int_equal(method, CF_CARD_UID);
     assert_int_equal(cf_card_method_from_name("", &method), CF_EFIELD_RANGE);
+    assert_int_equal(cf_card_method_from_name("EMV", &method), CF_EFIELD_RANGE);
 }
 
 static void test_chain_check(void **state)
@@ -409,6 +684,11 @@ static void test_chain_check(void **state)
     assert_int_equal(cf_event_chain_check(&second, 0, d1), CF_ECHAIN); /* gap */
     second.prev_digest[7] ^= 1;
     assert_int_equal(cf_event_chain_check(&second, 1, d1), CF_ECHAIN); /* forked chain */
+    assert_int_equal(cf_event_chain_check(&first, 0, d1), CF_ECHAIN); /* seq 1 chains to zeros */
+    first.seq = 0; /* prev_seq + 1 must not wrap around to 0 */
+    assert_int_equal(cf_event_chain_check(&first, UINT64_MAX, zero), CF_ECHAIN);
+    assert_int_equal(cf_event_chain_check(NULL, 0, zero), CF_EINVAL);
+    assert_int_equal(cf_event_chain_check(&first, 0, NULL), CF_EINVAL);
 }
 
 int main(void)
@@ -416,11 +696,14 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encoding_matches_documented_layout),
         cmocka_unit_test(test_digest_is_pinned),
+        cmocka_unit_test(test_small_event_known_answer),
+        cmocka_unit_test(test_encode_refuses_impossible_service_count),
         cmocka_unit_test(test_every_field_changes_digest),
         cmocka_unit_test(test_all_sample_kinds_are_valid),
         cmocka_unit_test(test_each_rule_refuses_with_code_and_field),
-        cmocka_unit_test(test_visit_without_card_is_allowed_but_unconfirmed),
-        cmocka_unit_test(test_names_round_trip),
+        cmocka_unit_test(test_edges_are_accepted),
+        cmocka_unit_test(test_unterminated_string_is_a_programmer_error),
+        cmocka_unit_test(test_names_both_ways),
         cmocka_unit_test(test_chain_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

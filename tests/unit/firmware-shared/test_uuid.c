@@ -34,6 +34,15 @@ static void test_bad_text(void **state)
     assert_int_equal(cf_uuid_from_text("0190a6e4-7b1c-7d3e-8f00-1234567890ag", id), CF_EMALFORM);
     assert_int_equal(cf_uuid_from_text("", id), CF_EMALFORM);
     assert_int_equal(cf_uuid_from_text(NULL, id), CF_EMALFORM);
+    assert_int_equal(cf_uuid_from_text("{190a6e4-7b1c-7d3e-8f00-1234567890ab", id), CF_EMALFORM);
+    assert_int_equal(cf_uuid_from_text("0190a6e4-7b1c-7d3e-8f00+1234567890ab", id), CF_EMALFORM);
+    assert_int_equal(cf_uuid_from_text("0190a6e4-7b1c-7d3e-8f0-01234567890ab", id), CF_EMALFORM);
+    assert_int_equal(cf_uuid_from_text(" 190a6e4-7b1c-7d3e-8f00-1234567890ab", id), CF_EMALFORM);
+    /* A failed parse leaves the output as it was. */
+    memset(id, 0x5a, sizeof id);
+    assert_int_equal(cf_uuid_from_text("0190a6e4-7b1c-7d3e-8f00-1234567890ax", id), CF_EMALFORM);
+    for (size_t i = 0; i < sizeof id; i++)
+        assert_int_equal(id[i], 0x5a);
 }
 
 static void test_versions_and_order(void **state)
@@ -52,6 +61,28 @@ static void test_versions_and_order(void **state)
     assert_memory_equal(b, want, 6);
     assert_true(memcmp(b, c, 16) < 0);
     assert_int_equal(cf_uuid_v7(-1, c), CF_EINVAL);
+    assert_int_equal(cf_uuid_v7(INT64_C(0x1000000000000), c), CF_EINVAL); /* 2^48 */
+    assert_int_equal(cf_uuid_v7(INT64_C(0xffffffffffff), c), 0);
+    assert_memory_equal(c, "\xff\xff\xff\xff\xff\xff", 6);
+
+    /* Text order follows time order too (what a database index on the text sees), and
+     * random bits differ between two ids of the same millisecond. */
+    char t1[37], t2[37];
+    for (int64_t ms = INT64_C(1795338000000); ms < INT64_C(1795338000000) + 300; ms += 7) {
+        assert_int_equal(cf_uuid_v7(ms, b), 0);
+        assert_int_equal(cf_uuid_v7(ms + 1 + ms % 5, c), 0);
+        cf_uuid_to_text(b, t1);
+        cf_uuid_to_text(c, t2);
+        assert_true(strcmp(t1, t2) < 0);
+        assert_int_equal(t1[14], '7');
+        assert_true(strchr("89ab", t1[19]) != NULL);
+    }
+    assert_int_equal(cf_uuid_v7(INT64_C(1795338000000), b), 0);
+    assert_int_equal(cf_uuid_v7(INT64_C(1795338000000), c), 0);
+    assert_memory_equal(b, c, 6);
+    assert_memory_not_equal(b + 6, c + 6, 10);
+    assert_int_equal(cf_uuid_v4(c), 0);
+    assert_memory_not_equal(a, c, 16);
 }
 
 static void test_time_format(void **state)
@@ -65,6 +96,18 @@ static void test_time_format(void **state)
     assert_int_equal(cf_time_format_utc(INT64_C(951782400000), text, sizeof text), 0);
     assert_string_equal(text, "2000-02-29T00:00:00.000Z");
     assert_int_equal(cf_time_format_utc(-1, text, sizeof text), CF_EINVAL);
+    assert_int_equal(cf_time_format_utc(INT64_C(1709251199999), text, sizeof text), 0);
+    assert_string_equal(text, "2024-02-29T23:59:59.999Z"); /* leap day */
+    assert_int_equal(cf_time_format_utc(INT64_C(4107542400000), text, sizeof text), 0);
+    assert_string_equal(text, "2100-03-01T00:00:00.000Z"); /* 2100 is no leap year */
+    assert_int_equal(cf_time_format_utc(INT64_C(4133980799999), text, sizeof text), 0);
+    assert_string_equal(text, "2100-12-31T23:59:59.999Z");
+    assert_int_equal(cf_time_format_utc(INT64_C(253402300799999), text, sizeof text), 0);
+    assert_string_equal(text, "9999-12-31T23:59:59.999Z");
+    assert_int_equal(cf_time_format_utc(INT64_C(253402300800000), text, sizeof text), CF_EINVAL);
+    assert_int_equal(cf_time_format_utc(INT64_C(1795338000123), text, 25), 0); /* exact fit */
+    assert_int_equal(strlen(text), 24);
+    assert_int_equal(cf_time_format_utc(INT64_C(1795338000123), text, 24), CF_EINVAL);
     int year = 0, month = 0, day = 0;
     cf_time_civil_date(INT64_C(1795338000123), &year, &month, &day);
     assert_int_equal(year * 10000 + month * 100 + day, 20261122);
