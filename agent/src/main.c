@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ag/commands.h"
+#include "ag/visit_commands.h"
 
 struct command {
     const char *name;
@@ -18,6 +19,14 @@ static const struct command commands[] = {
     {"read-card", ag_cmd_read_card,
      "read the card on the reader and print its token (--device, --token-key-hex, "
      "--wait, --json)"},
+    {"enroll", ag_cmd_enroll, "register this terminal with the server (--server, --code, --ca)"},
+    {"sync", ag_cmd_sync, "send waiting events, update the reference data (--auto)"},
+    {"status", ag_cmd_status, "events waiting and since when, last sync, clock skew (--verify)"},
+    {"visit", ag_cmd_visit, "a step of a home visit: start, end, rate, cancel, attempt"},
+    {"card", ag_cmd_card, "card bind: bind a new card to a recipient (pending confirmation)"},
+    {"recipients", ag_cmd_recipients, "the recipients, certificates and services held"},
+    {"plans", ag_cmd_plans, "today's planned visits and what became of them"},
+    {"terminal", ag_cmd_terminal, "the interactive terminal for the worker (Russian)"},
     {"help", cmd_help, "list the commands"},
 };
 

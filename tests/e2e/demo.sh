@@ -6,7 +6,8 @@ set -euo pipefail
 fail() { echo "FAIL: $*" >&2; exit 1; }
 var=$(mktemp -d /tmp/cfdemo.XXXXXX)
 trap '"$CF_SOURCE_DIR/tools/pg" destroy "$var/pg" >/dev/null 2>&1 || true; rm -rf "$var"' EXIT
-port=$(( 20000 + RANDOM % 20000 ))
+. "$CF_SOURCE_DIR/tools/lib/port.sh"
+port=$(cf_pick_port)
 out=$(timeout 300 "$CF_SOURCE_DIR/tools/demo" --no-wait --var "$var" --build-dir "$CF_BINARY_DIR" \
       --listen "127.0.0.1:$port" 2>&1) || { echo "$out"; fail "tools/demo failed"; }
 echo "$out"

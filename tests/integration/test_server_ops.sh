@@ -14,7 +14,8 @@ cleanup() {
 }
 trap cleanup EXIT
 db=$("$CF_SOURCE_DIR/tools/pg" start "$work" --owner-pid $$)
-port() { echo $(( 20000 + RANDOM % 30000 )); }
+. "$CF_SOURCE_DIR/tools/lib/port.sh"
+port() { cf_pick_port; }
 wait_healthy() {
     for _ in $(seq 100); do curl -fsk "$1/healthz" >/dev/null 2>&1 && return 0; sleep 0.1; done
     return 1

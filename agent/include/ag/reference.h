@@ -1,0 +1,105 @@
+/* The reference records a terminal keeps for offline work, as plain structs: a
+ * recipient (name, address, the cards that identify them, certificates with the
+ * services and volumes they allow), a catalogue service, a planned visit. The
+ * server sends them as JSON bodies (sql/0002_reference.sql, reference_items);
+ * these readers validate a body strictly enough that nothing malformed reaches the
+ * store (types, lengths, dates, tokens), yet ignore fields a newer server adds.
+ * Pure functions over cJSON: no store, no I/O. */
+#ifndef AG_REFERENCE_H
+#define AG_REFERENCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "cf/error.h"
+#include "cf/event.h"
+
+#define AG_NAME_MAX 255 /* bytes of UTF-8 */
+#define AG_ADDRESS_MAX 511
+#define AG_CERT_NUMBER_MAX 63
+#define AG_MAX_CARDS 16
+#define AG_MAX_CERTIFICATES 8
+#define AG_MAX_PLAN_SERVICES CF_MAX_SERVICES
+#define AG_DATE_LEN 10 /* "YYYY-MM-DD" */
+
+struct ag_card_binding {
+    char token[CF_TOKEN_TEXT_LEN + 1];
+    enum cf_card_method method;
+    char last4[5]; /* "" for uid cards */
+    bool guardian; /* the guardian's own card, acting for the recipient */
+    char valid_from[AG_DATE_LEN + 1]; /* "" = no limit */
+    char valid_to[AG_DATE_LEN + 1];
+};
+
+struct ag_cert_service {
+    char code[CF_SERVICE_CODE_MAX + 1];
+    long volume; /* per period */
+    bool yearly; /* period "year", else "month" */
+    long remaining; /* volume left this period when the record was made */
+};
+
+struct ag_certificate {
+    char number[AG_CERT_NUMBER_MAX + 1];
+    char valid_from[AG_DATE_LEN + 1];
+    char valid_to[AG_DATE_LEN + 1];
+    size_t service_count;
+    struct ag_cert_service services[CF_MAX_SERVICES];
+};
+
+struct ag_recipient {
+    uint8_t id[CF_UUID_LEN];
+    char full_name[AG_NAME_MAX + 1];
+    char address[AG_ADDRESS_MAX + 1];
+    bool has_location;
+    int32_t lat_e7, lon_e7;
+    size_t card_count;
+    struct ag_card_binding cards[AG_MAX_CARDS];
+    size_t certificate_count;
+    struct ag_certificate certificates[AG_MAX_CERTIFICATES];
+};
+
+struct ag_service {
+    char code[CF_SERVICE_CODE_MAX + 1];
+    char name[AG_NAME_MAX + 1];
+    char category[32];
+    int norm_minutes;
+    int64_t tariff_kopecks;
+};
+
+struct ag_plan {
+    uint8_t id[CF_UUID_LEN];
+    uint8_t recipient_id[CF_UUID_LEN];
+    int64_t planned_start_ms;
+    size_t service_count;
+    char service_codes[AG_MAX_PLAN_SERVICES][CF_SERVICE_CODE_MAX + 1];
+};
+
+/* Read one body (a cJSON object, borrowed). Return 0 or a CF_EFIELD_... code with
+ * detail naming the field (e.g. "certificates[0].valid_to"). */
+int ag_recipient_from_json(const cJSON *body, struct ag_recipient *out,
+                           struct cf_error_detail *detail);
+int ag_service_from_json(const cJSON *body, struct ag_service *out, struct cf_error_detail *detail);
+int ag_plan_from_json(const cJSON *body, struct ag_plan *out, struct cf_error_detail *detail);
+
+/* The same from stored text (bodies in the store were validated when they came,
+ * but the file may have been damaged since): CF_EJSON for text that is not JSON. */
+int ag_recipient_parse(const char *text, struct ag_recipient *out, struct cf_error_detail *detail);
+int ag_service_parse(const char *text, struct ag_service *out, struct cf_error_detail *detail);
+int ag_plan_parse(const char *text, struct ag_plan *out, struct cf_error_detail *detail);
+
+/* Validate a record from the server before it is stored: kind is "recipient",
+ * "service" or "plan"; the body must read as that kind and name the same id as
+ * the record (id; for a service its code). For a recipient, the tokens of its
+ * cards are copied into tokens (room for AG_MAX_CARDS) and *token_count set.
+ * Returns 0, CF_EFIELD_..., CF_EKIND (unknown kind). */
+int ag_reference_check(const char *kind, const char *id, const cJSON *body,
+                       char tokens[][CF_TOKEN_TEXT_LEN + 1], size_t *token_count,
+                       struct cf_error_detail *detail);
+
+/* Is the date "YYYY-MM-DD" within [from, to] ("" = open end)? */
+bool ag_date_within(const char *date, const char *from, const char *to);
+
+#endif

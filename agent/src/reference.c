@@ -1,0 +1,382 @@
+/* Readers of reference records (see ag/reference.h): recipients, catalogue services
+ * and plans from the JSON bodies the server builds. Every string is bounded, every
+ * number range-checked and every date parsed; a field the reader does not know is
+ * ignored so a newer server does not break an older terminal, but a known field
+ * with the wrong type or size is refused with its path. */
+#include "ag/reference.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ag/clock.h"
+#include "cf/codec.h"
+#include "cf/uuid.h"
+
+/* ==== Field readers (nullable where the server may send null) ==== */
+
+/* "path.name" (or "name" at the top); a path too long for out is cut, which only
+ * shortens an error message. */
+static void field_path(char *out, size_t size, const char *path, const char *name)
+{
+    int n = snprintf(out, size, "%s%s%s", path, path[0] ? "." : "", name);
+    if (n < 0 && size)
+        out[0] = '\0';
+}
+
+static const cJSON *get(const cJSON *obj, const char *name)
+{
+    return cJSON_GetObjectItemCaseSensitive(obj, name);
+}
+
+/* A string of at most max bytes; null or absent -> "" unless required. */
+static int read_string(const cJSON *obj, const char *name, const char *path, bool required,
+                       size_t max, char *out, size_t out_size, struct cf_error_detail *d)
+{
+    char field[96];
+    const cJSON *item = get(obj, name);
+    field_path(field, sizeof field, path, name);
+    out[0] = '\0';
+    if (!item || cJSON_IsNull(item)) {
+        if (required)
+            return cf_error_set(d, CF_EFIELD_MISSING, field, "%s is required", field);
+        return 0;
+    }
+    if (!cJSON_IsString(item) || !item->valuestring)
+        return cf_error_set(d, CF_EFIELD_TYPE, field, "%s must be a string", field);
+    size_t len = strlen(item->valuestring);
+    if (len > max || len >= out_size)
+        return cf_error_set(d, CF_EFIELD_RANGE, field, "%s is longer than %zu bytes", field, max);
+    memcpy(out, item->valuestring, len + 1);
+    return 0;
+}
+
+static int read_int(const cJSON *obj, const char *name, const char *path, bool required,
+                    int64_t min, int64_t max, int64_t *out, bool *present,
+                    struct cf_error_detail *d)
+{
+    char field[96];
+    const cJSON *item = get(obj, name);
+    field_path(field, sizeof field, path, name);
+    *out = 0;
+    if (present)
+        *present = false;
+    if (!item || cJSON_IsNull(item)) {
+        if (required)
+            return cf_error_set(d, CF_EFIELD_MISSING, field, "%s is required", field);
+        return 0;
+    }
+    double v = item->valuedouble;
+    if (!cJSON_IsNumber(item) || v != (double)(int64_t)v)
+        return cf_error_set(d, CF_EFIELD_TYPE, field, "%s must be a whole number", field);
+    if (v < (double)min || v > (double)max)
+        return cf_error_set(d, CF_EFIELD_RANGE, field, "%s must be between %lld and %lld", field,
+                            (long long)min, (long long)max);
+    *out = (int64_t)v;
+    if (present)
+        *present = true;
+    return 0;
+}
+
+static int read_uuid(const cJSON *obj, const char *name, const char *path, uint8_t out[CF_UUID_LEN],
+                     struct cf_error_detail *d)
+{
+    char text[CF_UUID_TEXT_LEN + 1], field[96];
+    int rc = read_string(obj, name, path, true, CF_UUID_TEXT_LEN, text, sizeof text, d);
+    field_path(field, sizeof field, path, name);
+    if (!rc && cf_uuid_from_text(text, out))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, field, "%s must be a UUID", field);
+    return rc;
+}
+
+static int read_date(const cJSON *obj, const char *name, const char *path, bool required,
+                     char out[AG_DATE_LEN + 1], struct cf_error_detail *d)
+{
+    char field[96];
+    int rc = read_string(obj, name, path, required, AG_DATE_LEN, out, AG_DATE_LEN + 1, d);
+    field_path(field, sizeof field, path, name);
+    if (!rc && out[0] && ag_parse_date(out))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, field, "%s must be a date YYYY-MM-DD", field);
+    return rc;
+}
+
+/* An array field: absent or null reads as empty; more than max entries is refused. */
+static int read_array(const cJSON *obj, const char *name, const char *path, size_t max,
+                      const cJSON **out, struct cf_error_detail *d)
+{
+    char field[96];
+    const cJSON *item = get(obj, name);
+    field_path(field, sizeof field, path, name);
+    *out = NULL;
+    if (!item || cJSON_IsNull(item))
+        return 0;
+    if (!cJSON_IsArray(item))
+        return cf_error_set(d, CF_EFIELD_TYPE, field, "%s must be an array", field);
+    if ((size_t)cJSON_GetArraySize(item) > max)
+        return cf_error_set(d, CF_EFIELD_RANGE, field, "%s holds more than %zu entries", field,
+                            max);
+    *out = item;
+    return 0;
+}
+
+static int need_object(const cJSON *obj, const char *path, struct cf_error_detail *d)
+{
+    if (!cJSON_IsObject(obj))
+        return cf_error_set(d, CF_EFIELD_TYPE, path[0] ? path : "body", "%s must be an object",
+                            path[0] ? path : "body");
+    return 0;
+}
+
+/* ==== Recipients ==== */
+
+static int read_card(const cJSON *obj, const char *path, struct ag_card_binding *out,
+                     struct cf_error_detail *d)
+{
+    char method[8], holder[16], scheme[CF_SCHEME_MAX + 1], field[96];
+    uint8_t raw[16];
+    size_t raw_len = 0;
+    int rc = need_object(obj, path, d);
+    if (!rc)
+        rc = read_string(obj, "token", path, true, CF_TOKEN_TEXT_LEN, out->token, sizeof out->token,
+                         d);
+    field_path(field, sizeof field, path, "token");
+    if (!rc && (strlen(out->token) != CF_TOKEN_TEXT_LEN ||
+                cf_base64url_decode(out->token, CF_TOKEN_TEXT_LEN, raw, sizeof raw, &raw_len)))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, field, "%s must be 22 base64url characters", field);
+    if (!rc)
+        rc = read_string(obj, "method", path, true, 7, method, sizeof method, d);
+    if (!rc && cf_card_method_from_name(method, &out->method)) {
+        field_path(field, sizeof field, path, "method");
+        rc = cf_error_set(d, CF_EFIELD_RANGE, field, "%s must be emv or uid", field);
+    }
+    if (!rc)
+        rc = read_string(obj, "scheme", path, false, CF_SCHEME_MAX, scheme, sizeof scheme, d);
+    if (!rc)
+        rc = read_string(obj, "last4", path, false, 4, out->last4, sizeof out->last4, d);
+    if (!rc)
+        rc = read_string(obj, "holder", path, false, 15, holder, sizeof holder, d);
+    if (!rc)
+        out->guardian = strcmp(holder, "guardian") == 0;
+    if (!rc)
+        rc = read_date(obj, "valid_from", path, false, out->valid_from, d);
+    if (!rc)
+        rc = read_date(obj, "valid_to", path, false, out->valid_to, d);
+    return rc;
+}
+
+static int read_cert_service(const cJSON *obj, const char *path, struct ag_cert_service *out,
+                             struct cf_error_detail *d)
+{
+    char period[8], field[96];
+    int64_t v = 0;
+    int rc = need_object(obj, path, d);
+    if (!rc)
+        rc = read_string(obj, "code", path, true, CF_SERVICE_CODE_MAX, out->code, sizeof out->code,
+                         d);
+    if (!rc)
+        rc = read_int(obj, "volume", path, true, 0, 100000, &v, NULL, d);
+    out->volume = (long)v;
+    if (!rc)
+        rc = read_int(obj, "remaining", path, false, -100000, 100000, &v, NULL, d);
+    out->remaining = (long)v;
+    if (!rc)
+        rc = read_string(obj, "period", path, true, 7, period, sizeof period, d);
+    if (!rc && strcmp(period, "month") && strcmp(period, "year")) {
+        field_path(field, sizeof field, path, "period");
+        rc = cf_error_set(d, CF_EFIELD_RANGE, field, "%s must be month or year", field);
+    }
+    out->yearly = !rc && strcmp(period, "year") == 0;
+    return rc;
+}
+
+static int read_certificate(const cJSON *obj, const char *path, struct ag_certificate *out,
+                            struct cf_error_detail *d)
+{
+    const cJSON *services = NULL;
+    char field[96];
+    int rc = need_object(obj, path, d);
+    if (!rc)
+        rc = read_string(obj, "number", path, false, AG_CERT_NUMBER_MAX, out->number,
+                         sizeof out->number, d);
+    if (!rc)
+        rc = read_date(obj, "valid_from", path, true, out->valid_from, d);
+    if (!rc)
+        rc = read_date(obj, "valid_to", path, true, out->valid_to, d);
+    if (!rc)
+        rc = read_array(obj, "services", path, CF_MAX_SERVICES, &services, d);
+    size_t i = 0;
+    for (const cJSON *s = services ? services->child : NULL; !rc && s; s = s->next, i++) {
+        snprintf(field, sizeof field, "%s.services[%zu]", path, i);
+        rc = read_cert_service(s, field, &out->services[i], d);
+    }
+    out->service_count = rc ? 0 : i;
+    return rc;
+}
+
+int ag_recipient_from_json(const cJSON *body, struct ag_recipient *out, struct cf_error_detail *d)
+{
+    const cJSON *cards = NULL, *certs = NULL;
+    char path[48];
+    int64_t lat = 0, lon = 0;
+    bool has_lat = false, has_lon = false;
+    memset(out, 0, sizeof *out);
+    int rc = need_object(body, "", d);
+    if (!rc)
+        rc = read_uuid(body, "id", "", out->id, d);
+    if (!rc)
+        rc = read_string(body, "full_name", "", true, AG_NAME_MAX, out->full_name,
+                         sizeof out->full_name, d);
+    if (!rc)
+        rc = read_string(body, "address", "", false, AG_ADDRESS_MAX, out->address,
+                         sizeof out->address, d);
+    if (!rc)
+        rc = read_int(body, "lat_e7", "", false, -900000000, 900000000, &lat, &has_lat, d);
+    if (!rc)
+        rc = read_int(body, "lon_e7", "", false, -1800000000, 1800000000, &lon, &has_lon, d);
+    out->has_location = has_lat && has_lon;
+    out->lat_e7 = (int32_t)lat;
+    out->lon_e7 = (int32_t)lon;
+    if (!rc)
+        rc = read_array(body, "cards", "", AG_MAX_CARDS, &cards, d);
+    for (const cJSON *c = cards ? cards->child : NULL; !rc && c; c = c->next) {
+        snprintf(path, sizeof path, "cards[%zu]", out->card_count);
+        rc = read_card(c, path, &out->cards[out->card_count], d);
+        out->card_count++;
+    }
+    if (!rc)
+        rc = read_array(body, "certificates", "", AG_MAX_CERTIFICATES, &certs, d);
+    for (const cJSON *c = certs ? certs->child : NULL; !rc && c; c = c->next) {
+        snprintf(path, sizeof path, "certificates[%zu]", out->certificate_count);
+        rc = read_certificate(c, path, &out->certificates[out->certificate_count], d);
+        out->certificate_count++;
+    }
+    if (rc)
+        memset(out, 0, sizeof *out);
+    return rc;
+}
+
+/* ==== Services and plans ==== */
+
+int ag_service_from_json(const cJSON *body, struct ag_service *out, struct cf_error_detail *d)
+{
+    int64_t norm = 0, tariff = 0;
+    memset(out, 0, sizeof *out);
+    int rc = need_object(body, "", d);
+    if (!rc)
+        rc = read_string(body, "code", "", true, CF_SERVICE_CODE_MAX, out->code, sizeof out->code,
+                         d);
+    if (!rc)
+        rc = read_string(body, "name", "", true, AG_NAME_MAX, out->name, sizeof out->name, d);
+    if (!rc)
+        rc = read_string(body, "category", "", false, sizeof out->category - 1, out->category,
+                         sizeof out->category, d);
+    if (!rc)
+        rc = read_int(body, "norm_minutes", "", true, 1, 24 * 60, &norm, NULL, d);
+    if (!rc)
+        rc =
+            read_int(body, "tariff_kopecks", "", false, 0, INT64_C(100000000000), &tariff, NULL, d);
+    out->norm_minutes = (int)norm;
+    out->tariff_kopecks = tariff;
+    if (rc)
+        memset(out, 0, sizeof *out);
+    return rc;
+}
+
+int ag_plan_from_json(const cJSON *body, struct ag_plan *out, struct cf_error_detail *d)
+{
+    const cJSON *codes = NULL;
+    char start[48];
+    memset(out, 0, sizeof *out);
+    int rc = need_object(body, "", d);
+    if (!rc)
+        rc = read_uuid(body, "id", "", out->id, d);
+    if (!rc)
+        rc = read_uuid(body, "recipient_id", "", out->recipient_id, d);
+    if (!rc)
+        rc = read_string(body, "planned_start", "", true, sizeof start - 1, start, sizeof start, d);
+    if (!rc && ag_parse_time(start, &out->planned_start_ms))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "planned_start",
+                          "planned_start must be a time like 2026-05-01T09:00:00+03:00");
+    if (!rc)
+        rc = read_array(body, "service_codes", "", AG_MAX_PLAN_SERVICES, &codes, d);
+    for (const cJSON *c = codes ? codes->child : NULL; !rc && c; c = c->next) {
+        char field[48];
+        snprintf(field, sizeof field, "service_codes[%zu]", out->service_count);
+        size_t len = cJSON_IsString(c) && c->valuestring ? strlen(c->valuestring) : 0;
+        if (len == 0 || len > CF_SERVICE_CODE_MAX)
+            rc = cf_error_set(d, CF_EFIELD_RANGE, field, "%s must be a service code", field);
+        else
+            memcpy(out->service_codes[out->service_count++], c->valuestring, len + 1);
+    }
+    if (rc)
+        memset(out, 0, sizeof *out);
+    return rc;
+}
+
+/* ==== From stored text ==== */
+
+#define PARSE_TEXT(fn, type)                                                                       \
+    int fn##_parse(const char *text, type *out, struct cf_error_detail *d)                         \
+    {                                                                                              \
+        cJSON *body = text ? cJSON_Parse(text) : NULL;                                             \
+        if (!body)                                                                                 \
+            return cf_error_set(d, CF_EJSON, "body", "the stored record is not JSON");             \
+        int rc = fn##_from_json(body, out, d);                                                     \
+        cJSON_Delete(body);                                                                        \
+        return rc;                                                                                 \
+    }
+
+PARSE_TEXT(ag_recipient, struct ag_recipient)
+PARSE_TEXT(ag_service, struct ag_service)
+PARSE_TEXT(ag_plan, struct ag_plan)
+
+/* ==== Checking a record from the server ==== */
+
+int ag_reference_check(const char *kind, const char *id, const cJSON *body,
+                       char tokens[][CF_TOKEN_TEXT_LEN + 1], size_t *token_count,
+                       struct cf_error_detail *d)
+{
+    char own[CF_UUID_TEXT_LEN + 1];
+    *token_count = 0;
+    if (strcmp(kind, "recipient") == 0) {
+        struct ag_recipient *r = malloc(sizeof *r); /* ~20 KiB: not on the stack */
+        if (!r)
+            return CF_ENOMEM;
+        int rc = ag_recipient_from_json(body, r, d);
+        if (!rc) {
+            cf_uuid_to_text(r->id, own);
+            if (strcmp(own, id) != 0)
+                rc = cf_error_set(d, CF_EFIELD_RANGE, "id", "the body's id %s is not the record's",
+                                  own);
+        }
+        for (size_t i = 0; !rc && i < r->card_count; i++)
+            memcpy(tokens[(*token_count)++], r->cards[i].token, CF_TOKEN_TEXT_LEN + 1);
+        free(r);
+        return rc;
+    }
+    if (strcmp(kind, "service") == 0) {
+        struct ag_service s;
+        int rc = ag_service_from_json(body, &s, d);
+        if (!rc && strcmp(s.code, id) != 0)
+            rc = cf_error_set(d, CF_EFIELD_RANGE, "code", "the body's code is not the record's");
+        return rc;
+    }
+    if (strcmp(kind, "plan") == 0) {
+        struct ag_plan p;
+        int rc = ag_plan_from_json(body, &p, d);
+        cf_uuid_to_text(p.id, own);
+        if (!rc && strcmp(own, id) != 0)
+            rc = cf_error_set(d, CF_EFIELD_RANGE, "id", "the body's id is not the record's");
+        return rc;
+    }
+    return cf_error_set(d, CF_EKIND, "kind", "unknown reference kind '%.20s'", kind);
+}
+
+bool ag_date_within(const char *date, const char *from, const char *to)
+{
+    if (from && from[0] && strcmp(date, from) < 0)
+        return false;
+    if (to && to[0] && strcmp(date, to) > 0)
+        return false;
+    return true;
+}

@@ -1,0 +1,612 @@
+/* `carefact-agent terminal`: the interactive text UI for a worker in a hurry and an
+ * elderly recipient -- large plain prompts in Russian, one digit to choose, 1-5 to
+ * rate. It drives the same visit library as the command line, reads cards through
+ * the same reader, and syncs by itself: every few minutes while idle (respecting
+ * the back-off) and at once when a network link comes up. Plain stdin/stdout, so it
+ * runs on a console, over ssh or in tmux (which is how it is tested). */
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ag/cli.h"
+#include "ag/clock.h"
+#include "ag/commands.h"
+#include "ag/lists.h"
+#include "ag/messages.h"
+#include "ag/sync.h"
+#include "ag/visit.h"
+#include "ag/visit_commands.h"
+#include "ag/visit_output.h"
+#include "cf/uuid.h"
+
+#define N(opts) (sizeof opts / sizeof opts[0])
+#define LINE_MAX_LEN 1024
+#define IDLE_TICK_MS 15000 /* how often an idle terminal looks at the link and the timer */
+#define MAX_CHOICES 99
+
+struct ui {
+    struct ag_cli cli;
+    struct ag_store *store;
+    const char *device;
+    long wait_s;
+    char pending[LINE_MAX_LEN * 2]; /* bytes read, not yet a whole line */
+    size_t pending_len;
+    bool eof;
+    unsigned long link_signature;
+};
+
+/* ==== Input ==== */
+
+/* One line from stdin (without the newline), waiting up to timeout_ms (-1: for
+ * ever). Returns 1 line, 0 timeout, -1 end of input. */
+static int read_line(struct ui *ui, char *out, size_t size, int timeout_ms)
+{
+    for (;;) {
+        char *nl = memchr(ui->pending, '\n', ui->pending_len);
+        if (nl) {
+            size_t len = (size_t)(nl - ui->pending);
+            size_t copy = len < size - 1 ? len : size - 1;
+            memcpy(out, ui->pending, copy);
+            out[copy] = '\0';
+            if (copy && out[copy - 1] == '\r')
+                out[copy - 1] = '\0';
+            memmove(ui->pending, nl + 1, ui->pending_len - len - 1);
+            ui->pending_len -= len + 1;
+            return 1;
+        }
+        if (ui->eof)
+            return -1;
+        if (ui->pending_len == sizeof ui->pending)
+            ui->pending_len = 0; /* an absurdly long line: drop it */
+        struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+        int ready = poll(&p, 1, timeout_ms);
+        if (ready == 0)
+            return 0;
+        if (ready < 0)
+            continue; /* EINTR */
+        ssize_t n =
+            read(STDIN_FILENO, ui->pending + ui->pending_len, sizeof ui->pending - ui->pending_len);
+        if (n <= 0)
+            ui->eof = true;
+        else
+            ui->pending_len += (size_t)n;
+    }
+}
+
+static void say(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+}
+
+/* Ask for a number 0..max. Returns it, or -1 at end of input. */
+static int ask_number(struct ui *ui, const char *prompt, int max)
+{
+    char line[LINE_MAX_LEN];
+    for (;;) {
+        say("\n%s ", prompt);
+        int got = read_line(ui, line, sizeof line, -1);
+        if (got < 0)
+            return -1;
+        char *end = NULL;
+        long v = strtol(line, &end, 10);
+        if (end != line && *end == '\0' && v >= 0 && v <= max)
+            return (int)v;
+        say("Введите цифру от 0 до %d.\n", max);
+    }
+}
+
+/* ==== Status line and sync ==== */
+
+static void show_status(struct ui *ui)
+{
+    struct ag_queue_stats q;
+    struct ag_sync_state st;
+    struct ag_visit_row row;
+    char at[6];
+    if (ag_store_queue_stats(ui->store, &q) || ag_store_sync_get(ui->store, &st))
+        return;
+    if (q.waiting) {
+        ag_local_time(q.oldest_waiting_ms, at);
+        say(" Ожидают отправки: %llu (с %s)\n", (unsigned long long)q.waiting, at);
+    } else {
+        say(" Все события отправлены.\n");
+    }
+    if (st.held)
+        say(" СИНХРОНИЗАЦИЯ ОСТАНОВЛЕНА: %s\n", st.last_message);
+    if (ag_store_visit_find(ui->store, AG_FIND_OPEN, NULL, &row) == 0) {
+        struct ag_recipient_view *v = malloc(sizeof *v);
+        if (v && ag_recipient_view(ui->store, row.recipient_id, row.started_wall_ms, v) == 0) {
+            ag_local_time(row.started_wall_ms, at);
+            say(" ИДЁТ ВИЗИТ: %s (с %s)\n", v->recipient.full_name, at);
+        }
+        free(v);
+    }
+}
+
+static void print_sync_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    say(" %s\n", line);
+}
+
+static void run_sync(struct ui *ui, bool automatic)
+{
+    struct ag_sync_options opt = {.automatic = automatic, .progress = print_sync_line};
+    struct ag_sync_report rep;
+    if (!automatic)
+        say("\nСИНХРОНИЗАЦИЯ…\n");
+    int rc = ag_sync_run(ui->store, &opt, &rep);
+    if (rc == CF_EBACKOFF && automatic)
+        return;
+    if (rc)
+        say(" Синхронизация не удалась: %s\n", rep.message);
+    else
+        say(" Синхронизация завершена: отправлено %llu, ждут %llu.\n",
+            (unsigned long long)rep.uploaded, (unsigned long long)rep.waiting);
+}
+
+/* After a step, send its event now unless the sync is backing off or held. */
+static void sync_after_action(struct ui *ui)
+{
+    struct ag_sync_state st;
+    if (ag_store_sync_get(ui->store, &st) || st.held || st.failures)
+        return;
+    st.next_attempt_ms = 0;
+    if (ag_store_sync_put(ui->store, &st) == 0)
+        run_sync(ui, true);
+}
+
+/* A cheap fingerprint of the network interfaces that are up and running (loopback
+ * aside): a change to a non-zero value means a link came up. */
+static unsigned long link_signature(void)
+{
+    struct ifaddrs *list = NULL, *i;
+    unsigned long sig = 0;
+    if (getifaddrs(&list) != 0)
+        return 0;
+    for (i = list; i; i = i->ifa_next)
+        if (i->ifa_addr && (i->ifa_flags & IFF_UP) && (i->ifa_flags & IFF_RUNNING) &&
+            !(i->ifa_flags & IFF_LOOPBACK))
+            for (const char *p = i->ifa_name; p && *p; p++)
+                sig = sig * 131 + (unsigned char)*p + 1;
+    freeifaddrs(list);
+    return sig;
+}
+
+/* Idle: sync when due, and at once when a link comes up. */
+static void idle_tick(struct ui *ui)
+{
+    unsigned long sig = link_signature();
+    if (sig && sig != ui->link_signature) {
+        struct ag_sync_state st;
+        if (ag_store_sync_get(ui->store, &st) == 0 && !st.held) {
+            st.next_attempt_ms = 0; /* the link is back: do not wait out the back-off */
+            ag_store_sync_put(ui->store, &st);
+        }
+    }
+    ui->link_signature = sig;
+    run_sync(ui, true);
+}
+
+/* ==== Steps ==== */
+
+static bool read_card(struct ui *ui, const char *prompt, struct cf_card_assurance *card,
+                      struct ag_moment *moment)
+{
+    say("\n>>> %s <<<\n", prompt);
+    if (ag_cli_read_card(&ui->cli, ui->store, ui->device, ui->wait_s, "(ожидание карты)", card))
+        return false;
+    if (ag_moment_now(moment)) {
+        say("Не удаётся прочитать часы терминала.\n");
+        return false;
+    }
+    return true;
+}
+
+static void report(int rc, const struct cf_error_detail *d)
+{
+    say("\n%s\n", ag_message(rc));
+    if (d && d->message[0] && (rc == CF_ESERVICE_NOT_ALLOWED || rc <= CF_ESTORE_FULL))
+        say("(%s)\n", d->message);
+}
+
+/* Plans not yet begun (or only attempted), numbered; returns the choice or NULL. */
+static const struct ag_plan_entry *choose_plan(struct ui *ui, struct ag_plan_entry *plans,
+                                               size_t count)
+{
+    const struct ag_plan_entry *shown[MAX_CHOICES];
+    int n = 0;
+    say("\nПЛАНОВЫЕ ВИЗИТЫ:\n");
+    for (size_t i = 0; i < count && n < MAX_CHOICES; i++) {
+        if (plans[i].state != AG_VISIT_NONE && plans[i].state != AG_VISIT_ATTEMPT)
+            continue;
+        char at[6];
+        ag_local_time(plans[i].plan.planned_start_ms, at);
+        shown[n++] = &plans[i];
+        say(" %2d  %s  %s%s\n", n, at, plans[i].recipient_name,
+            plans[i].state == AG_VISIT_ATTEMPT ? " (уже приходили)" : "");
+    }
+    if (n == 0) {
+        say(" Нет визитов, которые можно начать. Обновите данные: пункт 8.\n");
+        return NULL;
+    }
+    say("  0  Назад\n");
+    int choice = ask_number(ui, "Номер визита:", n);
+    return choice > 0 ? shown[choice - 1] : NULL;
+}
+
+static void start_visit(struct ui *ui, bool planned)
+{
+    struct ag_plan_entry *plans = NULL;
+    size_t count = 0;
+    struct ag_visit_start req;
+    memset(&req, 0, sizeof req);
+    if (planned) {
+        if (ag_plans_collect(ui->store, &plans, &count))
+            return;
+        const struct ag_plan_entry *e = choose_plan(ui, plans, count);
+        if (!e) {
+            free(plans);
+            return;
+        }
+        req.plan_id = e->plan.id;
+    }
+    struct ag_visit_result *r = malloc(sizeof *r);
+    struct cf_error_detail d = {0};
+    if (r && read_card(ui, "ПРИЛОЖИТЕ КАРТУ ПОЛУЧАТЕЛЯ", &req.card, &req.moment)) {
+        int rc = ag_visit_start(ui->store, &req, r, &d);
+        uint8_t chosen[CF_UUID_LEN];
+        if (rc == CF_ECARD_AMBIGUOUS) {
+            say("\nКарта представителя. Для кого визит?\n");
+            for (size_t i = 0; i < r->candidate_count; i++)
+                say(" %2zu  %s\n", i + 1, r->candidates[i]);
+            int c = ask_number(ui, "Номер получателя (0 — отмена):", (int)r->candidate_count);
+            if (c > 0 && !cf_uuid_from_text(r->candidate_ids[c - 1], chosen)) {
+                req.recipient_id = chosen;
+                memset(&d, 0, sizeof d);
+                rc = ag_visit_start(ui->store, &req, r, &d);
+            }
+        }
+        if (rc) {
+            report(rc, &d);
+        } else {
+            say("\nВИЗИТ НАЧАТ\n");
+            ag_print_view(stdout, &r->view, false);
+        }
+    }
+    free(r);
+    free(plans);
+}
+
+/* Services done: numbers from the list, "2*3" for a quantity. */
+static int ask_services(struct ui *ui, const struct ag_recipient_view *v, struct ag_visit_end *req)
+{
+    char line[LINE_MAX_LEN];
+    ag_print_view(stdout, v, true);
+    say("\nВведите номера оказанных услуг через пробел (например: 1 2*3),\n"
+        "или 0 — без услуг: ");
+    if (read_line(ui, line, sizeof line, -1) < 0)
+        return -1;
+    req->service_count = 0;
+    for (char *p = line; *p;) {
+        char *end = NULL;
+        long num = strtol(p, &end, 10), qty = 1;
+        if (end == p)
+            return 0; /* not a number: ask again */
+        p = end;
+        if (*p == '*' || *p == 'x' || *p == 'X') {
+            qty = strtol(p + 1, &end, 10);
+            if (end == p + 1 || qty < 1 || qty > CF_SERVICE_QUANTITY_MAX)
+                return 0;
+            p = end;
+        }
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (num == 0)
+            continue;
+        if (num < 1 || (size_t)num > v->available_count || req->service_count == CF_MAX_SERVICES)
+            return 0;
+        struct cf_service_done *s = &req->services[req->service_count++];
+        snprintf(s->code, sizeof s->code, "%s", v->available[num - 1].code);
+        s->quantity = (int32_t)qty;
+    }
+    return 1;
+}
+
+static void rate_visit(struct ui *ui)
+{
+    char comment[CF_COMMENT_MAX + 1];
+    struct ag_visit_result r;
+    struct ag_visit_row row;
+    struct ag_moment m;
+    struct cf_error_detail d = {0};
+    if (ag_store_visit_find(ui->store, AG_FIND_UNRATED, NULL, &row)) {
+        say("\nНет завершённого визита без оценки.\n");
+        return;
+    }
+    say("\n=== ОЦЕНИТЕ ВИЗИТ ===\n"
+        " 5 — отлично\n 4 — хорошо\n 3 — удовлетворительно\n 2 — плохо\n 1 — очень плохо\n");
+    int rating = 0;
+    while (rating < 1) {
+        rating = ask_number(ui, "Нажмите цифру от 1 до 5:", 5);
+        if (rating < 0)
+            return;
+    }
+    say("\nКомментарий (Enter — без комментария): ");
+    if (read_line(ui, comment, sizeof comment, -1) < 0)
+        comment[0] = '\0';
+    if (ag_moment_now(&m))
+        return;
+    int rc = ag_visit_rate(ui->store, NULL, rating, comment, &m, &r, &d);
+    if (rc)
+        report(rc, &d);
+    else
+        say("\nСПАСИБО! Оценка %d записана.\n", rating);
+}
+
+static void end_visit(struct ui *ui)
+{
+    struct ag_visit_row row;
+    struct ag_visit_end *req = calloc(1, sizeof *req);
+    struct ag_visit_result *r = malloc(sizeof *r);
+    struct ag_recipient_view *v = malloc(sizeof *v);
+    struct cf_error_detail d = {0};
+    struct ag_moment now;
+    int got = 0;
+    if (!req || !r || !v || ag_moment_now(&now))
+        goto out;
+    if (ag_store_visit_find(ui->store, AG_FIND_OPEN, NULL, &row) ||
+        ag_recipient_view(ui->store, row.recipient_id, now.wall_ms, v)) {
+        report(CF_ENO_VISIT, NULL);
+        goto out;
+    }
+    while ((got = ask_services(ui, v, req)) == 0)
+        say("Не понял. Введите номера из списка.\n");
+    if (got < 0 || !read_card(ui, "ПРИЛОЖИТЕ КАРТУ ПОЛУЧАТЕЛЯ, ЧТОБЫ ЗАВЕРШИТЬ ВИЗИТ", &req->card,
+                              &req->moment))
+        goto out;
+    int rc = ag_visit_end(ui->store, req, r, &d);
+    if (rc) {
+        report(rc, &d);
+        goto out;
+    }
+    char duration[32];
+    ag_duration_text(r->duration_ms, duration);
+    say("\nВИЗИТ ЗАВЕРШЁН. Длительность: %s.\n", duration);
+    if (!r->card_matches)
+        say("ВНИМАНИЕ: приложена не карта получателя. Визит записан, руководитель увидит "
+            "расхождение.\n");
+    rate_visit(ui);
+out:
+    free(req);
+    free(r);
+    free(v);
+}
+
+static int ask_reason(struct ui *ui)
+{
+    static const enum cf_reason reasons[] = {CF_REASON_NOBODY_HOME, CF_REASON_REFUSED,
+                                             CF_REASON_IN_HOSPITAL, CF_REASON_WORKER_ILL,
+                                             CF_REASON_OTHER};
+    say("\nПРИЧИНА:\n");
+    for (size_t i = 0; i < 5; i++)
+        say(" %zu  %s\n", i + 1, ag_reason_text(reasons[i]));
+    int c = ask_number(ui, "Номер причины (0 — отмена):", 5);
+    return c > 0 ? (int)reasons[c - 1] : 0;
+}
+
+static void door_attempt(struct ui *ui)
+{
+    struct ag_plan_entry *plans = NULL;
+    size_t count = 0;
+    struct ag_visit_attempt req;
+    struct ag_visit_result *r = malloc(sizeof *r);
+    struct cf_error_detail d = {0};
+    memset(&req, 0, sizeof req);
+    if (!r || ag_plans_collect(ui->store, &plans, &count))
+        goto out;
+    const struct ag_plan_entry *e = choose_plan(ui, plans, count);
+    int reason = e ? ask_reason(ui) : 0;
+    if (!reason)
+        goto out;
+    req.plan_id = e->plan.id;
+    req.reason = (enum cf_reason)reason;
+    say("\nПолучатель может подтвердить картой.\n 1  Приложить карту\n 0  Без карты\n");
+    int confirm = ask_number(ui, "Ваш выбор:", 1);
+    if (confirm < 0)
+        goto out;
+    if (confirm == 1 ? !read_card(ui, "ПРИЛОЖИТЕ КАРТУ ПОЛУЧАТЕЛЯ", &req.card, &req.moment)
+                     : ag_moment_now(&req.moment) != 0)
+        goto out;
+    int rc = ag_visit_attempt(ui->store, &req, r, &d);
+    if (rc)
+        report(rc, &d);
+    else
+        say("\nЗАПИСАНО: визит к %s не состоялся — %s.\n", r->view.recipient.full_name,
+            ag_reason_text(req.reason));
+out:
+    free(r);
+    free(plans);
+}
+
+static void cancel_visit(struct ui *ui)
+{
+    struct ag_plan_entry *plans = NULL;
+    size_t count = 0;
+    struct ag_visit_cancel req;
+    struct ag_visit_row row;
+    struct ag_visit_result r;
+    struct cf_error_detail d = {0};
+    memset(&req, 0, sizeof req);
+    if (ag_store_visit_find(ui->store, AG_FIND_OPEN, NULL, &row) != 0) {
+        if (ag_plans_collect(ui->store, &plans, &count))
+            return;
+        const struct ag_plan_entry *e = choose_plan(ui, plans, count);
+        if (!e)
+            goto out;
+        req.plan_id = e->plan.id;
+    } else {
+        say("\nОтменяется визит, который идёт сейчас.\n");
+    }
+    int reason = ask_reason(ui);
+    if (!reason)
+        goto out;
+    req.reason = (enum cf_reason)reason;
+    say("\nКТО ОТМЕНИЛ:\n 1  работник\n 2  получатель\n 3  организация\n");
+    int who = ask_number(ui, "Номер (0 — назад):", 3);
+    if (who <= 0 || ag_moment_now(&req.moment))
+        goto out;
+    req.cancelled_by = (enum cf_actor)who;
+    int rc = ag_visit_cancel(ui->store, &req, &r, &d);
+    if (rc)
+        report(rc, &d);
+    else
+        say("\nВИЗИТ ОТМЕНЁН: %s.\n", ag_reason_text(req.reason));
+out:
+    free(plans);
+}
+
+static void bind_card(struct ui *ui)
+{
+    struct ag_id_list ids;
+    struct ag_recipient_view *v = malloc(sizeof *v);
+    struct ag_visit_result *r = malloc(sizeof *r);
+    struct cf_card_assurance card;
+    struct ag_moment m;
+    struct cf_error_detail d = {0};
+    int64_t now = ag_wall_now_ms();
+    if (!v || !r || ag_recipient_ids(ui->store, &ids)) {
+        free(v);
+        free(r);
+        return;
+    }
+    uint8_t id[MAX_CHOICES][CF_UUID_LEN];
+    int n = 0;
+    say("\nКОМУ ПРИВЯЗАТЬ КАРТУ:\n");
+    for (size_t i = 0; i < ids.count && n < MAX_CHOICES; i++)
+        if (!cf_uuid_from_text(ids.ids[i], id[n]) && !ag_recipient_view(ui->store, id[n], now, v))
+            say(" %2d  %s\n", ++n, v->recipient.full_name);
+    int c = n ? ask_number(ui, "Номер получателя (0 — назад):", n) : 0;
+    if (c > 0 && read_card(ui, "ПРИЛОЖИТЕ НОВУЮ КАРТУ", &card, &m)) {
+        int rc = ag_card_bind(ui->store, id[c - 1], &card, &m, r, &d);
+        if (rc)
+            report(rc, &d);
+        else
+            say("\nКарта привязывается к получателю %s. Ждёт подтверждения руководителя.\n",
+                r->view.recipient.full_name);
+    }
+    free(ids.ids);
+    free(v);
+    free(r);
+}
+
+/* ==== The loop ==== */
+
+static void show_menu(struct ui *ui)
+{
+    say("\n================================================\n"
+        " CAREFACT — ТЕРМИНАЛ СОЦИАЛЬНОГО РАБОТНИКА\n"
+        "================================================\n");
+    show_status(ui);
+    say("\n 1  Начать визит по плану\n"
+        " 2  Начать визит без плана\n"
+        " 3  Завершить визит\n"
+        " 4  Оценка визита\n"
+        " 5  Не застали / отказ у двери\n"
+        " 6  Отменить визит\n"
+        " 7  Привязать карту\n"
+        " 8  Синхронизация\n"
+        " 0  Выход\n"
+        "\nНажмите цифру и Enter: ");
+}
+
+static const char terminal_usage[] =
+    "usage: carefact-agent terminal [--device CONNSTRING] [--wait SECONDS] [--store FILE]\n"
+    "  The interactive terminal in Russian: digits to choose, the card on the reader.\n"
+    "  Syncs by itself every few minutes and when the network comes back.\n"
+    "  --device CONNSTRING  card reader (default: LIBNFC_DEVICE)\n"
+    "  --wait SECONDS       how long to wait for a card, 1..600 (default 30)\n"
+    "  --store FILE         the agent's store (default: CAREFACT_AGENT_STORE)\n";
+
+int ag_cmd_terminal(int argc, char **argv)
+{
+    struct ag_option o[] = {{"--device", true, false, 0, {0}},
+                            {"--wait", true, false, 0, {0}},
+                            {"--store", true, false, 0, {0}}};
+    struct ui *ui = calloc(1, sizeof *ui);
+    if (!ui)
+        return AG_EXIT_FAILED;
+    ui->cli = (struct ag_cli){"terminal", terminal_usage, false};
+    int rc = ag_cli_parse(&ui->cli, argc, argv, o, N(o));
+    const char *w = ag_cli_value(o, N(o), "--wait");
+    if (!rc && w)
+        rc = ag_cli_long(&ui->cli, "--wait", w, 1, 600, &ui->wait_s);
+    if (!rc)
+        rc = ag_cli_open_store(&ui->cli, ag_cli_value(o, N(o), "--store"), &ui->store);
+    struct ag_identity *id = rc ? NULL : malloc(sizeof *id);
+    if (!rc && (!id || ag_store_identity_get(ui->store, id)))
+        rc = ag_cli_fail(&ui->cli, CF_ENOT_ENROLLED, NULL);
+    ag_identity_wipe(id);
+    free(id);
+    if (rc)
+        goto out;
+    ui->device = ag_cli_value(o, N(o), "--device");
+    ui->link_signature = link_signature();
+    run_sync(ui, true);
+    for (bool shown = false;;) {
+        char line[LINE_MAX_LEN];
+        if (!shown)
+            show_menu(ui);
+        shown = true;
+        int got = read_line(ui, line, sizeof line, IDLE_TICK_MS);
+        if (got < 0)
+            break;
+        if (got == 0) {
+            idle_tick(ui);
+            continue;
+        }
+        shown = false;
+        if (strcmp(line, "0") == 0)
+            break;
+        else if (strcmp(line, "1") == 0)
+            start_visit(ui, true);
+        else if (strcmp(line, "2") == 0)
+            start_visit(ui, false);
+        else if (strcmp(line, "3") == 0)
+            end_visit(ui);
+        else if (strcmp(line, "4") == 0)
+            rate_visit(ui);
+        else if (strcmp(line, "5") == 0)
+            door_attempt(ui);
+        else if (strcmp(line, "6") == 0)
+            cancel_visit(ui);
+        else if (strcmp(line, "7") == 0)
+            bind_card(ui);
+        else if (strcmp(line, "8") == 0)
+            run_sync(ui, false);
+        else
+            say("\nВведите цифру от 0 до 8.\n");
+        if (strcmp(line, "8") != 0)
+            sync_after_action(ui);
+    }
+    say("\nДо свидания.\n");
+out:
+    ag_store_close(ui->store);
+    free(ui);
+    return rc < 0 ? AG_EXIT_OK : rc;
+}
