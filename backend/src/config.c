@@ -56,6 +56,8 @@ int be_config_set(struct be_config *c, const char *key, const char *value, char 
         return set_text(c->sql_dir, sizeof c->sql_dir, value, key, err, err_size);
     if (strcmp(key, "tls-cert") == 0)
         return set_text(c->tls_cert, sizeof c->tls_cert, value, key, err, err_size);
+    if (strcmp(key, "tls-key") == 0)
+        return set_text(c->tls_key, sizeof c->tls_key, value, key, err, err_size);
     if (strcmp(key, "threads") == 0) {
         if (set_long(&n, value, 1, 512, key, err, err_size))
             return -1;
@@ -126,6 +128,7 @@ int be_config_load_env(struct be_config *c, char *err, size_t err_size)
     static const char *const vars[][2] = {
         {"CAREFACT_DB", "db"},           {"CAREFACT_LISTEN", "listen"},
         {"CAREFACT_SQL_DIR", "sql-dir"}, {"CAREFACT_TLS_CERT", "tls-cert"},
+        {"CAREFACT_TLS_KEY", "tls-key"},
         {"CAREFACT_THREADS", "threads"}, {"CAREFACT_BODY_MAX", "body-max"},
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {

@@ -1,16 +1,50 @@
-/* PostgreSQL edge of carefactd: per-thread connections and migrations. Nothing here
- * keeps state another instance would need; a connection is only a cache. */
+/* PostgreSQL edge of carefactd: per-thread connections with their prepared
+ * statements and epoch (see be/db.h). Migrations are in migrate.c. */
 #include "be/db.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <sys/socket.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "be/log.h"
 
-static _Thread_local PGconn *thread_conn;
+struct statement {
+    const char *name;
+    const char *sql;
+    int nparams;
+};
+
+static const struct statement statements[BE_STMT_COUNT] = {
+    [BE_STMT_DEVICE_LOCK] = {"be_device_lock",
+                             "SELECT d.worker_id, w.provider_id, encode(d.public_key, 'hex'), "
+                             "d.status = 'revoked', d.last_seq, encode(d.last_digest, 'hex') "
+                             "FROM devices d JOIN workers w ON w.id = d.worker_id "
+                             "WHERE d.id = $1::uuid FOR UPDATE OF d",
+                             1},
+    [BE_STMT_HELD_DIGESTS] = {"be_held_digests",
+                              "SELECT seq, encode(digest, 'hex') FROM events WHERE device_id = "
+                              "$1::uuid AND seq BETWEEN $2::bigint AND $3::bigint ORDER BY seq",
+                              3},
+    [BE_STMT_INGEST_FINISH] = {"be_ingest_finish",
+                               "SELECT ingest_finish($1::uuid, $2::bigint, $3::bigint, "
+                               "decode($4, 'hex'))",
+                               4},
+    [BE_STMT_DEVICE_STATUS] = {"be_device_status",
+                               "SELECT status FROM devices WHERE id = $1::uuid", 1},
+    [BE_STMT_AUDIT] = {"be_audit",
+                       "INSERT INTO audit_log (actor, action, subject, reason, details) "
+                       "VALUES ($1, $2, $3, $4, $5::jsonb)",
+                       5},
+};
+
+/* One connection per worker thread, with what was read from it at connect. */
+struct thread_db {
+    PGconn *conn;
+    char epoch[40];
+    char schema[128];
+};
+static _Thread_local struct thread_db tdb;
 
 /* NOTE: a connection the database closed (a restart) still says CONNECTION_OK until
  * a query fails on it. Between requests our connections are idle, so the server has
@@ -26,32 +60,71 @@ static int idle_socket_alive(PGconn *db)
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
+/* Session settings, prepared statements, epoch and schema version. */
+static int setup(PGconn *db, struct thread_db *t)
+{
+    const char *what = "session settings";
+    PGresult *res = PQexec(db, "SET TimeZone = 'UTC'; SET application_name = 'carefactd'");
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    for (int i = 0; ok && i < BE_STMT_COUNT; i++) {
+        res = PQprepare(db, statements[i].name, statements[i].sql, statements[i].nparams, NULL);
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        what = statements[i].name;
+        PQclear(res);
+    }
+    if (ok) {
+        what = "epoch (is the schema migrated? carefactd migrate)";
+        res = PQexec(db, "SELECT database_epoch()::text, "
+                         "(SELECT coalesce(max(name), '') FROM schema_migrations)");
+        ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+        if (ok) {
+            snprintf(t->epoch, sizeof t->epoch, "%s", PQgetvalue(res, 0, 0));
+            snprintf(t->schema, sizeof t->schema, "%s", PQgetvalue(res, 0, 1));
+        }
+        PQclear(res);
+    }
+    if (!ok) {
+        cJSON *fields = cJSON_CreateObject();
+        if (fields) {
+            cJSON_AddStringToObject(fields, "step", what);
+            cJSON_AddStringToObject(fields, "error", PQerrorMessage(db));
+        }
+        be_log("error", "database session setup failed", fields);
+    }
+    return ok ? 0 : -1;
+}
+
 PGconn *be_db_thread_conn(const char *conninfo)
 {
-    if (thread_conn && PQstatus(thread_conn) == CONNECTION_OK && idle_socket_alive(thread_conn))
-        return thread_conn;
-    if (thread_conn) {
-        /* NOTE: after a database restart the old socket is dead; reset re-dials it. */
-        PQreset(thread_conn);
-        if (PQstatus(thread_conn) == CONNECTION_OK)
-            return thread_conn;
-        PQfinish(thread_conn);
-        thread_conn = NULL;
-    }
+    if (tdb.conn && PQstatus(tdb.conn) == CONNECTION_OK && idle_socket_alive(tdb.conn))
+        return tdb.conn;
+    /* NOTE: after a database restart the old session is gone, with its prepared
+     * statements: dial a new one and set it up again. */
+    be_db_thread_exit();
     PGconn *db = PQconnectdb(conninfo);
     if (PQstatus(db) != CONNECTION_OK) {
         be_log_str("error", "database connection failed", "error", PQerrorMessage(db));
         PQfinish(db);
         return NULL;
     }
-    thread_conn = db;
+    if (setup(db, &tdb)) {
+        PQfinish(db);
+        return NULL;
+    }
+    tdb.conn = db;
     return db;
 }
 
 void be_db_thread_exit(void)
 {
-    PQfinish(thread_conn);
-    thread_conn = NULL;
+    PQfinish(tdb.conn);
+    memset(&tdb, 0, sizeof tdb);
+}
+
+PGresult *be_db_run(PGconn *db, enum be_stmt stmt, int nparams, const char *const *params)
+{
+    return PQexecPrepared(db, statements[stmt].name, nparams, params, NULL, NULL, 0);
 }
 
 int be_db_exec(PGconn *db, const char *sql)
@@ -62,135 +135,12 @@ int be_db_exec(PGconn *db, const char *sql)
     return ok ? 0 : -1;
 }
 
-int be_db_epoch(PGconn *db, char out[37])
+const char *be_db_epoch(const PGconn *db)
 {
-    PGresult *res = PQexec(db, "SELECT epoch::text FROM db_epoch");
-    int rc = -1;
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-        strlen(PQgetvalue(res, 0, 0)) == 36) {
-        memcpy(out, PQgetvalue(res, 0, 0), 37);
-        rc = 0;
-    }
-    PQclear(res);
-    return rc;
+    return db && db == tdb.conn ? tdb.epoch : "";
 }
 
-/* ==== Migrations ==== */
-
-#define MIGRATIONS_MAX 512
-#define MIGRATION_SIZE_MAX (4u << 20)
-
-static int is_migration_name(const char *name)
+const char *be_db_schema(const PGconn *db)
 {
-    size_t len = strlen(name);
-    if (len < 10 || len > 200 || strcmp(name + len - 4, ".sql") != 0 || name[4] != '_')
-        return 0;
-    for (int i = 0; i < 4; i++)
-        if (name[i] < '0' || name[i] > '9')
-            return 0;
-    return 1;
-}
-
-static int compare_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *text = malloc(MIGRATION_SIZE_MAX + 1);
-    size_t n = text ? fread(text, 1, MIGRATION_SIZE_MAX + 1, f) : 0;
-    fclose(f);
-    if (!text || n > MIGRATION_SIZE_MAX) {
-        free(text);
-        return NULL;
-    }
-    text[n] = '\0';
-    return text;
-}
-
-static int apply_one(PGconn *db, const char *dir, const char *name, FILE *log)
-{
-    const char *params[1] = {name};
-    PGresult *res = PQexecParams(db, "SELECT 1 FROM schema_migrations WHERE name = $1", 1, NULL,
-                                 params, NULL, NULL, 0);
-    int done = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-    PQclear(res);
-    if (done)
-        return 0;
-    char path[1400];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    char *sql = read_file(path);
-    if (!sql) {
-        fprintf(log, "migrate: cannot read %s\n", path);
-        return -1;
-    }
-    int rc = be_db_exec(db, "BEGIN");
-    if (!rc) {
-        res = PQexec(db, sql);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
-            fprintf(log, "migrate: %s failed: %s", name, PQerrorMessage(db));
-            rc = -1;
-        }
-        PQclear(res);
-    }
-    if (!rc) {
-        res = PQexecParams(db, "INSERT INTO schema_migrations (name) VALUES ($1)", 1, NULL, params,
-                           NULL, NULL, 0);
-        rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
-        PQclear(res);
-    }
-    if (!rc)
-        rc = be_db_exec(db, "COMMIT");
-    if (rc)
-        be_db_exec(db, "ROLLBACK");
-    else
-        fprintf(log, "migrate: applied %s\n", name);
-    free(sql);
-    return rc;
-}
-
-int be_db_migrate(const char *conninfo, const char *sql_dir, FILE *log)
-{
-    char *names[MIGRATIONS_MAX];
-    size_t count = 0;
-    int rc = -1;
-    PGconn *db = PQconnectdb(conninfo);
-    DIR *dir = opendir(sql_dir);
-    if (PQstatus(db) != CONNECTION_OK) {
-        fprintf(log, "migrate: cannot connect: %s", PQerrorMessage(db));
-        goto out;
-    }
-    if (!dir) {
-        fprintf(log, "migrate: cannot open the migrations folder %s\n", sql_dir);
-        goto out;
-    }
-    for (struct dirent *entry; (entry = readdir(dir)) && count < MIGRATIONS_MAX;)
-        if (is_migration_name(entry->d_name) && (names[count] = strdup(entry->d_name)))
-            count++;
-    qsort(names, count, sizeof names[0], compare_names);
-    /* NOTE: the session-level advisory lock serialises instances starting together;
-     * it is released when this connection closes, even if we crash. */
-    if (be_db_exec(db, "SET client_min_messages = warning") ||
-        be_db_exec(db, "SELECT pg_advisory_lock(7305112026)") ||
-        be_db_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, "
-                       "applied_at timestamptz NOT NULL DEFAULT now())")) {
-        fprintf(log, "migrate: %s", PQerrorMessage(db));
-        goto out;
-    }
-    rc = 0;
-    for (size_t i = 0; i < count && !rc; i++)
-        rc = apply_one(db, sql_dir, names[i], log);
-    if (!rc)
-        fprintf(log, "migrate: schema is up to date (%zu migrations)\n", count);
-out:
-    for (size_t i = 0; i < count; i++)
-        free(names[i]);
-    if (dir)
-        closedir(dir);
-    PQfinish(db);
-    return rc;
+    return db && db == tdb.conn ? tdb.schema : "";
 }

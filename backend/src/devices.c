@@ -83,7 +83,7 @@ static void reply_code_problem(struct be_request *req, const char *detail)
 
 static void enroll(struct be_request *req, const char *code, const char *key_text)
 {
-    char hash[65], device_id[CF_UUID_TEXT_LEN + 1], epoch[37];
+    char hash[65], device_id[CF_UUID_TEXT_LEN + 1];
     uint8_t key[32], id[CF_UUID_LEN];
     size_t key_len = 0;
     if (cf_base64url_decode(key_text, strlen(key_text), key, sizeof key, &key_len) ||
@@ -152,13 +152,13 @@ static void enroll(struct be_request *req, const char *code, const char *key_tex
     PQclear(ins);
     PQclear(res);
     /* NOTE: the answer is sent only after COMMIT returned. */
-    if (!ok || be_db_exec(db, "COMMIT") || be_db_epoch(db, epoch)) {
+    if (!ok || be_db_exec(db, "COMMIT")) {
         be_db_exec(db, "ROLLBACK");
         cJSON_Delete(body);
         be_reply_db_error(req, db, "enroll: insert");
         return;
     }
-    cJSON_AddStringToObject(body, "epoch", epoch);
+    cJSON_AddStringToObject(body, "epoch", be_db_epoch(db));
     be_reply_json(req, 201, body);
 }
 

@@ -12,10 +12,12 @@
 
 #include <civetweb.h>
 
+#include "be/buf.h"
 #include "be/db.h"
 #include "be/log.h"
 #include "be/metrics.h"
 #include "be/server.h"
+#include "be/tls.h"
 #include "cf/uuid.h"
 
 #define PROBLEM_BASE "https://carefact.example/problems/"
@@ -50,16 +52,33 @@ static const char *status_text(int status)
     }
 }
 
+/* NOTE: head and body go out in one write: two small writes on one TCP connection
+ * meet Nagle's algorithm and the peer's delayed ACK, which stalls every answer by
+ * ~40 ms (tcp_nodelay is set too). Date lets terminals measure their clock skew. */
 static void send_body(struct be_request *req, int status, const char *content_type,
                       const char *body, size_t len)
 {
     struct mg_connection *conn = req->transport;
+    char date[64];
+    struct tm tm;
+    time_t now = time(NULL);
+    if (!gmtime_r(&now, &tm) || !strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm))
+        date[0] = '\0';
+    struct be_buf out;
+    be_buf_init(&out, len + 512);
     req->status = status;
-    mg_printf(conn,
-              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-              "Cache-Control: no-store\r\n\r\n",
-              status, status_text(status), content_type, len);
-    mg_write(conn, body, len);
+    if (be_buf_printf(&out,
+                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                      "Date: %s\r\nCache-Control: no-store\r\n\r\n",
+                      status, status_text(status), content_type, len, date) ||
+        be_buf_append(&out, body, len)) {
+        be_buf_cleanup(&out);
+        mg_printf(conn, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+        req->status = 503;
+        return;
+    }
+    mg_write(conn, out.data, out.len);
+    be_buf_cleanup(&out);
 }
 
 void be_reply_text(struct be_request *req, int status, const char *content_type, const char *text)
@@ -136,21 +155,20 @@ void be_reply_db_error(struct be_request *req, PGconn *db, const char *what)
 
 /* ==== Routing ==== */
 
-/* Match path against pattern; one "{id}" segment is captured into param. */
-static int route_match(const char *pattern, const char *path, char *param, size_t param_size)
+bool be_route_match(const char *pattern, const char *path, char *param, size_t param_size)
 {
     param[0] = '\0';
     while (*pattern && *path) {
         if (strncmp(pattern, "{id}", 4) == 0) {
             size_t n = strcspn(path, "/");
             if (n == 0 || n >= param_size)
-                return 0;
+                return false;
             memcpy(param, path, n);
             param[n] = '\0';
             path += n;
             pattern += 4;
         } else if (*pattern++ != *path++) {
-            return 0;
+            return false;
         }
     }
     return *pattern == '\0' && *path == '\0';
@@ -230,7 +248,7 @@ static void dispatch(struct be_request *req, const char *path, size_t *route_ind
     bool path_known = false;
     for (size_t i = 0; i < be_route_count; i++) {
         char param[BE_PATH_PARAM_MAX + 1];
-        if (!route_match(be_routes[i].pattern, path, param, sizeof param))
+        if (!be_route_match(be_routes[i].pattern, path, param, sizeof param))
             continue;
         path_known = true;
         if (strcmp(be_routes[i].method, req->method) != 0)
@@ -358,10 +376,8 @@ int be_serve(const struct be_config *config)
     options[o++] = "30000";
     options[o++] = "enable_keep_alive";
     options[o++] = "yes";
-    if (config->tls_cert[0]) {
-        options[o++] = "ssl_certificate";
-        options[o++] = config->tls_cert;
-    }
+    options[o++] = "tcp_nodelay";
+    options[o++] = "1";
     options[o] = NULL;
 
     struct mg_callbacks callbacks;
@@ -369,8 +385,10 @@ int be_serve(const struct be_config *config)
     callbacks.init_thread = init_thread;
     callbacks.exit_thread = exit_thread;
     callbacks.log_message = log_message;
+    if (config->tls_cert[0])
+        callbacks.init_ssl = be_tls_init_ssl; /* loads --tls-cert / --tls-key itself */
     mg_init_library(config->tls_cert[0] ? MG_FEATURES_SSL : 0);
-    struct mg_context *ctx = mg_start(&callbacks, NULL, options);
+    struct mg_context *ctx = mg_start(&callbacks, (void *)config, options);
     if (!ctx) {
         be_log_str("error", "cannot listen (address in use or bad TLS files?)", "listen",
                    config->listen);

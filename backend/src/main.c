@@ -10,19 +10,21 @@
 #include "be/demo.h"
 #include "be/devices.h"
 #include "be/server.h"
+#include "be/tls.h"
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: carefactd COMMAND [OPTIONS]\n"
             "  serve        --db CONNINFO [--listen HOST:PORT] [--threads N] [--migrate]\n"
-            "               [--tls-cert PEM] [--sql-dir DIR] [--body-max BYTES] [--config FILE]\n"
+            "               [--tls-cert PEM --tls-key PEM] [--sql-dir DIR] [--body-max BYTES]\n"
+            "               [--config FILE]\n"
             "  migrate      --db CONNINFO [--sql-dir DIR]\n"
             "  enroll-code  --db CONNINFO --worker ID [--ttl-minutes N]   one-time device code\n"
             "  demo-data    --db CONNINFO --token-key-hex HEX   load the demo region\n"
             "  routes       print the HTTP routes served\n"
             "Environment: CAREFACT_DB, CAREFACT_LISTEN, CAREFACT_THREADS, CAREFACT_SQL_DIR,\n"
-            "CAREFACT_TLS_CERT, CAREFACT_BODY_MAX.\n");
+            "CAREFACT_TLS_CERT, CAREFACT_TLS_KEY, CAREFACT_BODY_MAX.\n");
 }
 
 /* Parse --key value flags into config (and the enroll-code extras). */
@@ -62,7 +64,7 @@ int main(int argc, char **argv)
 {
     struct be_config config;
     const char *extra_arg = NULL, *ttl = "1440";
-    char err[512];
+    char err[512] = "";
     if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
@@ -114,13 +116,16 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(command, "serve") == 0) {
-        if (config.tls_cert[0]) {
-            /* Debian 12's civetweb 1.15 loads OpenSSL by name at run time and jumps to
-             * a NULL function pointer in its worker threads with OpenSSL 3: refusing
-             * beats crashing on the first HTTPS connection. */
-            fprintf(stderr, "carefactd: HTTPS through this system's civetweb is not usable "
-                            "(it crashes with OpenSSL 3); serve plain HTTP on loopback and "
-                            "terminate TLS at nginx in front of carefactd\n");
+        /* The compatibility libraries must be linked in (see be/tls.h): referencing
+         * them here keeps the linker from dropping them as unused. */
+        if (config.tls_cert[0] &&
+            (!be_ssl_compat_present() || !be_crypto_compat_present() ||
+             be_tls_check(&config, err, sizeof err))) {
+            fprintf(stderr, "carefactd: %s\n", err[0] ? err : "HTTPS: OpenSSL 3 is required");
+            return 2;
+        }
+        if (config.tls_key[0] && !config.tls_cert[0]) {
+            fprintf(stderr, "carefactd: --tls-key needs --tls-cert\n");
             return 2;
         }
         if (config.migrate && be_db_migrate(config.db, config.sql_dir, stderr))

@@ -5,6 +5,7 @@
  * listed, so a dropped link resumes where it stopped. */
 #include <string.h>
 
+#include "be/db.h"
 #include "be/server.h"
 #include "cf/json.h"
 #include "cf/uuid.h"
@@ -20,9 +21,10 @@ static int device_ok(struct be_request *req)
                          "The path must name a device by its UUID.", NULL, NULL);
         return 0;
     }
-    const char *params[1] = {req->param};
-    PGresult *res = PQexecParams(req->db, "SELECT status FROM devices WHERE id = $1::uuid", 1, NULL,
-                                 params, NULL, NULL, 0);
+    char text[CF_UUID_TEXT_LEN + 1];
+    cf_uuid_to_text(id, text);
+    const char *params[1] = {text};
+    PGresult *res = be_db_run(req->db, BE_STMT_DEVICE_STATUS, 1, params);
     int ok = 0;
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         be_reply_db_error(req, req->db, "reference: device");

@@ -1,29 +1,102 @@
 /* Read API for visits: GET /api/v1/visits (filters, keyset pagination) and
- * GET /api/v1/visits/{id} with the events it was rebuilt from. Rows are turned into
- * JSON by PostgreSQL (json_build_object), one round trip per request. */
+ * GET /api/v1/visits/{id} with the events it was rebuilt from.
+ *
+ * A plan no visit has started yet is listed as a visit in state "planned" (its id is
+ * the plan's), so a manager sees the whole day; it disappears from the list the
+ * moment a visit of that plan exists. Visits are turned into JSON by PostgreSQL; a
+ * visit's events are read back column by column and printed by firmware-shared's
+ * encoder, with their digest recomputed and compared with the one stored. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <civetweb.h>
-
+#include "be/event_row.h"
+#include "be/log.h"
+#include "be/query.h"
 #include "be/server.h"
+#include "cf/batch.h"
 #include "cf/uuid.h"
+
+#define LOCATION_JSON(prefix)                                                                      \
+    "CASE WHEN v." prefix "_lat_e7 IS NULL THEN NULL ELSE json_build_object('lat_e7', v." prefix \
+    "_lat_e7, 'lon_e7', v." prefix "_lon_e7, 'accuracy_m', v." prefix "_accuracy_m) END"
 
 #define VISIT_JSON                                                                                 \
     "json_build_object('id', v.id, 'provider_id', v.provider_id, 'worker_id', v.worker_id, "       \
     "'recipient_id', v.recipient_id, 'plan_id', v.plan_id, 'state', v.state, "                     \
+    "'planned_start', (SELECT pl.planned_start FROM visit_plans pl WHERE pl.id = v.plan_id), "     \
     "'started_at', v.started_at, 'ended_at', v.ended_at, 'duration_s', v.duration_s, "             \
     "'expected_minutes', v.expected_minutes, 'start_confirmed', v.start_confirmed, "               \
-    "'end_confirmed', v.end_confirmed, 'rating', v.rating, 'comment', v.comment, "                 \
-    "'cancel_reason', v.cancel_reason, 'cancelled_by', v.cancelled_by, 'flags', v.flags, "         \
-    "'services', coalesce((SELECT json_agg(json_build_object('code', s.service_code, "             \
-    "'quantity', s.quantity) ORDER BY s.service_code) FROM visit_services s "                      \
-    "WHERE s.visit_id = v.id), '[]'))"
+    "'end_confirmed', v.end_confirmed, 'start_confirmer', v.start_confirmer, "                     \
+    "'end_confirmer', v.end_confirmer, 'rating', v.rating, 'comment', v.comment, "                 \
+    "'reason', v.reason, 'cancelled_by', v.cancelled_by, 'flags', to_json(v.flags), "              \
+    "'start_location', " LOCATION_JSON("start") ", 'end_location', " LOCATION_JSON("end") ", "     \
+    "'updated_at', v.updated_at, "                                                                 \
+    "'services', coalesce((SELECT json_agg(json_build_object('code', s.code, 'quantity', "          \
+    "s.quantity) ORDER BY s.n) FROM unnest(v.service_codes, v.service_quantities) WITH "           \
+    "ORDINALITY s(code, quantity, n)), '[]'))"
 
-static void reply_raw_json(struct be_request *req, PGresult *res)
+/* A plan not started yet, shaped as a visit. */
+#define PLAN_JSON                                                                                  \
+    "json_build_object('id', pl.id, 'provider_id', pl.provider_id, 'worker_id', pl.worker_id, "    \
+    "'recipient_id', pl.recipient_id, 'plan_id', pl.id, 'state', 'planned', "                      \
+    "'planned_start', pl.planned_start, 'started_at', NULL, 'ended_at', NULL, "                    \
+    "'duration_s', NULL, 'expected_minutes', (SELECT coalesce(sum(sv.norm_minutes), 0) FROM "      \
+    "services sv WHERE sv.code = ANY (pl.service_codes)), 'start_confirmed', false, "              \
+    "'end_confirmed', false, 'start_confirmer', NULL, 'end_confirmer', NULL, 'rating', NULL, "     \
+    "'comment', NULL, 'reason', NULL, 'cancelled_by', NULL, 'flags', '[]'::json, "                 \
+    "'start_location', NULL, 'end_location', NULL, 'updated_at', NULL, 'services', '[]'::json)"
+
+static cJSON *parse_row_json(PGresult *res, int row)
 {
-    cJSON *body = cJSON_Parse(PQgetvalue(res, 0, 0));
-    be_reply_json(req, 200, body);
+    return cJSON_Parse(PQgetvalue(res, row, 0));
+}
+
+/* ==== One visit ==== */
+
+/* The events of visit id (of its own provider) as JSON, each with device_id,
+ * received_at and whether its stored digest still matches its content. */
+static int visit_events(struct be_request *req, const char *id, const char *provider,
+                        cJSON *out)
+{
+    const char *params[2] = {id, provider};
+    PGresult *res = PQexecParams(
+        req->db,
+        "SELECT " BE_EVENT_SELECT ", e.received_at FROM events e WHERE e.visit_key = $1::uuid "
+        "AND e.provider_id = $2::uuid ORDER BY e.wall_time, e.device_id, e.seq",
+        2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        PQclear(res);
+        return -1;
+    }
+    struct cf_event *ev = malloc(sizeof *ev);
+    int rc = ev ? 0 : -1;
+    for (int i = 0; !rc && i < PQntuples(res); i++) {
+        const char *values[BE_EV_COLUMNS];
+        uint8_t stored[CF_DIGEST_LEN], actual[CF_DIGEST_LEN];
+        struct cf_error_detail d = {0};
+        for (int c = 0; c < BE_EV_COLUMNS; c++)
+            values[c] = PQgetisnull(res, i, c) ? NULL : PQgetvalue(res, i, c);
+        cJSON *json = NULL;
+        if (be_event_from_row(values, ev, stored, &d) == 0 && cf_event_digest(ev, actual) == 0)
+            json = cf_event_to_json(ev);
+        if (!json) {
+            be_log_str("error", "a stored event cannot be read back", "detail", d.message);
+            continue;
+        }
+        bool verified = memcmp(stored, actual, CF_DIGEST_LEN) == 0;
+        if (!verified)
+            be_log_str("error", "a stored event no longer matches its digest", "device",
+                       values[BE_EV_DEVICE_ID]);
+        cJSON_AddStringToObject(json, "device_id", values[BE_EV_DEVICE_ID]);
+        cJSON_AddStringToObject(json, "received_at", PQgetvalue(res, i, BE_EV_COLUMNS));
+        cJSON_AddBoolToObject(json, "verified", verified);
+        cJSON_AddItemToArray(out, json);
+    }
+    free(ev);
+    PQclear(res);
+    return rc;
 }
 
 void be_handle_visit_get(struct be_request *req)
@@ -34,135 +107,175 @@ void be_handle_visit_get(struct be_request *req)
                          "The path must name a visit by its UUID.", NULL, NULL);
         return;
     }
-    const char *params[1] = {req->param};
+    char text[CF_UUID_TEXT_LEN + 1];
+    cf_uuid_to_text(id, text);
+    const char *params[1] = {text};
     PGresult *res = PQexecParams(
         req->db,
-        "SELECT (" VISIT_JSON "::jsonb || jsonb_build_object('events', coalesce((SELECT "
-        "jsonb_agg(e.payload || jsonb_build_object('device_id', e.device_id, 'received_at', "
-        "e.received_at) ORDER BY e.wall_time, e.device_id, e.seq) FROM events e "
-        "WHERE e.visit_id = v.id), '[]')))::text FROM visits v WHERE v.id = $1::uuid",
+        "SELECT " VISIT_JSON "::text, v.provider_id FROM visits v WHERE v.id = $1::uuid "
+        "UNION ALL SELECT " PLAN_JSON "::text, pl.provider_id FROM visit_plans pl "
+        "WHERE pl.id = $1::uuid AND NOT EXISTS (SELECT 1 FROM visits x WHERE x.id = pl.id "
+        "OR x.plan_id = pl.id)",
         1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         be_reply_db_error(req, req->db, "visit get");
-    else if (PQntuples(res) == 0)
+        PQclear(res);
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
         be_reply_problem(req, 404, "not-found", "No such visit",
-                         "No visit has this id (yet: it appears when its first event arrives).",
+                         "No visit has this id (yet: a visit appears when its first event "
+                         "arrives).",
                          NULL, NULL);
-    else
-        reply_raw_json(req, res);
+        return;
+    }
+    cJSON *visit = parse_row_json(res, 0);
+    cJSON *events = visit ? cJSON_AddArrayToObject(visit, "events") : NULL;
+    int rc = events ? visit_events(req, text, PQgetvalue(res, 0, 1), events) : -1;
     PQclear(res);
+    if (rc) {
+        cJSON_Delete(visit);
+        be_reply_db_error(req, req->db, "visit events");
+        return;
+    }
+    be_reply_json(req, 200, visit);
 }
 
 /* ==== List ==== */
 
+static const char *const visit_states[] = {"planned", "started", "ended",
+                                           "rated",   "cancelled", "attempted"};
+static const char *const visit_flags[] = {"early_leave",  "overtime",  "clock_uncertain",
+                                          "card_mismatch", "low_rating", "unknown_recipient"};
+
+static bool one_of(const char *value, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(value, list[i]) == 0)
+            return true;
+    return false;
+}
+
 struct visit_filter {
-    char provider[40], worker[40], recipient[40], state[16], flag[24];
-    char from[40], to[40], cursor[80], limit[8];
+    char provider[64], worker[64], recipient[64], state[16], flag[32];
+    char from[48], to[48], cursor[80], limit[8];
+    char cursor_us[24], cursor_id[CF_UUID_TEXT_LEN + 1];
 };
 
-/* Read one query parameter into out, URL-decoded (values are validated by the
- * caller or by PostgreSQL casts, which fail cleanly). */
-static int query_get(const char *query, const char *name, char *out, size_t size)
+/* The cursor is the last row's "<sort time in us since 1970>_<id>". */
+static bool split_cursor(struct visit_filter *f)
 {
-    out[0] = '\0';
-    size_t nlen = strlen(name);
-    for (const char *p = query; p && *p;) {
-        const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
-        if (len > nlen && strncmp(p, name, nlen) == 0 && p[nlen] == '=') {
-            size_t vlen = len - nlen - 1;
-            if (vlen >= size || mg_url_decode(p + nlen + 1, (int)vlen, out, (int)size, 1) < 0)
-                return -1;
-            return 0;
-        }
-        p = amp ? amp + 1 : NULL;
+    const char *us = f->cursor, *sep = strchr(us, '_');
+    uint8_t id[CF_UUID_LEN];
+    size_t n = sep ? (size_t)(sep - us) : 0;
+    if (n == 0 || n >= sizeof f->cursor_us || strspn(us, "0123456789-") != n ||
+        cf_uuid_from_text(sep + 1, id))
+        return false;
+    memcpy(f->cursor_us, us, n);
+    f->cursor_us[n] = '\0';
+    cf_uuid_to_text(id, f->cursor_id);
+    return true;
+}
+
+/* Parse and check every parameter; on error *detail names it. */
+static int read_filter(const char *query, struct visit_filter *f, struct cf_error_detail *d)
+{
+    struct be_query_param params[] = {
+        {"provider", f->provider, sizeof f->provider},
+        {"worker", f->worker, sizeof f->worker},
+        {"recipient", f->recipient, sizeof f->recipient},
+        {"state", f->state, sizeof f->state},
+        {"flag", f->flag, sizeof f->flag},
+        {"from", f->from, sizeof f->from},
+        {"to", f->to, sizeof f->to},
+        {"cursor", f->cursor, sizeof f->cursor},
+        {"limit", f->limit, sizeof f->limit},
+    };
+    memset(f, 0, sizeof *f);
+    int rc = be_query_parse(query, params, sizeof params / sizeof params[0], d);
+    if (rc)
+        return rc;
+    uint8_t id[CF_UUID_LEN];
+    for (size_t i = 0; i < 3; i++)
+        if (params[i].value[0] && cf_uuid_from_text(params[i].value, id))
+            return cf_error_set(d, CF_EFIELD_RANGE, params[i].name,
+                                "%s must be a UUID like 3f2a...-...", params[i].name);
+    if (f->state[0] && !one_of(f->state, visit_states, 6))
+        return cf_error_set(d, CF_EFIELD_RANGE, "state",
+                            "state must be one of planned, started, ended, rated, cancelled, "
+                            "attempted");
+    if (f->flag[0] && !one_of(f->flag, visit_flags, 6))
+        return cf_error_set(d, CF_EFIELD_RANGE, "flag",
+                            "flag must be one of early_leave, overtime, clock_uncertain, "
+                            "card_mismatch, low_rating, unknown_recipient");
+    if (f->from[0] && !be_time_text_valid(f->from))
+        return cf_error_set(d, CF_EFIELD_RANGE, "from",
+                            "from must be a time like 2026-11-22T09:00:00Z or a date like "
+                            "2026-11-22");
+    if (f->to[0] && !be_time_text_valid(f->to))
+        return cf_error_set(d, CF_EFIELD_RANGE, "to",
+                            "to must be a time like 2026-11-22T18:00:00Z or a date like "
+                            "2026-11-23");
+    if (f->cursor[0] && !split_cursor(f))
+        return cf_error_set(d, CF_EFIELD_RANGE, "cursor",
+                            "cursor must be the next_cursor of the previous page, unchanged");
+    if (f->limit[0]) {
+        char *end = NULL;
+        long limit = strtol(f->limit, &end, 10);
+        if (*end || end == f->limit || limit < 1 || limit > 500)
+            return cf_error_set(d, CF_EFIELD_RANGE, "limit", "limit must be 1 to 500");
     }
     return 0;
 }
 
-static const char *check_filter(const char *query, struct visit_filter *f)
-{
-    static const char *const names[] = {"provider", "worker", "recipient", "state", "flag",
-                                        "from",     "to",     "cursor",    "limit"};
-    char *fields[] = {f->provider, f->worker, f->recipient, f->state, f->flag,
-                      f->from,     f->to,     f->cursor,    f->limit};
-    size_t sizes[] = {sizeof f->provider, sizeof f->worker, sizeof f->recipient,
-                      sizeof f->state,    sizeof f->flag,   sizeof f->from,
-                      sizeof f->to,       sizeof f->cursor, sizeof f->limit};
-    uint8_t id[CF_UUID_LEN];
-    for (size_t i = 0; i < 9; i++)
-        if (query_get(query, names[i], fields[i], sizes[i]))
-            return names[i];
-    for (size_t i = 0; i < 3; i++)
-        if (fields[i][0] && cf_uuid_from_text(fields[i], id))
-            return names[i];
-    static const char *const states[] = {"", "started", "ended", "rated", "cancelled"};
-    bool state_ok = false;
-    for (size_t i = 0; i < 5; i++)
-        state_ok |= strcmp(f->state, states[i]) == 0;
-    if (!state_ok)
-        return "state";
-    for (const char *c = f->flag; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || *c == '_'))
-            return "flag";
-    if (f->limit[0]) {
-        char *end = NULL;
-        long limit = strtol(f->limit, &end, 10);
-        if (*end || limit < 1 || limit > 500)
-            return "limit";
-    }
-    return NULL;
-}
+/* Keyset pagination over (sort time DESC, id DESC): visits sort by their start (or
+ * end, cancellation, attempt), plans by their planned start. Each half is limited
+ * on its own (each walks an index: visits_*_sort, visit_plans_*_start), then merged. */
+static const char list_sql[] =
+    "WITH v AS (SELECT v.sort_at, v.id, " VISIT_JSON " AS j FROM visits v WHERE $11::boolean "
+    "AND ($1 = '' OR v.provider_id = $1::uuid) AND ($2 = '' OR v.worker_id = $2::uuid) "
+    "AND ($3 = '' OR v.recipient_id = $3::uuid) AND ($4 = '' OR v.state = $4) "
+    "AND ($5 = '' OR (v.flags @> ARRAY[$5] AND cardinality(v.flags) > 0)) AND ($6 = '' OR v.sort_at >= $6::timestamptz) "
+    "AND ($7 = '' OR v.sort_at < $7::timestamptz) AND ($8 = '' OR (v.sort_at, v.id) < "
+    "(timestamptz 'epoch' + $8::bigint * interval '1 microsecond', $9::text::uuid)) "
+    "ORDER BY v.sort_at DESC, v.id DESC LIMIT $10::int), "
+    "p AS (SELECT pl.planned_start AS sort_at, pl.id, " PLAN_JSON " AS j FROM visit_plans pl "
+    "WHERE $12::boolean AND ($1 = '' OR pl.provider_id = $1::uuid) "
+    "AND ($2 = '' OR pl.worker_id = $2::uuid) AND ($3 = '' OR pl.recipient_id = $3::uuid) "
+    "AND ($6 = '' OR pl.planned_start >= $6::timestamptz) "
+    "AND ($7 = '' OR pl.planned_start < $7::timestamptz) AND ($8 = '' OR "
+    "(pl.planned_start, pl.id) < (timestamptz 'epoch' + $8::bigint * interval '1 microsecond', "
+    "$9::text::uuid)) AND NOT EXISTS (SELECT 1 FROM visits x WHERE x.plan_id = pl.id OR x.id = pl.id) "
+    "ORDER BY pl.planned_start DESC, pl.id DESC LIMIT $10::int), "
+    "page AS (SELECT * FROM (SELECT * FROM v UNION ALL SELECT * FROM p) u "
+    "ORDER BY sort_at DESC, id DESC LIMIT $10::int) "
+    "SELECT json_build_object('items', coalesce((SELECT json_agg(j ORDER BY sort_at DESC, "
+    "id DESC) FROM page), '[]'), 'next_cursor', (SELECT CASE WHEN count(*) = $10::int THEN "
+    "(SELECT (extract(epoch FROM q.sort_at) * 1000000)::bigint || '_' || q.id FROM page q "
+    "ORDER BY q.sort_at ASC, q.id ASC LIMIT 1) END FROM page))::text";
 
 void be_handle_visit_list(struct be_request *req)
 {
     struct visit_filter f;
-    const char *bad = check_filter(req->query, &f);
-    if (bad) {
-        char detail[160];
-        snprintf(detail, sizeof detail,
-                 "query parameter %s is not valid (ids are UUIDs, state one of started, ended, "
-                 "rated, cancelled, limit 1-500)",
-                 bad);
-        be_reply_problem(req, 400, "validation", "A query parameter is not valid", detail, bad,
-                         NULL);
+    struct cf_error_detail d = {0};
+    if (read_filter(req->query, &f, &d)) {
+        be_reply_problem(req, 400, "validation", "A query parameter is not valid", d.message,
+                         d.field, NULL);
         return;
     }
-    const char *params[9] = {f.provider, f.worker, f.recipient,
-                             f.state,    f.flag,   f.from,
-                             f.to,       f.cursor, f.limit[0] ? f.limit : "50"};
-    /* Keyset pagination over (started_at DESC, id DESC): the cursor is the last row's
-     * "<started_at in µs since 1970>_<id>", URL-safe and exact; the visits_*_started
-     * indexes serve each filter. */
-    PGresult *res = PQexecParams(
-        req->db,
-        "WITH page AS (SELECT v.* FROM visits v WHERE "
-        "($1 = '' OR v.provider_id = $1::uuid) AND ($2 = '' OR v.worker_id = $2::uuid) AND "
-        "($3 = '' OR v.recipient_id = $3::uuid) AND ($4 = '' OR v.state = $4) AND "
-        "($5 = '' OR v.flags @> ARRAY[$5]) AND "
-        "($6 = '' OR v.started_at >= $6::timestamptz) AND ($7 = '' OR v.started_at < "
-        "$7::timestamptz) AND ($8 = '' OR (v.started_at, v.id) < (timestamptz 'epoch' + "
-        "split_part($8, '_', 1)::bigint * interval '1 microsecond', split_part($8, '_', 2)::uuid)) "
-        "ORDER BY v.started_at DESC NULLS LAST, v.id DESC LIMIT $9::int) "
-        "SELECT json_build_object('items', coalesce((SELECT json_agg(" VISIT_JSON
-        " ORDER BY v.started_at DESC NULLS LAST, v.id DESC) FROM page v), '[]'), "
-        "'next_cursor', (SELECT CASE WHEN count(*) = $9::int THEN (SELECT (extract(epoch FROM "
-        "p.started_at) * 1000000)::bigint || '_' || p.id FROM page p ORDER BY p.started_at ASC "
-        "NULLS FIRST, p.id ASC LIMIT 1) END "
-        "FROM page))::text",
-        9, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        /* A cast failure (bad time or cursor) is the client's input, not an outage. */
-        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        if (state && strncmp(state, "22", 2) == 0)
-            be_reply_problem(req, 400, "validation", "A query parameter is not valid",
-                             "from, to and cursor must be times like 2026-11-22T09:00:00Z (cursor "
-                             "as given by next_cursor)",
-                             "from", NULL);
-        else
-            be_reply_db_error(req, req->db, "visit list");
-    } else {
-        reply_raw_json(req, res);
-    }
+    bool visits = strcmp(f.state, "planned") != 0;
+    bool plans = (!f.state[0] || !visits) && !f.flag[0];
+    const char *params[12] = {f.provider,  f.worker,    f.recipient,
+                              f.state,     f.flag,      f.from,
+                              f.to,        f.cursor_us, f.cursor_id[0] ? f.cursor_id : "",
+                              f.limit[0] ? f.limit : "50", visits ? "t" : "f", plans ? "t" : "f"};
+    if (!visits)
+        params[3] = ""; /* "planned" is not a state of the visits table */
+    PGresult *res = PQexecParams(req->db, list_sql, 12, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        be_reply_db_error(req, req->db, "visit list");
+    else
+        be_reply_json(req, 200, parse_row_json(res, 0));
     PQclear(res);
 }

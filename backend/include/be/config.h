@@ -7,7 +7,7 @@
 void be_config_defaults(struct be_config *config);
 
 /* Set one setting by name ("db", "listen", "threads", "sql-dir", "tls-cert",
- * "body-max", "migrate"). Returns 0, or -1 with a message in err. */
+ * "tls-key", "body-max", "migrate"). Returns 0, or -1 with a message in err. */
 int be_config_set(struct be_config *config, const char *key, const char *value, char *err,
                   size_t err_size);
 int be_config_load_file(struct be_config *config, const char *path, char *err, size_t err_size);

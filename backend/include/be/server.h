@@ -19,7 +19,8 @@ struct be_config {
     char db[1024]; /* libpq connection string (CAREFACT_DB) */
     char listen[128]; /* host:port (CAREFACT_LISTEN), default 127.0.0.1:8080 */
     char sql_dir[1024]; /* migrations folder (CAREFACT_SQL_DIR) */
-    char tls_cert[1024]; /* PEM certificate + key file for HTTPS; "" = plain HTTP */
+    char tls_cert[1024]; /* PEM certificate chain for HTTPS (CAREFACT_TLS_CERT); "" = HTTP */
+    char tls_key[1024]; /* PEM private key (CAREFACT_TLS_KEY); "" = inside tls_cert */
     int threads; /* civetweb worker threads (CAREFACT_THREADS), default 16 */
     size_t body_max; /* request body cap in bytes */
     bool migrate; /* apply migrations at start-up */
@@ -48,6 +49,10 @@ struct be_route {
 
 extern const struct be_route be_routes[];
 extern const size_t be_route_count;
+
+/* Does path match pattern? One "{id}" segment (1..param_size-1 bytes, no '/') is
+ * captured into param (NUL-terminated; "" when the pattern has none). */
+bool be_route_match(const char *pattern, const char *path, char *param, size_t param_size);
 
 /* ==== Replies (http.c) ==== */
 

@@ -1,0 +1,38 @@
+/* A growable byte buffer with a hard cap (curl's dynbuf idea): COPY data, response
+ * bodies, metrics text. Appends fail cleanly instead of growing without bound. */
+#ifndef BE_BUF_H
+#define BE_BUF_H
+
+#include <stddef.h>
+
+struct be_buf {
+    char *data; /* owned; NUL-terminated after every successful append */
+    size_t len;
+    size_t cap;
+    size_t max; /* hard cap on len */
+};
+
+/* Empty buffer that may hold up to max bytes. Nothing is allocated yet. */
+void be_buf_init(struct be_buf *buf, size_t max);
+
+/* Append len bytes. Returns 0, CF_ETOOBIG (the cap would be passed; nothing is
+ * appended) or CF_ENOMEM. */
+int be_buf_append(struct be_buf *buf, const void *data, size_t len);
+
+/* Append NUL-terminated text. Same returns. */
+int be_buf_puts(struct be_buf *buf, const char *text);
+
+/* Append formatted text. Same returns. */
+int be_buf_printf(struct be_buf *buf, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Forget the contents, keep the memory. */
+void be_buf_reset(struct be_buf *buf);
+
+/* Free the memory and empty the buffer. Accepts NULL. */
+void be_buf_cleanup(struct be_buf *buf);
+
+#endif

@@ -1,0 +1,34 @@
+/* Query strings of GET requests (?state=ended&limit=50): strict, like the JSON
+ * bodies -- an unknown or repeated parameter, a bad %-escape or an over-long value is
+ * an error naming the parameter, never silently ignored. Pure code (no civetweb). */
+#ifndef BE_QUERY_H
+#define BE_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cf/error.h"
+
+#define BE_QUERY_MAX 2048 /* bytes of query string accepted */
+#define BE_QUERY_PARAMS_MAX 16
+
+/* One parameter as the caller wants it: name, destination and its size (value
+ * length at most size - 1 after %-decoding; '+' means space). */
+struct be_query_param {
+    const char *name;
+    char *value; /* receives the decoded value, "" when absent */
+    size_t size;
+};
+
+/* Fill every params[i].value from query (may be NULL or ""; borrowed). Returns 0, or
+ * CF_EFIELD_UNKNOWN (a name not in params), CF_EFIELD_RANGE (repeated, too long, or
+ * a value holding a control character), CF_EMALFORM (a bad %-escape), CF_ETOOBIG
+ * (query over BE_QUERY_MAX), with *detail naming the parameter. */
+int be_query_parse(const char *query, struct be_query_param *params, size_t count,
+                   struct cf_error_detail *detail);
+
+/* RFC 3339 date-time ("2026-11-22T09:00:00Z", "...09:00:00.5+03:00") or full-date
+ * ("2026-11-22", meaning midnight UTC), years 1970..9999, fields in range. */
+bool be_time_text_valid(const char *text);
+
+#endif
