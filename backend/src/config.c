@@ -126,10 +126,13 @@ int be_config_load_file(struct be_config *c, const char *path, char *err, size_t
 int be_config_load_env(struct be_config *c, char *err, size_t err_size)
 {
     static const char *const vars[][2] = {
-        {"CAREFACT_DB", "db"},           {"CAREFACT_LISTEN", "listen"},
-        {"CAREFACT_SQL_DIR", "sql-dir"}, {"CAREFACT_TLS_CERT", "tls-cert"},
+        {"CAREFACT_DB", "db"},
+        {"CAREFACT_LISTEN", "listen"},
+        {"CAREFACT_SQL_DIR", "sql-dir"},
+        {"CAREFACT_TLS_CERT", "tls-cert"},
         {"CAREFACT_TLS_KEY", "tls-key"},
-        {"CAREFACT_THREADS", "threads"}, {"CAREFACT_BODY_MAX", "body-max"},
+        {"CAREFACT_THREADS", "threads"},
+        {"CAREFACT_BODY_MAX", "body-max"},
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *value = getenv(vars[i][0]);

@@ -30,8 +30,8 @@ static const struct statement statements[BE_STMT_COUNT] = {
                                "SELECT ingest_finish($1::uuid, $2::bigint, $3::bigint, "
                                "decode($4, 'hex'))",
                                4},
-    [BE_STMT_DEVICE_STATUS] = {"be_device_status",
-                               "SELECT status FROM devices WHERE id = $1::uuid", 1},
+    [BE_STMT_DEVICE_STATUS] = {"be_device_status", "SELECT status FROM devices WHERE id = $1::uuid",
+                               1},
     [BE_STMT_AUDIT] = {"be_audit",
                        "INSERT INTO audit_log (actor, action, subject, reason, details) "
                        "VALUES ($1, $2, $3, $4, $5::jsonb)",

@@ -164,11 +164,15 @@ int be_event_copy_row(const struct cf_event *ev, const uint8_t digest[CF_DIGEST_
 static int bad(struct cf_error_detail *d, int col, const char *what)
 {
     static const char *const names[BE_EV_COLUMNS] = {
-        "device_id",   "seq",        "prev",          "digest",        "kind",
-        "visit_id",    "worker_id",  "recipient_id",  "plan_id",       "wall_time",
-        "mono_ms",     "boot_id",    "card_method",   "card_token",    "card_scheme",
-        "card_last4",  "lat_e7",     "lon_e7",        "accuracy_m",    "service_codes",
-        "service_quantities", "rating", "comment",    "reason",        "cancelled_by"};
+        "device_id",   "seq",           "prev",
+        "digest",      "kind",          "visit_id",
+        "worker_id",   "recipient_id",  "plan_id",
+        "wall_time",   "mono_ms",       "boot_id",
+        "card_method", "card_token",    "card_scheme",
+        "card_last4",  "lat_e7",        "lon_e7",
+        "accuracy_m",  "service_codes", "service_quantities",
+        "rating",      "comment",       "reason",
+        "cancelled_by"};
     return cf_error_set(d, CF_EMALFORM, names[col], "stored event column %s %s", names[col], what);
 }
 
@@ -197,8 +201,7 @@ static int read_uuid(const char *text, bool nullable, uint8_t out[CF_UUID_LEN])
 static int read_hex32(const char *text, uint8_t out[CF_DIGEST_LEN])
 {
     size_t n = 0;
-    return cf_hex_decode(text, strlen(text), out, CF_DIGEST_LEN, &n) || n != CF_DIGEST_LEN ? -1
-                                                                                           : 0;
+    return cf_hex_decode(text, strlen(text), out, CF_DIGEST_LEN, &n) || n != CF_DIGEST_LEN ? -1 : 0;
 }
 
 static int read_string(const char *text, char *out, size_t size)
@@ -259,8 +262,7 @@ int be_event_from_row(const char *const v[BE_EV_COLUMNS], struct cf_event *ev,
         return bad(d, BE_EV_KIND, "is not an event kind");
     static const int uuid_cols[] = {BE_EV_VISIT_ID, BE_EV_WORKER_ID, BE_EV_RECIPIENT_ID,
                                     BE_EV_PLAN_ID, BE_EV_BOOT_ID};
-    uint8_t *uuid_out[] = {ev->visit_id, ev->worker_id, ev->recipient_id, ev->plan_id,
-                           ev->boot_id};
+    uint8_t *uuid_out[] = {ev->visit_id, ev->worker_id, ev->recipient_id, ev->plan_id, ev->boot_id};
     for (size_t i = 0; i < 5; i++)
         if (read_uuid(v[uuid_cols[i]], true, uuid_out[i]))
             return bad(d, uuid_cols[i], "is not a UUID");

@@ -118,9 +118,8 @@ int main(int argc, char **argv)
     if (strcmp(command, "serve") == 0) {
         /* The compatibility libraries must be linked in (see be/tls.h): referencing
          * them here keeps the linker from dropping them as unused. */
-        if (config.tls_cert[0] &&
-            (!be_ssl_compat_present() || !be_crypto_compat_present() ||
-             be_tls_check(&config, err, sizeof err))) {
+        if (config.tls_cert[0] && (!be_ssl_compat_present() || !be_crypto_compat_present() ||
+                                   be_tls_check(&config, err, sizeof err))) {
             fprintf(stderr, "carefactd: %s\n", err[0] ? err : "HTTPS: OpenSSL 3 is required");
             return 2;
         }

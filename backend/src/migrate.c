@@ -9,7 +9,6 @@
 
 #include "be/db.h"
 
-
 #define MIGRATIONS_MAX 512
 #define MIGRATION_SIZE_MAX (4u << 20)
 

@@ -68,8 +68,8 @@ int be_query_parse(const char *query, struct be_query_param *params, size_t coun
         seen[k] = true;
         int rc = decode(value, value_len, params[k].value, params[k].size);
         if (rc == CF_EMALFORM)
-            return cf_error_set(d, rc, params[k].name,
-                                "query parameter %s has a bad %%-escape", params[k].name);
+            return cf_error_set(d, rc, params[k].name, "query parameter %s has a bad %%-escape",
+                                params[k].name);
         if (rc)
             return cf_error_set(d, rc, params[k].name,
                                 "query parameter %s is too long or holds a control character",

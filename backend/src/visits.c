@@ -19,8 +19,11 @@
 #include "cf/uuid.h"
 
 #define LOCATION_JSON(prefix)                                                                      \
-    "CASE WHEN v." prefix "_lat_e7 IS NULL THEN NULL ELSE json_build_object('lat_e7', v." prefix \
+    "CASE WHEN v." prefix "_lat_e7 IS NULL THEN NULL ELSE json_build_object('lat_e7', v." prefix   \
     "_lat_e7, 'lon_e7', v." prefix "_lon_e7, 'accuracy_m', v." prefix "_accuracy_m) END"
+
+#define START_LOCATION_JSON LOCATION_JSON("start")
+#define END_LOCATION_JSON LOCATION_JSON("end")
 
 #define VISIT_JSON                                                                                 \
     "json_build_object('id', v.id, 'provider_id', v.provider_id, 'worker_id', v.worker_id, "       \
@@ -31,11 +34,10 @@
     "'end_confirmed', v.end_confirmed, 'start_confirmer', v.start_confirmer, "                     \
     "'end_confirmer', v.end_confirmer, 'rating', v.rating, 'comment', v.comment, "                 \
     "'reason', v.reason, 'cancelled_by', v.cancelled_by, 'flags', to_json(v.flags), "              \
-    "'start_location', " LOCATION_JSON("start") ", 'end_location', " LOCATION_JSON("end") ", "     \
-    "'updated_at', v.updated_at, "                                                                 \
-    "'services', coalesce((SELECT json_agg(json_build_object('code', s.code, 'quantity', "          \
-    "s.quantity) ORDER BY s.n) FROM unnest(v.service_codes, v.service_quantities) WITH "           \
-    "ORDINALITY s(code, quantity, n)), '[]'))"
+    "'start_location', " START_LOCATION_JSON ", 'end_location', " END_LOCATION_JSON ", "           \
+    "'updated_at', v.updated_at, 'services', coalesce((SELECT json_agg(json_build_object("         \
+    "'code', s.code, 'quantity', s.quantity) ORDER BY s.n) FROM unnest(v.service_codes, "          \
+    "v.service_quantities) WITH ORDINALITY s(code, quantity, n)), '[]'))"
 
 /* A plan not started yet, shaped as a visit. */
 #define PLAN_JSON                                                                                  \
@@ -57,8 +59,7 @@ static cJSON *parse_row_json(PGresult *res, int row)
 
 /* The events of visit id (of its own provider) as JSON, each with device_id,
  * received_at and whether its stored digest still matches its content. */
-static int visit_events(struct be_request *req, const char *id, const char *provider,
-                        cJSON *out)
+static int visit_events(struct be_request *req, const char *id, const char *provider, cJSON *out)
 {
     const char *params[2] = {id, provider};
     PGresult *res = PQexecParams(
@@ -144,9 +145,9 @@ void be_handle_visit_get(struct be_request *req)
 
 /* ==== List ==== */
 
-static const char *const visit_states[] = {"planned", "started", "ended",
+static const char *const visit_states[] = {"planned", "started",   "ended",
                                            "rated",   "cancelled", "attempted"};
-static const char *const visit_flags[] = {"early_leave",  "overtime",  "clock_uncertain",
+static const char *const visit_flags[] = {"early_leave",   "overtime",   "clock_uncertain",
                                           "card_mismatch", "low_rating", "unknown_recipient"};
 
 static bool one_of(const char *value, const char *const *list, size_t n)
@@ -236,7 +237,8 @@ static const char list_sql[] =
     "WITH v AS (SELECT v.sort_at, v.id, " VISIT_JSON " AS j FROM visits v WHERE $11::boolean "
     "AND ($1 = '' OR v.provider_id = $1::uuid) AND ($2 = '' OR v.worker_id = $2::uuid) "
     "AND ($3 = '' OR v.recipient_id = $3::uuid) AND ($4 = '' OR v.state = $4) "
-    "AND ($5 = '' OR (v.flags @> ARRAY[$5] AND cardinality(v.flags) > 0)) AND ($6 = '' OR v.sort_at >= $6::timestamptz) "
+    "AND ($5 = '' OR (v.flags @> ARRAY[$5] AND cardinality(v.flags) > 0)) AND ($6 = '' OR "
+    "v.sort_at >= $6::timestamptz) "
     "AND ($7 = '' OR v.sort_at < $7::timestamptz) AND ($8 = '' OR (v.sort_at, v.id) < "
     "(timestamptz 'epoch' + $8::bigint * interval '1 microsecond', $9::text::uuid)) "
     "ORDER BY v.sort_at DESC, v.id DESC LIMIT $10::int), "
@@ -246,7 +248,8 @@ static const char list_sql[] =
     "AND ($6 = '' OR pl.planned_start >= $6::timestamptz) "
     "AND ($7 = '' OR pl.planned_start < $7::timestamptz) AND ($8 = '' OR "
     "(pl.planned_start, pl.id) < (timestamptz 'epoch' + $8::bigint * interval '1 microsecond', "
-    "$9::text::uuid)) AND NOT EXISTS (SELECT 1 FROM visits x WHERE x.plan_id = pl.id OR x.id = pl.id) "
+    "$9::text::uuid)) AND NOT EXISTS (SELECT 1 FROM visits x WHERE x.plan_id = pl.id OR x.id = "
+    "pl.id) "
     "ORDER BY pl.planned_start DESC, pl.id DESC LIMIT $10::int), "
     "page AS (SELECT * FROM (SELECT * FROM v UNION ALL SELECT * FROM p) u "
     "ORDER BY sort_at DESC, id DESC LIMIT $10::int) "
@@ -266,10 +269,18 @@ void be_handle_visit_list(struct be_request *req)
     }
     bool visits = strcmp(f.state, "planned") != 0;
     bool plans = (!f.state[0] || !visits) && !f.flag[0];
-    const char *params[12] = {f.provider,  f.worker,    f.recipient,
-                              f.state,     f.flag,      f.from,
-                              f.to,        f.cursor_us, f.cursor_id[0] ? f.cursor_id : "",
-                              f.limit[0] ? f.limit : "50", visits ? "t" : "f", plans ? "t" : "f"};
+    const char *params[12] = {f.provider,
+                              f.worker,
+                              f.recipient,
+                              f.state,
+                              f.flag,
+                              f.from,
+                              f.to,
+                              f.cursor_us,
+                              f.cursor_id[0] ? f.cursor_id : "",
+                              f.limit[0] ? f.limit : "50",
+                              visits ? "t" : "f",
+                              plans ? "t" : "f"};
     if (!visits)
         params[3] = ""; /* "planned" is not a state of the visits table */
     PGresult *res = PQexecParams(req->db, list_sql, 12, NULL, params, NULL, NULL, 0);

@@ -146,7 +146,7 @@ case_offline_day() {
     expect "v3 end confirmed" "$(jget "$v" end_confirmed)" false
     v=$(visit_json "$v5")
     expect "v5 state" "$(jget "$v" state)" cancelled
-    expect "v5 reason" "$(jget "$v" cancel_reason)" worker_ill
+    expect "v5 reason" "$(jget "$v" reason)" worker_ill
     expect "v5 by" "$(jget "$v" cancelled_by)" worker
     expect "attempts" "$(sql "SELECT reason FROM door_attempts WHERE recipient_id = '$(recipient_id 3)'")" nobody_home
     agent_ok status --json
@@ -322,7 +322,7 @@ case_epoch_change() {
     same_chain_as_server
     # A new database (another epoch): the terminal notices and records it.
     local epoch
-    epoch=$(sql "UPDATE db_epoch SET epoch = gen_random_uuid() RETURNING epoch")
+    epoch=$(sql "UPDATE db_epoch SET epoch = gen_random_uuid(); SELECT database_epoch()")
     agent_ok visit attempt --recipient "$(recipient_id 17)" --reason other
     agent_ok sync --upload-only --json
     expect "epoch changed" "$(jget "$out" epoch_changed)" true

@@ -283,7 +283,7 @@ static void test_tampering_gap_and_bad_seal(void **state)
     chain(&forger, &altered);
     json = batch_json(&forger, &altered, 1);
     upload(&dev, json, 409, &reply);
-    expect_problem(reply, "tampering", "events");
+    expect_problem(reply, "tampering", "events[0]");
     free(json);
 
     /* A gap: seq 5 when 2 is held. */

@@ -32,7 +32,7 @@ int be_event_copy_row(const struct cf_event *event, const uint8_t digest[CF_DIGE
  * arrays as comma-separated text, prev as the digest of seq - 1 (NULL for seq 1). */
 #define BE_EVENT_SELECT                                                                            \
     "e.device_id, e.seq, (SELECT encode(p.digest, 'hex') FROM events p WHERE p.device_id = "       \
-    "e.device_id AND p.seq = e.seq - 1), encode(e.digest, 'hex'), e.kind, e.visit_id, "           \
+    "e.device_id AND p.seq = e.seq - 1), encode(e.digest, 'hex'), e.kind, e.visit_id, "            \
     "e.worker_id, e.recipient_id, e.plan_id, (extract(epoch FROM e.wall_time) * 1000)::bigint, "   \
     "e.mono_ms, e.boot_id, e.card_method, e.card_token, e.card_scheme, e.card_last4, e.lat_e7, "   \
     "e.lon_e7, e.accuracy_m, array_to_string(e.service_codes, ','), "                              \
