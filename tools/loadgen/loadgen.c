@@ -42,6 +42,7 @@ struct run {
     size_t latency_count, latency_cap;
     unsigned long events_acked, failures;
     size_t next_device;
+    double finished_at; /* when the last worker ran out of devices */
 };
 
 static double now_s(void)
@@ -219,6 +220,11 @@ static void *worker_thread(void *arg)
             break;
         drive_device(run, curl, &run->devices[i]);
     }
+    double t = now_s();
+    pthread_mutex_lock(&run->lock);
+    if (t > run->finished_at)
+        run->finished_at = t;
+    pthread_mutex_unlock(&run->lock);
     curl_easy_cleanup(curl);
     return NULL;
 }
@@ -342,7 +348,8 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < run.concurrency; i++)
         pthread_join(threads[i], NULL);
-    double elapsed = now_s() - t0;
+    /* NOTE: not now_s(): the progress loop above sleeps in whole seconds. */
+    double elapsed = run.finished_at - t0;
     fprintf(stderr, "\n");
     qsort(run.latencies, run.latency_count, sizeof *run.latencies, compare_double);
     printf("loadgen: events=%lu batches=%zu failures=%lu seconds=%.2f events_per_s=%.0f "
