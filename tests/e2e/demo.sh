@@ -17,6 +17,18 @@ grep -q '"method":"emv","scheme":"visa","last4":"9999","expiry":"2015-09"' <<<"$
 if [ -x "$CF_BINARY_DIR/backend/carefactd" ]; then
     grep -q "belongs to: Иванов Иван" <<<"$out" || fail "demo did not identify the card's recipient"
     grep -Eq "enrolment code for the terminal .*: [A-Z2-9]{12}" <<<"$out" || fail "no enrolment code"
+    # The visit played on the terminal reached the backend: rated, 52 minutes against a
+    # 60-minute norm, confirmed by the recipient's card at both ends, no flag.
+    grep -q "Терминал зарегистрирован" <<<"$out" || fail "the terminal was not enrolled"
+    grep -q "ВИЗИТ НАЧАТ" <<<"$out" || fail "the visit did not start"
+    grep -q "ВИЗИТ ЗАВЕРШЁН: Иванов Иван Петрович, длительность 52 мин" <<<"$out" || fail "the visit did not end"
+    grep -q "Отправлено событий: 3 из 3" <<<"$out" || fail "the sync did not send the 3 events"
+    v=$(sed -n '/^визит /,/^отметки/p' <<<"$out")
+    grep -q ": завершён и оценён" <<<"$v" || fail "backend's visit state: $v"
+    grep -q "^длительность 52 мин при норме 60 мин" <<<"$v" || fail "backend's duration: $v"
+    grep -q "^подтверждён картой получателя: в начале да, в конце да" <<<"$v" || fail "card confirmation: $v"
+    grep -q "^оценка 5: «Спасибо, всё хорошо»" <<<"$v" || fail "rating: $v"
+    grep -q "^отметки: нет" <<<"$v" || fail "flags: $v"
 fi
 if grep -q "4999999999999999" <<<"$out"; then fail "the card number appeared in the demo output"; fi
 grep -q "demo: stopped" <<<"$out" || fail "demo did not stop cleanly"
