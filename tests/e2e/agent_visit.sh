@@ -546,6 +546,10 @@ case_unknown_card() {
         "card.unrecognized,card.unrecognized,card.bound,card.unrecognized"
     expect "bound to" \
         "$(sql "SELECT recipient_id FROM events WHERE kind = 'card.bound'")" "$(recipient_id 9)"
+    # On the backend the binding waits for a manager: pending, never active by itself.
+    expect "binding on the server" \
+        "$(sql "SELECT recipient_id || ' ' || status FROM card_bindings WHERE source_device = '$device_id'")" \
+        "$(recipient_id 9) pending"
 }
 
 # ==== HTTPS with the server's CA pinned ====
