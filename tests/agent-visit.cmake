@@ -8,7 +8,6 @@ if(NOT TARGET ag_core OR NOT TARGET carefactd OR NOT TARGET pn532-sim)
 endif()
 
 add_executable(fault_proxy ${CMAKE_CURRENT_SOURCE_DIR}/support/fault_proxy.c)
-target_link_libraries(fault_proxy PRIVATE OpenSSL::SSL)
 
 set(AG_VISIT_SCRIPT ${CMAKE_CURRENT_SOURCE_DIR}/e2e/agent_visit.sh)
 foreach(case_name IN ITEMS full_visit offline_day lost_response backend_restart clock full_disk

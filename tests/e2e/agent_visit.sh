@@ -562,19 +562,18 @@ make_ca() {
 
 case_https_pinned() {
     make_ca good
-    make_ca other
     openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
         -keyout "$work/server.key" -out "$work/server.csr" 2>/dev/null
     printf 'subjectAltName=IP:127.0.0.1\n' >"$work/san.ext"
     openssl x509 -req -in "$work/server.csr" -CA "$work/good-ca.pem" -CAkey "$work/good-ca.key" \
         -CAcreateserial -days 2 -extfile "$work/san.ext" -out "$work/server.pem" 2>/dev/null
-    cat "$work/server.pem" "$work/server.key" >"$work/server-bundle.pem"
+    make_ca other
     pg_up
+    # carefactd serves HTTPS itself with the certificate of the region's CA.
+    server_tls=(--tls-cert "$work/server.pem" --tls-key "$work/server.key")
+    server_curl=(--cacert "$work/good-ca.pem") server_scheme=https
     server_up
-    # TLS is terminated in front of carefactd, as nginx does in an installation (this
-    # system's civetweb cannot serve HTTPS with OpenSSL 3): the fault proxy does it here.
-    proxy_tls=$work/server-bundle.pem proxy_up
-    local url=https://127.0.0.1:$proxy_port code
+    local url=https://127.0.0.1:$port code
     # Plain http to another machine, and https without a CA, are refused up front.
     agent enroll --server http://192.0.2.10:8080 --code ABCDEFGHJKLM
     [ $rc -eq 2 ] && grep -q "plain http is allowed only to this machine" <<<"$err" ||
@@ -595,12 +594,12 @@ case_https_pinned() {
     expect "server events over TLS" "$(server_events)" 1
     # Someone else answers on that address with a certificate of another CA: the
     # sync refuses to talk to it.
-    proxy_down
+    server_down
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
         -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" \
         -keyout "$work/rogue.key" -out "$work/rogue.pem" 2>/dev/null
-    cat "$work/rogue.pem" "$work/rogue.key" >"$work/rogue-bundle.pem"
-    proxy_tls=$work/rogue-bundle.pem keep_proxy_port=1 proxy_up
+    server_tls=(--tls-cert "$work/rogue.pem" --tls-key "$work/rogue.key") server_curl=(-k)
+    server_restart
     agent_ok visit attempt --recipient "$(recipient_id 8)" --reason refused
     agent sync --json
     [ $rc -eq 1 ] || fail "sync to a server with another certificate succeeded"

@@ -22,6 +22,8 @@ work=$(mktemp -d /tmp/cfav.XXXXXX) # short: the PostgreSQL socket lives inside
 export CAREFACT_AGENT_STORE=$work/agent.db
 export CAREFACT_BOOT_ID=${CAREFACT_BOOT_ID:-6b3c2a10-0d1e-4f2a-9b3c-4d5e6f708192}
 unset CAREFACT_WALL_OFFSET_MS CAREFACT_MONO_OFFSET_MS LIBNFC_DEVICE
+# carefactd's TLS settings, and curl's for its health check (set by the HTTPS case).
+server_tls=() server_curl=() server_scheme=http
 db= port= server_pid= sim_pid= holder_pid= proxy_pid= proxy_port= dev=
 case_name=${case_name:-agent}
 on_cleanup=() # extra commands (a tmux server, a mount) undone on exit
@@ -72,11 +74,12 @@ server_up() {
     local tries=0
     while :; do
         [ -n "$port" ] || port=$(cf_pick_port)
-        "$carefactd" serve --db "$db" --listen "127.0.0.1:$port" --threads 4 \
+        "$carefactd" serve --db "$db" --listen "127.0.0.1:$port" --threads 4 "${server_tls[@]}" \
             >>"$work/carefactd.log" 2>&1 &
         server_pid=$!
         for _ in $(seq 100); do
-            curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return 0
+            curl -fsS "${server_curl[@]}" "$server_scheme://127.0.0.1:$port/healthz" >/dev/null 2>&1 &&
+                return 0
             kill -0 "$server_pid" 2>/dev/null || break
             sleep 0.05
         done
@@ -109,10 +112,8 @@ proxy_up() {
     local tries=0
     while :; do
         [ -n "${keep_proxy_port:-}" ] || proxy_port=$(cf_pick_port)
-        local -a tls=()
-        [ -z "${proxy_tls:-}" ] || tls=(--tls-cert "$proxy_tls")
         coproc PROXY { exec "$proxy_bin" --listen "$proxy_port" --upstream "$port" \
-            --mode-file "$work/proxy.mode" --log "$work/proxy.log" "${tls[@]}" 2>>"$work/proxy.err"; }
+            --mode-file "$work/proxy.mode" --log "$work/proxy.log" 2>>"$work/proxy.err"; }
         proxy_pid=$PROXY_PID
         local line=
         read -r -t 5 -u "${PROXY[0]}" line || true

@@ -14,9 +14,6 @@
  *                 seq the device never made
  *
  * usage: fault_proxy --listen PORT --upstream PORT --mode-file FILE [--log FILE]
- *                    [--tls-cert PEM --tls-key PEM]
- * With --tls-cert it also terminates TLS, as the front server (nginx) of a real
- * installation does, so the agent's pinned-CA HTTPS is tested against it.
  * Prints "ready" on stdout when listening. One request per connection, served in
  * turn (the agent is the only client). Loopback only. */
 #include <arpa/inet.h>
@@ -31,31 +28,21 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-
 #define MAX_MESSAGE (32u << 20)
 
-/* The client's side: a socket, with TLS on top when the proxy terminates it. */
+/* The client's side of the proxy. */
 struct conn {
     int fd;
-    SSL *ssl;
 };
 
 static ssize_t conn_read(struct conn *c, char *buf, size_t len)
 {
-    if (!c->ssl)
-        return read(c->fd, buf, len);
-    int n = SSL_read(c->ssl, buf, len > 0x7fffffff ? 0x7fffffff : (int)len);
-    return n > 0 ? n : -1;
+    return read(c->fd, buf, len);
 }
 
 static ssize_t conn_write(struct conn *c, const char *buf, size_t len)
 {
-    if (!c->ssl)
-        return write(c->fd, buf, len);
-    int n = SSL_write(c->ssl, buf, len > 0x7fffffff ? 0x7fffffff : (int)len);
-    return n > 0 ? n : -1;
+    return write(c->fd, buf, len);
 }
 
 struct message {
@@ -208,32 +195,27 @@ static const char *serve(struct conn *client, int upstream, const char *mode)
     return what;
 }
 
+/* A TCP port from the command line, or 0 when it is not one. */
+static int port_arg(const char *text)
+{
+    char *end = NULL;
+    long v = strtol(text, &end, 10);
+    return end != text && *end == '\0' && v > 0 && v < 65536 ? (int)v : 0;
+}
+
 int main(int argc, char **argv)
 {
     int listen_port = 0, upstream = 0;
-    const char *mode_file = NULL, *log_file = NULL, *tls_cert = NULL, *tls_key = NULL;
+    const char *mode_file = NULL, *log_file = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--listen") == 0)
-            listen_port = atoi(argv[i + 1]);
+            listen_port = port_arg(argv[i + 1]);
         else if (strcmp(argv[i], "--upstream") == 0)
-            upstream = atoi(argv[i + 1]);
+            upstream = port_arg(argv[i + 1]);
         else if (strcmp(argv[i], "--mode-file") == 0)
             mode_file = argv[i + 1];
         else if (strcmp(argv[i], "--log") == 0)
             log_file = argv[i + 1];
-        else if (strcmp(argv[i], "--tls-cert") == 0)
-            tls_cert = argv[i + 1];
-        else if (strcmp(argv[i], "--tls-key") == 0)
-            tls_key = argv[i + 1];
-    }
-    SSL_CTX *tls = NULL;
-    if (tls_cert) {
-        tls = SSL_CTX_new(TLS_server_method());
-        if (!tls || SSL_CTX_use_certificate_chain_file(tls, tls_cert) != 1 ||
-            SSL_CTX_use_PrivateKey_file(tls, tls_key ? tls_key : tls_cert, SSL_FILETYPE_PEM) != 1) {
-            ERR_print_errors_fp(stderr);
-            return 1;
-        }
     }
     if (listen_port <= 0 || upstream <= 0 || !mode_file) {
         fprintf(stderr, "usage: fault_proxy --listen PORT --upstream PORT --mode-file FILE "
@@ -256,19 +238,8 @@ int main(int argc, char **argv)
         if (client.fd < 0)
             continue;
         char mode[64];
-        const char *what = "tls-handshake-failed";
         read_mode(mode_file, mode, sizeof mode);
-        if (tls && (client.ssl = SSL_new(tls)) && SSL_set_fd(client.ssl, client.fd) == 1 &&
-            SSL_accept(client.ssl) != 1) {
-            SSL_free(client.ssl);
-            client.ssl = NULL;
-        } else {
-            what = serve(&client, upstream, mode);
-        }
-        if (client.ssl) {
-            SSL_shutdown(client.ssl);
-            SSL_free(client.ssl);
-        }
+        const char *what = serve(&client, upstream, mode);
         close(client.fd);
         FILE *log = log_file ? fopen(log_file, "a") : NULL;
         if (log) {
