@@ -31,19 +31,11 @@ static int env_offset(const char *name, int64_t *out)
     return 0;
 }
 
-static int64_t clock_ms(clockid_t clock)
-{
-    struct timespec ts;
-    if (clock_gettime(clock, &ts) != 0)
-        return 0;
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int64_t ag_wall_now_ms(void)
 {
     int64_t offset = 0;
     env_offset("CAREFACT_WALL_OFFSET_MS", &offset);
-    return clock_ms(CLOCK_REALTIME) + offset;
+    return cf_time_now_ms() + offset;
 }
 
 static int read_boot_id(uint8_t out[CF_UUID_LEN])
@@ -72,10 +64,11 @@ int ag_moment_now(struct ag_moment *out)
     int rc = read_boot_id(out->boot_id);
     if (rc)
         return rc;
-    out->wall_ms = clock_ms(CLOCK_REALTIME) + wall_offset;
-    /* CLOCK_BOOTTIME keeps counting while the terminal is suspended: a visit with
-     * the terminal asleep in a pocket still lasts as long as it really did. */
-    out->mono_ms = clock_ms(CLOCK_BOOTTIME) + mono_offset;
+    out->wall_ms = cf_time_now_ms() + wall_offset;
+    /* cf_time_mono_ms is CLOCK_BOOTTIME: it keeps counting while the terminal is
+     * suspended, so a visit with the terminal asleep in a pocket still lasts as long
+     * as it really did. */
+    out->mono_ms = cf_time_mono_ms() + mono_offset;
     if (out->mono_ms < 0)
         out->mono_ms = 0;
     return 0;
