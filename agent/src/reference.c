@@ -11,6 +11,7 @@
 
 #include "ag/clock.h"
 #include "cf/codec.h"
+#include "cf/json.h"
 #include "cf/uuid.h"
 
 /* ==== Field readers (nullable where the server may send null) ==== */
@@ -29,53 +30,50 @@ static const cJSON *get(const cJSON *obj, const char *name)
     return cJSON_GetObjectItemCaseSensitive(obj, name);
 }
 
+/* The server writes null for an absent value: null and absent read alike here, then
+ * firmware-shared's strict readers take over. Returns true when the field is
+ * there; a required one missing sets CF_EFIELD_MISSING in *rc. */
+static bool present_value(const cJSON *obj, const char *name, const char *path, bool required,
+                          int *rc, struct cf_error_detail *d)
+{
+    const cJSON *item = get(obj, name);
+    *rc = 0;
+    if (item && !cJSON_IsNull(item))
+        return true;
+    if (required) {
+        char field[96];
+        field_path(field, sizeof field, path, name);
+        *rc = cf_error_set(d, CF_EFIELD_MISSING, field, "%s is required", field);
+    }
+    return false;
+}
+
 /* A string of at most max bytes; null or absent -> "" unless required. */
 static int read_string(const cJSON *obj, const char *name, const char *path, bool required,
                        size_t max, char *out, size_t out_size, struct cf_error_detail *d)
 {
-    char field[96];
-    const cJSON *item = get(obj, name);
-    field_path(field, sizeof field, path, name);
+    int rc;
     out[0] = '\0';
-    if (!item || cJSON_IsNull(item)) {
-        if (required)
-            return cf_error_set(d, CF_EFIELD_MISSING, field, "%s is required", field);
-        return 0;
-    }
-    if (!cJSON_IsString(item) || !item->valuestring)
-        return cf_error_set(d, CF_EFIELD_TYPE, field, "%s must be a string", field);
-    size_t len = strlen(item->valuestring);
-    if (len > max || len >= out_size)
-        return cf_error_set(d, CF_EFIELD_RANGE, field, "%s is longer than %zu bytes", field, max);
-    memcpy(out, item->valuestring, len + 1);
-    return 0;
+    if (!present_value(obj, name, path, required, &rc, d))
+        return rc;
+    return cf_json_get_string(obj, name, path, true, max, out, out_size, d);
 }
 
+/* A whole number within [min, max]; null or absent -> 0 and *present false. */
 static int read_int(const cJSON *obj, const char *name, const char *path, bool required,
                     int64_t min, int64_t max, int64_t *out, bool *present,
                     struct cf_error_detail *d)
 {
-    char field[96];
-    const cJSON *item = get(obj, name);
-    field_path(field, sizeof field, path, name);
+    int rc;
     *out = 0;
     if (present)
         *present = false;
-    if (!item || cJSON_IsNull(item)) {
-        if (required)
-            return cf_error_set(d, CF_EFIELD_MISSING, field, "%s is required", field);
-        return 0;
-    }
-    double v = item->valuedouble;
-    if (!cJSON_IsNumber(item) || v != (double)(int64_t)v)
-        return cf_error_set(d, CF_EFIELD_TYPE, field, "%s must be a whole number", field);
-    if (v < (double)min || v > (double)max)
-        return cf_error_set(d, CF_EFIELD_RANGE, field, "%s must be between %lld and %lld", field,
-                            (long long)min, (long long)max);
-    *out = (int64_t)v;
-    if (present)
+    if (!present_value(obj, name, path, required, &rc, d))
+        return rc;
+    rc = cf_json_get_int(obj, name, path, true, min, max, out, d);
+    if (!rc && present)
         *present = true;
-    return 0;
+    return rc;
 }
 
 static int read_uuid(const cJSON *obj, const char *name, const char *path, uint8_t out[CF_UUID_LEN],
