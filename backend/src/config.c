@@ -93,23 +93,34 @@ static char *trim(char *s)
     return s;
 }
 
-int be_config_load_file(struct be_config *c, const char *path, char *err, size_t err_size)
+#define CONFIG_LINE_MAX 2048 /* bytes of one line, newline included */
+
+int be_config_load_stream(struct be_config *c, FILE *f, const char *name, char *err,
+                          size_t err_size)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, err_size, "cannot open config file %s: %s", path, strerror(errno));
-        return -1;
-    }
-    char line[2048];
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
     int number = 0, rc = 0;
-    while (!rc && fgets(line, sizeof line, f)) {
+    while (!rc && (n = getline(&line, &cap, f)) >= 0) {
         number++;
+        if (n > CONFIG_LINE_MAX) {
+            snprintf(err, err_size, "%s line %d: longer than %d bytes", name, number,
+                     CONFIG_LINE_MAX);
+            rc = -1;
+            break;
+        }
+        if (strlen(line) != (size_t)n) {
+            snprintf(err, err_size, "%s line %d: holds a NUL byte", name, number);
+            rc = -1;
+            break;
+        }
         char *text = trim(line);
         if (!*text || *text == '#')
             continue;
         char *eq = strchr(text, '=');
         if (!eq) {
-            snprintf(err, err_size, "%s line %d: expected 'key = value'", path, number);
+            snprintf(err, err_size, "%s line %d: expected 'key = value'", name, number);
             rc = -1;
             break;
         }
@@ -117,8 +128,20 @@ int be_config_load_file(struct be_config *c, const char *path, char *err, size_t
         char inner[256];
         rc = be_config_set(c, trim(text), trim(eq + 1), inner, sizeof inner);
         if (rc)
-            snprintf(err, err_size, "%s line %d: %s", path, number, inner);
+            snprintf(err, err_size, "%s line %d: %s", name, number, inner);
     }
+    free(line);
+    return rc;
+}
+
+int be_config_load_file(struct be_config *c, const char *path, char *err, size_t err_size)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, err_size, "cannot open config file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = be_config_load_stream(c, f, path, err, err_size);
     fclose(f);
     return rc;
 }
