@@ -19,7 +19,7 @@
 #include "cf/uuid.h"
 
 #define LOCATION_JSON(prefix)                                                                      \
-    "CASE WHEN v." prefix "_lat_e7 IS NULL THEN NULL ELSE json_build_object('lat_e7', v." prefix \
+    "CASE WHEN v." prefix "_lat_e7 IS NULL THEN NULL ELSE json_build_object('lat_e7', v." prefix   \
     "_lat_e7, 'lon_e7', v." prefix "_lon_e7, 'accuracy_m', v." prefix "_accuracy_m) END"
 
 #define VISIT_JSON                                                                                 \
@@ -31,11 +31,14 @@
     "'end_confirmed', v.end_confirmed, 'start_confirmer', v.start_confirmer, "                     \
     "'end_confirmer', v.end_confirmer, 'rating', v.rating, 'comment', v.comment, "                 \
     "'reason', v.reason, 'cancelled_by', v.cancelled_by, 'flags', to_json(v.flags), "              \
-    "'start_location', " LOCATION_JSON("start") ", 'end_location', " LOCATION_JSON("end") ", "     \
-    "'updated_at', v.updated_at, "                                                                 \
-    "'services', coalesce((SELECT json_agg(json_build_object('code', s.code, 'quantity', "          \
-    "s.quantity) ORDER BY s.n) FROM unnest(v.service_codes, v.service_quantities) WITH "           \
-    "ORDINALITY s(code, quantity, n)), '[]'))"
+    "'start_location', " LOCATION_JSON("start") ", 'end_location', " LOCATION_JSON(                \
+        "end") ", "                                                                                \
+               "'updated_at', v.updated_at, "                                                      \
+               "'services', coalesce((SELECT json_agg(json_build_object('code', s.code, "          \
+               "'quantity', "                                                                      \
+               "s.quantity) ORDER BY s.n) FROM unnest(v.service_codes, v.service_quantities) "     \
+               "WITH "                                                                             \
+               "ORDINALITY s(code, quantity, n)), '[]'))"
 
 /* A plan not started yet, shaped as a visit. */
 #define PLAN_JSON                                                                                  \
@@ -57,8 +60,7 @@ static cJSON *parse_row_json(PGresult *res, int row)
 
 /* The events of visit id (of its own provider) as JSON, each with device_id,
  * received_at and whether its stored digest still matches its content. */
-static int visit_events(struct be_request *req, const char *id, const char *provider,
-                        cJSON *out)
+static int visit_events(struct be_request *req, const char *id, const char *provider, cJSON *out)
 {
     const char *params[2] = {id, provider};
     PGresult *res = PQexecParams(
@@ -109,14 +111,17 @@ void be_handle_visit_get(struct be_request *req)
     }
     char text[CF_UUID_TEXT_LEN + 1];
     cf_uuid_to_text(id, text);
-    const char *params[1] = {text};
+    /* Another provider's (or, for a worker, another worker's) visit does not exist. */
+    const char *params[3] = {text, be_auth_provider_scope(req), req->who.worker};
     PGresult *res = PQexecParams(
         req->db,
         "SELECT " VISIT_JSON "::text, v.provider_id FROM visits v WHERE v.id = $1::uuid "
+        "AND ($2 = '' OR v.provider_id = $2::uuid) AND ($3 = '' OR v.worker_id = $3::uuid) "
         "UNION ALL SELECT " PLAN_JSON "::text, pl.provider_id FROM visit_plans pl "
-        "WHERE pl.id = $1::uuid AND NOT EXISTS (SELECT 1 FROM visits x WHERE x.id = pl.id "
-        "OR x.plan_id = pl.id)",
-        1, NULL, params, NULL, NULL, 0);
+        "WHERE pl.id = $1::uuid AND ($2 = '' OR pl.provider_id = $2::uuid) "
+        "AND ($3 = '' OR pl.worker_id = $3::uuid) AND NOT EXISTS (SELECT 1 FROM visits x "
+        "WHERE x.id = pl.id OR x.plan_id = pl.id)",
+        3, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         be_reply_db_error(req, req->db, "visit get");
         PQclear(res);
@@ -144,9 +149,9 @@ void be_handle_visit_get(struct be_request *req)
 
 /* ==== List ==== */
 
-static const char *const visit_states[] = {"planned", "started", "ended",
+static const char *const visit_states[] = {"planned", "started",   "ended",
                                            "rated",   "cancelled", "attempted"};
-static const char *const visit_flags[] = {"early_leave",  "overtime",  "clock_uncertain",
+static const char *const visit_flags[] = {"early_leave",   "overtime",   "clock_uncertain",
                                           "card_mismatch", "low_rating", "unknown_recipient"};
 
 static bool one_of(const char *value, const char *const *list, size_t n)
@@ -236,7 +241,8 @@ static const char list_sql[] =
     "WITH v AS (SELECT v.sort_at, v.id, " VISIT_JSON " AS j FROM visits v WHERE $11::boolean "
     "AND ($1 = '' OR v.provider_id = $1::uuid) AND ($2 = '' OR v.worker_id = $2::uuid) "
     "AND ($3 = '' OR v.recipient_id = $3::uuid) AND ($4 = '' OR v.state = $4) "
-    "AND ($5 = '' OR (v.flags @> ARRAY[$5] AND cardinality(v.flags) > 0)) AND ($6 = '' OR v.sort_at >= $6::timestamptz) "
+    "AND ($5 = '' OR (v.flags @> ARRAY[$5] AND cardinality(v.flags) > 0)) AND ($6 = '' OR "
+    "v.sort_at >= $6::timestamptz) "
     "AND ($7 = '' OR v.sort_at < $7::timestamptz) AND ($8 = '' OR (v.sort_at, v.id) < "
     "(timestamptz 'epoch' + $8::bigint * interval '1 microsecond', $9::text::uuid)) "
     "ORDER BY v.sort_at DESC, v.id DESC LIMIT $10::int), "
@@ -246,7 +252,8 @@ static const char list_sql[] =
     "AND ($6 = '' OR pl.planned_start >= $6::timestamptz) "
     "AND ($7 = '' OR pl.planned_start < $7::timestamptz) AND ($8 = '' OR "
     "(pl.planned_start, pl.id) < (timestamptz 'epoch' + $8::bigint * interval '1 microsecond', "
-    "$9::text::uuid)) AND NOT EXISTS (SELECT 1 FROM visits x WHERE x.plan_id = pl.id OR x.id = pl.id) "
+    "$9::text::uuid)) AND NOT EXISTS (SELECT 1 FROM visits x WHERE x.plan_id = pl.id OR x.id = "
+    "pl.id) "
     "ORDER BY pl.planned_start DESC, pl.id DESC LIMIT $10::int), "
     "page AS (SELECT * FROM (SELECT * FROM v UNION ALL SELECT * FROM p) u "
     "ORDER BY sort_at DESC, id DESC LIMIT $10::int) "
@@ -264,12 +271,33 @@ void be_handle_visit_list(struct be_request *req)
                          d.field, NULL);
         return;
     }
+    /* A manager sees only their provider, a worker only their own visits. */
+    const char *scope = be_auth_provider_scope(req);
+    if ((scope[0] && f.provider[0] && strcmp(f.provider, scope) != 0) ||
+        (req->who.worker[0] && f.worker[0] && strcmp(f.worker, req->who.worker) != 0)) {
+        be_reply_problem(req, 403, "forbidden", "Not your provider's data",
+                         "You may list only your own provider's visits (a worker: their own).",
+                         "provider", NULL);
+        return;
+    }
+    if (scope[0])
+        snprintf(f.provider, sizeof f.provider, "%s", scope);
+    if (req->who.worker[0])
+        snprintf(f.worker, sizeof f.worker, "%s", req->who.worker);
     bool visits = strcmp(f.state, "planned") != 0;
     bool plans = (!f.state[0] || !visits) && !f.flag[0];
-    const char *params[12] = {f.provider,  f.worker,    f.recipient,
-                              f.state,     f.flag,      f.from,
-                              f.to,        f.cursor_us, f.cursor_id[0] ? f.cursor_id : "",
-                              f.limit[0] ? f.limit : "50", visits ? "t" : "f", plans ? "t" : "f"};
+    const char *params[12] = {f.provider,
+                              f.worker,
+                              f.recipient,
+                              f.state,
+                              f.flag,
+                              f.from,
+                              f.to,
+                              f.cursor_us,
+                              f.cursor_id[0] ? f.cursor_id : "",
+                              f.limit[0] ? f.limit : "50",
+                              visits ? "t" : "f",
+                              plans ? "t" : "f"};
     if (!visits)
         params[3] = ""; /* "planned" is not a state of the visits table */
     PGresult *res = PQexecParams(req->db, list_sql, 12, NULL, params, NULL, NULL, 0);
