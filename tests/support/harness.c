@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -94,7 +95,7 @@ int cf_harness_start_server(struct cf_harness *h, const char *const *extra_args)
     argv[n++] = bin;
     argv[n++] = "serve";
     argv[n++] = "--db";
-    argv[n++] = h->conninfo;
+    argv[n++] = h->app_conninfo;
     argv[n++] = "--listen";
     argv[n++] = listen;
     argv[n++] = "--threads";
@@ -147,6 +148,8 @@ int cf_harness_start(struct cf_harness *h, const char *const *extra_args)
         fprintf(stderr, "harness: tools/pg start failed\n");
         return -1;
     }
+    /* libpq takes the last of repeated keywords: the same cluster, the server's role. */
+    snprintf(h->app_conninfo, sizeof h->app_conninfo, "%s user=carefact_app", h->conninfo);
     const char *migrate[] = {"migrate", NULL};
     if (cf_harness_carefactd(h, migrate, NULL, 0)) {
         fprintf(stderr, "harness: migrate failed\n");
@@ -251,8 +254,35 @@ static size_t on_data(char *data, size_t size, size_t count, void *userdata)
 static void record_exchange(const char *method, const char *path,
                             const struct cf_http_reply *reply);
 
+static size_t on_header(char *data, size_t size, size_t count, void *userdata)
+{
+    struct cf_http_reply *reply = userdata;
+    size_t n = size * count;
+    static const char name[] = "set-cookie:";
+    if (!reply->set_cookie[0] && n > sizeof name - 1 &&
+        strncasecmp(data, name, sizeof name - 1) == 0) {
+        size_t skip = sizeof name - 1;
+        while (skip < n && data[skip] == ' ')
+            skip++;
+        size_t len = n - skip;
+        while (len && (data[skip + len - 1] == '\r' || data[skip + len - 1] == '\n'))
+            len--;
+        if (len >= sizeof reply->set_cookie)
+            len = sizeof reply->set_cookie - 1;
+        memcpy(reply->set_cookie, data + skip, len);
+        reply->set_cookie[len] = '\0';
+    }
+    return n;
+}
+
 int cf_http(struct cf_harness *h, const char *method, const char *path, const char *body,
             size_t body_len, struct cf_http_reply *reply)
+{
+    return cf_http_with(h, method, path, body, body_len, NULL, reply);
+}
+
+int cf_http_with(struct cf_harness *h, const char *method, const char *path, const char *body,
+                 size_t body_len, const char *const *extra, struct cf_http_reply *reply)
 {
     char url[512];
     struct sink sink = {0};
@@ -262,6 +292,10 @@ int cf_http(struct cf_harness *h, const char *method, const char *path, const ch
         return -1;
     snprintf(url, sizeof url, "%s%s", h->base_url, path);
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    for (size_t i = 0; extra && extra[i]; i++)
+        headers = curl_slist_append(headers, extra[i]);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, reply);
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);

@@ -9,7 +9,8 @@
 
 struct cf_harness {
     char pg_dir[64];
-    char conninfo[256];
+    char conninfo[256]; /* the owner role (migrations, test SQL) */
+    char app_conninfo[300]; /* carefact_app: the role carefactd serves as */
     char base_url[64];
     pid_t server;
     int port;
@@ -20,6 +21,7 @@ struct cf_http_reply {
     char content_type[96];
     char *body; /* NUL-terminated, caller frees with cf_http_reply_cleanup */
     size_t body_len;
+    char set_cookie[256]; /* the first Set-Cookie header, "" when none */
 };
 
 /* Start PostgreSQL, migrate, start carefactd (extra_args: NULL-terminated list of
@@ -48,6 +50,10 @@ int cf_harness_carefactd(struct cf_harness *h, const char *const *args, char *ou
  * when no HTTP answer came. */
 int cf_http(struct cf_harness *h, const char *method, const char *path, const char *body,
             size_t body_len, struct cf_http_reply *reply);
+/* The same with extra request headers ("Name: value", NULL-terminated list; may be
+ * NULL), e.g. a session cookie and X-CSRF-Token. */
+int cf_http_with(struct cf_harness *h, const char *method, const char *path, const char *body,
+                 size_t body_len, const char *const *headers, struct cf_http_reply *reply);
 void cf_http_reply_cleanup(struct cf_http_reply *reply);
 
 #endif
