@@ -20,6 +20,7 @@
 #include "be/log.h"
 #include "be/metrics.h"
 #include "be/server.h"
+#include "be/web.h"
 #include "cf/batch.h"
 #include "cf/codec.h"
 #include "cf/uuid.h"
@@ -59,8 +60,7 @@ struct upload {
 };
 
 static void refuse(struct verdict *v, int status, const char *type, const char *title,
-                   const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
+                   const char *field, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 static void refuse(struct verdict *v, int status, const char *type, const char *title,
                    const char *field, const char *fmt, ...)
@@ -118,8 +118,7 @@ static int check_held(PGconn *db, struct upload *up)
     snprintf(to_text, sizeof to_text, "%" PRIu64, upto);
     const char *params[3] = {up->device_id, from_text, to_text};
     PGresult *res = be_db_run(db, BE_STMT_HELD_DIGESTS, 3, params);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK ||
-        (uint64_t)PQntuples(res) != upto - first + 1) {
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || (uint64_t)PQntuples(res) != upto - first + 1) {
         PQclear(res);
         up->failed_step = "read held events";
         return -1;
@@ -369,6 +368,7 @@ void be_handle_upload(struct be_request *req)
     }
     /* NOTE: the acknowledgement is built only after COMMIT returned. */
     be_metrics_events(up.stored);
+    be_web_notify_ingest(db, up.device_id, (long long)up.stored); /* live dashboards */
     cJSON *body = cJSON_CreateObject();
     if (body) {
         cJSON_AddNumberToObject(body, "acked_seq", (double)up.acked);
