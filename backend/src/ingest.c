@@ -60,7 +60,8 @@ struct upload {
 };
 
 static void refuse(struct verdict *v, int status, const char *type, const char *title,
-                   const char *field, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+                   const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 
 static void refuse(struct verdict *v, int status, const char *type, const char *title,
                    const char *field, const char *fmt, ...)
@@ -118,7 +119,8 @@ static int check_held(PGconn *db, struct upload *up)
     snprintf(to_text, sizeof to_text, "%" PRIu64, upto);
     const char *params[3] = {up->device_id, from_text, to_text};
     PGresult *res = be_db_run(db, BE_STMT_HELD_DIGESTS, 3, params);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || (uint64_t)PQntuples(res) != upto - first + 1) {
+    if (PQresultStatus(res) != PGRES_TUPLES_OK ||
+        (uint64_t)PQntuples(res) != upto - first + 1) {
         PQclear(res);
         up->failed_step = "read held events";
         return -1;
