@@ -20,6 +20,7 @@
 #include "be/log.h"
 #include "be/metrics.h"
 #include "be/server.h"
+#include "be/web.h"
 #include "cf/batch.h"
 #include "cf/codec.h"
 #include "cf/uuid.h"
@@ -367,6 +368,7 @@ void be_handle_upload(struct be_request *req)
     }
     /* NOTE: the acknowledgement is built only after COMMIT returned. */
     be_metrics_events(up.stored);
+    be_web_notify_ingest(db, up.device_id, (long long)up.stored); /* live dashboards */
     cJSON *body = cJSON_CreateObject();
     if (body) {
         cJSON_AddNumberToObject(body, "acked_seq", (double)up.acked);

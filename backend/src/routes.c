@@ -6,6 +6,7 @@
 #include "be/db.h"
 #include "be/metrics.h"
 #include "be/server.h"
+#include "be/web.h"
 
 const struct be_route be_routes[] = {
     {"GET", "/healthz", be_handle_healthz, false, BE_PUBLIC},
@@ -20,6 +21,9 @@ const struct be_route be_routes[] = {
     {"POST", "/api/v1/devices/{id}/reference/fetch", be_handle_reference_fetch, true, BE_DEVICE},
     {"GET", "/api/v1/visits", be_handle_visit_list, true, BE_PEOPLE},
     {"GET", "/api/v1/visits/{id}", be_handle_visit_get, true, BE_PEOPLE},
+    {"GET", "/", be_handle_web_index, false, BE_PUBLIC},
+    {"GET", "/web/{id}", be_handle_web_asset, false, BE_PUBLIC},
+    {"GET", "/api/v1/stream", be_handle_stream, false, BE_PEOPLE},
 };
 const size_t be_route_count = sizeof be_routes / sizeof be_routes[0];
 
