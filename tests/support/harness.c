@@ -3,6 +3,7 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -294,6 +295,13 @@ int cf_http_with(struct cf_harness *h, const char *method, const char *path, con
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
     for (size_t i = 0; extra && extra[i]; i++)
         headers = curl_slist_append(headers, extra[i]);
+    char cookie[200], csrf[120];
+    if (h->session) {
+        snprintf(cookie, sizeof cookie, "Cookie: %s", h->session->cookie);
+        snprintf(csrf, sizeof csrf, "X-CSRF-Token: %s", h->session->csrf);
+        headers = curl_slist_append(headers, cookie);
+        headers = curl_slist_append(headers, csrf);
+    }
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, reply);
     curl_easy_setopt(curl, CURLOPT_URL, url);
@@ -350,4 +358,99 @@ void cf_http_reply_cleanup(struct cf_http_reply *reply)
 {
     free(reply->body);
     reply->body = NULL;
+}
+
+/* ==== Accounts and sessions ==== */
+
+int cf_harness_account(struct cf_harness *h, const char *login, const char *role,
+                       const char *provider, const char *worker, const char *password)
+{
+    char bin[512];
+    snprintf(bin, sizeof bin, "%s/backend/carefactd", env_or("CF_BINARY_DIR", "."));
+    int fds[2];
+    if (pipe(fds))
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[0], 0);
+        close(fds[0]);
+        close(fds[1]);
+        char *argv[16];
+        size_t n = 0;
+        argv[n++] = bin;
+        argv[n++] = "user";
+        argv[n++] = "add";
+        argv[n++] = "--db";
+        argv[n++] = h->conninfo;
+        argv[n++] = "--role";
+        argv[n++] = (char *)role;
+        if (provider) {
+            argv[n++] = "--provider";
+            argv[n++] = (char *)provider;
+        }
+        if (worker) {
+            argv[n++] = "--worker";
+            argv[n++] = (char *)worker;
+        }
+        argv[n++] = (char *)login;
+        argv[n] = NULL;
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+            dup2(devnull, 1);
+        execv(bin, argv);
+        _exit(127);
+    }
+    close(fds[0]);
+    ssize_t w = write(fds[1], password, strlen(password));
+    w += write(fds[1], "\n", 1);
+    close(fds[1]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return w > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+int cf_harness_login(struct cf_harness *h, const char *login, const char *password,
+                     struct cf_session *out)
+{
+    char body[512];
+    struct cf_http_reply reply;
+    const struct cf_session *saved = h->session;
+    memset(out, 0, sizeof *out);
+    snprintf(body, sizeof body, "{\"login\":\"%s\",\"password\":\"%s\"}", login, password);
+    h->session = NULL;
+    int rc = cf_http(h, "POST", "/api/v1/session", body, strlen(body), &reply);
+    h->session = saved;
+    if (rc || reply.status != 201) {
+        fprintf(stderr, "harness: login %s: %ld %s\n", login, reply.status,
+                reply.body ? reply.body : "");
+        cf_http_reply_cleanup(&reply);
+        return -1;
+    }
+    cJSON *json = cJSON_Parse(reply.body);
+    const cJSON *csrf = cJSON_GetObjectItemCaseSensitive(json, "csrf_token");
+    size_t n = strcspn(reply.set_cookie, ";");
+    if (cJSON_IsString(csrf) && n < sizeof out->cookie) {
+        memcpy(out->cookie, reply.set_cookie, n);
+        out->cookie[n] = '\0';
+        snprintf(out->csrf, sizeof out->csrf, "%s", csrf->valuestring);
+    }
+    cJSON_Delete(json);
+    cf_http_reply_cleanup(&reply);
+    return out->cookie[0] ? 0 : -1;
+}
+
+int cf_harness_as_authority(struct cf_harness *h)
+{
+    static struct cf_session authority;
+    static const char password[] = "harness-authority-password";
+    char *exists = cf_harness_sql_value(h, "SELECT count(*) FROM users WHERE login = "
+                                           "'harness-authority'");
+    int rc = exists && strcmp(exists, "0") == 0
+                 ? cf_harness_account(h, "harness-authority", "authority", NULL, NULL, password)
+                 : 0;
+    free(exists);
+    if (!rc)
+        rc = cf_harness_login(h, "harness-authority", password, &authority);
+    h->session = rc ? NULL : &authority;
+    return rc;
 }

@@ -7,6 +7,12 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* A signed-in person: the session cookie and the CSRF token to send back. */
+struct cf_session {
+    char cookie[160]; /* "cf_session=..." */
+    char csrf[80];
+};
+
 struct cf_harness {
     char pg_dir[64];
     char conninfo[256]; /* the owner role (migrations, test SQL) */
@@ -14,6 +20,7 @@ struct cf_harness {
     char base_url[64];
     pid_t server;
     int port;
+    const struct cf_session *session; /* sent by cf_http when set (NULL = anonymous) */
 };
 
 struct cf_http_reply {
@@ -45,6 +52,16 @@ long cf_harness_sql_long(struct cf_harness *h, const char *sql);
 
 /* Run carefactd with arguments (NULL-terminated) and capture its first stdout line. */
 int cf_harness_carefactd(struct cf_harness *h, const char *const *args, char *out, size_t out_size);
+
+/* Create an account with `carefactd user add` (provider/worker may be NULL). 0 or -1. */
+int cf_harness_account(struct cf_harness *h, const char *login, const char *role,
+                       const char *provider, const char *worker, const char *password);
+/* POST /api/v1/session; on 201 fills *out and returns 0, else -1. */
+int cf_harness_login(struct cf_harness *h, const char *login, const char *password,
+                     struct cf_session *out);
+/* Create an authority account "harness-authority" once, sign it in and make cf_http
+ * send its session from now on (tests that read what devices sent). 0 or -1. */
+int cf_harness_as_authority(struct cf_harness *h);
 
 /* One HTTP request to the server; body may be NULL. Returns 0 (any status) or -1
  * when no HTTP answer came. */
