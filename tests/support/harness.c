@@ -12,11 +12,14 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <libpq-fe.h>
+
+#include "cf/batch.h"
 
 static const char *env_or(const char *name, const char *fallback)
 {
@@ -255,6 +258,43 @@ static size_t on_data(char *data, size_t size, size_t count, void *userdata)
 static void record_exchange(const char *method, const char *path,
                             const struct cf_http_reply *reply);
 
+void cf_harness_device_key(struct cf_harness *h, const char *id, const unsigned char key[32])
+{
+    if (h->device_count >= CF_HARNESS_DEVICES)
+        return;
+    struct cf_harness_device *d = &h->devices[h->device_count++];
+    snprintf(d->id, sizeof d->id, "%s", id);
+    memcpy(d->key, key, sizeof d->key);
+}
+
+/* The three signature headers for a device route of a registered device; -1 when
+ * the path is not one (the request goes unsigned). */
+static int sign_device_request(const struct cf_harness *h, const char *method, const char *path,
+                               const char *body, size_t body_len, char out[3][160])
+{
+    static const char prefix[] = "/api/v1/devices/";
+    if (strncmp(path, prefix, sizeof prefix - 1) != 0)
+        return -1;
+    const char *id = path + sizeof prefix - 1;
+    size_t id_len = strcspn(id, "/?");
+    for (size_t i = 0; i < h->device_count; i++) {
+        const struct cf_harness_device *d = &h->devices[i];
+        if (strlen(d->id) != id_len || strncmp(d->id, id, id_len) != 0)
+            continue;
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        int64_t ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+        char sig[CF_REQUEST_SIG_TEXT_LEN + 1];
+        if (cf_request_sign(d->key, d->id, method, path, body, body ? body_len : 0, ms, sig))
+            return -1;
+        snprintf(out[0], 160, CF_REQUEST_HDR_DEVICE ": %s", d->id);
+        snprintf(out[1], 160, CF_REQUEST_HDR_TIME ": %lld", (long long)ms);
+        snprintf(out[2], 160, CF_REQUEST_HDR_SIGNATURE ": %s", sig);
+        return 0;
+    }
+    return -1;
+}
+
 static size_t on_header(char *data, size_t size, size_t count, void *userdata)
 {
     struct cf_http_reply *reply = userdata;
@@ -296,6 +336,10 @@ int cf_http_with(struct cf_harness *h, const char *method, const char *path, con
     for (size_t i = 0; extra && extra[i]; i++)
         headers = curl_slist_append(headers, extra[i]);
     char cookie[200], csrf[120];
+    char signed_headers[3][160];
+    if (sign_device_request(h, method, path, body, body_len, signed_headers) == 0)
+        for (int i = 0; i < 3; i++)
+            headers = curl_slist_append(headers, signed_headers[i]);
     if (h->session) {
         snprintf(cookie, sizeof cookie, "Cookie: %s", h->session->cookie);
         snprintf(csrf, sizeof csrf, "X-CSRF-Token: %s", h->session->csrf);

@@ -13,6 +13,13 @@ struct cf_session {
     char csrf[80];
 };
 
+/* An enrolled test device whose requests the harness signs. */
+#define CF_HARNESS_DEVICES 64
+struct cf_harness_device {
+    char id[40];
+    unsigned char key[32];
+};
+
 struct cf_harness {
     char pg_dir[64];
     char conninfo[256]; /* the owner role (migrations, test SQL) */
@@ -21,6 +28,8 @@ struct cf_harness {
     pid_t server;
     int port;
     const struct cf_session *session; /* sent by cf_http when set (NULL = anonymous) */
+    struct cf_harness_device devices[CF_HARNESS_DEVICES];
+    size_t device_count;
 };
 
 struct cf_http_reply {
@@ -62,6 +71,10 @@ int cf_harness_login(struct cf_harness *h, const char *login, const char *passwo
 /* Create an authority account "harness-authority" once, sign it in and make cf_http
  * send its session from now on (tests that read what devices sent). 0 or -1. */
 int cf_harness_as_authority(struct cf_harness *h);
+
+/* From now on, cf_http signs requests to /api/v1/devices/<id>/... with this device's
+ * enrolled private key (cf_request_sign), as the agent does. */
+void cf_harness_device_key(struct cf_harness *h, const char *id, const unsigned char key[32]);
 
 /* One HTTP request to the server; body may be NULL. Returns 0 (any status) or -1
  * when no HTTP answer came. */
