@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -16,7 +17,9 @@
 #include "be/log.h"
 #include "be/query.h"
 #include "be/server.h"
+#include "cf/batch.h"
 #include "cf/codec.h"
+#include "cf/uuid.h"
 #include "be/db.h"
 #include "cf/json.h"
 
@@ -28,6 +31,11 @@
 #define TOKEN_LEN 32
 #define LOCK_AFTER 3 /* failures before each further one locks the login for a while */
 #define LOCK_MAX_S 900 /* longest lock: 15 minutes */
+/* How far a device's signed time may be from the server's. Wide, because terminals'
+ * clocks drift by hours (the agent measures and reports the skew); the signature
+ * proves who asks, and replaying a captured request within the window (over TLS)
+ * repeats an idempotent upload or a read. */
+#define BE_DEVICE_CLOCK_WINDOW_MS (12LL * 3600 * 1000)
 
 /* ==== Passwords ==== */
 
@@ -206,13 +214,101 @@ static bool state_changing(const char *method)
     return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
 }
 
+/* ==== Devices ==== */
+
+static bool device_refused(struct be_request *req, int status, const char *type, const char *title,
+                           const char *detail)
+{
+    be_reply_problem(req, status, type, title, detail, NULL, NULL);
+    return false;
+}
+
+/* A device route: the request must be signed (cf_request_sign) by the active device
+ * named in the path, within BE_DEVICE_CLOCK_WINDOW_MS of the server's clock. */
+static bool device_authorise(struct be_request *req)
+{
+    const char *device = be_request_header(req, CF_REQUEST_HDR_DEVICE);
+    const char *time_text = be_request_header(req, CF_REQUEST_HDR_TIME);
+    const char *sig = be_request_header(req, CF_REQUEST_HDR_SIGNATURE);
+    uint8_t id[CF_UUID_LEN], key[CF_ED25519_KEY_LEN];
+    char id_text[CF_UUID_TEXT_LEN + 1], path[CF_REQUEST_PATH_MAX + 1];
+    char *end = NULL;
+    if (!device || !time_text || !sig || cf_uuid_from_text(device, id))
+        return device_refused(req, 401, "device-unauthenticated", "Unsigned device request",
+                              "Device routes need the headers " CF_REQUEST_HDR_DEVICE
+                              ", " CF_REQUEST_HDR_TIME " and " CF_REQUEST_HDR_SIGNATURE ".");
+    cf_uuid_to_text(id, id_text);
+    long long t = strtoll(time_text, &end, 10);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    if (!end || *end || end == time_text || llabs(t - now_ms) > BE_DEVICE_CLOCK_WINDOW_MS)
+        return device_refused(req, 401, "device-unauthenticated", "Request time out of range",
+                              "The signed time is not a Unix time in milliseconds close to "
+                              "the server's clock (see the Date header).");
+    if (strcmp(id_text, req->param) != 0)
+        return device_refused(req, 403, "device-mismatch", "Not this device's path",
+                              "A device may use only its own /devices/{id}/ routes.");
+    int n = snprintf(path, sizeof path, "%s%s%s", req->path, req->query ? "?" : "",
+                     req->query ? req->query : "");
+    if (n < 0 || (size_t)n >= sizeof path)
+        return device_refused(req, 401, "device-unauthenticated", "Path too long",
+                              "The signed path is longer than the server accepts.");
+    /* The lookup itself may see every provider's devices; the handler then only its own. */
+    if (set_scope(req, "*")) {
+        be_reply_db_error(req, req->db, "authorisation scope");
+        return false;
+    }
+    const char *params[1] = {id_text};
+    PGresult *res = PQexecParams(req->db,
+                                 "SELECT encode(d.public_key, 'hex'), d.status, w.provider_id, "
+                                 "d.worker_id FROM devices d JOIN workers w ON w.id = "
+                                 "d.worker_id WHERE d.id = $1::uuid",
+                                 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        PQclear(res);
+        be_reply_db_error(req, req->db, "device lookup");
+        return false;
+    }
+    size_t key_len = 0;
+    bool known = PQntuples(res) == 1 &&
+                 cf_hex_decode(PQgetvalue(res, 0, 0), strlen(PQgetvalue(res, 0, 0)), key,
+                               sizeof key, &key_len) == 0 &&
+                 key_len == sizeof key;
+    bool verified = known && cf_request_verify(key, id_text, req->method, path, req->body,
+                                               req->body ? req->body_len : 0, t, sig) == 0;
+    bool revoked = verified && strcmp(PQgetvalue(res, 0, 1), "active") != 0;
+    bool unknown = PQntuples(res) == 0;
+    if (verified) {
+        req->who.role = BE_DEVICE;
+        snprintf(req->who.device, sizeof req->who.device, "%s", id_text);
+        copy_field(req->who.provider, sizeof req->who.provider, res, 2);
+        copy_field(req->who.worker, sizeof req->who.worker, res, 3);
+    }
+    PQclear(res);
+    if (unknown)
+        return device_refused(req, 404, "unknown-device", "Unknown device",
+                              "No device with this id is enrolled; enrol the terminal.");
+    if (!verified)
+        return device_refused(req, 401, "device-unauthenticated", "Signature does not verify",
+                              "The request is not signed by the key enrolled for this device.");
+    if (revoked)
+        return device_refused(req, 403, "revoked-device", "Device revoked",
+                              "This terminal has been revoked; enrol it again.");
+    if (set_scope(req, req->who.provider)) {
+        be_reply_db_error(req, req->db, "authorisation scope");
+        return false;
+    }
+    return true;
+}
+
 bool be_auth_authorise(struct be_request *req, unsigned roles)
 {
     memset(&req->who, 0, sizeof req->who);
-    if (roles & (BE_PUBLIC | BE_DEVICE)) {
-        /* Public routes carry their own proof (a one-time code, a password) and device
-         * routes the seal of their batch and the device's enrolled key; their handlers
-         * check the device against the path. */
+    if (roles & BE_DEVICE)
+        return device_authorise(req);
+    if (roles & BE_PUBLIC) {
+        /* Public routes carry their own proof (a one-time code, a password). */
         if (req->db && set_scope(req, "*")) {
             be_reply_db_error(req, req->db, "authorisation scope");
             return false;

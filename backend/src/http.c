@@ -319,6 +319,7 @@ static int serve_request(struct mg_connection *conn, void *cbdata)
     struct be_request req = {.config = config,
                              .method = ri->request_method,
                              .route = "unmatched",
+                             .path = path,
                              .query = ri->query_string,
                              .transport = conn};
     size_t route_index = (size_t)-1;

@@ -31,6 +31,7 @@ struct be_request {
     const struct be_config *config;
     const char *method;
     const char *route; /* the route template, e.g. /api/v1/devices/{id}/events */
+    const char *path; /* the path as requested (without the query string) */
     char param[BE_PATH_PARAM_MAX + 1]; /* the {id} of the path, "" when none */
     const char *query; /* query string or NULL */
     const char *body; /* whole body, NUL-terminated, or NULL */
