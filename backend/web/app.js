@@ -10,7 +10,7 @@ const FLAG_NAMES = {
   card_mismatch: "чужая карта", low_rating: "низкая оценка", geo_far: "далеко от адреса",
   overlap: "наложение визитов", abandoned: "не завершено",
 };
-const STATE_NAMES = { started: "идёт", ended: "завершено", rated: "оценено", cancelled: "отменено" };
+const STATE_NAMES = { planned: "запланировано", started: "идёт", ended: "завершено", rated: "оценено", cancelled: "отменено" };
 const KIND_NAMES = {
   "visit.started": "Начало визита", "visit.ended": "Окончание визита", "visit.rated": "Оценка",
   "visit.cancelled": "Отмена", "visit.attempt": "Попытка визита", "card.unrecognized": "Неизвестная карта",
@@ -98,7 +98,8 @@ async function pageToday() {
     allVisits({ from: startOfToday().toISOString() }, 2),
   ]);
   if (live.error || today.error) return `<div class="error">${esc(live.error || today.error)}</div>`;
-  const done = today.items.filter((v) => v.state !== "started");
+  const done = today.items.filter((v) => ["ended", "rated", "cancelled"].includes(v.state));
+  const planned = today.items.filter((v) => v.state === "planned").length;
   const rows = live.items.map((v) => `<tr data-visit="${esc(v.id)}">
       <td><a href="#/visit/${esc(v.id)}">${time(v.started_at)}</a></td><td>${who(v, "worker")}</td>
       <td>${who(v, "recipient")}</td><td>${elapsedBar(v)}</td><td>${flags(v.flags)}</td></tr>`).join("");
@@ -110,7 +111,8 @@ async function pageToday() {
   return `<h1>Сегодня</h1>
     <div class="cards"><div class="card">Идут сейчас<b id="live-count">${live.items.length}</b></div>
       <div class="card">Завершено сегодня<b>${done.length}</b></div>
-      <div class="card">С отметками<b>${flagged}</b></div></div>
+      <div class="card">С отметками<b>${flagged}</b></div>
+      <div class="card">Запланировано, не начато<b>${planned}</b></div></div>
     <h2>Идут сейчас</h2>
     ${rows ? `<table id="live-visits"><thead><tr><th>Начало</th><th>Сотрудник</th><th>Получатель</th>
       <th>Прошло / норма</th><th>Отметки</th></tr></thead><tbody>${rows}</tbody></table>` : nodata("сейчас нет идущих визитов")}
