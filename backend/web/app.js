@@ -80,12 +80,20 @@ function monthStart(offset = 0) {
 
 /* ==== Today ==== */
 
+/* Services are recorded at the end of a visit, so a live visit's expected time comes
+ * from its plan, remembered while the plan was listed as not started yet. */
+const planNorms = new Map(JSON.parse(sessionStorage.getItem("carefact.planNorms") || "[]"));
+function rememberPlans(items) {
+  for (const v of items) if (v.state === "planned" && v.expected_minutes) planNorms.set(v.plan_id || v.id, v.expected_minutes);
+  sessionStorage.setItem("carefact.planNorms", JSON.stringify([...planNorms].slice(-2000)));
+}
+
 function elapsedBar(v) {
   const elapsed = Math.max(0, (Date.now() - Date.parse(v.started_at)) / 1000);
-  const expected = (v.expected_minutes || 0) * 60;
+  const expected = (v.expected_minutes || planNorms.get(v.plan_id) || 0) * 60;
   const share = expected ? elapsed / expected : 0;
   const width = expected ? Math.min(share, 1) * 100 : 0;
-  const norm = expected ? `${Math.round(expected / 60)} мин` : "норма не задана";
+  const norm = expected ? `${Math.round(expected / 60)} мин` : "норма — по окончании";
   /* SVG, not a styled div: the Content-Security-Policy allows no inline styles. */
   return `<svg class="bar" width="220" height="14" role="img" aria-label="${esc(norm)}"><rect width="220" height="14" rx="7" fill="#eef2f7"></rect>
     <rect width="${(width * 2.2).toFixed(1)}" height="14" rx="7" fill="${share > 1 ? "#b45309" : "#1d4ed8"}"></rect></svg>
@@ -98,6 +106,7 @@ async function pageToday() {
     allVisits({ from: startOfToday().toISOString() }, 2),
   ]);
   if (live.error || today.error) return `<div class="error">${esc(live.error || today.error)}</div>`;
+  rememberPlans(today.items);
   const done = today.items.filter((v) => ["ended", "rated", "cancelled"].includes(v.state));
   const planned = today.items.filter((v) => v.state === "planned").length;
   const rows = live.items.map((v) => `<tr data-visit="${esc(v.id)}">
