@@ -61,7 +61,7 @@ async function allVisits(query, maxPages = 6) {
 const short = (id) => (id ? String(id).slice(0, 8) : "—");
 const who = (v, kind) => esc(v[`${kind}_name`] || short(v[`${kind}_id`]));
 const flags = (list) => (list || []).map((f) => `<span class="flag ${esc(f)}">${esc(FLAG_NAMES[f] || f)}</span>`).join("");
-const minutes = (s) => (s == null ? "—" : `${Math.round(s / 60)} мин`);
+const minutes = (s) => (s == null ? "—" : s < 60 ? `${Math.round(s)} с` : `${Math.round(s / 60)} мин`);
 const dateTime = (t) => (t ? new Date(t).toLocaleString("ru-RU") : "—");
 const time = (t) => (t ? new Date(t).toLocaleTimeString("ru-RU", { hour: "2-digit", minute: "2-digit" }) : "—");
 const rub = (kopecks) => (Number(kopecks || 0) / 100).toLocaleString("ru-RU", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
@@ -195,7 +195,7 @@ async function pageVisit(id) {
   const corrHtml = corrections?.length
     ? `<ul class="timeline">${corrections.map((c) => `<li><b>${esc(c.field || c.kind || "исправление")}</b> — ${dateTime(c.created_at || c.at)},
         ${esc(c.author || c.by || "")}<div class="muted">${esc(c.reason || "")}</div></li>`).join("")}</ul>`
-    : nodata("исправлений нет");
+    : nodata(corr.missing ? "исправления пока не ведутся на этом сервере" : "исправлений нет");
   return `<h1>Посещение ${esc(short(v.id))}</h1>
     <div class="cards"><div class="card">Состояние<b>${esc(STATE_NAMES[v.state] || v.state)}</b></div>
       <div class="card">Длительность<b>${minutes(v.duration_s)}</b></div>

@@ -52,7 +52,7 @@ try {
   check(await row.locator("svg.bar").count() === 1, "the live visit has no elapsed/expected bar");
   /* The plan was on the page before the start, so the bar knows the plan's norm. */
   const liveText = await row.textContent();
-  check(/\d+ мин из \d+ мин/.test(liveText), `the live visit shows no elapsed/expected time: ${liveText}`);
+  check(/\d+ (с|мин) из \d+ мин/.test(liveText), `the live visit shows no elapsed/expected time: ${liveText}`);
   await shot(page, "2-visit-live");
   writeFileSync(join(work, "seen"), "");
 
