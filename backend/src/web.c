@@ -121,12 +121,16 @@ static void serve_file(struct be_request *req, const char *name)
     const char *match = mg_get_header(conn, "If-None-Match");
     bool fresh = match && strcmp(match, etag) == 0;
     req->status = fresh ? 304 : 200;
+    /* A 304 has no body and names no length (it would be read as the file's). */
+    char length[48] = "";
+    if (!fresh)
+        snprintf(length, sizeof length, "Content-Length: %zu\r\n", len);
     mg_printf(conn,
-              "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nETag: %s\r\n"
+              "HTTP/1.1 %s\r\nContent-Type: %s\r\n%sETag: %s\r\n"
               "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n"
               "Content-Security-Policy: default-src 'self'; img-src 'self' data:; "
               "frame-ancestors 'none'\r\nReferrer-Policy: no-referrer\r\n\r\n",
-              fresh ? "304 Not Modified" : "200 OK", type, fresh ? (size_t)0 : len, etag);
+              fresh ? "304 Not Modified" : "200 OK", type, length, etag);
     if (!fresh)
         mg_write(conn, data, len);
     free(data);
@@ -178,9 +182,12 @@ static bool forward_notifications(PGconn *listener, struct mg_connection *conn)
     return ok;
 }
 
+/* NOTE: civetweb gives a handler no socket to poll, so a browser that left is only
+ * noticed when a write fails (the second after its FIN): the keep-alive every 2 s
+ * frees the thread within a few seconds. */
 static void stream_loop(PGconn *listener, struct mg_connection *conn)
 {
-    double started = now_s(), keepalive = started + 10;
+    double started = now_s(), keepalive = started + 2;
     struct pollfd pfd = {.fd = PQsocket(listener), .events = POLLIN};
     while (now_s() - started < BE_WEB_STREAM_SECONDS) {
         int n = poll(&pfd, 1, 1000);
@@ -191,7 +198,7 @@ static void stream_loop(PGconn *listener, struct mg_connection *conn)
         if (now_s() >= keepalive) {
             if (!stream_write(conn, ": keep-alive\n\n"))
                 return;
-            keepalive = now_s() + 10;
+            keepalive = now_s() + 2;
         }
     }
 }

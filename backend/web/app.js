@@ -10,7 +10,7 @@ const FLAG_NAMES = {
   card_mismatch: "чужая карта", low_rating: "низкая оценка", geo_far: "далеко от адреса",
   overlap: "наложение визитов", abandoned: "не завершено",
 };
-const STATE_NAMES = { started: "идёт", ended: "завершено", rated: "оценено", cancelled: "отменено" };
+const STATE_NAMES = { planned: "запланировано", started: "идёт", ended: "завершено", rated: "оценено", cancelled: "отменено" };
 const KIND_NAMES = {
   "visit.started": "Начало визита", "visit.ended": "Окончание визита", "visit.rated": "Оценка",
   "visit.cancelled": "Отмена", "visit.attempt": "Попытка визита", "card.unrecognized": "Неизвестная карта",
@@ -61,7 +61,7 @@ async function allVisits(query, maxPages = 6) {
 const short = (id) => (id ? String(id).slice(0, 8) : "—");
 const who = (v, kind) => esc(v[`${kind}_name`] || short(v[`${kind}_id`]));
 const flags = (list) => (list || []).map((f) => `<span class="flag ${esc(f)}">${esc(FLAG_NAMES[f] || f)}</span>`).join("");
-const minutes = (s) => (s == null ? "—" : `${Math.round(s / 60)} мин`);
+const minutes = (s) => (s == null ? "—" : s < 60 ? `${Math.round(s)} с` : `${Math.round(s / 60)} мин`);
 const dateTime = (t) => (t ? new Date(t).toLocaleString("ru-RU") : "—");
 const time = (t) => (t ? new Date(t).toLocaleTimeString("ru-RU", { hour: "2-digit", minute: "2-digit" }) : "—");
 const rub = (kopecks) => (Number(kopecks || 0) / 100).toLocaleString("ru-RU", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
@@ -80,12 +80,20 @@ function monthStart(offset = 0) {
 
 /* ==== Today ==== */
 
+/* Services are recorded at the end of a visit, so a live visit's expected time comes
+ * from its plan, remembered while the plan was listed as not started yet. */
+const planNorms = new Map(JSON.parse(sessionStorage.getItem("carefact.planNorms") || "[]"));
+function rememberPlans(items) {
+  for (const v of items) if (v.state === "planned" && v.expected_minutes) planNorms.set(v.plan_id || v.id, v.expected_minutes);
+  sessionStorage.setItem("carefact.planNorms", JSON.stringify([...planNorms].slice(-2000)));
+}
+
 function elapsedBar(v) {
   const elapsed = Math.max(0, (Date.now() - Date.parse(v.started_at)) / 1000);
-  const expected = (v.expected_minutes || 0) * 60;
+  const expected = (v.expected_minutes || planNorms.get(v.plan_id) || 0) * 60;
   const share = expected ? elapsed / expected : 0;
   const width = expected ? Math.min(share, 1) * 100 : 0;
-  const norm = expected ? `${Math.round(expected / 60)} мин` : "норма не задана";
+  const norm = expected ? `${Math.round(expected / 60)} мин` : "норма — по окончании";
   /* SVG, not a styled div: the Content-Security-Policy allows no inline styles. */
   return `<svg class="bar" width="220" height="14" role="img" aria-label="${esc(norm)}"><rect width="220" height="14" rx="7" fill="#eef2f7"></rect>
     <rect width="${(width * 2.2).toFixed(1)}" height="14" rx="7" fill="${share > 1 ? "#b45309" : "#1d4ed8"}"></rect></svg>
@@ -98,7 +106,9 @@ async function pageToday() {
     allVisits({ from: startOfToday().toISOString() }, 2),
   ]);
   if (live.error || today.error) return `<div class="error">${esc(live.error || today.error)}</div>`;
-  const done = today.items.filter((v) => v.state !== "started");
+  rememberPlans(today.items);
+  const done = today.items.filter((v) => ["ended", "rated", "cancelled"].includes(v.state));
+  const planned = today.items.filter((v) => v.state === "planned").length;
   const rows = live.items.map((v) => `<tr data-visit="${esc(v.id)}">
       <td><a href="#/visit/${esc(v.id)}">${time(v.started_at)}</a></td><td>${who(v, "worker")}</td>
       <td>${who(v, "recipient")}</td><td>${elapsedBar(v)}</td><td>${flags(v.flags)}</td></tr>`).join("");
@@ -110,7 +120,8 @@ async function pageToday() {
   return `<h1>Сегодня</h1>
     <div class="cards"><div class="card">Идут сейчас<b id="live-count">${live.items.length}</b></div>
       <div class="card">Завершено сегодня<b>${done.length}</b></div>
-      <div class="card">С отметками<b>${flagged}</b></div></div>
+      <div class="card">С отметками<b>${flagged}</b></div>
+      <div class="card">Запланировано, не начато<b>${planned}</b></div></div>
     <h2>Идут сейчас</h2>
     ${rows ? `<table id="live-visits"><thead><tr><th>Начало</th><th>Сотрудник</th><th>Получатель</th>
       <th>Прошло / норма</th><th>Отметки</th></tr></thead><tbody>${rows}</tbody></table>` : nodata("сейчас нет идущих визитов")}
@@ -184,7 +195,7 @@ async function pageVisit(id) {
   const corrHtml = corrections?.length
     ? `<ul class="timeline">${corrections.map((c) => `<li><b>${esc(c.field || c.kind || "исправление")}</b> — ${dateTime(c.created_at || c.at)},
         ${esc(c.author || c.by || "")}<div class="muted">${esc(c.reason || "")}</div></li>`).join("")}</ul>`
-    : nodata("исправлений нет");
+    : nodata(corr.missing ? "исправления пока не ведутся на этом сервере" : "исправлений нет");
   return `<h1>Посещение ${esc(short(v.id))}</h1>
     <div class="cards"><div class="card">Состояние<b>${esc(STATE_NAMES[v.state] || v.state)}</b></div>
       <div class="card">Длительность<b>${minutes(v.duration_s)}</b></div>

@@ -24,7 +24,8 @@ void be_handle_web_asset(struct be_request *req);
 
 /* GET /api/v1/stream: text/event-stream. Sends `event: ready` at once, then
  * `event: events` with data {"device_id","stored"} whenever a device's events were
- * stored (on any instance), and a comment line as keep-alive every 10 s. A stream
+ * stored (on any instance), and a comment line as keep-alive every 2 s (how a
+ * closed browser is noticed). A stream
  * ends after BE_WEB_STREAM_SECONDS; the browser's EventSource reconnects by itself
  * (`retry:`), which keeps shutdown drains short. At most half the worker threads
  * stream at once (503 problem beyond). */

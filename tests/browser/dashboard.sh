@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Browser test of the manager dashboard: the real carefactd on a private PostgreSQL
+# with the demo data, the real agent reading the emulated card, and Debian's
+# Chromium driven headless by Playwright (dashboard.mjs). The page is opened first;
+# then the worker starts a visit and syncs, and the page must show it by itself
+# (server-sent events, no reload); then the worker ends it after a few seconds and
+# the page must show the early-leave flag. Screenshots go to
+# $CF_BINARY_DIR/tests/browser-artifacts. The two processes hand over through
+# files in the work folder (browser.ready, started, seen, ended).
+set -euo pipefail
+case_name=dashboard
+source "$CF_SOURCE_DIR/tests/e2e/agent_visit_lib.sh"
+
+[ -x /usr/bin/chromium ] || { echo "SKIP: /usr/bin/chromium is not installed (tools/deps)"; exit 77; }
+[ -d "$src/tests/browser/node_modules/playwright-core" ] ||
+    { echo "SKIP: playwright-core missing: run tools/deps (npm ci in tests/browser)"; exit 77; }
+
+artifacts=$bin/tests/browser-artifacts
+mkdir -p "$artifacts"
+rm -f "$artifacts"/dashboard-*.png
+
+# wait_file NAME: the browser's side reached a step (or died trying).
+wait_file() {
+    for _ in $(seq 600); do
+        [ -e "$work/$1" ] && return 0
+        kill -0 "$browser_pid" 2>/dev/null || { wait "$browser_pid" || true; fail "the browser script stopped before '$1'"; }
+        sleep 0.1
+    done
+    fail "the browser script never reached '$1'"
+}
+
+pg_up
+server_up
+enroll
+sim_start --transcript "$transcripts/VisaCardPpse"
+
+URL="http://127.0.0.1:$port" WORK="$work" ARTIFACTS="$artifacts" \
+    node "$src/tests/browser/dashboard.mjs" >"$work/browser.log" 2>&1 &
+browser_pid=$!
+on_cleanup+=("kill -KILL $browser_pid")
+
+wait_file browser.ready
+agent_ok visit start --plan "$(plan_of 1)" --device "pn532_uart:$dev" --wait 10 --json
+visit=$(jget "$out" visit_id)
+agent_ok sync --json
+echo "$visit" >"$work/started"
+
+wait_file seen
+sleep 2 # a visit of seconds against a norm of tens of minutes: an early leave
+agent_ok visit end --device "pn532_uart:$dev" --wait 10 --service HH-SHOP
+agent_ok sync --json
+touch "$work/ended"
+
+if ! wait "$browser_pid"; then
+    cat "$work/browser.log" >&2
+    fail "the dashboard did not show what the worker did (screenshots in $artifacts)"
+fi
+cat "$work/browser.log"
