@@ -23,7 +23,7 @@ const struct be_route be_routes[] = {
     {"GET", "/api/v1/visits/{id}", be_handle_visit_get, true, BE_PEOPLE},
     {"GET", "/", be_handle_web_index, false, BE_PUBLIC},
     {"GET", "/web/{id}", be_handle_web_asset, false, BE_PUBLIC},
-    {"GET", "/api/v1/stream", be_handle_stream, false, BE_PEOPLE},
+    {"GET", "/api/v1/stream", be_handle_stream, true, BE_PEOPLE}, /* db: the session check */
 };
 const size_t be_route_count = sizeof be_routes / sizeof be_routes[0];
 

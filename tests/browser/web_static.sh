@@ -73,8 +73,12 @@ get /web/app.js%00.html
 get / -X POST
 expect "POST /" "$code" 405
 
+# The stream is for signed-in people only.
+get /api/v1/stream --max-time 4
+expect "stream without a session" "$code" 401
+sign_in
 # The stream: ready at once, a NOTIFY from the database as an event.
-curl -sN --max-time 4 "http://127.0.0.1:$port/api/v1/stream" >"$work/s1" 2>/dev/null &
+curl -sN --max-time 4 -b "$work/cookies" "http://127.0.0.1:$port/api/v1/stream" >"$work/s1" 2>/dev/null &
 s1=$!
 for _ in $(seq 50); do grep -q "event: ready" "$work/s1" && break; sleep 0.05; done
 grep -q "event: ready" "$work/s1" || fail "the stream sent no ready event"
@@ -83,16 +87,16 @@ for _ in $(seq 50); do grep -q "event: events" "$work/s1" && break; sleep 0.05; 
 grep -q '^data: {"device_id":"d","stored":3}$' "$work/s1" || fail "the notification did not reach the stream: $(cat "$work/s1")"
 
 # --threads 4: at most 2 streams; the third is refused with a problem, not hung.
-curl -sN --max-time 4 "http://127.0.0.1:$port/api/v1/stream" >"$work/s2" 2>/dev/null &
+curl -sN --max-time 4 -b "$work/cookies" "http://127.0.0.1:$port/api/v1/stream" >"$work/s2" 2>/dev/null &
 s2=$!
 for _ in $(seq 50); do grep -q "event: ready" "$work/s2" && break; sleep 0.05; done
-get /api/v1/stream --max-time 4
+get /api/v1/stream -b "$work/cookies" --max-time 4
 expect "third stream" "$code" 503
 expect "third stream type" "$(header Content-Type)" "application/problem+json"
 wait "$s1" "$s2" || true
 # The server notices a closed stream at its next keep-alive writes (every 2 s).
 for _ in $(seq 20); do
-    get /api/v1/stream --max-time 1 || true
+    get /api/v1/stream -b "$work/cookies" --max-time 1 || true
     [ "$code" = 503 ] || break
     sleep 0.5
 done

@@ -67,14 +67,19 @@ pg_up() {
         "$work/demo-data.out")
 }
 
-# api_get PATH: GET as the demo authority (signs in once per server start).
-api_get() {
+# sign_in: a session of the demo authority in $work/cookies (made once per server start).
+sign_in() {
     if [ ! -s "$work/cookies" ] || ! curl -fsS -b "$work/cookies" \
         "http://127.0.0.1:$port/api/v1/session" >/dev/null 2>&1; then
         curl -fsS -c "$work/cookies" -X POST "http://127.0.0.1:$port/api/v1/session" \
             -d "{\"login\":\"authority\",\"password\":\"$authority_password\"}" >/dev/null ||
             fail "cannot sign in as the demo authority"
     fi
+}
+
+# api_get PATH: GET as the demo authority.
+api_get() {
+    sign_in
     curl -fsS -b "$work/cookies" "http://127.0.0.1:$port$1"
 }
 
