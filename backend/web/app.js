@@ -228,7 +228,7 @@ function figuresFromVisits(items) {
 async function pageWorkers() {
   const from = monthStart().toISOString();
   const r = await api(`/api/v1/figures?${new URLSearchParams({ group: "worker", from })}`);
-  let rows;
+  let rows, source = "";
   if (r.data?.items) {
     rows = r.data.items.map((f) => `<tr><td>${esc(f.worker_name || short(f.worker_id))}</td><td class="num">${f.visits ?? "—"}</td>
       <td class="num">${f.mean_duration_ratio != null ? Math.round(f.mean_duration_ratio * 100) + " %" : "—"}</td>
@@ -238,6 +238,7 @@ async function pageWorkers() {
   } else {
     const visits = await allVisits({ from });
     if (visits.error) return `<div class="error">${esc(visits.error)}</div>`;
+    source = '<p class="muted">Показатели рассчитаны по списку посещений (сводка сервера недоступна); соблюдение — нет данных.</p>';
     rows = figuresFromVisits(visits.items).map((f) => `<tr><td>${esc(f.worker_name || short(f.worker_id))}</td>
       <td class="num">${f.visits}</td><td class="num">${f.ratioN ? Math.round((f.ratioSum / f.ratioN) * 100) + " %" : "—"}</td>
       <td class="num">${f.visits ? Math.round((f.early / f.visits) * 100) + " %" : "—"}</td>
@@ -246,7 +247,7 @@ async function pageWorkers() {
   return `<h1>Сотрудники — с ${monthStart().toLocaleDateString("ru-RU")}</h1>${rows ? `<table><thead><tr><th>Сотрудник</th>
     <th class="num">Визиты</th><th class="num">Длительность к норме</th><th class="num">Ранние уходы</th>
     <th class="num">Средняя оценка</th><th class="num">Соблюдение</th></tr></thead><tbody>${rows}</tbody></table>`
-    : nodata("за этот месяц визитов нет")}${await serviceChart(from)}`;
+    : nodata("за этот месяц визитов нет")}${source}${await serviceChart(from)}`;
 }
 
 /* Duration against norm per service: the mean of duration / expected over the visits
