@@ -5,6 +5,7 @@
 
 #include "be/db.h"
 #include "be/metrics.h"
+#include "be/review.h"
 #include "be/server.h"
 #include "be/web.h"
 
@@ -17,6 +18,9 @@ const struct be_route be_routes[] = {
     {"POST", "/api/v1/devices/{id}/reference/fetch", be_handle_reference_fetch, true},
     {"GET", "/api/v1/visits", be_handle_visit_list, true},
     {"GET", "/api/v1/visits/{id}", be_handle_visit_get, true},
+    {"GET", "/api/v1/live", be_handle_live, true},
+    {"GET", "/api/v1/exceptions", be_handle_exception_list, true},
+    {"POST", "/api/v1/exceptions/{id}/resolve", be_handle_exception_resolve, true},
     {"GET", "/", be_handle_web_index, false},
     {"GET", "/web/{id}", be_handle_web_asset, false},
     {"GET", "/api/v1/stream", be_handle_stream, false},
