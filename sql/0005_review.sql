@@ -13,8 +13,5 @@ CREATE TABLE exception_resolutions (
     PRIMARY KEY (kind, subject_id)
 );
 
--- Live visits and abandoned ones are the started ones: keep that set small to walk.
-CREATE INDEX visits_started ON visits (provider_id, started_at) WHERE state = 'started';
--- The flagged visits of the queue.
-CREATE INDEX visits_flagged ON visits (provider_id, sort_at DESC) WHERE cardinality(flags) > 0;
+-- Live and flagged visits use 0003's visits_live and visits_flagged; pending cards:
 CREATE INDEX card_bindings_pending ON card_bindings (created_at) WHERE status = 'pending';
