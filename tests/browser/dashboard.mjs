@@ -72,6 +72,21 @@ try {
   check((await page.locator("#timeline").textContent()).includes("HH-SHOP×1"), "the timeline does not list the service done");
   await shot(page, "4-visit");
 
+  step = "exception queue";
+  /* The early leave waits in the exception queue; the manager acknowledges it. */
+  await page.goto(`${base}/#/exceptions`);
+  const exception = page.locator(`#exceptions tr[data-subject="${visit}"]`, { has: page.locator(".flag.early_leave") });
+  await exception.waitFor({ timeout: 10000 });
+  await page.locator("#resolver").fill("Петрова А. В.");
+  await exception.locator("button", { hasText: "Принять к сведению" }).click();
+  await exception.waitFor({ state: "detached", timeout: 10000 });
+  await page.goto(`${base}/#/exceptions?status=resolved`);
+  const resolved = page.locator(`#exceptions tr[data-subject="${visit}"]`, { has: page.locator(".flag.early_leave") });
+  await resolved.waitFor({ timeout: 10000 });
+  const resolution = await resolved.textContent();
+  check(resolution.includes("принято к сведению — Петрова А. В."), `the resolution shows ${resolution}`);
+  await shot(page, "5-exception-resolved");
+
   step = "filters";
   await page.goto(`${base}/#/visits?flag=early_leave`);
   await page.locator(`tr[data-visit="${visit}"]`).waitFor({ timeout: 10000 });
