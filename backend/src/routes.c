@@ -5,6 +5,7 @@
 
 #include "be/db.h"
 #include "be/metrics.h"
+#include "be/review.h"
 #include "be/server.h"
 #include "be/web.h"
 
@@ -24,6 +25,10 @@ const struct be_route be_routes[] = {
     {"GET", "/", be_handle_web_index, false, BE_PUBLIC},
     {"GET", "/web/{id}", be_handle_web_asset, false, BE_PUBLIC},
     {"GET", "/api/v1/stream", be_handle_stream, true, BE_PEOPLE}, /* db: the session check */
+    {"GET", "/api/v1/live", be_handle_live, true, BE_OVERSIGHT | BE_MANAGER},
+    {"GET", "/api/v1/exceptions", be_handle_exception_list, true, BE_OVERSIGHT | BE_MANAGER},
+    {"POST", "/api/v1/exceptions/{id}/resolve", be_handle_exception_resolve, true,
+     BE_OVERSIGHT | BE_MANAGER},
 };
 const size_t be_route_count = sizeof be_routes / sizeof be_routes[0];
 

@@ -8,7 +8,8 @@ import { barChart, lineChart } from "./charts.js";
 const FLAG_NAMES = {
   early_leave: "ранний уход", overtime: "сверх нормы", clock_uncertain: "время не подтверждено",
   card_mismatch: "чужая карта", low_rating: "низкая оценка", geo_far: "далеко от адреса",
-  overlap: "наложение визитов", abandoned: "не завершено",
+  overlap: "наложение визитов", abandoned: "не завершено", overdue: "дольше нормы",
+  card_binding: "привязка карты",
 };
 const STATE_NAMES = { planned: "запланировано", started: "идёт", ended: "завершено", rated: "оценено", cancelled: "отменено" };
 const KIND_NAMES = {
@@ -100,11 +101,21 @@ function elapsedBar(v) {
     <span class="elapsed" data-started="${esc(v.started_at)}">${minutes(elapsed)}</span> из ${esc(norm)}`;
 }
 
+/* Live visits from /api/v1/live (names, elapsed by the server's clock, the plan's
+ * norm, overdue/abandoned); from the visit list where that route is missing. */
+async function liveVisits() {
+  const r = await api("/api/v1/live");
+  if (r.missing) return allVisits({ state: "started" }, 2);
+  if (r.error) return r;
+  const now = Date.now();
+  return { items: r.data.items.map((v) => ({ ...v,
+    /* elapsed_s is by the server's clock: the bar does not depend on this PC's clock */
+    started_at: new Date(now - v.elapsed_s * 1000).toISOString(),
+    flags: [...(v.flags || []), ...(v.overdue ? ["overdue"] : []), ...(v.abandoned ? ["abandoned"] : [])] })) };
+}
+
 async function pageToday() {
-  const [live, today] = await Promise.all([
-    allVisits({ state: "started" }, 2),
-    allVisits({ from: startOfToday().toISOString() }, 2),
-  ]);
+  const [live, today] = await Promise.all([liveVisits(), allVisits({ from: startOfToday().toISOString() }, 2)]);
   if (live.error || today.error) return `<div class="error">${esc(live.error || today.error)}</div>`;
   rememberPlans(today.items);
   const done = today.items.filter((v) => ["ended", "rated", "cancelled"].includes(v.state));
@@ -228,7 +239,7 @@ function figuresFromVisits(items) {
 async function pageWorkers() {
   const from = monthStart().toISOString();
   const r = await api(`/api/v1/figures?${new URLSearchParams({ group: "worker", from })}`);
-  let rows;
+  let rows, source = "";
   if (r.data?.items) {
     rows = r.data.items.map((f) => `<tr><td>${esc(f.worker_name || short(f.worker_id))}</td><td class="num">${f.visits ?? "—"}</td>
       <td class="num">${f.mean_duration_ratio != null ? Math.round(f.mean_duration_ratio * 100) + " %" : "—"}</td>
@@ -238,6 +249,7 @@ async function pageWorkers() {
   } else {
     const visits = await allVisits({ from });
     if (visits.error) return `<div class="error">${esc(visits.error)}</div>`;
+    source = '<p class="muted">Показатели рассчитаны по списку посещений (сводка сервера недоступна); соблюдение — нет данных.</p>';
     rows = figuresFromVisits(visits.items).map((f) => `<tr><td>${esc(f.worker_name || short(f.worker_id))}</td>
       <td class="num">${f.visits}</td><td class="num">${f.ratioN ? Math.round((f.ratioSum / f.ratioN) * 100) + " %" : "—"}</td>
       <td class="num">${f.visits ? Math.round((f.early / f.visits) * 100) + " %" : "—"}</td>
@@ -246,7 +258,7 @@ async function pageWorkers() {
   return `<h1>Сотрудники — с ${monthStart().toLocaleDateString("ru-RU")}</h1>${rows ? `<table><thead><tr><th>Сотрудник</th>
     <th class="num">Визиты</th><th class="num">Длительность к норме</th><th class="num">Ранние уходы</th>
     <th class="num">Средняя оценка</th><th class="num">Соблюдение</th></tr></thead><tbody>${rows}</tbody></table>`
-    : nodata("за этот месяц визитов нет")}${await serviceChart(from)}`;
+    : nodata("за этот месяц визитов нет")}${source}${await serviceChart(from)}`;
 }
 
 /* Duration against norm per service: the mean of duration / expected over the visits
@@ -270,16 +282,59 @@ async function serviceChart(from) {
 
 /* ==== Exceptions ==== */
 
-async function pageExceptions() {
-  const r = await api("/api/v1/exceptions?status=open");
-  if (r.error) return `<h1>Исключения</h1><div class="error">${esc(r.error)}</div>`;
+const ACTIONS = {
+  card_binding: [["confirm", "Подтвердить"], ["reject", "Отклонить"]],
+  other: [["must_fix", "Требует исправления"], ["acknowledge", "Принять к сведению"]],
+};
+const ACTION_NAMES = { must_fix: "требует исправления", acknowledge: "принято к сведению", confirm: "подтверждено",
+  reject: "отклонено" };
+
+function exceptionDetail(x) {
+  const d = x.detail || {};
+  const parts = [];
+  if (d.rating != null) parts.push(`оценка ${d.rating}`);
+  if (d.duration_s != null) parts.push(`${minutes(d.duration_s)} из ${d.expected_minutes ?? "—"} мин`);
+  if (d.last4) parts.push(`карта •${esc(d.last4)}`);
+  return parts.join("; ");
+}
+
+async function pageExceptions(params) {
+  const status = params.get("status") || "open";
+  const r = await api(`/api/v1/exceptions?${new URLSearchParams({ status })}`);
+  const tabs = `<p class="filters">${[["open", "Открытые"], ["resolved", "Решённые"], ["all", "Все"]].map(([v, l]) =>
+    v === status ? `<b>${l}</b>` : `<a href="#/exceptions?status=${v}">${l}</a>`).join(" ")}
+    <label>Кто решает<input id="resolver" size="24" value="${esc(localStorage.getItem("carefact.resolver") || "")}"></label></p>`;
+  if (r.error) return `<h1>Исключения</h1>${tabs}<div class="error">${esc(r.error)}</div>`;
   const items = r.data?.items;
   if (!items) return `<h1>Исключения</h1>${nodata("очередь исключений ещё не подключена")}`;
-  const rows = items.map((x) => `<tr><td>${esc(x.severity === "must_fix" ? "исправить" : "ознакомиться")}</td>
-    <td>${esc(FLAG_NAMES[x.kind] || x.kind)}</td><td>${x.visit_id ? `<a href="#/visit/${esc(x.visit_id)}">${esc(short(x.visit_id))}</a>` : "—"}</td>
-    <td>${dateTime(x.created_at)}</td><td>${esc(x.resolved_by || "")}</td></tr>`).join("");
-  return `<h1>Исключения</h1>${rows ? `<table><thead><tr><th>Важность</th><th>Что</th><th>Визит</th><th>Когда</th>
-    <th>Решено</th></tr></thead><tbody>${rows}</tbody></table>` : nodata("открытых исключений нет")}`;
+  const rows = items.map((x) => {
+    const subject = x.kind === "card_binding" ? esc(short(x.subject_id)) : `<a href="#/visit/${esc(x.subject_id)}">${esc(short(x.subject_id))}</a>`;
+    const buttons = x.status === "open"
+      ? (ACTIONS[x.kind] || ACTIONS.other).map(([a, l]) => `<button class="resolve plain" data-id="${esc(x.id)}" data-action="${a}">${l}</button>`).join(" ")
+      : `${esc(ACTION_NAMES[x.resolution?.action] || "")} — ${esc(x.resolution?.resolved_by || "")}${x.resolution?.note ? `: ${esc(x.resolution.note)}` : ""}`;
+    return `<tr data-exception="${esc(x.id)}" data-subject="${esc(x.subject_id)}"><td>${flags([x.kind])}</td><td>${subject}</td>
+      <td>${esc(exceptionDetail(x))}</td><td>${dateTime(x.at)}</td><td>${buttons}</td></tr>`;
+  }).join("");
+  return `<h1>Исключения</h1>${tabs}${rows ? `<table id="exceptions"><thead><tr><th>Что</th><th>Визит / карта</th><th>Подробности</th>
+    <th>Когда</th><th>Решение</th></tr></thead><tbody>${rows}</tbody></table>` : nodata(status === "open" ? "открытых исключений нет" : "исключений нет")}`;
+}
+
+function bindExceptions() {
+  for (const b of document.querySelectorAll("button.resolve")) {
+    b.addEventListener("click", async () => {
+      const resolver = document.getElementById("resolver").value.trim();
+      if (!resolver) {
+        alert("Укажите, кто решает");
+        return;
+      }
+      localStorage.setItem("carefact.resolver", resolver);
+      const r = await api(`/api/v1/exceptions/${encodeURIComponent(b.dataset.id)}/resolve`, {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ action: b.dataset.action, resolved_by: resolver }) });
+      if (r.error || r.missing) alert(r.error || "Решение недоступно на этом сервере");
+      render();
+    });
+  }
 }
 
 /* ==== Ratings ==== */
@@ -348,7 +403,7 @@ const PAGES = {
   visits: { render: pageVisits, after: bindVisitFilters },
   visit: { render: (params, id) => pageVisit(id), live: true },
   workers: { render: pageWorkers },
-  exceptions: { render: pageExceptions, live: true },
+  exceptions: { render: pageExceptions, live: true, after: bindExceptions },
   ratings: { render: pageRatings },
   register: { render: pageRegister, after: bindRegister },
 };

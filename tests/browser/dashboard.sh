@@ -2,8 +2,9 @@
 # Browser test of the manager dashboard: the real carefactd on a private PostgreSQL
 # with the demo data, the real agent reading the emulated card, and Debian's
 # Chromium driven headless by Playwright (dashboard.mjs). The page is opened first;
-# then the worker starts a visit and syncs, and the page must show it by itself
-# (server-sent events, no reload); then the worker ends it after a few seconds and
+# then the worker starts a visit and syncs to another carefactd instance on the same
+# database, and the page must show it by itself (server-sent events fed by
+# LISTEN/NOTIFY, no reload); then the worker ends it after a few seconds and
 # the page must show the early-leave flag. Screenshots go to
 # $CF_BINARY_DIR/tests/browser-artifacts. The two processes hand over through
 # files in the work folder (browser.ready, started, seen, ended).
@@ -29,12 +30,33 @@ wait_file() {
     fail "the browser script never reached '$1'"
 }
 
+# second_server: another carefactd on the same database for the browser. The agent
+# syncs to the first, so the page can only learn of the visit through the database
+# (LISTEN/NOTIFY), as behind a load balancer.
+second_server() {
+    local pid2
+    for _ in $(seq 10); do
+        port2=$(cf_pick_port)
+        "$carefactd" serve --db "$db" --listen "127.0.0.1:$port2" --threads 4 >>"$work/carefactd2.log" 2>&1 &
+        pid2=$!
+        on_cleanup+=("kill -KILL $pid2")
+        for _ in $(seq 100); do
+            curl -fsS "http://127.0.0.1:$port2/healthz" >/dev/null 2>&1 && return 0
+            kill -0 "$pid2" 2>/dev/null || break
+            sleep 0.05
+        done
+        kill -KILL "$pid2" 2>/dev/null || true
+    done
+    fail "the second carefactd did not come up"
+}
+
 pg_up
 server_up
+second_server
 enroll
 sim_start --transcript "$transcripts/VisaCardPpse"
 
-URL="http://127.0.0.1:$port" WORK="$work" ARTIFACTS="$artifacts" \
+URL="http://127.0.0.1:$port2" WORK="$work" ARTIFACTS="$artifacts" \
     node "$src/tests/browser/dashboard.mjs" >"$work/browser.log" 2>&1 &
 browser_pid=$!
 on_cleanup+=("kill -KILL $browser_pid")

@@ -1,0 +1,343 @@
+/* Manager review API (issue 6): GET /api/v1/live (visits started and not ended,
+ * elapsed against the norm), GET /api/v1/exceptions (the queue a manager works
+ * through) and POST /api/v1/exceptions/{id}/resolve.
+ *
+ * Exceptions are not stored: each is derived from the visits (their flags, or being
+ * started longer ago than visit_thresholds.abandoned_after) or from a pending card
+ * binding. Its id is "<kind>.<subject uuid>". A resolution is stored once per
+ * exception in exception_resolutions and written to the append-only audit_log;
+ * until accounts exist (issue 7) the person comes from the required resolved_by. */
+#include <stdio.h>
+#include <string.h>
+
+#include "be/db.h"
+#include "be/query.h"
+#include "be/review.h"
+#include "cf/uuid.h"
+
+#define RESOLVED_BY_MAX 200
+#define NOTE_MAX 2000
+
+static const char *const kinds[] = {"low_rating", "early_leave", "card_mismatch", "abandoned",
+                                    "card_binding"};
+#define KIND_COUNT (sizeof kinds / sizeof kinds[0])
+
+static bool kind_known(const char *kind)
+{
+    for (size_t i = 0; i < KIND_COUNT; i++)
+        if (strcmp(kind, kinds[i]) == 0)
+            return true;
+    return false;
+}
+
+static void reply_query_problem(struct be_request *req, const struct cf_error_detail *d)
+{
+    be_reply_problem(req, 400, "validation", "A query parameter is not valid", d->message, d->field,
+                     NULL);
+}
+
+static int check_provider(const char *provider, struct cf_error_detail *d)
+{
+    uint8_t id[CF_UUID_LEN];
+    if (provider[0] && cf_uuid_from_text(provider, id))
+        return cf_error_set(d, CF_EFIELD_RANGE, "provider", "provider must be a UUID");
+    return 0;
+}
+
+/* ==== Live ==== */
+
+static const char live_sql[] =
+    "SELECT json_build_object('items', coalesce(json_agg(json_build_object('id', v.id, "
+    "'provider_id', v.provider_id, 'worker_id', v.worker_id, 'worker_name', w.full_name, "
+    "'recipient_id', v.recipient_id, 'recipient_name', r.full_name, 'plan_id', v.plan_id, "
+    "'started_at', v.started_at, 'elapsed_s', x.elapsed_s, 'expected_minutes', x.expected, "
+    "'overdue', x.expected > 0 AND x.elapsed_s > x.expected * 60 * t.overtime_ratio, "
+    "'abandoned', v.started_at < now() - t.abandoned_after, 'start_confirmed', "
+    "v.start_confirmed, 'flags', to_json(v.flags)) ORDER BY v.started_at, v.id), '[]'))::text "
+    "FROM visits v CROSS JOIN visit_thresholds t "
+    "JOIN workers w ON w.id = v.worker_id LEFT JOIN recipients r ON r.id = v.recipient_id "
+    "CROSS JOIN LATERAL (SELECT greatest(0, extract(epoch FROM now() - v.started_at))::bigint "
+    "AS elapsed_s, CASE WHEN v.expected_minutes > 0 THEN v.expected_minutes ELSE coalesce(("
+    "SELECT sum(sv.norm_minutes) FROM visit_plans pl JOIN services sv ON sv.code = ANY "
+    "(pl.service_codes) WHERE pl.id = v.plan_id), 0) END::integer AS expected) x "
+    "WHERE v.state = 'started' AND v.started_at IS NOT NULL "
+    "AND ($1 = '' OR v.provider_id = $1::uuid)";
+
+void be_handle_live(struct be_request *req)
+{
+    char provider[64];
+    struct be_query_param params[] = {{"provider", provider, sizeof provider}};
+    struct cf_error_detail d = {0};
+    if (be_query_parse(req->query, params, 1, &d) || check_provider(provider, &d)) {
+        reply_query_problem(req, &d);
+        return;
+    }
+    const char *values[1] = {provider};
+    PGresult *res = PQexecParams(req->db, live_sql, 1, NULL, values, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        be_reply_db_error(req, req->db, "live visits");
+    else
+        be_reply_json(req, 200, cJSON_Parse(PQgetvalue(res, 0, 0)));
+    PQclear(res);
+}
+
+/* ==== Exceptions ==== */
+
+/* $1 provider or '', $2 kind or '', $3 open/resolved/all, $4 subject or ''. */
+#define EXCEPTIONS_SQL                                                                             \
+    "WITH x AS ("                                                                                  \
+    "SELECT f.kind, v.id AS subject_id, v.provider_id, v.worker_id, v.recipient_id, "              \
+    "v.sort_at AS at, json_build_object('state', v.state, 'rating', v.rating, 'comment', "         \
+    "v.comment, 'duration_s', v.duration_s, 'expected_minutes', v.expected_minutes) AS detail "    \
+    "FROM visits v CROSS JOIN LATERAL unnest(v.flags) f(kind) WHERE cardinality(v.flags) > 0 "     \
+    "AND f.kind IN ('low_rating', 'early_leave', 'card_mismatch') "                                \
+    "UNION ALL SELECT 'abandoned', v.id, v.provider_id, v.worker_id, v.recipient_id, "             \
+    "v.started_at, json_build_object('started_at', v.started_at) FROM visits v "                   \
+    "CROSS JOIN visit_thresholds t WHERE (v.state = 'started' AND v.started_at < now() - "         \
+    "t.abandoned_after) OR EXISTS (SELECT 1 FROM exception_resolutions er WHERE er.kind = "        \
+    "'abandoned' AND er.subject_id = v.id) "                                                       \
+    "UNION ALL SELECT 'card_binding', b.id, r.provider_id, NULL, b.recipient_id, b.created_at, "   \
+    "json_build_object('method', b.method, 'scheme', b.scheme, 'last4', b.last4, 'holder', "       \
+    "b.holder, 'status', b.status) FROM card_bindings b JOIN recipients r ON r.id = "              \
+    "b.recipient_id WHERE b.status = 'pending' OR EXISTS (SELECT 1 FROM exception_resolutions "    \
+    "er WHERE er.kind = 'card_binding' AND er.subject_id = b.id)) "                                \
+    "SELECT x.kind || '.' || x.subject_id AS id, x.at, json_build_object('id', x.kind || '.' || "  \
+    "x.subject_id, 'kind', x.kind, 'subject_id', x.subject_id, 'provider_id', x.provider_id, "     \
+    "'worker_id', x.worker_id, 'recipient_id', x.recipient_id, 'at', x.at, 'detail', x.detail, "   \
+    "'status', CASE WHEN er.kind IS NULL THEN 'open' ELSE 'resolved' END, 'resolution', "          \
+    "CASE WHEN er.kind IS NULL THEN NULL ELSE json_build_object('action', er.action, "             \
+    "'resolved_by', er.resolved_by, 'note', er.note, 'resolved_at', er.resolved_at) END) AS j "    \
+    "FROM x LEFT JOIN exception_resolutions er ON er.kind = x.kind AND er.subject_id = "           \
+    "x.subject_id WHERE ($1 = '' OR x.provider_id = $1::uuid) AND ($2 = '' OR x.kind = $2) "       \
+    "AND ($3 = 'all' OR ($3 = 'open') = (er.kind IS NULL)) AND ($4 = '' OR x.subject_id = "        \
+    "$4::uuid)"
+
+static const char exception_list_sql[] =
+    "SELECT json_build_object('items', coalesce(json_agg(j ORDER BY at DESC, id), '[]'))::text "
+    "FROM (" EXCEPTIONS_SQL " ORDER BY x.at DESC, 1 LIMIT 500) q";
+
+void be_handle_exception_list(struct be_request *req)
+{
+    char provider[64], kind[32], status[16];
+    struct be_query_param params[] = {
+        {"provider", provider, sizeof provider},
+        {"kind", kind, sizeof kind},
+        {"status", status, sizeof status},
+    };
+    struct cf_error_detail d = {0};
+    int rc = be_query_parse(req->query, params, 3, &d);
+    if (!rc)
+        rc = check_provider(provider, &d);
+    if (!rc && kind[0] && !kind_known(kind))
+        rc = cf_error_set(&d, CF_EFIELD_RANGE, "kind",
+                          "kind must be one of low_rating, early_leave, card_mismatch, "
+                          "abandoned, card_binding");
+    if (!rc && !status[0])
+        snprintf(status, sizeof status, "open");
+    if (!rc && strcmp(status, "open") && strcmp(status, "resolved") && strcmp(status, "all"))
+        rc = cf_error_set(&d, CF_EFIELD_RANGE, "status", "status must be open, resolved or all");
+    if (rc) {
+        reply_query_problem(req, &d);
+        return;
+    }
+    const char *values[4] = {provider, kind, status, ""};
+    PGresult *res = PQexecParams(req->db, exception_list_sql, 4, NULL, values, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        be_reply_db_error(req, req->db, "exception list");
+    else
+        be_reply_json(req, 200, cJSON_Parse(PQgetvalue(res, 0, 0)));
+    PQclear(res);
+}
+
+/* ==== Resolve ==== */
+
+static void rollback(PGconn *db)
+{
+    (void)be_db_exec(db, "ROLLBACK");
+}
+
+struct resolution {
+    char kind[32];
+    char subject[CF_UUID_TEXT_LEN + 1];
+    char action[16];
+    char resolved_by[RESOLVED_BY_MAX * 4 + 1];
+    char note[NOTE_MAX * 4 + 1];
+};
+
+/* "<kind>.<uuid>" into kind and canonical subject text. */
+static bool split_id(const char *id, struct resolution *r)
+{
+    const char *dot = strchr(id, '.');
+    size_t n = dot ? (size_t)(dot - id) : 0;
+    uint8_t uuid[CF_UUID_LEN];
+    if (n == 0 || n >= sizeof r->kind || cf_uuid_from_text(dot + 1, uuid))
+        return false;
+    memcpy(r->kind, id, n);
+    r->kind[n] = '\0';
+    cf_uuid_to_text(uuid, r->subject);
+    return kind_known(r->kind);
+}
+
+/* Characters (not bytes) of UTF-8 text. */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+static int copy_string(const cJSON *body, const char *name, char *out, size_t size,
+                       size_t max_chars, bool required, struct cf_error_detail *d)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(body, name);
+    out[0] = '\0';
+    if (!item)
+        return required ? cf_error_set(d, CF_EFIELD_MISSING, name, "%s is required", name) : 0;
+    if (!cJSON_IsString(item))
+        return cf_error_set(d, CF_EFIELD_TYPE, name, "%s must be a string", name);
+    const char *s = item->valuestring;
+    if (strlen(s) >= size || utf8_chars(s) > max_chars)
+        return cf_error_set(d, CF_EFIELD_RANGE, name, "%s is at most %zu characters", name,
+                            max_chars);
+    if (required && strspn(s, " \t\r\n") == strlen(s))
+        return cf_error_set(d, CF_EFIELD_RANGE, name, "%s must not be empty", name);
+    snprintf(out, size, "%s", s);
+    return 0;
+}
+
+static int read_resolution(const struct be_request *req, struct resolution *r,
+                           struct cf_error_detail *d)
+{
+    cJSON *body = req->body ? cJSON_ParseWithLength(req->body, req->body_len) : NULL;
+    int rc = 0;
+    if (!body) {
+        rc = cf_error_set(d, CF_EJSON, "", "the body must be a JSON object");
+        goto out;
+    }
+    if (!cJSON_IsObject(body)) {
+        rc = cf_error_set(d, CF_EFIELD_TYPE, "", "the body must be a JSON object");
+        goto out;
+    }
+    for (const cJSON *it = body->child; it; it = it->next)
+        if (strcmp(it->string, "action") && strcmp(it->string, "resolved_by") &&
+            strcmp(it->string, "note")) {
+            rc = cf_error_set(d, CF_EFIELD_UNKNOWN, it->string, "unknown field %s", it->string);
+            goto out;
+        }
+    rc = copy_string(body, "action", r->action, sizeof r->action, 15, true, d);
+    if (!rc)
+        rc = copy_string(body, "resolved_by", r->resolved_by, sizeof r->resolved_by,
+                         RESOLVED_BY_MAX, true, d);
+    if (!rc)
+        rc = copy_string(body, "note", r->note, sizeof r->note, NOTE_MAX, false, d);
+    if (rc)
+        goto out;
+    bool binding = strcmp(r->kind, "card_binding") == 0;
+    bool ok = binding ? !strcmp(r->action, "confirm") || !strcmp(r->action, "reject")
+                      : !strcmp(r->action, "must_fix") || !strcmp(r->action, "acknowledge");
+    if (!ok)
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "action",
+                          binding ? "a card binding is resolved with confirm or reject"
+                                  : "a visit exception is resolved with must_fix or acknowledge");
+out:
+    cJSON_Delete(body);
+    return rc;
+}
+
+static const char one_exception_sql[] = "SELECT j::text FROM (" EXCEPTIONS_SQL ") q";
+
+/* Within the caller's transaction: record, apply, audit. Returns 0, 1 when already
+ * resolved, -1 on a database error. */
+static int apply_resolution(PGconn *db, const struct resolution *r)
+{
+    const char *ins[5] = {r->kind, r->subject, r->action, r->resolved_by, r->note};
+    PGresult *res = PQexecParams(
+        db,
+        "INSERT INTO exception_resolutions (kind, subject_id, action, resolved_by, note) "
+        "VALUES ($1, $2::uuid, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1",
+        5, NULL, ins, NULL, NULL, 0);
+    int rc = PQresultStatus(res) != PGRES_TUPLES_OK ? -1 : PQntuples(res) == 0 ? 1 : 0;
+    PQclear(res);
+    if (rc)
+        return rc;
+    if (strcmp(r->kind, "card_binding") == 0) {
+        /* A confirmed card now confirms the visits it was read on: rebuild them. */
+        const char *upd[2] = {r->subject, strcmp(r->action, "confirm") == 0 ? "active" : "revoked"};
+        res = PQexecParams(
+            db,
+            "WITH b AS (UPDATE card_bindings SET status = $2 WHERE id = $1::uuid AND status = "
+            "'pending' RETURNING token, recipient_id) SELECT rebuild_visits(coalesce(("
+            "SELECT array_agg(DISTINCT e.visit_key) FROM events e JOIN b ON e.recipient_id = "
+            "b.recipient_id AND e.card_token = b.token WHERE e.visit_key IS NOT NULL), '{}'))",
+            2, NULL, upd, NULL, NULL, 0);
+        rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : -1;
+        PQclear(res);
+        if (rc)
+            return rc;
+    }
+    char subject[96];
+    snprintf(subject, sizeof subject, "%s.%s", r->kind, r->subject);
+    const char *audit[4] = {r->resolved_by, subject, r->note, r->action};
+    res = PQexecParams(db,
+                       "INSERT INTO audit_log (actor, action, subject, reason, details) VALUES "
+                       "($1, 'exception.resolve', $2, $3, json_build_object('action', $4::text))",
+                       4, NULL, audit, NULL, NULL, 0);
+    rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+    PQclear(res);
+    return rc;
+}
+
+void be_handle_exception_resolve(struct be_request *req)
+{
+    struct resolution r;
+    struct cf_error_detail d = {0};
+    PGresult *res = NULL;
+    memset(&r, 0, sizeof r);
+    if (!split_id(req->param, &r)) {
+        be_reply_problem(req, 404, "not-found", "No such exception",
+                         "An exception id is <kind>.<uuid>, as listed by /api/v1/exceptions.", NULL,
+                         NULL);
+        return;
+    }
+    if (read_resolution(req, &r, &d)) {
+        be_reply_invalid(req, &d);
+        return;
+    }
+    if (be_db_exec(req->db, "BEGIN"))
+        goto db_error;
+    const char *find[4] = {"", r.kind, "all", r.subject};
+    res = PQexecParams(req->db, one_exception_sql, 4, NULL, find, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        goto db_error;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        rollback(req->db);
+        be_reply_problem(req, 404, "not-found", "No such exception",
+                         "No open or resolved exception has this id.", NULL, NULL);
+        return;
+    }
+    PQclear(res);
+    res = NULL;
+    int rc = apply_resolution(req->db, &r);
+    if (rc < 0)
+        goto db_error;
+    if (rc > 0) {
+        rollback(req->db);
+        be_reply_problem(req, 409, "already-resolved", "Already resolved",
+                         "This exception was resolved before; see its resolution.", NULL, NULL);
+        return;
+    }
+    if (be_db_exec(req->db, "COMMIT"))
+        goto db_error;
+    res = PQexecParams(req->db, one_exception_sql, 4, NULL, find, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        goto db_error;
+    be_reply_json(req, 200, cJSON_Parse(PQgetvalue(res, 0, 0)));
+    PQclear(res);
+    return;
+db_error:
+    be_reply_db_error(req, req->db, "exception resolve");
+    PQclear(res);
+    rollback(req->db);
+}
