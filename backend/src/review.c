@@ -5,17 +5,17 @@
  * Exceptions are not stored: each is derived from the visits (their flags, or being
  * started longer ago than visit_thresholds.abandoned_after) or from a pending card
  * binding. Its id is "<kind>.<subject uuid>". A resolution is stored once per
- * exception in exception_resolutions and written to the append-only audit_log;
- * until accounts exist (issue 7) the person comes from the required resolved_by. */
+ * exception in exception_resolutions and written to the append-only audit_log; the
+ * person who resolved it is the signed-in user (be_auth), never a name from the body. */
 #include <stdio.h>
 #include <string.h>
 
+#include "be/auth.h"
 #include "be/db.h"
 #include "be/query.h"
 #include "be/review.h"
 #include "cf/uuid.h"
 
-#define RESOLVED_BY_MAX 200
 #define NOTE_MAX 2000
 
 static const char *const kinds[] = {"low_rating", "early_leave", "card_mismatch", "abandoned",
@@ -160,7 +160,7 @@ struct resolution {
     char kind[32];
     char subject[CF_UUID_TEXT_LEN + 1];
     char action[16];
-    char resolved_by[RESOLVED_BY_MAX * 4 + 1];
+    char resolved_by[BE_LOGIN_MAX + 1];
     char note[NOTE_MAX * 4 + 1];
 };
 
@@ -220,15 +220,12 @@ static int read_resolution(const struct be_request *req, struct resolution *r,
         goto out;
     }
     for (const cJSON *it = body->child; it; it = it->next)
-        if (strcmp(it->string, "action") && strcmp(it->string, "resolved_by") &&
-            strcmp(it->string, "note")) {
+        if (strcmp(it->string, "action") && strcmp(it->string, "note")) {
             rc = cf_error_set(d, CF_EFIELD_UNKNOWN, it->string, "unknown field %s", it->string);
             goto out;
         }
     rc = copy_string(body, "action", r->action, sizeof r->action, 15, true, d);
-    if (!rc)
-        rc = copy_string(body, "resolved_by", r->resolved_by, sizeof r->resolved_by,
-                         RESOLVED_BY_MAX, true, d);
+    snprintf(r->resolved_by, sizeof r->resolved_by, "%s", req->who.login);
     if (!rc)
         rc = copy_string(body, "note", r->note, sizeof r->note, NOTE_MAX, false, d);
     if (rc)
@@ -249,8 +246,9 @@ static const char one_exception_sql[] = "SELECT j::text FROM (" EXCEPTIONS_SQL "
 
 /* Within the caller's transaction: record, apply, audit. Returns 0, 1 when already
  * resolved, -1 on a database error. */
-static int apply_resolution(PGconn *db, const struct resolution *r)
+static int apply_resolution(struct be_request *req, const struct resolution *r)
 {
+    PGconn *db = req->db;
     const char *ins[5] = {r->kind, r->subject, r->action, r->resolved_by, r->note};
     PGresult *res = PQexecParams(
         db,
@@ -278,14 +276,9 @@ static int apply_resolution(PGconn *db, const struct resolution *r)
     }
     char subject[96];
     snprintf(subject, sizeof subject, "%s.%s", r->kind, r->subject);
-    const char *audit[4] = {r->resolved_by, subject, r->note, r->action};
-    res = PQexecParams(db,
-                       "INSERT INTO audit_log (actor, action, subject, reason, details) VALUES "
-                       "($1, 'exception.resolve', $2, $3, json_build_object('action', $4::text))",
-                       4, NULL, audit, NULL, NULL, 0);
-    rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
-    PQclear(res);
-    return rc;
+    char details[64];
+    snprintf(details, sizeof details, "{\"action\": \"%s\"}", r->action);
+    return be_audit(req, "exception.resolve", subject, r->note, details);
 }
 
 void be_handle_exception_resolve(struct be_request *req)
@@ -319,7 +312,7 @@ void be_handle_exception_resolve(struct be_request *req)
     }
     PQclear(res);
     res = NULL;
-    int rc = apply_resolution(req->db, &r);
+    int rc = apply_resolution(req, &r);
     if (rc < 0)
         goto db_error;
     if (rc > 0) {

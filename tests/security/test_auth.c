@@ -273,6 +273,9 @@ static const struct {
     {"GET /", PEOPLE | A(NOBODY) | A(EXPIRED)}, /* the dashboard page asks for a login */
     {"GET /web/{id}", PEOPLE | A(NOBODY) | A(EXPIRED)},
     {"GET /api/v1/stream", PEOPLE},
+    {"GET /api/v1/live", A(ADMIN) | A(AUTHORITY) | A(MANAGER)},
+    {"GET /api/v1/exceptions", A(ADMIN) | A(AUTHORITY) | A(MANAGER)},
+    {"POST /api/v1/exceptions/{id}/resolve", A(ADMIN) | A(AUTHORITY) | A(MANAGER)},
 };
 
 static unsigned allowed_for(const char *route)
