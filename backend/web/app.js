@@ -4,6 +4,7 @@
  * payment register. Parts of the API that this server does not have yet answer 404;
  * their views then say "нет данных" instead of breaking. All text shown is Russian. */
 import { barChart, lineChart } from "./charts.js";
+import { currentUser, logout, showLogin, whoami, withSession } from "./session.js";
 
 const FLAG_NAMES = {
   early_leave: "ранний уход", overtime: "сверх нормы", clock_uncertain: "время не подтверждено",
@@ -29,11 +30,16 @@ function esc(value) {
     ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
-/* GET a JSON resource. {missing: true} when the server has no such route yet (404/405),
- * {error} for any other failure, else {data}. */
+/* GET a JSON resource (or send one with options) with the session. {missing: true}
+ * when the server has no such route yet (404/405), {error} for any other failure,
+ * else {data}. An ended session brings the sign-in form back. */
 async function api(path, options) {
   try {
-    const res = await fetch(path, options);
+    const res = await fetch(path, withSession(options));
+    if (res.status === 401) {
+      signIn("Сеанс завершён, войдите снова.");
+      return { error: "Требуется вход" };
+    }
     if (res.status === 404 || res.status === 405) return { missing: true };
     const body = res.headers.get("content-type")?.includes("json") ? await res.json() : null;
     if (!res.ok) return { error: body?.detail || `Ошибка сервера (${res.status})` };
@@ -303,7 +309,7 @@ async function pageExceptions(params) {
   const r = await api(`/api/v1/exceptions?${new URLSearchParams({ status })}`);
   const tabs = `<p class="filters">${[["open", "Открытые"], ["resolved", "Решённые"], ["all", "Все"]].map(([v, l]) =>
     v === status ? `<b>${l}</b>` : `<a href="#/exceptions?status=${v}">${l}</a>`).join(" ")}
-    <label>Кто решает<input id="resolver" size="24" value="${esc(localStorage.getItem("carefact.resolver") || "")}"></label></p>`;
+    <span class="muted">Решение записывается от имени ${esc(currentUser()?.login || "")}</span></p>`;
   if (r.error) return `<h1>Исключения</h1>${tabs}<div class="error">${esc(r.error)}</div>`;
   const items = r.data?.items;
   if (!items) return `<h1>Исключения</h1>${nodata("очередь исключений ещё не подключена")}`;
@@ -322,15 +328,9 @@ async function pageExceptions(params) {
 function bindExceptions() {
   for (const b of document.querySelectorAll("button.resolve")) {
     b.addEventListener("click", async () => {
-      const resolver = document.getElementById("resolver").value.trim();
-      if (!resolver) {
-        alert("Укажите, кто решает");
-        return;
-      }
-      localStorage.setItem("carefact.resolver", resolver);
       const r = await api(`/api/v1/exceptions/${encodeURIComponent(b.dataset.id)}/resolve`, {
         method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ action: b.dataset.action, resolved_by: resolver }) });
+        body: JSON.stringify({ action: b.dataset.action }) });
       if (r.error || r.missing) alert(r.error || "Решение недоступно на этом сервере");
       render();
     });
@@ -455,6 +455,35 @@ setInterval(() => {
     el.textContent = minutes((Date.now() - Date.parse(el.dataset.started)) / 1000);
 }, 1000);
 
-window.addEventListener("hashchange", render);
-render();
-connectStream();
+/* Who is signed in, with a way out, in the header. */
+function showUser() {
+  const box = document.getElementById("user");
+  const user = currentUser();
+  box.innerHTML = user ? `${esc(user.login)} <button id="logout" class="plain">Выйти</button>` : "";
+  document.getElementById("logout")?.addEventListener("click", async () => {
+    await logout();
+    signIn();
+  });
+}
+
+let streaming = false;
+function signIn(message = "") {
+  showUser();
+  showLogin(main, () => {
+    showUser();
+    render();
+    if (!streaming) {
+      streaming = true;
+      connectStream();
+    }
+  }, message);
+}
+
+window.addEventListener("hashchange", () => currentUser() && render());
+whoami().then((user) => {
+  if (!user) return signIn();
+  showUser();
+  render();
+  streaming = true;
+  connectStream();
+});

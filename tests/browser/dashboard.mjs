@@ -8,7 +8,7 @@ import { chromium } from "playwright-core";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-const { URL: base, WORK: work, ARTIFACTS: artifacts } = process.env;
+const { URL: base, WORK: work, ARTIFACTS: artifacts, LOGIN: login, PASSWORD: password } = process.env;
 const shot = (page, name) => page.screenshot({ path: join(artifacts, `dashboard-${name}.png`), fullPage: true });
 
 async function waitForFile(name, seconds = 60) {
@@ -37,6 +37,19 @@ page.on("console", (m) => {
 let step = "open";
 try {
   await page.goto(`${base}/#/today`);
+  /* Nothing without signing in: the form, then a wrong password is refused plainly. */
+  step = "sign in";
+  const form = page.locator("#login-form");
+  await form.waitFor({ timeout: 15000 });
+  await shot(page, "0-login");
+  await form.locator("input[name=login]").fill(login);
+  await form.locator("input[name=password]").fill("not-the-password");
+  await form.locator("button[type=submit]").click();
+  await page.locator("#login-message", { hasText: "Неверный логин или пароль" }).waitFor({ timeout: 10000 });
+  await form.locator("input[name=password]").fill(password);
+  await form.locator("button[type=submit]").click();
+  await page.locator("#user", { hasText: login }).waitFor({ timeout: 10000 });
+  step = "open";
   await page.locator("#live.on").waitFor({ timeout: 15000 });
   check((await page.locator("h1").textContent()) === "Сегодня", "the today page is not shown");
   await page.evaluate(() => { window.carefactNoReload = true; });
@@ -77,14 +90,13 @@ try {
   await page.goto(`${base}/#/exceptions`);
   const exception = page.locator(`#exceptions tr[data-subject="${visit}"]`, { has: page.locator(".flag.early_leave") });
   await exception.waitFor({ timeout: 10000 });
-  await page.locator("#resolver").fill("Петрова А. В.");
   await exception.locator("button", { hasText: "Принять к сведению" }).click();
   await exception.waitFor({ state: "detached", timeout: 10000 });
   await page.goto(`${base}/#/exceptions?status=resolved`);
   const resolved = page.locator(`#exceptions tr[data-subject="${visit}"]`, { has: page.locator(".flag.early_leave") });
   await resolved.waitFor({ timeout: 10000 });
   const resolution = await resolved.textContent();
-  check(resolution.includes("принято к сведению — Петрова А. В."), `the resolution shows ${resolution}`);
+  check(resolution.includes(`принято к сведению — ${login}`), `the resolution shows ${resolution}`);
   await shot(page, "5-exception-resolved");
 
   step = "filters";

@@ -56,7 +56,9 @@ second_server
 enroll
 sim_start --transcript "$transcripts/VisaCardPpse"
 
-URL="http://127.0.0.1:$port2" WORK="$work" ARTIFACTS="$artifacts" \
+# The manager of the demo provider signs in (demo-data printed the password).
+manager_password=$(sed -n 's/^demo account: login manager1 password \([^ ]*\).*/\1/p' "$work/demo-data.out")
+URL="http://127.0.0.1:$port2" WORK="$work" ARTIFACTS="$artifacts" LOGIN=manager1 PASSWORD="$manager_password" \
     node "$src/tests/browser/dashboard.mjs" >"$work/browser.log" 2>&1 &
 browser_pid=$!
 on_cleanup+=("kill -KILL $browser_pid")
