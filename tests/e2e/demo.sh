@@ -17,6 +17,10 @@ grep -q '"method":"emv","scheme":"visa","last4":"9999","expiry":"2015-09"' <<<"$
 if [ -x "$CF_BINARY_DIR/backend/carefactd" ]; then
     grep -q "belongs to: Иванов Иван" <<<"$out" || fail "demo did not identify the card's recipient"
     grep -Eq "enrolment code for the terminal .*: [A-Z2-9]{12}" <<<"$out" || fail "no enrolment code"
+    grep -Eq "demo account: login manager1 password [A-Za-z0-9_-]{12} " <<<"$out" ||
+        fail "demo did not print the manager's login"
+    grep -Eq "demo account: login authority password [A-Za-z0-9_-]{12} " <<<"$out" ||
+        fail "demo did not print the authority's login"
 fi
 if grep -q "4999999999999999" <<<"$out"; then fail "the card number appeared in the demo output"; fi
 grep -q "demo: stopped" <<<"$out" || fail "demo did not stop cleanly"
