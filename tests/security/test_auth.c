@@ -273,6 +273,8 @@ static void enrol_device(struct test_device *d)
     cf_http_reply_cleanup(&reply);
 }
 
+static char *last_signed_body; /* the body of signed_call's last answer */
+
 /* A request signed by key as claimed_id (the headers), sent to path. */
 static long signed_call(const uint8_t key[32], const char *claimed_id, const char *method,
                         const char *path, const char *body, const char *sent_body,
@@ -296,6 +298,9 @@ static long signed_call(const uint8_t key[32], const char *claimed_id, const cha
     long status = reply.status;
     if (want_type && !strstr(reply.body, want_type))
         fail_msg("%s %s: want %s, got %ld %s", method, path, want_type, status, reply.body);
+    free(last_signed_body);
+    last_signed_body = reply.body; /* kept for the caller's checks */
+    reply.body = NULL;
     cf_http_reply_cleanup(&reply);
     return status;
 }
@@ -311,6 +316,12 @@ static void test_device_signatures(void **state)
     snprintf(path_b, sizeof path_b, "/api/v1/devices/%s/reference", b.id);
     /* Signed by its own key: served, and only its provider's records. */
     assert_int_equal(signed_call(a.key, a.id, "GET", path_a, NULL, NULL, 0, NULL), 200);
+    char mine[40], foreign[40];
+    sql_text("SELECT id FROM recipients WHERE provider_id = " P1 " LIMIT 1", mine, sizeof mine);
+    sql_text("SELECT id FROM recipients WHERE provider_id = " P2 " LIMIT 1", foreign,
+             sizeof foreign);
+    assert_non_null(strstr(last_signed_body, mine));
+    assert_null(strstr(last_signed_body, foreign));
     /* Unsigned. */
     assert_int_equal(status_of(NULL, false, "GET", path_a, NULL, "/device-unauthenticated"), 401);
     /* Device a using device b's id: its key is not b's. */
