@@ -3,7 +3,8 @@
 if(TARGET carefactd)
   add_library(cf_test_support STATIC ${CMAKE_CURRENT_SOURCE_DIR}/support/harness.c)
   target_include_directories(cf_test_support PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/support)
-  target_link_libraries(cf_test_support PUBLIC PkgConfig::LIBCURL PkgConfig::LIBPQ PkgConfig::CJSON)
+  target_link_libraries(cf_test_support PUBLIC cf_shared PkgConfig::LIBCURL PkgConfig::LIBPQ
+                        PkgConfig::CJSON)
 
   add_executable(test_integration_ingest ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_ingest.c)
   find_package(Threads REQUIRED)

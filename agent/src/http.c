@@ -6,19 +6,25 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "ag/clock.h"
+#include "cf/batch.h"
 #include "cf/error.h"
+#include "cf/uuid.h"
 
 struct ag_http {
     CURL *curl;
     char base_url[512];
     char *ca_pem; /* owned; NULL for http */
     size_t max_body;
+    bool sign; /* sign every request as device (ag_http_sign_as) */
+    char device[CF_UUID_TEXT_LEN + 1];
+    uint8_t key[CF_ED25519_KEY_LEN];
 };
 
 struct sink {
@@ -135,6 +141,14 @@ int ag_http_new(const char *base_url, const char *ca_pem, size_t max_body, struc
     return 0;
 }
 
+void ag_http_sign_as(struct ag_http *http, const uint8_t device_id[CF_UUID_LEN],
+                     const uint8_t private_key[CF_ED25519_KEY_LEN])
+{
+    cf_uuid_to_text(device_id, http->device);
+    memcpy(http->key, private_key, CF_ED25519_KEY_LEN);
+    http->sign = true;
+}
+
 void ag_http_free(struct ag_http *http)
 {
     if (!http)
@@ -142,6 +156,7 @@ void ag_http_free(struct ag_http *http)
     if (http->curl)
         curl_easy_cleanup(http->curl);
     free(http->ca_pem);
+    OPENSSL_cleanse(http->key, sizeof http->key);
     free(http);
 }
 
@@ -225,6 +240,23 @@ int ag_http_request(struct ag_http *http, const char *method, const char *path, 
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? body_len : 0));
     } else {
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    }
+    if (http->sign) {
+        /* Who is asking, on every request (backend/README.md, "Device authentication"). */
+        char sig[CF_REQUEST_SIG_TEXT_LEN + 1], line[160];
+        int64_t now = ag_wall_now_ms();
+        int rc = cf_request_sign(http->key, http->device, method, path, body, body ? body_len : 0,
+                                 now, sig);
+        if (rc) {
+            curl_slist_free_all(headers);
+            return rc;
+        }
+        snprintf(line, sizeof line, CF_REQUEST_HDR_DEVICE ": %s", http->device);
+        headers = curl_slist_append(headers, line);
+        snprintf(line, sizeof line, CF_REQUEST_HDR_TIME ": %lld", (long long)now);
+        headers = curl_slist_append(headers, line);
+        snprintf(line, sizeof line, CF_REQUEST_HDR_SIGNATURE ": %s", sig);
+        headers = curl_slist_append(headers, line);
     }
     if (!headers)
         return CF_ENOMEM;

@@ -658,6 +658,8 @@ int ag_sync_run(struct ag_store *store, const struct ag_sync_options *options,
     rc = ag_http_new(r.id->server_url, r.id->ca_pem, AG_SYNC_MAX_ANSWER, &r.http);
     if (rc)
         fail(&r, rc, "cannot set up the HTTP client for %s", r.id->server_url);
+    else
+        ag_http_sign_as(r.http, r.id->device_id, r.id->private_key);
     if (!rc)
         rc = upload(&r);
     if (!rc && !r.opt->skip_reference)

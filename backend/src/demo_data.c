@@ -9,6 +9,7 @@
 
 #include <libpq-fe.h>
 
+#include "be/auth.h"
 #include "be/demo.h"
 #include "cf/codec.h"
 #include "cf/token.h"
@@ -154,5 +155,7 @@ int be_demo_data_load(const char *conninfo, const char *sql_dir, const char *key
                 "(%zu bank cards from the shared EMV transcripts, the rest UID cards), "
                 "10 services, certificates, 20 plans for today\n",
                 DEMO_RECIPIENTS, DEMO_EMV_CARDS);
+    if (!rc)
+        rc = be_demo_accounts(conninfo, log);
     return rc;
 }

@@ -31,8 +31,12 @@ static const char *status_text(int status)
         return "OK";
     case 201:
         return "Created";
+    case 204:
+        return "No Content";
     case 400:
         return "Bad Request";
+    case 401:
+        return "Unauthorized";
     case 403:
         return "Forbidden";
     case 404:
@@ -45,6 +49,8 @@ static const char *status_text(int status)
         return "Payload Too Large";
     case 422:
         return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
     case 503:
         return "Service Unavailable";
     default:
@@ -69,8 +75,10 @@ static void send_body(struct be_request *req, int status, const char *content_ty
     req->status = status;
     if (be_buf_printf(&out,
                       "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                      "Date: %s\r\nCache-Control: no-store\r\n\r\n",
-                      status, status_text(status), content_type, len, date) ||
+                      "Date: %s\r\nCache-Control: no-store\r\n%s%s%s\r\n",
+                      status, status_text(status), content_type, len, date,
+                      req->set_cookie ? "Set-Cookie: " : "", req->set_cookie ? req->set_cookie : "",
+                      req->set_cookie ? "\r\n" : "") ||
         be_buf_append(&out, body, len)) {
         be_buf_cleanup(&out);
         mg_printf(conn, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
@@ -151,6 +159,17 @@ void be_reply_db_error(struct be_request *req, PGconn *db, const char *what)
                      "The server could not reach its database; nothing was stored. Try again "
                      "in a moment.",
                      NULL, NULL);
+}
+
+const char *be_request_header(const struct be_request *req, const char *name)
+{
+    return mg_get_header(req->transport, name);
+}
+
+bool be_request_is_tls(const struct be_request *req)
+{
+    const struct mg_request_info *ri = mg_get_request_info(req->transport);
+    return ri && ri->is_ssl;
 }
 
 /* ==== Routing ==== */
@@ -263,7 +282,8 @@ static void dispatch(struct be_request *req, const char *path, size_t *route_ind
                 return;
             }
         }
-        be_routes[i].handle(req);
+        if (be_auth_authorise(req, be_routes[i].roles))
+            be_routes[i].handle(req);
         return;
     }
     if (path_known)
@@ -299,6 +319,7 @@ static int serve_request(struct mg_connection *conn, void *cbdata)
     struct be_request req = {.config = config,
                              .method = ri->request_method,
                              .route = "unmatched",
+                             .path = path,
                              .query = ri->query_string,
                              .transport = conn};
     size_t route_index = (size_t)-1;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "be/auth.h"
 #include "be/config.h"
 #include "be/db.h"
 #include "be/demo.h"
@@ -23,6 +24,9 @@ static void usage(FILE *out)
             "  enroll-code  --db CONNINFO --worker ID [--ttl-minutes N]   one-time device code\n"
             "  demo-data    --db CONNINFO --token-key-hex HEX   load the demo region\n"
             "  routes       print the HTTP routes served\n"
+            "  user add     --db CONNINFO --role ROLE [--provider ID] [--worker ID] LOGIN\n"
+            "               (password on stdin)\n"
+            "  user disable --db CONNINFO LOGIN\n"
             "Environment: CAREFACT_DB, CAREFACT_LISTEN, CAREFACT_THREADS, CAREFACT_SQL_DIR,\n"
             "CAREFACT_TLS_CERT, CAREFACT_TLS_KEY, CAREFACT_BODY_MAX.\n");
 }
@@ -74,6 +78,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "carefactd: %s\n", err);
         return 2;
     }
+    if (strcmp(argv[1], "user") == 0)
+        return be_user_main(argc, argv, config.db);
     if (parse_flags(argc, argv, &config, &extra_arg, &ttl))
         return 2;
     const char *command = argv[1];

@@ -15,10 +15,13 @@ static const int statuses[] = {200, 201, 204, 400, 401, 403, 404, 405, 409, 413,
 #define STATUS_SLOTS (sizeof statuses / sizeof statuses[0])
 static const double buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 #define BUCKETS (sizeof buckets / sizeof buckets[0])
-static const char *const reasons[] = {
-    "malformed-json", "malformed-body",     "validation",     "too-large",      "tampering",
-    "sequence-gap",   "bad-seal",           "unknown-device", "revoked-device", "enrollment-code",
-    "not-found",      "method-not-allowed", "other"};
+static const char *const reasons[] = {"malformed-json",  "malformed-body", "validation",
+                                      "too-large",       "tampering",      "sequence-gap",
+                                      "bad-seal",        "unknown-device", "revoked-device",
+                                      "enrollment-code", "not-found",      "method-not-allowed",
+                                      "unauthenticated", "forbidden",      "csrf",
+                                      "login-failed",    "login-locked",   "device-unauthenticated",
+                                      "device-mismatch", "other"};
 #define REASONS (sizeof reasons / sizeof reasons[0])
 
 /* NOTE: static storage is zero-initialised, which is a valid atomic state. */

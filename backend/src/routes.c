@@ -8,14 +8,18 @@
 #include "be/server.h"
 
 const struct be_route be_routes[] = {
-    {"GET", "/healthz", be_handle_healthz, false},
-    {"GET", "/metrics", be_handle_metrics, false},
-    {"POST", "/api/v1/devices", be_handle_enroll, true},
-    {"POST", "/api/v1/devices/{id}/events", be_handle_upload, true},
-    {"GET", "/api/v1/devices/{id}/reference", be_handle_reference_list, true},
-    {"POST", "/api/v1/devices/{id}/reference/fetch", be_handle_reference_fetch, true},
-    {"GET", "/api/v1/visits", be_handle_visit_list, true},
-    {"GET", "/api/v1/visits/{id}", be_handle_visit_get, true},
+    {"GET", "/healthz", be_handle_healthz, false, BE_PUBLIC},
+    {"GET", "/metrics", be_handle_metrics, false, BE_PUBLIC},
+    {"POST", "/api/v1/session", be_handle_session_create, true, BE_PUBLIC},
+    {"GET", "/api/v1/session", be_handle_session_get, true, BE_PEOPLE},
+    {"DELETE", "/api/v1/session", be_handle_session_delete, true, BE_PEOPLE},
+    {"GET", "/api/v1/audit", be_handle_audit_list, true, BE_OVERSIGHT},
+    {"POST", "/api/v1/devices", be_handle_enroll, true, BE_PUBLIC},
+    {"POST", "/api/v1/devices/{id}/events", be_handle_upload, true, BE_DEVICE},
+    {"GET", "/api/v1/devices/{id}/reference", be_handle_reference_list, true, BE_DEVICE},
+    {"POST", "/api/v1/devices/{id}/reference/fetch", be_handle_reference_fetch, true, BE_DEVICE},
+    {"GET", "/api/v1/visits", be_handle_visit_list, true, BE_PEOPLE},
+    {"GET", "/api/v1/visits/{id}", be_handle_visit_get, true, BE_PEOPLE},
 };
 const size_t be_route_count = sizeof be_routes / sizeof be_routes[0];
 

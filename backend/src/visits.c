@@ -110,14 +110,17 @@ void be_handle_visit_get(struct be_request *req)
     }
     char text[CF_UUID_TEXT_LEN + 1];
     cf_uuid_to_text(id, text);
-    const char *params[1] = {text};
+    /* Another provider's (or, for a worker, another worker's) visit does not exist. */
+    const char *params[3] = {text, be_auth_provider_scope(req), req->who.worker};
     PGresult *res = PQexecParams(
         req->db,
         "SELECT " VISIT_JSON "::text, v.provider_id FROM visits v WHERE v.id = $1::uuid "
+        "AND ($2 = '' OR v.provider_id = $2::uuid) AND ($3 = '' OR v.worker_id = $3::uuid) "
         "UNION ALL SELECT " PLAN_JSON "::text, pl.provider_id FROM visit_plans pl "
-        "WHERE pl.id = $1::uuid AND NOT EXISTS (SELECT 1 FROM visits x WHERE x.id = pl.id "
-        "OR x.plan_id = pl.id)",
-        1, NULL, params, NULL, NULL, 0);
+        "WHERE pl.id = $1::uuid AND ($2 = '' OR pl.provider_id = $2::uuid) "
+        "AND ($3 = '' OR pl.worker_id = $3::uuid) AND NOT EXISTS (SELECT 1 FROM visits x "
+        "WHERE x.id = pl.id OR x.plan_id = pl.id)",
+        3, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         be_reply_db_error(req, req->db, "visit get");
         PQclear(res);
@@ -267,6 +270,19 @@ void be_handle_visit_list(struct be_request *req)
                          d.field, NULL);
         return;
     }
+    /* A manager sees only their provider, a worker only their own visits. */
+    const char *scope = be_auth_provider_scope(req);
+    if ((scope[0] && f.provider[0] && strcmp(f.provider, scope) != 0) ||
+        (req->who.worker[0] && f.worker[0] && strcmp(f.worker, req->who.worker) != 0)) {
+        be_reply_problem(req, 403, "forbidden", "Not your provider's data",
+                         "You may list only your own provider's visits (a worker: their own).",
+                         "provider", NULL);
+        return;
+    }
+    if (scope[0])
+        snprintf(f.provider, sizeof f.provider, "%s", scope);
+    if (req->who.worker[0])
+        snprintf(f.worker, sizeof f.worker, "%s", req->who.worker);
     bool visits = strcmp(f.state, "planned") != 0;
     bool plans = (!f.state[0] || !visits) && !f.flag[0];
     const char *params[12] = {f.provider,

@@ -18,7 +18,7 @@ MIN=60000 # ms
 
 # visit_json VISIT_ID: the backend's view of a visit.
 visit_json() {
-    curl -fsS "http://127.0.0.1:$port/api/v1/visits/$1"
+    api_get "/api/v1/visits/$1"
 }
 
 expect() { # expect WHAT GOT WANT

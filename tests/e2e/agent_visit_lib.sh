@@ -61,7 +61,21 @@ fail() {
 pg_up() {
     db=$("$src/tools/pg" start "$work/pg" --owner-pid $$)
     "$carefactd" migrate --db "$db" >/dev/null
-    "$carefactd" demo-data --db "$db" --token-key-hex "$KEY" >/dev/null
+    # demo-data prints the demo accounts; the authority reads visits back.
+    "$carefactd" demo-data --db "$db" --token-key-hex "$KEY" >"$work/demo-data.out"
+    authority_password=$(sed -n 's/^demo account: login authority password \([^ ]*\).*/\1/p' \
+        "$work/demo-data.out")
+}
+
+# api_get PATH: GET as the demo authority (signs in once per server start).
+api_get() {
+    if [ ! -s "$work/cookies" ] || ! curl -fsS -b "$work/cookies" \
+        "http://127.0.0.1:$port/api/v1/session" >/dev/null 2>&1; then
+        curl -fsS -c "$work/cookies" -X POST "http://127.0.0.1:$port/api/v1/session" \
+            -d "{\"login\":\"authority\",\"password\":\"$authority_password\"}" >/dev/null ||
+            fail "cannot sign in as the demo authority"
+    fi
+    curl -fsS -b "$work/cookies" "http://127.0.0.1:$port$1"
 }
 
 sql() {

@@ -44,7 +44,9 @@ static const char seed_sql[] =
 static int group_setup(void **state)
 {
     (void)state;
-    if (cf_harness_start(&harness, NULL) || cf_harness_sql(&harness, seed_sql))
+    /* Visits are read back as the authority (every provider). */
+    if (cf_harness_start(&harness, NULL) || cf_harness_sql(&harness, seed_sql) ||
+        cf_harness_as_authority(&harness))
         return -1;
     return 0;
 }
@@ -119,6 +121,7 @@ static void enroll(struct device *dev)
     assert_string_equal(json_str(reply, "worker_id"), WORKER);
     assert_int_equal(strlen(json_str(reply, "token_key_hex")), 64);
     cJSON_Delete(reply);
+    cf_harness_device_key(&harness, dev->id_text, dev->private_key); /* signs as the agent */
 }
 
 /* Append an event to the device's chain (seq and prev filled in). */
@@ -363,6 +366,7 @@ static void test_bad_input(void **state)
     struct cf_event ghost_ev = ev;
     chain(&ghost, &ghost_ev);
     char *ghost_json = batch_json(&ghost, &ghost_ev, 1);
+    cf_harness_device_key(&harness, ghost.id_text, ghost.private_key);
     upload(&ghost, ghost_json, 404, &reply);
     expect_problem(reply, "unknown-device", NULL);
     free(ghost_json);
@@ -502,13 +506,13 @@ static void *upload_thread(void *arg)
 static void test_two_instances_one_database(void **state)
 {
     (void)state;
-    struct cf_harness second = harness;
-    second.server = 0;
-    assert_int_equal(cf_harness_start_server(&second, NULL), 0);
     struct device dev;
     struct cf_event ev[3];
     char path[128];
     enroll(&dev);
+    struct cf_harness second = harness; /* after enrol: it signs for dev too */
+    second.server = 0;
+    assert_int_equal(cf_harness_start_server(&second, NULL), 0);
     visit_events(ev, "44414243-4445-4647-4849-4a4b4c4d4e4f", 45);
     for (int i = 0; i < 3; i++)
         chain(&dev, &ev[i]);

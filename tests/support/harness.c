@@ -3,18 +3,23 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <libpq-fe.h>
+
+#include "cf/batch.h"
 
 static const char *env_or(const char *name, const char *fallback)
 {
@@ -94,7 +99,7 @@ int cf_harness_start_server(struct cf_harness *h, const char *const *extra_args)
     argv[n++] = bin;
     argv[n++] = "serve";
     argv[n++] = "--db";
-    argv[n++] = h->conninfo;
+    argv[n++] = h->app_conninfo;
     argv[n++] = "--listen";
     argv[n++] = listen;
     argv[n++] = "--threads";
@@ -147,6 +152,8 @@ int cf_harness_start(struct cf_harness *h, const char *const *extra_args)
         fprintf(stderr, "harness: tools/pg start failed\n");
         return -1;
     }
+    /* libpq takes the last of repeated keywords: the same cluster, the server's role. */
+    snprintf(h->app_conninfo, sizeof h->app_conninfo, "%s user=carefact_app", h->conninfo);
     const char *migrate[] = {"migrate", NULL};
     if (cf_harness_carefactd(h, migrate, NULL, 0)) {
         fprintf(stderr, "harness: migrate failed\n");
@@ -251,8 +258,72 @@ static size_t on_data(char *data, size_t size, size_t count, void *userdata)
 static void record_exchange(const char *method, const char *path,
                             const struct cf_http_reply *reply);
 
+void cf_harness_device_key(struct cf_harness *h, const char *id, const unsigned char key[32])
+{
+    if (h->device_count >= CF_HARNESS_DEVICES)
+        return;
+    struct cf_harness_device *d = &h->devices[h->device_count++];
+    snprintf(d->id, sizeof d->id, "%s", id);
+    memcpy(d->key, key, sizeof d->key);
+}
+
+/* The three signature headers for a device route of a registered device; -1 when
+ * the path is not one (the request goes unsigned). */
+static int sign_device_request(const struct cf_harness *h, const char *method, const char *path,
+                               const char *body, size_t body_len, char out[3][160])
+{
+    static const char prefix[] = "/api/v1/devices/";
+    if (strncmp(path, prefix, sizeof prefix - 1) != 0)
+        return -1;
+    const char *id = path + sizeof prefix - 1;
+    size_t id_len = strcspn(id, "/?");
+    for (size_t i = 0; i < h->device_count; i++) {
+        const struct cf_harness_device *d = &h->devices[i];
+        if (strlen(d->id) != id_len || strncmp(d->id, id, id_len) != 0)
+            continue;
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        int64_t ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+        char sig[CF_REQUEST_SIG_TEXT_LEN + 1];
+        if (cf_request_sign(d->key, d->id, method, path, body, body ? body_len : 0, ms, sig))
+            return -1;
+        snprintf(out[0], 160, CF_REQUEST_HDR_DEVICE ": %s", d->id);
+        snprintf(out[1], 160, CF_REQUEST_HDR_TIME ": %lld", (long long)ms);
+        snprintf(out[2], 160, CF_REQUEST_HDR_SIGNATURE ": %s", sig);
+        return 0;
+    }
+    return -1;
+}
+
+static size_t on_header(char *data, size_t size, size_t count, void *userdata)
+{
+    struct cf_http_reply *reply = userdata;
+    size_t n = size * count;
+    static const char name[] = "set-cookie:";
+    if (!reply->set_cookie[0] && n > sizeof name - 1 &&
+        strncasecmp(data, name, sizeof name - 1) == 0) {
+        size_t skip = sizeof name - 1;
+        while (skip < n && data[skip] == ' ')
+            skip++;
+        size_t len = n - skip;
+        while (len && (data[skip + len - 1] == '\r' || data[skip + len - 1] == '\n'))
+            len--;
+        if (len >= sizeof reply->set_cookie)
+            len = sizeof reply->set_cookie - 1;
+        memcpy(reply->set_cookie, data + skip, len);
+        reply->set_cookie[len] = '\0';
+    }
+    return n;
+}
+
 int cf_http(struct cf_harness *h, const char *method, const char *path, const char *body,
             size_t body_len, struct cf_http_reply *reply)
+{
+    return cf_http_with(h, method, path, body, body_len, NULL, reply);
+}
+
+int cf_http_with(struct cf_harness *h, const char *method, const char *path, const char *body,
+                 size_t body_len, const char *const *extra, struct cf_http_reply *reply)
 {
     char url[512];
     struct sink sink = {0};
@@ -262,6 +333,21 @@ int cf_http(struct cf_harness *h, const char *method, const char *path, const ch
         return -1;
     snprintf(url, sizeof url, "%s%s", h->base_url, path);
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    for (size_t i = 0; extra && extra[i]; i++)
+        headers = curl_slist_append(headers, extra[i]);
+    char cookie[200], csrf[120];
+    char signed_headers[3][160];
+    if (sign_device_request(h, method, path, body, body_len, signed_headers) == 0)
+        for (int i = 0; i < 3; i++)
+            headers = curl_slist_append(headers, signed_headers[i]);
+    if (h->session) {
+        snprintf(cookie, sizeof cookie, "Cookie: %s", h->session->cookie);
+        snprintf(csrf, sizeof csrf, "X-CSRF-Token: %s", h->session->csrf);
+        headers = curl_slist_append(headers, cookie);
+        headers = curl_slist_append(headers, csrf);
+    }
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, reply);
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
@@ -316,4 +402,99 @@ void cf_http_reply_cleanup(struct cf_http_reply *reply)
 {
     free(reply->body);
     reply->body = NULL;
+}
+
+/* ==== Accounts and sessions ==== */
+
+int cf_harness_account(struct cf_harness *h, const char *login, const char *role,
+                       const char *provider, const char *worker, const char *password)
+{
+    char bin[512];
+    snprintf(bin, sizeof bin, "%s/backend/carefactd", env_or("CF_BINARY_DIR", "."));
+    int fds[2];
+    if (pipe(fds))
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[0], 0);
+        close(fds[0]);
+        close(fds[1]);
+        char *argv[16];
+        size_t n = 0;
+        argv[n++] = bin;
+        argv[n++] = "user";
+        argv[n++] = "add";
+        argv[n++] = "--db";
+        argv[n++] = h->conninfo;
+        argv[n++] = "--role";
+        argv[n++] = (char *)role;
+        if (provider) {
+            argv[n++] = "--provider";
+            argv[n++] = (char *)provider;
+        }
+        if (worker) {
+            argv[n++] = "--worker";
+            argv[n++] = (char *)worker;
+        }
+        argv[n++] = (char *)login;
+        argv[n] = NULL;
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+            dup2(devnull, 1);
+        execv(bin, argv);
+        _exit(127);
+    }
+    close(fds[0]);
+    ssize_t w = write(fds[1], password, strlen(password));
+    w += write(fds[1], "\n", 1);
+    close(fds[1]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return w > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+int cf_harness_login(struct cf_harness *h, const char *login, const char *password,
+                     struct cf_session *out)
+{
+    char body[512];
+    struct cf_http_reply reply;
+    const struct cf_session *saved = h->session;
+    memset(out, 0, sizeof *out);
+    snprintf(body, sizeof body, "{\"login\":\"%s\",\"password\":\"%s\"}", login, password);
+    h->session = NULL;
+    int rc = cf_http(h, "POST", "/api/v1/session", body, strlen(body), &reply);
+    h->session = saved;
+    if (rc || reply.status != 201) {
+        fprintf(stderr, "harness: login %s: %ld %s\n", login, reply.status,
+                reply.body ? reply.body : "");
+        cf_http_reply_cleanup(&reply);
+        return -1;
+    }
+    cJSON *json = cJSON_Parse(reply.body);
+    const cJSON *csrf = cJSON_GetObjectItemCaseSensitive(json, "csrf_token");
+    size_t n = strcspn(reply.set_cookie, ";");
+    if (cJSON_IsString(csrf) && n < sizeof out->cookie) {
+        memcpy(out->cookie, reply.set_cookie, n);
+        out->cookie[n] = '\0';
+        snprintf(out->csrf, sizeof out->csrf, "%s", csrf->valuestring);
+    }
+    cJSON_Delete(json);
+    cf_http_reply_cleanup(&reply);
+    return out->cookie[0] ? 0 : -1;
+}
+
+int cf_harness_as_authority(struct cf_harness *h)
+{
+    static struct cf_session authority;
+    static const char password[] = "harness-authority-password";
+    char *exists = cf_harness_sql_value(h, "SELECT count(*) FROM users WHERE login = "
+                                           "'harness-authority'");
+    int rc = exists && strcmp(exists, "0") == 0
+                 ? cf_harness_account(h, "harness-authority", "authority", NULL, NULL, password)
+                 : 0;
+    free(exists);
+    if (!rc)
+        rc = cf_harness_login(h, "harness-authority", password, &authority);
+    h->session = rc ? NULL : &authority;
+    return rc;
 }

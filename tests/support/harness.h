@@ -7,12 +7,29 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* A signed-in person: the session cookie and the CSRF token to send back. */
+struct cf_session {
+    char cookie[160]; /* "cf_session=..." */
+    char csrf[80];
+};
+
+/* An enrolled test device whose requests the harness signs. */
+#define CF_HARNESS_DEVICES 64
+struct cf_harness_device {
+    char id[40];
+    unsigned char key[32];
+};
+
 struct cf_harness {
     char pg_dir[64];
-    char conninfo[256];
+    char conninfo[256]; /* the owner role (migrations, test SQL) */
+    char app_conninfo[300]; /* carefact_app: the role carefactd serves as */
     char base_url[64];
     pid_t server;
     int port;
+    const struct cf_session *session; /* sent by cf_http when set (NULL = anonymous) */
+    struct cf_harness_device devices[CF_HARNESS_DEVICES];
+    size_t device_count;
 };
 
 struct cf_http_reply {
@@ -20,6 +37,7 @@ struct cf_http_reply {
     char content_type[96];
     char *body; /* NUL-terminated, caller frees with cf_http_reply_cleanup */
     size_t body_len;
+    char set_cookie[256]; /* the first Set-Cookie header, "" when none */
 };
 
 /* Start PostgreSQL, migrate, start carefactd (extra_args: NULL-terminated list of
@@ -44,10 +62,28 @@ long cf_harness_sql_long(struct cf_harness *h, const char *sql);
 /* Run carefactd with arguments (NULL-terminated) and capture its first stdout line. */
 int cf_harness_carefactd(struct cf_harness *h, const char *const *args, char *out, size_t out_size);
 
+/* Create an account with `carefactd user add` (provider/worker may be NULL). 0 or -1. */
+int cf_harness_account(struct cf_harness *h, const char *login, const char *role,
+                       const char *provider, const char *worker, const char *password);
+/* POST /api/v1/session; on 201 fills *out and returns 0, else -1. */
+int cf_harness_login(struct cf_harness *h, const char *login, const char *password,
+                     struct cf_session *out);
+/* Create an authority account "harness-authority" once, sign it in and make cf_http
+ * send its session from now on (tests that read what devices sent). 0 or -1. */
+int cf_harness_as_authority(struct cf_harness *h);
+
+/* From now on, cf_http signs requests to /api/v1/devices/<id>/... with this device's
+ * enrolled private key (cf_request_sign), as the agent does. */
+void cf_harness_device_key(struct cf_harness *h, const char *id, const unsigned char key[32]);
+
 /* One HTTP request to the server; body may be NULL. Returns 0 (any status) or -1
  * when no HTTP answer came. */
 int cf_http(struct cf_harness *h, const char *method, const char *path, const char *body,
             size_t body_len, struct cf_http_reply *reply);
+/* The same with extra request headers ("Name: value", NULL-terminated list; may be
+ * NULL), e.g. a session cookie and X-CSRF-Token. */
+int cf_http_with(struct cf_harness *h, const char *method, const char *path, const char *body,
+                 size_t body_len, const char *const *headers, struct cf_http_reply *reply);
 void cf_http_reply_cleanup(struct cf_http_reply *reply);
 
 #endif

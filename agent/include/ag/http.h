@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cf/batch.h"
+#include "cf/uuid.h"
+
 #define AG_HTTP_CONNECT_TIMEOUT_MS 10000
 #define AG_HTTP_TIMEOUT_MS 60000
 
@@ -33,6 +36,11 @@ int ag_http_check_url(const char *url, bool *https, char *error, size_t error_si
  * every answer (CF_ETOOBIG above it). Returns 0, CF_EINVAL, CF_ENOMEM. */
 int ag_http_new(const char *base_url, const char *ca_pem, size_t max_body, struct ag_http **out);
 void ag_http_free(struct ag_http *http);
+
+/* Sign every following request as this enrolled device (cf_request_sign: method,
+ * path, body digest, time, device id), so the backend knows who asks. */
+void ag_http_sign_as(struct ag_http *http, const uint8_t device_id[CF_UUID_LEN],
+                     const uint8_t private_key[CF_ED25519_KEY_LEN]);
 
 /* One request: method "GET" or "POST" (body JSON, may be NULL for GET) to base_url
  * + path. Returns 0 when an HTTP answer came (any status: the caller decides), or

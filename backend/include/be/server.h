@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 #include <libpq-fe.h>
 
+#include "be/auth.h"
 #include "cf/error.h"
 
 #define BE_BODY_MAX_DEFAULT (8u << 20) /* matches CF_BATCH_MAX_JSON */
@@ -30,6 +31,7 @@ struct be_request {
     const struct be_config *config;
     const char *method;
     const char *route; /* the route template, e.g. /api/v1/devices/{id}/events */
+    const char *path; /* the path as requested (without the query string) */
     char param[BE_PATH_PARAM_MAX + 1]; /* the {id} of the path, "" when none */
     const char *query; /* query string or NULL */
     const char *body; /* whole body, NUL-terminated, or NULL */
@@ -37,14 +39,19 @@ struct be_request {
     PGconn *db; /* this thread's connection (borrowed) */
     void *transport; /* http.c's connection */
     int status; /* the status sent, for logs and metrics */
+    struct be_principal who; /* the caller (be_auth_authorise) */
+    const char *set_cookie; /* a Set-Cookie value to send with the reply, or NULL */
 };
 
-/* One route: method, template ({id} = one path segment) and handler. */
+/* One route: method, template ({id} = one path segment), handler, and the roles
+ * that may call it (be/auth.h: BE_MANAGER | BE_AUTHORITY ...). A route without roles
+ * is refused to everyone (403): authorisation is never left out by accident. */
 struct be_route {
     const char *method;
     const char *pattern;
     void (*handle)(struct be_request *req);
     bool needs_db;
+    unsigned roles;
 };
 
 extern const struct be_route be_routes[];
@@ -53,6 +60,12 @@ extern const size_t be_route_count;
 /* Does path match pattern? One "{id}" segment (1..param_size-1 bytes, no '/') is
  * captured into param (NUL-terminated; "" when the pattern has none). */
 bool be_route_match(const char *pattern, const char *path, char *param, size_t param_size);
+
+/* A request header's value (case-insensitive name), or NULL. */
+const char *be_request_header(const struct be_request *req, const char *name);
+
+/* Is the request over TLS (cookies get Secure)? */
+bool be_request_is_tls(const struct be_request *req);
 
 /* ==== Replies (http.c) ==== */
 

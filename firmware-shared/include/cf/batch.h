@@ -113,4 +113,26 @@ char *cf_batch_to_json(const struct cf_batch *batch);
 /* Free what the batch owns and zero it. Accepts NULL. */
 void cf_batch_cleanup(struct cf_batch *batch);
 
+/* ==== Request signatures ====
+ * A device signs every HTTP request with its enrolled key over
+ * "carefact-request-v1\nMETHOD\nPATH\nhex SHA-256 of the body\nTIME_MS\nDEVICE_ID"
+ * (PATH with its query string as sent; DEVICE_ID as UUID text) and sends
+ * CF_REQUEST_HDR_DEVICE, CF_REQUEST_HDR_TIME (Unix ms) and CF_REQUEST_HDR_SIGNATURE
+ * (base64url). See backend/README.md, "Device authentication". */
+#define CF_REQUEST_HDR_DEVICE "X-Carefact-Device"
+#define CF_REQUEST_HDR_TIME "X-Carefact-Time"
+#define CF_REQUEST_HDR_SIGNATURE "X-Carefact-Signature"
+#define CF_REQUEST_PATH_MAX 1024
+#define CF_REQUEST_SIG_TEXT_LEN 86 /* base64url of 64 bytes */
+
+/* Returns 0, CF_ETOOBIG (path over the cap), CF_ECRYPTO. */
+int cf_request_sign(const uint8_t private_key[CF_ED25519_KEY_LEN], const char *device_id,
+                    const char *method, const char *path, const void *body, size_t body_len,
+                    int64_t time_ms, char signature_b64[CF_REQUEST_SIG_TEXT_LEN + 1]);
+/* Returns 0 when signature_b64 is that device's signature of this request, else
+ * CF_ESEAL (or CF_ENOMEM). */
+int cf_request_verify(const uint8_t public_key[CF_ED25519_KEY_LEN], const char *device_id,
+                      const char *method, const char *path, const void *body, size_t body_len,
+                      int64_t time_ms, const char *signature_b64);
+
 #endif

@@ -1,0 +1,180 @@
+/* `carefactd user add|disable`: accounts of people from the shell, so the first
+ * admin exists before anyone can sign in. The password is read from stdin (one
+ * line), never from the command line where `ps` would show it. Every change is
+ * written to audit_log as actor "cli:<unix user>". */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "be/auth.h"
+#include "cf/codec.h"
+
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: carefactd user add --db CONNINFO --role admin|authority|manager|worker\n"
+            "                          [--provider ID] [--worker ID] LOGIN   (password "
+            "on stdin)\n"
+            "       carefactd user disable --db CONNINFO LOGIN\n");
+    return 2;
+}
+
+/* One line from stdin into out (newline removed). Returns 0 or -1. */
+static int read_password(char *out, size_t size)
+{
+    if (!fgets(out, (int)size, stdin))
+        return -1;
+    size_t n = strcspn(out, "\r\n");
+    if (out[n] == '\0' && n == size - 1)
+        return -1; /* longer than the cap */
+    out[n] = '\0';
+    return 0;
+}
+
+static int run(PGconn *db, const char *sql, int n, const char *const *params, const char *what)
+{
+    PGresult *res = PQexecParams(db, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -1;
+    if (rc)
+        fprintf(stderr, "carefactd: %s: %s", what, PQerrorMessage(db));
+    else if (st == PGRES_TUPLES_OK && PQntuples(res) == 0) {
+        fprintf(stderr, "carefactd: %s: no such account\n", what);
+        rc = -1;
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int user_add(PGconn *db, const char *actor, const char *login, const char *role,
+                    const char *provider, const char *worker)
+{
+    char password[BE_PASSWORD_MAX + 2], hash[160];
+    if (read_password(password, sizeof password) || strlen(password) < BE_PASSWORD_MIN) {
+        fprintf(stderr, "carefactd: the password (one line on stdin) must be %d to %d characters\n",
+                BE_PASSWORD_MIN, BE_PASSWORD_MAX);
+        return 2;
+    }
+    int rc = be_password_hash(password, hash, sizeof hash);
+    OPENSSL_cleanse(password, sizeof password);
+    if (rc) {
+        fprintf(stderr, "carefactd: cannot hash the password\n");
+        return 1;
+    }
+    const char *params[6] = {login, role, provider, worker, hash, actor};
+    rc = run(db,
+             "WITH u AS (INSERT INTO users (login, role, provider_id, worker_id, password_hash) "
+             "VALUES ($1, $2, nullif($3, '')::uuid, nullif($4, '')::uuid, $5) RETURNING id) "
+             "INSERT INTO audit_log (actor, action, subject, details) SELECT $6, 'user.add', "
+             "'user:' || $1, json_build_object('role', $2, 'provider_id', nullif($3, ''), "
+             "'user_id', u.id) FROM u",
+             6, params, "user add");
+    if (!rc)
+        printf("user %s (%s) added\n", login, role);
+    return rc ? 1 : 0;
+}
+
+static int user_disable(PGconn *db, const char *actor, const char *login)
+{
+    const char *params[2] = {login, actor};
+    int rc = run(db,
+                 "WITH u AS (UPDATE users SET disabled_at = now() WHERE login = $1 RETURNING id), "
+                 "s AS (DELETE FROM sessions WHERE user_id IN (SELECT id FROM u)) "
+                 "INSERT INTO audit_log (actor, action, subject) SELECT $2, 'user.disable', "
+                 "'user:' || $1 FROM u RETURNING id",
+                 2, params, "user disable");
+    if (!rc)
+        printf("user %s disabled; its sessions are closed\n", login);
+    return rc ? 1 : 0;
+}
+
+int be_user_main(int argc, char **argv, const char *db_default)
+{
+    const char *sub = argc > 2 ? argv[2] : "", *conninfo = db_default, *role = "";
+    const char *provider = "", *worker = "", *login = NULL;
+    for (int i = 3; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_value = i + 1 < argc;
+        if (strcmp(a, "--db") == 0 && has_value)
+            conninfo = argv[++i];
+        else if (strcmp(a, "--role") == 0 && has_value)
+            role = argv[++i];
+        else if (strcmp(a, "--provider") == 0 && has_value)
+            provider = argv[++i];
+        else if (strcmp(a, "--worker") == 0 && has_value)
+            worker = argv[++i];
+        else if (a[0] != '-' && !login)
+            login = a;
+        else
+            return usage();
+    }
+    bool add = strcmp(sub, "add") == 0;
+    if ((!add && strcmp(sub, "disable") != 0) || !login || !conninfo || !conninfo[0])
+        return usage();
+    if (add && strcmp(role, "admin") != 0 && strcmp(role, "authority") != 0 &&
+        strcmp(role, "manager") != 0 && strcmp(role, "worker") != 0) {
+        fprintf(stderr, "carefactd: --role must be admin, authority, manager or worker\n");
+        return 2;
+    }
+    char actor[96];
+    const char *unix_user = getenv("USER");
+    snprintf(actor, sizeof actor, "cli:%s", unix_user && unix_user[0] ? unix_user : "unknown");
+    PGconn *db = PQconnectdb(conninfo);
+    int rc;
+    if (PQstatus(db) != CONNECTION_OK) {
+        fprintf(stderr, "carefactd: cannot connect: %s", PQerrorMessage(db));
+        rc = 1;
+    } else {
+        /* Accounts of every provider: the shell is trusted like the database owner. */
+        PQclear(PQexec(db, "SELECT set_config('carefact.provider', '*', false)"));
+        rc = add ? user_add(db, actor, login, role, provider, worker)
+                 : user_disable(db, actor, login);
+    }
+    PQfinish(db);
+    return rc;
+}
+
+/* The demo's two accounts, with fresh random passwords on every run (printed). */
+int be_demo_accounts(const char *conninfo, FILE *out)
+{
+    static const struct {
+        const char *login, *role, *provider_seed, *what;
+    } accounts[] = {
+        {"manager1", "manager", "demo:provider:1", "manager of the first demo provider"},
+        {"authority", "authority", "", "regional department (every provider)"},
+    };
+    PGconn *db = PQconnectdb(conninfo);
+    int rc = PQstatus(db) == CONNECTION_OK ? 0 : -1;
+    for (size_t i = 0; !rc && i < sizeof accounts / sizeof accounts[0]; i++) {
+        uint8_t raw[9];
+        char password[16], hash[160];
+        if (RAND_bytes(raw, sizeof raw) != 1 ||
+            cf_base64url_encode(raw, sizeof raw, password, sizeof password) ||
+            be_password_hash(password, hash, sizeof hash)) {
+            rc = -1;
+            break;
+        }
+        const char *params[4] = {accounts[i].login, accounts[i].role, accounts[i].provider_seed,
+                                 hash};
+        rc = run(db,
+                 "INSERT INTO users (login, role, provider_id, password_hash) VALUES ($1, $2, "
+                 "CASE WHEN $3 = '' THEN NULL ELSE md5($3)::uuid END, $4) ON CONFLICT (login) DO "
+                 "UPDATE SET password_hash = EXCLUDED.password_hash, disabled_at = NULL, "
+                 "failed_logins = 0, locked_until = NULL",
+                 4, params, "demo account");
+        if (!rc)
+            fprintf(out, "demo account: login %s password %s (%s)\n", accounts[i].login, password,
+                    accounts[i].what);
+    }
+    if (PQstatus(db) != CONNECTION_OK)
+        fprintf(out, "demo accounts: cannot connect: %s", PQerrorMessage(db));
+    PQfinish(db);
+    return rc;
+}
