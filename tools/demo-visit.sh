@@ -36,7 +36,9 @@ demo_read_card() {
 
 demo_load_data() {
     if "$carefactd" help 2>&1 | grep -q demo-data; then
-        "$carefactd" demo-data --db "$db" --token-key-hex "$DEMO_TOKEN_KEY"
+        # It prints the demo accounts with fresh passwords; the demo reads visits back
+        # as the authority and shows both logins for the dashboard.
+        "$carefactd" demo-data --db "$db" --token-key-hex "$DEMO_TOKEN_KEY" | tee "$var/demo-data.out"
     else
         echo "demo data: not available in this version"
     fi
@@ -101,8 +103,13 @@ demo_play_visit() {
     say "10. The visit as the backend rebuilt it from the recipient-confirmed events"
     visit=$(psql "$db" -XtAc "SELECT id FROM visits WHERE recipient_id = $recipient
             ORDER BY started_at DESC NULLS LAST LIMIT 1")
-    echo "\$ curl $url/api/v1/visits/$visit"
-    curl -fsS "$url/api/v1/visits/$visit" | node -e '
+    local password
+    password=$(sed -n 's/^demo account: login authority password \([^ ]*\).*/\1/p' "$var/demo-data.out")
+    echo "\$ curl -c cookies -d '{\"login\":\"authority\",\"password\":\"…\"}' $url/api/v1/session"
+    curl -fsS -c "$var/cookies" -H 'Content-Type: application/json' \
+        -d "{\"login\":\"authority\",\"password\":\"$password\"}" "$url/api/v1/session" >/dev/null
+    echo "\$ curl -b cookies $url/api/v1/visits/$visit"
+    curl -fsS -b "$var/cookies" "$url/api/v1/visits/$visit" | node -e '
         let body = ""; process.stdin.on("data", d => body += d).on("end", () => {
             const v = JSON.parse(body).visit || JSON.parse(body);
             const yes = b => b ? "да" : "нет";
