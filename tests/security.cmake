@@ -7,3 +7,9 @@ if(TARGET carefactd)
   add_dependencies(test_security_auth carefactd)
   cf_add_test(NAME security.auth LABEL security TIMEOUT 300 COMMAND test_security_auth)
 endif()
+
+# Privacy: an end-to-end visit, then no PAN in the dump, logs or the agent's store.
+if(TARGET ag_core AND TARGET carefactd AND TARGET pn532-sim)
+  cf_add_test(NAME security.privacy_no_pan LABEL security TIMEOUT 300
+              COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/security/privacy.sh)
+endif()

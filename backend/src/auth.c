@@ -406,12 +406,10 @@ static void login_failed(struct be_request *req)
  * doubling time (1 s, 2 s, 4 s ... up to LOCK_MAX_S). */
 static int note_failure(struct be_request *req, const char *user_id)
 {
-    const char *params[3] = {user_id, "3", "900"};
     char after[8], max[8];
     snprintf(after, sizeof after, "%d", LOCK_AFTER);
     snprintf(max, sizeof max, "%d", LOCK_MAX_S);
-    params[1] = after;
-    params[2] = max;
+    const char *params[3] = {user_id, after, max};
     PGresult *res = PQexecParams(
         req->db,
         "UPDATE users SET failed_logins = failed_logins + 1, locked_until = CASE WHEN "

@@ -29,7 +29,12 @@ if [ -x "$CF_BINARY_DIR/backend/carefactd" ]; then
     grep -q "^подтверждён картой получателя: в начале да, в конце да" <<<"$v" || fail "card confirmation: $v"
     grep -q "^оценка 5: «Спасибо, всё хорошо»" <<<"$v" || fail "rating: $v"
     grep -q "^отметки: нет" <<<"$v" || fail "flags: $v"
-    grep -Eq "sign in as manager1, password [A-Za-z0-9]{8,}" <<<"$out" || fail "no dashboard login shown"
+    grep -Eq "demo account: login manager1 password [A-Za-z0-9_-]{12} " <<<"$out" ||
+        fail "demo did not print the manager's login"
+    grep -Eq "demo account: login authority password [A-Za-z0-9_-]{12} " <<<"$out" ||
+        fail "demo did not print the authority's login"
+    grep -Eq "sign in as manager1, password [A-Za-z0-9_-]{12} — " <<<"$out" ||
+        fail "demo did not show how to sign in to the dashboard"
 fi
 if grep -q "4999999999999999" <<<"$out"; then fail "the card number appeared in the demo output"; fi
 grep -q "demo: stopped" <<<"$out" || fail "demo did not stop cleanly"

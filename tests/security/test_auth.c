@@ -13,11 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 #include <libpq-fe.h>
 
+#include "cf/batch.h"
+#include "cf/codec.h"
 #include "harness.h"
 
 #define PASSWORD "correct-horse-battery"
@@ -245,6 +248,108 @@ static void test_database_enforces_scope_and_audit(void **state)
     PQfinish(db);
 }
 
+/* ==== Devices ==== */
+
+struct test_device {
+    char id[40];
+    uint8_t key[32], pub[32];
+};
+
+static void enrol_device(struct test_device *d)
+{
+    char code[32], body[256], key[64];
+    const char *args[] = {"enroll-code", "--worker", worker1, NULL};
+    assert_int_equal(cf_harness_carefactd(&harness, args, code, sizeof code), 0);
+    assert_int_equal(cf_ed25519_generate(d->key, d->pub), 0);
+    cf_base64url_encode(d->pub, 32, key, sizeof key);
+    snprintf(body, sizeof body, "{\"code\":\"%s\",\"public_key\":\"%s\"}", code, key);
+    struct cf_http_reply reply;
+    assert_int_equal(call(NULL, false, "POST", "/api/v1/devices", body, &reply), 201);
+    cJSON *json = cJSON_Parse(reply.body);
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(json, "device_id");
+    assert_true(cJSON_IsString(id));
+    snprintf(d->id, sizeof d->id, "%s", id->valuestring);
+    cJSON_Delete(json);
+    cf_http_reply_cleanup(&reply);
+}
+
+static char *last_signed_body; /* the body of signed_call's last answer */
+
+/* A request signed by key as claimed_id (the headers), sent to path. */
+static long signed_call(const uint8_t key[32], const char *claimed_id, const char *method,
+                        const char *path, const char *body, const char *sent_body,
+                        long long skew_ms, const char *want_type)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    long long ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 + skew_ms;
+    char sig[CF_REQUEST_SIG_TEXT_LEN + 1], h1[160], h2[160], h3[160];
+    assert_int_equal(
+        cf_request_sign(key, claimed_id, method, path, body, body ? strlen(body) : 0, ms, sig), 0);
+    snprintf(h1, sizeof h1, CF_REQUEST_HDR_DEVICE ": %s", claimed_id);
+    snprintf(h2, sizeof h2, CF_REQUEST_HDR_TIME ": %lld", ms);
+    snprintf(h3, sizeof h3, CF_REQUEST_HDR_SIGNATURE ": %s", sig);
+    const char *headers[] = {h1, h2, h3, NULL};
+    struct cf_http_reply reply;
+    harness.session = NULL;
+    assert_int_equal(cf_http_with(&harness, method, path, sent_body,
+                                  sent_body ? strlen(sent_body) : 0, headers, &reply),
+                     0);
+    long status = reply.status;
+    if (want_type && !strstr(reply.body, want_type))
+        fail_msg("%s %s: want %s, got %ld %s", method, path, want_type, status, reply.body);
+    free(last_signed_body);
+    last_signed_body = reply.body; /* kept for the caller's checks */
+    reply.body = NULL;
+    cf_http_reply_cleanup(&reply);
+    return status;
+}
+
+static void test_device_signatures(void **state)
+{
+    (void)state;
+    struct test_device a, b;
+    enrol_device(&a);
+    enrol_device(&b);
+    char path_a[128], path_b[128];
+    snprintf(path_a, sizeof path_a, "/api/v1/devices/%s/reference", a.id);
+    snprintf(path_b, sizeof path_b, "/api/v1/devices/%s/reference", b.id);
+    /* Signed by its own key: served, and only its provider's records. */
+    assert_int_equal(signed_call(a.key, a.id, "GET", path_a, NULL, NULL, 0, NULL), 200);
+    char mine[40], foreign[40];
+    sql_text("SELECT id FROM recipients WHERE provider_id = " P1 " LIMIT 1", mine, sizeof mine);
+    sql_text("SELECT id FROM recipients WHERE provider_id = " P2 " LIMIT 1", foreign,
+             sizeof foreign);
+    assert_non_null(strstr(last_signed_body, mine));
+    assert_null(strstr(last_signed_body, foreign));
+    /* Unsigned. */
+    assert_int_equal(status_of(NULL, false, "GET", path_a, NULL, "/device-unauthenticated"), 401);
+    /* Device a using device b's id: its key is not b's. */
+    assert_int_equal(
+        signed_call(a.key, b.id, "GET", path_b, NULL, NULL, 0, "/device-unauthenticated"), 401);
+    /* Device a, honestly itself, on b's path. */
+    assert_int_equal(signed_call(a.key, a.id, "GET", path_b, NULL, NULL, 0, "/device-mismatch"),
+                     403);
+    /* The body is not the one signed. */
+    char fetch[160];
+    snprintf(fetch, sizeof fetch, "/api/v1/devices/%s/reference/fetch", a.id);
+    assert_int_equal(signed_call(a.key, a.id, "POST", fetch, "{\"items\":[]}",
+                                 "{\"items\":[{\"kind\":\"service\",\"id\":\"HH-SHOP\"}]}", 0,
+                                 "/device-unauthenticated"),
+                     401);
+    /* A signature from a day ago. */
+    assert_int_equal(signed_call(a.key, a.id, "GET", path_a, NULL, NULL, -24LL * 3600 * 1000,
+                                 "/device-unauthenticated"),
+                     401);
+    /* Revoked: refused at its very next request. */
+    char sql[160];
+    snprintf(sql, sizeof sql, "UPDATE devices SET status = 'revoked' WHERE id = '%s'", a.id);
+    assert_int_equal(cf_harness_sql(&harness, sql), 0);
+    assert_int_equal(signed_call(a.key, a.id, "GET", path_a, NULL, NULL, 0, "/revoked-device"),
+                     403);
+    assert_int_equal(signed_call(b.key, b.id, "GET", path_b, NULL, NULL, 0, NULL), 200);
+}
+
 /* ==== Role x route matrix ==== */
 
 enum who { NOBODY, EXPIRED, ADMIN, AUTHORITY, MANAGER, WORKER, WHO_COUNT };
@@ -388,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_expired_session),
         cmocka_unit_test(test_disabled_user_and_audit),
         cmocka_unit_test(test_database_enforces_scope_and_audit),
+        cmocka_unit_test(test_device_signatures),
         cmocka_unit_test(test_role_route_matrix),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -69,10 +69,29 @@ static size_t on_data(char *data, size_t size, size_t count, void *userdata)
     return n;
 }
 
-static long post(CURL *curl, const char *url, const char *body, struct sink *reply)
+/* POST body to url; signed as dev (cf_request_sign, as the agent does) when dev is
+ * given. */
+static long post(CURL *curl, const char *url, const char *body, const struct device *dev,
+                 struct sink *reply)
 {
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
     long status = 0;
+    const char *path = strstr(url, "/api/v1/");
+    if (dev && path) {
+        struct timespec now;
+        char sig[CF_REQUEST_SIG_TEXT_LEN + 1], line[160];
+        clock_gettime(CLOCK_REALTIME, &now);
+        int64_t ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+        if (cf_request_sign(dev->private_key, dev->id_text, "POST", path, body, strlen(body), ms,
+                            sig) == 0) {
+            snprintf(line, sizeof line, CF_REQUEST_HDR_DEVICE ": %s", dev->id_text);
+            headers = curl_slist_append(headers, line);
+            snprintf(line, sizeof line, CF_REQUEST_HDR_TIME ": %lld", (long long)ms);
+            headers = curl_slist_append(headers, line);
+            snprintf(line, sizeof line, CF_REQUEST_HDR_SIGNATURE ": %s", sig);
+            headers = curl_slist_append(headers, line);
+        }
+    }
     reply->len = 0;
     reply->buf[0] = '\0';
     curl_easy_setopt(curl, CURLOPT_URL, url);
@@ -96,7 +115,7 @@ static int enroll(CURL *curl, const char *base, struct device *dev)
     cf_base64url_encode(dev->public_key, 32, key, sizeof key);
     snprintf(body, sizeof body, "{\"code\":\"%s\",\"public_key\":\"%s\"}", dev->code, key);
     snprintf(url, sizeof url, "%s/api/v1/devices", base);
-    if (post(curl, url, body, &reply) != 201) {
+    if (post(curl, url, body, NULL, &reply) != 201) {
         fprintf(stderr, "loadgen: enrolment with code %s refused: %s\n", dev->code, reply.buf);
         return -1;
     }
@@ -190,7 +209,7 @@ static void drive_device(struct run *run, CURL *curl, struct device *dev)
         cf_batch_cleanup(&batch);
         struct sink reply;
         double t0 = now_s();
-        long status = body ? post(curl, url, body, &reply) : 0;
+        long status = body ? post(curl, url, body, dev, &reply) : 0;
         double latency = now_s() - t0;
         free(body);
         cJSON *json = status == 200 ? cJSON_Parse(reply.buf) : NULL;
