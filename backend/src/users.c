@@ -118,6 +118,15 @@ int be_user_main(int argc, char **argv, const char *db_default)
     bool add = strcmp(sub, "add") == 0;
     if ((!add && strcmp(sub, "disable") != 0) || !login || !conninfo || !conninfo[0])
         return usage();
+    size_t login_len = strlen(login);
+    if (login_len < 3 || login_len > BE_LOGIN_MAX ||
+        strspn(login, "abcdefghijklmnopqrstuvwxyz0123456789._-") != login_len) {
+        fprintf(stderr,
+                "carefactd: LOGIN must be 3 to %d characters of a-z, 0-9, '.', '_', "
+                "'-'\n",
+                BE_LOGIN_MAX);
+        return 2;
+    }
     if (add && strcmp(role, "admin") != 0 && strcmp(role, "authority") != 0 &&
         strcmp(role, "manager") != 0 && strcmp(role, "worker") != 0) {
         fprintf(stderr, "carefactd: --role must be admin, authority, manager or worker\n");
