@@ -18,6 +18,7 @@
  * turn (the agent is the only client). Loopback only. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -157,23 +158,33 @@ static int forward(int upstream_port, const struct message *req, struct message 
 static const char ack_ahead[] = "{\"acked_seq\":999999,\"epoch\":\"00000000-0000-4000-8000-"
                                 "000000000000\",\"server_time_ms\":1790000000000,\"stored\":0}";
 
+/* A whole number in [min, max] from text (a mode argument or a flag), or -1. */
+static long number_arg(const char *text, long min, long max)
+{
+    char *end = NULL;
+    long v = strtol(text, &end, 10);
+    return end != text && *end == '\0' && v >= min && v <= max ? v : -1;
+}
+
 static const char *serve(struct conn *client, int upstream, const char *mode)
 {
     struct message req, answer;
     if (read_message(client, &req))
         return "bad-request";
     const char *what = mode;
+    /* The argument of "status N" / "limit BYTES", -1 for another or a bad one. */
+    long status = strncmp(mode, "status ", 7) == 0 ? number_arg(mode + 7, 100, 599) : -1;
+    long limit = strncmp(mode, "limit ", 6) == 0 ? number_arg(mode + 6, 0, LONG_MAX) : -1;
     if (strcmp(mode, "portal") == 0) {
         reply(client, 200, "text/html", "",
               "<html><body>Добро пожаловать! Войдите в сеть.</body></html>");
     } else if (strcmp(mode, "redirect") == 0) {
         reply(client, 302, "text/html", "Location: http://login.portal.example/\r\n", "");
-    } else if (strncmp(mode, "status ", 7) == 0) {
-        reply(client, atoi(mode + 7), "application/problem+json", "",
+    } else if (status > 0) {
+        reply(client, (int)status, "application/problem+json", "",
               "{\"type\":\"https://carefact.example/problems/fault\",\"title\":\"Fault\","
               "\"status\":0,\"detail\":\"injected by fault_proxy\"}");
-    } else if (strncmp(mode, "limit ", 6) == 0 &&
-               req.content_length > (size_t)strtoul(mode + 6, NULL, 10)) {
+    } else if (limit >= 0 && req.content_length > (size_t)limit) {
         reply(client, 413, "application/problem+json", "",
               "{\"type\":\"https://carefact.example/problems/too-large\",\"title\":\"Too "
               "large\",\"status\":413,\"detail\":\"injected by fault_proxy\"}");
@@ -195,23 +206,15 @@ static const char *serve(struct conn *client, int upstream, const char *mode)
     return what;
 }
 
-/* A TCP port from the command line, or 0 when it is not one. */
-static int port_arg(const char *text)
-{
-    char *end = NULL;
-    long v = strtol(text, &end, 10);
-    return end != text && *end == '\0' && v > 0 && v < 65536 ? (int)v : 0;
-}
-
 int main(int argc, char **argv)
 {
     int listen_port = 0, upstream = 0;
     const char *mode_file = NULL, *log_file = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--listen") == 0)
-            listen_port = port_arg(argv[i + 1]);
+            listen_port = (int)number_arg(argv[i + 1], 1, 65535);
         else if (strcmp(argv[i], "--upstream") == 0)
-            upstream = port_arg(argv[i + 1]);
+            upstream = (int)number_arg(argv[i + 1], 1, 65535);
         else if (strcmp(argv[i], "--mode-file") == 0)
             mode_file = argv[i + 1];
         else if (strcmp(argv[i], "--log") == 0)

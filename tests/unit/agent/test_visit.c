@@ -129,7 +129,10 @@ static int setup(void **state)
                   tb, 2, end_of_year, 8, 0);
     /* C's certificate ended last year. */
     char expired[32];
-    snprintf(expired, sizeof expired, "%04d-12-31", (atoi(year) - 1) % 10000);
+    char *year_end = NULL;
+    long this_year = strtol(year, &year_end, 10);
+    assert_true(year_end == year + 4 && this_year > 1970 && this_year <= 9999);
+    snprintf(expired, sizeof expired, "%04ld-12-31", this_year - 1);
     put_recipient(RCP_C, "Сидоров Николай", "[{\"token\":\"" TOKEN_G "\",\"method\":\"uid\"}]", tc,
                   1, expired, 8, 0);
     /* Catalogue and a plan for A. */
