@@ -83,24 +83,47 @@ void be_handle_live(struct be_request *req)
 
 /* ==== Exceptions ==== */
 
-/* $1 provider or '', $2 kind or '', $3 open/resolved/all, $4 subject or ''. */
+/* $1 provider or '', $2 kind or '', $3 open/resolved/all, $4 subject or ''.
+ * Each of the three sources filters on its own and keeps only its newest 500 (the
+ * list's length) before they are merged, so at a million visits no source is read
+ * whole: flagged visits walk visits_flagged (a provider) or visits_flagged_all (every
+ * provider, sql/0011_scale.sql) newest first; abandoned visits and pending cards are
+ * small sets found by index (visits_live, card_bindings_pending) plus the resolved
+ * ones, as a union rather than an OR (an OR with EXISTS cannot use an index and read
+ * every visit). A source whose kind is not asked for is folded away by the planner
+ * ($2 is a constant in the plan of an unnamed statement). */
+#define EXCEPTION_STATUS(kind, subject)                                                            \
+    "($3 = 'all' OR ($3 = 'open') = NOT EXISTS (SELECT 1 FROM exception_resolutions er WHERE "     \
+    "er.kind = " kind " AND er.subject_id = " subject ")) "
 #define EXCEPTIONS_SQL                                                                             \
-    "WITH x AS ("                                                                                  \
-    "SELECT f.kind, v.id AS subject_id, v.provider_id, v.worker_id, v.recipient_id, "              \
-    "v.sort_at AS at, json_build_object('state', v.state, 'rating', v.rating, 'comment', "         \
-    "v.comment, 'duration_s', v.duration_s, 'expected_minutes', v.expected_minutes) AS detail "    \
-    "FROM visits v CROSS JOIN LATERAL unnest(v.flags) f(kind) WHERE cardinality(v.flags) > 0 "     \
-    "AND f.kind IN ('low_rating', 'early_leave', 'card_mismatch') "                                \
-    "UNION ALL SELECT 'abandoned', v.id, v.provider_id, v.worker_id, v.recipient_id, "             \
-    "v.started_at, json_build_object('started_at', v.started_at) FROM visits v "                   \
-    "CROSS JOIN visit_thresholds t WHERE (v.state = 'started' AND v.started_at < now() - "         \
-    "t.abandoned_after) OR EXISTS (SELECT 1 FROM exception_resolutions er WHERE er.kind = "        \
-    "'abandoned' AND er.subject_id = v.id) "                                                       \
-    "UNION ALL SELECT 'card_binding', b.id, r.provider_id, NULL, b.recipient_id, b.created_at, "   \
-    "json_build_object('method', b.method, 'scheme', b.scheme, 'last4', b.last4, 'holder', "       \
-    "b.holder, 'status', b.status) FROM card_bindings b JOIN recipients r ON r.id = "              \
-    "b.recipient_id WHERE b.status = 'pending' OR EXISTS (SELECT 1 FROM exception_resolutions "    \
-    "er WHERE er.kind = 'card_binding' AND er.subject_id = b.id)) "                                \
+    "WITH flagged AS (SELECT f.kind, v.id AS subject_id, v.provider_id, v.worker_id, "             \
+    "v.recipient_id, v.sort_at AS at, json_build_object('state', v.state, 'rating', v.rating, "    \
+    "'comment', v.comment, 'duration_s', v.duration_s, 'expected_minutes', v.expected_minutes) "   \
+    "AS detail FROM visits v CROSS JOIN LATERAL unnest(v.flags) f(kind) "                          \
+    "WHERE ($2 = '' OR $2 IN ('low_rating', 'early_leave', 'card_mismatch')) "                     \
+    "AND cardinality(v.flags) > 0 AND f.kind IN ('low_rating', 'early_leave', 'card_mismatch') "   \
+    "AND ($2 = '' OR f.kind = $2) AND ($1 = '' OR v.provider_id = $1::uuid) "                      \
+    "AND ($4 = '' OR v.id = $4::uuid) AND " EXCEPTION_STATUS("f.kind", "v.id")                     \
+    "ORDER BY v.sort_at DESC, f.kind || '.' || v.id LIMIT 500), "                                  \
+    "abandoned AS (SELECT 'abandoned'::text AS kind, v.id AS subject_id, v.provider_id, "          \
+    "v.worker_id, v.recipient_id, v.started_at AS at, json_build_object('started_at', "            \
+    "v.started_at) AS detail FROM visits v WHERE ($2 = '' OR $2 = 'abandoned') AND v.id IN ("      \
+    "SELECT a.id FROM visits a CROSS JOIN visit_thresholds t WHERE a.state = 'started' AND "       \
+    "a.started_at < now() - t.abandoned_after UNION SELECT er.subject_id FROM "                    \
+    "exception_resolutions er WHERE er.kind = 'abandoned') AND ($1 = '' OR v.provider_id = "       \
+    "$1::uuid) AND ($4 = '' OR v.id = $4::uuid) AND " EXCEPTION_STATUS("'abandoned'", "v.id")      \
+    "ORDER BY v.started_at DESC, 'abandoned.' || v.id LIMIT 500), "                                \
+    "bindings AS (SELECT 'card_binding'::text AS kind, b.id AS subject_id, r.provider_id, "        \
+    "NULL::uuid AS worker_id, b.recipient_id, b.created_at AS at, json_build_object('method', "    \
+    "b.method, 'scheme', b.scheme, 'last4', b.last4, 'holder', b.holder, 'status', b.status) "     \
+    "AS detail FROM card_bindings b JOIN recipients r ON r.id = b.recipient_id "                   \
+    "WHERE ($2 = '' OR $2 = 'card_binding') AND b.id IN (SELECT p.id FROM card_bindings p WHERE "  \
+    "p.status = 'pending' UNION SELECT er.subject_id FROM exception_resolutions er WHERE "         \
+    "er.kind = 'card_binding') AND ($1 = '' OR r.provider_id = $1::uuid) "                         \
+    "AND ($4 = '' OR b.id = $4::uuid) AND " EXCEPTION_STATUS("'card_binding'", "b.id")             \
+    "ORDER BY b.created_at DESC, 'card_binding.' || b.id LIMIT 500), "                             \
+    "x AS (SELECT * FROM flagged UNION ALL SELECT * FROM abandoned UNION ALL SELECT * FROM "        \
+    "bindings) "                                                                                   \
     "SELECT x.kind || '.' || x.subject_id AS id, x.at, json_build_object('id', x.kind || '.' || "  \
     "x.subject_id, 'kind', x.kind, 'subject_id', x.subject_id, 'provider_id', x.provider_id, "     \
     "'worker_id', x.worker_id, 'recipient_id', x.recipient_id, 'at', x.at, 'detail', x.detail, "   \
@@ -108,9 +131,7 @@ void be_handle_live(struct be_request *req)
     "CASE WHEN er.kind IS NULL THEN NULL ELSE json_build_object('action', er.action, "             \
     "'resolved_by', er.resolved_by, 'note', er.note, 'resolved_at', er.resolved_at) END) AS j "    \
     "FROM x LEFT JOIN exception_resolutions er ON er.kind = x.kind AND er.subject_id = "           \
-    "x.subject_id WHERE ($1 = '' OR x.provider_id = $1::uuid) AND ($2 = '' OR x.kind = $2) "       \
-    "AND ($3 = 'all' OR ($3 = 'open') = (er.kind IS NULL)) AND ($4 = '' OR x.subject_id = "        \
-    "$4::uuid)"
+    "x.subject_id"
 
 static const char exception_list_sql[] =
     "SELECT json_build_object('items', coalesce(json_agg(j ORDER BY at DESC, id), '[]'))::text "

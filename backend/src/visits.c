@@ -119,7 +119,7 @@ void be_handle_visit_get(struct be_request *req)
         "UNION ALL SELECT " PLAN_JSON "::text, pl.provider_id FROM visit_plans pl "
         "WHERE pl.id = $1::uuid AND ($2 = '' OR pl.provider_id = $2::uuid) "
         "AND ($3 = '' OR pl.worker_id = $3::uuid) AND NOT EXISTS (SELECT 1 FROM visits x "
-        "WHERE x.id = pl.id OR x.plan_id = pl.id)",
+        "WHERE x.id = pl.id) AND NOT EXISTS (SELECT 1 FROM visits x WHERE x.plan_id = pl.id)",
         3, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         be_reply_db_error(req, req->db, "visit get");
@@ -235,7 +235,9 @@ static int read_filter(const char *query, struct visit_filter *f, struct cf_erro
 
 /* Keyset pagination over (sort time DESC, id DESC): visits sort by their start (or
  * end, cancellation, attempt), plans by their planned start. Each half is limited
- * on its own (each walks an index: visits_*_sort, visit_plans_*_start), then merged. */
+ * on its own (each walks an index: visits_*_sort, visit_plans_*_start), then merged.
+ * "No visit of this plan" is two NOT EXISTS, not one with an OR: the OR cannot use
+ * visits_plan and the primary key and read every visit once per plan on the page. */
 static const char list_sql[] =
     "WITH v AS (SELECT v.sort_at, v.id, " VISIT_JSON " AS j FROM visits v WHERE $11::boolean "
     "AND ($1 = '' OR v.provider_id = $1::uuid) AND ($2 = '' OR v.worker_id = $2::uuid) "
@@ -251,8 +253,8 @@ static const char list_sql[] =
     "AND ($6 = '' OR pl.planned_start >= $6::timestamptz) "
     "AND ($7 = '' OR pl.planned_start < $7::timestamptz) AND ($8 = '' OR "
     "(pl.planned_start, pl.id) < (timestamptz 'epoch' + $8::bigint * interval '1 microsecond', "
-    "$9::text::uuid)) AND NOT EXISTS (SELECT 1 FROM visits x WHERE x.plan_id = pl.id OR x.id = "
-    "pl.id) "
+    "$9::text::uuid)) AND NOT EXISTS (SELECT 1 FROM visits x WHERE x.plan_id = pl.id) "
+    "AND NOT EXISTS (SELECT 1 FROM visits x WHERE x.id = pl.id) "
     "ORDER BY pl.planned_start DESC, pl.id DESC LIMIT $10::int), "
     "page AS (SELECT * FROM (SELECT * FROM v UNION ALL SELECT * FROM p) u "
     "ORDER BY sort_at DESC, id DESC LIMIT $10::int) "
