@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "be/db.h"
+#include "be/figures.h"
 #include "be/metrics.h"
 #include "be/review.h"
 #include "be/server.h"
@@ -29,6 +30,8 @@ const struct be_route be_routes[] = {
     {"GET", "/api/v1/exceptions", be_handle_exception_list, true, BE_OVERSIGHT | BE_MANAGER},
     {"POST", "/api/v1/exceptions/{id}/resolve", be_handle_exception_resolve, true,
      BE_OVERSIGHT | BE_MANAGER},
+    /* Figures (issue 6): a worker sees only their own. */
+    {"GET", "/api/v1/figures", be_handle_figures, true, BE_PEOPLE},
 };
 const size_t be_route_count = sizeof be_routes / sizeof be_routes[0];
 
