@@ -6,4 +6,5 @@ if(TARGET carefactd)
   add_dependencies(test_integration_figures carefactd)
   cf_add_test(NAME integration.backend.figures LABEL integration TIMEOUT 180
     COMMAND test_integration_figures)
+  cf_contract_record(integration.backend.figures)
 endif()
