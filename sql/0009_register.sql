@@ -40,7 +40,7 @@ CREATE TABLE register_lines (
     provider_id uuid NOT NULL,
     month date NOT NULL,
     visit_id uuid NOT NULL REFERENCES visits,
-    position integer NOT NULL,
+    line_no integer NOT NULL,
     visit_at timestamptz NOT NULL,
     worker_id uuid NOT NULL,
     recipient_id uuid,
@@ -51,7 +51,7 @@ CREATE TABLE register_lines (
     amount_kopecks bigint NOT NULL CHECK (amount_kopecks = quantity * tariff_kopecks),
     late boolean NOT NULL,
     original_month date NOT NULL,
-    PRIMARY KEY (provider_id, month, visit_id, position),
+    PRIMARY KEY (provider_id, month, visit_id, line_no),
     FOREIGN KEY (provider_id, month) REFERENCES registers
 );
 CREATE INDEX register_lines_visit ON register_lines (visit_id);
@@ -145,7 +145,7 @@ CREATE POLICY by_provider ON register_excluded USING (provider_visible(provider_
 -- security (not SECURITY DEFINER).
 CREATE FUNCTION register_compute(p_provider uuid, p_month date)
 RETURNS TABLE (visit_id uuid, visit_at timestamptz, worker_id uuid, recipient_id uuid,
-               reason text, late boolean, original_month date, position integer,
+               reason text, late boolean, original_month date, line_no integer,
                service_code text, service_name text, quantity integer, tariff_kopecks bigint)
 LANGUAGE sql STABLE AS $$
 WITH p AS (
@@ -246,10 +246,10 @@ BEGIN
     WITH c AS MATERIALIZED (
         SELECT * FROM register_compute(p_provider, p_month)
     ), li AS (
-        INSERT INTO register_lines (provider_id, month, visit_id, position, visit_at, worker_id,
+        INSERT INTO register_lines (provider_id, month, visit_id, line_no, visit_at, worker_id,
                                     recipient_id, service_code, service_name, quantity,
                                     tariff_kopecks, amount_kopecks, late, original_month)
-        SELECT p_provider, p_month, c.visit_id, c.position, c.visit_at, c.worker_id,
+        SELECT p_provider, p_month, c.visit_id, c.line_no, c.visit_at, c.worker_id,
                c.recipient_id, c.service_code, c.service_name, c.quantity, c.tariff_kopecks,
                c.quantity::bigint * c.tariff_kopecks, c.late, c.original_month
         FROM c WHERE c.reason IS NULL
