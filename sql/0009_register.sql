@@ -154,7 +154,9 @@ WITH p AS (
     JOIN regions rg ON rg.id = pr.region_id
     CROSS JOIN LATERAL (SELECT min(r.month) AS first_month, max(r.month) AS last_month
                         FROM registers r
-                        WHERE r.provider_id = pr.id AND r.state <> 'draft') b
+                        -- earlier months only: while submitting, p_month is stored too
+                        WHERE r.provider_id = pr.id AND r.state <> 'draft'
+                          AND r.month < p_month) b
     WHERE pr.id = p_provider
 ), w AS (
     SELECT p.id, p.timezone,

@@ -27,7 +27,7 @@
 /* The register's head for provider p (joined with registers r and, for a draft, the
  * live totals t) in month $1. */
 #define HEAD_JSON                                                                                  \
-    "json_build_object('id', to_char($1::date, 'YYYY-MM') || '.' || p.id, 'provider_id', p.id, "  \
+    "json_build_object('id', to_char($1::date, 'YYYY-MM') || '.' || p.id, 'provider_id', p.id, "   \
     "'provider_name', p.name, 'month', to_char($1::date, 'YYYY-MM'), 'state', "                    \
     "coalesce(r.state, 'draft'), 'included_count', coalesce(t.included_count, "                    \
     "r.included_count), 'excluded_count', coalesce(t.excluded_count, r.excluded_count), "          \
@@ -51,7 +51,7 @@ static const char list_sql[] =
     "WHERE ($2 = '' OR p.id = $2::uuid)) h";
 
 #define VISIT_JSON                                                                                 \
-    "'visit_id', i.visit_id, 'visit_at', i.visit_at, 'local_date', to_char(i.visit_at AT TIME "   \
+    "'visit_id', i.visit_id, 'visit_at', i.visit_at, 'local_date', to_char(i.visit_at AT TIME "    \
     "ZONE h.timezone, 'YYYY-MM-DD'), 'local_time', to_char(i.visit_at AT TIME ZONE h.timezone, "   \
     "'HH24:MI'), 'worker_id', i.worker_id, 'worker_name', w.full_name, 'recipient_id', "           \
     "i.recipient_id, 'recipient_name', rc.full_name, 'late', i.late, 'original_month', "           \
@@ -61,8 +61,8 @@ static const char list_sql[] =
  * Stored lines and computed ones are a UNION: a stored register has no computed part
  * (the filter on h.stored) and a draft no stored lines (returning deletes them). */
 static const char document_sql[] =
-    "WITH h AS (SELECT p.id, rg.timezone, coalesce(r.state, 'draft') <> 'draft' AS stored, "
-    HEAD_JSON " AS j " HEAD_FROM "WHERE p.id = $2::uuid), "
+    "WITH h AS (SELECT p.id, rg.timezone, coalesce(r.state, 'draft') <> 'draft' AS "
+    "stored, " HEAD_JSON " AS j " HEAD_FROM "WHERE p.id = $2::uuid), "
     "c AS MATERIALIZED (SELECT * FROM register_compute($2::uuid, $1::date) "
     "WHERE NOT coalesce((SELECT stored FROM h), true)), "
     "inc AS (SELECT l.visit_id, l.line_no, l.visit_at, l.worker_id, l.recipient_id, "
@@ -278,14 +278,16 @@ static int read_body(const struct be_request *req, enum change change, char *rea
                      struct cf_error_detail *d)
 {
     reason[0] = '\0';
-    if (change != CHANGE_RETURN && (!req->body || req->body_len == 0))
-        return 0;
-    cJSON *body = req->body ? cJSON_ParseWithLength(req->body, req->body_len) : NULL;
+    bool empty = !req->body || req->body_len == 0;
+    if (empty)
+        return change == CHANGE_RETURN
+                   ? cf_error_set(d, CF_EFIELD_MISSING, "reason",
+                                  "a register is returned with {\"reason\": \"...\"}")
+                   : 0;
+    cJSON *body = cJSON_ParseWithLength(req->body, req->body_len);
     int rc = 0;
     if (!body) {
-        rc = req->body ? cf_error_set(d, CF_EJSON, "", "the body must be a JSON object")
-                       : cf_error_set(d, CF_EFIELD_MISSING, "reason",
-                                      "a register is returned with {\"reason\": \"...\"}");
+        rc = cf_error_set(d, CF_EJSON, "", "the body must be a JSON object");
         goto out;
     }
     if (!cJSON_IsObject(body)) {
@@ -359,8 +361,8 @@ static void reply_refusal(struct be_request *req, enum change change, const char
                      "The register of %s, later than this one, is submitted or approved: "
                      "registers are returned latest first.",
                      why + 6);
-        be_reply_problem(req, 409, "register-order", "Registers go month after month", detail,
-                         NULL, NULL);
+        be_reply_problem(req, 409, "register-order", "Registers go month after month", detail, NULL,
+                         NULL);
     } else if (strcmp(why, "month-open") == 0) {
         be_reply_problem(req, 409, "register-month-open", "The month has not ended",
                          "A register is submitted after the last day of its month (in the "

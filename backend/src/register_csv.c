@@ -21,7 +21,8 @@ bool be_register_month_parse(const char *text, char out[11])
     for (int i = 0; i < 7; i++)
         if (i != 4 && (text[i] < '0' || text[i] > '9'))
             return false;
-    int year = (text[0] - '0') * 1000 + (text[1] - '0') * 100 + (text[2] - '0') * 10 + text[3] - '0';
+    int year =
+        (text[0] - '0') * 1000 + (text[1] - '0') * 100 + (text[2] - '0') * 10 + text[3] - '0';
     int month = (text[5] - '0') * 10 + text[6] - '0';
     if (year < 2000 || month < 1 || month > 12)
         return false;
