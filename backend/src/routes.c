@@ -3,6 +3,7 @@
  * paths of api/openapi.yaml so the contract and the server cannot drift apart. */
 #include <stdlib.h>
 
+#include "be/corrections.h"
 #include "be/db.h"
 #include "be/metrics.h"
 #include "be/review.h"
@@ -28,6 +29,12 @@ const struct be_route be_routes[] = {
     {"GET", "/api/v1/live", be_handle_live, true, BE_OVERSIGHT | BE_MANAGER},
     {"GET", "/api/v1/exceptions", be_handle_exception_list, true, BE_OVERSIGHT | BE_MANAGER},
     {"POST", "/api/v1/exceptions/{id}/resolve", be_handle_exception_resolve, true,
+     BE_OVERSIGHT | BE_MANAGER},
+    /* Corrections and the recipient's statement (corrections.c, statement.c) */
+    {"POST", "/api/v1/visits/{id}/corrections", be_handle_correction_create, true,
+     BE_OVERSIGHT | BE_MANAGER},
+    {"GET", "/api/v1/visits/{id}/corrections", be_handle_correction_list, true, BE_PEOPLE},
+    {"GET", "/api/v1/recipients/{id}/statement", be_handle_recipient_statement, true,
      BE_OVERSIGHT | BE_MANAGER},
 };
 const size_t be_route_count = sizeof be_routes / sizeof be_routes[0];
