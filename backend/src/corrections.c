@@ -279,8 +279,11 @@ static int unknown_code(PGconn *db, const char *value, long *position)
                        "ORDINALITY e(x, n) WHERE NOT EXISTS (SELECT 1 FROM services s WHERE "
                        "s.code = e.x->>'code')",
                        1, params, &res);
+    char *end = NULL;
     if (rc == 0)
-        *position = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+        *position = strtol(PQgetvalue(res, 0, 0), &end, 10);
+    if (rc == 0 && (end == PQgetvalue(res, 0, 0) || *end || *position < 0))
+        rc = -1;
     PQclear(res);
     return rc ? -1 : 0;
 }

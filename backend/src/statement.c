@@ -68,8 +68,10 @@ static bool month_valid(const char *s)
     if (strlen(s) != 7 || s[4] != '-' || strspn(s, "0123456789") != 4 ||
         strspn(s + 5, "0123456789") != 2)
         return false;
-    long year = strtol(s, NULL, 10), month = strtol(s + 5, NULL, 10);
-    return year >= 2000 && year <= 2099 && month >= 1 && month <= 12;
+    char *year_end = NULL, *month_end = NULL;
+    long year = strtol(s, &year_end, 10), month = strtol(s + 5, &month_end, 10);
+    return year_end == s + 4 && *month_end == '\0' && year >= 2000 && year <= 2099 && month >= 1 &&
+           month <= 12;
 }
 
 void be_handle_recipient_statement(struct be_request *req)

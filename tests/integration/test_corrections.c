@@ -487,6 +487,18 @@ static void test_scope(void **state)
     expect_problem(
         request_json("GET", "/api/v1/recipients/" RECIPIENT "/statement?month=2026-11", NULL, 403),
         "forbidden", NULL);
+    /* a state change without the session's CSRF token is refused by the dispatcher */
+    char cookie[200];
+    snprintf(cookie, sizeof cookie, "Cookie: %s", manager.cookie);
+    const char *headers[] = {cookie, NULL};
+    struct cf_http_reply reply;
+    harness.session = NULL;
+    assert_int_equal(cf_http_with(&harness, "POST", "/api/v1/visits/" VISIT "/corrections",
+                                  disputed, strlen(disputed), headers, &reply),
+                     0);
+    assert_int_equal(reply.status, 403);
+    expect_problem(cJSON_Parse(reply.body), "csrf", NULL);
+    cf_http_reply_cleanup(&reply);
     harness.session = &manager;
     assert_int_equal(corrections_stored(), 4);
 }
