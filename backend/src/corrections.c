@@ -92,16 +92,17 @@ static int read_reason(const cJSON *body, struct correction *c, struct cf_error_
 static int read_service(const cJSON *item, size_t i, cJSON *out, struct cf_error_detail *d)
 {
     static const char *const allowed[] = {"code", "quantity", NULL};
-    char path[32], code[CF_SERVICE_CODE_MAX + 1];
+    char path[32], code_path[40], code[CF_SERVICE_CODE_MAX + 1];
     int64_t quantity = 0;
     snprintf(path, sizeof path, "value[%zu]", i);
+    snprintf(code_path, sizeof code_path, "%s.code", path);
     int rc = cf_json_check_fields(item, allowed, path, d);
     if (!rc)
         rc =
             cf_json_get_string(item, "code", path, true, CF_SERVICE_CODE_MAX, code, sizeof code, d);
     if (!rc && (!code[0] || strspn(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                          "0123456789._-") != strlen(code)))
-        rc = cf_error_set(d, CF_EFIELD_RANGE, path, "%s.code must be a catalogue code", path);
+        rc = cf_error_set(d, CF_EFIELD_RANGE, code_path, "%s must be a catalogue code", code_path);
     if (!rc)
         rc = cf_json_get_int(item, "quantity", path, true, 1, QUANTITY_MAX, &quantity, d);
     if (rc)

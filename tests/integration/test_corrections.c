@@ -279,6 +279,8 @@ static void test_validation(void **state)
     snprintf(body, sizeof body, "{%s[{\"code\":\"HH-01\",\"quantity\":1,\"unit\":\"h\"}]}",
              services);
     correct_refused(VISIT, body, 422, "validation", "value[0].unit");
+    snprintf(body, sizeof body, "{%s[{\"code\":\"HH 01\",\"quantity\":1}]}", services);
+    correct_refused(VISIT, body, 422, "validation", "value[0].code");
     snprintf(body, sizeof body, "{%s[{\"quantity\":1}]}", services);
     correct_refused(VISIT, body, 422, "validation", "value[0].code");
     snprintf(body, sizeof body,
