@@ -381,6 +381,10 @@ static const struct {
     {"GET /api/v1/live", A(ADMIN) | A(AUTHORITY) | A(MANAGER)},
     {"GET /api/v1/exceptions", A(ADMIN) | A(AUTHORITY) | A(MANAGER)},
     {"POST /api/v1/exceptions/{id}/resolve", A(ADMIN) | A(AUTHORITY) | A(MANAGER)},
+    /* corrections (issue 6) */
+    {"POST /api/v1/visits/{id}/corrections", A(ADMIN) | A(AUTHORITY) | A(MANAGER)},
+    {"GET /api/v1/visits/{id}/corrections", PEOPLE},
+    {"GET /api/v1/recipients/{id}/statement", A(ADMIN) | A(AUTHORITY) | A(MANAGER)},
 };
 
 static unsigned allowed_for(const char *route)
