@@ -490,6 +490,10 @@ static void test_state_machine(void **state)
     cJSON_Delete(head);
     expect_problem(request_as(&manager, "POST", "/api/v1/registers/" OCT "/submit", NULL, 409),
                    "register-state", NULL);
+    /* what was submitted is what the department decides on: its visits are frozen */
+    expect_problem(request_as(&manager, "POST", "/api/v1/visits/" V_PAID "/corrections",
+                              "{\"field\":\"disputed\",\"value\":true,\"reason\":\"жалоба\"}", 409),
+                   "register-closed", NULL);
     /* registers go month after month: not September after October */
     expect_problem(
         request_as(&manager, "POST", "/api/v1/registers/2026-09." PROVIDER "/submit", NULL, 409),
@@ -561,14 +565,16 @@ static void test_approved_is_frozen_and_late_goes_next(void **state)
     ev[n].mono_ms = 1000000 + ((T_OCT10 + 3 * 3600000) / 1000) % 100000000 + 40 * 60000;
     set_services(&ev[n++], "MED.02", 1, NULL, 0);
     upload(ev, n);
+    /* corrections after approval are recorded (the register does not change) */
+    cJSON_Delete(request_as(&manager, "POST", "/api/v1/visits/" V_DISPUTED "/corrections",
+                            "{\"field\":\"disputed\",\"value\":false,\"reason\":\"Спор снят\"}",
+                            201));
+    cJSON_Delete(request_as(&manager, "POST", "/api/v1/visits/" V_PAID "/corrections",
+                            "{\"field\":\"disputed\",\"value\":true,"
+                            "\"reason\":\"Оспорен после оплаты\"}",
+                            201));
     assert_int_equal(
-        cf_harness_sql(&harness,
-                       "INSERT INTO visit_corrections (visit_id, provider_id, field, value, "
-                       "previous, reason, corrected_by) VALUES ('" V_DISPUTED "', '" PROVIDER
-                       "', 'disputed', 'false', 'true', 'Спор снят', 'manager:test'), "
-                       "('" V_PAID "', '" PROVIDER "', 'disputed', 'true', 'false', "
-                       "'Оспорен после оплаты', 'manager:test');"
-                       "UPDATE services SET tariff_kopecks = 99999 WHERE code = 'HH-05'"),
+        cf_harness_sql(&harness, "UPDATE services SET tariff_kopecks = 99999 WHERE code = 'HH-05'"),
         0);
 
     struct cf_http_reply after;
