@@ -3,8 +3,11 @@
  * paths of api/openapi.yaml so the contract and the server cannot drift apart. */
 #include <stdlib.h>
 
+#include "be/corrections.h"
 #include "be/db.h"
+#include "be/figures.h"
 #include "be/metrics.h"
+#include "be/register.h"
 #include "be/review.h"
 #include "be/server.h"
 #include "be/web.h"
@@ -28,6 +31,24 @@ const struct be_route be_routes[] = {
     {"GET", "/api/v1/live", be_handle_live, true, BE_OVERSIGHT | BE_MANAGER},
     {"GET", "/api/v1/exceptions", be_handle_exception_list, true, BE_OVERSIGHT | BE_MANAGER},
     {"POST", "/api/v1/exceptions/{id}/resolve", be_handle_exception_resolve, true,
+     BE_OVERSIGHT | BE_MANAGER},
+    /* Figures (issue 6): a worker sees only their own. */
+    {"GET", "/api/v1/figures", be_handle_figures, true, BE_PEOPLE},
+    /* Payment register (issue 6): the provider's manager submits (an admin may too), the
+     * department (authority, admin) approves or returns. */
+    {"GET", "/api/v1/registers", be_handle_register_list, true, BE_OVERSIGHT | BE_MANAGER},
+    {"GET", "/api/v1/registers/{id}", be_handle_register_get, true, BE_OVERSIGHT | BE_MANAGER},
+    {"GET", "/api/v1/registers/{id}/export", be_handle_register_export, true,
+     BE_OVERSIGHT | BE_MANAGER},
+    {"POST", "/api/v1/registers/{id}/submit", be_handle_register_submit, true,
+     BE_MANAGER | BE_ADMIN},
+    {"POST", "/api/v1/registers/{id}/approve", be_handle_register_approve, true, BE_OVERSIGHT},
+    {"POST", "/api/v1/registers/{id}/return", be_handle_register_return, true, BE_OVERSIGHT},
+    /* Corrections and the recipient's statement (corrections.c, statement.c) */
+    {"POST", "/api/v1/visits/{id}/corrections", be_handle_correction_create, true,
+     BE_OVERSIGHT | BE_MANAGER},
+    {"GET", "/api/v1/visits/{id}/corrections", be_handle_correction_list, true, BE_PEOPLE},
+    {"GET", "/api/v1/recipients/{id}/statement", be_handle_recipient_statement, true,
      BE_OVERSIGHT | BE_MANAGER},
 };
 const size_t be_route_count = sizeof be_routes / sizeof be_routes[0];
