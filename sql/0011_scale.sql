@@ -58,3 +58,20 @@ $$;
 -- needed first), so the planner guessed 720 rows for it and multiplied every estimate
 -- that joins it (live, exceptions) by that; with statistics it counts one.
 ANALYZE visit_thresholds;
+
+-- ==== Indexes ====
+
+-- Flagged visits of every provider, newest first: the authority's exception queue
+-- (GET /api/v1/exceptions reads its newest 500 flagged visits from here instead of
+-- filtering visits_sort, where 9 in 10 visits carry no flag) and the authority's list
+-- filtered by flag (?flag=clock_uncertain: 1 visit in 200). 0003's visits_flagged
+-- serves the same for one provider.
+CREATE INDEX visits_flagged_all ON visits (sort_at DESC, id DESC) WHERE cardinality(flags) > 0;
+
+-- Plans not started yet are the other half of GET /api/v1/visits: newest first, by
+-- provider or for every provider, with the id as the keyset's tie-break, so the page
+-- walks the index and stops after `limit` plans that have no visit, instead of reading
+-- and sorting every plan (0003's visit_plans_provider_start has no id and the
+-- authority had no index at all).
+CREATE INDEX visit_plans_sort ON visit_plans (planned_start DESC, id DESC);
+CREATE INDEX visit_plans_provider_sort ON visit_plans (provider_id, planned_start DESC, id DESC);
