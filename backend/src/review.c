@@ -76,8 +76,9 @@ void be_handle_live(struct be_request *req)
     PGresult *res = PQexecParams(req->db, live_sql, 1, NULL, values, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
         be_reply_db_error(req, req->db, "live visits");
-    else
-        be_reply_json(req, 200, cJSON_Parse(PQgetvalue(res, 0, 0)));
+    else /* PostgreSQL's json_build_object text as it is: parsing and printing it again
+          * with cJSON cost milliseconds per request at 1,000 live visits (0.5 MB). */
+        be_reply_text(req, 200, "application/json", PQgetvalue(res, 0, 0));
     PQclear(res);
 }
 
@@ -165,8 +166,8 @@ void be_handle_exception_list(struct be_request *req)
     PGresult *res = PQexecParams(req->db, exception_list_sql, 4, NULL, values, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
         be_reply_db_error(req, req->db, "exception list");
-    else
-        be_reply_json(req, 200, cJSON_Parse(PQgetvalue(res, 0, 0)));
+    else /* valid JSON from PostgreSQL, sent as it is (see be_handle_live) */
+        be_reply_text(req, 200, "application/json", PQgetvalue(res, 0, 0));
     PQclear(res);
 }
 
