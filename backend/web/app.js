@@ -10,7 +10,7 @@ import { currentUser, logout, showLogin, whoami } from "./session.js";
 import { bindWorkers, pageRatings, pageWorkers } from "./figures.js";
 import {
   FLAG_NAMES, STATE_NAMES, allVisits, api, dateTime, esc, flags, minutes, nodata, setUnauthorizedHandler,
-  startOfToday, time, who,
+  short, startOfToday, time, who,
 } from "./util.js";
 import { bindStatement, bindVisit, pageStatement, pageVisit } from "./visit.js";
 

@@ -5,7 +5,7 @@
  * and the latest correction of a field wins (sql/0008_corrections.sql). */
 import {
   REASON_NAMES, STATE_NAMES, api, canCorrect, date, dateTime, errorBox, esc, flags, minutes, monthName,
-  monthParam, nodata, post, serviceList, short, time, who,
+  monthParam, nodata, post, serviceList, short, who,
 } from "./util.js";
 
 const KIND_NAMES = {
@@ -78,7 +78,9 @@ export async function pageVisit(id) {
   const history = corrections?.length
     ? `<ul class="timeline corrections" id="corrections">${corrections.map(correctionItem).join("")}</ul>`
     : nodata(corr.missing || !corrections ? "исправления пока не ведутся на этом сервере" : "исправлений нет");
-  const month = (v.started_at || v.ended_at || new Date().toISOString()).slice(0, 7);
+  /* the statement's month is the visit's local month */
+  const at = new Date(v.started_at || v.ended_at || Date.now());
+  const month = `${at.getFullYear()}-${String(at.getMonth() + 1).padStart(2, "0")}`;
   const recipient = v.recipient_id
     ? `<a id="recipient-link" href="#/statement/${esc(v.recipient_id)}?month=${esc(month)}" title="Выписка получателя за месяц">${who(v, "recipient")}</a>`
     : who(v, "recipient");
@@ -137,18 +139,30 @@ export function bindVisit(rerender) {
 
 /* ==== The recipient's statement ==== */
 
-const confirmed = (v) => (v.start_confirmed && v.end_confirmed ? "да"
-  : v.start_confirmed ? "только начало" : v.end_confirmed ? "только окончание" : "нет");
+/* Local "YYYY-MM-DD" (the region's date, as the server gives it) as "01.12.2026". */
+const localDate = (d) => (/^\d{4}-\d{2}-\d{2}$/.test(d || "") ? d.split("-").reverse().join(".") : date(d));
+const confirmedBy = (ok, by) => (!ok ? "нет" : by === "guardian" ? "да, картой представителя" : "да");
+/* Named services in words: "Покупка продуктов × 2". */
+const namedServices = (list) => (list?.length
+  ? list.map((s) => `${esc(s.name || s.code)}${(s.quantity ?? 1) !== 1 ? ` × ${esc(s.quantity)}` : ""}`).join(", ") : "нет");
+
+function statementCorrection(c) {
+  const what = c.field === "disputed" ? (c.to ? "визит оспорен" : "спор снят")
+    : `услуги: было ${namedServices(c.from)}, стало ${namedServices(c.to)}`;
+  return `<div class="statement-correction">Исправление от ${dateTime(c.corrected_at)} (${esc(c.corrected_by || "")}):
+    ${what}. Причина: «${esc(c.reason || "—")}»</div>`;
+}
 
 function statementVisit(v) {
-  const services = v.effective_services || v.services || [];
-  const names = services.map((s) => `${esc(s.name || s.service_name || s.code)}${(s.quantity ?? 1) !== 1 ? ` × ${esc(s.quantity)}` : ""}`);
-  const corrections = (v.corrections || []).map((c) => `<div class="statement-correction">Исправление от ${date(c.corrected_at)}
-    (${esc(c.corrected_by || "")}): ${correctionText(c)}. Причина: ${esc(c.reason || "—")}</div>`).join("");
-  return `<tr data-visit="${esc(v.id || v.visit_id)}"><td>${date(v.started_at)}</td><td>${time(v.started_at)}–${time(v.ended_at)}</td>
-    <td>${esc(v.worker_name || "")}</td>
-    <td>${names.join(", ") || "—"}${v.disputed ? ' <span class="badge disputed">оспорено</span>' : ""}${corrections}</td>
-    <td class="num">${minutes(v.duration_s)}</td><td>${confirmed(v)}</td><td class="num">${esc(v.rating ?? "—")}</td></tr>`;
+  const when = v.start_time || v.end_time ? `${esc(v.start_time || "—")}–${esc(v.end_time || "—")}` : "—";
+  const state = v.state === "cancelled" || v.state === "attempted"
+    ? ` <span class="badge disputed">${esc(STATE_NAMES[v.state])}${v.reason ? `: ${esc(REASON_NAMES[v.reason] || v.reason)}` : ""}</span>` : "";
+  return `<tr data-visit="${esc(v.id)}"><td>${localDate(v.date)}</td><td>${when}</td><td>${esc(v.worker_name || "")}</td>
+    <td>${namedServices(v.services)}${state}${v.disputed ? ' <span class="badge disputed">оспорено</span>' : ""}
+      ${(v.corrections || []).map(statementCorrection).join("")}</td>
+    <td class="num">${v.duration_minutes != null ? `${esc(v.duration_minutes)} мин` : "—"}</td>
+    <td>начало: ${confirmedBy(v.start_confirmed, v.start_confirmed_by)}<br>окончание: ${confirmedBy(v.end_confirmed, v.end_confirmed_by)}</td>
+    <td class="num">${esc(v.rating ?? "—")}</td></tr>`;
 }
 
 export async function pageStatement(params, recipientId) {
@@ -159,19 +173,22 @@ export async function pageStatement(params, recipientId) {
   if (r.missing) return `<h1>Выписка получателя</h1>${picker}${nodata("выписка получателя ещё не подключена на этом сервере (или получатель не найден)")}`;
   if (r.error) return `<h1>Выписка получателя</h1>${picker}${errorBox(r.error)}`;
   const s = r.data;
-  const visits = s.visits || s.items || [];
-  const name = s.recipient_name || s.recipient?.name || short(recipientId);
+  const visits = s.visits || [];
   return `<article class="statement" id="statement">
     <h1>Выписка об оказанных услугах</h1>
-    <p class="statement-who">Получатель: <b>${esc(name)}</b><br>Месяц: <b>${esc(monthName(s.month || month))}</b></p>
+    <p class="statement-who">Получатель: <b id="statement-recipient">${esc(s.recipient?.full_name || short(recipientId))}</b>
+      ${s.recipient?.guardian_name ? `<br>Представитель: <b>${esc(s.recipient.guardian_name)}</b>` : ""}
+      <br>Социальная служба: <b>${esc(s.provider?.name || "—")}</b>
+      <br>Месяц: <b>${esc(monthName(s.month || month))}</b></p>
     ${picker}
     ${visits.length ? `<table id="statement-visits"><thead><tr><th>Дата</th><th>Время</th><th>Сотрудник</th><th>Услуги</th>
       <th class="num">Длительность</th><th>Подтверждено картой</th><th class="num">Оценка</th></tr></thead>
       <tbody>${visits.map(statementVisit).join("")}</tbody></table>
-      <p class="statement-total">Всего посещений: <b>${visits.length}</b></p>`
+      <p class="statement-total">Всего посещений: <b>${esc(s.totals?.visits ?? visits.length)}</b>${s.totals?.minutes != null
+        ? `, общее время: <b>${esc(s.totals.minutes)} мин</b>` : ""}</p>`
     : nodata("за этот месяц посещений нет")}
-    <p class="muted">Если здесь что-то указано неверно, сообщите в свою социальную службу или в департамент:
-      визит можно оспорить, и он не будет оплачен, пока спор не решён.</p></article>`;
+    <p class="muted">Время указано по часовому поясу ${esc(s.timezone || "региона")}. Если здесь что-то указано неверно,
+      сообщите в свою социальную службу или в департамент: визит можно оспорить, и он не будет оплачен, пока спор не решён.</p></article>`;
 }
 
 export function bindStatement() {

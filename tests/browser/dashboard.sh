@@ -5,7 +5,9 @@
 # then the worker starts a visit and syncs to another carefactd instance on the same
 # database, and the page must show it by itself (server-sent events fed by
 # LISTEN/NOTIFY, no reload); then the worker ends it after a few seconds and
-# the page must show the early-leave flag. Screenshots go to
+# the page must show the early-leave flag; the manager corrects the visit, reads the
+# recipient's statement, checks the payment register and its CSV/JSON and submits it,
+# and the authority approves it (the parts in api/openapi.yaml). Screenshots go to
 # $CF_BINARY_DIR/tests/browser-artifacts. The two processes hand over through
 # files in the work folder (browser.ready, started, seen, ended).
 set -euo pipefail
@@ -58,7 +60,10 @@ sim_start --transcript "$transcripts/VisaCardPpse"
 
 # The manager of the demo provider signs in (demo-data printed the password).
 manager_password=$(sed -n 's/^demo account: login manager1 password \([^ ]*\).*/\1/p' "$work/demo-data.out")
+# The department's account approves the register; the contract says which API parts
+# the page must use (dashboard.mjs reads it).
 URL="http://127.0.0.1:$port2" WORK="$work" ARTIFACTS="$artifacts" LOGIN=manager1 PASSWORD="$manager_password" \
+    AUTHORITY_LOGIN=authority AUTHORITY_PASSWORD="$authority_password" SPEC="$src/api/openapi.yaml" \
     node "$src/tests/browser/dashboard.mjs" >"$work/browser.log" 2>&1 &
 browser_pid=$!
 on_cleanup+=("kill -KILL $browser_pid")
