@@ -17,7 +17,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const { URL: base, WORK: work, ARTIFACTS: artifacts, LOGIN: login, PASSWORD: password, SPEC: specPath,
-  AUTHORITY_LOGIN: authorityLogin, AUTHORITY_PASSWORD: authorityPassword } = process.env;
+  AUTHORITY_LOGIN: authorityLogin, AUTHORITY_PASSWORD: authorityPassword, OLD_VISIT: oldVisit } = process.env;
 const spec = readFileSync(specPath, "utf8");
 const inSpec = (path) => spec.includes(`\n  ${path}:`);
 const has = {
@@ -121,7 +121,12 @@ try {
   check(kinds.join(",") === "Начало визита,Окончание визита", `timeline shows ${kinds.join(",")}`);
   check((await page.locator("#timeline").textContent()).includes("HH-SHOP×1"), "the timeline does not list the service done");
   await shot(page, "4-visit");
-  const visitJson = await page.evaluate(async (id) => (await fetch(`/api/v1/visits/${id}`)).json(), visit);
+  /* Corrections, the statement and the register work on the visit of last month (a
+   * register is submitted once its month has ended): dashboard.sh played it. */
+  const visitJson = await page.evaluate(async (id) => (await fetch(`/api/v1/visits/${id}`)).json(), oldVisit);
+  check(visitJson.state === "ended" && visitJson.start_confirmed && visitJson.end_confirmed,
+    `last month's visit is not ended and confirmed: ${JSON.stringify(visitJson)}`);
+  await rendered(`#/visit/${oldVisit}`);
 
   if (has.corrections) {
     step = "correct services";
@@ -157,7 +162,7 @@ try {
     step = "statement";
     /* The recipient's name on the visit page leads to their statement of the month. */
     await page.locator("#recipient-link").click();
-    const line = page.locator(`#statement-visits tr[data-visit="${visit}"]`);
+    const line = page.locator(`#statement-visits tr[data-visit="${oldVisit}"]`);
     await line.waitFor({ timeout: 10000 });
     const text = await line.textContent();
     check(/× 2/.test(text), `the statement does not show the corrected quantity: ${text}`);
@@ -237,12 +242,12 @@ try {
 
     if (has.corrections) {
       step = "register excludes the disputed visit";
-      const out = page.locator(`#register-excluded tr[data-visit="${visit}"]`);
+      const out = page.locator(`#register-excluded tr[data-visit="${oldVisit}"]`);
       await out.waitFor({ timeout: 10000 });
       check((await out.locator(".reason").textContent()) === "визит оспорен", "the excluded visit's reason is not «визит оспорен»");
       await shot(page, "7b-register-disputed");
       /* The dispute settled, the visit is paid with its corrected quantity. */
-      await rendered(`#/visit/${visit}`);
+      await rendered(`#/visit/${oldVisit}`);
       const dispute = page.locator("#correct-dispute");
       await dispute.locator("textarea[name=reason]").fill("Получатель подтвердил визит по телефону");
       await dispute.locator("button", { hasText: "Снять спор" }).click();
@@ -252,7 +257,7 @@ try {
     }
 
     step = "register includes the visit";
-    const paid = page.locator(`#register-included tr[data-visit="${visit}"]`);
+    const paid = page.locator(`#register-included tr[data-visit="${oldVisit}"]`);
     await paid.first().waitFor({ timeout: 10000 });
     if (has.corrections) check((await paid.first().locator(".qty").textContent()) === "2", "the paid quantity is not the corrected 2");
     const total = amount(await page.locator("#register-total").textContent());
