@@ -5,7 +5,7 @@
  * final and shows who approved it and when. Amounts are kopecks from the server, shown
  * as roubles with two decimals. */
 import {
-  api, date, dateTime, errorBox, esc, isDepartment, monthName, monthParam, nodata, post, role, rub, short, time,
+  api, dateTime, errorBox, esc, isDepartment, localDate, monthName, monthParam, nodata, post, role, rub, short, thisMonth,
 } from "./util.js";
 
 export const REGISTER_STATES = { draft: "черновик", submitted: "на утверждении", approved: "утверждён" };
@@ -57,6 +57,9 @@ function history(g) {
 }
 
 function actions(g) {
+  /* a register is submitted once its month has ended (the server refuses earlier) */
+  if (g.state === "draft" && role() === "manager" && g.month >= thisMonth())
+    return `<p class="muted">Передать на утверждение можно после окончания месяца.</p>`;
   if (g.state === "draft" && role() === "manager")
     return `<p class="actions noprint"><button id="register-submit">Передать на утверждение</button></p>`;
   if (g.state === "submitted" && isDepartment())
@@ -70,17 +73,20 @@ function actions(g) {
   return "";
 }
 
+/* A visit of an earlier month whose register was already submitted comes in late. */
+const late = (l) => (l.late ? `<span class="flag">поздний, за ${esc(l.original_month || "")}</span>` : "");
+
 const included = (l) => `<tr data-visit="${esc(l.visit_id)}">
-  <td><a href="#/visit/${esc(l.visit_id)}">${date(l.started_at || l.date)}</a></td><td>${time(l.started_at || l.date)}</td>
+  <td><a href="#/visit/${esc(l.visit_id)}">${localDate(l.local_date)}</a></td><td>${esc(l.local_time || "")}</td>
   <td>${esc(l.worker_name || short(l.worker_id))}</td><td>${esc(l.recipient_name || short(l.recipient_id))}</td>
   <td>${esc(l.service_code)}${l.service_name ? ` — ${esc(l.service_name)}` : ""}</td>
   <td class="num qty">${esc(l.quantity)}</td><td class="num">${rub(l.tariff_kopecks)}</td><td class="num amount">${rub(l.amount_kopecks)}</td>
-  <td>${l.late ? `<span class="flag">поздно получен${l.original_month ? `, за ${esc(l.original_month)}` : ""}</span>` : ""}</td></tr>`;
+  <td>${late(l)}</td></tr>`;
 
 const excluded = (x) => `<tr data-visit="${esc(x.visit_id)}" data-reason="${esc(x.reason)}">
-  <td><a href="#/visit/${esc(x.visit_id)}">${x.started_at ? dateTime(x.started_at) : esc(short(x.visit_id))}</a></td>
+  <td><a href="#/visit/${esc(x.visit_id)}">${localDate(x.local_date)} ${esc(x.local_time || "")}</a></td>
   <td>${esc(x.worker_name || "")}</td><td>${esc(x.recipient_name || "")}</td>
-  <td class="reason">${esc(EXCLUSION_REASONS[x.reason] || x.reason)}</td></tr>`;
+  <td class="reason">${esc(EXCLUSION_REASONS[x.reason] || x.reason)}</td><td>${late(x)}</td></tr>`;
 
 export async function pageRegister(id) {
   const r = await api(`/api/v1/registers/${encodeURIComponent(id)}`);
@@ -106,7 +112,7 @@ export async function pageRegister(id) {
     : nodata("в реестре нет оплачиваемых визитов")}
     <h2>Не включены в оплату</h2>
     ${out.length ? `<table id="register-excluded"><thead><tr><th>Визит</th><th>Сотрудник</th><th>Получатель</th>
-      <th>Причина</th></tr></thead><tbody>${out.map(excluded).join("")}</tbody></table>` : nodata("исключённых визитов нет")}`;
+      <th>Причина</th><th></th></tr></thead><tbody>${out.map(excluded).join("")}</tbody></table>` : nodata("исключённых визитов нет")}`;
 }
 
 export function bindRegister(rerender) {

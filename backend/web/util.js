@@ -19,6 +19,26 @@ export function esc(value) {
     ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
+/* The server's problems (RFC 7807, stable type) that a page can meet, in Russian; any
+ * other keeps the server's detail. */
+const PROBLEM_TEXT = {
+  "register-closed": "Визит входит в переданный или утверждённый реестр оплаты: исправить его уже нельзя.",
+  "no-change": "Это значение уже действует: исправлять нечего.",
+  "planned-visit": "Визит ещё не начат: исправлять нечего.",
+  "register-state": "Реестр уже в другом состоянии: обновите страницу.",
+  "register-month-open": "Месяц ещё не закончился: реестр передаётся после его окончания.",
+  "register-order": "Реестры передаются и возвращаются по порядку месяцев.",
+  "already-resolved": "Это исключение уже решено.",
+};
+
+function problemText(status, body) {
+  const type = String(body?.type || "").split("/").pop();
+  if (PROBLEM_TEXT[type]) return `${PROBLEM_TEXT[type]}${type === "register-order" && body?.detail ? ` (${body.detail})` : ""}`;
+  if (status === 403) return "Недостаточно прав для этого действия.";
+  if (status === 422 && body?.field) return `Проверьте поле «${body.field}»: ${body.detail || "неверное значение"}`;
+  return body?.detail || body?.title || `Ошибка сервера (${status})`;
+}
+
 let onUnauthorized = () => {};
 /* app.js brings the sign-in form back through this when a session ends. */
 export function setUnauthorizedHandler(fn) {
@@ -37,7 +57,7 @@ export async function api(path, options) {
     }
     if (res.status === 404 || res.status === 405) return { missing: true };
     const body = res.headers.get("content-type")?.includes("json") ? await res.json() : null;
-    if (!res.ok) return { error: body?.detail || body?.title || `Ошибка сервера (${res.status})` };
+    if (!res.ok) return { error: problemText(res.status, body), problem: body };
     return { data: body };
   } catch (e) {
     return { error: "Сервер недоступен" };
@@ -71,6 +91,8 @@ export const flags = (list) => (list || []).map((f) => `<span class="flag ${esc(
 export const minutes = (s) => (s == null ? "—" : s < 60 ? `${Math.round(s)} с` : `${Math.round(s / 60)} мин`);
 export const dateTime = (t) => (t ? new Date(t).toLocaleString("ru-RU") : "—");
 export const date = (t) => (t ? new Date(t).toLocaleDateString("ru-RU") : "—");
+/* A local "YYYY-MM-DD" (the region's date, as the server gives it) as "01.12.2026". */
+export const localDate = (d) => (/^\d{4}-\d{2}-\d{2}$/.test(d || "") ? d.split("-").reverse().join(".") : date(d));
 export const time = (t) => (t ? new Date(t).toLocaleTimeString("ru-RU", { hour: "2-digit", minute: "2-digit" }) : "—");
 /* Kopecks as roubles, "1 234,50" (integer arithmetic until the last step). */
 export const rub = (kopecks) => (Number(kopecks || 0) / 100).toLocaleString("ru-RU", { minimumFractionDigits: 2, maximumFractionDigits: 2 });

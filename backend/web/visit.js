@@ -4,7 +4,7 @@
  * never change the signed events: each is a record of its own with who, when and why,
  * and the latest correction of a field wins (sql/0008_corrections.sql). */
 import {
-  REASON_NAMES, STATE_NAMES, api, canCorrect, date, dateTime, errorBox, esc, flags, minutes, monthName,
+  REASON_NAMES, STATE_NAMES, api, canCorrect, dateTime, errorBox, esc, flags, localDate, minutes, monthName,
   monthParam, nodata, post, serviceList, short, who,
 } from "./util.js";
 
@@ -60,7 +60,7 @@ function correctionForms(v, services) {
       <button type="submit">Сохранить исправление</button>
     </form>
     <form id="correct-dispute" class="reason-form" data-disputed="${v.disputed ? "true" : "false"}">
-      <b>${v.disputed ? "Визит оспорен" : "Спор"}</b>
+      <b>${v.disputed ? "Визит оспорен" : "Оспорить визит"}</b> <span class="muted">${v.disputed ? "" : "(не оплачивается, пока спор не снят)"}</span>
       <label>Причина<textarea name="reason" rows="2" maxlength="2000" required></textarea></label>
       <button type="submit">${v.disputed ? "Снять спор" : "Оспорить"}</button>
     </form>
@@ -139,8 +139,6 @@ export function bindVisit(rerender) {
 
 /* ==== The recipient's statement ==== */
 
-/* Local "YYYY-MM-DD" (the region's date, as the server gives it) as "01.12.2026". */
-const localDate = (d) => (/^\d{4}-\d{2}-\d{2}$/.test(d || "") ? d.split("-").reverse().join(".") : date(d));
 const confirmedBy = (ok, by) => (!ok ? "нет" : by === "guardian" ? "да, картой представителя" : "да");
 /* Named services in words: "Покупка продуктов × 2". */
 const namedServices = (list) => (list?.length

@@ -260,6 +260,7 @@ try {
     const paid = page.locator(`#register-included tr[data-visit="${oldVisit}"]`);
     await paid.first().waitFor({ timeout: 10000 });
     if (has.corrections) check((await paid.first().locator(".qty").textContent()) === "2", "the paid quantity is not the corrected 2");
+    check((await paid.first().locator("td").first().textContent()).startsWith("15."), "the paid line is not dated the 15th");
     const total = amount(await page.locator("#register-total").textContent());
     const lines = await page.locator("#register-included tbody td.amount").allTextContents();
     const sum = lines.reduce((s, t) => s + Math.round(Number(amount(t).replace(",", ".")) * 100), 0);
@@ -313,6 +314,20 @@ try {
       "an approved register still has buttons");
     check(amount(await page.locator("#register-total").textContent()) === total, "the approved total changed");
     await shot(page, "11-register-approved");
+
+    if (has.corrections) {
+      step = "correction after approval";
+      /* An approved register is final: the server refuses to correct its visits, and
+       * the page says why instead of pretending. */
+      await rendered(`#/visit/${oldVisit}`);
+      const form = page.locator("#correct-services");
+      await form.locator("input[name=quantity]").first().fill("3");
+      await form.locator("textarea[name=reason]").fill("Попытка после утверждения");
+      await form.locator("button[type=submit]").click();
+      await page.locator("#correction-message:not([hidden])", { hasText: "реестр оплаты" }).waitFor({ timeout: 10000 });
+      check(await page.locator("#corrections li[data-field=services]").count() === 1, "a correction was added after approval");
+      await shot(page, "12-correction-refused");
+    }
   } else {
     step = "register missing";
     console.log("PENDING: the payment register is not in api/openapi.yaml yet; the page says «Нет данных»");

@@ -58,16 +58,18 @@ second_server
 enroll
 sim_start --transcript "$transcripts/VisaCardPpse"
 
-# A visit of last month (the terminal's wall clock set back to the 15th, the
-# monotonic clock 40 minutes back): a register is submitted only once its month has
+# A visit of last month (the terminal's wall clock set back to the 15th, 40 minutes
+# long): a register is submitted only once its month has
 # ended, so the register part of the test works on that month. HH-SHOP×1 recorded;
 # the page corrects it to 2.
 now_ms=$(date +%s%3N)
 back=$(($(date -d "$(date +%Y-%m-01) -1 month +14 days 10:00" +%s) * 1000 - now_ms))
-CAREFACT_WALL_OFFSET_MS=$back CAREFACT_MONO_OFFSET_MS=$((-40 * 60000)) \
+# A boot of its own: its monotonic clock, moved on 40 minutes, meets no other visit's.
+old_boot=0c7a1e52-3d4b-4f6a-8e9d-1a2b3c4d5e6f
+CAREFACT_BOOT_ID=$old_boot CAREFACT_WALL_OFFSET_MS=$back \
     agent_ok visit start --recipient "$(recipient_id 1)" --device "pn532_uart:$dev" --wait 10 --json
 old_visit=$(jget "$out" visit_id)
-CAREFACT_WALL_OFFSET_MS=$((back + 40 * 60000)) \
+CAREFACT_BOOT_ID=$old_boot CAREFACT_WALL_OFFSET_MS=$((back + 40 * 60000)) CAREFACT_MONO_OFFSET_MS=$((40 * 60000)) \
     agent_ok visit end --device "pn532_uart:$dev" --wait 10 --service HH-SHOP
 agent_ok sync --json
 
