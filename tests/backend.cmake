@@ -11,22 +11,30 @@ if(TARGET carefactd)
   target_link_libraries(test_integration_ingest PRIVATE cf_test_support cf_shared PkgConfig::CMOCKA
                         Threads::Threads)
   add_dependencies(test_integration_ingest carefactd)
+
+  # The contract check: every HTTP exchange of the integration tests that call
+  # cf_contract_record() is recorded (tests/support/harness.c) and validated against
+  # api/openapi.yaml once they have all run. Each run starts fresh recordings.
   set(CF_CONTRACT_DIR ${CMAKE_BINARY_DIR}/contract)
-  cf_add_test(NAME integration.backend.ingest LABEL integration TIMEOUT 300
-    COMMAND test_integration_ingest
-    ENVIRONMENT CF_CONTRACT_LOG=${CF_CONTRACT_DIR}/ingest.jsonl)
-  # Each run starts a fresh recording; the contract check reads it afterwards.
+  file(MAKE_DIRECTORY ${CF_CONTRACT_DIR})
   add_test(NAME integration.backend.contract_reset
-    COMMAND ${CMAKE_COMMAND} -E rm -f ${CF_CONTRACT_DIR}/ingest.jsonl)
+    COMMAND sh -c "rm -f '${CF_CONTRACT_DIR}'/*.jsonl")
   set_tests_properties(integration.backend.contract_reset PROPERTIES LABELS integration
     FIXTURES_SETUP contract_recording)
-  set_tests_properties(integration.backend.ingest PROPERTIES FIXTURES_REQUIRED contract_recording
-    FIXTURES_SETUP contract_recorded)
-  file(MAKE_DIRECTORY ${CF_CONTRACT_DIR})
+  function(cf_contract_record test)
+    set_property(TEST ${test} APPEND PROPERTY ENVIRONMENT
+                 CF_CONTRACT_LOG=${CF_CONTRACT_DIR}/${test}.jsonl)
+    set_property(TEST ${test} APPEND PROPERTY FIXTURES_REQUIRED contract_recording)
+    set_property(TEST ${test} APPEND PROPERTY FIXTURES_SETUP contract_recorded)
+  endfunction()
   cf_add_test(NAME integration.backend.contract LABEL integration TIMEOUT 120
     COMMAND node ${CMAKE_CURRENT_SOURCE_DIR}/contract/validate.mjs
-            ${CMAKE_SOURCE_DIR}/api/openapi.yaml ${CF_CONTRACT_DIR}/ingest.jsonl)
+            ${CMAKE_SOURCE_DIR}/api/openapi.yaml ${CF_CONTRACT_DIR})
   set_tests_properties(integration.backend.contract PROPERTIES FIXTURES_REQUIRED contract_recorded)
+
+  cf_add_test(NAME integration.backend.ingest LABEL integration TIMEOUT 300
+    COMMAND test_integration_ingest)
+  cf_contract_record(integration.backend.ingest)
 
   add_test(NAME integration.backend.routes_match_spec
     COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_routes_spec.sh)

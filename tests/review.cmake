@@ -6,4 +6,5 @@ if(TARGET carefactd)
   add_dependencies(test_integration_review carefactd)
   cf_add_test(NAME integration.backend.review LABEL integration TIMEOUT 180
     COMMAND test_integration_review)
+  cf_contract_record(integration.backend.review)
 endif()

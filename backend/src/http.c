@@ -61,8 +61,8 @@ static const char *status_text(int status)
 /* NOTE: head and body go out in one write: two small writes on one TCP connection
  * meet Nagle's algorithm and the peer's delayed ACK, which stalls every answer by
  * ~40 ms (tcp_nodelay is set too). Date lets terminals measure their clock skew. */
-static void send_body(struct be_request *req, int status, const char *content_type,
-                      const char *body, size_t len)
+static void send_reply(struct be_request *req, int status, const char *content_type,
+                       const char *extra_headers, const char *body, size_t len)
 {
     struct mg_connection *conn = req->transport;
     char date[64];
@@ -75,10 +75,10 @@ static void send_body(struct be_request *req, int status, const char *content_ty
     req->status = status;
     if (be_buf_printf(&out,
                       "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                      "Date: %s\r\nCache-Control: no-store\r\n%s%s%s\r\n",
+                      "Date: %s\r\nCache-Control: no-store\r\n%s%s%s%s\r\n",
                       status, status_text(status), content_type, len, date,
                       req->set_cookie ? "Set-Cookie: " : "", req->set_cookie ? req->set_cookie : "",
-                      req->set_cookie ? "\r\n" : "") ||
+                      req->set_cookie ? "\r\n" : "", extra_headers ? extra_headers : "") ||
         be_buf_append(&out, body, len)) {
         be_buf_cleanup(&out);
         mg_printf(conn, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
@@ -89,9 +89,34 @@ static void send_body(struct be_request *req, int status, const char *content_ty
     be_buf_cleanup(&out);
 }
 
+static void send_body(struct be_request *req, int status, const char *content_type,
+                      const char *body, size_t len)
+{
+    send_reply(req, status, content_type, NULL, body, len);
+}
+
 void be_reply_text(struct be_request *req, int status, const char *content_type, const char *text)
 {
     send_body(req, status, content_type, text, strlen(text));
+}
+
+void be_reply_attachment(struct be_request *req, const char *content_type, const char *filename,
+                         const char *body, size_t len)
+{
+    /* The name goes into a header: anything but a plain name would let a caller's text
+     * split the header, so it is refused here rather than trusted. */
+    char header[160];
+    size_t n = strlen(filename);
+    if (n == 0 || n > 100 ||
+        strspn(filename, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+            n) {
+        be_reply_problem(req, 503, "unavailable", "Cannot name the file",
+                         "The export could not be named; try again.", NULL, NULL);
+        return;
+    }
+    snprintf(header, sizeof header, "Content-Disposition: attachment; filename=\"%s\"\r\n",
+             filename);
+    send_reply(req, 200, content_type, header, body, len);
 }
 
 static void reply_cjson(struct be_request *req, int status, const char *type, cJSON *body)

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 
 #include "be/db.h"
+#include "be/figures.h"
 #include "be/metrics.h"
+#include "be/register.h"
 #include "be/review.h"
 #include "be/server.h"
 #include "be/web.h"
@@ -29,6 +31,18 @@ const struct be_route be_routes[] = {
     {"GET", "/api/v1/exceptions", be_handle_exception_list, true, BE_OVERSIGHT | BE_MANAGER},
     {"POST", "/api/v1/exceptions/{id}/resolve", be_handle_exception_resolve, true,
      BE_OVERSIGHT | BE_MANAGER},
+    /* Figures (issue 6): a worker sees only their own. */
+    {"GET", "/api/v1/figures", be_handle_figures, true, BE_PEOPLE},
+    /* Payment register (issue 6): the provider's manager submits (an admin may too), the
+     * department (authority, admin) approves or returns. */
+    {"GET", "/api/v1/registers", be_handle_register_list, true, BE_OVERSIGHT | BE_MANAGER},
+    {"GET", "/api/v1/registers/{id}", be_handle_register_get, true, BE_OVERSIGHT | BE_MANAGER},
+    {"GET", "/api/v1/registers/{id}/export", be_handle_register_export, true,
+     BE_OVERSIGHT | BE_MANAGER},
+    {"POST", "/api/v1/registers/{id}/submit", be_handle_register_submit, true,
+     BE_MANAGER | BE_ADMIN},
+    {"POST", "/api/v1/registers/{id}/approve", be_handle_register_approve, true, BE_OVERSIGHT},
+    {"POST", "/api/v1/registers/{id}/return", be_handle_register_return, true, BE_OVERSIGHT},
 };
 const size_t be_route_count = sizeof be_routes / sizeof be_routes[0];
 

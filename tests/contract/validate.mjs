@@ -2,13 +2,16 @@
 // per line: method, path, status, content_type, body) against api/openapi.yaml:
 // the path and method must be in the spec, the status must be documented for it,
 // and the body must match the documented schema for that status and content type.
-// Usage: node validate.mjs SPEC RECORDING...
-import { readFileSync } from 'node:fs';
+// Usage: node validate.mjs SPEC RECORDING|FOLDER... (a folder: every *.jsonl in it)
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import YAML from 'yaml';
 
-const [specPath, ...recordings] = process.argv.slice(2);
+const [specPath, ...args] = process.argv.slice(2);
+const recordings = args.flatMap((a) => (statSync(a, { throwIfNoEntry: false })?.isDirectory()
+  ? readdirSync(a).filter((f) => f.endsWith('.jsonl')).sort().map((f) => join(a, f)) : [a]));
 if (!specPath || recordings.length === 0) {
   console.error('usage: node validate.mjs SPEC RECORDING...');
   process.exit(2);
@@ -42,7 +45,7 @@ for (const file of recordings) {
   for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
     const x = JSON.parse(line);
     const path = x.path.split('?')[0];
-    const where = `${x.method} ${x.path} -> ${x.status}`;
+    const where = `${basename(file)}: ${x.method} ${x.path} -> ${x.status}`;
     const route = routes.find((r) => r.regex.test(path) && r.ops[x.method.toLowerCase()]);
     if (!route) {
       if (x.status === 404 || x.status === 405) { checked++; continue; } // unknown paths answer problems

@@ -313,6 +313,19 @@ static size_t on_header(char *data, size_t size, size_t count, void *userdata)
         memcpy(reply->set_cookie, data + skip, len);
         reply->set_cookie[len] = '\0';
     }
+    static const char disposition[] = "content-disposition:";
+    if (n > sizeof disposition - 1 && strncasecmp(data, disposition, sizeof disposition - 1) == 0) {
+        size_t skip = sizeof disposition - 1;
+        while (skip < n && data[skip] == ' ')
+            skip++;
+        size_t len = n - skip;
+        while (len && (data[skip + len - 1] == '\r' || data[skip + len - 1] == '\n'))
+            len--;
+        if (len >= sizeof reply->content_disposition)
+            len = sizeof reply->content_disposition - 1;
+        memcpy(reply->content_disposition, data + skip, len);
+        reply->content_disposition[len] = '\0';
+    }
     return n;
 }
 

@@ -38,6 +38,7 @@ struct cf_http_reply {
     char *body; /* NUL-terminated, caller frees with cf_http_reply_cleanup */
     size_t body_len;
     char set_cookie[256]; /* the first Set-Cookie header, "" when none */
+    char content_disposition[256]; /* the Content-Disposition header, "" when none */
 };
 
 /* Start PostgreSQL, migrate, start carefactd (extra_args: NULL-terminated list of

@@ -75,6 +75,12 @@ void be_reply_json(struct be_request *req, int status, cJSON *body);
 /* Send text with the given content type. */
 void be_reply_text(struct be_request *req, int status, const char *content_type, const char *text);
 
+/* Send body (len bytes, borrowed) as a 200 download: Content-Disposition attachment
+ * with filename ([A-Za-z0-9._-], 1..100 bytes; anything else is answered 503 and
+ * nothing is sent as the file). */
+void be_reply_attachment(struct be_request *req, const char *content_type, const char *filename,
+                         const char *body, size_t len);
+
 /* RFC 7807 problem: type is the stable short name ("validation", "tampering"...),
  * published as https://carefact.example/problems/<type>; field may be NULL.
  * extra (may be NULL, taken) adds members such as expected_seq. */

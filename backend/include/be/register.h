@@ -1,0 +1,51 @@
+/* The monthly payment register (issue 6): per provider per month, the visits paid
+ * (confirmed by the recipient's card at start and end, ended, not disputed, no open
+ * must-fix) with Σ tariff × quantity in kopecks, the visits excluded with their reason,
+ * and its states draft → submitted → approved (or returned to draft). The rules live in
+ * sql/0009_register.sql; backend/README.md, "Payment register", describes them.
+ * A register's id is "<YYYY-MM>.<provider uuid>". */
+#ifndef BE_REGISTER_H
+#define BE_REGISTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "be/buf.h"
+#include "be/server.h"
+
+#define BE_REGISTER_ID_MAX 44 /* "YYYY-MM." + 36 */
+#define BE_REGISTER_CSV_MAX (32u << 20) /* cap of one CSV export */
+
+/* "YYYY-MM" (years 2000..9999, months 01..12) into "YYYY-MM-01" (out: 11 bytes).
+ * Returns true when valid. Pure. */
+bool be_register_month_parse(const char *text, char out[11]);
+
+/* "<YYYY-MM>.<uuid>" into the month's first day ("YYYY-MM-01") and the provider's
+ * canonical (lower-case) UUID text (37 bytes). Returns true when valid. Pure. */
+bool be_register_id_parse(const char *id, char month[11], char provider[37]);
+
+/* A register document (as GET /api/v1/registers/{id} answers it; borrowed) as a CSV
+ * for a Russian-locale spreadsheet, appended to out: UTF-8 with BOM, ';' separator,
+ * CRLF, Russian headers, roubles "1234,50", fields quoted when they hold ';', '"', CR
+ * or LF, text that a spreadsheet would read as a formula (= + - @ at the start)
+ * prefixed with an apostrophe, a final «Итого» line, then the excluded visits with
+ * their reason in Russian. Returns 0, CF_ETOOBIG / CF_ENOMEM (from be_buf; out holds
+ * a partial text the caller discards), or CF_EFIELD_TYPE when doc lacks a required
+ * member. Pure (no database, no civetweb). */
+int be_register_csv(const cJSON *doc, struct be_buf *out);
+
+/* Roubles text of kopecks: 123450 -> "1234,50", -5 -> "-0,05" (out: 32 bytes). */
+void be_register_roubles(int64_t kopecks, char out[32]);
+
+/* Handlers (routes.c). */
+void be_handle_register_list(struct be_request *req);
+void be_handle_register_get(struct be_request *req);
+void be_handle_register_export(struct be_request *req);
+void be_handle_register_submit(struct be_request *req);
+void be_handle_register_approve(struct be_request *req);
+void be_handle_register_return(struct be_request *req);
+
+#endif

@@ -1,0 +1,179 @@
+/* Figures (issue 6): GET /api/v1/figures -- per worker, per service, per provider or
+ * per local day over a period: visits, duration against norm, early-leave and overtime
+ * shares, ratings, cancellations and door attempts by reason, and the compliance score
+ * (the share of ended visits confirmed by card at both ends with no open must-fix).
+ *
+ * One SQL statement per request over visit_effective (sql/0008_corrections.sql), so a
+ * correction of a visit's services changes its expected time (and with it the early
+ * leave / overtime verdict, recomputed from visit_thresholds rather than read from the
+ * rebuilt flags), a must-fix resolution takes a visit out of compliance until a
+ * correction follows, and row-level security applies as for every read. The period is
+ * a range of visits.sort_at, so the statement walks visits_provider_sort (one provider)
+ * or visits_sort (all); exception_resolutions_must_fix (sql/0010_figures.sql) keeps the
+ * view's must-fix lookup per visit an index probe. */
+#include <stdio.h>
+#include <string.h>
+
+#include "be/auth.h"
+#include "be/figures.h"
+#include "be/query.h"
+#include "cf/uuid.h"
+
+/* $1 group, $2 from, $3 to, $4 provider or '', $5 worker or ''. from/to: '' (the
+ * defaults), a date (local midnight in the region's time zone) or an RFC 3339 time.
+ * The time zone is the provider's region's, else the first region's. Answers one row:
+ * the JSON text and whether the period is not empty (to after from). */
+static const char figures_sql[] =
+    "WITH z AS (SELECT coalesce((SELECT rg.timezone FROM providers pr JOIN regions rg "
+    "  ON rg.id = pr.region_id WHERE $4 <> '' AND pr.id = $4::uuid), "
+    "  (SELECT timezone FROM regions ORDER BY id LIMIT 1), 'UTC') AS tz), "
+    "a AS (SELECT tz, "
+    "  CASE WHEN $2 = '' THEN date_trunc('month', now() AT TIME ZONE tz) AT TIME ZONE tz "
+    "    WHEN length($2) = 10 THEN $2::date::timestamp AT TIME ZONE tz "
+    "    ELSE $2::timestamptz END AS f, "
+    "  CASE WHEN $3 = '' THEN now() "
+    "    WHEN length($3) = 10 THEN $3::date::timestamp AT TIME ZONE tz "
+    "    ELSE $3::timestamptz END AS t FROM z), "
+    /* at most 400 days: a longer period is cut (the answer says which one was used) */
+    "p AS MATERIALIZED (SELECT tz, f, least(t, f + interval '400 days') AS t, t > f AS ok "
+    "  FROM a), "
+    "b AS MATERIALIZED (SELECT v.provider_id, v.worker_id, v.state, v.duration_s, v.rating, "
+    "  v.reason, v.effective_expected_minutes AS expected, "
+    "  v.effective_service_codes AS codes, v.state IN ('ended', 'rated') AS ended, "
+    "  v.start_confirmed AND v.end_confirmed AND NOT v.must_fix_open AS compliant, "
+    "  (v.sort_at AT TIME ZONE (SELECT tz FROM p))::date AS day "
+    "  FROM visit_effective v "
+    "  WHERE v.sort_at >= (SELECT f FROM p) AND v.sort_at < (SELECT t FROM p) "
+    "  AND ($4 = '' OR v.provider_id = $4::uuid) AND ($5 = '' OR v.worker_id = $5::uuid)), "
+    /* the group key; a visit counts once for every distinct service it includes */
+    "k AS (SELECT CASE $1 WHEN 'worker' THEN b.worker_id::text "
+    "  WHEN 'provider' THEN b.provider_id::text ELSE b.day::text END AS key, b.* "
+    "  FROM b WHERE $1 <> 'service' "
+    "  UNION ALL SELECT s.code, b.* FROM b "
+    "  CROSS JOIN LATERAL (SELECT DISTINCT code FROM unnest(b.codes) code) s "
+    "  WHERE $1 = 'service'), "
+    "g AS (SELECT k.key, count(*) AS visits, count(*) FILTER (WHERE ended) AS ended, "
+    "  avg(duration_s) FILTER (WHERE ended)::float8 AS mean_duration_s, "
+    "  avg(expected) FILTER (WHERE ended)::float8 AS mean_expected_minutes, "
+    "  avg(duration_s / (expected * 60.0)) FILTER (WHERE ended AND expected > 0)::float8 "
+    "    AS mean_duration_ratio, "
+    "  count(*) FILTER (WHERE ended AND expected > 0 "
+    "    AND duration_s < t.early_leave_ratio * expected * 60)::float8 "
+    "    / nullif(count(*) FILTER (WHERE ended), 0) AS early_leave_share, "
+    "  count(*) FILTER (WHERE ended AND expected > 0 "
+    "    AND duration_s > t.overtime_ratio * expected * 60)::float8 "
+    "    / nullif(count(*) FILTER (WHERE ended), 0) AS overtime_share, "
+    "  avg(rating)::float8 AS mean_rating, count(rating) AS ratings, "
+    "  count(*) FILTER (WHERE rating <= t.low_rating_max) AS low_ratings, "
+    "  count(*) FILTER (WHERE state = 'cancelled') AS cancelled, "
+    "  coalesce((SELECT json_object_agg(r, n ORDER BY r) FROM (SELECT r, count(*) AS n "
+    "    FROM unnest(array_agg(coalesce(reason, 'unspecified')) "
+    "    FILTER (WHERE state = 'cancelled')) r GROUP BY r) x), '{}') "
+    "    AS cancellations_by_reason, "
+    "  count(*) FILTER (WHERE state = 'attempted') AS attempts, "
+    "  coalesce((SELECT json_object_agg(r, n ORDER BY r) FROM (SELECT r, count(*) AS n "
+    "    FROM unnest(array_agg(coalesce(reason, 'unspecified')) "
+    "    FILTER (WHERE state = 'attempted')) r GROUP BY r) x), '{}') AS attempts_by_reason, "
+    "  count(*) FILTER (WHERE ended AND compliant)::float8 "
+    "    / nullif(count(*) FILTER (WHERE ended), 0) AS compliance "
+    "  FROM k CROSS JOIN visit_thresholds t GROUP BY k.key), "
+    "items AS (SELECT CASE $1 "
+    "  WHEN 'worker' THEN json_build_object('worker_id', g.key, 'worker_name', w.full_name) "
+    "  WHEN 'service' THEN json_build_object('service_code', g.key, 'service_name', s.name, "
+    "    'norm_minutes', s.norm_minutes) "
+    "  WHEN 'provider' THEN json_build_object('provider_id', g.key, 'provider_name', pr.name) "
+    "  ELSE json_build_object('day', g.key) END::jsonb || (to_jsonb(g) - 'key') AS j, "
+    "  CASE $1 WHEN 'worker' THEN w.full_name WHEN 'provider' THEN pr.name "
+    "    ELSE g.key END AS o1, g.key AS o2 "
+    "  FROM g LEFT JOIN workers w ON $1 = 'worker' AND w.id::text = g.key "
+    "  LEFT JOIN services s ON $1 = 'service' AND s.code = g.key "
+    "  LEFT JOIN providers pr ON $1 = 'provider' AND pr.id::text = g.key) "
+    "SELECT json_build_object('group', $1, 'from', p.f, 'to', p.t, "
+    "  'items', coalesce((SELECT json_agg(j ORDER BY o1, o2) FROM items), '[]'))::text, "
+    "  p.ok FROM p";
+
+struct figures_query {
+    char group[16], from[48], to[48], provider[64], worker[64];
+};
+
+static int read_query(const char *query, struct figures_query *q, struct cf_error_detail *d)
+{
+    struct be_query_param params[] = {
+        {"group", q->group, sizeof q->group},
+        {"from", q->from, sizeof q->from},
+        {"to", q->to, sizeof q->to},
+        {"provider", q->provider, sizeof q->provider},
+        {"worker", q->worker, sizeof q->worker},
+    };
+    memset(q, 0, sizeof *q);
+    int rc = be_query_parse(query, params, sizeof params / sizeof params[0], d);
+    if (rc)
+        return rc;
+    if (strcmp(q->group, "worker") && strcmp(q->group, "service") && strcmp(q->group, "provider") &&
+        strcmp(q->group, "day"))
+        return cf_error_set(d, q->group[0] ? CF_EFIELD_RANGE : CF_EFIELD_MISSING, "group",
+                            "group must be one of worker, service, provider, day");
+    if (q->from[0] && !be_time_text_valid(q->from))
+        return cf_error_set(d, CF_EFIELD_RANGE, "from",
+                            "from must be a time like 2026-11-01T00:00:00+03:00 or a local date "
+                            "like 2026-11-01");
+    if (q->to[0] && !be_time_text_valid(q->to))
+        return cf_error_set(d, CF_EFIELD_RANGE, "to",
+                            "to must be a time like 2026-12-01T00:00:00+03:00 or a local date "
+                            "like 2026-12-01");
+    uint8_t id[CF_UUID_LEN];
+    if (q->provider[0] && cf_uuid_from_text(q->provider, id))
+        return cf_error_set(d, CF_EFIELD_RANGE, "provider", "provider must be a UUID");
+    if (q->worker[0] && cf_uuid_from_text(q->worker, id))
+        return cf_error_set(d, CF_EFIELD_RANGE, "worker", "worker must be a UUID");
+    return 0;
+}
+
+/* A manager is held to their provider and a worker to their own visits: a filter
+ * naming another is refused (as in visits.c), no filter means their own. Returns
+ * false after answering 403. */
+static bool apply_scope(struct be_request *req, struct figures_query *q)
+{
+    const char *scope = be_auth_provider_scope(req);
+    const char *field = NULL;
+    if (scope[0] && q->provider[0] && strcmp(q->provider, scope) != 0)
+        field = "provider";
+    else if (req->who.worker[0] && q->worker[0] && strcmp(q->worker, req->who.worker) != 0)
+        field = "worker";
+    if (field) {
+        be_reply_problem(req, 403, "forbidden", "Not your provider's data",
+                         "You may see only your own provider's figures (a worker: their own).",
+                         field, NULL);
+        return false;
+    }
+    if (scope[0])
+        snprintf(q->provider, sizeof q->provider, "%s", scope);
+    if (req->who.worker[0])
+        snprintf(q->worker, sizeof q->worker, "%s", req->who.worker);
+    return true;
+}
+
+void be_handle_figures(struct be_request *req)
+{
+    struct figures_query q;
+    struct cf_error_detail d = {0};
+    if (read_query(req->query, &q, &d)) {
+        be_reply_problem(req, 400, "validation", "A query parameter is not valid", d.message,
+                         d.field, NULL);
+        return;
+    }
+    if (!apply_scope(req, &q))
+        return;
+    const char *values[5] = {q.group, q.from, q.to, q.provider, q.worker};
+    PGresult *res = PQexecParams(req->db, figures_sql, 5, NULL, values, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        be_reply_db_error(req, req->db, "figures");
+    else if (strcmp(PQgetvalue(res, 0, 1), "t") != 0)
+        be_reply_problem(req, 400, "validation", "A query parameter is not valid",
+                         "to must be after from (from defaults to the start of the current "
+                         "local month, to to now)",
+                         "to", NULL);
+    else
+        be_reply_json(req, 200, cJSON_Parse(PQgetvalue(res, 0, 0)));
+    PQclear(res);
+}

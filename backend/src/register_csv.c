@@ -1,0 +1,210 @@
+/* The payment register as a CSV file for a Russian-locale spreadsheet (Excel,
+ * LibreOffice with the default Russian settings): UTF-8 with a BOM (else Excel reads
+ * it as Windows-1251), ';' between fields (',' is the decimal separator there), CRLF
+ * line ends, amounts in roubles with a comma. Pure code over the register's JSON
+ * document, so it is unit-tested without a database; also the register id and month
+ * parsers. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "be/register.h"
+#include "cf/error.h"
+#include "cf/uuid.h"
+
+/* ==== Ids ==== */
+
+bool be_register_month_parse(const char *text, char out[11])
+{
+    if (strlen(text) != 7 || text[4] != '-')
+        return false;
+    for (int i = 0; i < 7; i++)
+        if (i != 4 && (text[i] < '0' || text[i] > '9'))
+            return false;
+    int year =
+        (text[0] - '0') * 1000 + (text[1] - '0') * 100 + (text[2] - '0') * 10 + text[3] - '0';
+    int month = (text[5] - '0') * 10 + text[6] - '0';
+    if (year < 2000 || month < 1 || month > 12)
+        return false;
+    memcpy(out, text, 7);
+    memcpy(out + 7, "-01", 4);
+    return true;
+}
+
+bool be_register_id_parse(const char *id, char month[11], char provider[37])
+{
+    char head[8];
+    uint8_t uuid[CF_UUID_LEN];
+    if (strlen(id) != BE_REGISTER_ID_MAX || id[7] != '.')
+        return false;
+    memcpy(head, id, 7);
+    head[7] = '\0';
+    if (!be_register_month_parse(head, month) || cf_uuid_from_text(id + 8, uuid))
+        return false;
+    cf_uuid_to_text(uuid, provider);
+    return true;
+}
+
+/* ==== CSV ==== */
+
+void be_register_roubles(int64_t kopecks, char out[32])
+{
+    /* NOTE: no thousands separator: a spreadsheet would take "1 234,50" as text. */
+    uint64_t abs = kopecks < 0 ? (uint64_t)0 - (uint64_t)kopecks : (uint64_t)kopecks;
+    snprintf(out, 32, "%s%" PRIu64 ",%02" PRIu64, kopecks < 0 ? "-" : "", abs / 100, abs % 100);
+}
+
+static const char *reason_text(const char *reason)
+{
+    static const char *const names[][2] = {
+        {"cancelled", "Визит отменён"},
+        {"attempted", "Попытка визита: услуги не оказаны"},
+        {"not_ended", "Визит начат, но не завершён"},
+        {"start_not_confirmed", "Начало не подтверждено картой получателя"},
+        {"end_not_confirmed", "Окончание не подтверждено картой получателя"},
+        {"disputed", "Визит оспорен"},
+        {"must_fix", "Требует исправления"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(reason, names[i][0]) == 0)
+            return names[i][1];
+    return reason;
+}
+
+/* One field, then ';' or the line end. Text from people (names) that starts like a
+ * formula is prefixed with an apostrophe, which the spreadsheet shows as text. */
+static int put_field(struct be_buf *out, const char *text, bool last)
+{
+    int rc = 0;
+    bool formula = text[0] && strchr("=+-@\t\r", text[0]) != NULL;
+    bool quote = formula || strpbrk(text, ";\"\r\n") != NULL;
+    if (quote)
+        rc = be_buf_puts(out, formula ? "\"'" : "\"");
+    for (const char *p = text; !rc && *p; p++) {
+        rc = be_buf_append(out, p, 1);
+        if (!rc && *p == '"')
+            rc = be_buf_append(out, "\"", 1); /* a quote inside is doubled */
+    }
+    if (!rc && quote)
+        rc = be_buf_puts(out, "\"");
+    if (!rc)
+        rc = be_buf_puts(out, last ? "\r\n" : ";");
+    return rc;
+}
+
+static const char *member_text(const cJSON *obj, const char *name)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsString(item) ? item->valuestring : "";
+}
+
+static int member_int(const cJSON *obj, const char *name, int64_t *out)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+    /* doubles hold integers exactly up to 2^53: 90 trillion roubles */
+    if (!cJSON_IsNumber(item) || item->valuedouble != (double)(int64_t)item->valuedouble ||
+        item->valuedouble > 9007199254740992.0 || item->valuedouble < -9007199254740992.0)
+        return CF_EFIELD_TYPE;
+    *out = (int64_t)item->valuedouble;
+    return 0;
+}
+
+/* "2026-11-22" -> "22.11.2026", as a Russian spreadsheet reads dates. */
+static void local_date(const char *iso, char out[16])
+{
+    if (strlen(iso) == 10 && iso[4] == '-' && iso[7] == '-')
+        snprintf(out, 16, "%.2s.%.2s.%.4s", iso + 8, iso + 5, iso);
+    else
+        snprintf(out, 16, "%s", "");
+}
+
+static int put_visit_fields(struct be_buf *out, const cJSON *line)
+{
+    char date[16];
+    local_date(member_text(line, "local_date"), date);
+    int rc = put_field(out, date, false);
+    if (!rc)
+        rc = put_field(out, member_text(line, "local_time"), false);
+    if (!rc)
+        rc = put_field(out, member_text(line, "worker_name"), false);
+    if (!rc)
+        rc = put_field(out, member_text(line, "recipient_name"), false);
+    return rc;
+}
+
+static const char *late_text(const cJSON *line)
+{
+    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(line, "late"))
+               ? member_text(line, "original_month")
+               : "";
+}
+
+static int put_included(struct be_buf *out, const cJSON *line)
+{
+    int64_t quantity, tariff, amount;
+    if (member_int(line, "quantity", &quantity) || member_int(line, "tariff_kopecks", &tariff) ||
+        member_int(line, "amount_kopecks", &amount))
+        return CF_EFIELD_TYPE;
+    char qty[32], tariff_text[32], amount_text[32];
+    snprintf(qty, sizeof qty, "%" PRId64, quantity);
+    be_register_roubles(tariff, tariff_text);
+    be_register_roubles(amount, amount_text);
+    int rc = put_visit_fields(out, line);
+    if (!rc)
+        rc = put_field(out, member_text(line, "service_code"), false);
+    if (!rc)
+        rc = put_field(out, member_text(line, "service_name"), false);
+    if (!rc)
+        rc = put_field(out, qty, false);
+    if (!rc)
+        rc = put_field(out, tariff_text, false);
+    if (!rc)
+        rc = put_field(out, amount_text, false);
+    if (!rc)
+        rc = put_field(out, late_text(line), true);
+    return rc;
+}
+
+static int put_excluded(struct be_buf *out, const cJSON *line)
+{
+    int rc = put_visit_fields(out, line);
+    if (!rc)
+        rc = put_field(out, reason_text(member_text(line, "reason")), false);
+    if (!rc)
+        rc = put_field(out, late_text(line), true);
+    return rc;
+}
+
+int be_register_csv(const cJSON *doc, struct be_buf *out)
+{
+    const cJSON *included = cJSON_GetObjectItemCaseSensitive(doc, "included");
+    const cJSON *excluded = cJSON_GetObjectItemCaseSensitive(doc, "excluded");
+    int64_t total, included_count;
+    if (!cJSON_IsArray(included) || !cJSON_IsArray(excluded) ||
+        member_int(doc, "total_kopecks", &total) ||
+        member_int(doc, "included_count", &included_count))
+        return CF_EFIELD_TYPE;
+    int rc = be_buf_puts(out, "\xEF\xBB\xBF"
+                              "Дата;Время;Сотрудник;Получатель;Код услуги;Услуга;Количество;"
+                              "Тариф, руб.;Сумма, руб.;Поздний визит за месяц\r\n");
+    const cJSON *line;
+    cJSON_ArrayForEach(line, included)
+    {
+        if (!rc)
+            rc = put_included(out, line);
+    }
+    char total_text[32];
+    be_register_roubles(total, total_text);
+    if (!rc)
+        rc = be_buf_printf(out, "Итого;визитов: %" PRId64 ";;;;;;;%s;\r\n\r\n", included_count,
+                           total_text);
+    if (!rc)
+        rc = be_buf_puts(out, "Исключённые визиты\r\n"
+                              "Дата;Время;Сотрудник;Получатель;Причина;Поздний визит за месяц\r\n");
+    cJSON_ArrayForEach(line, excluded)
+    {
+        if (!rc)
+            rc = put_excluded(out, line);
+    }
+    return rc;
+}

@@ -1,0 +1,452 @@
+/* Integration test of GET /api/v1/figures (issue 6) against a real carefactd and a
+ * private PostgreSQL: exact figures per worker, service, provider and local day over
+ * visits seeded as rows (as the rebuild leaves them), the period in the region's local
+ * time (a visit just outside it not counted), compliance after a must-fix resolution and
+ * after the correction that follows it, cancellations and door attempts by reason, null
+ * shares when nothing ended, validation errors naming the field, and the scopes of a
+ * manager and a worker. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define REGION "00000000-0000-4000-8000-000000000001"
+#define PROVIDER "00000000-0000-4000-8000-000000000002"
+#define OTHER_PROVIDER "00000000-0000-4000-8000-000000000003"
+#define W1 "21000000-0000-4000-8000-000000000001"
+#define W2 "21000000-0000-4000-8000-000000000002"
+#define W3 "21000000-0000-4000-8000-000000000003"
+#define V01 "42000000-0000-4000-8000-000000000001"
+#define V02 "42000000-0000-4000-8000-000000000002"
+#define V03 "42000000-0000-4000-8000-000000000003"
+#define V04 "42000000-0000-4000-8000-000000000004"
+#define V05 "42000000-0000-4000-8000-000000000005"
+#define V06 "42000000-0000-4000-8000-000000000006"
+#define V07 "42000000-0000-4000-8000-000000000007"
+#define V08 "42000000-0000-4000-8000-000000000008"
+#define V09 "42000000-0000-4000-8000-000000000009"
+#define V10 "42000000-0000-4000-8000-000000000010"
+#define V11 "42000000-0000-4000-8000-000000000011"
+#define V12 "42000000-0000-4000-8000-000000000012"
+/* October 2026 in the region's time (Europe/Moscow, +03:00) */
+#define PERIOD "from=2026-10-01&to=2026-11-01"
+
+static struct cf_harness harness;
+
+/* W1: V01 on norm, V02 early leave rated 2, V03 overtime (end not confirmed) rated 5,
+ * V04 cancelled (sick), V11 at 00:30 local on 1 October (still 30 September in UTC)
+ * rated 4. W2: two door attempts, one cancellation, one visit still running: nothing
+ * ended. Outside the period: V09 (23:30 local on 30 September) and V10 (00:30 local on
+ * 1 November, still October in UTC). W3 works for the other provider. */
+static const char seed_sql[] =
+    "INSERT INTO regions VALUES ('" REGION "', 'Тестовая область', "
+    "  decode(repeat('ab', 32), 'hex'));"
+    "INSERT INTO providers VALUES ('" PROVIDER "', '" REGION "', 'КЦСОН Тестовый'), "
+    "  ('" OTHER_PROVIDER "', '" REGION "', 'КЦСОН Другой');"
+    "INSERT INTO workers VALUES ('" W1 "', '" PROVIDER "', 'Алексеева Анна'), "
+    "  ('" W2 "', '" PROVIDER "', 'Борисова Бэла'), ('" W3 "', '" OTHER_PROVIDER "', "
+    "  'Смирнова Ольга');"
+    "INSERT INTO services (code, name, category, form, norm_minutes, tariff_kopecks) VALUES "
+    "  ('S1', 'Уборка', 'household', 'home', 30, 10000), "
+    "  ('S2', 'Покупки', 'household', 'home', 60, 20000), "
+    "  ('S3', 'Консультация', 'social_support', 'home', 10, 5000);"
+    "INSERT INTO visits (id, provider_id, worker_id, state, started_at, sort_at, duration_s, "
+    "  expected_minutes, start_confirmed, end_confirmed, rating, reason, service_codes, "
+    "  service_quantities) VALUES "
+    "  ('" V01 "', '" PROVIDER "', '" W1
+    "', 'ended', '2026-10-05 10:00+03', '2026-10-05 10:00+03', "
+    "   1800, 30, true, true, NULL, NULL, '{S1}', '{1}'),"
+    "  ('" V02 "', '" PROVIDER "', '" W1
+    "', 'rated', '2026-10-05 12:00+03', '2026-10-05 12:00+03', "
+    "   600, 30, true, true, 2, NULL, '{S1}', '{1}'),"
+    "  ('" V03 "', '" PROVIDER "', '" W1
+    "', 'rated', '2026-10-06 09:00+03', '2026-10-06 09:00+03', "
+    "   8400, 90, true, false, 5, NULL, '{S1,S2}', '{1,1}'),"
+    "  ('" V04 "', '" PROVIDER "', '" W1 "', 'cancelled', NULL, '2026-10-07 08:00+03', "
+    "   NULL, 0, false, false, NULL, 'sick', '{}', '{}'),"
+    "  ('" V05 "', '" PROVIDER "', '" W2 "', 'attempted', NULL, '2026-10-07 09:00+03', "
+    "   NULL, 0, false, false, NULL, 'nobody_home', '{}', '{}'),"
+    "  ('" V06 "', '" PROVIDER "', '" W2 "', 'attempted', NULL, '2026-10-08 09:00+03', "
+    "   NULL, 0, false, false, NULL, 'nobody_home', '{}', '{}'),"
+    "  ('" V07 "', '" PROVIDER "', '" W2 "', 'cancelled', NULL, '2026-10-08 10:00+03', "
+    "   NULL, 0, false, false, NULL, 'hospital', '{}', '{}'),"
+    "  ('" V08 "', '" PROVIDER "', '" W2
+    "', 'started', '2026-10-08 11:00+03', '2026-10-08 11:00+03', "
+    "   NULL, 30, true, false, NULL, NULL, '{}', '{}'),"
+    "  ('" V09 "', '" PROVIDER "', '" W1
+    "', 'ended', '2026-09-30 23:30+03', '2026-09-30 23:30+03', "
+    "   60, 30, true, true, NULL, NULL, '{S1}', '{1}'),"
+    "  ('" V10 "', '" PROVIDER "', '" W1
+    "', 'ended', '2026-11-01 00:30+03', '2026-11-01 00:30+03', "
+    "   60, 30, true, true, NULL, NULL, '{S1}', '{1}'),"
+    "  ('" V11 "', '" PROVIDER "', '" W1
+    "', 'rated', '2026-10-01 00:30+03', '2026-10-01 00:30+03', "
+    "   3600, 60, true, true, 4, NULL, '{S2}', '{1}'),"
+    "  ('" V12 "', '" OTHER_PROVIDER "', '" W3
+    "', 'rated', '2026-10-10 10:00+03', '2026-10-10 10:00+03', "
+    "   1800, 30, true, true, 3, NULL, '{S1}', '{1}');";
+
+static int group_setup(void **state)
+{
+    (void)state;
+    if (cf_harness_start(&harness, NULL) || cf_harness_sql(&harness, seed_sql) ||
+        cf_harness_as_authority(&harness))
+        return -1;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    cf_harness_stop(&harness);
+    return 0;
+}
+
+static cJSON *get_json(const char *path, long want)
+{
+    struct cf_http_reply reply;
+    assert_int_equal(cf_http(&harness, "GET", path, NULL, 0, &reply), 0);
+    if (reply.status != want)
+        fail_msg("GET %s: status %ld, want %ld: %s", path, reply.status, want, reply.body);
+    if (want >= 400)
+        assert_string_equal(reply.content_type, "application/problem+json");
+    cJSON *json = cJSON_Parse(reply.body);
+    assert_non_null(json);
+    cf_http_reply_cleanup(&reply);
+    return json;
+}
+
+static const char *json_str(const cJSON *obj, const char *name)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsString(item) ? item->valuestring : "";
+}
+
+static const cJSON *field(const cJSON *obj, const char *name)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (!item)
+        fail_msg("no field %s", name);
+    return item;
+}
+
+/* A number field equal to want (within rounding), or JSON null when want is NAN. */
+static void expect_num(const cJSON *obj, const char *name, double want)
+{
+    const cJSON *item = field(obj, name);
+    if (isnan(want)) {
+        if (!cJSON_IsNull(item))
+            fail_msg("%s: want null, got %s", name, cJSON_PrintUnformatted(item));
+        return;
+    }
+    if (!cJSON_IsNumber(item) || fabs(item->valuedouble - want) > 1e-9)
+        fail_msg("%s: want %.12g, got %s", name, want, cJSON_PrintUnformatted(item));
+}
+
+/* An object of counts holding exactly the reasons listed ("a=1,b=2"; "" = none), in
+ * any order (it is a JSON object). */
+static void expect_reasons(const cJSON *obj, const char *name, const char *want)
+{
+    const cJSON *map = field(obj, name);
+    assert_true(cJSON_IsObject(map));
+    int listed = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, map)
+    {
+        char pair[96];
+        snprintf(pair, sizeof pair, "%s=%d", it->string, it->valueint);
+        size_t n = strlen(pair);
+        const char *at = strstr(want, pair);
+        while (at && ((at != want && at[-1] != ',') || (at[n] && at[n] != ',')))
+            at = strstr(at + 1, pair);
+        if (!at)
+            fail_msg("%s: %s not in %s", name, pair, want);
+        listed++;
+    }
+    int wanted = 0;
+    for (const char *p = want; *p; p++)
+        wanted += *p == '=';
+    assert_int_equal(listed, wanted);
+}
+
+static const cJSON *find_item(const cJSON *answer, const char *key, const char *value)
+{
+    const cJSON *item;
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(answer, "items"))
+    {
+        if (strcmp(json_str(item, key), value) == 0)
+            return item;
+    }
+    fail_msg("no item with %s = %s", key, value);
+    return NULL;
+}
+
+static int count_items(const cJSON *answer)
+{
+    return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(answer, "items"));
+}
+
+static void expect_problem(cJSON *problem, const char *type, const char *name)
+{
+    char want[128];
+    snprintf(want, sizeof want, "https://carefact.example/problems/%s", type);
+    assert_string_equal(json_str(problem, "type"), want);
+    assert_string_equal(json_str(problem, "field"), name);
+    cJSON_Delete(problem);
+}
+
+static void expect_w1(const cJSON *w1, double ratio, double expected, double early,
+                      double compliance)
+{
+    assert_string_equal(json_str(w1, "worker_name"), "Алексеева Анна");
+    expect_num(w1, "visits", 5); /* V01-V04, V11 */
+    expect_num(w1, "ended", 4);
+    expect_num(w1, "mean_duration_s", 3600); /* (1800 + 600 + 8400 + 3600) / 4 */
+    expect_num(w1, "mean_expected_minutes", expected);
+    expect_num(w1, "mean_duration_ratio", ratio);
+    expect_num(w1, "early_leave_share", early);
+    expect_num(w1, "overtime_share", 0.25); /* V03: 140 min > 1.5 x 90 */
+    expect_num(w1, "mean_rating", 11.0 / 3);
+    expect_num(w1, "ratings", 3);
+    expect_num(w1, "low_ratings", 1);
+    expect_num(w1, "cancelled", 1);
+    expect_reasons(w1, "cancellations_by_reason", "sick=1");
+    expect_num(w1, "attempts", 0);
+    expect_reasons(w1, "attempts_by_reason", "");
+    expect_num(w1, "compliance", compliance);
+}
+
+static void test_by_worker(void **state)
+{
+    (void)state;
+    cJSON *f = get_json("/api/v1/figures?group=worker&" PERIOD "&provider=" PROVIDER, 200);
+    assert_string_equal(json_str(f, "group"), "worker");
+    assert_string_equal(json_str(f, "from"), "2026-09-30T21:00:00+00:00");
+    assert_string_equal(json_str(f, "to"), "2026-10-31T21:00:00+00:00");
+    assert_int_equal(count_items(f), 2);
+    const cJSON *first = cJSON_GetArrayItem(field(f, "items"), 0);
+    assert_string_equal(json_str(first, "worker_id"), W1); /* by name */
+    /* ratio: (1 + 600/1800 + 8400/5400 + 1) / 4; compliant: V01, V02, V11 of 4 */
+    expect_w1(find_item(f, "worker_id", W1), 35.0 / 36, 52.5, 0.25, 0.75);
+    /* nothing ended: null, not 0 */
+    const cJSON *w2 = find_item(f, "worker_id", W2);
+    expect_num(w2, "visits", 4);
+    expect_num(w2, "ended", 0);
+    expect_num(w2, "mean_duration_s", NAN);
+    expect_num(w2, "mean_expected_minutes", NAN);
+    expect_num(w2, "mean_duration_ratio", NAN);
+    expect_num(w2, "early_leave_share", NAN);
+    expect_num(w2, "overtime_share", NAN);
+    expect_num(w2, "mean_rating", NAN);
+    expect_num(w2, "ratings", 0);
+    expect_num(w2, "compliance", NAN);
+    expect_num(w2, "cancelled", 1);
+    expect_reasons(w2, "cancellations_by_reason", "hospital=1");
+    expect_num(w2, "attempts", 2);
+    expect_reasons(w2, "attempts_by_reason", "nobody_home=2");
+    cJSON_Delete(f);
+
+    /* one worker; a period with no visits lists nothing */
+    f = get_json("/api/v1/figures?group=worker&" PERIOD "&worker=" W2, 200);
+    assert_int_equal(count_items(f), 1);
+    cJSON_Delete(f);
+    f = get_json("/api/v1/figures?group=worker&from=2026-12-01&to=2026-12-31", 200);
+    assert_int_equal(count_items(f), 0);
+    cJSON_Delete(f);
+}
+
+static void test_by_service(void **state)
+{
+    (void)state;
+    cJSON *f = get_json("/api/v1/figures?group=service&" PERIOD "&provider=" PROVIDER, 200);
+    assert_int_equal(count_items(f), 2); /* cancelled and attempted visits have no services */
+    const cJSON *s1 = find_item(f, "service_code", "S1"); /* V01, V02, V03 */
+    assert_string_equal(json_str(s1, "service_name"), "Уборка");
+    expect_num(s1, "norm_minutes", 30);
+    expect_num(s1, "visits", 3);
+    expect_num(s1, "ended", 3);
+    expect_num(s1, "mean_duration_s", 3600);
+    expect_num(s1, "mean_expected_minutes", 50);
+    expect_num(s1, "mean_duration_ratio", 26.0 / 27);
+    expect_num(s1, "early_leave_share", 1.0 / 3);
+    expect_num(s1, "overtime_share", 1.0 / 3);
+    expect_num(s1, "compliance", 2.0 / 3);
+    const cJSON *s2 = find_item(f, "service_code", "S2"); /* V03, V11 */
+    expect_num(s2, "norm_minutes", 60);
+    expect_num(s2, "visits", 2);
+    expect_num(s2, "mean_duration_ratio", 23.0 / 18);
+    expect_num(s2, "mean_rating", 4.5);
+    expect_num(s2, "compliance", 0.5);
+    cJSON_Delete(f);
+}
+
+static void test_by_provider(void **state)
+{
+    (void)state;
+    cJSON *f = get_json("/api/v1/figures?group=provider&" PERIOD, 200);
+    assert_int_equal(count_items(f), 2);
+    const cJSON *p = find_item(f, "provider_id", PROVIDER);
+    assert_string_equal(json_str(p, "provider_name"), "КЦСОН Тестовый");
+    expect_num(p, "visits", 9);
+    expect_num(p, "ended", 4);
+    expect_num(p, "mean_duration_ratio", 35.0 / 36);
+    expect_num(p, "cancelled", 2);
+    expect_reasons(p, "cancellations_by_reason", "hospital=1,sick=1");
+    expect_num(p, "attempts", 2);
+    expect_reasons(p, "attempts_by_reason", "nobody_home=2");
+    expect_num(p, "compliance", 0.75);
+    const cJSON *o = find_item(f, "provider_id", OTHER_PROVIDER);
+    expect_num(o, "visits", 1);
+    expect_num(o, "mean_rating", 3);
+    expect_num(o, "compliance", 1);
+    cJSON_Delete(f);
+}
+
+static void test_by_day(void **state)
+{
+    (void)state;
+    cJSON *f = get_json("/api/v1/figures?group=day&" PERIOD "&provider=" PROVIDER, 200);
+    /* local dates: V11 is on 1 October; V09 (30 September) and V10 (1 November) are not */
+    assert_int_equal(count_items(f), 5);
+    assert_string_equal(json_str(cJSON_GetArrayItem(field(f, "items"), 0), "day"), "2026-10-01");
+    expect_num(find_item(f, "day", "2026-10-01"), "visits", 1);
+    const cJSON *d = find_item(f, "day", "2026-10-05");
+    expect_num(d, "visits", 2);
+    expect_num(d, "mean_rating", 2);
+    expect_num(d, "low_ratings", 1);
+    expect_num(d, "early_leave_share", 0.5);
+    d = find_item(f, "day", "2026-10-07");
+    expect_num(d, "cancelled", 1);
+    expect_num(d, "attempts", 1);
+    expect_num(d, "compliance", NAN);
+    expect_num(find_item(f, "day", "2026-10-08"), "visits", 3);
+    cJSON_Delete(f);
+}
+
+static void test_must_fix_then_correction(void **state)
+{
+    (void)state;
+    assert_int_equal(cf_harness_sql(&harness, "INSERT INTO exception_resolutions (kind, "
+                                              "subject_id, action, resolved_by) VALUES "
+                                              "('early_leave', '" V02 "', 'must_fix', 'm')"),
+                     0);
+    cJSON *f = get_json("/api/v1/figures?group=worker&" PERIOD "&worker=" W1, 200);
+    expect_w1(find_item(f, "worker_id", W1), 35.0 / 36, 52.5, 0.25, 0.5);
+    cJSON_Delete(f);
+
+    /* the fix: V02 was a 10-minute consultation, not a cleaning -- on norm now, and
+     * compliant again since the correction follows the must-fix */
+    assert_int_equal(cf_harness_sql(&harness,
+                                    "INSERT INTO visit_corrections (visit_id, provider_id, field, "
+                                    "value, previous, reason, corrected_by) VALUES ('" V02
+                                    "', '" PROVIDER "', 'services', "
+                                    "'[{\"code\": \"S3\", \"quantity\": 1}]', "
+                                    "'[{\"code\": \"S1\", \"quantity\": 1}]', 'услуга указана "
+                                    "неверно', 'manager:m')"),
+                     0);
+    f = get_json("/api/v1/figures?group=worker&" PERIOD "&worker=" W1, 200);
+    /* (1 + 1 + 14/9 + 1) / 4; expected (30 + 10 + 90 + 60) / 4; no early leave: 0, not null */
+    expect_w1(find_item(f, "worker_id", W1), 41.0 / 36, 47.5, 0, 0.75);
+    cJSON_Delete(f);
+    f = get_json("/api/v1/figures?group=service&" PERIOD "&provider=" PROVIDER, 200);
+    assert_int_equal(count_items(f), 3);
+    expect_num(find_item(f, "service_code", "S1"), "visits", 2); /* V02 no longer */
+    const cJSON *s3 = find_item(f, "service_code", "S3");
+    expect_num(s3, "visits", 1);
+    expect_num(s3, "mean_duration_ratio", 1);
+    expect_num(s3, "compliance", 1);
+    cJSON_Delete(f);
+}
+
+static void test_validation(void **state)
+{
+    (void)state;
+    expect_problem(get_json("/api/v1/figures", 400), "validation", "group");
+    expect_problem(get_json("/api/v1/figures?group=recipient", 400), "validation", "group");
+    expect_problem(get_json("/api/v1/figures?group=day&from=yesterday", 400), "validation", "from");
+    expect_problem(get_json("/api/v1/figures?group=day&to=2026-02-30", 400), "validation", "to");
+    expect_problem(get_json("/api/v1/figures?group=day&provider=nope", 400), "validation",
+                   "provider");
+    expect_problem(get_json("/api/v1/figures?group=day&worker=1", 400), "validation", "worker");
+    cJSON *unknown = get_json("/api/v1/figures?group=day&month=10", 400);
+    assert_non_null(strstr(json_str(unknown, "detail"), "'month'"));
+    expect_problem(unknown, "validation", "");
+    expect_problem(get_json("/api/v1/figures?group=day&group=worker", 400), "validation", "group");
+    expect_problem(get_json("/api/v1/figures?group=day&from=2026-11-01&to=2026-10-01", 400),
+                   "validation", "to");
+    /* longer than 400 days: cut, and the answer says to what */
+    cJSON *f = get_json("/api/v1/figures?group=day&from=2026-01-01&to=2028-01-01", 200);
+    assert_string_equal(json_str(f, "from"), "2025-12-31T21:00:00+00:00");
+    assert_string_equal(json_str(f, "to"), "2027-02-04T21:00:00+00:00");
+    cJSON_Delete(f);
+    /* defaults: from the start of the current local month to now */
+    f = get_json("/api/v1/figures?group=day", 200);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT ('%s'::timestamptz = date_trunc('month', now() AT TIME ZONE "
+             "'Europe/Moscow') AT TIME ZONE 'Europe/Moscow' AND '%s'::timestamptz <= now())::int",
+             json_str(f, "from"), json_str(f, "to"));
+    assert_int_equal(cf_harness_sql_long(&harness, sql), 1);
+    cJSON_Delete(f);
+}
+
+static void test_scopes(void **state)
+{
+    (void)state;
+    const struct cf_session *authority = harness.session;
+    struct cf_session manager, worker;
+    assert_int_equal(cf_harness_account(&harness, "fig-manager", "manager", PROVIDER, NULL,
+                                        "manager-password-1"),
+                     0);
+    assert_int_equal(
+        cf_harness_account(&harness, "fig-worker", "worker", PROVIDER, W2, "worker-password-1"), 0);
+    assert_int_equal(cf_harness_login(&harness, "fig-manager", "manager-password-1", &manager), 0);
+    assert_int_equal(cf_harness_login(&harness, "fig-worker", "worker-password-1", &worker), 0);
+
+    harness.session = &manager;
+    cJSON *f = get_json("/api/v1/figures?group=provider&" PERIOD, 200);
+    assert_int_equal(count_items(f), 1); /* the other provider's visit is not counted */
+    expect_num(find_item(f, "provider_id", PROVIDER), "visits", 9);
+    cJSON_Delete(f);
+    expect_problem(get_json("/api/v1/figures?group=worker&provider=" OTHER_PROVIDER, 403),
+                   "forbidden", "provider");
+    f = get_json("/api/v1/figures?group=worker&" PERIOD "&worker=" W3, 200);
+    assert_int_equal(count_items(f), 0);
+    cJSON_Delete(f);
+
+    /* a worker: only their own visits */
+    harness.session = &worker;
+    f = get_json("/api/v1/figures?group=worker&" PERIOD, 200);
+    assert_int_equal(count_items(f), 1);
+    expect_num(find_item(f, "worker_id", W2), "visits", 4);
+    cJSON_Delete(f);
+    expect_problem(get_json("/api/v1/figures?group=worker&worker=" W1, 403), "forbidden", "worker");
+
+    harness.session = NULL;
+    cJSON_Delete(get_json("/api/v1/figures?group=worker", 401));
+    harness.session = authority;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_by_worker),
+        cmocka_unit_test(test_by_service),
+        cmocka_unit_test(test_by_provider),
+        cmocka_unit_test(test_by_day),
+        cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_scopes),
+        cmocka_unit_test(test_must_fix_then_correction),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
