@@ -155,7 +155,7 @@ async function pageExceptions(params) {
     return `<tr data-exception="${esc(x.id)}" data-subject="${esc(x.subject_id)}"><td>${flags([x.kind])}</td><td>${subject}</td>
       <td>${esc(exceptionDetail(x))}</td><td>${dateTime(x.at)}</td><td>${buttons}</td></tr>`;
   }).join("");
-  return `<h1>Исключения</h1>${tabs}${rows ? `<table id="exceptions"><thead><tr><th>Что</th><th>Визит / карта</th><th>Подробности</th>
+  return `<h1>Исключения</h1>${tabs}<p id="exceptions-message" class="error" role="alert" hidden></p>${rows ? `<table id="exceptions"><thead><tr><th>Что</th><th>Визит / карта</th><th>Подробности</th>
     <th>Когда</th><th>Решение</th></tr></thead><tbody>${rows}</tbody></table>` : nodata(status === "open" ? "открытых исключений нет" : "исключений нет")}`;
 }
 
@@ -165,7 +165,13 @@ function bindExceptions() {
       const r = await api(`/api/v1/exceptions/${encodeURIComponent(b.dataset.id)}/resolve`, {
         method: "POST", headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ action: b.dataset.action }) });
-      if (r.error || r.missing) alert(r.error || "Решение недоступно на этом сервере");
+      if (r.error || r.missing) {
+        /* said in the page (no alert); the next live refresh clears it */
+        const m = document.getElementById("exceptions-message");
+        m.textContent = r.error || "Решение недоступно на этом сервере";
+        m.hidden = false;
+        return;
+      }
       render();
     });
   }
