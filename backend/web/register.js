@@ -67,7 +67,7 @@ function actions(g) {
       <button id="register-return" class="plain">Вернуть на доработку</button></p>
       <form id="return-form" class="reason-form noprint" hidden>
         <label>Причина возврата (её увидит поставщик)<textarea name="reason" rows="3" maxlength="2000" required></textarea></label>
-        <button type="submit">Вернуть</button> <button type="button" class="plain" id="return-cancel">Отмена</button>
+        <span class="actions"><button type="submit">Вернуть</button> <button type="button" class="plain" id="return-cancel">Отмена</button></span>
       </form>`;
   if (g.state === "submitted") return `<p class="muted">Ожидает утверждения департаментом.</p>`;
   return "";

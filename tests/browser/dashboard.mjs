@@ -5,7 +5,8 @@
  * correction of its services and a dispute in the visit's history and on the
  * recipient's statement, the payment register (the disputed visit excluded, then
  * paid with its corrected quantity; the CSV and JSON downloads carrying the page's
- * total; submitted by the manager, approved by the authority), the figures pages, and
+ * total; submitted by the manager, returned with a reason and approved by the
+ * authority; a correction refused afterwards), the figures pages, and
  * every page rendering without a script error. Steps are handed over through files
  * in $WORK (see dashboard.sh).
  *
@@ -297,15 +298,33 @@ try {
     check(await page.locator("#register-submit").count() === 0, "a submitted register still offers «Передать»");
     await shot(page, "9-register-submitted");
 
-    step = "register approve";
+    step = "register return";
+    /* The department returns it with a reason typed in the page (no window.prompt);
+     * the manager reads the reason and submits again. */
     await page.locator("#logout").click();
     await signInAs(authorityLogin, authorityPassword); /* the same page, now for the department */
     await page.locator('#register[data-state="submitted"]').waitFor({ timeout: 10000 });
-    /* «Вернуть» asks for the reason in the page (no window.prompt); cancelled here. */
-    await page.locator("#register-return").click();
-    await page.locator("#return-form textarea").waitFor({ timeout: 5000 });
+    check(await page.locator("#register-submit").count() === 0, "the department is offered «Передать»");
+    await page.locator("#register-return", { hasText: "Вернуть на доработку" }).click();
+    await page.locator("#return-form textarea").fill("Уточните количество покупок");
     await shot(page, "10-register-return-form");
-    await page.locator("#return-cancel").click();
+    await page.locator("#return-form button[type=submit]").click();
+    await page.locator('#register[data-state="draft"]').waitFor({ timeout: 10000 });
+    check((await page.locator("#register-history").textContent()).includes("Уточните количество покупок"),
+      "the returned register does not show the reason");
+    await page.locator("#logout").click();
+    await signInAs(login, password);
+    await page.locator('#register[data-state="draft"]').waitFor({ timeout: 10000 });
+    check((await page.locator("#register-history .returned").textContent()).includes("Уточните количество покупок"),
+      "the manager does not see why the register came back");
+    await shot(page, "10b-register-returned");
+    await page.locator("#register-submit").click();
+    await page.locator('#register[data-state="submitted"]').waitFor({ timeout: 10000 });
+
+    step = "register approve";
+    await page.locator("#logout").click();
+    await signInAs(authorityLogin, authorityPassword);
+    await page.locator('#register[data-state="submitted"]').waitFor({ timeout: 10000 });
     await page.locator("#register-approve", { hasText: "Утвердить" }).click();
     await page.locator('#register[data-state="approved"]').waitFor({ timeout: 10000 });
     const history = await page.locator("#register-history").textContent();
