@@ -122,6 +122,23 @@ demo_play_visit() {
             console.log(`оценка ${v.rating}: «${v.comment}»`);
             console.log(`отметки: ${v.flags.length ? v.flags.join(", ") : "нет"}`);
         });'
+
+    say "11. The payment register of this month (a draft until the month is over): the visit is paid"
+    local register
+    register=$(psql "$db" -XtAc "SELECT to_char(now() AT TIME ZONE rg.timezone, 'YYYY-MM') || '.' || v.provider_id
+               FROM visits v JOIN providers p ON p.id = v.provider_id JOIN regions rg ON rg.id = p.region_id
+               WHERE v.id = '$visit'")
+    echo "\$ curl -b cookies $url/api/v1/registers/$register"
+    curl -fsS -b "$var/cookies" "$url/api/v1/registers/$register" | VISIT=$visit node -e '
+        let body = ""; process.stdin.on("data", d => body += d).on("end", () => {
+            const g = JSON.parse(body);
+            const rub = k => (k / 100).toLocaleString("ru-RU", {minimumFractionDigits: 2}) + " руб.";
+            const mine = g.included.filter(l => l.visit_id === process.env.VISIT);
+            const states = {draft: "черновик", submitted: "на утверждении", approved: "утверждён"};
+            console.log(`реестр ${g.month} (${states[g.state] || g.state}): этот визит — ${mine.length ?
+                mine.map(l => `${l.service_code} × ${l.quantity} = ${rub(l.amount_kopecks)}`).join(", ") : "не включён"}`);
+            console.log(`всего в реестре: оплачиваемых визитов ${g.included_count}, сумма ${rub(g.total_kopecks)}; исключено визитов: ${g.excluded_count}`);
+        });'
     echo
     echo "What you just saw: the recipient's own bank card, read through libnfc's pn532_uart driver,"
     echo "confirmed the start and the end; the terminal kept signed events in its durable queue and"

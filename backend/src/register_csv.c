@@ -101,9 +101,11 @@ static const char *member_text(const cJSON *obj, const char *name)
 static int member_int(const cJSON *obj, const char *name, int64_t *out)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
-    /* doubles hold integers exactly up to 2^53: 90 trillion roubles */
-    if (!cJSON_IsNumber(item) || item->valuedouble != (double)(int64_t)item->valuedouble ||
-        item->valuedouble > 9007199254740992.0 || item->valuedouble < -9007199254740992.0)
+    /* doubles hold integers exactly up to 2^53 (90 trillion roubles); the range is
+     * checked before the cast, which is undefined for values past int64_t (and NaN) */
+    if (!cJSON_IsNumber(item) || !(item->valuedouble <= 9007199254740992.0) ||
+        !(item->valuedouble >= -9007199254740992.0) ||
+        item->valuedouble != (double)(int64_t)item->valuedouble)
         return CF_EFIELD_TYPE;
     *out = (int64_t)item->valuedouble;
     return 0;

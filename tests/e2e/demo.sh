@@ -29,6 +29,10 @@ if [ -x "$CF_BINARY_DIR/backend/carefactd" ]; then
     grep -q "^подтверждён картой получателя: в начале да, в конце да" <<<"$v" || fail "card confirmation: $v"
     grep -q "^оценка 5: «Спасибо, всё хорошо»" <<<"$v" || fail "rating: $v"
     grep -q "^отметки: нет" <<<"$v" || fail "flags: $v"
+    # ... and this month's draft payment register pays it: HH-SHOP once, MED-BP twice.
+    r=$(grep "^реестр " <<<"$out") || fail "demo did not show the payment register"
+    grep -Eq "\(черновик\): этот визит — HH-SHOP × 1 = [0-9 ]+,[0-9]{2} руб\., MED-BP × 2 = " <<<"$r" ||
+        fail "the visit is not paid in the draft register: $r"
     grep -Eq "demo account: login manager1 password [A-Za-z0-9_-]{12} " <<<"$out" ||
         fail "demo did not print the manager's login"
     grep -Eq "demo account: login authority password [A-Za-z0-9_-]{12} " <<<"$out" ||
