@@ -3,6 +3,7 @@
  * paths of api/openapi.yaml so the contract and the server cannot drift apart. */
 #include <stdlib.h>
 
+#include "be/corrections.h"
 #include "be/db.h"
 #include "be/figures.h"
 #include "be/metrics.h"
@@ -43,6 +44,12 @@ const struct be_route be_routes[] = {
      BE_MANAGER | BE_ADMIN},
     {"POST", "/api/v1/registers/{id}/approve", be_handle_register_approve, true, BE_OVERSIGHT},
     {"POST", "/api/v1/registers/{id}/return", be_handle_register_return, true, BE_OVERSIGHT},
+    /* Corrections and the recipient's statement (corrections.c, statement.c) */
+    {"POST", "/api/v1/visits/{id}/corrections", be_handle_correction_create, true,
+     BE_OVERSIGHT | BE_MANAGER},
+    {"GET", "/api/v1/visits/{id}/corrections", be_handle_correction_list, true, BE_PEOPLE},
+    {"GET", "/api/v1/recipients/{id}/statement", be_handle_recipient_statement, true,
+     BE_OVERSIGHT | BE_MANAGER},
 };
 const size_t be_route_count = sizeof be_routes / sizeof be_routes[0];
 

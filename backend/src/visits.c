@@ -25,6 +25,15 @@
 #define START_LOCATION_JSON LOCATION_JSON("start")
 #define END_LOCATION_JSON LOCATION_JSON("end")
 
+/* The visit after its corrections (sql/0008_corrections.sql: the view visit_effective,
+ * which is what v must be read from); services and expected_minutes stay the facts. */
+#define CORRECTED_JSON                                                                             \
+    "'disputed', v.disputed, 'corrected', v.corrected, 'must_fix_open', v.must_fix_open, "         \
+    "'effective_expected_minutes', v.effective_expected_minutes, 'effective_services', "           \
+    "coalesce((SELECT json_agg(json_build_object('code', s.code, 'quantity', s.quantity) ORDER "   \
+    "BY s.n) FROM unnest(v.effective_service_codes, v.effective_service_quantities) WITH "         \
+    "ORDINALITY s(code, quantity, n)), '[]')"
+
 #define VISIT_JSON                                                                                 \
     "json_build_object('id', v.id, 'provider_id', v.provider_id, 'worker_id', v.worker_id, "       \
     "'recipient_id', v.recipient_id, 'plan_id', v.plan_id, 'state', v.state, "                     \
@@ -37,7 +46,7 @@
     "'start_location', " START_LOCATION_JSON ", 'end_location', " END_LOCATION_JSON ", "           \
     "'updated_at', v.updated_at, 'services', coalesce((SELECT json_agg(json_build_object("         \
     "'code', s.code, 'quantity', s.quantity) ORDER BY s.n) FROM unnest(v.service_codes, "          \
-    "v.service_quantities) WITH ORDINALITY s(code, quantity, n)), '[]'))"
+    "v.service_quantities) WITH ORDINALITY s(code, quantity, n)), '[]'), " CORRECTED_JSON ")"
 
 /* A plan not started yet, shaped as a visit. */
 #define PLAN_JSON                                                                                  \
@@ -48,7 +57,10 @@
     "services sv WHERE sv.code = ANY (pl.service_codes)), 'start_confirmed', false, "              \
     "'end_confirmed', false, 'start_confirmer', NULL, 'end_confirmer', NULL, 'rating', NULL, "     \
     "'comment', NULL, 'reason', NULL, 'cancelled_by', NULL, 'flags', '[]'::json, "                 \
-    "'start_location', NULL, 'end_location', NULL, 'updated_at', NULL, 'services', '[]'::json)"
+    "'start_location', NULL, 'end_location', NULL, 'updated_at', NULL, 'services', '[]'::json, "   \
+    "'disputed', false, 'corrected', false, 'must_fix_open', false, "                              \
+    "'effective_expected_minutes', (SELECT coalesce(sum(sv.norm_minutes), 0) FROM services sv "    \
+    "WHERE sv.code = ANY (pl.service_codes)), 'effective_services', '[]'::json)"
 
 static cJSON *parse_row_json(PGresult *res, int row)
 {
@@ -114,7 +126,7 @@ void be_handle_visit_get(struct be_request *req)
     const char *params[3] = {text, be_auth_provider_scope(req), req->who.worker};
     PGresult *res = PQexecParams(
         req->db,
-        "SELECT " VISIT_JSON "::text, v.provider_id FROM visits v WHERE v.id = $1::uuid "
+        "SELECT " VISIT_JSON "::text, v.provider_id FROM visit_effective v WHERE v.id = $1::uuid "
         "AND ($2 = '' OR v.provider_id = $2::uuid) AND ($3 = '' OR v.worker_id = $3::uuid) "
         "UNION ALL SELECT " PLAN_JSON "::text, pl.provider_id FROM visit_plans pl "
         "WHERE pl.id = $1::uuid AND ($2 = '' OR pl.provider_id = $2::uuid) "
@@ -237,7 +249,8 @@ static int read_filter(const char *query, struct visit_filter *f, struct cf_erro
  * end, cancellation, attempt), plans by their planned start. Each half is limited
  * on its own (each walks an index: visits_*_sort, visit_plans_*_start), then merged. */
 static const char list_sql[] =
-    "WITH v AS (SELECT v.sort_at, v.id, " VISIT_JSON " AS j FROM visits v WHERE $11::boolean "
+    "WITH v AS (SELECT v.sort_at, v.id, " VISIT_JSON
+    " AS j FROM visit_effective v WHERE $11::boolean "
     "AND ($1 = '' OR v.provider_id = $1::uuid) AND ($2 = '' OR v.worker_id = $2::uuid) "
     "AND ($3 = '' OR v.recipient_id = $3::uuid) AND ($4 = '' OR v.state = $4) "
     "AND ($5 = '' OR (v.flags @> ARRAY[$5] AND cardinality(v.flags) > 0)) AND ($6 = '' OR "

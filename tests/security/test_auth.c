@@ -381,6 +381,18 @@ static const struct {
     {"GET /api/v1/live", A(ADMIN) | A(AUTHORITY) | A(MANAGER)},
     {"GET /api/v1/exceptions", A(ADMIN) | A(AUTHORITY) | A(MANAGER)},
     {"POST /api/v1/exceptions/{id}/resolve", A(ADMIN) | A(AUTHORITY) | A(MANAGER)},
+    /* corrections (issue 6) */
+    {"POST /api/v1/visits/{id}/corrections", A(ADMIN) | A(AUTHORITY) | A(MANAGER)},
+    {"GET /api/v1/visits/{id}/corrections", PEOPLE},
+    {"GET /api/v1/recipients/{id}/statement", A(ADMIN) | A(AUTHORITY) | A(MANAGER)},
+    /* figures and the payment register (issue 6) */
+    {"GET /api/v1/figures", PEOPLE},
+    {"GET /api/v1/registers", A(ADMIN) | A(AUTHORITY) | A(MANAGER)},
+    {"GET /api/v1/registers/{id}", A(ADMIN) | A(AUTHORITY) | A(MANAGER)},
+    {"GET /api/v1/registers/{id}/export", A(ADMIN) | A(AUTHORITY) | A(MANAGER)},
+    {"POST /api/v1/registers/{id}/submit", A(ADMIN) | A(MANAGER)},
+    {"POST /api/v1/registers/{id}/approve", A(ADMIN) | A(AUTHORITY)},
+    {"POST /api/v1/registers/{id}/return", A(ADMIN) | A(AUTHORITY)},
 };
 
 static unsigned allowed_for(const char *route)

@@ -1,0 +1,445 @@
+/* Corrections of visits (issue 6): POST and GET /api/v1/visits/{id}/corrections.
+ *
+ * The events a terminal signed are the facts and are never changed. A person who may
+ * (the visit's provider's manager, the authority, an administrator) corrects the
+ * visit's services or its disputed mark with a reason; the correction is a row of
+ * visit_corrections (append-only, sql/0008_corrections.sql) holding the value before
+ * it, and the same transaction writes the audit log. What the visit is after its
+ * corrections is the view visit_effective, which the visit JSON, the register and the
+ * recipient's statement (statement.c) read. The corrector is the signed-in login,
+ * never a name from the body. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "be/auth.h"
+#include "be/corrections.h"
+#include "be/db.h"
+#include "cf/json.h"
+#include "cf/uuid.h"
+
+#define REASON_MAX_CHARS 2000
+#define REASON_MAX_BYTES (REASON_MAX_CHARS * 4)
+#define SERVICES_MAX 32
+#define QUANTITY_MAX 100
+#define BODY_MAX_BYTES (64u * 1024)
+#define BODY_MAX_VALUES 512
+
+struct correction {
+    char visit[CF_UUID_TEXT_LEN + 1];
+    char field[16]; /* "services" | "disputed" */
+    char *value; /* canonical JSON of the new value (cJSON_PrintUnformatted; cJSON_free) */
+    char reason[REASON_MAX_BYTES + 1];
+};
+
+/* ==== Reading the body ==== */
+
+/* Is s valid UTF-8 (no overlongs, no surrogates)? *chars gets its length in
+ * characters. PostgreSQL would refuse invalid text with an error that is not the
+ * client's to read, so it is refused here with the field named. */
+static bool utf8_text(const char *s, size_t *chars)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = 0;
+    while (*p) {
+        unsigned c = *p;
+        size_t len = c < 0x80           ? 1
+                     : (c >> 5) == 0x6  ? 2
+                     : (c >> 4) == 0xE  ? 3
+                     : (c >> 3) == 0x1E ? 4
+                                        : 0;
+        if (len == 0)
+            return false;
+        unsigned cp = len == 1 ? c : c & (0x7Fu >> len);
+        for (size_t i = 1; i < len; i++) {
+            if ((p[i] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        static const unsigned min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        p += len;
+        n++;
+    }
+    *chars = n;
+    return true;
+}
+
+static int read_reason(const cJSON *body, struct correction *c, struct cf_error_detail *d)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(body, "reason");
+    size_t chars = 0;
+    if (!item)
+        return cf_error_set(d, CF_EFIELD_MISSING, "reason",
+                            "reason is required: say why the visit is corrected");
+    if (!cJSON_IsString(item))
+        return cf_error_set(d, CF_EFIELD_TYPE, "reason", "reason must be a string");
+    const char *s = item->valuestring;
+    if (!utf8_text(s, &chars))
+        return cf_error_set(d, CF_EFIELD_RANGE, "reason", "reason must be UTF-8 text");
+    if (chars > REASON_MAX_CHARS || strlen(s) > REASON_MAX_BYTES)
+        return cf_error_set(d, CF_EFIELD_RANGE, "reason", "reason is at most %d characters",
+                            REASON_MAX_CHARS);
+    if (strspn(s, " \t\r\n") == strlen(s))
+        return cf_error_set(d, CF_EFIELD_RANGE, "reason",
+                            "reason must not be empty: say why the visit is corrected");
+    snprintf(c->reason, sizeof c->reason, "%s", s);
+    return 0;
+}
+
+/* One {code, quantity} of value[i], appended to out. */
+static int read_service(const cJSON *item, size_t i, cJSON *out, struct cf_error_detail *d)
+{
+    static const char *const allowed[] = {"code", "quantity", NULL};
+    char path[32], code_path[40], code[CF_SERVICE_CODE_MAX + 1];
+    int64_t quantity = 0;
+    snprintf(path, sizeof path, "value[%zu]", i);
+    snprintf(code_path, sizeof code_path, "%s.code", path);
+    int rc = cf_json_check_fields(item, allowed, path, d);
+    if (!rc)
+        rc =
+            cf_json_get_string(item, "code", path, true, CF_SERVICE_CODE_MAX, code, sizeof code, d);
+    if (!rc && (!code[0] || strspn(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                         "0123456789._-") != strlen(code)))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, code_path, "%s must be a catalogue code", code_path);
+    if (!rc)
+        rc = cf_json_get_int(item, "quantity", path, true, 1, QUANTITY_MAX, &quantity, d);
+    if (rc)
+        return rc;
+    const cJSON *seen;
+    cJSON_ArrayForEach(seen, out)
+    {
+        if (strcmp(cJSON_GetObjectItemCaseSensitive(seen, "code")->valuestring, code) == 0)
+            return cf_error_set(d, CF_EFIELD_RANGE, path,
+                                "%s: service %s is listed twice; give it once with its quantity",
+                                path, code);
+    }
+    cJSON *service = cJSON_CreateObject();
+    if (!service || !cJSON_AddStringToObject(service, "code", code) ||
+        !cJSON_AddNumberToObject(service, "quantity", (double)quantity)) {
+        cJSON_Delete(service);
+        return cf_error_set(d, CF_ENOMEM, "", "out of memory");
+    }
+    cJSON_AddItemToArray(out, service);
+    return 0;
+}
+
+/* value for field, checked and printed canonically into c->value. */
+static int read_value(const cJSON *body, struct correction *c, struct cf_error_detail *d)
+{
+    const cJSON *value = cJSON_GetObjectItemCaseSensitive(body, "value");
+    cJSON *canonical = NULL;
+    int rc = 0;
+    if (!value)
+        return cf_error_set(d, CF_EFIELD_MISSING, "value", "value is required");
+    if (strcmp(c->field, "disputed") == 0) {
+        if (!cJSON_IsBool(value))
+            return cf_error_set(d, CF_EFIELD_TYPE, "value",
+                                "value must be true or false for field disputed");
+        canonical = cJSON_CreateBool(cJSON_IsTrue(value));
+    } else {
+        if (!cJSON_IsArray(value))
+            return cf_error_set(d, CF_EFIELD_TYPE, "value",
+                                "value must be an array of {code, quantity} for field services");
+        if (cJSON_GetArraySize(value) > SERVICES_MAX)
+            return cf_error_set(d, CF_EFIELD_RANGE, "value", "value lists at most %d services",
+                                SERVICES_MAX);
+        canonical = cJSON_CreateArray();
+        size_t i = 0;
+        const cJSON *item;
+        cJSON_ArrayForEach(item, value)
+        {
+            if (!canonical || (rc = read_service(item, i++, canonical, d)) != 0)
+                break;
+        }
+    }
+    if (!rc && canonical)
+        c->value = cJSON_PrintUnformatted(canonical);
+    cJSON_Delete(canonical);
+    if (!rc && !c->value)
+        rc = cf_error_set(d, CF_ENOMEM, "", "out of memory");
+    return rc;
+}
+
+static int read_correction(const struct be_request *req, struct correction *c,
+                           struct cf_error_detail *d)
+{
+    static const char *const allowed[] = {"field", "value", "reason", NULL};
+    cJSON *body = NULL;
+    int rc = cf_json_parse_capped(req->body ? req->body : "", req->body_len, BODY_MAX_BYTES,
+                                  BODY_MAX_VALUES, &body, d);
+    if (!rc && !cJSON_IsObject(body))
+        rc = cf_error_set(d, CF_EFIELD_TYPE, "", "the body must be a JSON object");
+    if (!rc)
+        rc = cf_json_check_fields(body, allowed, "", d);
+    if (!rc)
+        rc = cf_json_get_string(body, "field", "", true, sizeof c->field - 1, c->field,
+                                sizeof c->field, d);
+    if (!rc && strcmp(c->field, "services") && strcmp(c->field, "disputed"))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "field", "field must be services or disputed");
+    if (!rc)
+        rc = read_value(body, c, d);
+    if (!rc)
+        rc = read_reason(body, c, d);
+    cJSON_Delete(body);
+    return rc;
+}
+
+/* ==== Storing ==== */
+
+/* The current effective value of the field ($2) of visit $1, and whether the new
+ * value ($3) equals it: services compare as a set of (code, quantity), order aside. */
+#define SORTED_SERVICES(x)                                                                         \
+    "(SELECT coalesce(jsonb_agg(e ORDER BY e->>'code'), '[]') FROM jsonb_array_elements(" x ") e)"
+static const char current_sql[] = "SELECT p.previous::text, CASE WHEN $2 = 'services' "
+                                  "THEN " SORTED_SERVICES("p.previous") " = " SORTED_SERVICES(
+                                      "$3::jsonb") " ELSE p.previous = $3::jsonb END "
+                                                   "FROM visit_effective v CROSS JOIN LATERAL "
+                                                   "(SELECT CASE WHEN $2 = 'services' THEN "
+                                                   "coalesce((SELECT "
+                                                   "jsonb_agg(jsonb_build_object('code', s.code, "
+                                                   "'quantity', s.quantity) "
+                                                   "ORDER BY s.n) FROM "
+                                                   "unnest(v.effective_service_codes, "
+                                                   "v.effective_service_quantities) "
+                                                   "WITH ORDINALITY s(code, quantity, n)), "
+                                                   "'[]'::jsonb) ELSE to_jsonb(v.disputed) END "
+                                                   "AS previous) p WHERE v.id = $1::uuid";
+
+static const char insert_sql[] =
+    "INSERT INTO visit_corrections (visit_id, provider_id, field, value, previous, reason, "
+    "corrected_by) VALUES ($1::uuid, $2::uuid, $3, $4::jsonb, $5::jsonb, $6, $7) RETURNING "
+    "json_build_object('id', id, 'visit_id', visit_id, 'field', field, 'value', value, "
+    "'previous', previous, 'reason', reason, 'corrected_by', corrected_by, 'corrected_at', "
+    "corrected_at)::text";
+
+/* The outcomes of one attempt, besides success (0) and a database error (-1). */
+enum correction_refusal {
+    REFUSE_NOT_FOUND = 1,
+    REFUSE_PLANNED,
+    REFUSE_UNKNOWN_CODE,
+    REFUSE_NO_CHANGE,
+    REFUSE_REGISTER_CLOSED,
+};
+
+/* Hook: is visit_id in a submitted or approved payment register of its provider?
+ * Such a register is immutable (DESIGN.md), so a correction would change what was
+ * paid: the caller answers 409 register-closed. The register is built separately
+ * (its own migration and handler); when it lands this becomes one query here, run
+ * inside the correction's transaction after the visit's row is locked. Returns 1
+ * when closed, 0 when open (or in no register), -1 on a database error. */
+static int visit_in_closed_register(struct be_request *req, const char *visit_id)
+{
+    (void)req;
+    (void)visit_id;
+    return 0;
+}
+
+static int query_one(PGconn *db, const char *sql, int n, const char *const *params, PGresult **out)
+{
+    *out = PQexecParams(db, sql, n, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(*out) == PGRES_TUPLES_OK)
+        return PQntuples(*out) > 0 ? 0 : 1;
+    PQclear(*out);
+    *out = NULL;
+    return -1;
+}
+
+/* Lock the visit's row (two corrections of one visit are serialised, so each one's
+ * previous is the value the other left) and find its provider. */
+static int lock_visit(struct be_request *req, const struct correction *c, char *provider,
+                      size_t size)
+{
+    const char *params[2] = {c->visit, be_auth_provider_scope(req)};
+    PGresult *res;
+    int rc = query_one(req->db,
+                       "SELECT v.provider_id FROM visits v WHERE v.id = $1::uuid AND ($2 = '' "
+                       "OR v.provider_id = $2::uuid) FOR UPDATE",
+                       2, params, &res);
+    if (rc == 0)
+        snprintf(provider, size, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (rc != 1)
+        return rc;
+    rc = query_one(req->db,
+                   "SELECT 1 FROM visit_plans pl WHERE pl.id = $1::uuid AND ($2 = '' OR "
+                   "pl.provider_id = $2::uuid)",
+                   2, params, &res);
+    PQclear(res);
+    return rc < 0 ? -1 : rc == 0 ? REFUSE_PLANNED : REFUSE_NOT_FOUND;
+}
+
+/* 1-based position of the first code not in the catalogue (0: all known). */
+static int unknown_code(PGconn *db, const char *value, long *position)
+{
+    const char *params[1] = {value};
+    PGresult *res;
+    int rc = query_one(db,
+                       "SELECT coalesce(min(n), 0) FROM jsonb_array_elements($1::jsonb) WITH "
+                       "ORDINALITY e(x, n) WHERE NOT EXISTS (SELECT 1 FROM services s WHERE "
+                       "s.code = e.x->>'code')",
+                       1, params, &res);
+    char *end = NULL;
+    if (rc == 0)
+        *position = strtol(PQgetvalue(res, 0, 0), &end, 10);
+    if (rc == 0 && (end == PQgetvalue(res, 0, 0) || *end || *position < 0))
+        rc = -1;
+    PQclear(res);
+    return rc ? -1 : 0;
+}
+
+static int audit_correction(struct be_request *req, const struct correction *c)
+{
+    cJSON *details = cJSON_CreateObject();
+    cJSON *value = cJSON_Parse(c->value);
+    char *text = NULL;
+    if (details && value && cJSON_AddStringToObject(details, "field", c->field)) {
+        cJSON_AddItemToObject(details, "value", value);
+        value = NULL;
+        text = cJSON_PrintUnformatted(details);
+    }
+    int rc = text ? be_audit(req, "visit.correct", c->visit, c->reason, text) : -1;
+    cJSON_free(text);
+    cJSON_Delete(value);
+    cJSON_Delete(details);
+    return rc;
+}
+
+/* Within the caller's transaction. Returns 0 with *stored (the row as JSON text,
+ * PQclear it), a refusal, or -1 on a database error. *position: see unknown_code. */
+static int store_correction(struct be_request *req, const struct correction *c, long *position,
+                            PGresult **stored)
+{
+    char provider[CF_UUID_TEXT_LEN + 1];
+    PGresult *res = NULL;
+    int rc = lock_visit(req, c, provider, sizeof provider);
+    if (rc)
+        return rc;
+    if (strcmp(c->field, "services") == 0) {
+        if (unknown_code(req->db, c->value, position))
+            return -1;
+        if (*position)
+            return REFUSE_UNKNOWN_CODE;
+    }
+    rc = visit_in_closed_register(req, c->visit);
+    if (rc)
+        return rc < 0 ? -1 : REFUSE_REGISTER_CLOSED;
+    const char *cur[3] = {c->visit, c->field, c->value};
+    if (query_one(req->db, current_sql, 3, cur, &res))
+        return -1; /* the row is locked: it cannot have gone */
+    if (strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
+        PQclear(res);
+        return REFUSE_NO_CHANGE;
+    }
+    const char *ins[7] = {c->visit,  provider,      c->field, c->value, PQgetvalue(res, 0, 0),
+                          c->reason, req->who.login};
+    rc = query_one(req->db, insert_sql, 7, ins, stored);
+    PQclear(res);
+    if (rc)
+        return -1;
+    return audit_correction(req, c) ? -1 : 0;
+}
+
+static void reply_refusal(struct be_request *req, int refusal, long position)
+{
+    char field[48];
+    switch (refusal) {
+    case REFUSE_NOT_FOUND:
+        be_reply_problem(req, 404, "not-found", "No such visit",
+                         "No visit you may see has this id.", NULL, NULL);
+        break;
+    case REFUSE_PLANNED:
+        be_reply_problem(req, 409, "planned-visit", "The visit has not happened",
+                         "This is a plan no visit has started yet: there is nothing to correct.",
+                         NULL, NULL);
+        break;
+    case REFUSE_UNKNOWN_CODE:
+        snprintf(field, sizeof field, "value[%ld].code", position - 1);
+        be_reply_problem(req, 422, "validation", "A field is not valid",
+                         "This service code is not in the catalogue.", field, NULL);
+        break;
+    case REFUSE_NO_CHANGE:
+        be_reply_problem(req, 409, "no-change", "Nothing to correct",
+                         "The visit already has this value; a correction must change it.", "value",
+                         NULL);
+        break;
+    default:
+        be_reply_problem(req, 409, "register-closed", "The visit is in a closed register",
+                         "The visit is in a submitted or approved payment register, which "
+                         "cannot change.",
+                         NULL, NULL);
+    }
+}
+
+void be_handle_correction_create(struct be_request *req)
+{
+    struct correction c;
+    struct cf_error_detail d = {0};
+    uint8_t id[CF_UUID_LEN];
+    PGresult *stored = NULL;
+    long position = 0;
+    memset(&c, 0, sizeof c);
+    if (cf_uuid_from_text(req->param, id)) {
+        reply_refusal(req, REFUSE_NOT_FOUND, 0);
+        return;
+    }
+    cf_uuid_to_text(id, c.visit);
+    if (read_correction(req, &c, &d)) {
+        be_reply_invalid(req, &d);
+        goto out;
+    }
+    if (be_db_exec(req->db, "BEGIN")) {
+        be_reply_db_error(req, req->db, "correction");
+        goto out;
+    }
+    int rc = store_correction(req, &c, &position, &stored);
+    if (rc == 0 && be_db_exec(req->db, "COMMIT") == 0) {
+        be_reply_json(req, 201, cJSON_Parse(PQgetvalue(stored, 0, 0)));
+        goto out;
+    }
+    if (rc > 0)
+        reply_refusal(req, rc, position);
+    else
+        be_reply_db_error(req, req->db, "correction");
+    (void)be_db_exec(req->db, "ROLLBACK");
+out:
+    PQclear(stored);
+    cJSON_free(c.value);
+}
+
+/* ==== History ==== */
+
+/* The visit (or a plan, which has none yet) must be one the caller may see: $2 the
+ * provider scope, $3 a worker's own id. */
+static const char history_sql[] =
+    "SELECT json_build_object('items', coalesce((SELECT json_agg(json_build_object('id', c.id, "
+    "'field', c.field, 'value', c.value, 'previous', c.previous, 'reason', c.reason, "
+    "'corrected_by', c.corrected_by, 'corrected_at', c.corrected_at) ORDER BY c.id) "
+    "FROM visit_corrections c WHERE c.visit_id = x.id AND c.provider_id = x.provider_id), "
+    "'[]'))::text FROM (SELECT v.id, v.provider_id FROM visits v WHERE v.id = $1::uuid "
+    "AND ($2 = '' OR v.provider_id = $2::uuid) AND ($3 = '' OR v.worker_id = $3::uuid) "
+    "UNION ALL SELECT pl.id, pl.provider_id FROM visit_plans pl WHERE pl.id = $1::uuid "
+    "AND ($2 = '' OR pl.provider_id = $2::uuid) AND ($3 = '' OR pl.worker_id = $3::uuid) "
+    "LIMIT 1) x";
+
+void be_handle_correction_list(struct be_request *req)
+{
+    uint8_t id[CF_UUID_LEN];
+    char text[CF_UUID_TEXT_LEN + 1];
+    if (cf_uuid_from_text(req->param, id)) {
+        reply_refusal(req, REFUSE_NOT_FOUND, 0);
+        return;
+    }
+    cf_uuid_to_text(id, text);
+    const char *params[3] = {text, be_auth_provider_scope(req), req->who.worker};
+    PGresult *res;
+    int rc = query_one(req->db, history_sql, 3, params, &res);
+    if (rc < 0)
+        be_reply_db_error(req, req->db, "correction list");
+    else if (rc > 0)
+        reply_refusal(req, REFUSE_NOT_FOUND, 0);
+    else
+        be_reply_json(req, 200, cJSON_Parse(PQgetvalue(res, 0, 0)));
+    PQclear(res);
+}
