@@ -1,9 +1,11 @@
 # Backend tests: the reusable harness (private PostgreSQL + real carefactd) and the
 # integration tests over loopback HTTP.
 if(TARGET carefactd)
-  add_library(cf_test_support STATIC ${CMAKE_CURRENT_SOURCE_DIR}/support/harness.c)
+  add_library(cf_test_support STATIC ${CMAKE_CURRENT_SOURCE_DIR}/support/harness.c
+              ${CMAKE_CURRENT_SOURCE_DIR}/support/api_check.c)
   target_include_directories(cf_test_support PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/support)
   target_link_libraries(cf_test_support PUBLIC cf_shared PkgConfig::LIBCURL PkgConfig::LIBPQ
+                        PkgConfig::CMOCKA
                         PkgConfig::CJSON)
 
   add_executable(test_integration_ingest ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_ingest.c)

@@ -223,17 +223,38 @@ enum correction_refusal {
     REFUSE_REGISTER_CLOSED,
 };
 
-/* Hook: is visit_id in a submitted or approved payment register of its provider?
- * Such a register is immutable (DESIGN.md), so a correction would change what was
- * paid: the caller answers 409 register-closed. The register is built separately
- * (its own migration and handler); when it lands this becomes one query here, run
- * inside the correction's transaction after the visit's row is locked. Returns 1
- * when closed, 0 when open (or in no register), -1 on a database error. */
-static int visit_in_closed_register(struct be_request *req, const char *visit_id)
+/* Is visit_id in a payment register waiting for the department's decision? The
+ * department approves exactly what was submitted, so such a visit is frozen: the caller
+ * answers 409 register-closed, and the department returns the register for the fix.
+ * After approval a correction is recorded and counts from then on: an excluded visit
+ * that becomes payable lands in the next open register as late, a paid one is never
+ * paid again (backend/README.md, "Payment register"). Run inside the correction's
+ * transaction. NOTE: the provider's row is share-locked first: register_submit takes
+ * it FOR UPDATE, so a submit and this correction are serialised — either the
+ * correction commits before the snapshot is taken (and is in it), or it sees the
+ * register submitted. Returns 1 when frozen, 0 when not, -1 on a database error. */
+static int visit_in_submitted_register(struct be_request *req, const char *visit_id,
+                                       const char *provider)
 {
-    (void)req;
-    (void)visit_id;
-    return 0;
+    const char *params[1] = {visit_id};
+    const char *lock[1] = {provider};
+    PGresult *res = PQexecParams(req->db, "SELECT 1 FROM providers WHERE id = $1::uuid FOR SHARE",
+                                 1, NULL, lock, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        PQclear(res);
+        return -1;
+    }
+    PQclear(res);
+    res = PQexecParams(
+        req->db,
+        "SELECT 1 FROM registers r WHERE r.state = 'submitted' AND EXISTS (SELECT 1 FROM "
+        "register_lines l WHERE l.visit_id = $1::uuid AND (l.provider_id, l.month) = "
+        "(r.provider_id, r.month) UNION ALL SELECT 1 FROM register_excluded x WHERE "
+        "x.visit_id = $1::uuid AND (x.provider_id, x.month) = (r.provider_id, r.month))",
+        1, NULL, params, NULL, NULL, 0);
+    int rc = PQresultStatus(res) != PGRES_TUPLES_OK ? -1 : PQntuples(res) > 0;
+    PQclear(res);
+    return rc;
 }
 
 static int query_one(PGconn *db, const char *sql, int n, const char *const *params, PGresult **out)
@@ -322,7 +343,7 @@ static int store_correction(struct be_request *req, const struct correction *c, 
         if (*position)
             return REFUSE_UNKNOWN_CODE;
     }
-    rc = visit_in_closed_register(req, c->visit);
+    rc = visit_in_submitted_register(req, c->visit, provider);
     if (rc)
         return rc < 0 ? -1 : REFUSE_REGISTER_CLOSED;
     const char *cur[3] = {c->visit, c->field, c->value};
@@ -365,9 +386,9 @@ static void reply_refusal(struct be_request *req, int refusal, long position)
                          NULL);
         break;
     default:
-        be_reply_problem(req, 409, "register-closed", "The visit is in a closed register",
-                         "The visit is in a submitted or approved payment register, which "
-                         "cannot change.",
+        be_reply_problem(req, 409, "register-closed", "The visit is in a submitted register",
+                         "The visit is in a payment register waiting for the department's "
+                         "approval; ask the department to return it, then correct the visit.",
                          NULL, NULL);
     }
 }

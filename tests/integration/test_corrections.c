@@ -23,6 +23,7 @@
 #include "cf/batch.h"
 #include "cf/codec.h"
 #include "cf/uuid.h"
+#include "api_check.h"
 #include "harness.h"
 #include "sample_events.h"
 
@@ -86,37 +87,6 @@ static const char seed_sql[] =
 
 /* ==== Helpers ==== */
 
-static cJSON *request_json(const char *method, const char *path, const char *body, long want)
-{
-    struct cf_http_reply reply;
-    assert_int_equal(cf_http(&harness, method, path, body, body ? strlen(body) : 0, &reply), 0);
-    if (reply.status != want)
-        fail_msg("%s %s: status %ld, want %ld: %s", method, path, reply.status, want, reply.body);
-    if (want >= 400)
-        assert_string_equal(reply.content_type, "application/problem+json");
-    cJSON *json = cJSON_Parse(reply.body);
-    assert_non_null(json);
-    cf_http_reply_cleanup(&reply);
-    return json;
-}
-
-static const char *json_str(const cJSON *obj, const char *name)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsString(item) ? item->valuestring : "";
-}
-
-static double json_num(const cJSON *obj, const char *name)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsNumber(item) ? item->valuedouble : -1;
-}
-
-static bool json_true(const cJSON *obj, const char *name)
-{
-    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, name));
-}
-
 static const cJSON *json_get(const cJSON *obj, const char *name)
 {
     return cJSON_GetObjectItemCaseSensitive(obj, name);
@@ -131,29 +101,19 @@ static void expect_json(const cJSON *item, const char *want)
     cJSON_free(text);
 }
 
-static void expect_problem(cJSON *problem, const char *type, const char *field)
-{
-    char want[128];
-    snprintf(want, sizeof want, "https://carefact.example/problems/%s", type);
-    assert_string_equal(json_str(problem, "type"), want);
-    if (field)
-        assert_string_equal(json_str(problem, "field"), field);
-    cJSON_Delete(problem);
-}
-
 static void correct_refused(const char *visit, const char *body, long status, const char *type,
                             const char *field)
 {
     char path[128];
     snprintf(path, sizeof path, "/api/v1/visits/%s/corrections", visit);
-    expect_problem(request_json("POST", path, body, status), type, field);
+    cf_api_expect_problem(cf_api_json(&harness, "POST", path, body, status), type, field);
 }
 
 static cJSON *correct(const char *visit, const char *body)
 {
     char path[128];
     snprintf(path, sizeof path, "/api/v1/visits/%s/corrections", visit);
-    return request_json("POST", path, body, 201);
+    return cf_api_json(&harness, "POST", path, body, 201);
 }
 
 static long corrections_stored(void)
@@ -173,8 +133,8 @@ static int upload_visit(void)
         return -1;
     cf_base64url_encode(public_key, 32, key, sizeof key);
     snprintf(body, sizeof body, "{\"code\":\"%s\",\"public_key\":\"%s\"}", code, key);
-    cJSON *reply = request_json("POST", "/api/v1/devices", body, 201);
-    snprintf(device_text, sizeof device_text, "%s", json_str(reply, "device_id"));
+    cJSON *reply = cf_api_json(&harness, "POST", "/api/v1/devices", body, 201);
+    snprintf(device_text, sizeof device_text, "%s", cf_json_str(reply, "device_id"));
     cJSON_Delete(reply);
     if (cf_uuid_from_text(device_text, device))
         return -1;
@@ -201,9 +161,9 @@ static int upload_visit(void)
     cf_batch_cleanup(&batch);
     char path[128];
     snprintf(path, sizeof path, "/api/v1/devices/%s/events", device_text);
-    reply = request_json("POST", path, json, 200);
+    reply = cf_api_json(&harness, "POST", path, json, 200);
     free(json);
-    int rc = json_num(reply, "acked_seq") == 3 ? 0 : -1;
+    int rc = cf_json_num(reply, "acked_seq") == 3 ? 0 : -1;
     cJSON_Delete(reply);
     return rc;
 }
@@ -223,7 +183,7 @@ static int group_setup(void **state)
     authority = harness.session;
     if (upload_visit())
         return -1;
-    cJSON *visit = request_json("GET", "/api/v1/visits/" VISIT, NULL, 200);
+    cJSON *visit = cf_api_json(&harness, "GET", "/api/v1/visits/" VISIT, NULL, 200);
     events_before = cJSON_PrintUnformatted(json_get(visit, "events"));
     cJSON_Delete(visit);
     harness.session = &manager;
@@ -327,11 +287,11 @@ static void test_correct_and_history(void **state)
                               "\"quantity\":1},{\"code\":\"MED.02\",\"quantity\":1},{\"code\":"
                               "\"SOC.03\",\"quantity\":1}],\"reason\":\"Давление измерили один "
                               "раз, покупку продуктов забыли отметить\"}");
-    assert_string_equal(json_str(c, "field"), "services");
-    assert_string_equal(json_str(c, "visit_id"), VISIT);
-    assert_string_equal(json_str(c, "corrected_by"), "mgr1");
-    assert_true(strlen(json_str(c, "corrected_at")) > 10);
-    assert_true(json_num(c, "id") > 0);
+    assert_string_equal(cf_json_str(c, "field"), "services");
+    assert_string_equal(cf_json_str(c, "visit_id"), VISIT);
+    assert_string_equal(cf_json_str(c, "corrected_by"), "mgr1");
+    assert_true(strlen(cf_json_str(c, "corrected_at")) > 10);
+    assert_true(cf_json_num(c, "id") > 0);
     expect_json(json_get(c, "value"), "[{\"code\":\"HH-01\",\"quantity\":1},{\"code\":\"MED.02\","
                                       "\"quantity\":1},{\"code\":\"SOC.03\",\"quantity\":1}]");
     expect_json(json_get(c, "previous"),
@@ -347,7 +307,7 @@ static void test_correct_and_history(void **state)
     snprintf(body + n, sizeof body - (size_t)n, "\"}");
     c = correct(VISIT, body);
     expect_json(json_get(c, "previous"), "false");
-    assert_string_equal(json_str(c, "corrected_by"), "harness-authority");
+    assert_string_equal(cf_json_str(c, "corrected_by"), "harness-authority");
     cJSON_Delete(c);
     harness.session = &manager;
     c = correct(VISIT, "{\"field\":\"disputed\",\"value\":false,\"reason\":\"Получатель "
@@ -356,30 +316,31 @@ static void test_correct_and_history(void **state)
     cJSON_Delete(c);
 
     /* the history, oldest first */
-    cJSON *h = request_json("GET", "/api/v1/visits/" VISIT "/corrections", NULL, 200);
+    cJSON *h = cf_api_json(&harness, "GET", "/api/v1/visits/" VISIT "/corrections", NULL, 200);
     const cJSON *items = json_get(h, "items");
     assert_int_equal(cJSON_GetArraySize(items), 3);
     const cJSON *first = cJSON_GetArrayItem(items, 0), *second = cJSON_GetArrayItem(items, 1),
                 *third = cJSON_GetArrayItem(items, 2);
-    assert_string_equal(json_str(first, "field"), "services");
-    assert_string_equal(json_str(second, "field"), "disputed");
-    assert_string_equal(json_str(third, "field"), "disputed");
-    assert_true(json_num(first, "id") < json_num(second, "id"));
-    assert_true(json_num(second, "id") < json_num(third, "id"));
+    assert_string_equal(cf_json_str(first, "field"), "services");
+    assert_string_equal(cf_json_str(second, "field"), "disputed");
+    assert_string_equal(cf_json_str(third, "field"), "disputed");
+    assert_true(cf_json_num(first, "id") < cf_json_num(second, "id"));
+    assert_true(cf_json_num(second, "id") < cf_json_num(third, "id"));
     expect_json(json_get(second, "value"), "true");
     expect_json(json_get(third, "previous"), "true");
-    assert_string_equal(json_str(third, "reason"), "Получатель отозвал жалобу");
-    assert_string_equal(json_str(second, "corrected_by"), "harness-authority");
-    assert_true(strcmp(json_str(first, "corrected_at"), json_str(third, "corrected_at")) <= 0);
+    assert_string_equal(cf_json_str(third, "reason"), "Получатель отозвал жалобу");
+    assert_string_equal(cf_json_str(second, "corrected_by"), "harness-authority");
+    assert_true(strcmp(cf_json_str(first, "corrected_at"), cf_json_str(third, "corrected_at")) <=
+                0);
     cJSON_Delete(h);
 
     /* the visit as corrected; its events, the facts, are exactly as before */
-    cJSON *v = request_json("GET", "/api/v1/visits/" VISIT, NULL, 200);
-    assert_true(json_true(v, "corrected"));
-    assert_false(json_true(v, "disputed"));
-    assert_false(json_true(v, "must_fix_open"));
-    assert_int_equal((int)json_num(v, "expected_minutes"), 60);
-    assert_int_equal((int)json_num(v, "effective_expected_minutes"), 30 + 15 + 20);
+    cJSON *v = cf_api_json(&harness, "GET", "/api/v1/visits/" VISIT, NULL, 200);
+    assert_true(cf_json_true(v, "corrected"));
+    assert_false(cf_json_true(v, "disputed"));
+    assert_false(cf_json_true(v, "must_fix_open"));
+    assert_int_equal((int)cf_json_num(v, "expected_minutes"), 60);
+    assert_int_equal((int)cf_json_num(v, "effective_expected_minutes"), 30 + 15 + 20);
     expect_json(json_get(v, "services"),
                 "[{\"code\":\"HH-01\",\"quantity\":1},{\"code\":\"MED.02\",\"quantity\":2}]");
     expect_json(json_get(v, "effective_services"),
@@ -389,26 +350,27 @@ static void test_correct_and_history(void **state)
     assert_string_equal(events, events_before);
     cJSON_free(events);
     const cJSON *ev;
-    cJSON_ArrayForEach(ev, json_get(v, "events")) assert_true(json_true(ev, "verified"));
+    cJSON_ArrayForEach(ev, json_get(v, "events")) assert_true(cf_json_true(ev, "verified"));
     cJSON_Delete(v);
 
     /* disputed again: the list shows it, with the effective services */
     c = correct(VISIT, "{\"field\":\"disputed\",\"value\":true,\"reason\":\"Повторная жалоба "
                        "дочери\"}");
     cJSON_Delete(c);
-    cJSON *list = request_json("GET", "/api/v1/visits?recipient=" RECIPIENT "&limit=10", NULL, 200);
+    cJSON *list =
+        cf_api_json(&harness, "GET", "/api/v1/visits?recipient=" RECIPIENT "&limit=10", NULL, 200);
     const cJSON *item, *found = NULL;
     cJSON_ArrayForEach(item, json_get(list, "items"))
     {
-        if (strcmp(json_str(item, "id"), VISIT) == 0)
+        if (strcmp(cf_json_str(item, "id"), VISIT) == 0)
             found = item;
-        else if (strcmp(json_str(item, "state"), "planned") != 0)
-            assert_false(json_true(item, "corrected"));
+        else if (strcmp(cf_json_str(item, "state"), "planned") != 0)
+            assert_false(cf_json_true(item, "corrected"));
     }
     assert_non_null(found);
-    assert_true(json_true(found, "disputed"));
-    assert_true(json_true(found, "corrected"));
-    assert_int_equal((int)json_num(found, "effective_expected_minutes"), 65);
+    assert_true(cf_json_true(found, "disputed"));
+    assert_true(cf_json_true(found, "corrected"));
+    assert_int_equal((int)cf_json_num(found, "effective_expected_minutes"), 65);
     assert_int_equal(cJSON_GetArraySize(json_get(found, "effective_services")), 3);
     cJSON_Delete(list);
 
@@ -459,36 +421,42 @@ static void test_scope(void **state)
     /* another provider's manager: the visit, its history, the recipient do not exist */
     harness.session = &other_manager;
     correct_refused(VISIT, disputed, 404, "not-found", NULL);
-    expect_problem(request_json("GET", "/api/v1/visits/" VISIT "/corrections", NULL, 404),
-                   "not-found", NULL);
-    expect_problem(request_json("GET", "/api/v1/visits/" VISIT, NULL, 404), "not-found", NULL);
-    expect_problem(
-        request_json("GET", "/api/v1/recipients/" RECIPIENT "/statement?month=2026-11", NULL, 404),
+    cf_api_expect_problem(
+        cf_api_json(&harness, "GET", "/api/v1/visits/" VISIT "/corrections", NULL, 404),
         "not-found", NULL);
-    cJSON *own = request_json("GET", "/api/v1/visits/" V_OTHER "/corrections", NULL, 200);
+    cf_api_expect_problem(cf_api_json(&harness, "GET", "/api/v1/visits/" VISIT, NULL, 404),
+                          "not-found", NULL);
+    cf_api_expect_problem(cf_api_json(&harness, "GET",
+                                      "/api/v1/recipients/" RECIPIENT "/statement?month=2026-11",
+                                      NULL, 404),
+                          "not-found", NULL);
+    cJSON *own = cf_api_json(&harness, "GET", "/api/v1/visits/" V_OTHER "/corrections", NULL, 200);
     assert_int_equal(cJSON_GetArraySize(json_get(own, "items")), 0);
     cJSON_Delete(own);
     /* and the other way round */
     harness.session = &manager;
     correct_refused(V_OTHER, disputed, 404, "not-found", NULL);
-    expect_problem(request_json("GET", "/api/v1/visits/" V_OTHER "/corrections", NULL, 404),
-                   "not-found", NULL);
+    cf_api_expect_problem(
+        cf_api_json(&harness, "GET", "/api/v1/visits/" V_OTHER "/corrections", NULL, 404),
+        "not-found", NULL);
     /* a plan has no corrections yet, but is not missing */
-    own = request_json("GET", "/api/v1/visits/" PLAN "/corrections", NULL, 200);
+    own = cf_api_json(&harness, "GET", "/api/v1/visits/" PLAN "/corrections", NULL, 200);
     assert_int_equal(cJSON_GetArraySize(json_get(own, "items")), 0);
     cJSON_Delete(own);
 
     /* a worker reads the history of their own visits and corrects nothing */
     harness.session = &worker;
     correct_refused(VISIT, disputed, 403, "forbidden", NULL);
-    own = request_json("GET", "/api/v1/visits/" VISIT "/corrections", NULL, 200);
+    own = cf_api_json(&harness, "GET", "/api/v1/visits/" VISIT "/corrections", NULL, 200);
     assert_int_equal(cJSON_GetArraySize(json_get(own, "items")), 4);
     cJSON_Delete(own);
-    expect_problem(request_json("GET", "/api/v1/visits/" V_WORKER2 "/corrections", NULL, 404),
-                   "not-found", NULL);
-    expect_problem(
-        request_json("GET", "/api/v1/recipients/" RECIPIENT "/statement?month=2026-11", NULL, 403),
-        "forbidden", NULL);
+    cf_api_expect_problem(
+        cf_api_json(&harness, "GET", "/api/v1/visits/" V_WORKER2 "/corrections", NULL, 404),
+        "not-found", NULL);
+    cf_api_expect_problem(cf_api_json(&harness, "GET",
+                                      "/api/v1/recipients/" RECIPIENT "/statement?month=2026-11",
+                                      NULL, 403),
+                          "forbidden", NULL);
     /* a state change without the session's CSRF token is refused by the dispatcher */
     char cookie[200];
     snprintf(cookie, sizeof cookie, "Cookie: %s", manager.cookie);
@@ -499,7 +467,7 @@ static void test_scope(void **state)
                                   disputed, strlen(disputed), headers, &reply),
                      0);
     assert_int_equal(reply.status, 403);
-    expect_problem(cJSON_Parse(reply.body), "csrf", NULL);
+    cf_api_expect_problem(cJSON_Parse(reply.body), "csrf", NULL);
     cf_http_reply_cleanup(&reply);
     harness.session = &manager;
     assert_int_equal(corrections_stored(), 4);
@@ -510,7 +478,7 @@ static const cJSON *statement_visit(const cJSON *statement, const char *id)
     const cJSON *item;
     cJSON_ArrayForEach(item, json_get(statement, "visits"))
     {
-        if (strcmp(json_str(item, "id"), id) == 0)
+        if (strcmp(cf_json_str(item, "id"), id) == 0)
             return item;
     }
     return NULL;
@@ -531,46 +499,46 @@ static void test_statement(void **state)
                          "?year=2026"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         snprintf(path, sizeof path, "%s%s", base, bad[i]);
-        cJSON *p = request_json("GET", path, NULL, 400);
+        cJSON *p = cf_api_json(&harness, "GET", path, NULL, 400);
         /* an unknown parameter names no field (be_query_parse) */
-        if (strcmp(json_str(p, "field"), i == 6 ? "" : "month") != 0)
-            fail_msg("%s: field %s", bad[i], json_str(p, "field"));
-        expect_problem(p, "validation", NULL);
+        if (strcmp(cf_json_str(p, "field"), i == 6 ? "" : "month") != 0)
+            fail_msg("%s: field %s", bad[i], cf_json_str(p, "field"));
+        cf_api_expect_problem(p, "validation", NULL);
     }
-    expect_problem(request_json("GET",
-                                "/api/v1/recipients/39000000-0000-4000-8000-000000000000/"
-                                "statement?month=2026-11",
-                                NULL, 404),
-                   "not-found", NULL);
+    cf_api_expect_problem(cf_api_json(&harness, "GET",
+                                      "/api/v1/recipients/39000000-0000-4000-8000-000000000000/"
+                                      "statement?month=2026-11",
+                                      NULL, 404),
+                          "not-found", NULL);
 
     snprintf(path, sizeof path, "%s?month=2026-11", base);
-    cJSON *s = request_json("GET", path, NULL, 200);
-    assert_string_equal(json_str(json_get(s, "recipient"), "full_name"), "Петров Пётр Петрович");
-    assert_string_equal(json_str(json_get(s, "provider"), "name"), "КЦСОН Тестовый");
-    assert_string_equal(json_str(s, "month"), "2026-11");
-    assert_string_equal(json_str(s, "timezone"), "Europe/Moscow");
+    cJSON *s = cf_api_json(&harness, "GET", path, NULL, 200);
+    assert_string_equal(cf_json_str(json_get(s, "recipient"), "full_name"), "Петров Пётр Петрович");
+    assert_string_equal(cf_json_str(json_get(s, "provider"), "name"), "КЦСОН Тестовый");
+    assert_string_equal(cf_json_str(s, "month"), "2026-11");
+    assert_string_equal(cf_json_str(s, "timezone"), "Europe/Moscow");
     /* the local month: 1 Nov 00:30 Moscow is in, 1 Dec 01:30 Moscow is not */
     assert_int_equal(cJSON_GetArraySize(json_get(s, "visits")), 3);
-    assert_string_equal(json_str(cJSON_GetArrayItem(json_get(s, "visits"), 0), "id"), V_EARLY);
-    assert_string_equal(json_str(cJSON_GetArrayItem(json_get(s, "visits"), 0), "date"),
+    assert_string_equal(cf_json_str(cJSON_GetArrayItem(json_get(s, "visits"), 0), "id"), V_EARLY);
+    assert_string_equal(cf_json_str(cJSON_GetArrayItem(json_get(s, "visits"), 0), "date"),
                         "2026-11-01");
     assert_null(statement_visit(s, V_DECEMBER));
-    assert_int_equal((int)json_num(json_get(s, "totals"), "visits"), 3);
-    assert_int_equal((int)json_num(json_get(s, "totals"), "minutes"), 5 + 30 + 50);
+    assert_int_equal((int)cf_json_num(json_get(s, "totals"), "visits"), 3);
+    assert_int_equal((int)cf_json_num(json_get(s, "totals"), "minutes"), 5 + 30 + 50);
 
     const cJSON *v = statement_visit(s, VISIT);
     assert_non_null(v);
-    assert_string_equal(json_str(v, "date"), "2026-11-22");
-    assert_string_equal(json_str(v, "start_time"), "12:00"); /* 09:00Z in Moscow */
-    assert_string_equal(json_str(v, "worker_name"), "Иванова Анна");
-    assert_int_equal((int)json_num(v, "duration_minutes"), 50);
-    assert_int_equal((int)json_num(v, "expected_minutes"), 65);
-    assert_true(json_true(v, "start_confirmed"));
-    assert_true(json_true(v, "end_confirmed"));
-    assert_string_equal(json_str(v, "start_confirmed_by"), "recipient");
-    assert_string_equal(json_str(v, "end_confirmed_by"), "recipient");
-    assert_int_equal((int)json_num(v, "rating"), 5);
-    assert_true(json_true(v, "disputed"));
+    assert_string_equal(cf_json_str(v, "date"), "2026-11-22");
+    assert_string_equal(cf_json_str(v, "start_time"), "12:00"); /* 09:00Z in Moscow */
+    assert_string_equal(cf_json_str(v, "worker_name"), "Иванова Анна");
+    assert_int_equal((int)cf_json_num(v, "duration_minutes"), 50);
+    assert_int_equal((int)cf_json_num(v, "expected_minutes"), 65);
+    assert_true(cf_json_true(v, "start_confirmed"));
+    assert_true(cf_json_true(v, "end_confirmed"));
+    assert_string_equal(cf_json_str(v, "start_confirmed_by"), "recipient");
+    assert_string_equal(cf_json_str(v, "end_confirmed_by"), "recipient");
+    assert_int_equal((int)cf_json_num(v, "rating"), 5);
+    assert_true(cf_json_true(v, "disputed"));
     expect_json(json_get(v, "services"),
                 "[{\"code\":\"HH-01\",\"name\":\"Уборка жилого помещения\",\"quantity\":1},"
                 "{\"code\":\"MED.02\",\"name\":\"Измерение давления\",\"quantity\":1},"
@@ -578,27 +546,27 @@ static void test_statement(void **state)
     const cJSON *corrections = json_get(v, "corrections");
     assert_int_equal(cJSON_GetArraySize(corrections), 4);
     const cJSON *c = cJSON_GetArrayItem(corrections, 0);
-    assert_string_equal(json_str(c, "field"), "services");
+    assert_string_equal(cf_json_str(c, "field"), "services");
     expect_json(json_get(c, "from"),
                 "[{\"code\":\"HH-01\",\"name\":\"Уборка жилого помещения\",\"quantity\":1},"
                 "{\"code\":\"MED.02\",\"name\":\"Измерение давления\",\"quantity\":2}]");
     assert_int_equal(cJSON_GetArraySize(json_get(c, "to")), 3);
-    assert_string_equal(json_str(c, "corrected_by"), "mgr1");
-    assert_non_null(strstr(json_str(c, "reason"), "покупку продуктов забыли"));
+    assert_string_equal(cf_json_str(c, "corrected_by"), "mgr1");
+    assert_non_null(strstr(cf_json_str(c, "reason"), "покупку продуктов забыли"));
     c = cJSON_GetArrayItem(corrections, 3);
-    assert_string_equal(json_str(c, "field"), "disputed");
+    assert_string_equal(cf_json_str(c, "field"), "disputed");
     expect_json(json_get(c, "from"), "false");
     expect_json(json_get(c, "to"), "true");
-    assert_string_equal(json_str(c, "reason"), "Повторная жалоба дочери");
+    assert_string_equal(cf_json_str(c, "reason"), "Повторная жалоба дочери");
 
     v = statement_visit(s, V_WORKER2);
-    assert_string_equal(json_str(v, "worker_name"), "Сидорова Мария");
-    assert_false(json_true(v, "end_confirmed"));
+    assert_string_equal(cf_json_str(v, "worker_name"), "Сидорова Мария");
+    assert_false(cf_json_true(v, "end_confirmed"));
     assert_int_equal(cJSON_GetArraySize(json_get(v, "corrections")), 0);
     cJSON_Delete(s);
 
     snprintf(path, sizeof path, "%s?month=2026-12", base);
-    s = request_json("GET", path, NULL, 200);
+    s = cf_api_json(&harness, "GET", path, NULL, 200);
     assert_int_equal(cJSON_GetArraySize(json_get(s, "visits")), 1);
     assert_non_null(statement_visit(s, V_DECEMBER));
     cJSON_Delete(s);
@@ -609,21 +577,21 @@ static void test_must_fix_closed_by_correction(void **state)
 {
     (void)state;
     harness.session = &manager;
-    cJSON *r = request_json("POST", "/api/v1/exceptions/early_leave." V_EARLY "/resolve",
-                            "{\"action\":\"must_fix\",\"note\":\"5 минут при норме 30\"}", 200);
+    cJSON *r = cf_api_json(&harness, "POST", "/api/v1/exceptions/early_leave." V_EARLY "/resolve",
+                           "{\"action\":\"must_fix\",\"note\":\"5 минут при норме 30\"}", 200);
     cJSON_Delete(r);
-    cJSON *v = request_json("GET", "/api/v1/visits/" V_EARLY, NULL, 200);
-    assert_true(json_true(v, "must_fix_open"));
-    assert_false(json_true(v, "corrected"));
+    cJSON *v = cf_api_json(&harness, "GET", "/api/v1/visits/" V_EARLY, NULL, 200);
+    assert_true(cf_json_true(v, "must_fix_open"));
+    assert_false(cf_json_true(v, "corrected"));
     cJSON_Delete(v);
     cJSON *c = correct(V_EARLY, "{\"field\":\"services\",\"value\":[{\"code\":\"MED.02\","
                                 "\"quantity\":1}],\"reason\":\"Сделано только измерение "
                                 "давления\"}");
     cJSON_Delete(c);
-    v = request_json("GET", "/api/v1/visits/" V_EARLY, NULL, 200);
-    assert_false(json_true(v, "must_fix_open"));
-    assert_true(json_true(v, "corrected"));
-    assert_int_equal((int)json_num(v, "effective_expected_minutes"), 15);
+    v = cf_api_json(&harness, "GET", "/api/v1/visits/" V_EARLY, NULL, 200);
+    assert_false(cf_json_true(v, "must_fix_open"));
+    assert_true(cf_json_true(v, "corrected"));
+    assert_int_equal((int)cf_json_num(v, "effective_expected_minutes"), 15);
     cJSON_Delete(v);
     assert_int_equal(cf_harness_sql_long(&harness, "SELECT count(*) FROM visit_effective WHERE "
                                                    "id = '" V_EARLY "' AND NOT must_fix_open"),

@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include "api_check.h"
 #include "harness.h"
 
 #define REGION "00000000-0000-4000-8000-000000000001"
@@ -126,12 +127,6 @@ static cJSON *get_json(const char *path, long want)
     return json;
 }
 
-static const char *json_str(const cJSON *obj, const char *name)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsString(item) ? item->valuestring : "";
-}
-
 static const cJSON *field(const cJSON *obj, const char *name)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
@@ -184,7 +179,7 @@ static const cJSON *find_item(const cJSON *answer, const char *key, const char *
     const cJSON *item;
     cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(answer, "items"))
     {
-        if (strcmp(json_str(item, key), value) == 0)
+        if (strcmp(cf_json_str(item, key), value) == 0)
             return item;
     }
     fail_msg("no item with %s = %s", key, value);
@@ -196,19 +191,10 @@ static int count_items(const cJSON *answer)
     return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(answer, "items"));
 }
 
-static void expect_problem(cJSON *problem, const char *type, const char *name)
-{
-    char want[128];
-    snprintf(want, sizeof want, "https://carefact.example/problems/%s", type);
-    assert_string_equal(json_str(problem, "type"), want);
-    assert_string_equal(json_str(problem, "field"), name);
-    cJSON_Delete(problem);
-}
-
 static void expect_w1(const cJSON *w1, double ratio, double expected, double early,
                       double compliance)
 {
-    assert_string_equal(json_str(w1, "worker_name"), "Алексеева Анна");
+    assert_string_equal(cf_json_str(w1, "worker_name"), "Алексеева Анна");
     expect_num(w1, "visits", 5); /* V01-V04, V11 */
     expect_num(w1, "ended", 4);
     expect_num(w1, "mean_duration_s", 3600); /* (1800 + 600 + 8400 + 3600) / 4 */
@@ -230,12 +216,12 @@ static void test_by_worker(void **state)
 {
     (void)state;
     cJSON *f = get_json("/api/v1/figures?group=worker&" PERIOD "&provider=" PROVIDER, 200);
-    assert_string_equal(json_str(f, "group"), "worker");
-    assert_string_equal(json_str(f, "from"), "2026-09-30T21:00:00+00:00");
-    assert_string_equal(json_str(f, "to"), "2026-10-31T21:00:00+00:00");
+    assert_string_equal(cf_json_str(f, "group"), "worker");
+    assert_string_equal(cf_json_str(f, "from"), "2026-09-30T21:00:00+00:00");
+    assert_string_equal(cf_json_str(f, "to"), "2026-10-31T21:00:00+00:00");
     assert_int_equal(count_items(f), 2);
     const cJSON *first = cJSON_GetArrayItem(field(f, "items"), 0);
-    assert_string_equal(json_str(first, "worker_id"), W1); /* by name */
+    assert_string_equal(cf_json_str(first, "worker_id"), W1); /* by name */
     /* ratio: (1 + 600/1800 + 8400/5400 + 1) / 4; compliant: V01, V02, V11 of 4 */
     expect_w1(find_item(f, "worker_id", W1), 35.0 / 36, 52.5, 0.25, 0.75);
     /* nothing ended: null, not 0 */
@@ -271,7 +257,7 @@ static void test_by_service(void **state)
     cJSON *f = get_json("/api/v1/figures?group=service&" PERIOD "&provider=" PROVIDER, 200);
     assert_int_equal(count_items(f), 2); /* cancelled and attempted visits have no services */
     const cJSON *s1 = find_item(f, "service_code", "S1"); /* V01, V02, V03 */
-    assert_string_equal(json_str(s1, "service_name"), "Уборка");
+    assert_string_equal(cf_json_str(s1, "service_name"), "Уборка");
     expect_num(s1, "norm_minutes", 30);
     expect_num(s1, "visits", 3);
     expect_num(s1, "ended", 3);
@@ -296,7 +282,7 @@ static void test_by_provider(void **state)
     cJSON *f = get_json("/api/v1/figures?group=provider&" PERIOD, 200);
     assert_int_equal(count_items(f), 2);
     const cJSON *p = find_item(f, "provider_id", PROVIDER);
-    assert_string_equal(json_str(p, "provider_name"), "КЦСОН Тестовый");
+    assert_string_equal(cf_json_str(p, "provider_name"), "КЦСОН Тестовый");
     expect_num(p, "visits", 9);
     expect_num(p, "ended", 4);
     expect_num(p, "mean_duration_ratio", 35.0 / 36);
@@ -318,7 +304,7 @@ static void test_by_day(void **state)
     cJSON *f = get_json("/api/v1/figures?group=day&" PERIOD "&provider=" PROVIDER, 200);
     /* local dates: V11 is on 1 October; V09 (30 September) and V10 (1 November) are not */
     assert_int_equal(count_items(f), 5);
-    assert_string_equal(json_str(cJSON_GetArrayItem(field(f, "items"), 0), "day"), "2026-10-01");
+    assert_string_equal(cf_json_str(cJSON_GetArrayItem(field(f, "items"), 0), "day"), "2026-10-01");
     expect_num(find_item(f, "day", "2026-10-01"), "visits", 1);
     const cJSON *d = find_item(f, "day", "2026-10-05");
     expect_num(d, "visits", 2);
@@ -371,23 +357,27 @@ static void test_must_fix_then_correction(void **state)
 static void test_validation(void **state)
 {
     (void)state;
-    expect_problem(get_json("/api/v1/figures", 400), "validation", "group");
-    expect_problem(get_json("/api/v1/figures?group=recipient", 400), "validation", "group");
-    expect_problem(get_json("/api/v1/figures?group=day&from=yesterday", 400), "validation", "from");
-    expect_problem(get_json("/api/v1/figures?group=day&to=2026-02-30", 400), "validation", "to");
-    expect_problem(get_json("/api/v1/figures?group=day&provider=nope", 400), "validation",
-                   "provider");
-    expect_problem(get_json("/api/v1/figures?group=day&worker=1", 400), "validation", "worker");
+    cf_api_expect_problem(get_json("/api/v1/figures", 400), "validation", "group");
+    cf_api_expect_problem(get_json("/api/v1/figures?group=recipient", 400), "validation", "group");
+    cf_api_expect_problem(get_json("/api/v1/figures?group=day&from=yesterday", 400), "validation",
+                          "from");
+    cf_api_expect_problem(get_json("/api/v1/figures?group=day&to=2026-02-30", 400), "validation",
+                          "to");
+    cf_api_expect_problem(get_json("/api/v1/figures?group=day&provider=nope", 400), "validation",
+                          "provider");
+    cf_api_expect_problem(get_json("/api/v1/figures?group=day&worker=1", 400), "validation",
+                          "worker");
     cJSON *unknown = get_json("/api/v1/figures?group=day&month=10", 400);
-    assert_non_null(strstr(json_str(unknown, "detail"), "'month'"));
-    expect_problem(unknown, "validation", "");
-    expect_problem(get_json("/api/v1/figures?group=day&group=worker", 400), "validation", "group");
-    expect_problem(get_json("/api/v1/figures?group=day&from=2026-11-01&to=2026-10-01", 400),
-                   "validation", "to");
+    assert_non_null(strstr(cf_json_str(unknown, "detail"), "'month'"));
+    cf_api_expect_problem(unknown, "validation", "");
+    cf_api_expect_problem(get_json("/api/v1/figures?group=day&group=worker", 400), "validation",
+                          "group");
+    cf_api_expect_problem(get_json("/api/v1/figures?group=day&from=2026-11-01&to=2026-10-01", 400),
+                          "validation", "to");
     /* longer than 400 days: cut, and the answer says to what */
     cJSON *f = get_json("/api/v1/figures?group=day&from=2026-01-01&to=2028-01-01", 200);
-    assert_string_equal(json_str(f, "from"), "2025-12-31T21:00:00+00:00");
-    assert_string_equal(json_str(f, "to"), "2027-02-04T21:00:00+00:00");
+    assert_string_equal(cf_json_str(f, "from"), "2025-12-31T21:00:00+00:00");
+    assert_string_equal(cf_json_str(f, "to"), "2027-02-04T21:00:00+00:00");
     cJSON_Delete(f);
     /* defaults: from the start of the current local month to now */
     f = get_json("/api/v1/figures?group=day", 200);
@@ -395,7 +385,7 @@ static void test_validation(void **state)
     snprintf(sql, sizeof sql,
              "SELECT ('%s'::timestamptz = date_trunc('month', now() AT TIME ZONE "
              "'Europe/Moscow') AT TIME ZONE 'Europe/Moscow' AND '%s'::timestamptz <= now())::int",
-             json_str(f, "from"), json_str(f, "to"));
+             cf_json_str(f, "from"), cf_json_str(f, "to"));
     assert_int_equal(cf_harness_sql_long(&harness, sql), 1);
     cJSON_Delete(f);
 }
@@ -418,8 +408,8 @@ static void test_scopes(void **state)
     assert_int_equal(count_items(f), 1); /* the other provider's visit is not counted */
     expect_num(find_item(f, "provider_id", PROVIDER), "visits", 9);
     cJSON_Delete(f);
-    expect_problem(get_json("/api/v1/figures?group=worker&provider=" OTHER_PROVIDER, 403),
-                   "forbidden", "provider");
+    cf_api_expect_problem(get_json("/api/v1/figures?group=worker&provider=" OTHER_PROVIDER, 403),
+                          "forbidden", "provider");
     f = get_json("/api/v1/figures?group=worker&" PERIOD "&worker=" W3, 200);
     assert_int_equal(count_items(f), 0);
     cJSON_Delete(f);
@@ -430,7 +420,8 @@ static void test_scopes(void **state)
     assert_int_equal(count_items(f), 1);
     expect_num(find_item(f, "worker_id", W2), "visits", 4);
     cJSON_Delete(f);
-    expect_problem(get_json("/api/v1/figures?group=worker&worker=" W1, 403), "forbidden", "worker");
+    cf_api_expect_problem(get_json("/api/v1/figures?group=worker&worker=" W1, 403), "forbidden",
+                          "worker");
 
     harness.session = NULL;
     cJSON_Delete(get_json("/api/v1/figures?group=worker", 401));

@@ -18,6 +18,7 @@
 #include "cf/batch.h"
 #include "cf/codec.h"
 #include "cf/uuid.h"
+#include "api_check.h"
 #include "harness.h"
 #include "sample_events.h"
 
@@ -68,43 +69,6 @@ struct device {
     uint64_t last_seq;
 };
 
-static cJSON *request_json(const char *method, const char *path, const char *body, long want)
-{
-    struct cf_http_reply reply;
-    assert_int_equal(cf_http(&harness, method, path, body, body ? strlen(body) : 0, &reply), 0);
-    if (reply.status != want)
-        fail_msg("%s %s: status %ld, want %ld: %s", method, path, reply.status, want, reply.body);
-    if (want >= 400)
-        assert_string_equal(reply.content_type, "application/problem+json");
-    cJSON *json = cJSON_Parse(reply.body);
-    assert_non_null(json);
-    cf_http_reply_cleanup(&reply);
-    return json;
-}
-
-static const char *json_str(const cJSON *obj, const char *name)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsString(item) ? item->valuestring : "";
-}
-
-static double json_num(const cJSON *obj, const char *name)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsNumber(item) ? item->valuedouble : -1;
-}
-
-static void expect_problem(cJSON *problem, const char *type, const char *field)
-{
-    char want[128];
-    snprintf(want, sizeof want, "https://carefact.example/problems/%s", type);
-    assert_string_equal(json_str(problem, "type"), want);
-    if (field)
-        assert_string_equal(json_str(problem, "field"), field);
-    assert_true(strlen(json_str(problem, "detail")) > 10);
-    cJSON_Delete(problem);
-}
-
 static void enroll(struct device *dev)
 {
     char code[32], body[256];
@@ -115,11 +79,11 @@ static void enroll(struct device *dev)
     char key[64];
     cf_base64url_encode(dev->public_key, 32, key, sizeof key);
     snprintf(body, sizeof body, "{\"code\":\"%s\",\"public_key\":\"%s\"}", code, key);
-    cJSON *reply = request_json("POST", "/api/v1/devices", body, 201);
-    snprintf(dev->id_text, sizeof dev->id_text, "%s", json_str(reply, "device_id"));
+    cJSON *reply = cf_api_json(&harness, "POST", "/api/v1/devices", body, 201);
+    snprintf(dev->id_text, sizeof dev->id_text, "%s", cf_json_str(reply, "device_id"));
     assert_int_equal(cf_uuid_from_text(dev->id_text, dev->id), 0);
-    assert_string_equal(json_str(reply, "worker_id"), WORKER);
-    assert_int_equal(strlen(json_str(reply, "token_key_hex")), 64);
+    assert_string_equal(cf_json_str(reply, "worker_id"), WORKER);
+    assert_int_equal(strlen(cf_json_str(reply, "token_key_hex")), 64);
     cJSON_Delete(reply);
     cf_harness_device_key(&harness, dev->id_text, dev->private_key); /* signs as the agent */
 }
@@ -147,8 +111,8 @@ static long upload(struct device *dev, const char *json, long want_status, cJSON
 {
     char path[128];
     snprintf(path, sizeof path, "/api/v1/devices/%s/events", dev->id_text);
-    *reply = request_json("POST", path, json, want_status);
-    return (long)json_num(*reply, "acked_seq");
+    *reply = cf_api_json(&harness, "POST", path, json, want_status);
+    return (long)cf_json_num(*reply, "acked_seq");
 }
 
 static long event_count(struct device *dev)
@@ -186,15 +150,15 @@ static void test_enrollment_codes(void **state)
     snprintf(body, sizeof body,
              "{\"code\":\"%s\",\"public_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
              code);
-    cJSON_Delete(request_json("POST", "/api/v1/devices", body, 201));
-    cJSON *again = request_json("POST", "/api/v1/devices", body, 403);
-    assert_non_null(strstr(json_str(again, "detail"), "already used"));
-    expect_problem(again, "enrollment-code", "code");
-    expect_problem(request_json("POST", "/api/v1/devices",
-                                "{\"code\":\"NOSUCHCODE22\",\"public_key\":"
-                                "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
-                                403),
-                   "enrollment-code", "code");
+    cJSON_Delete(cf_api_json(&harness, "POST", "/api/v1/devices", body, 201));
+    cJSON *again = cf_api_json(&harness, "POST", "/api/v1/devices", body, 403);
+    assert_non_null(strstr(cf_json_str(again, "detail"), "already used"));
+    cf_api_expect_problem(again, "enrollment-code", "code");
+    cf_api_expect_problem(cf_api_json(&harness, "POST", "/api/v1/devices",
+                                      "{\"code\":\"NOSUCHCODE22\",\"public_key\":"
+                                      "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
+                                      403),
+                          "enrollment-code", "code");
     assert_int_equal(cf_harness_carefactd(&harness, args, code, sizeof code), 0);
     assert_int_equal(cf_harness_sql(&harness, "UPDATE enrollment_codes SET expires_at = now() - "
                                               "interval '1 minute' WHERE used_at IS NULL"),
@@ -202,14 +166,14 @@ static void test_enrollment_codes(void **state)
     snprintf(body, sizeof body,
              "{\"code\":\"%s\",\"public_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
              code);
-    cJSON *expired = request_json("POST", "/api/v1/devices", body, 403);
-    assert_non_null(strstr(json_str(expired, "detail"), "expired"));
-    expect_problem(expired, "enrollment-code", "code");
-    expect_problem(
-        request_json("POST", "/api/v1/devices", "{\"code\":\"X\",\"public_key\":\"short\"}", 422),
-        "validation", "public_key");
-    expect_problem(request_json("POST", "/api/v1/devices", "{\"code\":\"X\"}", 422), "validation",
-                   "public_key");
+    cJSON *expired = cf_api_json(&harness, "POST", "/api/v1/devices", body, 403);
+    assert_non_null(strstr(cf_json_str(expired, "detail"), "expired"));
+    cf_api_expect_problem(expired, "enrollment-code", "code");
+    cf_api_expect_problem(cf_api_json(&harness, "POST", "/api/v1/devices",
+                                      "{\"code\":\"X\",\"public_key\":\"short\"}", 422),
+                          "validation", "public_key");
+    cf_api_expect_problem(cf_api_json(&harness, "POST", "/api/v1/devices", "{\"code\":\"X\"}", 422),
+                          "validation", "public_key");
 }
 
 static void test_visit_upload_replay_and_rebuild(void **state)
@@ -224,17 +188,17 @@ static void test_visit_upload_replay_and_rebuild(void **state)
         chain(&dev, &ev[i]);
     char *json = batch_json(&dev, ev, 3);
     assert_int_equal(upload(&dev, json, 200, &reply), 3);
-    assert_int_equal(json_num(reply, "stored"), 3);
-    assert_int_equal(strlen(json_str(reply, "epoch")), 36);
-    assert_true(json_num(reply, "server_time_ms") > 1.7e12);
+    assert_int_equal(cf_json_num(reply, "stored"), 3);
+    assert_int_equal(strlen(cf_json_str(reply, "epoch")), 36);
+    assert_true(cf_json_num(reply, "server_time_ms") > 1.7e12);
     cJSON_Delete(reply);
 
     /* The visit as a manager sees it. */
-    cJSON *visit = request_json("GET", "/api/v1/visits/" VISIT, NULL, 200);
-    assert_string_equal(json_str(visit, "state"), "rated");
-    assert_int_equal(json_num(visit, "duration_s"), 50 * 60);
-    assert_int_equal(json_num(visit, "expected_minutes"), 30 + 2 * 15);
-    assert_int_equal(json_num(visit, "rating"), 5);
+    cJSON *visit = cf_api_json(&harness, "GET", "/api/v1/visits/" VISIT, NULL, 200);
+    assert_string_equal(cf_json_str(visit, "state"), "rated");
+    assert_int_equal(cf_json_num(visit, "duration_s"), 50 * 60);
+    assert_int_equal(cf_json_num(visit, "expected_minutes"), 30 + 2 * 15);
+    assert_int_equal(cf_json_num(visit, "rating"), 5);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(visit, "start_confirmed")));
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(visit, "end_confirmed")));
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(visit, "flags")), 0);
@@ -244,7 +208,7 @@ static void test_visit_upload_replay_and_rebuild(void **state)
 
     /* A replay changes nothing and gets the same acknowledgement. */
     assert_int_equal(upload(&dev, json, 200, &reply), 3);
-    assert_int_equal(json_num(reply, "stored"), 0);
+    assert_int_equal(cf_json_num(reply, "stored"), 0);
     cJSON_Delete(reply);
     assert_int_equal(event_count(&dev), 3);
     free(json);
@@ -255,7 +219,7 @@ static void test_visit_upload_replay_and_rebuild(void **state)
     chain(&dev, &more[2]);
     json = batch_json(&dev, more, 3);
     assert_int_equal(upload(&dev, json, 200, &reply), 4);
-    assert_int_equal(json_num(reply, "stored"), 1);
+    assert_int_equal(cf_json_num(reply, "stored"), 1);
     cJSON_Delete(reply);
     free(json);
     assert_int_equal(event_count(&dev), 4);
@@ -286,7 +250,7 @@ static void test_tampering_gap_and_bad_seal(void **state)
     chain(&forger, &altered);
     json = batch_json(&forger, &altered, 1);
     upload(&dev, json, 409, &reply);
-    expect_problem(reply, "tampering", "events[0]");
+    cf_api_expect_problem(reply, "tampering", "events[0]");
     free(json);
 
     /* A gap: seq 5 when 2 is held. */
@@ -296,8 +260,8 @@ static void test_tampering_gap_and_bad_seal(void **state)
     chain(&ahead, &late);
     json = batch_json(&ahead, &late, 1);
     upload(&dev, json, 409, &reply);
-    assert_int_equal(json_num(reply, "expected_seq"), 3);
-    expect_problem(reply, "sequence-gap", "events[0].seq");
+    assert_int_equal(cf_json_num(reply, "expected_seq"), 3);
+    cf_api_expect_problem(reply, "sequence-gap", "events[0].seq");
     free(json);
 
     /* A batch signed by another key. */
@@ -308,15 +272,15 @@ static void test_tampering_gap_and_bad_seal(void **state)
     chain(&impostor, &third);
     json = batch_json(&impostor, &third, 1);
     upload(&dev, json, 422, &reply);
-    expect_problem(reply, "bad-seal", "seal.signature");
+    cf_api_expect_problem(reply, "bad-seal", "seal.signature");
     free(json);
 
     /* Nothing of the refused batches was stored; the visit is unchanged. */
     assert_int_equal(event_count(&dev), 2);
-    cJSON *visit =
-        request_json("GET", "/api/v1/visits/41414243-4445-4647-4849-4a4b4c4d4e4f", NULL, 200);
-    assert_int_equal(json_num(visit, "duration_s"), 3600);
-    assert_string_equal(json_str(visit, "state"), "ended");
+    cJSON *visit = cf_api_json(&harness, "GET",
+                               "/api/v1/visits/41414243-4445-4647-4849-4a4b4c4d4e4f", NULL, 200);
+    assert_int_equal(cf_json_num(visit, "duration_s"), 3600);
+    assert_string_equal(cf_json_str(visit, "state"), "ended");
     cJSON_Delete(visit);
 }
 
@@ -329,8 +293,10 @@ static void test_bad_input(void **state)
     char path[128];
     enroll(&dev);
     snprintf(path, sizeof path, "/api/v1/devices/%s/events", dev.id_text);
-    expect_problem(request_json("POST", path, "{\"events\":[", 400), "malformed-json", NULL);
-    expect_problem(request_json("POST", path, "{\"device_id\":5}", 422), "validation", "device_id");
+    cf_api_expect_problem(cf_api_json(&harness, "POST", path, "{\"events\":[", 400),
+                          "malformed-json", NULL);
+    cf_api_expect_problem(cf_api_json(&harness, "POST", path, "{\"device_id\":5}", 422),
+                          "validation", "device_id");
 
     sample_event(&ev, CF_EV_VISIT_STARTED);
     chain(&dev, &ev);
@@ -349,14 +315,16 @@ static void test_bad_input(void **state)
         char body[8192];
         snprintf(body, sizeof body, "%.*s%s%s", (int)(at - json), json, edits[i].to,
                  at + strlen(edits[i].from));
-        expect_problem(request_json("POST", path, body, 422), "validation", edits[i].field);
+        cf_api_expect_problem(cf_api_json(&harness, "POST", path, body, 422), "validation",
+                              edits[i].field);
     }
 
     /* The batch of another device, sent to this device's path. */
     struct device other;
     enroll(&other);
     snprintf(path, sizeof path, "/api/v1/devices/%s/events", other.id_text);
-    expect_problem(request_json("POST", path, json, 422), "validation", "device_id");
+    cf_api_expect_problem(cf_api_json(&harness, "POST", path, json, 422), "validation",
+                          "device_id");
     /* A device the server never enrolled. */
     struct device ghost = {.last_seq = 0};
     uint8_t ghost_pub[32];
@@ -368,14 +336,14 @@ static void test_bad_input(void **state)
     char *ghost_json = batch_json(&ghost, &ghost_ev, 1);
     cf_harness_device_key(&harness, ghost.id_text, ghost.private_key);
     upload(&ghost, ghost_json, 404, &reply);
-    expect_problem(reply, "unknown-device", NULL);
+    cf_api_expect_problem(reply, "unknown-device", NULL);
     free(ghost_json);
     /* A revoked device. */
     char sql[160];
     snprintf(sql, sizeof sql, "UPDATE devices SET status = 'revoked' WHERE id = '%s'", dev.id_text);
     assert_int_equal(cf_harness_sql(&harness, sql), 0);
     upload(&dev, json, 403, &reply);
-    expect_problem(reply, "revoked-device", NULL);
+    cf_api_expect_problem(reply, "revoked-device", NULL);
 
     /* A body over the 8 MiB cap. */
     size_t big = (8u << 20) + 100;
@@ -384,13 +352,13 @@ static void test_bad_input(void **state)
     memset(huge, ' ', big);
     huge[big] = '\0';
     snprintf(path, sizeof path, "/api/v1/devices/%s/events", other.id_text);
-    expect_problem(request_json("POST", path, huge, 413), "too-large", NULL);
+    cf_api_expect_problem(cf_api_json(&harness, "POST", path, huge, 413), "too-large", NULL);
     free(huge);
     free(json);
     assert_int_equal(event_count(&dev) + event_count(&other), 0);
 
     /* Still serving. */
-    cJSON_Delete(request_json("GET", "/healthz", NULL, 200));
+    cJSON_Delete(cf_api_json(&harness, "GET", "/healthz", NULL, 200));
 }
 
 /* Start on one terminal, end and rating on another, delivered in both orders:
@@ -444,25 +412,27 @@ static void test_order_does_not_matter(void **state)
 static void test_visit_list_filters_and_pages(void **state)
 {
     (void)state;
-    cJSON *page = request_json("GET", "/api/v1/visits?flag=early_leave&limit=1", NULL, 200);
+    cJSON *page =
+        cf_api_json(&harness, "GET", "/api/v1/visits?flag=early_leave&limit=1", NULL, 200);
     cJSON *items = cJSON_GetObjectItem(page, "items");
     assert_int_equal(cJSON_GetArraySize(items), 1);
-    const char *cursor = json_str(page, "next_cursor");
+    const char *cursor = cf_json_str(page, "next_cursor");
     assert_true(strlen(cursor) > 0);
     char path[256];
     snprintf(path, sizeof path, "/api/v1/visits?flag=early_leave&limit=1&cursor=%s", cursor);
-    cJSON *next = request_json("GET", path, NULL, 200);
+    cJSON *next = cf_api_json(&harness, "GET", path, NULL, 200);
     cJSON *items2 = cJSON_GetObjectItem(next, "items");
     assert_int_equal(cJSON_GetArraySize(items2), 1);
-    assert_string_not_equal(json_str(cJSON_GetArrayItem(items, 0), "id"),
-                            json_str(cJSON_GetArrayItem(items2, 0), "id"));
+    assert_string_not_equal(cf_json_str(cJSON_GetArrayItem(items, 0), "id"),
+                            cf_json_str(cJSON_GetArrayItem(items2, 0), "id"));
     cJSON_Delete(page);
     cJSON_Delete(next);
-    expect_problem(request_json("GET", "/api/v1/visits?state=done", NULL, 400), "validation",
-                   "state");
-    expect_problem(request_json("GET", "/api/v1/visits?worker=7", NULL, 400), "validation",
-                   "worker");
-    expect_problem(request_json("GET", "/api/v1/visits/not-a-uuid", NULL, 404), "not-found", NULL);
+    cf_api_expect_problem(cf_api_json(&harness, "GET", "/api/v1/visits?state=done", NULL, 400),
+                          "validation", "state");
+    cf_api_expect_problem(cf_api_json(&harness, "GET", "/api/v1/visits?worker=7", NULL, 400),
+                          "validation", "worker");
+    cf_api_expect_problem(cf_api_json(&harness, "GET", "/api/v1/visits/not-a-uuid", NULL, 404),
+                          "not-found", NULL);
 }
 
 /* The database goes away and comes back: carefactd answers 503 problems meanwhile,
@@ -471,12 +441,13 @@ static void test_database_restart(void **state)
 {
     (void)state;
     assert_int_equal(cf_harness_pg(&harness, "stop"), 0);
-    expect_problem(request_json("GET", "/healthz", NULL, 503), "unavailable", NULL);
-    expect_problem(request_json("GET", "/api/v1/visits", NULL, 503), "unavailable", NULL);
+    cf_api_expect_problem(cf_api_json(&harness, "GET", "/healthz", NULL, 503), "unavailable", NULL);
+    cf_api_expect_problem(cf_api_json(&harness, "GET", "/api/v1/visits", NULL, 503), "unavailable",
+                          NULL);
     assert_int_equal(cf_harness_pg(&harness, "start"), 0);
     for (int i = 0; i < 4; i++) /* every worker thread's connection re-dials */
-        cJSON_Delete(request_json("GET", "/api/v1/visits?limit=1", NULL, 200));
-    cJSON_Delete(request_json("GET", "/healthz", NULL, 200));
+        cJSON_Delete(cf_api_json(&harness, "GET", "/api/v1/visits?limit=1", NULL, 200));
+    cJSON_Delete(cf_api_json(&harness, "GET", "/healthz", NULL, 200));
 }
 
 /* Two carefactd instances on one database (DESIGN: stateless, any number of them):
@@ -496,7 +467,7 @@ static void *upload_thread(void *arg)
     if (cf_http(u->server, "POST", u->path, u->body, strlen(u->body), &reply) == 0) {
         u->status = reply.status;
         cJSON *json = cJSON_Parse(reply.body);
-        u->acked = json_num(json, "acked_seq");
+        u->acked = cf_json_num(json, "acked_seq");
         cJSON_Delete(json);
     }
     cf_http_reply_cleanup(&reply);
@@ -542,13 +513,13 @@ static void reference_version(struct device *dev, const char *kind, const char *
 {
     char path[128];
     snprintf(path, sizeof path, "/api/v1/devices/%s/reference", dev->id_text);
-    cJSON *list = request_json("GET", path, NULL, 200);
+    cJSON *list = cf_api_json(&harness, "GET", path, NULL, 200);
     out[0] = '\0';
     const cJSON *item;
     cJSON_ArrayForEach(item, cJSON_GetObjectItem(list, "items"))
     {
-        if (!strcmp(json_str(item, "kind"), kind) && !strcmp(json_str(item, "id"), id))
-            snprintf(out, size, "%s", json_str(item, "version"));
+        if (!strcmp(cf_json_str(item, "kind"), kind) && !strcmp(cf_json_str(item, "id"), id))
+            snprintf(out, size, "%s", cf_json_str(item, "version"));
     }
     cJSON_Delete(list);
 }
@@ -565,22 +536,22 @@ static void test_reference_by_comparing_lists(void **state)
     assert_int_equal(strlen(v2), 16);
 
     snprintf(path, sizeof path, "/api/v1/devices/%s/reference/fetch", dev.id_text);
-    cJSON *got = request_json("POST", path,
-                              "{\"items\":[{\"kind\":\"recipient\",\"id\":\"" RECIPIENT "\"},"
-                              "{\"kind\":\"service\",\"id\":\"HH-01\"},"
-                              "{\"kind\":\"recipient\",\"id\":\"no-such-id\"}]}",
-                              200);
+    cJSON *got = cf_api_json(&harness, "POST", path,
+                             "{\"items\":[{\"kind\":\"recipient\",\"id\":\"" RECIPIENT "\"},"
+                             "{\"kind\":\"service\",\"id\":\"HH-01\"},"
+                             "{\"kind\":\"recipient\",\"id\":\"no-such-id\"}]}",
+                             200);
     cJSON *items = cJSON_GetObjectItem(got, "items");
     assert_int_equal(cJSON_GetArraySize(items), 2); /* the unknown id is simply absent */
     cJSON *recipient = cJSON_GetArrayItem(items, 0);
-    assert_string_equal(json_str(recipient, "kind"), "recipient");
-    assert_string_equal(json_str(recipient, "version"), v1);
+    assert_string_equal(cf_json_str(recipient, "kind"), "recipient");
+    assert_string_equal(cf_json_str(recipient, "version"), v1);
     cJSON *body = cJSON_GetObjectItem(recipient, "body");
-    assert_string_equal(json_str(body, "full_name"), "Петров Пётр Петрович");
+    assert_string_equal(cf_json_str(body, "full_name"), "Петров Пётр Петрович");
     cJSON *card = cJSON_GetArrayItem(cJSON_GetObjectItem(body, "cards"), 0);
-    assert_string_equal(json_str(card, "token"), "AAECAwQFBgcICQoLDA0ODw");
+    assert_string_equal(cf_json_str(card, "token"), "AAECAwQFBgcICQoLDA0ODw");
     cJSON *service = cJSON_GetObjectItem(cJSON_GetArrayItem(items, 1), "body");
-    assert_int_equal(json_num(service, "norm_minutes"), 30);
+    assert_int_equal(cf_json_num(service, "norm_minutes"), 30);
     cJSON_Delete(got);
 
     /* Revoking the card changes the recipient's version; deleting them unlists them. */
@@ -596,22 +567,23 @@ static void test_reference_by_comparing_lists(void **state)
     assert_string_equal(v3, "");
 
     /* Bad requests. */
-    expect_problem(
-        request_json("POST", path, "{\"items\":[{\"kind\":\"truck\",\"id\":\"1\"}]}", 422),
+    cf_api_expect_problem(
+        cf_api_json(&harness, "POST", path, "{\"items\":[{\"kind\":\"truck\",\"id\":\"1\"}]}", 422),
         "validation", "items[0].kind");
-    expect_problem(request_json("POST", path, "{\"items\":{}}", 422), "validation", "items");
+    cf_api_expect_problem(cf_api_json(&harness, "POST", path, "{\"items\":{}}", 422), "validation",
+                          "items");
     char many[16384];
     size_t o = (size_t)snprintf(many, sizeof many, "{\"items\":[");
     for (int i = 0; i < 201; i++)
         o += (size_t)snprintf(many + o, sizeof many - o, "%s{\"kind\":\"plan\",\"id\":\"%d\"}",
                               i ? "," : "", i);
     snprintf(many + o, sizeof many - o, "]}");
-    expect_problem(request_json("POST", path, many, 422), "validation", "items");
+    cf_api_expect_problem(cf_api_json(&harness, "POST", path, many, 422), "validation", "items");
     char sql[160];
     snprintf(sql, sizeof sql, "UPDATE devices SET status = 'revoked' WHERE id = '%s'", dev.id_text);
     assert_int_equal(cf_harness_sql(&harness, sql), 0);
     snprintf(path, sizeof path, "/api/v1/devices/%s/reference", dev.id_text);
-    expect_problem(request_json("GET", path, NULL, 403), "revoked-device", NULL);
+    cf_api_expect_problem(cf_api_json(&harness, "GET", path, NULL, 403), "revoked-device", NULL);
 }
 
 int main(void)

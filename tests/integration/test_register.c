@@ -22,6 +22,7 @@
 #include "cf/batch.h"
 #include "cf/codec.h"
 #include "cf/uuid.h"
+#include "api_check.h"
 #include "harness.h"
 #include "sample_events.h"
 
@@ -83,40 +84,8 @@ static struct device terminal;
 static cJSON *request_as(const struct cf_session *who, const char *method, const char *path,
                          const char *body, long want)
 {
-    struct cf_http_reply reply;
     harness.session = who;
-    assert_int_equal(cf_http(&harness, method, path, body, body ? strlen(body) : 0, &reply), 0);
-    if (reply.status != want)
-        fail_msg("%s %s: status %ld, want %ld: %s", method, path, reply.status, want, reply.body);
-    if (want >= 400)
-        assert_string_equal(reply.content_type, "application/problem+json");
-    cJSON *json = cJSON_Parse(reply.body);
-    assert_non_null(json);
-    cf_http_reply_cleanup(&reply);
-    return json;
-}
-
-static const char *json_str(const cJSON *obj, const char *name)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsString(item) ? item->valuestring : "";
-}
-
-static long json_long(const cJSON *obj, const char *name)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsNumber(item) ? (long)item->valuedouble : -1;
-}
-
-static void expect_problem(cJSON *problem, const char *type, const char *field)
-{
-    char want[128];
-    snprintf(want, sizeof want, "https://carefact.example/problems/%s", type);
-    assert_string_equal(json_str(problem, "type"), want);
-    if (field)
-        assert_string_equal(json_str(problem, "field"), field);
-    assert_true(strlen(json_str(problem, "detail")) > 10);
-    cJSON_Delete(problem);
+    return cf_api_json(&harness, method, path, body, want);
 }
 
 static void enroll(struct device *dev)
@@ -129,7 +98,7 @@ static void enroll(struct device *dev)
     cf_base64url_encode(dev->public_key, 32, key, sizeof key);
     snprintf(body, sizeof body, "{\"code\":\"%s\",\"public_key\":\"%s\"}", code, key);
     cJSON *reply = request_as(NULL, "POST", "/api/v1/devices", body, 201);
-    snprintf(dev->id_text, sizeof dev->id_text, "%s", json_str(reply, "device_id"));
+    snprintf(dev->id_text, sizeof dev->id_text, "%s", cf_json_str(reply, "device_id"));
     assert_int_equal(cf_uuid_from_text(dev->id_text, dev->id), 0);
     cJSON_Delete(reply);
     cf_harness_device_key(&harness, dev->id_text, dev->private_key);
@@ -152,7 +121,7 @@ static void upload(struct cf_event *events, size_t count)
     char path[128];
     snprintf(path, sizeof path, "/api/v1/devices/%s/events", terminal.id_text);
     cJSON *ack = request_as(NULL, "POST", path, json, 200);
-    assert_int_equal(json_long(ack, "acked_seq"), (long)terminal.last_seq);
+    assert_int_equal(cf_json_long(ack, "acked_seq"), (long)terminal.last_seq);
     cJSON_Delete(ack);
     free(json);
 }
@@ -288,7 +257,7 @@ static const cJSON *find_visit(const cJSON *doc, const char *list, const char *v
     const cJSON *line;
     cJSON_ArrayForEach(line, cJSON_GetObjectItemCaseSensitive(doc, list))
     {
-        if (strcmp(json_str(line, "visit_id"), visit_id) == 0)
+        if (strcmp(cf_json_str(line, "visit_id"), visit_id) == 0)
             return line;
     }
     return NULL;
@@ -297,7 +266,7 @@ static const cJSON *find_visit(const cJSON *doc, const char *list, const char *v
 static const char *reason_of(const cJSON *doc, const char *visit_id)
 {
     const cJSON *line = find_visit(doc, "excluded", visit_id);
-    return line ? json_str(line, "reason") : "(not excluded)";
+    return line ? cf_json_str(line, "reason") : "(not excluded)";
 }
 
 static long audit_count(const char *action)
@@ -324,21 +293,21 @@ static void test_draft_matches_events(void **state)
     const cJSON *items = cJSON_GetObjectItemCaseSensitive(list, "items");
     assert_int_equal(cJSON_GetArraySize(items), 2); /* both providers, drafts not stored */
     const cJSON *other = cJSON_GetArrayItem(items, 0); /* by name: «Другой» first */
-    assert_string_equal(json_str(other, "provider_id"), OTHER_PROVIDER);
-    assert_int_equal(json_long(other, "total_kopecks"), 0);
+    assert_string_equal(cf_json_str(other, "provider_id"), OTHER_PROVIDER);
+    assert_int_equal(cf_json_long(other, "total_kopecks"), 0);
     const cJSON *mine = cJSON_GetArrayItem(items, 1);
-    assert_string_equal(json_str(mine, "id"), OCT);
-    assert_string_equal(json_str(mine, "provider_name"), "КЦСОН Тестовый");
-    assert_string_equal(json_str(mine, "month"), "2026-10");
-    assert_string_equal(json_str(mine, "state"), "draft");
-    assert_int_equal(json_long(mine, "included_count"), count);
-    assert_int_equal(json_long(mine, "total_kopecks"), total);
-    assert_int_equal(json_long(mine, "excluded_count"), 7);
+    assert_string_equal(cf_json_str(mine, "id"), OCT);
+    assert_string_equal(cf_json_str(mine, "provider_name"), "КЦСОН Тестовый");
+    assert_string_equal(cf_json_str(mine, "month"), "2026-10");
+    assert_string_equal(cf_json_str(mine, "state"), "draft");
+    assert_int_equal(cf_json_long(mine, "included_count"), count);
+    assert_int_equal(cf_json_long(mine, "total_kopecks"), total);
+    assert_int_equal(cf_json_long(mine, "excluded_count"), 7);
     assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(mine, "submitted_at")));
     cJSON_Delete(list);
 
     cJSON *doc = request_as(&authority, "GET", "/api/v1/registers/" OCT, NULL, 200);
-    assert_int_equal(json_long(doc, "total_kopecks"), total);
+    assert_int_equal(cf_json_long(doc, "total_kopecks"), total);
     assert_string_equal(reason_of(doc, V_START_BAD), "start_not_confirmed");
     assert_string_equal(reason_of(doc, V_END_BAD), "end_not_confirmed");
     assert_string_equal(reason_of(doc, V_OPEN), "not_ended");
@@ -349,16 +318,16 @@ static void test_draft_matches_events(void **state)
     int attempts = 0, lines = 0;
     cJSON_ArrayForEach(line, cJSON_GetObjectItemCaseSensitive(doc, "excluded"))
     {
-        attempts += strcmp(json_str(line, "reason"), "attempted") == 0;
+        attempts += strcmp(cf_json_str(line, "reason"), "attempted") == 0;
     }
     assert_int_equal(attempts, 1);
     long sum = 0;
     cJSON_ArrayForEach(line, cJSON_GetObjectItemCaseSensitive(doc, "included"))
     {
         lines++;
-        sum += json_long(line, "amount_kopecks");
-        assert_int_equal(json_long(line, "amount_kopecks"),
-                         json_long(line, "quantity") * json_long(line, "tariff_kopecks"));
+        sum += cf_json_long(line, "amount_kopecks");
+        assert_int_equal(cf_json_long(line, "amount_kopecks"),
+                         cf_json_long(line, "quantity") * cf_json_long(line, "tariff_kopecks"));
         assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(line, "late")));
     }
     assert_int_equal(lines, 3);
@@ -367,18 +336,18 @@ static void test_draft_matches_events(void **state)
      * 1 November */
     line = find_visit(doc, "included", V_EDGE);
     assert_non_null(line);
-    assert_string_equal(json_str(line, "local_date"), "2026-10-01");
-    assert_string_equal(json_str(line, "local_time"), "00:30");
+    assert_string_equal(cf_json_str(line, "local_date"), "2026-10-01");
+    assert_string_equal(cf_json_str(line, "local_time"), "00:30");
     assert_null(find_visit(doc, "included", V_NOVEMBER));
     line = find_visit(doc, "included", V_PAID);
-    assert_string_equal(json_str(line, "service_code"), "HH-05");
-    assert_string_equal(json_str(line, "service_name"), "Генеральная уборка");
-    assert_string_equal(json_str(line, "recipient_name"), "Петров Пётр Петрович");
+    assert_string_equal(cf_json_str(line, "service_code"), "HH-05");
+    assert_string_equal(cf_json_str(line, "service_name"), "Генеральная уборка");
+    assert_string_equal(cf_json_str(line, "recipient_name"), "Петров Пётр Петрович");
     cJSON_Delete(doc);
 
     cJSON *nov = request_as(&authority, "GET", "/api/v1/registers/" NOV, NULL, 200);
     assert_non_null(find_visit(nov, "included", V_NOVEMBER));
-    assert_int_equal(json_long(nov, "included_count"), 1);
+    assert_int_equal(cf_json_long(nov, "included_count"), 1);
     cJSON_Delete(nov);
 }
 
@@ -422,10 +391,10 @@ static void test_csv_export(void **state)
     assert_string_equal(reply.content_type, "application/json");
     assert_non_null(strstr(reply.content_disposition, ".json\""));
     cJSON *doc = cJSON_Parse(reply.body);
-    assert_int_equal(json_long(doc, "total_kopecks"), 166450);
+    assert_int_equal(cf_json_long(doc, "total_kopecks"), 166450);
     cJSON_Delete(doc);
     cf_http_reply_cleanup(&reply);
-    expect_problem(
+    cf_api_expect_problem(
         request_as(&manager, "GET", "/api/v1/registers/" OCT "/export?format=xls", NULL, 400),
         "validation", "format");
 }
@@ -436,80 +405,94 @@ static void test_scope_and_validation(void **state)
     cJSON *list = request_as(&manager, "GET", "/api/v1/registers?month=2026-10", NULL, 200);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(list, "items")), 1);
     cJSON_Delete(list);
-    expect_problem(request_as(&manager, "GET",
-                              "/api/v1/registers?month=2026-10&provider=" OTHER_PROVIDER, NULL,
-                              403),
-                   "forbidden", "provider");
+    cf_api_expect_problem(request_as(&manager, "GET",
+                                     "/api/v1/registers?month=2026-10&provider=" OTHER_PROVIDER,
+                                     NULL, 403),
+                          "forbidden", "provider");
     /* another provider's register is a 404 for a manager, for reads and changes */
-    expect_problem(request_as(&other_manager, "GET", "/api/v1/registers/" OCT, NULL, 404),
-                   "not-found", NULL);
-    expect_problem(request_as(&other_manager, "GET", "/api/v1/registers/" OCT "/export", NULL, 404),
-                   "not-found", NULL);
-    expect_problem(
+    cf_api_expect_problem(request_as(&other_manager, "GET", "/api/v1/registers/" OCT, NULL, 404),
+                          "not-found", NULL);
+    cf_api_expect_problem(
+        request_as(&other_manager, "GET", "/api/v1/registers/" OCT "/export", NULL, 404),
+        "not-found", NULL);
+    cf_api_expect_problem(
         request_as(&other_manager, "POST", "/api/v1/registers/" OCT "/submit", NULL, 404),
         "not-found", NULL);
-    expect_problem(request_as(&authority, "GET", "/api/v1/registers?month=2026-13", NULL, 400),
-                   "validation", "month");
-    expect_problem(request_as(&authority, "GET", "/api/v1/registers", NULL, 400), "validation",
-                   "month");
-    expect_problem(request_as(&authority, "GET", "/api/v1/registers?month=2026-10&x=1", NULL, 400),
-                   "validation", NULL);
-    expect_problem(request_as(&authority, "GET", "/api/v1/registers/2026-10.nope", NULL, 404),
-                   "not-found", NULL);
-    expect_problem(request_as(&authority, "GET",
-                              "/api/v1/registers/2026-10.00000000-0000-4000-8000-0000000000ff",
-                              NULL, 404),
-                   "not-found", NULL);
+    cf_api_expect_problem(
+        request_as(&authority, "GET", "/api/v1/registers?month=2026-13", NULL, 400), "validation",
+        "month");
+    cf_api_expect_problem(request_as(&authority, "GET", "/api/v1/registers", NULL, 400),
+                          "validation", "month");
+    cf_api_expect_problem(
+        request_as(&authority, "GET", "/api/v1/registers?month=2026-10&x=1", NULL, 400),
+        "validation", NULL);
+    cf_api_expect_problem(
+        request_as(&authority, "GET", "/api/v1/registers/2026-10.nope", NULL, 404), "not-found",
+        NULL);
+    cf_api_expect_problem(
+        request_as(&authority, "GET",
+                   "/api/v1/registers/2026-10.00000000-0000-4000-8000-0000000000ff", NULL, 404),
+        "not-found", NULL);
 }
 
 static void test_state_machine(void **state)
 {
     (void)state;
     /* roles: the department does not submit, a manager does not approve or return */
-    expect_problem(request_as(&authority, "POST", "/api/v1/registers/" OCT "/submit", NULL, 403),
-                   "forbidden", NULL);
-    expect_problem(request_as(&manager, "POST", "/api/v1/registers/" OCT "/approve", NULL, 403),
-                   "forbidden", NULL);
-    expect_problem(
+    cf_api_expect_problem(
+        request_as(&authority, "POST", "/api/v1/registers/" OCT "/submit", NULL, 403), "forbidden",
+        NULL);
+    cf_api_expect_problem(
+        request_as(&manager, "POST", "/api/v1/registers/" OCT "/approve", NULL, 403), "forbidden",
+        NULL);
+    cf_api_expect_problem(
         request_as(&manager, "POST", "/api/v1/registers/" OCT "/return", "{\"reason\":\"x\"}", 403),
         "forbidden", NULL);
     /* a draft cannot be approved; bodies are strict; the current month is not over */
-    expect_problem(request_as(&authority, "POST", "/api/v1/registers/" OCT "/approve", NULL, 409),
-                   "register-state", NULL);
-    expect_problem(request_as(&manager, "POST", "/api/v1/registers/" OCT "/submit",
-                              "{\"submitted_by\":\"Кто-то\"}", 422),
-                   "validation", "submitted_by");
-    expect_problem(
+    cf_api_expect_problem(
+        request_as(&authority, "POST", "/api/v1/registers/" OCT "/approve", NULL, 409),
+        "register-state", NULL);
+    cf_api_expect_problem(request_as(&manager, "POST", "/api/v1/registers/" OCT "/submit",
+                                     "{\"submitted_by\":\"Кто-то\"}", 422),
+                          "validation", "submitted_by");
+    cf_api_expect_problem(
         request_as(&manager, "POST", "/api/v1/registers/2026-12." PROVIDER "/submit", NULL, 409),
         "register-month-open", NULL);
 
     cJSON *head = request_as(&manager, "POST", "/api/v1/registers/" OCT "/submit", "{}", 200);
-    assert_string_equal(json_str(head, "state"), "submitted");
-    assert_string_equal(json_str(head, "submitted_by"), "reg-manager");
-    assert_int_equal(json_long(head, "total_kopecks"), 166450);
+    assert_string_equal(cf_json_str(head, "state"), "submitted");
+    assert_string_equal(cf_json_str(head, "submitted_by"), "reg-manager");
+    assert_int_equal(cf_json_long(head, "total_kopecks"), 166450);
     cJSON_Delete(head);
-    expect_problem(request_as(&manager, "POST", "/api/v1/registers/" OCT "/submit", NULL, 409),
-                   "register-state", NULL);
+    cf_api_expect_problem(
+        request_as(&manager, "POST", "/api/v1/registers/" OCT "/submit", NULL, 409),
+        "register-state", NULL);
+    /* what was submitted is what the department decides on: its visits are frozen */
+    cf_api_expect_problem(
+        request_as(&manager, "POST", "/api/v1/visits/" V_PAID "/corrections",
+                   "{\"field\":\"disputed\",\"value\":true,\"reason\":\"жалоба\"}", 409),
+        "register-closed", NULL);
     /* registers go month after month: not September after October */
-    expect_problem(
+    cf_api_expect_problem(
         request_as(&manager, "POST", "/api/v1/registers/2026-09." PROVIDER "/submit", NULL, 409),
         "register-order", NULL);
 
     /* returning needs a reason */
-    expect_problem(request_as(&authority, "POST", "/api/v1/registers/" OCT "/return", NULL, 422),
-                   "validation", "reason");
-    expect_problem(request_as(&authority, "POST", "/api/v1/registers/" OCT "/return",
-                              "{\"reason\":\"  \"}", 422),
-                   "validation", "reason");
-    expect_problem(request_as(&authority, "POST", "/api/v1/registers/" OCT "/return",
-                              "{\"reason\":\"x\",\"by\":\"y\"}", 422),
-                   "validation", "by");
+    cf_api_expect_problem(
+        request_as(&authority, "POST", "/api/v1/registers/" OCT "/return", NULL, 422), "validation",
+        "reason");
+    cf_api_expect_problem(request_as(&authority, "POST", "/api/v1/registers/" OCT "/return",
+                                     "{\"reason\":\"  \"}", 422),
+                          "validation", "reason");
+    cf_api_expect_problem(request_as(&authority, "POST", "/api/v1/registers/" OCT "/return",
+                                     "{\"reason\":\"x\",\"by\":\"y\"}", 422),
+                          "validation", "by");
     head = request_as(&authority, "POST", "/api/v1/registers/" OCT "/return",
                       "{\"reason\":\"Проверьте визит 10 октября\"}", 200);
-    assert_string_equal(json_str(head, "state"), "draft");
-    assert_string_equal(json_str(head, "returned_reason"), "Проверьте визит 10 октября");
-    assert_string_equal(json_str(head, "returned_by"), "reg-authority");
-    assert_int_equal(json_long(head, "total_kopecks"), 166450); /* live again */
+    assert_string_equal(cf_json_str(head, "state"), "draft");
+    assert_string_equal(cf_json_str(head, "returned_reason"), "Проверьте визит 10 октября");
+    assert_string_equal(cf_json_str(head, "returned_by"), "reg-authority");
+    assert_int_equal(cf_json_long(head, "total_kopecks"), 166450); /* live again */
     cJSON_Delete(head);
     assert_int_equal(cf_harness_sql_long(&harness,
                                          "SELECT count(*) FROM register_lines WHERE month = "
@@ -518,14 +501,15 @@ static void test_state_machine(void **state)
 
     cJSON_Delete(request_as(&manager, "POST", "/api/v1/registers/" OCT "/submit", NULL, 200));
     head = request_as(&authority, "POST", "/api/v1/registers/" OCT "/approve", NULL, 200);
-    assert_string_equal(json_str(head, "state"), "approved");
-    assert_string_equal(json_str(head, "approved_by"), "reg-authority");
+    assert_string_equal(cf_json_str(head, "state"), "approved");
+    assert_string_equal(cf_json_str(head, "approved_by"), "reg-authority");
     cJSON_Delete(head);
-    expect_problem(request_as(&authority, "POST", "/api/v1/registers/" OCT "/approve", NULL, 409),
-                   "register-state", NULL);
-    expect_problem(request_as(&authority, "POST", "/api/v1/registers/" OCT "/return",
-                              "{\"reason\":\"поздно\"}", 409),
-                   "register-state", NULL);
+    cf_api_expect_problem(
+        request_as(&authority, "POST", "/api/v1/registers/" OCT "/approve", NULL, 409),
+        "register-state", NULL);
+    cf_api_expect_problem(request_as(&authority, "POST", "/api/v1/registers/" OCT "/return",
+                                     "{\"reason\":\"поздно\"}", 409),
+                          "register-state", NULL);
 
     /* the audit log: who, what, the reason, the totals */
     assert_int_equal(audit_count("register.submit"), 2);
@@ -561,14 +545,16 @@ static void test_approved_is_frozen_and_late_goes_next(void **state)
     ev[n].mono_ms = 1000000 + ((T_OCT10 + 3 * 3600000) / 1000) % 100000000 + 40 * 60000;
     set_services(&ev[n++], "MED.02", 1, NULL, 0);
     upload(ev, n);
+    /* corrections after approval are recorded (the register does not change) */
+    cJSON_Delete(request_as(&manager, "POST", "/api/v1/visits/" V_DISPUTED "/corrections",
+                            "{\"field\":\"disputed\",\"value\":false,\"reason\":\"Спор снят\"}",
+                            201));
+    cJSON_Delete(request_as(&manager, "POST", "/api/v1/visits/" V_PAID "/corrections",
+                            "{\"field\":\"disputed\",\"value\":true,"
+                            "\"reason\":\"Оспорен после оплаты\"}",
+                            201));
     assert_int_equal(
-        cf_harness_sql(&harness,
-                       "INSERT INTO visit_corrections (visit_id, provider_id, field, value, "
-                       "previous, reason, corrected_by) VALUES ('" V_DISPUTED "', '" PROVIDER
-                       "', 'disputed', 'false', 'true', 'Спор снят', 'manager:test'), "
-                       "('" V_PAID "', '" PROVIDER "', 'disputed', 'true', 'false', "
-                       "'Оспорен после оплаты', 'manager:test');"
-                       "UPDATE services SET tariff_kopecks = 99999 WHERE code = 'HH-05'"),
+        cf_harness_sql(&harness, "UPDATE services SET tariff_kopecks = 99999 WHERE code = 'HH-05'"),
         0);
 
     struct cf_http_reply after;
@@ -599,7 +585,7 @@ static void test_approved_is_frozen_and_late_goes_next(void **state)
         if (!line)
             fail_msg("late visit %s not in November's draft", late[i]);
         assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(line, "late")));
-        assert_string_equal(json_str(line, "original_month"), "2026-10");
+        assert_string_equal(cf_json_str(line, "original_month"), "2026-10");
     }
     assert_false(cJSON_IsTrue(
         cJSON_GetObjectItemCaseSensitive(find_visit(nov, "included", V_NOVEMBER), "late")));
@@ -607,10 +593,10 @@ static void test_approved_is_frozen_and_late_goes_next(void **state)
     assert_null(find_visit(nov, "included", V_PAID));
     assert_null(find_visit(nov, "excluded", V_PAID));
     assert_null(find_visit(nov, "excluded", V_START_BAD));
-    assert_int_equal(json_long(nov, "included_count"), 4);
-    assert_int_equal(json_long(nov, "excluded_count"), 0);
+    assert_int_equal(cf_json_long(nov, "included_count"), 4);
+    assert_int_equal(cf_json_long(nov, "excluded_count"), 0);
     /* 250 (Nov) + 250 (late) + 90 (the open one's end: MED.02) + 250 (undisputed) */
-    assert_int_equal(json_long(nov, "total_kopecks"), 25000 + 25000 + 9000 + 25000);
+    assert_int_equal(cf_json_long(nov, "total_kopecks"), 25000 + 25000 + 9000 + 25000);
     cJSON_Delete(nov);
     long count, total;
     independent_totals("2026-11-01", "", &count, &total);
@@ -625,15 +611,16 @@ static void test_approved_is_frozen_and_late_goes_next(void **state)
 
     /* November submitted: the late lines are snapshotted there, flagged */
     cJSON *head = request_as(&manager, "POST", "/api/v1/registers/" NOV "/submit", NULL, 200);
-    assert_int_equal(json_long(head, "total_kopecks"), 84000);
+    assert_int_equal(cf_json_long(head, "total_kopecks"), 84000);
     cJSON_Delete(head);
     assert_int_equal(cf_harness_sql_long(&harness,
                                          "SELECT count(*) FROM register_lines WHERE month = "
                                          "'2026-11-01' AND late AND original_month = '2026-10-01'"),
                      3);
     /* October cannot be returned now (approved), nor submitted again */
-    expect_problem(request_as(&manager, "POST", "/api/v1/registers/" OCT "/submit", NULL, 409),
-                   "register-state", NULL);
+    cf_api_expect_problem(
+        request_as(&manager, "POST", "/api/v1/registers/" OCT "/submit", NULL, 409),
+        "register-state", NULL);
 }
 
 int main(void)

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include "api_check.h"
 #include "harness.h"
 
 #define PROVIDER "00000000-0000-4000-8000-000000000002"
@@ -88,43 +89,12 @@ static int group_teardown(void **state)
     return 0;
 }
 
-static cJSON *request_json(const char *method, const char *path, const char *body, long want)
-{
-    struct cf_http_reply reply;
-    assert_int_equal(cf_http(&harness, method, path, body, body ? strlen(body) : 0, &reply), 0);
-    if (reply.status != want)
-        fail_msg("%s %s: status %ld, want %ld: %s", method, path, reply.status, want, reply.body);
-    if (want >= 400)
-        assert_string_equal(reply.content_type, "application/problem+json");
-    cJSON *json = cJSON_Parse(reply.body);
-    assert_non_null(json);
-    cf_http_reply_cleanup(&reply);
-    return json;
-}
-
-static const char *json_str(const cJSON *obj, const char *name)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsString(item) ? item->valuestring : "";
-}
-
-static double json_num(const cJSON *obj, const char *name)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsNumber(item) ? item->valuedouble : -1;
-}
-
-static bool json_bool(const cJSON *obj, const char *name)
-{
-    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, name));
-}
-
 static const cJSON *find_item(const cJSON *list, const char *id)
 {
     const cJSON *item;
     cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(list, "items"))
     {
-        if (strcmp(json_str(item, "id"), id) == 0)
+        if (strcmp(cf_json_str(item, "id"), id) == 0)
             return item;
     }
     return NULL;
@@ -135,81 +105,74 @@ static int count_items(const cJSON *list)
     return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(list, "items"));
 }
 
-static void expect_problem(cJSON *problem, const char *type, const char *field)
-{
-    char want[128];
-    snprintf(want, sizeof want, "https://carefact.example/problems/%s", type);
-    assert_string_equal(json_str(problem, "type"), want);
-    if (field)
-        assert_string_equal(json_str(problem, "field"), field);
-    cJSON_Delete(problem);
-}
-
 static void test_live(void **state)
 {
     (void)state;
-    cJSON *live = request_json("GET", "/api/v1/live?provider=" PROVIDER, NULL, 200);
+    cJSON *live = cf_api_json(&harness, "GET", "/api/v1/live?provider=" PROVIDER, NULL, 200);
     assert_int_equal(count_items(live), 3); /* the ended ones are not live */
     const cJSON *v = find_item(live, V_LIVE);
     assert_non_null(v);
-    assert_true(json_num(v, "elapsed_s") >= 600 && json_num(v, "elapsed_s") < 900);
-    assert_int_equal((int)json_num(v, "expected_minutes"), 30);
-    assert_false(json_bool(v, "overdue"));
-    assert_false(json_bool(v, "abandoned"));
-    assert_string_equal(json_str(v, "worker_name"), "Иванова Анна");
+    assert_true(cf_json_num(v, "elapsed_s") >= 600 && cf_json_num(v, "elapsed_s") < 900);
+    assert_int_equal((int)cf_json_num(v, "expected_minutes"), 30);
+    assert_false(cf_json_true(v, "overdue"));
+    assert_false(cf_json_true(v, "abandoned"));
+    assert_string_equal(cf_json_str(v, "worker_name"), "Иванова Анна");
     v = find_item(live, V_OVERDUE);
-    assert_true(json_bool(v, "overdue"));
-    assert_false(json_bool(v, "abandoned"));
+    assert_true(cf_json_true(v, "overdue"));
+    assert_false(cf_json_true(v, "abandoned"));
     v = find_item(live, V_ABANDONED);
-    assert_true(json_bool(v, "abandoned"));
+    assert_true(cf_json_true(v, "abandoned"));
     /* longest running first */
     assert_string_equal(
-        json_str(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(live, "items"), 0), "id"),
+        cf_json_str(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(live, "items"), 0), "id"),
         V_ABANDONED);
     cJSON_Delete(live);
-    live = request_json("GET", "/api/v1/live?provider=" OTHER_PROVIDER, NULL, 200);
+    live = cf_api_json(&harness, "GET", "/api/v1/live?provider=" OTHER_PROVIDER, NULL, 200);
     assert_int_equal(count_items(live), 0);
     cJSON_Delete(live);
-    expect_problem(request_json("GET", "/api/v1/live?provider=nope", NULL, 400), "validation",
-                   "provider");
-    expect_problem(request_json("GET", "/api/v1/live?worker=" WORKER, NULL, 400), "validation",
-                   NULL);
+    cf_api_expect_problem(cf_api_json(&harness, "GET", "/api/v1/live?provider=nope", NULL, 400),
+                          "validation", "provider");
+    cf_api_expect_problem(cf_api_json(&harness, "GET", "/api/v1/live?worker=" WORKER, NULL, 400),
+                          "validation", NULL);
 }
 
 static void test_exception_queue(void **state)
 {
     (void)state;
-    cJSON *q = request_json("GET", "/api/v1/exceptions?provider=" PROVIDER, NULL, 200);
+    cJSON *q = cf_api_json(&harness, "GET", "/api/v1/exceptions?provider=" PROVIDER, NULL, 200);
     /* early leave, low rating, abandoned, pending card: not the other provider's mismatch */
     assert_int_equal(count_items(q), 4);
     const cJSON *e = find_item(q, "early_leave." V_EARLY);
     assert_non_null(e);
-    assert_string_equal(json_str(e, "status"), "open");
-    assert_int_equal((int)json_num(cJSON_GetObjectItemCaseSensitive(e, "detail"), "duration_s"),
+    assert_string_equal(cf_json_str(e, "status"), "open");
+    assert_int_equal((int)cf_json_num(cJSON_GetObjectItemCaseSensitive(e, "detail"), "duration_s"),
                      300);
     e = find_item(q, "low_rating." V_LOW);
-    assert_int_equal((int)json_num(cJSON_GetObjectItemCaseSensitive(e, "detail"), "rating"), 1);
+    assert_int_equal((int)cf_json_num(cJSON_GetObjectItemCaseSensitive(e, "detail"), "rating"), 1);
     assert_non_null(find_item(q, "abandoned." V_ABANDONED));
     e = find_item(q, "card_binding." BINDING);
     assert_non_null(e);
-    assert_string_equal(json_str(cJSON_GetObjectItemCaseSensitive(e, "detail"), "last4"), "5678");
+    assert_string_equal(cf_json_str(cJSON_GetObjectItemCaseSensitive(e, "detail"), "last4"),
+                        "5678");
     assert_null(find_item(q, "abandoned." V_OVERDUE)); /* 2 h is not abandoned */
     cJSON_Delete(q);
 
-    q = request_json("GET", "/api/v1/exceptions?kind=card_mismatch", NULL, 200);
+    q = cf_api_json(&harness, "GET", "/api/v1/exceptions?kind=card_mismatch", NULL, 200);
     assert_int_equal(count_items(q), 1);
     assert_non_null(find_item(q, "card_mismatch." V_OTHER));
     cJSON_Delete(q);
-    q = request_json("GET", "/api/v1/exceptions", NULL, 200);
+    q = cf_api_json(&harness, "GET", "/api/v1/exceptions", NULL, 200);
     assert_int_equal(count_items(q), 5);
     cJSON_Delete(q);
 
-    expect_problem(request_json("GET", "/api/v1/exceptions?kind=late", NULL, 400), "validation",
-                   "kind");
-    expect_problem(request_json("GET", "/api/v1/exceptions?status=closed", NULL, 400), "validation",
-                   "status");
-    expect_problem(request_json("GET", "/api/v1/exceptions?kind=a&kind=b", NULL, 400), "validation",
-                   "kind");
+    cf_api_expect_problem(cf_api_json(&harness, "GET", "/api/v1/exceptions?kind=late", NULL, 400),
+                          "validation", "kind");
+    cf_api_expect_problem(
+        cf_api_json(&harness, "GET", "/api/v1/exceptions?status=closed", NULL, 400), "validation",
+        "status");
+    cf_api_expect_problem(
+        cf_api_json(&harness, "GET", "/api/v1/exceptions?kind=a&kind=b", NULL, 400), "validation",
+        "kind");
 }
 
 static void test_resolve(void **state)
@@ -217,60 +180,66 @@ static void test_resolve(void **state)
     (void)state;
     /* bad input: never a 500, never a change */
     /* who resolves is the signed-in person, never a name in the body */
-    expect_problem(request_json("POST", "/api/v1/exceptions/early_leave." V_EARLY "/resolve",
-                                "{\"action\":\"must_fix\",\"resolved_by\":\"Кто-то\"}", 422),
-                   "validation", "resolved_by");
-    expect_problem(request_json("POST", "/api/v1/exceptions/early_leave." V_EARLY "/resolve",
-                                "{\"action\":\"confirm\"}", 422),
-                   "validation", "action");
-    expect_problem(request_json("POST", "/api/v1/exceptions/early_leave." V_EARLY "/resolve",
-                                "{\"action\":\"must_fix\",\"who\":1}", 422),
-                   "validation", "who");
-    expect_problem(request_json("POST", "/api/v1/exceptions/early_leave." V_EARLY "/resolve",
-                                "{not json", 400),
-                   "malformed-json", NULL);
-    expect_problem(request_json("POST", "/api/v1/exceptions/early_leave." V_LOW "/resolve",
-                                "{\"action\":\"must_fix\"}", 404),
-                   "not-found", NULL);
-    expect_problem(request_json("POST", "/api/v1/exceptions/nonsense/resolve",
-                                "{\"action\":\"must_fix\"}", 404),
-                   "not-found", NULL);
+    cf_api_expect_problem(cf_api_json(&harness, "POST",
+                                      "/api/v1/exceptions/early_leave." V_EARLY "/resolve",
+                                      "{\"action\":\"must_fix\",\"resolved_by\":\"Кто-то\"}", 422),
+                          "validation", "resolved_by");
+    cf_api_expect_problem(cf_api_json(&harness, "POST",
+                                      "/api/v1/exceptions/early_leave." V_EARLY "/resolve",
+                                      "{\"action\":\"confirm\"}", 422),
+                          "validation", "action");
+    cf_api_expect_problem(cf_api_json(&harness, "POST",
+                                      "/api/v1/exceptions/early_leave." V_EARLY "/resolve",
+                                      "{\"action\":\"must_fix\",\"who\":1}", 422),
+                          "validation", "who");
+    cf_api_expect_problem(cf_api_json(&harness, "POST",
+                                      "/api/v1/exceptions/early_leave." V_EARLY "/resolve",
+                                      "{not json", 400),
+                          "malformed-json", NULL);
+    cf_api_expect_problem(cf_api_json(&harness, "POST",
+                                      "/api/v1/exceptions/early_leave." V_LOW "/resolve",
+                                      "{\"action\":\"must_fix\"}", 404),
+                          "not-found", NULL);
+    cf_api_expect_problem(cf_api_json(&harness, "POST", "/api/v1/exceptions/nonsense/resolve",
+                                      "{\"action\":\"must_fix\"}", 404),
+                          "not-found", NULL);
     assert_int_equal(cf_harness_sql_long(&harness, "SELECT count(*) FROM audit_log WHERE action = "
                                                    "'exception.resolve'"),
                      0);
 
     cJSON *e =
-        request_json("POST", "/api/v1/exceptions/early_leave." V_EARLY "/resolve",
-                     "{\"action\":\"must_fix\",\"note\":\"Визит 5 минут при норме 30\"}", 200);
-    assert_string_equal(json_str(e, "status"), "resolved");
+        cf_api_json(&harness, "POST", "/api/v1/exceptions/early_leave." V_EARLY "/resolve",
+                    "{\"action\":\"must_fix\",\"note\":\"Визит 5 минут при норме 30\"}", 200);
+    assert_string_equal(cf_json_str(e, "status"), "resolved");
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(e, "resolution");
-    assert_string_equal(json_str(r, "action"), "must_fix");
-    assert_string_equal(json_str(r, "resolved_by"), "harness-authority");
+    assert_string_equal(cf_json_str(r, "action"), "must_fix");
+    assert_string_equal(cf_json_str(r, "resolved_by"), "harness-authority");
     cJSON_Delete(e);
-    expect_problem(request_json("POST", "/api/v1/exceptions/early_leave." V_EARLY "/resolve",
-                                "{\"action\":\"acknowledge\"}", 409),
-                   "already-resolved", NULL);
+    cf_api_expect_problem(cf_api_json(&harness, "POST",
+                                      "/api/v1/exceptions/early_leave." V_EARLY "/resolve",
+                                      "{\"action\":\"acknowledge\"}", 409),
+                          "already-resolved", NULL);
 
     /* the queue: no longer open, listed as resolved */
-    cJSON *q = request_json("GET", "/api/v1/exceptions?provider=" PROVIDER, NULL, 200);
+    cJSON *q = cf_api_json(&harness, "GET", "/api/v1/exceptions?provider=" PROVIDER, NULL, 200);
     assert_null(find_item(q, "early_leave." V_EARLY));
     cJSON_Delete(q);
-    q = request_json("GET", "/api/v1/exceptions?status=resolved", NULL, 200);
+    q = cf_api_json(&harness, "GET", "/api/v1/exceptions?status=resolved", NULL, 200);
     assert_int_equal(count_items(q), 1);
     assert_non_null(find_item(q, "early_leave." V_EARLY));
     cJSON_Delete(q);
 
     /* a pending card: confirming makes it active */
-    e = request_json("POST", "/api/v1/exceptions/card_binding." BINDING "/resolve",
-                     "{\"action\":\"confirm\"}", 200);
+    e = cf_api_json(&harness, "POST", "/api/v1/exceptions/card_binding." BINDING "/resolve",
+                    "{\"action\":\"confirm\"}", 200);
     cJSON_Delete(e);
     char *status =
         cf_harness_sql_value(&harness, "SELECT status FROM card_bindings WHERE id = '" BINDING "'");
     assert_string_equal(status, "active");
     free(status);
-    q = request_json("GET", "/api/v1/exceptions?kind=card_binding&status=all", NULL, 200);
+    q = cf_api_json(&harness, "GET", "/api/v1/exceptions?kind=card_binding&status=all", NULL, 200);
     assert_int_equal(count_items(q), 1);
-    assert_string_equal(json_str(find_item(q, "card_binding." BINDING), "status"), "resolved");
+    assert_string_equal(cf_json_str(find_item(q, "card_binding." BINDING), "status"), "resolved");
     cJSON_Delete(q);
 
     /* the audit log has who, what and why, and cannot be changed */
