@@ -22,7 +22,7 @@ export function esc(value) {
 /* The server's problems (RFC 7807, stable type) that a page can meet, in Russian; any
  * other keeps the server's detail. */
 const PROBLEM_TEXT = {
-  "register-closed": "Визит входит в переданный или утверждённый реестр оплаты: исправить его уже нельзя.",
+  "register-closed": "Визит входит в реестр оплаты, переданный на утверждение: исправить его можно, когда департамент вернёт реестр на доработку.",
   "no-change": "Это значение уже действует: исправлять нечего.",
   "planned-visit": "Визит ещё не начат: исправлять нечего.",
   "register-state": "Реестр уже в другом состоянии: обновите страницу.",

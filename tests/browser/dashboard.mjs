@@ -6,7 +6,8 @@
  * recipient's statement, the payment register (the disputed visit excluded, then
  * paid with its corrected quantity; the CSV and JSON downloads carrying the page's
  * total; submitted by the manager, returned with a reason and approved by the
- * authority; a correction refused afterwards), the figures pages, and
+ * authority; a correction refused while submitted, recorded after approval without
+ * changing the approved register), the figures pages, and
  * every page rendering without a script error. Steps are handed over through files
  * in $WORK (see dashboard.sh).
  *
@@ -297,6 +298,20 @@ try {
     check((await page.locator("#register-history").textContent()).includes(login), "the register does not say who submitted it");
     check(await page.locator("#register-submit").count() === 0, "a submitted register still offers «Передать»");
     await shot(page, "9-register-submitted");
+    if (has.corrections) {
+      step = "correction while submitted";
+      /* The department approves exactly what was submitted: the visit is frozen, and
+       * the page says so in Russian. */
+      await rendered(`#/visit/${oldVisit}`);
+      const form = page.locator("#correct-services");
+      await form.locator("input[name=quantity]").first().fill("3");
+      await form.locator("textarea[name=reason]").fill("Попытка во время утверждения");
+      await form.locator("button[type=submit]").click();
+      await page.locator("#correction-message:not([hidden])", { hasText: "реестр оплаты" }).waitFor({ timeout: 10000 });
+      check(await page.locator("#corrections li[data-field=services]").count() === 1, "a correction was stored while submitted");
+      await shot(page, "9b-correction-refused");
+      await rendered(registerHash);
+    }
 
     step = "register return";
     /* The department returns it with a reason typed in the page (no window.prompt);
@@ -336,16 +351,22 @@ try {
 
     if (has.corrections) {
       step = "correction after approval";
-      /* An approved register is final: the server refuses to correct its visits, and
-       * the page says why instead of pretending. */
+      /* Approved, the register is final, but the visit's history is not: a correction is
+       * recorded (it would count late in a next register) and the approved total stays. */
       await rendered(`#/visit/${oldVisit}`);
       const form = page.locator("#correct-services");
       await form.locator("input[name=quantity]").first().fill("3");
-      await form.locator("textarea[name=reason]").fill("Попытка после утверждения");
+      await form.locator("textarea[name=reason]").fill("Третья покупка, найдена после утверждения");
       await form.locator("button[type=submit]").click();
-      await page.locator("#correction-message:not([hidden])", { hasText: "реестр оплаты" }).waitFor({ timeout: 10000 });
-      check(await page.locator("#corrections li[data-field=services]").count() === 1, "a correction was added after approval");
-      await shot(page, "12-correction-refused");
+      await page.locator("#corrections li[data-field=services]", { hasText: "стало HH-SHOP×3" }).waitFor({ timeout: 10000 });
+      check((await page.locator("#corrections li[data-field=services]").last().textContent()).includes(authorityLogin),
+        "the history does not say the department corrected it");
+      await shot(page, "12-corrected-after-approval");
+      await rendered(registerHash);
+      await page.locator('#register[data-state="approved"]').waitFor({ timeout: 10000 });
+      check(amount(await page.locator("#register-total").textContent()) === total, "the approved register changed");
+      check((await page.locator(`#register-included tr[data-visit="${oldVisit}"] .qty`).first().textContent()) === "2",
+        "the approved register's quantity changed");
     }
   } else {
     step = "register missing";
