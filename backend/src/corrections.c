@@ -18,8 +18,6 @@
 #include "cf/json.h"
 #include "cf/uuid.h"
 
-#define REASON_MAX_CHARS 2000
-#define REASON_MAX_BYTES (REASON_MAX_CHARS * 4)
 #define SERVICES_MAX 32
 #define QUANTITY_MAX 100
 #define BODY_MAX_BYTES (64u * 1024)
@@ -27,66 +25,10 @@
 
 struct correction {
     char visit[CF_UUID_TEXT_LEN + 1];
-    char field[16]; /* "services" | "disputed" */
-    char *value; /* canonical JSON of the new value (cJSON_PrintUnformatted; cJSON_free) */
-    char reason[REASON_MAX_BYTES + 1];
+    struct be_correction_body body;
 };
 
 /* ==== Reading the body ==== */
-
-/* Is s valid UTF-8 (no overlongs, no surrogates)? *chars gets its length in
- * characters. PostgreSQL would refuse invalid text with an error that is not the
- * client's to read, so it is refused here with the field named. */
-static bool utf8_text(const char *s, size_t *chars)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = 0;
-    while (*p) {
-        unsigned c = *p;
-        size_t len = c < 0x80           ? 1
-                     : (c >> 5) == 0x6  ? 2
-                     : (c >> 4) == 0xE  ? 3
-                     : (c >> 3) == 0x1E ? 4
-                                        : 0;
-        if (len == 0)
-            return false;
-        unsigned cp = len == 1 ? c : c & (0x7Fu >> len);
-        for (size_t i = 1; i < len; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        static const unsigned min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        p += len;
-        n++;
-    }
-    *chars = n;
-    return true;
-}
-
-static int read_reason(const cJSON *body, struct correction *c, struct cf_error_detail *d)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(body, "reason");
-    size_t chars = 0;
-    if (!item)
-        return cf_error_set(d, CF_EFIELD_MISSING, "reason",
-                            "reason is required: say why the visit is corrected");
-    if (!cJSON_IsString(item))
-        return cf_error_set(d, CF_EFIELD_TYPE, "reason", "reason must be a string");
-    const char *s = item->valuestring;
-    if (!utf8_text(s, &chars))
-        return cf_error_set(d, CF_EFIELD_RANGE, "reason", "reason must be UTF-8 text");
-    if (chars > REASON_MAX_CHARS || strlen(s) > REASON_MAX_BYTES)
-        return cf_error_set(d, CF_EFIELD_RANGE, "reason", "reason is at most %d characters",
-                            REASON_MAX_CHARS);
-    if (strspn(s, " \t\r\n") == strlen(s))
-        return cf_error_set(d, CF_EFIELD_RANGE, "reason",
-                            "reason must not be empty: say why the visit is corrected");
-    snprintf(c->reason, sizeof c->reason, "%s", s);
-    return 0;
-}
 
 /* One {code, quantity} of value[i], appended to out. */
 static int read_service(const cJSON *item, size_t i, cJSON *out, struct cf_error_detail *d)
@@ -126,7 +68,7 @@ static int read_service(const cJSON *item, size_t i, cJSON *out, struct cf_error
 }
 
 /* value for field, checked and printed canonically into c->value. */
-static int read_value(const cJSON *body, struct correction *c, struct cf_error_detail *d)
+static int read_value(const cJSON *body, struct be_correction_body *c, struct cf_error_detail *d)
 {
     const cJSON *value = cJSON_GetObjectItemCaseSensitive(body, "value");
     cJSON *canonical = NULL;
@@ -162,13 +104,13 @@ static int read_value(const cJSON *body, struct correction *c, struct cf_error_d
     return rc;
 }
 
-static int read_correction(const struct be_request *req, struct correction *c,
-                           struct cf_error_detail *d)
+int be_correction_read(const char *text, size_t len, struct be_correction_body *c,
+                       struct cf_error_detail *d)
 {
     static const char *const allowed[] = {"field", "value", "reason", NULL};
     cJSON *body = NULL;
-    int rc = cf_json_parse_capped(req->body ? req->body : "", req->body_len, BODY_MAX_BYTES,
-                                  BODY_MAX_VALUES, &body, d);
+    memset(c, 0, sizeof *c);
+    int rc = cf_json_parse_capped(text ? text : "", len, BODY_MAX_BYTES, BODY_MAX_VALUES, &body, d);
     if (!rc && !cJSON_IsObject(body))
         rc = cf_error_set(d, CF_EFIELD_TYPE, "", "the body must be a JSON object");
     if (!rc)
@@ -181,9 +123,20 @@ static int read_correction(const struct be_request *req, struct correction *c,
     if (!rc)
         rc = read_value(body, c, d);
     if (!rc)
-        rc = read_reason(body, c, d);
+        rc = cf_json_get_text(body, "reason", "", true, BE_CORRECTION_REASON_MAX,
+                              "say why the visit is corrected", c->reason, sizeof c->reason, d);
     cJSON_Delete(body);
+    if (rc)
+        be_correction_body_cleanup(c);
     return rc;
+}
+
+void be_correction_body_cleanup(struct be_correction_body *c)
+{
+    if (!c)
+        return;
+    cJSON_free(c->value);
+    c->value = NULL;
 }
 
 /* ==== Storing ==== */
@@ -313,14 +266,14 @@ static int unknown_code(PGconn *db, const char *value, long *position)
 static int audit_correction(struct be_request *req, const struct correction *c)
 {
     cJSON *details = cJSON_CreateObject();
-    cJSON *value = cJSON_Parse(c->value);
+    cJSON *value = cJSON_Parse(c->body.value);
     char *text = NULL;
-    if (details && value && cJSON_AddStringToObject(details, "field", c->field)) {
+    if (details && value && cJSON_AddStringToObject(details, "field", c->body.field)) {
         cJSON_AddItemToObject(details, "value", value);
         value = NULL;
         text = cJSON_PrintUnformatted(details);
     }
-    int rc = text ? be_audit(req, "visit.correct", c->visit, c->reason, text) : -1;
+    int rc = text ? be_audit(req, "visit.correct", c->visit, c->body.reason, text) : -1;
     cJSON_free(text);
     cJSON_Delete(value);
     cJSON_Delete(details);
@@ -337,8 +290,8 @@ static int store_correction(struct be_request *req, const struct correction *c, 
     int rc = lock_visit(req, c, provider, sizeof provider);
     if (rc)
         return rc;
-    if (strcmp(c->field, "services") == 0) {
-        if (unknown_code(req->db, c->value, position))
+    if (strcmp(c->body.field, "services") == 0) {
+        if (unknown_code(req->db, c->body.value, position))
             return -1;
         if (*position)
             return REFUSE_UNKNOWN_CODE;
@@ -346,15 +299,16 @@ static int store_correction(struct be_request *req, const struct correction *c, 
     rc = visit_in_submitted_register(req, c->visit, provider);
     if (rc)
         return rc < 0 ? -1 : REFUSE_REGISTER_CLOSED;
-    const char *cur[3] = {c->visit, c->field, c->value};
+    const char *cur[3] = {c->visit, c->body.field, c->body.value};
     if (query_one(req->db, current_sql, 3, cur, &res))
         return -1; /* the row is locked: it cannot have gone */
     if (strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
         PQclear(res);
         return REFUSE_NO_CHANGE;
     }
-    const char *ins[7] = {c->visit,  provider,      c->field, c->value, PQgetvalue(res, 0, 0),
-                          c->reason, req->who.login};
+    const char *ins[7] = {
+        c->visit,       provider,      c->body.field, c->body.value, PQgetvalue(res, 0, 0),
+        c->body.reason, req->who.login};
     rc = query_one(req->db, insert_sql, 7, ins, stored);
     PQclear(res);
     if (rc)
@@ -406,7 +360,7 @@ void be_handle_correction_create(struct be_request *req)
         return;
     }
     cf_uuid_to_text(id, c.visit);
-    if (read_correction(req, &c, &d)) {
+    if (be_correction_read(req->body, req->body_len, &c.body, &d)) {
         be_reply_invalid(req, &d);
         goto out;
     }
@@ -426,7 +380,7 @@ void be_handle_correction_create(struct be_request *req)
     (void)be_db_exec(req->db, "ROLLBACK");
 out:
     PQclear(stored);
-    cJSON_free(c.value);
+    be_correction_body_cleanup(&c.body);
 }
 
 /* ==== History ==== */

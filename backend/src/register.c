@@ -18,9 +18,11 @@
 #include "be/db.h"
 #include "be/query.h"
 #include "be/register.h"
+#include "cf/json.h"
 #include "cf/uuid.h"
 
-#define REASON_MAX 2000
+#define BODY_MAX_BYTES (16u * 1024)
+#define BODY_MAX_VALUES 16
 
 /* ==== Documents ==== */
 
@@ -263,58 +265,25 @@ static const char *const change_sql[] = {
     "SELECT register_return($1::uuid, $2::date, $3, $4)",
 };
 
-/* Characters (not bytes) of UTF-8 text. */
-static size_t utf8_chars(const char *s)
+int be_register_body_read(const char *text, size_t len, bool wants_reason, char *reason,
+                          size_t size, struct cf_error_detail *d)
 {
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
-/* Submit and approve take no body or {}; return takes {"reason": "..."} (required,
- * 1..2000 characters, not blank). Any other member is refused by name. */
-static int read_body(const struct be_request *req, enum change change, char *reason, size_t size,
-                     struct cf_error_detail *d)
-{
+    static const char *const with_reason[] = {"reason", NULL};
+    static const char *const nothing[] = {NULL};
     reason[0] = '\0';
-    bool empty = !req->body || req->body_len == 0;
-    if (empty)
-        return change == CHANGE_RETURN
-                   ? cf_error_set(d, CF_EFIELD_MISSING, "reason",
-                                  "a register is returned with {\"reason\": \"...\"}")
-                   : 0;
-    cJSON *body = cJSON_ParseWithLength(req->body, req->body_len);
-    int rc = 0;
-    if (!body) {
-        rc = cf_error_set(d, CF_EJSON, "", "the body must be a JSON object");
-        goto out;
-    }
-    if (!cJSON_IsObject(body)) {
+    if (!text || len == 0)
+        return wants_reason ? cf_error_set(d, CF_EFIELD_MISSING, "reason",
+                                           "a register is returned with {\"reason\": \"...\"}")
+                            : 0;
+    cJSON *body = NULL;
+    int rc = cf_json_parse_capped(text, len, BODY_MAX_BYTES, BODY_MAX_VALUES, &body, d);
+    if (!rc && !cJSON_IsObject(body))
         rc = cf_error_set(d, CF_EFIELD_TYPE, "", "the body must be a JSON object");
-        goto out;
-    }
-    for (const cJSON *it = body->child; it; it = it->next)
-        if (change != CHANGE_RETURN || strcmp(it->string, "reason") != 0) {
-            rc = cf_error_set(d, CF_EFIELD_UNKNOWN, it->string, "unknown field %s", it->string);
-            goto out;
-        }
-    if (change != CHANGE_RETURN)
-        goto out;
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(body, "reason");
-    if (!item)
-        rc = cf_error_set(d, CF_EFIELD_MISSING, "reason",
-                          "reason is required: say what the provider must correct");
-    else if (!cJSON_IsString(item))
-        rc = cf_error_set(d, CF_EFIELD_TYPE, "reason", "reason must be a string");
-    else if (strlen(item->valuestring) >= size || utf8_chars(item->valuestring) > REASON_MAX)
-        rc = cf_error_set(d, CF_EFIELD_RANGE, "reason", "reason is at most %d characters",
-                          REASON_MAX);
-    else if (strspn(item->valuestring, " \t\r\n") == strlen(item->valuestring))
-        rc = cf_error_set(d, CF_EFIELD_RANGE, "reason", "reason must not be empty");
-    else
-        snprintf(reason, size, "%s", item->valuestring);
-out:
+    if (!rc)
+        rc = cf_json_check_fields(body, wants_reason ? with_reason : nothing, "", d);
+    if (!rc && wants_reason)
+        rc = cf_json_get_text(body, "reason", "", true, BE_REGISTER_REASON_MAX,
+                              "say what the provider must correct", reason, size, d);
     cJSON_Delete(body);
     return rc;
 }
@@ -407,11 +376,12 @@ static int apply_change(struct be_request *req, enum change change, const struct
 static void handle_change(struct be_request *req, enum change change)
 {
     struct register_ref ref;
-    char reason[REASON_MAX * 4 + 1];
+    char reason[BE_REGISTER_REASON_MAX * 4 + 1];
     struct cf_error_detail d = {0};
     if (!read_ref(req, &ref))
         return;
-    if (read_body(req, change, reason, sizeof reason, &d)) {
+    if (be_register_body_read(req->body, req->body_len, change == CHANGE_RETURN, reason,
+                              sizeof reason, &d)) {
         be_reply_invalid(req, &d);
         return;
     }

@@ -14,9 +14,11 @@
 #include "be/db.h"
 #include "be/query.h"
 #include "be/review.h"
+#include "cf/json.h"
 #include "cf/uuid.h"
 
-#define NOTE_MAX 2000
+#define BODY_MAX_BYTES (16u * 1024)
+#define BODY_MAX_VALUES 16
 
 static const char *const kinds[] = {"low_rating", "early_leave", "card_mismatch", "abandoned",
                                     "card_binding"};
@@ -181,9 +183,8 @@ static void rollback(PGconn *db)
 struct resolution {
     char kind[32];
     char subject[CF_UUID_TEXT_LEN + 1];
-    char action[16];
     char resolved_by[BE_LOGIN_MAX + 1];
-    char note[NOTE_MAX * 4 + 1];
+    struct be_resolution_body body;
 };
 
 /* "<kind>.<uuid>" into kind and canonical subject text. */
@@ -200,67 +201,33 @@ static bool split_id(const char *id, struct resolution *r)
     return kind_known(r->kind);
 }
 
-/* Characters (not bytes) of UTF-8 text. */
-static size_t utf8_chars(const char *s)
+int be_resolution_read(const char *text, size_t len, const char *kind,
+                       struct be_resolution_body *out, struct cf_error_detail *d)
 {
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
-static int copy_string(const cJSON *body, const char *name, char *out, size_t size,
-                       size_t max_chars, bool required, struct cf_error_detail *d)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(body, name);
-    out[0] = '\0';
-    if (!item)
-        return required ? cf_error_set(d, CF_EFIELD_MISSING, name, "%s is required", name) : 0;
-    if (!cJSON_IsString(item))
-        return cf_error_set(d, CF_EFIELD_TYPE, name, "%s must be a string", name);
-    const char *s = item->valuestring;
-    if (strlen(s) >= size || utf8_chars(s) > max_chars)
-        return cf_error_set(d, CF_EFIELD_RANGE, name, "%s is at most %zu characters", name,
-                            max_chars);
-    if (required && strspn(s, " \t\r\n") == strlen(s))
-        return cf_error_set(d, CF_EFIELD_RANGE, name, "%s must not be empty", name);
-    snprintf(out, size, "%s", s);
-    return 0;
-}
-
-static int read_resolution(const struct be_request *req, struct resolution *r,
-                           struct cf_error_detail *d)
-{
-    cJSON *body = req->body ? cJSON_ParseWithLength(req->body, req->body_len) : NULL;
-    int rc = 0;
-    if (!body) {
-        rc = cf_error_set(d, CF_EJSON, "", "the body must be a JSON object");
-        goto out;
-    }
-    if (!cJSON_IsObject(body)) {
+    static const char *const allowed[] = {"action", "note", NULL};
+    cJSON *body = NULL;
+    memset(out, 0, sizeof *out);
+    int rc = cf_json_parse_capped(text ? text : "", len, BODY_MAX_BYTES, BODY_MAX_VALUES, &body, d);
+    if (!rc && !cJSON_IsObject(body))
         rc = cf_error_set(d, CF_EFIELD_TYPE, "", "the body must be a JSON object");
-        goto out;
-    }
-    for (const cJSON *it = body->child; it; it = it->next)
-        if (strcmp(it->string, "action") && strcmp(it->string, "note")) {
-            rc = cf_error_set(d, CF_EFIELD_UNKNOWN, it->string, "unknown field %s", it->string);
-            goto out;
-        }
-    rc = copy_string(body, "action", r->action, sizeof r->action, 15, true, d);
-    snprintf(r->resolved_by, sizeof r->resolved_by, "%s", req->who.login);
     if (!rc)
-        rc = copy_string(body, "note", r->note, sizeof r->note, NOTE_MAX, false, d);
+        rc = cf_json_check_fields(body, allowed, "", d);
+    if (!rc)
+        rc = cf_json_get_string(body, "action", "", true, sizeof out->action - 1, out->action,
+                                sizeof out->action, d);
+    if (!rc)
+        rc = cf_json_get_text(body, "note", "", false, BE_NOTE_MAX, "", out->note, sizeof out->note,
+                              d);
+    cJSON_Delete(body);
     if (rc)
-        goto out;
-    bool binding = strcmp(r->kind, "card_binding") == 0;
-    bool ok = binding ? !strcmp(r->action, "confirm") || !strcmp(r->action, "reject")
-                      : !strcmp(r->action, "must_fix") || !strcmp(r->action, "acknowledge");
+        return rc;
+    bool binding = strcmp(kind, "card_binding") == 0;
+    bool ok = binding ? !strcmp(out->action, "confirm") || !strcmp(out->action, "reject")
+                      : !strcmp(out->action, "must_fix") || !strcmp(out->action, "acknowledge");
     if (!ok)
         rc = cf_error_set(d, CF_EFIELD_RANGE, "action",
                           binding ? "a card binding is resolved with confirm or reject"
                                   : "a visit exception is resolved with must_fix or acknowledge");
-out:
-    cJSON_Delete(body);
     return rc;
 }
 
@@ -271,7 +238,7 @@ static const char one_exception_sql[] = "SELECT j::text FROM (" EXCEPTIONS_SQL "
 static int apply_resolution(struct be_request *req, const struct resolution *r)
 {
     PGconn *db = req->db;
-    const char *ins[5] = {r->kind, r->subject, r->action, r->resolved_by, r->note};
+    const char *ins[5] = {r->kind, r->subject, r->body.action, r->resolved_by, r->body.note};
     PGresult *res = PQexecParams(
         db,
         "INSERT INTO exception_resolutions (kind, subject_id, action, resolved_by, note) "
@@ -283,7 +250,8 @@ static int apply_resolution(struct be_request *req, const struct resolution *r)
         return rc;
     if (strcmp(r->kind, "card_binding") == 0) {
         /* A confirmed card now confirms the visits it was read on: rebuild them. */
-        const char *upd[2] = {r->subject, strcmp(r->action, "confirm") == 0 ? "active" : "revoked"};
+        const char *upd[2] = {r->subject,
+                              strcmp(r->body.action, "confirm") == 0 ? "active" : "revoked"};
         res = PQexecParams(
             db,
             "WITH b AS (UPDATE card_bindings SET status = $2 WHERE id = $1::uuid AND status = "
@@ -299,8 +267,8 @@ static int apply_resolution(struct be_request *req, const struct resolution *r)
     char subject[96];
     snprintf(subject, sizeof subject, "%s.%s", r->kind, r->subject);
     char details[64];
-    snprintf(details, sizeof details, "{\"action\": \"%s\"}", r->action);
-    return be_audit(req, "exception.resolve", subject, r->note, details);
+    snprintf(details, sizeof details, "{\"action\": \"%s\"}", r->body.action);
+    return be_audit(req, "exception.resolve", subject, r->body.note, details);
 }
 
 void be_handle_exception_resolve(struct be_request *req)
@@ -315,7 +283,8 @@ void be_handle_exception_resolve(struct be_request *req)
                          NULL);
         return;
     }
-    if (read_resolution(req, &r, &d)) {
+    snprintf(r.resolved_by, sizeof r.resolved_by, "%s", req->who.login);
+    if (be_resolution_read(req->body, req->body_len, r.kind, &r.body, &d)) {
         be_reply_invalid(req, &d);
         return;
     }

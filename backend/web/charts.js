@@ -6,7 +6,8 @@ function esc(value) {
     ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
-/* data: [{label, value}]; opts.reference draws a dashed line at that value. */
+/* data: [{label, value, title?}] (title: the bar's tooltip); opts.reference draws a
+ * dashed line at that value. */
 export function barChart(data, opts = {}) {
   const rowH = 24, left = 110, width = 640, right = 60;
   const max = Math.max(opts.reference || 0, ...data.map((d) => d.value)) * 1.1 || 1;
@@ -18,7 +19,8 @@ export function barChart(data, opts = {}) {
     const under = opts.reference && d.value < opts.reference * 0.8;
     const colour = over ? "#b45309" : under ? "#b91c1c" : "#1d4ed8";
     return `<text x="${left - 6}" y="${y + 13}" text-anchor="end">${esc(d.label)}</text>
-      <rect x="${left}" y="${y}" width="${Math.max(1, x(d.value) - left).toFixed(1)}" height="${rowH - 8}" fill="${colour}"></rect>
+      <rect x="${left}" y="${y}" width="${Math.max(1, x(d.value) - left).toFixed(1)}" height="${rowH - 8}" fill="${colour}">
+        <title>${esc(d.title || d.label)}: ${Math.round(d.value)}${esc(opts.unit || "")}</title></rect>
       <text x="${(x(d.value) + 4).toFixed(1)}" y="${y + 13}">${Math.round(d.value)}${esc(opts.unit || "")}</text>`;
   }).join("");
   const ref = opts.reference

@@ -12,6 +12,7 @@
 
 #include "cf/codec.h"
 #include "cf/json.h"
+#include "cf/text.h"
 #include "cf/uuid.h"
 
 #define WALL_MS_MIN INT64_C(946684800000) /* 2000-01-01T00:00:00Z */
@@ -112,43 +113,6 @@ int cf_actor_from_name(const char *name, enum cf_actor *out)
 }
 
 /* ==== Validation ==== */
-
-/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF, and no
- * control characters except newline (a comment is shown to managers verbatim). */
-static bool is_clean_utf8(const char *text)
-{
-    const unsigned char *s = (const unsigned char *)text;
-    while (*s) {
-        unsigned c = *s;
-        size_t n;
-        unsigned cp;
-        if (c < 0x80) {
-            if ((c < 0x20 && c != '\n') || c == 0x7f)
-                return false;
-            s++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            n = 1, cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            n = 2, cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            n = 3, cp = c & 0x07;
-        } else {
-            return false;
-        }
-        for (size_t i = 1; i <= n; i++) {
-            if ((s[i] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i] & 0x3f);
-        }
-        static const unsigned min_cp[] = {0, 0x80, 0x800, 0x10000};
-        if (cp < min_cp[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-            (cp >= 0x80 && cp < 0xa0))
-            return false;
-        s += n + 1;
-    }
-    return true;
-}
 
 static bool is_digits(const char *s, size_t len)
 {
@@ -365,7 +329,7 @@ int cf_event_validate(const struct cf_event *ev, struct cf_error_detail *d)
         return cf_error_set(d, CF_EFIELD_MISSING, "boot_id", "boot_id is required");
     if (!strings_terminated(ev))
         return cf_error_set(d, CF_EINVAL, "", "a text field of the event is not NUL-terminated");
-    if (!is_clean_utf8(ev->comment))
+    if (cf_text_chars(ev->comment) < 0)
         return cf_error_set(d, CF_EFIELD_RANGE, "comment",
                             "comment must be UTF-8 text without control characters");
     int rc = validate_kind_fields(ev, d);

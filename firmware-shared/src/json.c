@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cf/codec.h"
+#include "cf/text.h"
 #include "cf/uuid.h"
 
 /* ==== Paths ==== */
@@ -115,6 +116,36 @@ int cf_json_get_string(const cJSON *object, const char *name, const char *path, 
                             max_len);
     memcpy(out, item->valuestring, len + 1);
     return 0;
+}
+
+int cf_json_get_text(const cJSON *object, const char *name, const char *path, bool required,
+                     size_t max_chars, const char *what, char *out, size_t out_size,
+                     struct cf_error_detail *d)
+{
+    char field[96];
+    path_join(field, sizeof field, path, name);
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, name);
+    if (!item && required)
+        return cf_error_set(d, CF_EFIELD_MISSING, field, "%s is required: %s", field, what);
+    int rc = cf_json_get_string(object, name, path, required, out_size - 1, out, out_size, d);
+    if (rc == CF_EFIELD_RANGE)
+        return cf_error_set(d, CF_EFIELD_RANGE, field, "%s is at most %zu characters", field,
+                            max_chars);
+    if (rc)
+        return rc;
+    long chars = cf_text_chars(out);
+    if (chars < 0)
+        rc = cf_error_set(d, CF_EFIELD_RANGE, field,
+                          "%s must be plain text (UTF-8, no control characters but newlines)",
+                          field);
+    else if ((size_t)chars > max_chars)
+        rc = cf_error_set(d, CF_EFIELD_RANGE, field, "%s is at most %zu characters", field,
+                          max_chars);
+    else if (required && cf_text_blank(out))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, field, "%s must not be empty: %s", field, what);
+    if (rc)
+        out[0] = '\0';
+    return rc;
 }
 
 int cf_json_get_uuid(const cJSON *object, const char *name, const char *path, bool required,

@@ -1,14 +1,34 @@
 /* The browser half of tests/browser/dashboard.sh: Playwright (playwright-core)
  * driving Debian's Chromium headless against a real carefactd. It asserts what a
  * manager sees: the live badge, a started visit appearing in "Идут сейчас" without a
- * reload, the ended visit with the flag "ранний уход", its event timeline, and every
- * page rendering without a script error. Steps are handed over through files in
- * $WORK (see dashboard.sh). */
+ * reload, the ended visit with the flag "ранний уход", its event timeline, a
+ * correction of its services and a dispute in the visit's history and on the
+ * recipient's statement, the payment register (the disputed visit excluded, then
+ * paid with its corrected quantity; the CSV and JSON downloads carrying the page's
+ * total; submitted by the manager, returned with a reason and approved by the
+ * authority; a correction refused while submitted, recorded after approval without
+ * changing the approved register), the figures pages, and
+ * every page rendering without a script error. Steps are handed over through files
+ * in $WORK (see dashboard.sh).
+ *
+ * Which API parts are required is read from api/openapi.yaml ($SPEC): a route the
+ * contract has must work in the page -- no conditional pass; only a route not in the
+ * contract yet is allowed to show «Нет данных» (and the test says PENDING). */
 import { chromium } from "playwright-core";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-const { URL: base, WORK: work, ARTIFACTS: artifacts, LOGIN: login, PASSWORD: password } = process.env;
+const { URL: base, WORK: work, ARTIFACTS: artifacts, LOGIN: login, PASSWORD: password, SPEC: specPath,
+  AUTHORITY_LOGIN: authorityLogin, AUTHORITY_PASSWORD: authorityPassword, OLD_VISIT: oldVisit } = process.env;
+const spec = readFileSync(specPath, "utf8");
+const inSpec = (path) => spec.includes(`\n  ${path}:`);
+const has = {
+  corrections: inSpec("/api/v1/visits/{id}/corrections"),
+  statement: inSpec("/api/v1/recipients/{id}/statement"),
+  figures: inSpec("/api/v1/figures"),
+  register: inSpec("/api/v1/registers") && inSpec("/api/v1/registers/{id}"),
+};
+const pending = Object.entries(has).filter(([, on]) => !on).map(([name]) => name);
 const shot = (page, name) => page.screenshot({ path: join(artifacts, `dashboard-${name}.png`), fullPage: true });
 
 async function waitForFile(name, seconds = 60) {
@@ -34,6 +54,25 @@ page.on("pageerror", (e) => scriptErrors.push(e.message));
 page.on("console", (m) => {
   if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) scriptErrors.push(m.text());
 });
+async function signInAs(who, secret) {
+  const form = page.locator("#login-form");
+  await form.waitFor({ timeout: 15000 });
+  await form.locator("input[name=login]").fill(who);
+  await form.locator("input[name=password]").fill(secret);
+  await form.locator("button[type=submit]").click();
+  await page.locator("#user", { hasText: who }).waitFor({ timeout: 10000 });
+}
+
+/* Render of the current hash finished (app.js sets data-rendered after each). */
+async function rendered(hash) {
+  const before = await page.evaluate(() => document.body.dataset.rendered || "");
+  if (await page.evaluate(() => location.hash) === hash) await page.reload(); /* no hashchange to the same hash */
+  else await page.goto(`${base}/${hash}`);
+  await page.waitForFunction((b) => (document.body.dataset.rendered || "") !== b, before, { timeout: 15000 });
+}
+
+const amount = (text) => text.replace(/[^\d,]/g, ""); /* "1 234,50 ₽" -> "1234,50" */
+
 let step = "open";
 try {
   await page.goto(`${base}/#/today`);
@@ -84,6 +123,64 @@ try {
   check(kinds.join(",") === "Начало визита,Окончание визита", `timeline shows ${kinds.join(",")}`);
   check((await page.locator("#timeline").textContent()).includes("HH-SHOP×1"), "the timeline does not list the service done");
   await shot(page, "4-visit");
+  /* Corrections, the statement and the register work on the visit of last month (a
+   * register is submitted once its month has ended): dashboard.sh played it. */
+  const visitJson = await page.evaluate(async (id) => (await fetch(`/api/v1/visits/${id}`)).json(), oldVisit);
+  check(visitJson.state === "ended" && visitJson.start_confirmed && visitJson.end_confirmed,
+    `last month's visit is not ended and confirmed: ${JSON.stringify(visitJson)}`);
+  await rendered(`#/visit/${oldVisit}`);
+
+  if (has.corrections) {
+    step = "correct services";
+    /* The terminal recorded HH-SHOP×1; the manager corrects it to 2, with a reason. */
+    check((await page.locator("#terminal-services").textContent()).includes("HH-SHOP×1"), "the terminal's services are not shown");
+    check(await page.locator("#visit-badges .badge").count() === 0, "a visit never corrected shows a badge");
+    const form = page.locator("#correct-services");
+    await form.locator("input[name=quantity]").first().fill("2");
+    await form.locator("textarea[name=reason]").fill("Получатель подтвердил две покупки");
+    await form.locator("button[type=submit]").click();
+    const item = page.locator("#corrections li[data-field=services]");
+    await item.waitFor({ timeout: 10000 });
+    const text = await item.textContent();
+    check(text.includes("Услуги: было HH-SHOP×1, стало HH-SHOP×2"), `the history does not say from -> to: ${text}`);
+    check(text.includes(login) && text.includes("Получатель подтвердил две покупки"), `the history lacks who or why: ${text}`);
+    await page.locator("#visit-badges .badge.corrected", { hasText: "Исправлено" }).waitFor({ timeout: 5000 });
+    check((await page.locator("#effective-services").textContent()).includes("HH-SHOP×2"), "the effective services are not shown");
+    check((await page.locator("#terminal-services").textContent()).includes("HH-SHOP×1"), "the terminal's list changed");
+
+    step = "dispute";
+    const dispute = page.locator("#correct-dispute");
+    await dispute.locator("textarea[name=reason]").fill("Получатель говорит, что визит был короче");
+    await dispute.locator("button", { hasText: "Оспорить" }).click();
+    await page.locator("#corrections li[data-field=disputed]", { hasText: "Визит оспорен" }).waitFor({ timeout: 10000 });
+    await page.locator("#visit-badges .badge.disputed", { hasText: "Оспорено" }).waitFor({ timeout: 5000 });
+    await shot(page, "4b-visit-corrected");
+  } else {
+    console.log("PENDING: corrections are not in api/openapi.yaml yet; the visit page says «Нет данных»");
+    check((await page.locator("main .nodata").allTextContents()).some((t) => t.startsWith("Нет данных")), "no «Нет данных» for corrections");
+  }
+
+  if (has.statement) {
+    step = "statement";
+    /* The recipient's name on the visit page leads to their statement of the month. */
+    await page.locator("#recipient-link").click();
+    const line = page.locator(`#statement-visits tr[data-visit="${oldVisit}"]`);
+    await line.waitFor({ timeout: 10000 });
+    const text = await line.textContent();
+    check(/× 2/.test(text), `the statement does not show the corrected quantity: ${text}`);
+    if (has.corrections) {
+      check(text.includes("Получатель подтвердил две покупки") && text.includes("оспорено"),
+        `the statement does not show the corrections: ${text}`);
+    }
+    await shot(page, "4c-statement");
+    await page.emulateMedia({ media: "print" });
+    check(!(await page.locator("header").isVisible()) && !(await page.locator("#statement-month").isVisible()),
+      "the printed statement shows the dashboard's header or form");
+    await page.screenshot({ path: join(artifacts, "dashboard-4d-statement-print.png"), fullPage: true });
+    await page.emulateMedia({ media: "screen" });
+  } else {
+    console.log("PENDING: the recipient's statement is not in api/openapi.yaml yet");
+  }
 
   step = "exception queue";
   /* The early leave waits in the exception queue; the manager acknowledges it. */
@@ -113,35 +210,174 @@ try {
     await page.locator("main h1").waitFor({ timeout: 10000 });
     const shown = await page.locator("main table, main .nodata, main svg.chart").count();
     check(shown > 0, `the ${name} page shows neither data nor "нет данных"`);
-    check(await page.locator("main .error").count() === 0, `the ${name} page shows an error`);
+    check(await page.locator("main .error:not([hidden])").count() === 0, `the ${name} page shows an error`);
     await shot(page, `6-${name}`);
   }
-  step = "register csv";
-  /* Until the register API exists the page says so; once it does, the CSV a manager
-   * downloads must be what a Russian-locale spreadsheet opens (BOM, ';') and carry
-   * the total the page shows. */
-  await page.goto(`${base}/#/register`);
-  await page.locator("main table, main .nodata").first().waitFor({ timeout: 10000 });
-  const registerRow = page.locator("#registers tbody tr").first();
-  if (await registerRow.count()) {
-    const total = (await registerRow.locator("td.num").last().textContent()).replace(/[^\d,]/g, "");
-    const [download] = await Promise.all([page.waitForEvent("download"), registerRow.locator("a.csv").click()]);
+  if (has.figures) {
+    step = "figures";
+    /* The server's figures, not the page's estimate from the visit list. */
+    await rendered("#/workers");
+    const worker = page.locator(`#workers tr[data-worker="${visitJson.worker_id}"]`);
+    await worker.waitFor({ timeout: 10000 });
+    check(/\d+ %/.test(await worker.locator(".compliance").textContent()), "the worker's compliance is not shown");
+    check(await page.locator(".fallback").count() === 0, "the workers page estimates although the figures API exists");
+    await page.locator("#service-chart svg text", { hasText: "HH-SHOP" }).first().waitFor({ timeout: 5000 });
+    await rendered("#/ratings");
+    check(await page.locator(".fallback").count() === 0, "the ratings page estimates although the figures API exists");
+  } else {
+    console.log("PENDING: figures are not in api/openapi.yaml yet; the pages estimate from the visit list");
+  }
+  if (has.register) {
+    step = "register lists the provider";
+    const month = visitJson.started_at ? await page.evaluate((t) => {
+      const d = new Date(t);
+      return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}`;
+    }, visitJson.started_at) : null;
+    await rendered(`#/register?month=${month}`);
+    const listRow = page.locator(`#registers tr[data-register$="${visitJson.provider_id}"]`);
+    await listRow.waitFor({ timeout: 10000 });
+    check(await listRow.getAttribute("data-state") === "draft", "this month's register is not a draft");
+    await shot(page, "7-registers");
+    await listRow.locator("a.open").click();
+    await page.locator("#register").waitFor({ timeout: 10000 });
+    const registerHash = await page.evaluate(() => location.hash);
+
+    if (has.corrections) {
+      step = "register excludes the disputed visit";
+      const out = page.locator(`#register-excluded tr[data-visit="${oldVisit}"]`);
+      await out.waitFor({ timeout: 10000 });
+      check((await out.locator(".reason").textContent()) === "визит оспорен", "the excluded visit's reason is not «визит оспорен»");
+      await shot(page, "7b-register-disputed");
+      /* The dispute settled, the visit is paid with its corrected quantity. */
+      await rendered(`#/visit/${oldVisit}`);
+      const dispute = page.locator("#correct-dispute");
+      await dispute.locator("textarea[name=reason]").fill("Получатель подтвердил визит по телефону");
+      await dispute.locator("button", { hasText: "Снять спор" }).click();
+      await page.locator("#corrections li[data-field=disputed]", { hasText: "Спор снят" }).waitFor({ timeout: 10000 });
+      check(await page.locator("#visit-badges .badge.disputed").count() === 0, "the visit is still marked disputed");
+      await rendered(registerHash);
+    }
+
+    step = "register includes the visit";
+    const paid = page.locator(`#register-included tr[data-visit="${oldVisit}"]`);
+    await paid.first().waitFor({ timeout: 10000 });
+    if (has.corrections) check((await paid.first().locator(".qty").textContent()) === "2", "the paid quantity is not the corrected 2");
+    check((await paid.first().locator("td").first().textContent()).startsWith("15."), "the paid line is not dated the 15th");
+    const total = amount(await page.locator("#register-total").textContent());
+    const lines = await page.locator("#register-included tbody td.amount").allTextContents();
+    const sum = lines.reduce((s, t) => s + Math.round(Number(amount(t).replace(",", ".")) * 100), 0);
+    check((sum / 100).toFixed(2).replace(".", ",") === total, `the lines add up to ${sum} kopecks, the page total is ${total}`);
+    await shot(page, "8-register");
+
+    step = "register csv";
+    /* What a Russian-locale spreadsheet opens: BOM, ';', roubles "1234,50", «Итого». */
+    const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#register ~ p a.csv").click()]);
     const csvPath = join(artifacts, "dashboard-register.csv");
     await download.saveAs(csvPath);
     const csv = readFileSync(csvPath);
     check(csv[0] === 0xef && csv[1] === 0xbb && csv[2] === 0xbf, "the register CSV has no UTF-8 BOM");
-    const text = csv.toString("utf8");
-    check(text.split("\n")[0].includes(";"), "the register CSV is not ';'-separated");
-    check(text.replace(/[\s\u00a0]/g, "").includes(total) || text.includes(total.replace(",", ".")),
-      `the register CSV does not carry the page's total ${total}`);
-    console.log(`register: CSV downloaded, total ${total} ₽ matches the page`);
+    const rows = csv.toString("utf8").slice(1).split(/\r?\n/).filter((l) => l.trim());
+    check(rows[0].includes(";"), "the register CSV is not ';'-separated");
+    const totalRow = rows.find((l) => /^"?Итого/.test(l));
+    check(totalRow, "the register CSV has no «Итого» line");
+    check(totalRow.replace(/[\s\u00a0"]/g, "").split(";").includes(total), `the CSV's «Итого» (${totalRow}) is not the page's ${total}`);
+    check(rows.some((l) => l.includes("HH-SHOP")), "the register CSV does not list the visit's service");
+
+    step = "register json";
+    const [jsonDownload] = await Promise.all([page.waitForEvent("download"), page.locator("#register ~ p a.json").click()]);
+    const jsonPath = join(artifacts, "dashboard-register.json");
+    await jsonDownload.saveAs(jsonPath);
+    const exported = JSON.parse(readFileSync(jsonPath, "utf8"));
+    check((exported.total_kopecks / 100).toFixed(2).replace(".", ",") === total, `the JSON total ${exported.total_kopecks} is not ${total}`);
+    console.log(`register: CSV and JSON downloaded, total ${total} ₽ matches the page`);
+
+    step = "register submit";
+    check(await page.locator("#register-approve").count() === 0, "a manager is offered «Утвердить»");
+    await page.locator("#register-submit", { hasText: "Передать на утверждение" }).click();
+    await page.locator('#register[data-state="submitted"]').waitFor({ timeout: 10000 });
+    check((await page.locator("#register-history").textContent()).includes(login), "the register does not say who submitted it");
+    check(await page.locator("#register-submit").count() === 0, "a submitted register still offers «Передать»");
+    await shot(page, "9-register-submitted");
+    if (has.corrections) {
+      step = "correction while submitted";
+      /* The department approves exactly what was submitted: the visit is frozen, and
+       * the page says so in Russian. */
+      await rendered(`#/visit/${oldVisit}`);
+      const form = page.locator("#correct-services");
+      await form.locator("input[name=quantity]").first().fill("3");
+      await form.locator("textarea[name=reason]").fill("Попытка во время утверждения");
+      await form.locator("button[type=submit]").click();
+      await page.locator("#correction-message:not([hidden])", { hasText: "реестр оплаты" }).waitFor({ timeout: 10000 });
+      check(await page.locator("#corrections li[data-field=services]").count() === 1, "a correction was stored while submitted");
+      await shot(page, "9b-correction-refused");
+      await rendered(registerHash);
+    }
+
+    step = "register return";
+    /* The department returns it with a reason typed in the page (no window.prompt);
+     * the manager reads the reason and submits again. */
+    await page.locator("#logout").click();
+    await signInAs(authorityLogin, authorityPassword); /* the same page, now for the department */
+    await page.locator('#register[data-state="submitted"]').waitFor({ timeout: 10000 });
+    check(await page.locator("#register-submit").count() === 0, "the department is offered «Передать»");
+    await page.locator("#register-return", { hasText: "Вернуть на доработку" }).click();
+    await page.locator("#return-form textarea").fill("Уточните количество покупок");
+    await shot(page, "10-register-return-form");
+    await page.locator("#return-form button[type=submit]").click();
+    await page.locator('#register[data-state="draft"]').waitFor({ timeout: 10000 });
+    check((await page.locator("#register-history").textContent()).includes("Уточните количество покупок"),
+      "the returned register does not show the reason");
+    await page.locator("#logout").click();
+    await signInAs(login, password);
+    await page.locator('#register[data-state="draft"]').waitFor({ timeout: 10000 });
+    check((await page.locator("#register-history .returned").textContent()).includes("Уточните количество покупок"),
+      "the manager does not see why the register came back");
+    await shot(page, "10b-register-returned");
+    await page.locator("#register-submit").click();
+    await page.locator('#register[data-state="submitted"]').waitFor({ timeout: 10000 });
+
+    step = "register approve";
+    await page.locator("#logout").click();
+    await signInAs(authorityLogin, authorityPassword);
+    await page.locator('#register[data-state="submitted"]').waitFor({ timeout: 10000 });
+    await page.locator("#register-approve", { hasText: "Утвердить" }).click();
+    await page.locator('#register[data-state="approved"]').waitFor({ timeout: 10000 });
+    const history = await page.locator("#register-history").textContent();
+    check(history.includes("Утверждён") && history.includes(authorityLogin), `the approved register says ${history}`);
+    check(await page.locator("#register button").count() + await page.locator(".actions button").count() === 0,
+      "an approved register still has buttons");
+    check(amount(await page.locator("#register-total").textContent()) === total, "the approved total changed");
+    await shot(page, "11-register-approved");
+
+    if (has.corrections) {
+      step = "correction after approval";
+      /* Approved, the register is final, but the visit's history is not: a correction is
+       * recorded (it would count late in a next register) and the approved total stays. */
+      await rendered(`#/visit/${oldVisit}`);
+      const form = page.locator("#correct-services");
+      await form.locator("input[name=quantity]").first().fill("3");
+      await form.locator("textarea[name=reason]").fill("Третья покупка, найдена после утверждения");
+      await form.locator("button[type=submit]").click();
+      await page.locator("#corrections li[data-field=services]", { hasText: "стало HH-SHOP×3" }).waitFor({ timeout: 10000 });
+      check((await page.locator("#corrections li[data-field=services]").last().textContent()).includes(authorityLogin),
+        "the history does not say the department corrected it");
+      await shot(page, "12-corrected-after-approval");
+      await rendered(registerHash);
+      await page.locator('#register[data-state="approved"]').waitFor({ timeout: 10000 });
+      check(amount(await page.locator("#register-total").textContent()) === total, "the approved register changed");
+      check((await page.locator(`#register-included tr[data-visit="${oldVisit}"] .qty`).first().textContent()) === "2",
+        "the approved register's quantity changed");
+    }
   } else {
+    step = "register missing";
+    console.log("PENDING: the payment register is not in api/openapi.yaml yet; the page says «Нет данных»");
+    await rendered("#/register");
     check((await page.locator("main .nodata").textContent()).startsWith("Нет данных"), "the register page shows nothing");
-    console.log("register: this server has no payment register yet; the page says «Нет данных»");
   }
 
   check(scriptErrors.length === 0, `script errors: ${scriptErrors.join("; ")}`);
   console.log("dashboard: live visit, early-leave flag, timeline and all pages seen; screenshots in", artifacts);
+  if (pending.length) console.log(`PENDING (not in api/openapi.yaml yet, not checked): ${pending.join(", ")}`);
 } catch (e) {
   await shot(page, `failed-${step.replace(/ /g, "-")}`).catch(() => {});
   console.error(`FAIL at step '${step}': ${e.message}`);

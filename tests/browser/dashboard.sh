@@ -5,7 +5,9 @@
 # then the worker starts a visit and syncs to another carefactd instance on the same
 # database, and the page must show it by itself (server-sent events fed by
 # LISTEN/NOTIFY, no reload); then the worker ends it after a few seconds and
-# the page must show the early-leave flag. Screenshots go to
+# the page must show the early-leave flag; the manager corrects a visit of last month, reads the
+# recipient's statement, checks the payment register and its CSV/JSON and submits it,
+# and the authority approves it (the parts in api/openapi.yaml). Screenshots go to
 # $CF_BINARY_DIR/tests/browser-artifacts. The two processes hand over through
 # files in the work folder (browser.ready, started, seen, ended).
 set -euo pipefail
@@ -56,9 +58,27 @@ second_server
 enroll
 sim_start --transcript "$transcripts/VisaCardPpse"
 
+# A visit of last month (the terminal's wall clock set back to the 15th, 40 minutes
+# long): a register is submitted only once its month has
+# ended, so the register part of the test works on that month. HH-SHOP×1 recorded;
+# the page corrects it to 2.
+now_ms=$(date +%s%3N)
+back=$(($(date -d "$(date +%Y-%m-01) -1 month +14 days 10:00" +%s) * 1000 - now_ms))
+# A boot of its own: its monotonic clock, moved on 40 minutes, meets no other visit's.
+old_boot=0c7a1e52-3d4b-4f6a-8e9d-1a2b3c4d5e6f
+CAREFACT_BOOT_ID=$old_boot CAREFACT_WALL_OFFSET_MS=$back \
+    agent_ok visit start --recipient "$(recipient_id 1)" --device "pn532_uart:$dev" --wait 10 --json
+old_visit=$(jget "$out" visit_id)
+CAREFACT_BOOT_ID=$old_boot CAREFACT_WALL_OFFSET_MS=$((back + 40 * 60000)) CAREFACT_MONO_OFFSET_MS=$((40 * 60000)) \
+    agent_ok visit end --device "pn532_uart:$dev" --wait 10 --service HH-SHOP
+agent_ok sync --json
+
 # The manager of the demo provider signs in (demo-data printed the password).
 manager_password=$(sed -n 's/^demo account: login manager1 password \([^ ]*\).*/\1/p' "$work/demo-data.out")
+# The department's account approves the register; the contract says which API parts
+# the page must use (dashboard.mjs reads it).
 URL="http://127.0.0.1:$port2" WORK="$work" ARTIFACTS="$artifacts" LOGIN=manager1 PASSWORD="$manager_password" \
+    AUTHORITY_LOGIN=authority AUTHORITY_PASSWORD="$authority_password" SPEC="$src/api/openapi.yaml" OLD_VISIT="$old_visit" \
     node "$src/tests/browser/dashboard.mjs" >"$work/browser.log" 2>&1 &
 browser_pid=$!
 on_cleanup+=("kill -KILL $browser_pid")

@@ -4,7 +4,30 @@
 #ifndef BE_CORRECTIONS_H
 #define BE_CORRECTIONS_H
 
+#include <stddef.h>
+
 #include "be/server.h"
+#include "cf/error.h"
+
+#define BE_CORRECTION_REASON_MAX 2000 /* characters */
+
+/* One correction as the body gives it. */
+struct be_correction_body {
+    char field[16]; /* "services" | "disputed" */
+    char *value; /* canonical JSON of the new value; owned, freed by the cleanup */
+    char reason[BE_CORRECTION_REASON_MAX * 4 + 1];
+};
+
+/* The body of POST /api/v1/visits/{id}/corrections (text of len bytes, borrowed, may
+ * be NULL): {"field", "value", "reason"}, nothing else; services as at most 32
+ * {code, quantity} (a catalogue-shaped code, 1..100, each code once), disputed as a
+ * boolean, the reason a person's text (cf/text.h), required. Whether the codes are in
+ * the catalogue is the database's to say. Returns 0 (free with
+ * be_correction_body_cleanup), or a CF_E... code with *d naming the field
+ * ("value[1].quantity") and nothing to free. Pure. */
+int be_correction_read(const char *text, size_t len, struct be_correction_body *out,
+                       struct cf_error_detail *d);
+void be_correction_body_cleanup(struct be_correction_body *body);
 
 /* POST /api/v1/visits/{id}/corrections: one correction (services or disputed) with
  * a reason, by the signed-in person, audited in the same transaction; 201 with the

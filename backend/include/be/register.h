@@ -15,6 +15,7 @@
 
 #include "be/buf.h"
 #include "be/server.h"
+#include "cf/error.h"
 
 #define BE_REGISTER_ID_MAX 44 /* "YYYY-MM." + 36 */
 #define BE_REGISTER_CSV_MAX (32u << 20) /* cap of one CSV export */
@@ -39,6 +40,15 @@ int be_register_csv(const cJSON *doc, struct be_buf *out);
 
 /* Roubles text of kopecks: 123450 -> "1234,50", -5 -> "-0,05" (out: 32 bytes). */
 void be_register_roubles(int64_t kopecks, char out[32]);
+
+#define BE_REGISTER_REASON_MAX 2000 /* characters of the reason a register is returned for */
+
+/* The body of submit / approve (nothing, or {}) or of return (wants_reason:
+ * {"reason": "..."}, a person's text, required) — text of len bytes, borrowed, may be
+ * NULL. The reason goes into reason (size bytes, 4 per character). Returns 0, or a
+ * CF_E... code with *d naming the field. Pure. */
+int be_register_body_read(const char *text, size_t len, bool wants_reason, char *reason,
+                          size_t size, struct cf_error_detail *d);
 
 /* Handlers (routes.c). */
 void be_handle_register_list(struct be_request *req);

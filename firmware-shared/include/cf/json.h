@@ -31,6 +31,14 @@ int cf_json_get_int(const cJSON *object, const char *name, const char *path, boo
 int cf_json_get_string(const cJSON *object, const char *name, const char *path, bool required,
                        size_t max_len, char *out, size_t out_size, struct cf_error_detail *detail);
 
+/* A person's text (cf/text.h: strict UTF-8, no control character but newline) of at
+ * most max_chars characters, copied into out (out_size must hold 4 bytes per
+ * character); required means present and not blank. Absent and not required -> "".
+ * what says in the message what the text is for ("say why the visit is corrected"). */
+int cf_json_get_text(const cJSON *object, const char *name, const char *path, bool required,
+                     size_t max_chars, const char *what, char *out, size_t out_size,
+                     struct cf_error_detail *detail);
+
 /* UUID text field; absent and not required -> nil UUID. */
 int cf_json_get_uuid(const cJSON *object, const char *name, const char *path, bool required,
                      uint8_t out[CF_UUID_LEN], struct cf_error_detail *detail);

@@ -1,6 +1,7 @@
 /* Unit tests for the strict JSON readers (cf/json.h) that every body from outside
  * goes through: what the pre-scan refuses before cJSON builds a tree, integers at
- * the 10^15 edge, strings, UUIDs, hex, unknown and repeated fields. */
+ * the 10^15 edge, strings, UUIDs, hex, unknown and repeated fields, and a person's
+ * text (UTF-8 checked, counted in characters, not blank when required). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 
 #include "cf/json.h"
+#include "cf/text.h"
 
 static cJSON *parse_ok(const char *text)
 {
@@ -187,6 +189,50 @@ static void test_fields(void **state)
     cJSON_Delete(root);
 }
 
+static void test_people_text(void **state)
+{
+    (void)state;
+    assert_int_equal(cf_text_chars(""), 0);
+    assert_int_equal(cf_text_chars("Спасибо\nвсё хорошо"), 18);
+    assert_int_equal(cf_text_chars("emoji \xF0\x9F\x98\x80"), 7);
+    assert_int_equal(cf_text_chars("tab\there"), -1); /* control characters */
+    assert_int_equal(cf_text_chars("\x7F"), -1);
+    assert_int_equal(cf_text_chars("\xC2\x85"), -1); /* C1 (NEL) */
+    assert_int_equal(cf_text_chars("\xC0\xAF"), -1); /* overlong '/' */
+    assert_int_equal(cf_text_chars("\xED\xA0\x80"), -1); /* a surrogate */
+    assert_int_equal(cf_text_chars("\xF4\x90\x80\x80"), -1); /* past U+10FFFF */
+    assert_int_equal(cf_text_chars("\xD0"), -1); /* cut short */
+    assert_true(cf_text_blank(" \n\t"));
+    assert_false(cf_text_blank(" x "));
+
+    char out[4 * 5 + 1];
+    struct cf_error_detail d = {0};
+    cJSON *body = parse_ok("{\"reason\":\"Забыли\",\"long\":\"шесть!\",\"blank\":\"  \","
+                           "\"tab\":\"a\\tb\",\"n\":5}");
+    assert_int_equal(cf_json_get_text(body, "reason", "", true, 6, "say why", out, sizeof out, &d),
+                     0);
+    assert_string_equal(out, "Забыли"); /* 6 characters, 12 bytes */
+    assert_int_equal(cf_json_get_text(body, "long", "", true, 5, "say why", out, sizeof out, &d),
+                     CF_EFIELD_RANGE);
+    assert_string_equal(d.field, "long");
+    assert_non_null(strstr(d.message, "at most 5 characters"));
+    assert_int_equal(cf_json_get_text(body, "blank", "", true, 5, "say why", out, sizeof out, &d),
+                     CF_EFIELD_RANGE);
+    assert_non_null(strstr(d.message, "must not be empty: say why"));
+    assert_int_equal(cf_json_get_text(body, "blank", "", false, 5, "", out, sizeof out, &d), 0);
+    assert_int_equal(cf_json_get_text(body, "tab", "", false, 5, "", out, sizeof out, &d),
+                     CF_EFIELD_RANGE);
+    assert_non_null(strstr(d.message, "plain text"));
+    assert_int_equal(cf_json_get_text(body, "n", "", false, 5, "", out, sizeof out, &d),
+                     CF_EFIELD_TYPE);
+    assert_int_equal(cf_json_get_text(body, "none", "x", true, 5, "say why", out, sizeof out, &d),
+                     CF_EFIELD_MISSING);
+    assert_string_equal(d.field, "x.none");
+    assert_int_equal(cf_json_get_text(body, "none", "", false, 5, "", out, sizeof out, &d), 0);
+    assert_string_equal(out, "");
+    cJSON_Delete(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_strings_uuids_hex),
         cmocka_unit_test(test_fields),
+        cmocka_unit_test(test_people_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,124 @@
+/* Fuzz target: the bodies people send to carefactd's review routes, through the same
+ * readers the handlers use. The first byte picks the reader (a correction, a visit
+ * exception's or a card binding's resolution, a register's return or submit); the
+ * rest is the body. An accepted body must come out as the handler will use it
+ * (canonical JSON value, a known action, plain text within its cap); a refusal must be
+ * one of the documented codes with a sentence for the person. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "be/corrections.h"
+#include "be/register.h"
+#include "be/review.h"
+#include "cf/text.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_text(const char *text, size_t max_chars, int required)
+{
+    long chars = cf_text_chars(text);
+    if (chars < 0 || (size_t)chars > max_chars || (required && cf_text_blank(text)))
+        abort();
+}
+
+static void check_refusal(int rc, const struct cf_error_detail *d)
+{
+    switch (rc) {
+    case CF_EJSON:
+    case CF_ETOOBIG:
+    case CF_ENOMEM:
+    case CF_EFIELD_MISSING:
+    case CF_EFIELD_TYPE:
+    case CF_EFIELD_RANGE:
+    case CF_EFIELD_UNKNOWN:
+        break;
+    default:
+        abort();
+    }
+    if (!d->message[0])
+        abort();
+}
+
+static void correction(const char *body, size_t len)
+{
+    struct be_correction_body c;
+    struct cf_error_detail d = {0};
+    int rc = be_correction_read(body, len, &c, &d);
+    if (rc) {
+        check_refusal(rc, &d);
+        return;
+    }
+    cJSON *value = cJSON_Parse(c.value);
+    bool services = strcmp(c.field, "services") == 0;
+    if (!value || (services ? !cJSON_IsArray(value) || cJSON_GetArraySize(value) > 32
+                            : strcmp(c.field, "disputed") || !cJSON_IsBool(value)))
+        abort();
+    check_text(c.reason, BE_CORRECTION_REASON_MAX, 1);
+    cJSON_Delete(value);
+    be_correction_body_cleanup(&c);
+}
+
+static void resolution(const char *body, size_t len, const char *kind)
+{
+    static struct be_resolution_body r; /* 8 KB: off the fuzzer's stack */
+    struct cf_error_detail d = {0};
+    int rc = be_resolution_read(body, len, kind, &r, &d);
+    if (rc) {
+        check_refusal(rc, &d);
+        return;
+    }
+    static const char *const actions[] = {"must_fix", "acknowledge", "confirm", "reject"};
+    size_t i = 0;
+    while (i < 4 && strcmp(r.action, actions[i]))
+        i++;
+    if (i == 4 || (strcmp(kind, "card_binding") == 0) != (i >= 2))
+        abort();
+    check_text(r.note, BE_NOTE_MAX, 0);
+}
+
+static void register_change(const char *body, size_t len, bool wants_reason)
+{
+    static char reason[BE_REGISTER_REASON_MAX * 4 + 1];
+    struct cf_error_detail d = {0};
+    int rc = be_register_body_read(body, len, wants_reason, reason, sizeof reason, &d);
+    if (rc) {
+        check_refusal(rc, &d);
+        return;
+    }
+    if (wants_reason)
+        check_text(reason, BE_REGISTER_REASON_MAX, 1);
+    else if (reason[0])
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1 || size > 1 << 17)
+        return 0;
+    /* The handlers get bodies that are not NUL-terminated: so does the fuzzer. */
+    char *body = malloc(size - 1 ? size - 1 : 1);
+    if (!body)
+        return 0;
+    memcpy(body, data + 1, size - 1);
+    switch (data[0] % 5) {
+    case 0:
+        correction(body, size - 1);
+        break;
+    case 1:
+        resolution(body, size - 1, "early_leave");
+        break;
+    case 2:
+        resolution(body, size - 1, "card_binding");
+        break;
+    case 3:
+        register_change(body, size - 1, true);
+        break;
+    default:
+        register_change(body, size - 1, false);
+    }
+    free(body);
+    return 0;
+}
