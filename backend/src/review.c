@@ -95,9 +95,12 @@ void be_handle_live(struct be_request *req)
  * ones, as a union rather than an OR (an OR with EXISTS cannot use an index and read
  * every visit). A source whose kind is not asked for is folded away by the planner
  * ($2 is a constant in the plan of an unnamed statement). */
-#define EXCEPTION_STATUS(kind, subject)                                                            \
+#define STATUS_IS(kind, subject)                                                                   \
     "($3 = 'all' OR ($3 = 'open') = NOT EXISTS (SELECT 1 FROM exception_resolutions er WHERE "     \
     "er.kind = " kind " AND er.subject_id = " subject ")) "
+#define STATUS_FLAGGED STATUS_IS("f.kind", "v.id")
+#define STATUS_ABANDONED STATUS_IS("'abandoned'", "v.id")
+#define STATUS_BINDING STATUS_IS("'card_binding'", "b.id")
 #define EXCEPTIONS_SQL                                                                             \
     "WITH flagged AS (SELECT f.kind, v.id AS subject_id, v.provider_id, v.worker_id, "             \
     "v.recipient_id, v.sort_at AS at, json_build_object('state', v.state, 'rating', v.rating, "    \
@@ -106,7 +109,7 @@ void be_handle_live(struct be_request *req)
     "WHERE ($2 = '' OR $2 IN ('low_rating', 'early_leave', 'card_mismatch')) "                     \
     "AND cardinality(v.flags) > 0 AND f.kind IN ('low_rating', 'early_leave', 'card_mismatch') "   \
     "AND ($2 = '' OR f.kind = $2) AND ($1 = '' OR v.provider_id = $1::uuid) "                      \
-    "AND ($4 = '' OR v.id = $4::uuid) AND " EXCEPTION_STATUS("f.kind", "v.id")                     \
+    "AND ($4 = '' OR v.id = $4::uuid) AND " STATUS_FLAGGED                                         \
     "ORDER BY v.sort_at DESC, f.kind || '.' || v.id LIMIT 500), "                                  \
     "abandoned AS (SELECT 'abandoned'::text AS kind, v.id AS subject_id, v.provider_id, "          \
     "v.worker_id, v.recipient_id, v.started_at AS at, json_build_object('started_at', "            \
@@ -114,7 +117,7 @@ void be_handle_live(struct be_request *req)
     "SELECT a.id FROM visits a CROSS JOIN visit_thresholds t WHERE a.state = 'started' AND "       \
     "a.started_at < now() - t.abandoned_after UNION SELECT er.subject_id FROM "                    \
     "exception_resolutions er WHERE er.kind = 'abandoned') AND ($1 = '' OR v.provider_id = "       \
-    "$1::uuid) AND ($4 = '' OR v.id = $4::uuid) AND " EXCEPTION_STATUS("'abandoned'", "v.id")      \
+    "$1::uuid) AND ($4 = '' OR v.id = $4::uuid) AND " STATUS_ABANDONED                             \
     "ORDER BY v.started_at DESC, 'abandoned.' || v.id LIMIT 500), "                                \
     "bindings AS (SELECT 'card_binding'::text AS kind, b.id AS subject_id, r.provider_id, "        \
     "NULL::uuid AS worker_id, b.recipient_id, b.created_at AS at, json_build_object('method', "    \
@@ -123,9 +126,9 @@ void be_handle_live(struct be_request *req)
     "WHERE ($2 = '' OR $2 = 'card_binding') AND b.id IN (SELECT p.id FROM card_bindings p WHERE "  \
     "p.status = 'pending' UNION SELECT er.subject_id FROM exception_resolutions er WHERE "         \
     "er.kind = 'card_binding') AND ($1 = '' OR r.provider_id = $1::uuid) "                         \
-    "AND ($4 = '' OR b.id = $4::uuid) AND " EXCEPTION_STATUS("'card_binding'", "b.id")             \
+    "AND ($4 = '' OR b.id = $4::uuid) AND " STATUS_BINDING                                         \
     "ORDER BY b.created_at DESC, 'card_binding.' || b.id LIMIT 500), "                             \
-    "x AS (SELECT * FROM flagged UNION ALL SELECT * FROM abandoned UNION ALL SELECT * FROM "        \
+    "x AS (SELECT * FROM flagged UNION ALL SELECT * FROM abandoned UNION ALL SELECT * FROM "       \
     "bindings) "                                                                                   \
     "SELECT x.kind || '.' || x.subject_id AS id, x.at, json_build_object('id', x.kind || '.' || "  \
     "x.subject_id, 'kind', x.kind, 'subject_id', x.subject_id, 'provider_id', x.provider_id, "     \
