@@ -36,7 +36,9 @@
 
 #define VISIT_JSON                                                                                 \
     "json_build_object('id', v.id, 'provider_id', v.provider_id, 'worker_id', v.worker_id, "       \
-    "'recipient_id', v.recipient_id, 'plan_id', v.plan_id, 'state', v.state, "                     \
+    "'worker_name', (SELECT w.full_name FROM workers w WHERE w.id = v.worker_id), "                \
+    "'recipient_id', v.recipient_id, 'recipient_name', (SELECT r.full_name FROM recipients r "     \
+    "WHERE r.id = v.recipient_id), 'plan_id', v.plan_id, 'state', v.state, "                       \
     "'planned_start', (SELECT pl.planned_start FROM visit_plans pl WHERE pl.id = v.plan_id), "     \
     "'started_at', v.started_at, 'ended_at', v.ended_at, 'duration_s', v.duration_s, "             \
     "'expected_minutes', v.expected_minutes, 'start_confirmed', v.start_confirmed, "               \
@@ -51,7 +53,9 @@
 /* A plan not started yet, shaped as a visit. */
 #define PLAN_JSON                                                                                  \
     "json_build_object('id', pl.id, 'provider_id', pl.provider_id, 'worker_id', pl.worker_id, "    \
-    "'recipient_id', pl.recipient_id, 'plan_id', pl.id, 'state', 'planned', "                      \
+    "'worker_name', (SELECT w.full_name FROM workers w WHERE w.id = pl.worker_id), "               \
+    "'recipient_id', pl.recipient_id, 'recipient_name', (SELECT r.full_name FROM recipients r "    \
+    "WHERE r.id = pl.recipient_id), 'plan_id', pl.id, 'state', 'planned', "                        \
     "'planned_start', pl.planned_start, 'started_at', NULL, 'ended_at', NULL, "                    \
     "'duration_s', NULL, 'expected_minutes', (SELECT coalesce(sum(sv.norm_minutes), 0) FROM "      \
     "services sv WHERE sv.code = ANY (pl.service_codes)), 'start_confirmed', false, "              \

@@ -336,6 +336,8 @@ static void test_correct_and_history(void **state)
 
     /* the visit as corrected; its events, the facts, are exactly as before */
     cJSON *v = cf_api_json(&harness, "GET", "/api/v1/visits/" VISIT, NULL, 200);
+    assert_string_equal(cf_json_str(v, "worker_name"), "Иванова Анна");
+    assert_string_equal(cf_json_str(v, "recipient_name"), "Петров Пётр Петрович");
     assert_true(cf_json_true(v, "corrected"));
     assert_false(cf_json_true(v, "disputed"));
     assert_false(cf_json_true(v, "must_fix_open"));
