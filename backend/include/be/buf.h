@@ -29,6 +29,11 @@ int be_buf_printf(struct be_buf *buf, const char *fmt, ...)
 #endif
     ;
 
+/* Append text (NUL-terminated, UTF-8, borrowed) as a JSON string: quoted, with '"',
+ * '\\' and the control characters escaped as PostgreSQL's and cJSON's writers do
+ * (\b \f \n \r \t, else \u00XX); NULL appends null. Same returns. */
+int be_buf_json_string(struct be_buf *buf, const char *text);
+
 /* Forget the contents, keep the memory. */
 void be_buf_reset(struct be_buf *buf);
 
