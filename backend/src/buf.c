@@ -35,6 +35,11 @@ static int reserve(struct be_buf *buf, size_t extra)
     return 0;
 }
 
+int be_buf_reserve(struct be_buf *buf, size_t extra)
+{
+    return reserve(buf, extra);
+}
+
 int be_buf_append(struct be_buf *buf, const void *data, size_t len)
 {
     int rc = reserve(buf, len);

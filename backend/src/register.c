@@ -232,7 +232,18 @@ static void iso_instant(const char *text, char out[40])
         snprintf(out, 40, "%s", text);
         return;
     }
-    snprintf(out, 40, "%.10sT%s%s", text, text + 11, strlen(sign) == 3 ? ":00" : "");
+    /* len <= 35: the result fits out */
+    memcpy(out, text, len + 1);
+    out[10] = 'T';
+    if (strlen(sign) == 3)
+        memcpy(out + len, ":00", 4);
+}
+
+/* The first len bytes of text (at least len long) as out's text (size > len). */
+static void copy_prefix(char *out, const char *text, size_t len)
+{
+    memcpy(out, text, len);
+    out[len] = '\0';
 }
 
 /* One row of lines_sql. */
@@ -247,8 +258,8 @@ static int read_row(const PGresult *res, int i, struct be_register_row *row)
     /* the local timestamp, "2026-05-01 08:05:00[.frac]": its date and HH:MM */
     const char *local = value_or_null(res, i, LINE_LOCAL);
     if (local && strlen(local) >= 16 && local[10] == ' ') {
-        snprintf(row->local_date, sizeof row->local_date, "%.10s", local);
-        snprintf(row->local_time, sizeof row->local_time, "%.5s", local + 11);
+        copy_prefix(row->local_date, local, 10);
+        copy_prefix(row->local_time, local + 11, 5);
     }
     row->worker_id = value_or_null(res, i, LINE_WORKER_ID);
     row->worker_name = value_or_null(res, i, LINE_WORKER_NAME);
@@ -256,8 +267,8 @@ static int read_row(const PGresult *res, int i, struct be_register_row *row)
     row->recipient_name = value_or_null(res, i, LINE_RECIPIENT_NAME);
     row->late = read_bool(res, i, LINE_LATE);
     const char *month = value_or_null(res, i, LINE_ORIGINAL_MONTH);
-    if (month)
-        snprintf(row->original_month, sizeof row->original_month, "%.7s", month);
+    if (month && strlen(month) >= 7)
+        copy_prefix(row->original_month, month, 7);
     row->service_code = value_or_null(res, i, LINE_SERVICE_CODE);
     row->service_name = value_or_null(res, i, LINE_SERVICE_NAME);
     row->reason = value_or_null(res, i, LINE_REASON);
@@ -377,7 +388,10 @@ static int load_document(struct be_request *req, const struct register_ref *ref,
 static int write_document(const struct register_doc *doc, struct be_buf *out)
 {
     be_buf_init(out, BE_REGISTER_DOC_MAX);
-    return be_register_json(&doc->head, doc->rows, doc->n, out);
+    /* ~560 bytes a line: one allocation instead of growing through 17 copies */
+    size_t guess = 4096 + doc->n * 600;
+    int rc = be_buf_reserve(out, guess < BE_REGISTER_DOC_MAX ? guess : BE_REGISTER_DOC_MAX);
+    return rc ? rc : be_register_json(&doc->head, doc->rows, doc->n, out);
 }
 
 static void reply_too_big(struct be_request *req, int rc, const char *what)

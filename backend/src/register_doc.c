@@ -6,7 +6,6 @@
  * NOTE: members are written in the order the document had when PostgreSQL's jsonb
  * built it (shorter names first, then bytewise), so a stored register reads byte for
  * byte as it did before this writer; clients must not depend on the order. */
-#include <inttypes.h>
 #include <string.h>
 
 #include "be/register.h"
@@ -40,8 +39,17 @@ static int put_own(struct be_buf *out, const char *name, const char *value)
 
 static int put_int(struct be_buf *out, const char *name, int64_t value)
 {
+    /* by hand: three numbers a line, and printf's machinery costs more than the rest */
+    char digits[24], *p = digits + sizeof digits;
+    uint64_t abs = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+    do {
+        *--p = (char)('0' + abs % 10);
+        abs /= 10;
+    } while (abs);
+    if (value < 0)
+        *--p = '-';
     int rc = put_name(out, name, false);
-    return rc ? rc : be_buf_printf(out, "%" PRId64, value);
+    return rc ? rc : be_buf_append(out, p, (size_t)(digits + sizeof digits - p));
 }
 
 /* ==== Rows ==== */

@@ -15,6 +15,10 @@ struct be_buf {
 /* Empty buffer that may hold up to max bytes. Nothing is allocated yet. */
 void be_buf_init(struct be_buf *buf, size_t max);
 
+/* Make room for extra more bytes now (one allocation for a text whose size is known
+ * roughly). Returns 0, CF_ETOOBIG (past the cap; nothing changes) or CF_ENOMEM. */
+int be_buf_reserve(struct be_buf *buf, size_t extra);
+
 /* Append len bytes. Returns 0, CF_ETOOBIG (the cap would be passed; nothing is
  * appended) or CF_ENOMEM. */
 int be_buf_append(struct be_buf *buf, const void *data, size_t len);
