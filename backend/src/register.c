@@ -390,7 +390,7 @@ static int write_document(const struct register_doc *doc, struct be_buf *out)
     be_buf_init(out, BE_REGISTER_DOC_MAX);
     /* ~560 bytes a line: one allocation instead of growing through 17 copies */
     size_t guess = 4096 + doc->n * 600;
-    int rc = be_buf_reserve(out, guess < BE_REGISTER_DOC_MAX ? guess : BE_REGISTER_DOC_MAX);
+    int rc = be_buf_reserve(out, guess < BE_REGISTER_DOC_MAX ? guess : BE_REGISTER_DOC_MAX - 1);
     return rc ? rc : be_register_json(&doc->head, doc->rows, doc->n, out);
 }
 
@@ -503,7 +503,10 @@ void be_handle_register_export(struct be_request *req)
         rc = write_document(&doc, &out);
     } else {
         be_buf_init(&out, BE_REGISTER_CSV_MAX);
-        rc = be_register_csv(&doc.head.totals, doc.rows, doc.n, &out);
+        size_t guess = 4096 + doc.n * 200; /* ~170 bytes a line */
+        rc = be_buf_reserve(&out, guess < BE_REGISTER_CSV_MAX ? guess : BE_REGISTER_CSV_MAX - 1);
+        if (!rc)
+            rc = be_register_csv(&doc.head.totals, doc.rows, doc.n, &out);
     }
     if (rc == 0)
         be_reply_attachment(

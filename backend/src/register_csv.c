@@ -80,10 +80,14 @@ static int put_field(struct be_buf *out, const char *text, bool last)
     bool quote = formula || strpbrk(text, ";\"\r\n") != NULL;
     if (quote)
         rc = be_buf_puts(out, formula ? "\"'" : "\"");
-    for (const char *p = text; !rc && *p; p++) {
-        rc = be_buf_append(out, p, 1);
-        if (!rc && *p == '"')
-            rc = be_buf_append(out, "\"", 1); /* a quote inside is doubled */
+    /* in runs up to and including each quote, which is then doubled */
+    for (const char *p = text; !rc && *p;) {
+        const char *mark = strchr(p, '"');
+        size_t run = mark ? (size_t)(mark - p) + 1 : strlen(p);
+        rc = be_buf_append(out, p, run);
+        if (!rc && mark)
+            rc = be_buf_append(out, "\"", 1);
+        p += run;
     }
     if (!rc && quote)
         rc = be_buf_puts(out, "\"");
