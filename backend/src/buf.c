@@ -35,6 +35,11 @@ static int reserve(struct be_buf *buf, size_t extra)
     return 0;
 }
 
+int be_buf_reserve(struct be_buf *buf, size_t extra)
+{
+    return reserve(buf, extra);
+}
+
 int be_buf_append(struct be_buf *buf, const void *data, size_t len)
 {
     int rc = reserve(buf, len);
@@ -98,4 +103,53 @@ void be_buf_cleanup(struct be_buf *buf)
     buf->data = NULL;
     buf->len = 0;
     buf->cap = 0;
+}
+
+int be_buf_json_string(struct be_buf *buf, const char *text)
+{
+    if (!text)
+        return be_buf_append(buf, "null", 4);
+    int rc = be_buf_append(buf, "\"", 1);
+    /* Runs of plain bytes go in one append; the register document is mostly those. */
+    const char *run = text;
+    for (const char *p = text; !rc && *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        rc = be_buf_append(buf, run, (size_t)(p - run));
+        run = p + 1;
+        if (rc)
+            break;
+        switch (c) {
+        case '"':
+            rc = be_buf_append(buf, "\\\"", 2);
+            break;
+        case '\\':
+            rc = be_buf_append(buf, "\\\\", 2);
+            break;
+        case '\b':
+            rc = be_buf_append(buf, "\\b", 2);
+            break;
+        case '\f':
+            rc = be_buf_append(buf, "\\f", 2);
+            break;
+        case '\n':
+            rc = be_buf_append(buf, "\\n", 2);
+            break;
+        case '\r':
+            rc = be_buf_append(buf, "\\r", 2);
+            break;
+        case '\t':
+            rc = be_buf_append(buf, "\\t", 2);
+            break;
+        default:
+            rc = be_buf_printf(buf, "\\u%04x", c);
+            break;
+        }
+    }
+    if (!rc)
+        rc = be_buf_append(buf, run, strlen(run));
+    if (!rc)
+        rc = be_buf_append(buf, "\"", 1);
+    return rc;
 }

@@ -58,6 +58,8 @@ static const char *status_text(int status)
     }
 }
 
+#define SEPARATE_BODY_BYTES (256u * 1024)
+
 /* NOTE: head and body go out in one write: two small writes on one TCP connection
  * meet Nagle's algorithm and the peer's delayed ACK, which stalls every answer by
  * ~40 ms (tcp_nodelay is set too). Date lets terminals measure their clock skew. */
@@ -70,8 +72,11 @@ static void send_reply(struct be_request *req, int status, const char *content_t
     time_t now = time(NULL);
     if (!gmtime_r(&now, &tm) || !strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm))
         date[0] = '\0';
+    /* A large body (a register: 23 MB) is written after the head instead of being
+     * copied behind it: its writes fill whole segments, so Nagle does not hold them. */
+    bool separate = len > SEPARATE_BODY_BYTES;
     struct be_buf out;
-    be_buf_init(&out, len + 512);
+    be_buf_init(&out, (separate ? 0 : len) + 512);
     req->status = status;
     if (be_buf_printf(&out,
                       "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
@@ -79,13 +84,15 @@ static void send_reply(struct be_request *req, int status, const char *content_t
                       status, status_text(status), content_type, len, date,
                       req->set_cookie ? "Set-Cookie: " : "", req->set_cookie ? req->set_cookie : "",
                       req->set_cookie ? "\r\n" : "", extra_headers ? extra_headers : "") ||
-        be_buf_append(&out, body, len)) {
+        (!separate && be_buf_append(&out, body, len))) {
         be_buf_cleanup(&out);
         mg_printf(conn, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
         req->status = 503;
         return;
     }
     mg_write(conn, out.data, out.len);
+    if (separate)
+        mg_write(conn, body, len);
     be_buf_cleanup(&out);
 }
 

@@ -1,9 +1,9 @@
 /* The payment register as a CSV file for a Russian-locale spreadsheet (Excel,
  * LibreOffice with the default Russian settings): UTF-8 with a BOM (else Excel reads
  * it as Windows-1251), ';' between fields (',' is the decimal separator there), CRLF
- * line ends, amounts in roubles with a comma. Pure code over the register's JSON
- * document, so it is unit-tested without a database; also the register id and month
- * parsers. */
+ * line ends, amounts in roubles with a comma. Pure code over the register's rows
+ * (struct be_register_row, as register.c reads them), so it is unit-tested without a
+ * database; also the register id and month parsers and the rows' totals. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,7 +51,21 @@ void be_register_roubles(int64_t kopecks, char out[32])
 {
     /* NOTE: no thousands separator: a spreadsheet would take "1 234,50" as text. */
     uint64_t abs = kopecks < 0 ? (uint64_t)0 - (uint64_t)kopecks : (uint64_t)kopecks;
-    snprintf(out, 32, "%s%" PRIu64 ",%02" PRIu64, kopecks < 0 ? "-" : "", abs / 100, abs % 100);
+    /* by hand, right to left: three of these a line, and snprintf costs more than the
+     * rest of the line */
+    char digits[32], *p = digits + sizeof digits;
+    *--p = '\0';
+    *--p = (char)('0' + abs % 10);
+    *--p = (char)('0' + abs / 10 % 10);
+    *--p = ',';
+    abs /= 100;
+    do {
+        *--p = (char)('0' + abs % 10);
+        abs /= 10;
+    } while (abs);
+    if (kopecks < 0)
+        *--p = '-';
+    memcpy(out, p, (size_t)(digits + sizeof digits - p));
 }
 
 static const char *reason_text(const char *reason)
@@ -80,10 +94,14 @@ static int put_field(struct be_buf *out, const char *text, bool last)
     bool quote = formula || strpbrk(text, ";\"\r\n") != NULL;
     if (quote)
         rc = be_buf_puts(out, formula ? "\"'" : "\"");
-    for (const char *p = text; !rc && *p; p++) {
-        rc = be_buf_append(out, p, 1);
-        if (!rc && *p == '"')
-            rc = be_buf_append(out, "\"", 1); /* a quote inside is doubled */
+    /* in runs up to and including each quote, which is then doubled */
+    for (const char *p = text; !rc && *p;) {
+        const char *mark = strchr(p, '"');
+        size_t run = mark ? (size_t)(mark - p) + 1 : strlen(p);
+        rc = be_buf_append(out, p, run);
+        if (!rc && mark)
+            rc = be_buf_append(out, "\"", 1);
+        p += run;
     }
     if (!rc && quote)
         rc = be_buf_puts(out, "\"");
@@ -92,70 +110,68 @@ static int put_field(struct be_buf *out, const char *text, bool last)
     return rc;
 }
 
-static const char *member_text(const cJSON *obj, const char *name)
+static const char *text_or_empty(const char *text)
 {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsString(item) ? item->valuestring : "";
+    return text ? text : "";
 }
 
-static int member_int(const cJSON *obj, const char *name, int64_t *out)
+/* A whole number's text (out: 24 bytes), without snprintf (see be_register_roubles). */
+static void int_text(int64_t value, char out[24])
 {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
-    /* doubles hold integers exactly up to 2^53 (90 trillion roubles); the range is
-     * checked before the cast, which is undefined for values past int64_t (and NaN) */
-    if (!cJSON_IsNumber(item) || !(item->valuedouble <= 9007199254740992.0) ||
-        !(item->valuedouble >= -9007199254740992.0) ||
-        item->valuedouble != (double)(int64_t)item->valuedouble)
-        return CF_EFIELD_TYPE;
-    *out = (int64_t)item->valuedouble;
-    return 0;
+    char digits[24], *p = digits + sizeof digits;
+    uint64_t abs = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+    *--p = '\0';
+    do {
+        *--p = (char)('0' + abs % 10);
+        abs /= 10;
+    } while (abs);
+    if (value < 0)
+        *--p = '-';
+    memcpy(out, p, (size_t)(digits + sizeof digits - p));
 }
 
 /* "2026-11-22" -> "22.11.2026", as a Russian spreadsheet reads dates. */
 static void local_date(const char *iso, char out[16])
 {
     if (strlen(iso) == 10 && iso[4] == '-' && iso[7] == '-')
-        snprintf(out, 16, "%.2s.%.2s.%.4s", iso + 8, iso + 5, iso);
+        memcpy(out,
+               (const char[]){iso[8], iso[9], '.', iso[5], iso[6], '.', iso[0], iso[1], iso[2],
+                              iso[3], '\0'},
+               11);
     else
-        snprintf(out, 16, "%s", "");
+        out[0] = '\0';
 }
 
-static int put_visit_fields(struct be_buf *out, const cJSON *line)
+static int put_visit_fields(struct be_buf *out, const struct be_register_row *row)
 {
     char date[16];
-    local_date(member_text(line, "local_date"), date);
+    local_date(row->local_date, date);
     int rc = put_field(out, date, false);
     if (!rc)
-        rc = put_field(out, member_text(line, "local_time"), false);
+        rc = put_field(out, row->local_time, false);
     if (!rc)
-        rc = put_field(out, member_text(line, "worker_name"), false);
+        rc = put_field(out, text_or_empty(row->worker_name), false);
     if (!rc)
-        rc = put_field(out, member_text(line, "recipient_name"), false);
+        rc = put_field(out, text_or_empty(row->recipient_name), false);
     return rc;
 }
 
-static const char *late_text(const cJSON *line)
+static const char *late_text(const struct be_register_row *row)
 {
-    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(line, "late"))
-               ? member_text(line, "original_month")
-               : "";
+    return row->late ? row->original_month : "";
 }
 
-static int put_included(struct be_buf *out, const cJSON *line)
+static int put_included(struct be_buf *out, const struct be_register_row *row)
 {
-    int64_t quantity, tariff, amount;
-    if (member_int(line, "quantity", &quantity) || member_int(line, "tariff_kopecks", &tariff) ||
-        member_int(line, "amount_kopecks", &amount))
-        return CF_EFIELD_TYPE;
     char qty[32], tariff_text[32], amount_text[32];
-    snprintf(qty, sizeof qty, "%" PRId64, quantity);
-    be_register_roubles(tariff, tariff_text);
-    be_register_roubles(amount, amount_text);
-    int rc = put_visit_fields(out, line);
+    int_text(row->quantity, qty);
+    be_register_roubles(row->tariff_kopecks, tariff_text);
+    be_register_roubles(row->amount_kopecks, amount_text);
+    int rc = put_visit_fields(out, row);
     if (!rc)
-        rc = put_field(out, member_text(line, "service_code"), false);
+        rc = put_field(out, text_or_empty(row->service_code), false);
     if (!rc)
-        rc = put_field(out, member_text(line, "service_name"), false);
+        rc = put_field(out, text_or_empty(row->service_name), false);
     if (!rc)
         rc = put_field(out, qty, false);
     if (!rc)
@@ -163,50 +179,57 @@ static int put_included(struct be_buf *out, const cJSON *line)
     if (!rc)
         rc = put_field(out, amount_text, false);
     if (!rc)
-        rc = put_field(out, late_text(line), true);
+        rc = put_field(out, late_text(row), true);
     return rc;
 }
 
-static int put_excluded(struct be_buf *out, const cJSON *line)
+static int put_excluded(struct be_buf *out, const struct be_register_row *row)
 {
-    int rc = put_visit_fields(out, line);
+    int rc = put_visit_fields(out, row);
     if (!rc)
-        rc = put_field(out, reason_text(member_text(line, "reason")), false);
+        rc = put_field(out, reason_text(text_or_empty(row->reason)), false);
     if (!rc)
-        rc = put_field(out, late_text(line), true);
+        rc = put_field(out, late_text(row), true);
     return rc;
 }
 
-int be_register_csv(const cJSON *doc, struct be_buf *out)
+void be_register_totals_of(const struct be_register_row *rows, size_t n,
+                           struct be_register_totals *out)
 {
-    const cJSON *included = cJSON_GetObjectItemCaseSensitive(doc, "included");
-    const cJSON *excluded = cJSON_GetObjectItemCaseSensitive(doc, "excluded");
-    int64_t total, included_count;
-    if (!cJSON_IsArray(included) || !cJSON_IsArray(excluded) ||
-        member_int(doc, "total_kopecks", &total) ||
-        member_int(doc, "included_count", &included_count))
-        return CF_EFIELD_TYPE;
+    const char *last_visit = NULL;
+    *out = (struct be_register_totals){0};
+    for (size_t i = 0; i < n; i++) {
+        if (!rows[i].included) {
+            out->excluded_count++;
+            continue;
+        }
+        /* a visit's lines are next to each other (ordered by visit, then line) */
+        if (!last_visit || !rows[i].visit_id || strcmp(last_visit, rows[i].visit_id) != 0)
+            out->included_count++;
+        last_visit = rows[i].visit_id;
+        out->total_kopecks += rows[i].amount_kopecks;
+    }
+}
+
+int be_register_csv(const struct be_register_totals *totals, const struct be_register_row *rows,
+                    size_t n, struct be_buf *out)
+{
     int rc = be_buf_puts(out, "\xEF\xBB\xBF"
                               "Дата;Время;Сотрудник;Получатель;Код услуги;Услуга;Количество;"
                               "Тариф, руб.;Сумма, руб.;Поздний визит за месяц\r\n");
-    const cJSON *line;
-    cJSON_ArrayForEach(line, included)
-    {
-        if (!rc)
-            rc = put_included(out, line);
-    }
+    for (size_t i = 0; !rc && i < n; i++)
+        if (rows[i].included)
+            rc = put_included(out, &rows[i]);
     char total_text[32];
-    be_register_roubles(total, total_text);
+    be_register_roubles(totals->total_kopecks, total_text);
     if (!rc)
-        rc = be_buf_printf(out, "Итого;визитов: %" PRId64 ";;;;;;;%s;\r\n\r\n", included_count,
-                           total_text);
+        rc = be_buf_printf(out, "Итого;визитов: %" PRId64 ";;;;;;;%s;\r\n\r\n",
+                           totals->included_count, total_text);
     if (!rc)
         rc = be_buf_puts(out, "Исключённые визиты\r\n"
                               "Дата;Время;Сотрудник;Получатель;Причина;Поздний визит за месяц\r\n");
-    cJSON_ArrayForEach(line, excluded)
-    {
-        if (!rc)
-            rc = put_excluded(out, line);
-    }
+    for (size_t i = 0; !rc && i < n; i++)
+        if (!rows[i].included)
+            rc = put_excluded(out, &rows[i]);
     return rc;
 }

@@ -1,12 +1,15 @@
 /* The payment register's pure parts: register ids and months, roubles text, and the
  * CSV for a Russian-locale spreadsheet (BOM, ';', CRLF, quoting, formula guard, the
- * «Итого» line, reasons in Russian, the cap). */
+ * «Итого» line, reasons in Russian, the cap), and the register document written from
+ * the same rows (member order, nulls, escaping, the cap). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <cmocka.h>
 
 #include "be/register.h"
@@ -52,28 +55,54 @@ static void test_roubles(void **state)
     assert_string_equal(text, "-92233720368547758,08");
 }
 
-static const char doc_json[] =
-    "{\"total_kopecks\":141450,\"included_count\":1,\"included\":["
-    "{\"local_date\":\"2026-10-10\",\"local_time\":\"12:00\",\"worker_name\":\"Иванова; Анна\","
-    "\"recipient_name\":\"=HYPERLINK(\\\"x\\\")\",\"service_code\":\"HH-05\",\"service_name\":"
-    "\"Уборка\\nгенеральная\",\"quantity\":1,\"tariff_kopecks\":123450,\"amount_kopecks\":123450,"
-    "\"late\":false,\"original_month\":\"2026-10\"},"
-    "{\"local_date\":\"2026-10-10\",\"local_time\":\"12:00\",\"worker_name\":\"Иванова; Анна\","
-    "\"recipient_name\":null,\"service_code\":\"MED.02\",\"service_name\":\"Давление\","
-    "\"quantity\":2,\"tariff_kopecks\":9000,\"amount_kopecks\":18000,\"late\":true,"
-    "\"original_month\":\"2026-09\"}],"
-    "\"excluded\":[{\"local_date\":\"2026-10-11\",\"local_time\":\"09:05\",\"worker_name\":\"Б\","
-    "\"recipient_name\":\"В\",\"reason\":\"end_not_confirmed\",\"late\":false,"
-    "\"original_month\":\"2026-10\"}]}";
+/* The rows of a register as register.c reads them: two lines of one paid visit (the
+ * second late, its recipient's name null), one excluded visit. */
+static void sample_rows(struct be_register_row rows[3])
+{
+    memset(rows, 0, 3 * sizeof rows[0]);
+    for (int i = 0; i < 3; i++) {
+        snprintf(rows[i].local_date, sizeof rows[i].local_date, "%s", "2026-10-10");
+        snprintf(rows[i].local_time, sizeof rows[i].local_time, "%s", "12:00");
+        snprintf(rows[i].visit_at, sizeof rows[i].visit_at, "%s", "2026-10-10T09:00:00+00:00");
+        snprintf(rows[i].original_month, sizeof rows[i].original_month, "%s", "2026-10");
+        rows[i].visit_id = "00000000-0000-4000-8000-00000000000a";
+        rows[i].worker_name = "Иванова; Анна";
+        rows[i].included = true;
+    }
+    rows[0].recipient_name = "=HYPERLINK(\"x\")";
+    rows[0].service_code = "HH-05";
+    rows[0].service_name = "Уборка\nгенеральная";
+    rows[0].quantity = 1;
+    rows[0].tariff_kopecks = rows[0].amount_kopecks = 123450;
+    rows[1].service_code = "MED.02";
+    rows[1].service_name = "Давление";
+    rows[1].quantity = 2;
+    rows[1].tariff_kopecks = 9000;
+    rows[1].amount_kopecks = 18000;
+    rows[1].late = true;
+    snprintf(rows[1].original_month, sizeof rows[1].original_month, "%s", "2026-09");
+    rows[2].included = false;
+    rows[2].visit_id = "00000000-0000-4000-8000-00000000000b";
+    snprintf(rows[2].local_date, sizeof rows[2].local_date, "%s", "2026-10-11");
+    snprintf(rows[2].local_time, sizeof rows[2].local_time, "%s", "09:05");
+    rows[2].worker_name = "Б";
+    rows[2].recipient_name = "В";
+    rows[2].reason = "end_not_confirmed";
+}
 
 static void test_csv(void **state)
 {
     (void)state;
-    cJSON *doc = cJSON_Parse(doc_json);
-    assert_non_null(doc);
+    struct be_register_row rows[3];
+    sample_rows(rows);
+    struct be_register_totals totals;
+    be_register_totals_of(rows, 3, &totals);
+    assert_int_equal(totals.included_count, 1); /* two lines of one visit */
+    assert_int_equal(totals.excluded_count, 1);
+    assert_int_equal(totals.total_kopecks, 141450);
     struct be_buf out;
     be_buf_init(&out, 1 << 16);
-    assert_int_equal(be_register_csv(doc, &out), 0);
+    assert_int_equal(be_register_csv(&totals, rows, 3, &out), 0);
     static const char want[] =
         "\xEF\xBB\xBF"
         "Дата;Время;Сотрудник;Получатель;Код услуги;Услуга;Количество;Тариф, руб.;Сумма, руб.;"
@@ -89,23 +118,78 @@ static void test_csv(void **state)
     assert_int_equal(out.len, sizeof want - 1);
     assert_memory_equal(out.data, want, sizeof want - 1);
 
+    /* the rows may come interleaved (ordered by visit only): the same file */
+    struct be_register_row shuffled[3] = {rows[2], rows[0], rows[1]};
+    be_buf_reset(&out);
+    assert_int_equal(be_register_csv(&totals, shuffled, 3, &out), 0);
+    assert_memory_equal(out.data, want, sizeof want - 1);
+
     /* the cap: a partial text and CF_ETOOBIG, never an overflow */
     struct be_buf small;
     be_buf_init(&small, 64);
-    assert_int_equal(be_register_csv(doc, &small), CF_ETOOBIG);
+    assert_int_equal(be_register_csv(&totals, rows, 3, &small), CF_ETOOBIG);
     be_buf_cleanup(&small);
-
-    /* a document without its members is refused */
-    cJSON *bad = cJSON_Parse("{\"included\":[{\"quantity\":\"1\"}],\"excluded\":[],"
-                             "\"total_kopecks\":0,\"included_count\":1}");
-    be_buf_reset(&out);
-    assert_int_equal(be_register_csv(bad, &out), CF_EFIELD_TYPE);
-    cJSON_Delete(bad);
-    bad = cJSON_Parse("{\"included\":[]}");
-    assert_int_equal(be_register_csv(bad, &out), CF_EFIELD_TYPE);
-    cJSON_Delete(bad);
     be_buf_cleanup(&out);
+}
+
+static void test_document(void **state)
+{
+    (void)state;
+    struct be_register_row rows[3];
+    sample_rows(rows);
+    struct be_register_head head = {
+        .id = "2026-10.00000000-0000-4000-8000-000000000002",
+        .provider_id = "00000000-0000-4000-8000-000000000002",
+        .provider_name = "КЦСОН \"Тест\"\\1",
+        .month = "2026-10",
+        .state = "draft",
+        .returned_reason = "tab\there\x01",
+    };
+    be_register_totals_of(rows, 3, &head.totals);
+    rows[0].worker_id = "00000000-0000-4000-8000-0000000000f1";
+    rows[2].original_month[0] = '\0'; /* unknown: null */
+    struct be_buf out;
+    be_buf_init(&out, 1 << 16);
+    assert_int_equal(be_register_json(&head, rows, 3, &out), 0);
+    /* members in the order PostgreSQL's jsonb wrote them before (by length, then bytes) */
+    static const char want[] =
+        "{\"id\":\"2026-10.00000000-0000-4000-8000-000000000002\",\"month\":\"2026-10\","
+        "\"state\":\"draft\",\"excluded\":[{\"late\":false,\"reason\":\"end_not_confirmed\","
+        "\"visit_at\":\"2026-10-10T09:00:00+00:00\","
+        "\"visit_id\":\"00000000-0000-4000-8000-00000000000b\",\"worker_id\":null,"
+        "\"local_date\":\"2026-10-11\",\"local_time\":\"09:05\",\"worker_name\":\"Б\","
+        "\"recipient_id\":null,\"original_month\":null,\"recipient_name\":\"В\"}],"
+        "\"included\":[{\"late\":false,\"quantity\":1,\"visit_at\":\"2026-10-10T09:00:00+00:00\","
+        "\"visit_id\":\"00000000-0000-4000-8000-00000000000a\","
+        "\"worker_id\":\"00000000-0000-4000-8000-0000000000f1\",\"local_date\":\"2026-10-10\","
+        "\"local_time\":\"12:00\",\"worker_name\":\"Иванова; Анна\",\"recipient_id\":null,"
+        "\"service_code\":\"HH-05\",\"service_name\":\"Уборка\\nгенеральная\","
+        "\"amount_kopecks\":123450,\"original_month\":\"2026-10\","
+        "\"recipient_name\":\"=HYPERLINK(\\\"x\\\")\",\"tariff_kopecks\":123450},"
+        "{\"late\":true,\"quantity\":2,\"visit_at\":\"2026-10-10T09:00:00+00:00\","
+        "\"visit_id\":\"00000000-0000-4000-8000-00000000000a\",\"worker_id\":null,"
+        "\"local_date\":\"2026-10-10\",\"local_time\":\"12:00\",\"worker_name\":\"Иванова; Анна\","
+        "\"recipient_id\":null,\"service_code\":\"MED.02\",\"service_name\":\"Давление\","
+        "\"amount_kopecks\":18000,\"original_month\":\"2026-09\",\"recipient_name\":null,"
+        "\"tariff_kopecks\":9000}],"
+        "\"approved_at\":null,\"approved_by\":null,"
+        "\"provider_id\":\"00000000-0000-4000-8000-000000000002\",\"returned_at\":null,"
+        "\"returned_by\":null,\"submitted_at\":null,\"submitted_by\":null,"
+        "\"provider_name\":\"КЦСОН \\\"Тест\\\"\\\\1\",\"total_kopecks\":141450,"
+        "\"excluded_count\":1,\"included_count\":1,\"returned_reason\":\"tab\\there\\u0001\"}";
+    assert_string_equal(out.data, want);
+    /* and it is JSON that says the same */
+    cJSON *doc = cJSON_Parse(out.data);
+    assert_non_null(doc);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(doc, "returned_reason")->valuestring,
+                        "tab\there\x01");
     cJSON_Delete(doc);
+
+    struct be_buf small;
+    be_buf_init(&small, 100);
+    assert_int_equal(be_register_json(&head, rows, 3, &small), CF_ETOOBIG);
+    be_buf_cleanup(&small);
+    be_buf_cleanup(&out);
 }
 
 int main(void)
@@ -114,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_ids),
         cmocka_unit_test(test_roubles),
         cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_document),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
