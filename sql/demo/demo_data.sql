@@ -58,10 +58,14 @@ FROM generate_series(1, 50) n
 ON CONFLICT DO NOTHING;
 
 INSERT INTO certificates (id, recipient_id, number, valid_from, valid_to)
+-- Dates are the region's local dates (as the terminals and the register see them), not
+-- UTC's: from 21:00 UTC Moscow is already in the next day.
 SELECT md5('demo:certificate:' || n)::uuid, md5('demo:recipient:' || n)::uuid,
-       'ИППСУ-35-' || lpad(n::text, 5, '0'), date_trunc('year', now())::date,
-       (date_trunc('year', now()) + interval '1 year - 1 day')::date
-FROM generate_series(1, 50) n
+       'ИППСУ-35-' || lpad(n::text, 5, '0'), date_trunc('year', rg.today)::date,
+       (date_trunc('year', rg.today) + interval '1 year - 1 day')::date
+FROM generate_series(1, 50) n,
+     (SELECT (now() AT TIME ZONE timezone)::date AS today FROM regions
+      WHERE id = md5('demo:region')::uuid) rg
 ON CONFLICT (id) DO NOTHING;
 
 INSERT INTO certificate_services (certificate_id, service_code, volume, period)
@@ -71,13 +75,16 @@ FROM generate_series(1, 50) n,
                      (CASE WHEN n % 3 = 0 THEN 'MED-ESCORT' ELSE 'HH-COOK' END, 4)) s(code, volume)
 ON CONFLICT DO NOTHING;
 
--- Today's plans: each worker visits the recipients of their provider in turn.
+-- Today's plans (the region's today): each worker visits the recipients of their
+-- provider in turn, from 09:00 UTC every 90 minutes.
 INSERT INTO visit_plans (id, provider_id, worker_id, recipient_id, planned_start, service_codes)
-SELECT md5('demo:plan:' || current_date || ':' || w || ':' || k)::uuid,
+SELECT md5('demo:plan:' || rg.today || ':' || w || ':' || k)::uuid,
        md5('demo:provider:' || (CASE WHEN w <= 3 THEN 1 ELSE 2 END))::uuid,
        md5('demo:worker:' || w)::uuid,
        md5('demo:recipient:' || (CASE WHEN w <= 3 THEN (w - 1) * 4 + k ELSE 30 + (w - 4) * 4 + k END))::uuid,
-       date_trunc('day', now()) + interval '9 hours' + (k - 1) * interval '90 minutes',
+       (rg.today + interval '9 hours' + (k - 1) * interval '90 minutes') AT TIME ZONE 'UTC',
        ARRAY['HH-SHOP', 'MED-BP']
-FROM generate_series(1, 5) w, generate_series(1, 4) k
+FROM generate_series(1, 5) w, generate_series(1, 4) k,
+     (SELECT (now() AT TIME ZONE timezone)::date AS today FROM regions
+      WHERE id = md5('demo:region')::uuid) rg
 ON CONFLICT (id) DO NOTHING;
