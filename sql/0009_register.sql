@@ -143,11 +143,21 @@ CREATE POLICY by_provider ON register_excluded USING (provider_visible(provider_
 -- happened first, then the proof, then a person's hold. Services and the two holds
 -- come from visit_effective, so corrections count. Reads under the caller's row-level
 -- security (not SECURITY DEFINER).
+--
+-- How it is planned matters at a busy provider-month (21,500 visits, 42,000 lines; see
+-- backend/README.md, "Performance"): the month's bounds are uncorrelated sub-SELECTs
+-- (InitPlans, computed first), so they bound the scan of visits_provider_sort instead of
+-- filtering all the provider's visits; c is MATERIALIZED, so the reason (with
+-- visit_effective's must_fix_open probe) is computed once per visit, not once per line;
+-- ROWS 20000 is the size of such a month, so callers join the names of workers and
+-- recipients by hash and sort in memory — ROWS counts only when the function is not
+-- inlined, and its SET clause (JIT off, which carefactd's queries never want) is what
+-- keeps PostgreSQL from inlining it. No caller filters its rows, so inlining gains nothing.
 CREATE FUNCTION register_compute(p_provider uuid, p_month date)
 RETURNS TABLE (visit_id uuid, visit_at timestamptz, worker_id uuid, recipient_id uuid,
                reason text, late boolean, original_month date, line_no integer,
                service_code text, service_name text, quantity integer, tariff_kopecks bigint)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE ROWS 20000 SET jit = off AS $$
 WITH p AS (
     SELECT pr.id, rg.timezone, b.first_month, b.last_month
     FROM providers pr
@@ -166,7 +176,7 @@ WITH p AS (
            CASE WHEN p_month = p.last_month + interval '1 month'
                 THEN p.first_month::timestamp AT TIME ZONE p.timezone END AS late_from
     FROM p
-), c AS (
+), c AS MATERIALIZED (
     SELECT ve.id, ve.sort_at, ve.worker_id, ve.recipient_id,
            ve.effective_service_codes, ve.effective_service_quantities,
            ve.sort_at < w.m_start AS late,
@@ -180,7 +190,8 @@ WITH p AS (
                 WHEN ve.must_fix_open THEN 'must_fix' END AS reason
     FROM w
     JOIN visit_effective ve ON ve.provider_id = w.id
-     AND ve.sort_at >= coalesce(w.late_from, w.m_start) AND ve.sort_at < w.m_end
+     AND ve.sort_at >= (SELECT coalesce(w1.late_from, w1.m_start) FROM w w1)
+     AND ve.sort_at < (SELECT w1.m_end FROM w w1)
     WHERE NOT EXISTS (SELECT 1 FROM register_lines l WHERE l.visit_id = ve.id)
 ), billed AS (
     SELECT c.* FROM c
