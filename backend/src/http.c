@@ -60,9 +60,10 @@ static const char *status_text(int status)
 
 #define SEPARATE_BODY_BYTES (256u * 1024)
 
-/* NOTE: head and body go out in one write: two small writes on one TCP connection
- * meet Nagle's algorithm and the peer's delayed ACK, which stalls every answer by
- * ~40 ms (tcp_nodelay is set too). Date lets terminals measure their clock skew. */
+/* NOTE: head and body (up to 256 KiB) go out in one write: two small writes on one
+ * TCP connection meet Nagle's algorithm and the peer's delayed ACK, which stalls every
+ * answer by ~40 ms (tcp_nodelay is set too). Date lets terminals measure their clock
+ * skew. */
 static void send_reply(struct be_request *req, int status, const char *content_type,
                        const char *extra_headers, const char *body, size_t len)
 {
