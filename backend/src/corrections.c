@@ -111,9 +111,7 @@ int be_correction_read(const char *text, size_t len, struct be_correction_body *
     cJSON *body = NULL;
     memset(c, 0, sizeof *c);
     int rc = cf_json_parse_capped(text ? text : "", len, BODY_MAX_BYTES, BODY_MAX_VALUES, &body, d);
-    if (!rc && !cJSON_IsObject(body))
-        rc = cf_error_set(d, CF_EFIELD_TYPE, "", "the body must be a JSON object");
-    if (!rc)
+    if (!rc) /* also refuses anything but an object */
         rc = cf_json_check_fields(body, allowed, "", d);
     if (!rc)
         rc = cf_json_get_string(body, "field", "", true, sizeof c->field - 1, c->field,

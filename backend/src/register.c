@@ -545,9 +545,7 @@ int be_register_body_read(const char *text, size_t len, bool wants_reason, char 
                             : 0;
     cJSON *body = NULL;
     int rc = cf_json_parse_capped(text, len, BODY_MAX_BYTES, BODY_MAX_VALUES, &body, d);
-    if (!rc && !cJSON_IsObject(body))
-        rc = cf_error_set(d, CF_EFIELD_TYPE, "", "the body must be a JSON object");
-    if (!rc)
+    if (!rc) /* also refuses anything but an object */
         rc = cf_json_check_fields(body, wants_reason ? with_reason : nothing, "", d);
     if (!rc && wants_reason)
         rc = cf_json_get_text(body, "reason", "", true, BE_REGISTER_REASON_MAX,

@@ -115,8 +115,7 @@ static const char *text_or_empty(const char *text)
     return text ? text : "";
 }
 
-/* A whole number's text (out: 24 bytes), without snprintf (see be_register_roubles). */
-static void int_text(int64_t value, char out[24])
+void be_register_int_text(int64_t value, char out[24])
 {
     char digits[24], *p = digits + sizeof digits;
     uint64_t abs = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
@@ -164,7 +163,7 @@ static const char *late_text(const struct be_register_row *row)
 static int put_included(struct be_buf *out, const struct be_register_row *row)
 {
     char qty[32], tariff_text[32], amount_text[32];
-    int_text(row->quantity, qty);
+    be_register_int_text(row->quantity, qty);
     be_register_roubles(row->tariff_kopecks, tariff_text);
     be_register_roubles(row->amount_kopecks, amount_text);
     int rc = put_visit_fields(out, row);

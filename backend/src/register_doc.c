@@ -39,17 +39,10 @@ static int put_own(struct be_buf *out, const char *name, const char *value)
 
 static int put_int(struct be_buf *out, const char *name, int64_t value)
 {
-    /* by hand: three numbers a line, and printf's machinery costs more than the rest */
-    char digits[24], *p = digits + sizeof digits;
-    uint64_t abs = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
-    do {
-        *--p = (char)('0' + abs % 10);
-        abs /= 10;
-    } while (abs);
-    if (value < 0)
-        *--p = '-';
+    char text[24];
+    be_register_int_text(value, text);
     int rc = put_name(out, name, false);
-    return rc ? rc : be_buf_append(out, p, (size_t)(digits + sizeof digits - p));
+    return rc ? rc : be_buf_puts(out, text);
 }
 
 /* ==== Rows ==== */

@@ -211,9 +211,7 @@ int be_resolution_read(const char *text, size_t len, const char *kind,
     cJSON *body = NULL;
     memset(out, 0, sizeof *out);
     int rc = cf_json_parse_capped(text ? text : "", len, BODY_MAX_BYTES, BODY_MAX_VALUES, &body, d);
-    if (!rc && !cJSON_IsObject(body))
-        rc = cf_error_set(d, CF_EFIELD_TYPE, "", "the body must be a JSON object");
-    if (!rc)
+    if (!rc) /* also refuses anything but an object */
         rc = cf_json_check_fields(body, allowed, "", d);
     if (!rc)
         rc = cf_json_get_string(body, "action", "", true, sizeof out->action - 1, out->action,

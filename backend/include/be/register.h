@@ -84,6 +84,10 @@ int be_register_json(const struct be_register_head *head, const struct be_regist
 int be_register_csv(const struct be_register_totals *totals, const struct be_register_row *rows,
                     size_t n, struct be_buf *out);
 
+/* A whole number's text (out: 24 bytes), written by hand: a register has three numbers
+ * a line, and snprintf's machinery costs more than the rest of the line. Pure. */
+void be_register_int_text(int64_t value, char out[24]);
+
 /* Roubles text of kopecks: 123450 -> "1234,50", -5 -> "-0,05" (out: 32 bytes). */
 void be_register_roubles(int64_t kopecks, char out[32]);
 

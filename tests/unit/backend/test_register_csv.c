@@ -53,6 +53,13 @@ static void test_roubles(void **state)
     assert_string_equal(text, "-1,05");
     be_register_roubles(INT64_MIN, text);
     assert_string_equal(text, "-92233720368547758,08");
+    char number[24];
+    be_register_int_text(0, number);
+    assert_string_equal(number, "0");
+    be_register_int_text(-42, number);
+    assert_string_equal(number, "-42");
+    be_register_int_text(INT64_MIN, number);
+    assert_string_equal(number, "-9223372036854775808");
 }
 
 /* The rows of a register as register.c reads them: two lines of one paid visit (the
