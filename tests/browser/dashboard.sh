@@ -26,7 +26,11 @@ rm -f "$artifacts"/dashboard-*.png
 wait_file() {
     for _ in $(seq 600); do
         [ -e "$work/$1" ] && return 0
-        kill -0 "$browser_pid" 2>/dev/null || { wait "$browser_pid" || true; fail "the browser script stopped before '$1'"; }
+        if ! kill -0 "$browser_pid" 2>/dev/null; then
+            wait "$browser_pid" || true
+            cat "$work/browser.log" >&2
+            fail "the browser script stopped before '$1'"
+        fi
         sleep 0.1
     done
     fail "the browser script never reached '$1'"
