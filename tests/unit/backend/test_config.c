@@ -18,9 +18,16 @@
 static struct be_config config;
 static char err[512];
 
+static const char *const env_vars[] = {"CAREFACT_DB",       "CAREFACT_LISTEN",  "CAREFACT_SQL_DIR",
+                                       "CAREFACT_TLS_CERT", "CAREFACT_TLS_KEY", "CAREFACT_THREADS",
+                                       "CAREFACT_BODY_MAX"};
+
+/* Defaults, and none of carefactd's variables in the environment. */
 static int setup(void **state)
 {
     (void)state;
+    for (size_t i = 0; i < sizeof env_vars / sizeof env_vars[0]; i++)
+        unsetenv(env_vars[i]);
     be_config_defaults(&config);
     memset(err, 0, sizeof err);
     return 0;
@@ -222,12 +229,14 @@ static void test_file_on_disk(void **state)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     static const char text[] = "listen = [::1]:8443\nthreads = 2\n";
-    assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    ssize_t written = write(fd, text, sizeof text - 1);
     close(fd);
-    assert_int_equal(be_config_load_file(&config, path, err, sizeof err), 0);
+    assert_int_equal(written, (ssize_t)(sizeof text - 1));
+    int rc = be_config_load_file(&config, path, err, sizeof err);
+    unlink(path); /* gone before any check can fail */
+    assert_int_equal(rc, 0);
     assert_string_equal(config.listen, "[::1]:8443");
     assert_int_equal(config.threads, 2);
-    unlink(path);
     assert_int_equal(be_config_load_file(&config, path, err, sizeof err), -1);
     char want[128];
     snprintf(want, sizeof want, "cannot open config file %s: No such file or directory", path);
@@ -237,11 +246,6 @@ static void test_file_on_disk(void **state)
 static void test_environment(void **state)
 {
     (void)state;
-    static const char *const vars[] = {"CAREFACT_DB",       "CAREFACT_LISTEN",  "CAREFACT_SQL_DIR",
-                                       "CAREFACT_TLS_CERT", "CAREFACT_TLS_KEY", "CAREFACT_THREADS",
-                                       "CAREFACT_BODY_MAX"};
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
-        unsetenv(vars[i]);
     struct be_config before = config;
     assert_int_equal(be_config_load_env(&config, err, sizeof err), 0);
     expect_same(&config, &before); /* nothing set: nothing changes */
@@ -267,8 +271,10 @@ static void test_environment(void **state)
     assert_int_equal(be_config_load_env(&config, err, sizeof err), -1);
     assert_string_equal(err, "body-max must be a whole number from 1024 to 67108864, not '12'");
     assert_int_equal(config.body_max, 2048);
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
-        unsetenv(vars[i]);
+    /* Set but empty is a value too, and refused like any other. */
+    setenv("CAREFACT_BODY_MAX", "", 1);
+    assert_int_equal(be_config_load_env(&config, err, sizeof err), -1);
+    assert_string_equal(err, "body-max must be a whole number from 1024 to 67108864, not ''");
 }
 
 /* main.c's order: defaults, then the file, then the environment, then flags; each
@@ -280,8 +286,6 @@ static void test_later_source_wins(void **state)
     setenv("CAREFACT_THREADS", "5", 1);
     setenv("CAREFACT_LISTEN", "127.0.0.1:2", 1);
     assert_int_equal(be_config_load_env(&config, err, sizeof err), 0);
-    unsetenv("CAREFACT_THREADS");
-    unsetenv("CAREFACT_LISTEN");
     assert_int_equal(be_config_set(&config, "threads", "6", err, sizeof err), 0);
     assert_int_equal(config.threads, 6);
     assert_string_equal(config.listen, "127.0.0.1:2");

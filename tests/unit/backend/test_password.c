@@ -151,6 +151,12 @@ static void test_malformed_stored(void **state)
     snprintf(bad, sizeof bad, "%s", good);
     bad[strlen(bad) - 1] = 'g';
     assert_false(be_password_verify("pw", bad));
+    /* Every byte of the key counts, the last one too. */
+    bad[strlen(bad) - 1] = good[strlen(good) - 1] == '0' ? '1' : '0';
+    assert_false(be_password_verify("pw", bad));
+    snprintf(bad, sizeof bad, "%s", good);
+    bad[strlen(bad) - 64] = good[strlen(good) - 64] == '0' ? '1' : '0';
+    assert_false(be_password_verify("pw", bad));
     /* The key of another salt. */
     snprintf(bad, sizeof bad, "%s", good);
     bad[salt_at - good] = bad[salt_at - good] == '0' ? '1' : '0';
