@@ -147,6 +147,6 @@ endfunction()
 
 # ==== Tools the tests run ====
 
-# A TCP proxy that drops, delays or cuts connections on request: the agent's sync tests
-# put it between the agent and carefactd (tests/e2e/agent_visit.sh).
+# An HTTP proxy that forwards, loses answers, plays a captive portal... as its mode file
+# says: the agent's sync tests put it between the agent and carefactd (e2e/agent_visit.sh).
 add_executable(fault_proxy ${CF_TEST_SUPPORT_DIR}/fault_proxy.c)
