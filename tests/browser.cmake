@@ -1,4 +1,4 @@
-# Browser tests of the manager dashboard (label browser): Playwright from
+# Browser tests (label browser) of the manager dashboard: Playwright from
 # tests/browser/node_modules (tools/deps runs npm ci there) driving /usr/bin/chromium
 # headless against the real carefactd, PostgreSQL, agent and PN532 emulator.
 # Screenshots are kept in <build>/tests/browser-artifacts.
@@ -8,7 +8,3 @@ endif()
 cf_add_test(NAME browser.dashboard.live_visit LABEL browser TIMEOUT 300
             COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/browser/dashboard.sh)
 set_tests_properties(browser.dashboard.live_visit PROPERTIES SKIP_RETURN_CODE 77)
-# The dashboard's files and stream over curl: content types, ETag/304, no path
-# leaves the web folder, the stream cap.
-cf_add_test(NAME security.web.static_and_stream LABEL security TIMEOUT 120
-            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/browser/web_static.sh)

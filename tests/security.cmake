@@ -1,15 +1,21 @@
 # Security tests (label security): accounts, sessions, authorisation by role and
-# provider (in carefactd and in PostgreSQL), device authentication, audit, privacy.
-if(TARGET carefactd)
-  add_executable(test_security_auth ${CMAKE_CURRENT_SOURCE_DIR}/security/test_auth.c)
-  target_link_libraries(test_security_auth PRIVATE cf_test_support PkgConfig::CMOCKA
-                        PkgConfig::LIBPQ PkgConfig::CJSON)
-  add_dependencies(test_security_auth carefactd)
-  cf_add_test(NAME security.auth LABEL security TIMEOUT 300 COMMAND test_security_auth)
+# provider (in carefactd and in PostgreSQL), device authentication, audit, the
+# dashboard's files and stream, privacy.
+if(NOT TARGET carefactd)
+  return()
+endif()
+
+cf_add_server_test(NAME security.auth LABEL security TIMEOUT 300 SOURCE security/test_auth.c)
+
+# The dashboard's files and stream over curl: content types, ETag/304, no path leaves the
+# web folder, the stream cap (the script lives beside the browser tests it serves).
+if(TARGET ag_core AND TARGET pn532-sim)
+  cf_add_test(NAME security.web.static_and_stream LABEL security TIMEOUT 120
+              COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/browser/web_static.sh)
 endif()
 
 # Privacy: an end-to-end visit, then no PAN in the dump, logs or the agent's store.
-if(TARGET ag_core AND TARGET carefactd AND TARGET pn532-sim)
+if(TARGET ag_core AND TARGET pn532-sim)
   cf_add_test(NAME security.privacy_no_pan LABEL security TIMEOUT 300
               COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/security/privacy.sh)
 endif()

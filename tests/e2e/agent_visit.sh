@@ -3,7 +3,7 @@
 # carefact-agent, the real carefactd on a private PostgreSQL with the demo data, the
 # PN532 emulator read through libnfc, and (where an answer must go wrong) the fault
 # proxy between them. One case per run (ctest registers each, see
-# tests/agent-visit.cmake):
+# tests/e2e.cmake and tests/fault.cmake):
 #
 #   agent_visit.sh full_visit | offline_day | lost_response | backend_restart |
 #                  clock | full_disk | epoch_change | damaged_store | wrong_answers |

@@ -20,12 +20,10 @@
 #include <cmocka.h>
 #include <libpq-fe.h>
 
-#include "cf/batch.h"
-#include "cf/codec.h"
-#include "cf/uuid.h"
 #include "api_check.h"
 #include "harness.h"
 #include "sample_events.h"
+#include "terminal.h"
 
 #define PROVIDER "00000000-0000-4000-8000-000000000002"
 #define OTHER_PROVIDER "00000000-0000-4000-8000-000000000003"
@@ -121,51 +119,15 @@ static long corrections_stored(void)
     return cf_harness_sql_long(&harness, "SELECT count(*) FROM visit_corrections");
 }
 
-/* Enrol a device for WORKER and upload VISIT: started (card), ended after 50 min with
+/* Enrol a terminal for WORKER and upload VISIT: started (card), ended after 50 min with
  * HH-01 x1 + MED.02 x2 (60 min expected), rated 5; 2026-11-22 09:00Z. */
-static int upload_visit(void)
+static void upload_visit(void)
 {
-    uint8_t private_key[32], public_key[32], device[CF_UUID_LEN], last[32] = {0};
-    char code[32], key[64], body[256], device_text[CF_UUID_TEXT_LEN + 1];
-    const char *args[] = {"enroll-code", "--worker", WORKER, NULL};
-    if (cf_harness_carefactd(&harness, args, code, sizeof code) ||
-        cf_ed25519_generate(private_key, public_key))
-        return -1;
-    cf_base64url_encode(public_key, 32, key, sizeof key);
-    snprintf(body, sizeof body, "{\"code\":\"%s\",\"public_key\":\"%s\"}", code, key);
-    cJSON *reply = cf_api_json(&harness, "POST", "/api/v1/devices", body, 201);
-    snprintf(device_text, sizeof device_text, "%s", cf_json_str(reply, "device_id"));
-    cJSON_Delete(reply);
-    if (cf_uuid_from_text(device_text, device))
-        return -1;
-    cf_harness_device_key(&harness, device_text, private_key);
+    struct cf_terminal terminal;
     struct cf_event ev[3];
-    sample_event(&ev[0], CF_EV_VISIT_STARTED);
-    sample_event(&ev[1], CF_EV_VISIT_ENDED);
-    sample_event(&ev[2], CF_EV_VISIT_RATED);
-    ev[1].mono_ms = ev[0].mono_ms + 50 * 60000;
-    ev[1].wall_ms = ev[0].wall_ms + 50 * 60000;
-    ev[2].mono_ms = ev[1].mono_ms + 30000;
-    ev[2].wall_ms = ev[1].wall_ms + 30000;
-    for (uint64_t i = 0; i < 3; i++) {
-        memcpy(ev[i].device_id, device, CF_UUID_LEN);
-        ev[i].seq = i + 1;
-        memcpy(ev[i].prev_digest, last, 32);
-        if (cf_event_digest(&ev[i], last))
-            return -1;
-    }
-    struct cf_batch batch;
-    if (cf_batch_build(device, ev, 3, private_key, &batch))
-        return -1;
-    char *json = cf_batch_to_json(&batch);
-    cf_batch_cleanup(&batch);
-    char path[128];
-    snprintf(path, sizeof path, "/api/v1/devices/%s/events", device_text);
-    reply = cf_api_json(&harness, "POST", path, json, 200);
-    free(json);
-    int rc = cf_json_num(reply, "acked_seq") == 3 ? 0 : -1;
-    cJSON_Delete(reply);
-    return rc;
+    cf_terminal_enrol(&harness, WORKER, &terminal);
+    sample_visit(ev, 50);
+    cf_terminal_upload(&harness, &terminal, ev, 3);
 }
 
 static int group_setup(void **state)
@@ -181,8 +143,7 @@ static int group_setup(void **state)
         cf_harness_login(&harness, "wrk1", PASSWORD, &worker))
         return -1;
     authority = harness.session;
-    if (upload_visit())
-        return -1;
+    upload_visit();
     cJSON *visit = cf_api_json(&harness, "GET", "/api/v1/visits/" VISIT, NULL, 200);
     events_before = cJSON_PrintUnformatted(json_get(visit, "events"));
     cJSON_Delete(visit);

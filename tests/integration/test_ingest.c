@@ -16,11 +16,11 @@
 #include <cjson/cJSON.h>
 
 #include "cf/batch.h"
-#include "cf/codec.h"
 #include "cf/uuid.h"
 #include "api_check.h"
 #include "harness.h"
 #include "sample_events.h"
+#include "terminal.h"
 
 #define WORKER "20212223-2425-2627-2829-2a2b2c2d2e2f"
 #define RECIPIENT "30313233-3435-3637-3839-3a3b3c3d3e3f"
@@ -61,79 +61,19 @@ static int group_teardown(void **state)
 
 /* ==== Helpers ==== */
 
-struct device {
-    uint8_t id[CF_UUID_LEN];
-    char id_text[CF_UUID_TEXT_LEN + 1];
-    uint8_t private_key[32], public_key[32];
-    uint8_t last_digest[32];
-    uint64_t last_seq;
-};
-
-static void enroll(struct device *dev)
-{
-    char code[32], body[256];
-    const char *args[] = {"enroll-code", "--worker", WORKER, NULL};
-    memset(dev, 0, sizeof *dev);
-    assert_int_equal(cf_harness_carefactd(&harness, args, code, sizeof code), 0);
-    assert_int_equal(cf_ed25519_generate(dev->private_key, dev->public_key), 0);
-    char key[64];
-    cf_base64url_encode(dev->public_key, 32, key, sizeof key);
-    snprintf(body, sizeof body, "{\"code\":\"%s\",\"public_key\":\"%s\"}", code, key);
-    cJSON *reply = cf_api_json(&harness, "POST", "/api/v1/devices", body, 201);
-    snprintf(dev->id_text, sizeof dev->id_text, "%s", cf_json_str(reply, "device_id"));
-    assert_int_equal(cf_uuid_from_text(dev->id_text, dev->id), 0);
-    assert_string_equal(cf_json_str(reply, "worker_id"), WORKER);
-    assert_int_equal(strlen(cf_json_str(reply, "token_key_hex")), 64);
-    cJSON_Delete(reply);
-    cf_harness_device_key(&harness, dev->id_text, dev->private_key); /* signs as the agent */
-}
-
-/* Append an event to the device's chain (seq and prev filled in). */
-static void chain(struct device *dev, struct cf_event *ev)
-{
-    memcpy(ev->device_id, dev->id, CF_UUID_LEN);
-    ev->seq = ++dev->last_seq;
-    memcpy(ev->prev_digest, dev->last_digest, 32);
-    assert_int_equal(cf_event_digest(ev, dev->last_digest), 0);
-}
-
-static char *batch_json(struct device *dev, const struct cf_event *events, size_t count)
-{
-    struct cf_batch batch;
-    assert_int_equal(cf_batch_build(dev->id, events, count, dev->private_key, &batch), 0);
-    char *json = cf_batch_to_json(&batch);
-    assert_non_null(json);
-    cf_batch_cleanup(&batch);
-    return json;
-}
-
-static long upload(struct device *dev, const char *json, long want_status, cJSON **reply)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/api/v1/devices/%s/events", dev->id_text);
-    *reply = cf_api_json(&harness, "POST", path, json, want_status);
-    return (long)cf_json_num(*reply, "acked_seq");
-}
-
-static long event_count(struct device *dev)
+static long event_count(struct cf_terminal *dev)
 {
     char sql[160];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE device_id = '%s'", dev->id_text);
     return cf_harness_sql_long(&harness, sql);
 }
 
-/* started (card), ended after 50 min with HH-01 x1 + MED.02 x2 (60 min expected), rated 5. */
+/* The sample visit (HH-01 x1 + MED.02 x2: 60 min expected) of `minutes` as visit_id. */
 static void visit_events(struct cf_event ev[3], const char *visit_id, int64_t minutes)
 {
-    sample_event(&ev[0], CF_EV_VISIT_STARTED);
-    sample_event(&ev[1], CF_EV_VISIT_ENDED);
-    sample_event(&ev[2], CF_EV_VISIT_RATED);
+    sample_visit(ev, minutes);
     for (int i = 0; i < 3; i++)
         assert_int_equal(cf_uuid_from_text(visit_id, ev[i].visit_id), 0);
-    ev[1].mono_ms = ev[0].mono_ms + minutes * 60000;
-    ev[1].wall_ms = ev[0].wall_ms + minutes * 60000;
-    ev[2].mono_ms = ev[1].mono_ms + 30000;
-    ev[2].wall_ms = ev[1].wall_ms + 30000;
 }
 
 /* ==== Tests ==== */
@@ -141,8 +81,9 @@ static void visit_events(struct cf_event ev[3], const char *visit_id, int64_t mi
 static void test_enrollment_codes(void **state)
 {
     (void)state;
-    struct device dev;
-    enroll(&dev);
+    struct cf_terminal dev;
+    cf_terminal_enrol(&harness, WORKER, &dev); /* 201 for WORKER */
+    assert_int_equal(strlen(dev.token_key_hex), 64);
     /* Reusing the code, an unknown code and an expired one are refused. */
     char code[32], body[256];
     const char *args[] = {"enroll-code", "--worker", WORKER, NULL};
@@ -179,15 +120,16 @@ static void test_enrollment_codes(void **state)
 static void test_visit_upload_replay_and_rebuild(void **state)
 {
     (void)state;
-    struct device dev;
+    struct cf_terminal dev;
     struct cf_event ev[3];
     cJSON *reply;
-    enroll(&dev);
+    cf_terminal_enrol(&harness, WORKER, &dev);
     visit_events(ev, VISIT, 50);
     for (int i = 0; i < 3; i++)
-        chain(&dev, &ev[i]);
-    char *json = batch_json(&dev, ev, 3);
-    assert_int_equal(upload(&dev, json, 200, &reply), 3);
+        cf_terminal_chain(&dev, &ev[i]);
+    char *json = cf_terminal_batch(&dev, ev, 3);
+    reply = cf_terminal_send(&harness, &dev, json, 200);
+    assert_int_equal(cf_json_long(reply, "acked_seq"), 3);
     assert_int_equal(cf_json_num(reply, "stored"), 3);
     assert_int_equal(strlen(cf_json_str(reply, "epoch")), 36);
     assert_true(cf_json_num(reply, "server_time_ms") > 1.7e12);
@@ -207,7 +149,8 @@ static void test_visit_upload_replay_and_rebuild(void **state)
     cJSON_Delete(visit);
 
     /* A replay changes nothing and gets the same acknowledgement. */
-    assert_int_equal(upload(&dev, json, 200, &reply), 3);
+    reply = cf_terminal_send(&harness, &dev, json, 200);
+    assert_int_equal(cf_json_long(reply, "acked_seq"), 3);
     assert_int_equal(cf_json_num(reply, "stored"), 0);
     cJSON_Delete(reply);
     assert_int_equal(event_count(&dev), 3);
@@ -216,9 +159,10 @@ static void test_visit_upload_replay_and_rebuild(void **state)
     /* A lost acknowledgement then a larger batch: events 2..4 (2..3 held, 4 new). */
     struct cf_event more[3] = {ev[1], ev[2], ev[2]};
     sample_event(&more[2], CF_EV_VISIT_ATTEMPT);
-    chain(&dev, &more[2]);
-    json = batch_json(&dev, more, 3);
-    assert_int_equal(upload(&dev, json, 200, &reply), 4);
+    cf_terminal_chain(&dev, &more[2]);
+    json = cf_terminal_batch(&dev, more, 3);
+    reply = cf_terminal_send(&harness, &dev, json, 200);
+    assert_int_equal(cf_json_long(reply, "acked_seq"), 4);
     assert_int_equal(cf_json_num(reply, "stored"), 1);
     cJSON_Delete(reply);
     free(json);
@@ -229,49 +173,50 @@ static void test_visit_upload_replay_and_rebuild(void **state)
 static void test_tampering_gap_and_bad_seal(void **state)
 {
     (void)state;
-    struct device dev;
+    struct cf_terminal dev;
     struct cf_event ev[3];
     cJSON *reply;
-    enroll(&dev);
+    cf_terminal_enrol(&harness, WORKER, &dev);
     visit_events(ev, "41414243-4445-4647-4849-4a4b4c4d4e4f", 60);
     for (int i = 0; i < 2; i++)
-        chain(&dev, &ev[i]);
-    char *json = batch_json(&dev, ev, 2);
-    assert_int_equal(upload(&dev, json, 200, &reply), 2);
+        cf_terminal_chain(&dev, &ev[i]);
+    char *json = cf_terminal_batch(&dev, ev, 2);
+    reply = cf_terminal_send(&harness, &dev, json, 200);
+    assert_int_equal(cf_json_long(reply, "acked_seq"), 2);
     cJSON_Delete(reply);
     free(json);
 
     /* Same seq 2, other content (a longer visit), properly signed: tampering. */
-    struct device forger = dev;
+    struct cf_terminal forger = dev;
     forger.last_seq = 1;
     cf_event_digest(&ev[0], forger.last_digest);
     struct cf_event altered = ev[1];
     altered.mono_ms += 3600000;
-    chain(&forger, &altered);
-    json = batch_json(&forger, &altered, 1);
-    upload(&dev, json, 409, &reply);
+    cf_terminal_chain(&forger, &altered);
+    json = cf_terminal_batch(&forger, &altered, 1);
+    reply = cf_terminal_send(&harness, &dev, json, 409);
     cf_api_expect_problem(reply, "tampering", "events[0]");
     free(json);
 
     /* A gap: seq 5 when 2 is held. */
-    struct device ahead = dev;
+    struct cf_terminal ahead = dev;
     ahead.last_seq = 4;
     struct cf_event late = ev[2];
-    chain(&ahead, &late);
-    json = batch_json(&ahead, &late, 1);
-    upload(&dev, json, 409, &reply);
+    cf_terminal_chain(&ahead, &late);
+    json = cf_terminal_batch(&ahead, &late, 1);
+    reply = cf_terminal_send(&harness, &dev, json, 409);
     assert_int_equal(cf_json_num(reply, "expected_seq"), 3);
     cf_api_expect_problem(reply, "sequence-gap", "events[0].seq");
     free(json);
 
     /* A batch signed by another key. */
-    struct device impostor = dev;
+    struct cf_terminal impostor = dev;
     uint8_t pub[32];
     cf_ed25519_generate(impostor.private_key, pub);
     struct cf_event third = ev[2];
-    chain(&impostor, &third);
-    json = batch_json(&impostor, &third, 1);
-    upload(&dev, json, 422, &reply);
+    cf_terminal_chain(&impostor, &third);
+    json = cf_terminal_batch(&impostor, &third, 1);
+    reply = cf_terminal_send(&harness, &dev, json, 422);
     cf_api_expect_problem(reply, "bad-seal", "seal.signature");
     free(json);
 
@@ -287,11 +232,11 @@ static void test_tampering_gap_and_bad_seal(void **state)
 static void test_bad_input(void **state)
 {
     (void)state;
-    struct device dev;
+    struct cf_terminal dev;
     struct cf_event ev;
     cJSON *reply;
     char path[128];
-    enroll(&dev);
+    cf_terminal_enrol(&harness, WORKER, &dev);
     snprintf(path, sizeof path, "/api/v1/devices/%s/events", dev.id_text);
     cf_api_expect_problem(cf_api_json(&harness, "POST", path, "{\"events\":[", 400),
                           "malformed-json", NULL);
@@ -299,8 +244,8 @@ static void test_bad_input(void **state)
                           "validation", "device_id");
 
     sample_event(&ev, CF_EV_VISIT_STARTED);
-    chain(&dev, &ev);
-    char *json = batch_json(&dev, &ev, 1);
+    cf_terminal_chain(&dev, &ev);
+    char *json = cf_terminal_batch(&dev, &ev, 1);
     /* Wrong type, out of range, unknown field: each names its field. */
     static const struct {
         const char *from, *to, *field;
@@ -320,29 +265,29 @@ static void test_bad_input(void **state)
     }
 
     /* The batch of another device, sent to this device's path. */
-    struct device other;
-    enroll(&other);
+    struct cf_terminal other;
+    cf_terminal_enrol(&harness, WORKER, &other);
     snprintf(path, sizeof path, "/api/v1/devices/%s/events", other.id_text);
     cf_api_expect_problem(cf_api_json(&harness, "POST", path, json, 422), "validation",
                           "device_id");
     /* A device the server never enrolled. */
-    struct device ghost = {.last_seq = 0};
+    struct cf_terminal ghost = {.last_seq = 0};
     uint8_t ghost_pub[32];
     assert_int_equal(cf_uuid_v4(ghost.id), 0);
     cf_uuid_to_text(ghost.id, ghost.id_text);
     cf_ed25519_generate(ghost.private_key, ghost_pub);
     struct cf_event ghost_ev = ev;
-    chain(&ghost, &ghost_ev);
-    char *ghost_json = batch_json(&ghost, &ghost_ev, 1);
+    cf_terminal_chain(&ghost, &ghost_ev);
+    char *ghost_json = cf_terminal_batch(&ghost, &ghost_ev, 1);
     cf_harness_device_key(&harness, ghost.id_text, ghost.private_key);
-    upload(&ghost, ghost_json, 404, &reply);
+    reply = cf_terminal_send(&harness, &ghost, ghost_json, 404);
     cf_api_expect_problem(reply, "unknown-device", NULL);
     free(ghost_json);
     /* A revoked device. */
     char sql[160];
     snprintf(sql, sizeof sql, "UPDATE devices SET status = 'revoked' WHERE id = '%s'", dev.id_text);
     assert_int_equal(cf_harness_sql(&harness, sql), 0);
-    upload(&dev, json, 403, &reply);
+    reply = cf_terminal_send(&harness, &dev, json, 403);
     cf_api_expect_problem(reply, "revoked-device", NULL);
 
     /* A body over the 8 MiB cap. */
@@ -365,23 +310,23 @@ static void test_bad_input(void **state)
  * the visit must come out the same. */
 static void deliver_split_visit(const char *visit_id, int end_first)
 {
-    struct device a, b;
+    struct cf_terminal a, b;
     struct cf_event ev[3];
     cJSON *reply;
-    enroll(&a);
-    enroll(&b);
+    cf_terminal_enrol(&harness, WORKER, &a);
+    cf_terminal_enrol(&harness, WORKER, &b);
     visit_events(ev, visit_id, 20);
     uint8_t other_boot[16];
     sample_fill_id(other_boot, 0x60);
     memcpy(ev[1].boot_id, other_boot, 16);
     memcpy(ev[2].boot_id, other_boot, 16);
-    chain(&a, &ev[0]);
-    chain(&b, &ev[1]);
-    chain(&b, &ev[2]);
-    char *ja = batch_json(&a, ev, 1), *jb = batch_json(&b, ev + 1, 2);
-    upload(end_first ? &b : &a, end_first ? jb : ja, 200, &reply);
+    cf_terminal_chain(&a, &ev[0]);
+    cf_terminal_chain(&b, &ev[1]);
+    cf_terminal_chain(&b, &ev[2]);
+    char *ja = cf_terminal_batch(&a, ev, 1), *jb = cf_terminal_batch(&b, ev + 1, 2);
+    reply = cf_terminal_send(&harness, end_first ? &b : &a, end_first ? jb : ja, 200);
     cJSON_Delete(reply);
-    upload(end_first ? &a : &b, end_first ? ja : jb, 200, &reply);
+    reply = cf_terminal_send(&harness, end_first ? &a : &b, end_first ? ja : jb, 200);
     cJSON_Delete(reply);
     free(ja);
     free(jb);
@@ -477,17 +422,17 @@ static void *upload_thread(void *arg)
 static void test_two_instances_one_database(void **state)
 {
     (void)state;
-    struct device dev;
+    struct cf_terminal dev;
     struct cf_event ev[3];
     char path[128];
-    enroll(&dev);
+    cf_terminal_enrol(&harness, WORKER, &dev);
     struct cf_harness second = harness; /* after enrol: it signs for dev too */
     second.server = 0;
     assert_int_equal(cf_harness_start_server(&second, NULL), 0);
     visit_events(ev, "44414243-4445-4647-4849-4a4b4c4d4e4f", 45);
     for (int i = 0; i < 3; i++)
-        chain(&dev, &ev[i]);
-    char *json = batch_json(&dev, ev, 3);
+        cf_terminal_chain(&dev, &ev[i]);
+    char *json = cf_terminal_batch(&dev, ev, 3);
     snprintf(path, sizeof path, "/api/v1/devices/%s/events", dev.id_text);
     struct concurrent_upload a = {&harness, path, json, 0, 0}, b = {&second, path, json, 0, 0};
     pthread_t ta, tb;
@@ -508,7 +453,7 @@ static void test_two_instances_one_database(void **state)
 }
 
 /* Version of one reference record in the device's list ("" when not listed). */
-static void reference_version(struct device *dev, const char *kind, const char *id, char *out,
+static void reference_version(struct cf_terminal *dev, const char *kind, const char *id, char *out,
                               size_t size)
 {
     char path[128];
@@ -527,9 +472,9 @@ static void reference_version(struct device *dev, const char *kind, const char *
 static void test_reference_by_comparing_lists(void **state)
 {
     (void)state;
-    struct device dev;
+    struct cf_terminal dev;
     char path[128], v1[32], v2[32], v3[32];
-    enroll(&dev);
+    cf_terminal_enrol(&harness, WORKER, &dev);
     reference_version(&dev, "recipient", RECIPIENT, v1, sizeof v1);
     assert_int_equal(strlen(v1), 16);
     reference_version(&dev, "service", "MED.02", v2, sizeof v2);

@@ -19,12 +19,11 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
-#include "cf/batch.h"
-#include "cf/codec.h"
 #include "cf/uuid.h"
 #include "api_check.h"
 #include "harness.h"
 #include "sample_events.h"
+#include "terminal.h"
 
 #define PROVIDER "00000000-0000-4000-8000-000000000002"
 #define OTHER_PROVIDER "00000000-0000-4000-8000-000000000003"
@@ -72,58 +71,13 @@ static const char seed_sql[] =
 
 /* ==== Helpers ==== */
 
-struct device {
-    uint8_t id[CF_UUID_LEN];
-    char id_text[CF_UUID_TEXT_LEN + 1];
-    uint8_t private_key[32], public_key[32];
-    uint8_t last_digest[32];
-    uint64_t last_seq;
-};
-static struct device terminal;
+static struct cf_terminal terminal;
 
 static cJSON *request_as(const struct cf_session *who, const char *method, const char *path,
                          const char *body, long want)
 {
     harness.session = who;
     return cf_api_json(&harness, method, path, body, want);
-}
-
-static void enroll(struct device *dev)
-{
-    char code[32], body[256], key[64];
-    const char *args[] = {"enroll-code", "--worker", WORKER, NULL};
-    memset(dev, 0, sizeof *dev);
-    assert_int_equal(cf_harness_carefactd(&harness, args, code, sizeof code), 0);
-    assert_int_equal(cf_ed25519_generate(dev->private_key, dev->public_key), 0);
-    cf_base64url_encode(dev->public_key, 32, key, sizeof key);
-    snprintf(body, sizeof body, "{\"code\":\"%s\",\"public_key\":\"%s\"}", code, key);
-    cJSON *reply = request_as(NULL, "POST", "/api/v1/devices", body, 201);
-    snprintf(dev->id_text, sizeof dev->id_text, "%s", cf_json_str(reply, "device_id"));
-    assert_int_equal(cf_uuid_from_text(dev->id_text, dev->id), 0);
-    cJSON_Delete(reply);
-    cf_harness_device_key(&harness, dev->id_text, dev->private_key);
-}
-
-/* Sign and upload events (seq and prev chained here), as the agent does. */
-static void upload(struct cf_event *events, size_t count)
-{
-    for (size_t i = 0; i < count; i++) {
-        memcpy(events[i].device_id, terminal.id, CF_UUID_LEN);
-        events[i].seq = ++terminal.last_seq;
-        memcpy(events[i].prev_digest, terminal.last_digest, 32);
-        assert_int_equal(cf_event_digest(&events[i], terminal.last_digest), 0);
-    }
-    struct cf_batch batch;
-    assert_int_equal(cf_batch_build(terminal.id, events, count, terminal.private_key, &batch), 0);
-    char *json = cf_batch_to_json(&batch);
-    assert_non_null(json);
-    cf_batch_cleanup(&batch);
-    char path[128];
-    snprintf(path, sizeof path, "/api/v1/devices/%s/events", terminal.id_text);
-    cJSON *ack = request_as(NULL, "POST", path, json, 200);
-    assert_int_equal(cf_json_long(ack, "acked_seq"), (long)terminal.last_seq);
-    cJSON_Delete(ack);
-    free(json);
 }
 
 static void set_services(struct cf_event *ev, const char *code, int quantity, const char *code2,
@@ -181,7 +135,7 @@ static void seed_visits(void)
     n += visit(ev + n, V_DISPUTED, T_OCT10 + 6 * 3600000, GOOD_CARD, GOOD_CARD);
     n += visit(ev + n, V_MUST_FIX, T_OCT10 + 7 * 3600000, GOOD_CARD, GOOD_CARD);
     n += visit(ev + n, V_NOVEMBER, T_NOV, GOOD_CARD, GOOD_CARD);
-    upload(ev, n);
+    cf_terminal_upload(&harness, &terminal, ev, n);
     /* the holds a person puts on visits (what the corrections and review APIs write) */
     assert_int_equal(
         cf_harness_sql(&harness,
@@ -282,7 +236,7 @@ static long audit_count(const char *action)
 static void test_draft_matches_events(void **state)
 {
     (void)state;
-    enroll(&terminal);
+    cf_terminal_enrol(&harness, WORKER, &terminal);
     seed_visits();
     long count, total;
     independent_totals("2026-10-01", "", &count, &total);
@@ -544,7 +498,7 @@ static void test_approved_is_frozen_and_late_goes_next(void **state)
     ev[n].wall_ms = T_OCT10 + 3 * 3600000 + 40 * 60000;
     ev[n].mono_ms = 1000000 + ((T_OCT10 + 3 * 3600000) / 1000) % 100000000 + 40 * 60000;
     set_services(&ev[n++], "MED.02", 1, NULL, 0);
-    upload(ev, n);
+    cf_terminal_upload(&harness, &terminal, ev, n);
     /* corrections after approval are recorded (the register does not change) */
     cJSON_Delete(request_as(&manager, "POST", "/api/v1/visits/" V_DISPUTED "/corrections",
                             "{\"field\":\"disputed\",\"value\":false,\"reason\":\"Спор снят\"}",

@@ -20,8 +20,8 @@
 #include <libpq-fe.h>
 
 #include "cf/batch.h"
-#include "cf/codec.h"
 #include "harness.h"
+#include "terminal.h"
 
 #define PASSWORD "correct-horse-battery"
 #define DEMO_KEY "000102030405060708090a0b0c0d0e0f"
@@ -250,27 +250,12 @@ static void test_database_enforces_scope_and_audit(void **state)
 
 /* ==== Devices ==== */
 
-struct test_device {
-    char id[40];
-    uint8_t key[32], pub[32];
-};
-
-static void enrol_device(struct test_device *d)
+/* A terminal enrolled for worker1 whose requests this test signs by hand (claiming
+ * other ids, at other times), so cf_http must not sign them itself. */
+static void enrol_device(struct cf_terminal *t)
 {
-    char code[32], body[256], key[64];
-    const char *args[] = {"enroll-code", "--worker", worker1, NULL};
-    assert_int_equal(cf_harness_carefactd(&harness, args, code, sizeof code), 0);
-    assert_int_equal(cf_ed25519_generate(d->key, d->pub), 0);
-    cf_base64url_encode(d->pub, 32, key, sizeof key);
-    snprintf(body, sizeof body, "{\"code\":\"%s\",\"public_key\":\"%s\"}", code, key);
-    struct cf_http_reply reply;
-    assert_int_equal(call(NULL, false, "POST", "/api/v1/devices", body, &reply), 201);
-    cJSON *json = cJSON_Parse(reply.body);
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(json, "device_id");
-    assert_true(cJSON_IsString(id));
-    snprintf(d->id, sizeof d->id, "%s", id->valuestring);
-    cJSON_Delete(json);
-    cf_http_reply_cleanup(&reply);
+    cf_terminal_enrol(&harness, worker1, t);
+    cf_harness_device_forget(&harness, t->id_text);
 }
 
 static char *last_signed_body; /* the body of signed_call's last answer */
@@ -308,14 +293,15 @@ static long signed_call(const uint8_t key[32], const char *claimed_id, const cha
 static void test_device_signatures(void **state)
 {
     (void)state;
-    struct test_device a, b;
+    struct cf_terminal a, b;
     enrol_device(&a);
     enrol_device(&b);
     char path_a[128], path_b[128];
-    snprintf(path_a, sizeof path_a, "/api/v1/devices/%s/reference", a.id);
-    snprintf(path_b, sizeof path_b, "/api/v1/devices/%s/reference", b.id);
+    snprintf(path_a, sizeof path_a, "/api/v1/devices/%s/reference", a.id_text);
+    snprintf(path_b, sizeof path_b, "/api/v1/devices/%s/reference", b.id_text);
     /* Signed by its own key: served, and only its provider's records. */
-    assert_int_equal(signed_call(a.key, a.id, "GET", path_a, NULL, NULL, 0, NULL), 200);
+    assert_int_equal(signed_call(a.private_key, a.id_text, "GET", path_a, NULL, NULL, 0, NULL),
+                     200);
     char mine[40], foreign[40];
     sql_text("SELECT id FROM recipients WHERE provider_id = " P1 " LIMIT 1", mine, sizeof mine);
     sql_text("SELECT id FROM recipients WHERE provider_id = " P2 " LIMIT 1", foreign,
@@ -325,29 +311,33 @@ static void test_device_signatures(void **state)
     /* Unsigned. */
     assert_int_equal(status_of(NULL, false, "GET", path_a, NULL, "/device-unauthenticated"), 401);
     /* Device a using device b's id: its key is not b's. */
-    assert_int_equal(
-        signed_call(a.key, b.id, "GET", path_b, NULL, NULL, 0, "/device-unauthenticated"), 401);
+    assert_int_equal(signed_call(a.private_key, b.id_text, "GET", path_b, NULL, NULL, 0,
+                                 "/device-unauthenticated"),
+                     401);
     /* Device a, honestly itself, on b's path. */
-    assert_int_equal(signed_call(a.key, a.id, "GET", path_b, NULL, NULL, 0, "/device-mismatch"),
-                     403);
+    assert_int_equal(
+        signed_call(a.private_key, a.id_text, "GET", path_b, NULL, NULL, 0, "/device-mismatch"),
+        403);
     /* The body is not the one signed. */
     char fetch[160];
-    snprintf(fetch, sizeof fetch, "/api/v1/devices/%s/reference/fetch", a.id);
-    assert_int_equal(signed_call(a.key, a.id, "POST", fetch, "{\"items\":[]}",
+    snprintf(fetch, sizeof fetch, "/api/v1/devices/%s/reference/fetch", a.id_text);
+    assert_int_equal(signed_call(a.private_key, a.id_text, "POST", fetch, "{\"items\":[]}",
                                  "{\"items\":[{\"kind\":\"service\",\"id\":\"HH-SHOP\"}]}", 0,
                                  "/device-unauthenticated"),
                      401);
     /* A signature from a day ago. */
-    assert_int_equal(signed_call(a.key, a.id, "GET", path_a, NULL, NULL, -24LL * 3600 * 1000,
-                                 "/device-unauthenticated"),
+    assert_int_equal(signed_call(a.private_key, a.id_text, "GET", path_a, NULL, NULL,
+                                 -24LL * 3600 * 1000, "/device-unauthenticated"),
                      401);
     /* Revoked: refused at its very next request. */
     char sql[160];
-    snprintf(sql, sizeof sql, "UPDATE devices SET status = 'revoked' WHERE id = '%s'", a.id);
+    snprintf(sql, sizeof sql, "UPDATE devices SET status = 'revoked' WHERE id = '%s'", a.id_text);
     assert_int_equal(cf_harness_sql(&harness, sql), 0);
-    assert_int_equal(signed_call(a.key, a.id, "GET", path_a, NULL, NULL, 0, "/revoked-device"),
-                     403);
-    assert_int_equal(signed_call(b.key, b.id, "GET", path_b, NULL, NULL, 0, NULL), 200);
+    assert_int_equal(
+        signed_call(a.private_key, a.id_text, "GET", path_a, NULL, NULL, 0, "/revoked-device"),
+        403);
+    assert_int_equal(signed_call(b.private_key, b.id_text, "GET", path_b, NULL, NULL, 0, NULL),
+                     200);
 }
 
 /* ==== Role x route matrix ==== */

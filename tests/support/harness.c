@@ -267,6 +267,15 @@ void cf_harness_device_key(struct cf_harness *h, const char *id, const unsigned 
     memcpy(d->key, key, sizeof d->key);
 }
 
+void cf_harness_device_forget(struct cf_harness *h, const char *id)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < h->device_count; i++)
+        if (strcmp(h->devices[i].id, id) != 0)
+            h->devices[kept++] = h->devices[i];
+    h->device_count = kept;
+}
+
 /* The three signature headers for a device route of a registered device; -1 when
  * the path is not one (the request goes unsigned). */
 static int sign_device_request(const struct cf_harness *h, const char *method, const char *path,

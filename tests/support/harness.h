@@ -76,6 +76,8 @@ int cf_harness_as_authority(struct cf_harness *h);
 /* From now on, cf_http signs requests to /api/v1/devices/<id>/... with this device's
  * enrolled private key (cf_request_sign), as the agent does. */
 void cf_harness_device_key(struct cf_harness *h, const char *id, const unsigned char key[32]);
+/* ... and no longer (for a test that signs this device's requests by hand). */
+void cf_harness_device_forget(struct cf_harness *h, const char *id);
 
 /* One HTTP request to the server; body may be NULL. Returns 0 (any status) or -1
  * when no HTTP answer came. */

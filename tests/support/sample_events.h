@@ -61,4 +61,17 @@ static inline void sample_event(struct cf_event *ev, enum cf_event_kind kind)
         ev->reason = CF_REASON_NOBODY_HOME;
 }
 
+/* A whole visit of the sample events: started (card), ended `minutes` later with HH-01 x1
+ * and MED.02 x2, rated 5 half a minute after that. Not yet chained. */
+static inline void sample_visit(struct cf_event ev[3], int64_t minutes)
+{
+    sample_event(&ev[0], CF_EV_VISIT_STARTED);
+    sample_event(&ev[1], CF_EV_VISIT_ENDED);
+    sample_event(&ev[2], CF_EV_VISIT_RATED);
+    ev[1].mono_ms = ev[0].mono_ms + minutes * 60000;
+    ev[1].wall_ms = ev[0].wall_ms + minutes * 60000;
+    ev[2].mono_ms = ev[1].mono_ms + 30000;
+    ev[2].wall_ms = ev[1].wall_ms + 30000;
+}
+
 #endif

@@ -1,0 +1,59 @@
+# End-to-end tests (label e2e): the real carefact-agent with libnfc's pn532_uart driver
+# against tools/pn532-sim, and with carefactd and a private PostgreSQL behind it, one
+# ctest per case of the scripts in tests/e2e; then the demo as a user runs it.
+if(NOT TARGET ag_core OR NOT TARGET pn532-sim)
+  return()
+endif()
+
+# ==== Reading cards (tests/e2e/agent_read_card.sh) ====
+
+set(AG_READ_CARD_SCRIPT "${CMAKE_CURRENT_SOURCE_DIR}/e2e/agent_read_card.sh")
+foreach(case_name IN ITEMS
+        uid_classic uid_ultralight_placed_later uid_iso_dep_no_app no_card removed_mid_read
+        extended_frame
+        fault_checksum_once fault_checksum_always fault_error_frame_once
+        fault_error_frame_always fault_slow_tolerated fault_slow_timeout fault_silence
+        fault_silence_at_open reader_not_found libnfc_device_env text_output bad_arguments)
+  cf_add_test(NAME e2e.agent.read_card.${case_name} LABEL e2e TIMEOUT 90
+              COMMAND bash ${AG_READ_CARD_SCRIPT} ${case_name})
+endforeach()
+
+# Every EMV transcript file is a case of its own; the licence and provenance notes are not.
+file(GLOB AG_TRANSCRIPTS CONFIGURE_DEPENDS "${CF_SHARED_TESTDATA}/emv/devnied/*")
+list(FILTER AG_TRANSCRIPTS EXCLUDE REGEX "\\.(txt|md)$")
+if(NOT AG_TRANSCRIPTS)
+  message(WARNING "no EMV transcripts in ${CF_SHARED_TESTDATA}/emv/devnied: the e2e transcript cases fail")
+  cf_add_test(NAME e2e.agent.read_card.transcripts_missing LABEL e2e
+              COMMAND sh -c "echo 'no transcripts in ${CF_SHARED_TESTDATA}/emv/devnied' >&2; exit 1")
+endif()
+foreach(path ${AG_TRANSCRIPTS})
+  get_filename_component(name ${path} NAME)
+  cf_add_test(NAME e2e.agent.read_card.emv.${name} LABEL e2e TIMEOUT 90
+              COMMAND bash ${AG_READ_CARD_SCRIPT} transcript ${name})
+endforeach()
+
+# The demo itself, as a user runs it (on this build tree).
+cf_add_test(NAME e2e.demo LABEL e2e TIMEOUT 400 COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/e2e/demo.sh)
+
+if(NOT TARGET carefactd)
+  return()
+endif()
+
+# ==== Visits, store and sync (tests/e2e/agent_visit.sh) ====
+
+# The agent's store, visit and sync (issue 5) with the real agent, carefactd, PostgreSQL
+# and the emulator; the sync cases put fault_proxy between agent and server.
+set(AG_VISIT_SCRIPT ${CMAKE_CURRENT_SOURCE_DIR}/e2e/agent_visit.sh)
+foreach(case_name IN ITEMS full_visit offline_day lost_response backend_restart clock full_disk
+        epoch_change damaged_store wrong_answers bad_reference terminal unknown_card
+        https_pinned)
+  cf_add_test(NAME e2e.agent.visit.${case_name} LABEL e2e TIMEOUT 300
+              COMMAND bash ${AG_VISIT_SCRIPT} ${case_name})
+endforeach()
+set_tests_properties(e2e.agent.visit.full_disk PROPERTIES SKIP_RETURN_CODE 77)
+
+# kill -9 at random points: a short run here, 200+ under "fault" (fault.cmake).
+cf_add_test(NAME e2e.agent.visit.kill_appends_short LABEL e2e TIMEOUT 300
+            COMMAND bash ${AG_VISIT_SCRIPT} kill_appends 20)
+cf_add_test(NAME e2e.agent.visit.kill_sync_short LABEL e2e TIMEOUT 300
+            COMMAND bash ${AG_VISIT_SCRIPT} kill_sync 20)

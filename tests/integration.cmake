@@ -1,0 +1,51 @@
+# Integration tests (label integration): the private-PostgreSQL helper, and carefactd's
+# HTTP API over loopback against a real carefactd and a private PostgreSQL (C programs on
+# tests/support's harness, seeded with SQL or with signed batches from an enrolled test
+# terminal), then the contract check of every exchange they recorded.
+
+# The private-PostgreSQL helper every database test relies on.
+cf_add_test(NAME integration.tools.pg LABEL integration TIMEOUT 180
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_pg_helper.sh)
+
+if(NOT TARGET carefactd)
+  return()
+endif()
+
+# The contract check: the recordings of the tests marked CONTRACT below are validated
+# against api/openapi.yaml once they have all run; each run starts fresh recordings.
+add_test(NAME integration.backend.contract_reset
+  COMMAND sh -c "rm -f '${CF_CONTRACT_DIR}'/*.jsonl")
+set_tests_properties(integration.backend.contract_reset PROPERTIES LABELS integration
+  FIXTURES_SETUP contract_recording)
+cf_add_test(NAME integration.backend.contract LABEL integration TIMEOUT 120
+  COMMAND node ${CMAKE_CURRENT_SOURCE_DIR}/contract/validate.mjs
+          ${CMAKE_SOURCE_DIR}/api/openapi.yaml ${CF_CONTRACT_DIR})
+set_tests_properties(integration.backend.contract PROPERTIES FIXTURES_REQUIRED contract_recorded)
+
+# Device enrolment and signed event ingest: acknowledgements, replays, tampering, gaps,
+# bad input, late and out-of-order arrival, the visit rebuilt, two instances, a database
+# restart, the terminal's reference data.
+cf_add_server_test(NAME integration.backend.ingest LABEL integration TIMEOUT 300 CONTRACT
+                   SOURCE integration/test_ingest.c)
+# Visit corrections and the recipient's statement (issue 6).
+cf_add_server_test(NAME integration.backend.corrections LABEL integration TIMEOUT 180 CONTRACT
+                   SOURCE integration/test_corrections.c)
+# Figures per worker, service, provider and day (issue 6).
+cf_add_server_test(NAME integration.backend.figures LABEL integration TIMEOUT 180 CONTRACT
+                   SOURCE integration/test_figures.c)
+# The payment register, its totals compared with an independent computation from the raw
+# events (issue 6).
+cf_add_server_test(NAME integration.backend.register LABEL integration TIMEOUT 240 CONTRACT
+                   SOURCE integration/test_register.c)
+# The manager's review: live visits, the exception queue and resolutions (issue 6).
+cf_add_server_test(NAME integration.backend.review LABEL integration TIMEOUT 180 CONTRACT
+                   SOURCE integration/test_review.c)
+
+# `carefactd routes` against api/openapi.yaml; carefactd as an administrator runs it
+# (two instances migrating at once, settings, SIGTERM draining).
+add_test(NAME integration.backend.routes_match_spec
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_routes_spec.sh)
+set_tests_properties(integration.backend.routes_match_spec PROPERTIES LABELS integration
+  TIMEOUT 60 ENVIRONMENT "CF_SOURCE_DIR=${CMAKE_SOURCE_DIR};CF_BINARY_DIR=${CMAKE_BINARY_DIR}")
+cf_add_test(NAME integration.backend.server_ops LABEL integration TIMEOUT 180
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_server_ops.sh)

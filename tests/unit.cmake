@@ -1,0 +1,22 @@
+# Unit tests (label unit): cmocka programs, one per module, no servers, no network.
+# tests/unit/<component>/test_<module>.c is registered as unit.<component>.<module>;
+# for firmware-shared, agent and backend a new file is all it takes (the glob), linked
+# with the component's library.
+
+cf_add_unit_tests(firmware-shared cf_shared)
+
+if(TARGET ag_core)
+  cf_add_unit_tests(agent ag_core)
+endif()
+
+# The backend's pure modules: query strings, configuration, event rows, passwords, the
+# payment register's ids and CSV. Only be_core's public headers are included.
+if(TARGET be_core)
+  cf_add_unit_tests(backend be_core)
+endif()
+
+# The PN532 emulator's frame codec and command layer (tools/pn532-sim).
+if(TARGET sim_frame)
+  cf_add_unit_test(tools sim_frame sim_frame)
+  cf_add_unit_test(tools sim_pn532 sim_core)
+endif()
