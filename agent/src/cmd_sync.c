@@ -15,6 +15,7 @@
 #include "ag/http.h"
 #include "ag/messages.h"
 #include "ag/sync.h"
+#include "ag/transport.h"
 #include "ag/visit_commands.h"
 #include "cf/batch.h"
 #include "cf/codec.h"
@@ -83,7 +84,7 @@ static int check_code(struct ag_cli *cli, const char *code, char out[CODE_MAX + 
 }
 
 /* The server's 201 body into the identity. */
-static int read_enrollment(const struct ag_http_reply *reply, struct ag_identity *id,
+static int read_enrollment(const struct ag_reply *reply, struct ag_identity *id,
                            char epoch[AG_EPOCH_TEXT_MAX + 1], struct cf_error_detail *d)
 {
     cJSON *root = NULL;
@@ -113,16 +114,15 @@ static int read_enrollment(const struct ag_http_reply *reply, struct ag_identity
 static int enroll_request(struct ag_cli *cli, struct ag_identity *id, const char *code,
                           char epoch[AG_EPOCH_TEXT_MAX + 1])
 {
-    char public_text[64], error[256], body[160];
-    struct ag_http *http = NULL;
-    struct ag_http_reply reply = {0};
+    char public_text[64], error[256] = "", body[160];
+    struct ag_transport *transport = NULL;
+    struct ag_reply reply = {0};
     struct cf_error_detail d = {0};
     cf_base64url_encode(id->public_key, CF_ED25519_KEY_LEN, public_text, sizeof public_text);
     snprintf(body, sizeof body, "{\"code\":\"%s\",\"public_key\":\"%s\"}", code, public_text);
-    int rc = ag_http_new(id->server_url, id->ca_pem, 1u << 20, &http);
+    int rc = ag_transport_http_new(id->server_url, id->ca_pem, 1u << 20, NULL, &transport);
     if (!rc)
-        rc = ag_http_request(http, "POST", "/api/v1/devices", body, strlen(body), &reply, error,
-                             sizeof error);
+        rc = transport->ops->enroll(transport, body, &reply, error, sizeof error);
     if (rc) {
         snprintf(d.message, sizeof d.message, "%s", error);
     } else if (reply.status == 201) {
@@ -141,8 +141,8 @@ static int enroll_request(struct ag_cli *cli, struct ag_identity *id, const char
         if (reply.status == 403 && !cli->json)
             fprintf(stderr, "Код регистрации не принят.\n");
     }
-    ag_http_reply_cleanup(&reply);
-    ag_http_free(http);
+    ag_reply_cleanup(&reply);
+    ag_transport_free(transport);
     return rc ? ag_cli_fail(cli, rc, &d) : 0;
 }
 

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "ag/store.h"
+#include "ag/transport.h"
 
 #define AG_SYNC_BATCH 100
 #define AG_SYNC_REF_BATCH 100 /* the server takes up to 200 per fetch */
@@ -43,6 +44,9 @@ struct ag_sync_options {
     /* Progress lines in Russian for the worker; may be NULL. */
     void (*progress)(void *ctx, const char *line);
     void *progress_ctx;
+    /* The server to talk to (borrowed); NULL: HTTPS to the enrolled server with the
+     * pinned CA (ag_transport_http_new). The unit tests give an in-memory one. */
+    struct ag_transport *transport;
 };
 
 struct ag_sync_report {
