@@ -228,10 +228,7 @@ static int take_ack(struct sync_run *r, const struct ack *ack, uint64_t last_seq
             return fail(r, rc, "re-upload from %llu", (unsigned long long)ack->acked_seq + 1);
         r->rep->epoch_changed = true;
         r->rep->reuploaded_from = ack->acked_seq + 1;
-        progress(r,
-                 "База сервера восстановлена из резервной копии: события с №%llu "
-                 "отправляются заново",
-                 (unsigned long long)ack->acked_seq + 1);
+        progress(r, AG_MSG_SYNC_RESTORED_PROGRESS, (unsigned long long)ack->acked_seq + 1);
     } else {
         rc = ag_store_mark_acked(r->store, ack->acked_seq, ack->epoch);
         if (rc)
@@ -256,8 +253,7 @@ static int take_gap(struct sync_run *r, const struct problem *p, uint64_t from, 
                     (unsigned long long)held, (unsigned long long)held + 1);
     r->rep->epoch_changed = true;
     r->rep->reuploaded_from = held + 1;
-    progress(r, "Сервер хранит события только до №%llu: остальные отправляются заново",
-             (unsigned long long)held);
+    progress(r, AG_MSG_SYNC_GAP_PROGRESS, (unsigned long long)held);
     *next = held + 1;
     return 0;
 }
@@ -299,7 +295,7 @@ static int send_batch(struct sync_run *r, struct cf_event *events, size_t *batch
         }
     } else if (reply.status == 413 && n > 1) {
         *batch = n / 2;
-        progress(r, "Сервер просит пакеты поменьше: событий в пакете теперь %zu", *batch);
+        progress(r, AG_MSG_SYNC_SMALLER_BATCH_PROGRESS, *batch);
     } else if (reply.status == 413) {
         /* Halving cannot help any more: that one event stays queued for a person. */
         rc = fail(r, CF_EREJECTED,
@@ -343,7 +339,7 @@ static int upload(struct sync_run *r)
         if (from <= before && batch == size_before && ++stalls > 3)
             rc = fail(r, CF_EBAD_ANSWER, "the server acknowledges nothing new");
         if (from > before && total)
-            progress(r, "Отправлено событий: %llu из %llu", (unsigned long long)r->rep->uploaded,
+            progress(r, AG_MSG_SYNC_SENT_PROGRESS, (unsigned long long)r->rep->uploaded,
                      (unsigned long long)total);
     }
     free(events);
@@ -580,7 +576,7 @@ static int refresh_reference(struct sync_run *r)
         fail(r, rc, "drop reference records");
     r->rep->ref_dropped = rc ? 0 : ndrop;
     if (!rc && (ndrop || nwant))
-        progress(r, "Справочник: удалено записей: %zu, загружается: %zu", ndrop, nwant);
+        progress(r, AG_MSG_SYNC_REFERENCE_DIFF_PROGRESS, ndrop, nwant);
     if (!rc) {
         struct ag_sync_state now;
         rc = ag_store_sync_get(r->store, &now);
@@ -590,7 +586,7 @@ static int refresh_reference(struct sync_run *r)
         size_t n = nwant - i < AG_SYNC_REF_BATCH ? nwant - i : AG_SYNC_REF_BATCH;
         rc = fetch_batch(r, want + i, n, f);
         if (!rc && nwant > AG_SYNC_REF_BATCH)
-            progress(r, "Справочник: получено %zu из %zu", i + n, nwant);
+            progress(r, AG_MSG_SYNC_REFERENCE_PROGRESS, i + n, nwant);
     }
     r->rep->reference_done = rc == 0;
     free(theirs);
@@ -621,9 +617,7 @@ static void record_outcome(struct sync_run *r, int rc, int64_t started_ms)
         if (r->rep->reference_done)
             st->reference_ms = now;
         snprintf(st->last_message, sizeof st->last_message, "%s",
-                 r->rep->ref_refused ? "Часть записей справочника отклонена: они повреждены "
-                                       "или слишком велики."
-                                     : "");
+                 r->rep->ref_refused ? AG_MSG_SYNC_REFERENCE_SOME_REFUSED : "");
         ag_store_prune(r->store, now - AG_SYNC_KEEP_ACKED_MS, NULL);
     } else {
         st->failures = st->failures < 1000 ? st->failures + 1 : st->failures;
