@@ -24,6 +24,7 @@
 #include "ag/store.h"
 #include "ag/sync.h"
 #include "ag/transport.h"
+#include "agent_test.h"
 #include "cf/batch.h"
 #include "cf/error.h"
 #include "cf/uuid.h"
@@ -204,11 +205,8 @@ static int setup(void **state)
 {
     (void)state;
     struct ag_identity id;
-    snprintf(dir, sizeof dir, "/tmp/ag-sync-test.XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(path, sizeof path, "%s/agent.db", dir);
-    if (ag_store_open(path, &store, NULL))
+    if (ag_test_temp_store("sync", dir, sizeof dir, path, sizeof path) ||
+        ag_store_open(path, &store, NULL))
         return -1;
     memset(&id, 0, sizeof id);
     fill_uuid(id.device_id, 0xD1);
@@ -232,27 +230,17 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[160];
     ag_store_close(store);
     store = NULL;
     unsetenv("CAREFACT_WALL_OFFSET_MS");
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return ag_test_remove_dir(dir);
 }
 
 /* Record n door attempts (the smallest valid events). */
 static void record_events(int n)
 {
     for (int i = 0; i < n; i++) {
-        struct cf_event ev;
-        memset(&ev, 0, sizeof ev);
-        ev.kind = CF_EV_VISIT_ATTEMPT;
-        fill_uuid(ev.worker_id, 0xA1);
-        fill_uuid(ev.recipient_id, 0xC1);
-        fill_uuid(ev.boot_id, 0xE1);
-        ev.wall_ms = 1790000000000 + i;
-        ev.mono_ms = 1000 + i;
-        ev.reason = CF_REASON_NOBODY_HOME;
+        struct cf_event ev = ag_test_attempt_event(1790000000000 + i);
         assert_int_equal(ag_store_append(store, &ev, NULL, NULL), 0);
     }
 }
@@ -292,6 +280,15 @@ static struct ag_sync_state sync_state(void)
     struct ag_sync_state st;
     assert_int_equal(ag_store_sync_get(store, &st), 0);
     return st;
+}
+
+/* Terminal and server agree: seqs 1..seq held and acknowledged, in epoch. */
+static void expect_in_sync(uint64_t seq, const char *epoch)
+{
+    assert_int_equal(server.held, seq);
+    assert_int_equal(queue().acked_seq, seq);
+    assert_int_equal(queue().waiting, 0);
+    assert_string_equal(sync_state().epoch, epoch);
 }
 
 /* ==== 413: halving ==== */
@@ -406,9 +403,7 @@ static void test_gap_rewinds_and_resends(void **state)
     assert_int_equal(server.log[1].status, 200);
     assert_int_equal(rep.reuploaded_from, 3);
     assert_true(rep.epoch_changed);
-    assert_int_equal(server.held, 8);
-    assert_int_equal(queue().acked_seq, 8);
-    assert_int_equal(queue().waiting, 0);
+    expect_in_sync(8, EPOCH_A);
     assert_non_null(strstr(lines.text, "только до №2"));
 }
 
@@ -448,10 +443,7 @@ static void test_new_epoch_reuploads_what_it_lacks(void **state)
     assert_int_equal(server.log[0].count, 1);
     assert_true(rep.epoch_changed);
     assert_int_equal(rep.reuploaded_from, 3);
-    assert_int_equal(server.held, 5);
-    assert_int_equal(queue().acked_seq, 5);
-    assert_int_equal(queue().waiting, 0);
-    assert_string_equal(sync_state().epoch, EPOCH_B);
+    expect_in_sync(5, EPOCH_B);
 }
 
 static void test_new_epoch_acknowledging_less_rewinds(void **state)
@@ -472,9 +464,7 @@ static void test_new_epoch_acknowledging_less_rewinds(void **state)
     assert_int_equal(server.log[1].count, 4);
     assert_true(rep.epoch_changed);
     assert_int_equal(rep.reuploaded_from, 2);
-    assert_int_equal(server.held, 5);
-    assert_int_equal(queue().acked_seq, 5);
-    assert_string_equal(sync_state().epoch, EPOCH_B);
+    expect_in_sync(5, EPOCH_B);
 }
 
 static void test_new_epoch_with_nothing_lost_is_recorded(void **state)
@@ -489,8 +479,7 @@ static void test_new_epoch_with_nothing_lost_is_recorded(void **state)
     assert_int_equal(sync_upload(0, false, &rep, NULL), 0);
     assert_true(rep.epoch_changed);
     assert_int_equal(rep.reuploaded_from, 0);
-    assert_int_equal(queue().acked_seq, 3);
-    assert_string_equal(sync_state().epoch, EPOCH_B);
+    expect_in_sync(3, EPOCH_B);
 }
 
 /* ==== Back-off and refusals ==== */
