@@ -8,49 +8,32 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ag/messages.h"
 #include "cf/error.h"
 
-struct read_error {
-    int code;
-    const char *name; /* NULL: cf_error_name's */
-    const char *message;
+/* The codes a card read ends with; their sentences are in the one table
+ * (ag/messages.h), their names cf_error_name's. */
+static const int read_errors[] = {
+    CF_ENO_CARD,      CF_ECARD_REMOVED, CF_EREADER_NOT_FOUND, CF_EREADER_STOPPED, CF_ECARD_LOCKED,
+    CF_ECARD_UNKNOWN, CF_ENOT_PAYMENT,  CF_ENO_PAN,           CF_ECOMM,
 };
 
-static const struct read_error read_errors[] = {
-    {CF_ENO_CARD, NULL, "Карта не приложена. Приложите карту к считывателю и повторите."},
-    {CF_ECARD_REMOVED, NULL,
-     "Карту убрали до конца чтения. Приложите карту снова и держите её, пока не появится "
-     "результат."},
-    {CF_EREADER_NOT_FOUND, NULL,
-     "Считыватель не найден. Проверьте, что он подключён, и повторите."},
-    {CF_EREADER_STOPPED, NULL, "Считыватель перестал отвечать. Переподключите его и повторите."},
-    {CF_ECARD_LOCKED, NULL, "Карта заблокирована. Попросите получателя приложить другую карту."},
-    {CF_ECARD_UNKNOWN, NULL,
-     "Карта не распознана: на ней нет платёжного приложения. Приложите банковскую карту "
-     "получателя."},
-    {CF_ENOT_PAYMENT, NULL, "Это не банковская карта. Приложите банковскую карту получателя."},
-    {CF_ENO_PAN, NULL, "С карты не удалось прочитать номер. Приложите другую карту получателя."},
-    {CF_ECOMM, NULL, "Карта ответила с ошибкой. Приложите карту снова."},
-};
-
-static const struct read_error *find_error(int code)
+static bool is_read_error(int code)
 {
     for (size_t i = 0; i < sizeof read_errors / sizeof read_errors[0]; i++)
-        if (read_errors[i].code == code)
-            return &read_errors[i];
-    return NULL;
+        if (read_errors[i] == code)
+            return true;
+    return false;
 }
 
 const char *ag_read_error_name(int code)
 {
-    const struct read_error *e = find_error(code);
-    return e && e->name ? e->name : cf_error_name(code);
+    return cf_error_name(code);
 }
 
 const char *ag_read_error_message(int code)
 {
-    const struct read_error *e = find_error(code);
-    return e ? e->message : "Не удалось прочитать карту. Повторите попытку.";
+    return is_read_error(code) ? ag_message(code) : AG_MSG_READ_FAILED;
 }
 
 void ag_card_expiry_text(const struct ag_card_read *read, char out[8])
@@ -118,14 +101,19 @@ static const char *scheme_display(const char *scheme)
     static const struct {
         const char *name, *display;
     } names[] = {
-        {"mir", "Мир"},         {"visa", "Visa"},         {"mastercard", "Mastercard"},
-        {"maestro", "Maestro"}, {"unionpay", "UnionPay"}, {"amex", "American Express"},
-        {"jcb", "JCB"},         {"interac", "Interac"},
+        {"mir", AG_MSG_CARD_SCHEME_MIR},
+        {"visa", "Visa"},
+        {"mastercard", "Mastercard"},
+        {"maestro", "Maestro"},
+        {"unionpay", "UnionPay"},
+        {"amex", "American Express"},
+        {"jcb", "JCB"},
+        {"interac", "Interac"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(scheme, names[i].name) == 0)
             return names[i].display;
-    return "банковская карта";
+    return AG_MSG_CARD_BANK;
 }
 
 int ag_card_read_text(const struct ag_card_read *read, char *out, size_t out_size)
@@ -134,16 +122,12 @@ int ag_card_read_text(const struct ag_card_read *read, char *out, size_t out_siz
     if (read->card.method == CF_CARD_EMV) {
         char validity[64] = "";
         if (read->expiry_month)
-            snprintf(validity, sizeof validity, ", действует до %02d/%04d", read->expiry_month,
+            snprintf(validity, sizeof validity, AG_MSG_CARD_VALID_UNTIL, read->expiry_month,
                      read->expiry_year);
-        n = snprintf(out, out_size, "Карта прочитана: %s •••• %s%s.\nТокен карты: %s\n",
-                     scheme_display(read->card.scheme), read->card.last4, validity,
-                     read->card.token);
+        n = snprintf(out, out_size, AG_MSG_CARD_READ_EMV, scheme_display(read->card.scheme),
+                     read->card.last4, validity, read->card.token);
     } else {
-        n = snprintf(out, out_size,
-                     "Карта прочитана по номеру чипа (не банковская карта, подтверждение "
-                     "слабее).\nТокен карты: %s\n",
-                     read->card.token);
+        n = snprintf(out, out_size, AG_MSG_CARD_READ_UID, read->card.token);
     }
     return n < 0 || (size_t)n >= out_size ? CF_ENOSPACE : 0;
 }

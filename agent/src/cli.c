@@ -248,15 +248,15 @@ const char *ag_reason_text(enum cf_reason reason)
 {
     switch (reason) {
     case CF_REASON_NOBODY_HOME:
-        return "никого нет дома";
+        return AG_MSG_REASON_NOBODY_HOME;
     case CF_REASON_REFUSED:
-        return "получатель отказался";
+        return AG_MSG_REASON_REFUSED;
     case CF_REASON_IN_HOSPITAL:
-        return "получатель в больнице";
+        return AG_MSG_REASON_IN_HOSPITAL;
     case CF_REASON_WORKER_ILL:
-        return "работник заболел";
+        return AG_MSG_REASON_WORKER_ILL;
     case CF_REASON_OTHER:
-        return "другая причина";
+        return AG_MSG_REASON_OTHER;
     default:
         return "";
     }
@@ -266,11 +266,11 @@ const char *ag_actor_text(enum cf_actor actor)
 {
     switch (actor) {
     case CF_ACTOR_WORKER:
-        return "работник";
+        return AG_MSG_BY_WORKER;
     case CF_ACTOR_RECIPIENT:
-        return "получатель";
+        return AG_MSG_BY_RECIPIENT;
     case CF_ACTOR_PROVIDER:
-        return "организация";
+        return AG_MSG_BY_PROVIDER;
     default:
         return "";
     }

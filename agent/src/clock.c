@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ag/messages.h"
 #include "cf/uuid.h"
 
 #define BOOT_ID_FILE "/proc/sys/kernel/random/boot_id"
@@ -104,14 +105,14 @@ void ag_duration_text(int64_t ms, char out[32])
     const char *sign = ms < 0 ? "-" : "";
     int64_t s = ms < 0 ? -(ms / 1000) : ms / 1000;
     if (s < 60)
-        snprintf(out, 32, "%s%lld с", sign, (long long)s);
+        snprintf(out, 32, AG_MSG_DURATION_S, sign, (long long)s);
     else if (s < 3600)
-        snprintf(out, 32, "%s%lld мин", sign, (long long)(s / 60));
+        snprintf(out, 32, AG_MSG_DURATION_MIN, sign, (long long)(s / 60));
     else if (s < 86400)
-        snprintf(out, 32, "%s%lld ч %02lld мин", sign, (long long)(s / 3600),
+        snprintf(out, 32, AG_MSG_DURATION_H_MIN, sign, (long long)(s / 3600),
                  (long long)(s % 3600 / 60));
     else
-        snprintf(out, 32, "%s%lld дн %lld ч", sign, (long long)(s / 86400),
+        snprintf(out, 32, AG_MSG_DURATION_D_H, sign, (long long)(s / 86400),
                  (long long)(s % 86400 / 3600));
 }
 

@@ -9,6 +9,7 @@
 #include "ag/clock.h"
 #include "ag/commands.h"
 #include "ag/lists.h"
+#include "ag/messages.h"
 #include "ag/visit.h"
 #include "ag/visit_commands.h"
 #include "ag/visit_output.h"
@@ -30,17 +31,17 @@ const char *ag_plan_status_text(enum ag_visit_state state)
 {
     switch (state) {
     case AG_VISIT_STARTED:
-        return "идёт";
+        return AG_MSG_STATE_STARTED;
     case AG_VISIT_ENDED:
-        return "завершён, ждёт оценки";
+        return AG_MSG_STATE_ENDED;
     case AG_VISIT_RATED:
-        return "завершён";
+        return AG_MSG_STATE_RATED;
     case AG_VISIT_CANCELLED:
-        return "отменён";
+        return AG_MSG_STATE_CANCELLED;
     case AG_VISIT_ATTEMPT:
-        return "не состоялся (попытка у двери)";
+        return AG_MSG_STATE_ATTEMPT;
     default:
-        return "запланирован";
+        return AG_MSG_STATE_PLANNED;
     }
 }
 
@@ -71,7 +72,7 @@ static int collect_plan(void *ctx, const char *id, const char *body, uint64_t ba
         ag_recipient_parse(rbody, r, NULL) == 0)
         snprintf(e->recipient_name, sizeof e->recipient_name, "%s", r->full_name);
     else
-        snprintf(e->recipient_name, sizeof e->recipient_name, "(нет в справочнике)");
+        snprintf(e->recipient_name, sizeof e->recipient_name, AG_MSG_LIST_NOT_IN_REFERENCE);
     free(rbody);
     free(r);
     c->count++;
@@ -155,7 +156,7 @@ int ag_cmd_recipients(int argc, char **argv)
     cJSON *root = cli.json ? cJSON_CreateObject() : NULL;
     cJSON *list = root ? cJSON_AddArrayToObject(root, "recipients") : NULL;
     if (!cli.json)
-        printf("Получатели в терминале: %zu\n", ids.count);
+        printf(AG_MSG_LIST_RECIPIENTS, ids.count);
     int64_t now = ag_wall_now_ms();
     for (size_t i = 0; i < ids.count; i++) {
         uint8_t id[CF_UUID_LEN];
@@ -203,7 +204,7 @@ int ag_cmd_plans(int argc, char **argv)
     cJSON *root = cli.json ? cJSON_CreateObject() : NULL;
     cJSON *list = root ? cJSON_AddArrayToObject(root, "plans") : NULL;
     if (!cli.json)
-        printf("Плановые визиты: %zu\n", count);
+        printf(AG_MSG_LIST_PLANS, count);
     for (size_t i = 0; i < count; i++) {
         const struct ag_plan_entry *e = &plans[i];
         char id[CF_UUID_TEXT_LEN + 1], rid[CF_UUID_TEXT_LEN + 1], when[32], date[11], at[6];
@@ -226,7 +227,7 @@ int ag_cmd_plans(int argc, char **argv)
             if (!list || !cJSON_AddItemToArray(list, item))
                 cJSON_Delete(item);
         } else {
-            printf("  %s %s  %s — %s\n     план %s\n", date, at, e->recipient_name,
+            printf(AG_MSG_LIST_PLAN_LINE, date, at, e->recipient_name,
                    ag_plan_status_text(e->state), id);
         }
     }

@@ -15,6 +15,7 @@
 #include "ag/http.h"
 #include "ag/messages.h"
 #include "ag/sync.h"
+#include "ag/transport.h"
 #include "ag/visit_commands.h"
 #include "cf/batch.h"
 #include "cf/codec.h"
@@ -35,7 +36,7 @@ static void relative_text(int64_t when_ms, int64_t now_ms, char *out, size_t siz
 {
     char d[32];
     ag_duration_text(when_ms > now_ms ? when_ms - now_ms : now_ms - when_ms, d);
-    snprintf(out, size, when_ms > now_ms ? "через %s" : "%s назад", d);
+    snprintf(out, size, when_ms > now_ms ? AG_MSG_WHEN_IN : AG_MSG_WHEN_AGO, d);
 }
 
 /* ==== enroll ==== */
@@ -83,7 +84,7 @@ static int check_code(struct ag_cli *cli, const char *code, char out[CODE_MAX + 
 }
 
 /* The server's 201 body into the identity. */
-static int read_enrollment(const struct ag_http_reply *reply, struct ag_identity *id,
+static int read_enrollment(const struct ag_reply *reply, struct ag_identity *id,
                            char epoch[AG_EPOCH_TEXT_MAX + 1], struct cf_error_detail *d)
 {
     cJSON *root = NULL;
@@ -113,16 +114,15 @@ static int read_enrollment(const struct ag_http_reply *reply, struct ag_identity
 static int enroll_request(struct ag_cli *cli, struct ag_identity *id, const char *code,
                           char epoch[AG_EPOCH_TEXT_MAX + 1])
 {
-    char public_text[64], error[256], body[160];
-    struct ag_http *http = NULL;
-    struct ag_http_reply reply = {0};
+    char public_text[64], error[256] = "", body[160];
+    struct ag_transport *transport = NULL;
+    struct ag_reply reply = {0};
     struct cf_error_detail d = {0};
     cf_base64url_encode(id->public_key, CF_ED25519_KEY_LEN, public_text, sizeof public_text);
     snprintf(body, sizeof body, "{\"code\":\"%s\",\"public_key\":\"%s\"}", code, public_text);
-    int rc = ag_http_new(id->server_url, id->ca_pem, 1u << 20, &http);
+    int rc = ag_transport_http_new(id->server_url, id->ca_pem, 1u << 20, NULL, &transport);
     if (!rc)
-        rc = ag_http_request(http, "POST", "/api/v1/devices", body, strlen(body), &reply, error,
-                             sizeof error);
+        rc = transport->ops->enroll(transport, body, &reply, error, sizeof error);
     if (rc) {
         snprintf(d.message, sizeof d.message, "%s", error);
     } else if (reply.status == 201) {
@@ -139,10 +139,10 @@ static int enroll_request(struct ag_cli *cli, struct ag_identity *id, const char
              : reply.status == 400 || reply.status == 422 ? CF_EREJECTED
                                                           : CF_EBAD_ANSWER;
         if (reply.status == 403 && !cli->json)
-            fprintf(stderr, "Код регистрации не принят.\n");
+            fprintf(stderr, AG_MSG_ENROLL_CODE_REFUSED);
     }
-    ag_http_reply_cleanup(&reply);
-    ag_http_free(http);
+    ag_reply_cleanup(&reply);
+    ag_transport_free(transport);
     return rc ? ag_cli_fail(cli, rc, &d) : 0;
 }
 
@@ -205,9 +205,7 @@ int ag_cmd_enroll(int argc, char **argv)
     cf_uuid_to_text(id->device_id, device);
     cf_uuid_to_text(id->worker_id, worker);
     if (!cli.json)
-        printf("Терминал зарегистрирован: устройство %s, работник %s.\n"
-               "Загрузка справочников…\n",
-               device, worker);
+        printf(AG_MSG_ENROLL_DONE, device, worker);
     struct ag_sync_options opt = {.progress = cli.json ? NULL : print_progress};
     struct ag_sync_report rep;
     ag_sync_run(store, &opt, &rep);
@@ -220,10 +218,11 @@ int ag_cmd_enroll(int argc, char **argv)
         cJSON_AddStringToObject(obj, "reference_error", rep.error ? cf_error_name(rep.error) : "");
         rc = ag_cli_print_json(obj);
     } else if (rep.error) {
-        printf("Справочники не загружены: %s\nВыполните carefact-agent sync позже.\n", rep.message);
+        printf(AG_MSG_ENROLL_REFERENCE_FAILED, rep.message);
     } else {
-        printf("Справочники загружены: %zu %s.\n", rep.ref_fetched,
-               ag_plural(rep.ref_fetched, "запись", "записи", "записей"));
+        printf(
+            AG_MSG_ENROLL_REFERENCE_LOADED, rep.ref_fetched,
+            ag_plural(rep.ref_fetched, AG_MSG_RECORD_ONE, AG_MSG_RECORD_FEW, AG_MSG_RECORD_MANY));
     }
 out:
     ag_store_close(store);
@@ -284,26 +283,22 @@ static void print_report(const struct ag_sync_report *rep)
             fprintf(stderr, "(%s)\n", rep->detail);
         relative_text(rep->next_attempt_ms, ag_wall_now_ms(), when, sizeof when);
         if (rep->held)
-            fprintf(stderr, "Автоматическая синхронизация остановлена до ручного запуска.\n");
+            fprintf(stderr, AG_MSG_SYNC_HELD);
         else if (rep->next_attempt_ms)
-            fprintf(stderr, "Следующая попытка %s.\n", when);
+            fprintf(stderr, AG_MSG_SYNC_NEXT_ATTEMPT, when);
     } else {
-        printf("Синхронизация завершена.\n");
+        printf(AG_MSG_SYNC_DONE);
     }
-    printf("Отправлено событий: %llu. Ожидают отправки: %llu.\n", (unsigned long long)rep->uploaded,
+    printf(AG_MSG_SYNC_SENT_WAITING, (unsigned long long)rep->uploaded,
            (unsigned long long)rep->waiting);
     if (rep->reuploaded_from)
-        printf("База сервера была восстановлена: события с №%llu отправлены заново.\n",
-               (unsigned long long)rep->reuploaded_from);
+        printf(AG_MSG_SYNC_REUPLOADED, (unsigned long long)rep->reuploaded_from);
     if (rep->reference_done)
-        printf("Справочник: получено %zu, удалено %zu.\n", rep->ref_fetched, rep->ref_dropped);
+        printf(AG_MSG_SYNC_REFERENCE_COUNTS, rep->ref_fetched, rep->ref_dropped);
     if (rep->ref_refused)
-        printf("ВНИМАНИЕ: записей справочника отклонено: %zu (повреждены или слишком велики).\n"
-               "(%s)\n",
-               rep->ref_refused, rep->ref_problem);
+        printf(AG_MSG_SYNC_REFERENCE_REFUSED, rep->ref_refused, rep->ref_problem);
     if (rep->skew_known)
-        printf("Часы терминала расходятся с сервером на %+lld с.\n",
-               (long long)(rep->skew_ms / 1000));
+        printf(AG_MSG_CLOCK_SKEW, (long long)(rep->skew_ms / 1000));
 }
 
 int ag_cmd_sync(int argc, char **argv)
@@ -335,7 +330,7 @@ int ag_cmd_sync(int argc, char **argv)
     else if (src == CF_EBACKOFF && !rep.held) {
         char when[48];
         relative_text(rep.next_attempt_ms, ag_wall_now_ms(), when, sizeof when);
-        printf("Синхронизация не нужна сейчас: следующая попытка %s.\n", when);
+        printf(AG_MSG_SYNC_NOT_DUE, when);
     } else
         print_report(&rep);
     rc = src == 0 || (src == CF_EBACKOFF && !rep.held) ? AG_EXIT_OK : AG_EXIT_FAILED;
@@ -379,48 +374,45 @@ static void print_status_text(const struct ag_identity *id, bool enrolled,
     int64_t now = ag_wall_now_ms();
     char text[48], at[8];
     if (!enrolled) {
-        printf("Терминал не зарегистрирован (carefact-agent enroll).\n");
+        printf(AG_MSG_STATUS_NOT_ENROLLED);
     } else {
         char device[CF_UUID_TEXT_LEN + 1];
         cf_uuid_to_text(id->device_id, device);
-        printf("Терминал: %s, сервер %s\n", device, id->server_url);
+        printf(AG_MSG_STATUS_TERMINAL, device, id->server_url);
     }
     if (q->waiting) {
         relative_text(q->oldest_waiting_ms, now, text, sizeof text);
         ag_local_time(q->oldest_waiting_ms, at);
-        printf("Ожидают отправки: %llu %s, самое старое — %s (в %s).\n",
-               (unsigned long long)q->waiting,
-               ag_plural(q->waiting, "событие", "события", "событий"), text, at);
+        printf(AG_MSG_STATUS_WAITING, (unsigned long long)q->waiting,
+               ag_plural(q->waiting, AG_MSG_EVENT_ONE, AG_MSG_EVENT_FEW, AG_MSG_EVENT_MANY), text,
+               at);
     } else if (q->last_seq) {
-        printf("Все события отправлены и подтверждены сервером (%llu).\n",
-               (unsigned long long)q->last_seq);
+        printf(AG_MSG_STATUS_ALL_SENT, (unsigned long long)q->last_seq);
     } else {
-        printf("Событий пока нет.\n");
+        printf(AG_MSG_STATUS_NO_EVENTS);
     }
     if (st->last_sync_ms) {
         relative_text(st->last_sync_ms, now, text, sizeof text);
         ag_local_time(st->last_sync_ms, at);
-        printf("Последняя успешная синхронизация: в %s (%s).\n", at, text);
+        printf(AG_MSG_STATUS_LAST_SYNC, at, text);
     } else {
-        printf("Успешной синхронизации ещё не было.\n");
+        printf(AG_MSG_STATUS_NEVER_SYNCED);
     }
     if (st->skew_known)
-        printf("Часы терминала расходятся с сервером на %+lld с.\n",
-               (long long)(st->skew_ms / 1000));
+        printf(AG_MSG_CLOCK_SKEW, (long long)(st->skew_ms / 1000));
     else
-        printf("Расхождение часов с сервером пока неизвестно.\n");
+        printf(AG_MSG_STATUS_SKEW_UNKNOWN);
     if (st->last_error) {
-        printf("Последняя попытка не удалась: %s\n", st->last_message);
+        printf(AG_MSG_STATUS_LAST_FAILURE, st->last_message);
         relative_text(st->next_attempt_ms, now, text, sizeof text);
         if (st->held)
-            printf("Автоматическая синхронизация остановлена до ручного запуска.\n");
+            printf(AG_MSG_SYNC_HELD);
         else
-            printf("Следующая попытка %s.\n", text);
+            printf(AG_MSG_SYNC_NEXT_ATTEMPT, text);
     } else if (st->last_message[0]) {
         printf("%s\n", st->last_message);
     }
-    printf("Справочник: получателей %ld, услуг %ld, плановых визитов %ld.\n", refs->recipients,
-           refs->services, refs->plans);
+    printf(AG_MSG_STATUS_REFERENCE, refs->recipients, refs->services, refs->plans);
 }
 
 static cJSON *status_json(const struct ag_identity *id, bool enrolled,
@@ -512,10 +504,9 @@ int ag_cmd_status(int argc, char **argv)
     } else {
         print_status_text(id, enrolled, &q, &st, &refs);
         if (vrc == 0)
-            printf("Хранилище проверено: цепочка событий цела (%llu).\n",
-                   (unsigned long long)vr.events);
+            printf(AG_MSG_STATUS_VERIFIED, (unsigned long long)vr.events);
         else if (vrc != 1)
-            printf("ХРАНИЛИЩЕ ПОВРЕЖДЕНО: %s\n(%s)\n", ag_message(vrc), d.message);
+            printf(AG_MSG_STATUS_DAMAGED, ag_message(vrc), d.message);
     }
     if (vrc != 0 && vrc != 1)
         rc = AG_EXIT_FAILED;

@@ -10,6 +10,7 @@
 #include "ag/cli.h"
 #include "ag/clock.h"
 #include "ag/commands.h"
+#include "ag/messages.h"
 #include "ag/visit.h"
 #include "ag/visit_commands.h"
 #include "ag/visit_output.h"
@@ -100,9 +101,9 @@ static void print_ids(const struct ag_visit_result *r)
     char id[CF_UUID_TEXT_LEN + 1];
     cf_uuid_to_text(r->visit_id, id);
     if (!cf_uuid_is_nil(r->visit_id))
-        printf("Визит: %s (событие №%llu сохранено)\n", id, (unsigned long long)r->seq);
+        printf(AG_MSG_VISIT_EVENT_SAVED, id, (unsigned long long)r->seq);
     else
-        printf("Событие №%llu сохранено.\n", (unsigned long long)r->seq);
+        printf(AG_MSG_EVENT_SAVED, (unsigned long long)r->seq);
 }
 
 /* ==== visit start ==== */
@@ -120,15 +121,12 @@ static int start_failed(struct step *s, int rc, const struct ag_visit_result *r,
     char names[512];
     ag_candidates_text(r, names, sizeof names);
     if (!s->cli.json && (rc == CF_ECARD_OTHER || rc == CF_ECARD_AMBIGUOUS))
-        fprintf(stderr, "Карта принадлежит: %s\n", names);
+        fprintf(stderr, AG_MSG_CARD_BELONGS_TO, names);
     if (!s->cli.json && rc == CF_ECARD_AMBIGUOUS)
         for (size_t i = 0; i < r->candidate_count; i++)
             fprintf(stderr, "  --recipient %s  (%s)\n", r->candidate_ids[i], r->candidates[i]);
     if (!s->cli.json && rc == CF_EUNKNOWN_CARD)
-        fprintf(stderr,
-                "Событие «карта не распознана» №%llu сохранено. Привязать карту: "
-                "carefact-agent card bind --recipient ID\n",
-                (unsigned long long)r->seq);
+        fprintf(stderr, AG_MSG_UNRECOGNIZED_SAVED, (unsigned long long)r->seq);
     return ag_cli_fail(&s->cli, rc, d);
 }
 
@@ -156,7 +154,7 @@ static int visit_start(int argc, char **argv)
     if (!rc)
         rc = ag_cli_open_store(&s.cli, ag_cli_value(o, N(o), "--store"), &s.store);
     if (!rc)
-        rc = read_card_now(&s, o, N(o), "Приложите карту получателя к терминалу…");
+        rc = read_card_now(&s, o, N(o), AG_MSG_CLI_TAP_CARD);
     if (!rc)
         rc = take_moment(&s);
     if (rc)
@@ -174,7 +172,7 @@ static int visit_start(int argc, char **argv)
     else
         rc = outcome(&s, 0, res, &d);
     if (!vrc && !s.cli.json) {
-        printf("ВИЗИТ НАЧАТ\n");
+        printf(AG_MSG_VISIT_STARTED);
         ag_print_view(stdout, &res->view, false);
         print_ids(res);
     }
@@ -235,7 +233,7 @@ static int visit_end(int argc, char **argv)
     if (!rc)
         rc = ag_cli_open_store(&s.cli, ag_cli_value(o, N(o), "--store"), &s.store);
     if (!rc)
-        rc = read_card_now(&s, o, N(o), "Приложите карту получателя, чтобы завершить визит…");
+        rc = read_card_now(&s, o, N(o), AG_MSG_CLI_TAP_CARD_TO_END);
     if (!rc)
         rc = take_moment(&s);
     if (rc)
@@ -250,15 +248,14 @@ static int visit_end(int argc, char **argv)
     if (!vrc && !s.cli.json) {
         char duration[32];
         ag_duration_text(res->duration_ms, duration);
-        printf("ВИЗИТ ЗАВЕРШЁН: %s, длительность %s%s\n", res->view.recipient.full_name, duration,
-               res->clock_uncertain ? " (по часам терминала: была перезагрузка)" : "");
+        printf(AG_MSG_VISIT_ENDED, res->view.recipient.full_name, duration,
+               res->clock_uncertain ? AG_MSG_VISIT_CLOCK_REBOOTED : "");
         if (!res->card_matches)
-            printf("ВНИМАНИЕ: приложена не карта получателя. Визит записан, руководитель "
-                   "увидит расхождение.\n");
+            printf(AG_MSG_CARD_MISMATCH_WARNING);
         for (size_t i = 0; i < req->service_count; i++)
-            printf("  услуга %s × %d\n", req->services[i].code, req->services[i].quantity);
+            printf(AG_MSG_VISIT_SERVICE_LINE, req->services[i].code, req->services[i].quantity);
         print_ids(res);
-        printf("Попросите получателя оценить визит: carefact-agent visit rate --rating 1..5\n");
+        printf(AG_MSG_VISIT_ASK_RATING);
     }
     free(res);
 out:
@@ -307,7 +304,7 @@ static int visit_rate(int argc, char **argv)
     int vrc = ag_visit_rate(s.store, visit_id, (int)rating, comment, &s.moment, &res, &d);
     rc = outcome(&s, vrc, &res, &d);
     if (!vrc && !s.cli.json) {
-        printf("Спасибо! Оценка %ld записана.\n", rating);
+        printf(AG_MSG_VISIT_RATED, rating);
         print_ids(&res);
     }
 out:
@@ -373,12 +370,11 @@ static int visit_cancel(int argc, char **argv)
     int vrc = ag_visit_cancel(s.store, &req, &res, &d);
     rc = outcome(&s, vrc, &res, &d);
     if (!vrc && !s.cli.json) {
-        printf("ВИЗИТ ОТМЕНЁН: %s (отменил: %s)\n", ag_reason_text(req.reason),
-               ag_actor_text(req.cancelled_by));
+        printf(AG_MSG_VISIT_CANCELLED, ag_reason_text(req.reason), ag_actor_text(req.cancelled_by));
         if (res.since_start_ms > 0) {
             char since[32];
             ag_duration_text(res.since_start_ms, since);
-            printf("С начала визита прошло %s.\n", since);
+            printf(AG_MSG_VISIT_SINCE_START, since);
         }
         print_ids(&res);
     }
@@ -427,7 +423,7 @@ static int visit_attempt(int argc, char **argv)
     if (!rc)
         rc = ag_cli_open_store(&s.cli, ag_cli_value(o, N(o), "--store"), &s.store);
     if (!rc && ag_cli_option(o, N(o), "--card"))
-        rc = read_card_now(&s, o, N(o), "Получатель подтверждает картой: приложите карту…");
+        rc = read_card_now(&s, o, N(o), AG_MSG_CLI_TAP_CARD_TO_CONFIRM);
     if (!rc)
         rc = take_moment(&s);
     if (rc)
@@ -440,11 +436,9 @@ static int visit_attempt(int argc, char **argv)
     int vrc = res ? ag_visit_attempt(s.store, &req, res, &d) : CF_ENOMEM;
     rc = outcome(&s, vrc, res, &d);
     if (!vrc && !s.cli.json) {
-        printf("ВИЗИТ НЕ СОСТОЯЛСЯ: %s — %s\n", res->view.recipient.full_name,
-               ag_reason_text(req.reason));
+        printf(AG_MSG_VISIT_ATTEMPT, res->view.recipient.full_name, ag_reason_text(req.reason));
         if (req.card.method != CF_CARD_NONE)
-            printf("%s\n", res->card_matches ? "Получатель подтвердил картой."
-                                             : "ВНИМАНИЕ: приложена не карта получателя.");
+            printf("%s\n", res->card_matches ? AG_MSG_ATTEMPT_CONFIRMED : AG_MSG_ATTEMPT_MISMATCH);
         print_ids(res);
     }
     free(res);
@@ -508,7 +502,7 @@ static int card_bind(int argc, char **argv)
     if (!rc)
         rc = ag_cli_open_store(&s.cli, ag_cli_value(o, N(o), "--store"), &s.store);
     if (!rc)
-        rc = read_card_now(&s, o, N(o), "Приложите новую карту получателя…");
+        rc = read_card_now(&s, o, N(o), AG_MSG_CLI_TAP_NEW_CARD);
     if (!rc)
         rc = take_moment(&s);
     if (rc)
@@ -518,10 +512,9 @@ static int card_bind(int argc, char **argv)
     int vrc = res ? ag_card_bind(s.store, recipient, &s.card, &s.moment, res, &d) : CF_ENOMEM;
     rc = outcome(&s, vrc, res, &d);
     if (!vrc && !s.cli.json) {
-        printf("Карта %s%s привязывается к получателю %s.\n",
-               s.card.last4[0] ? "с последними цифрами " : "", s.card.last4,
+        printf(AG_MSG_BIND_CARD, s.card.last4[0] ? AG_MSG_BIND_LAST_DIGITS : "", s.card.last4,
                res->view.recipient.full_name);
-        printf("Привязка ждёт подтверждения руководителя.\n");
+        printf(AG_MSG_BIND_PENDING);
         print_ids(res);
     }
     free(res);

@@ -1,8 +1,9 @@
 /* The agent's store (see ag/store.h): opening and validating the one SQLite file,
  * the device identity, the event queue with its hash chain, and the sync state.
- * The visit index and the reference cache are in store_index.c. Every write is one
- * explicit transaction; SQLite's result codes become CF_E... codes here, so a full
- * disk or a damaged file is an answer, never a crash. */
+ * The visit index and the reference cache are in store_index.c (which this file
+ * calls, never the reverse); the SQLite plumbing both use is store_sqlite.c. Every
+ * write is one explicit transaction, so a full disk or a damaged file is an answer,
+ * never a crash. */
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -15,7 +16,8 @@
 #include <cjson/cJSON.h>
 
 #include "ag/clock.h"
-#include "store_internal.h"
+#include "store_index.h"
+#include "store_sqlite.h"
 
 #define PATH_MAX_LEN 4095
 #define BUSY_TIMEOUT_MS 5000
@@ -97,109 +99,6 @@ static const struct {
                "reason,updated_wall_ms,last_seq"},
     {"visit_services", "visit_id,recipient_id,code,quantity,ended_seq"},
 };
-
-/* ==== SQLite helpers (store_internal.h) ==== */
-
-int ag_store_sqlite_error(struct ag_store *s, int rc, const char *what,
-                          struct cf_error_detail *detail)
-{
-    const char *msg = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
-    int sys = s && s->db ? sqlite3_system_errno(s->db) : 0;
-    int code;
-    switch (rc & 0xff) {
-    case SQLITE_FULL:
-        code = CF_ESTORE_FULL;
-        break;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-    case SQLITE_SCHEMA:
-        code = CF_ESTORE_DAMAGED;
-        break;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        code = CF_ESTORE_BUSY;
-        break;
-    case SQLITE_NOMEM:
-        code = CF_ENOMEM;
-        break;
-    case SQLITE_CONSTRAINT:
-    case SQLITE_MISMATCH:
-    case SQLITE_ERROR:
-        /* Our own statements break no constraint and name no missing table unless
-         * the file was changed behind our back. */
-        code = CF_ESTORE_DAMAGED;
-        break;
-    default:
-        /* A write that failed for want of space may surface as an I/O error. */
-        code = sys == ENOSPC || sys == EDQUOT ? CF_ESTORE_FULL : CF_ESTORE_IO;
-        break;
-    }
-    if (s)
-        snprintf(s->last_error, sizeof s->last_error, "%s: %s", what, msg);
-    if (detail && detail->code == 0)
-        cf_error_set(detail, code, "", "%s: %s", what, msg);
-    return code;
-}
-
-int ag_store_prepare(struct ag_store *s, const char *sql, sqlite3_stmt **stmt)
-{
-    int rc = sqlite3_prepare_v2(s->db, sql, -1, stmt, NULL);
-    if (rc != SQLITE_OK) {
-        *stmt = NULL;
-        return ag_store_sqlite_error(s, rc, "prepare", NULL);
-    }
-    return 0;
-}
-
-int ag_store_step_done(struct ag_store *s, sqlite3_stmt *stmt, const char *what)
-{
-    int rc = sqlite3_step(stmt);
-    int result = rc == SQLITE_DONE ? 0 : ag_store_sqlite_error(s, rc, what, NULL);
-    sqlite3_finalize(stmt);
-    return result;
-}
-
-int ag_store_exec(struct ag_store *s, const char *sql, const char *what)
-{
-    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : ag_store_sqlite_error(s, rc, what, NULL);
-}
-
-int ag_store_begin(struct ag_store *s)
-{
-    return ag_store_exec(s, "BEGIN IMMEDIATE", "begin");
-}
-
-int ag_store_finish(struct ag_store *s, int rc)
-{
-    if (!rc)
-        rc = ag_store_exec(s, "COMMIT", "commit");
-    /* A failed COMMIT may leave the transaction open (or SQLite may have rolled it
-     * back already); either way nothing of it must remain. */
-    if (rc && !sqlite3_get_autocommit(s->db))
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    return rc;
-}
-
-int ag_store_bind_uuid(sqlite3_stmt *stmt, int index, const uint8_t uuid[CF_UUID_LEN])
-{
-    static const uint8_t nil[CF_UUID_LEN];
-    if (!uuid || memcmp(uuid, nil, CF_UUID_LEN) == 0)
-        return sqlite3_bind_null(stmt, index);
-    return sqlite3_bind_blob(stmt, index, uuid, CF_UUID_LEN, SQLITE_TRANSIENT);
-}
-
-int ag_store_column_uuid(sqlite3_stmt *stmt, int column, uint8_t out[CF_UUID_LEN])
-{
-    memset(out, 0, CF_UUID_LEN);
-    if (sqlite3_column_type(stmt, column) == SQLITE_NULL)
-        return 0;
-    const void *blob = sqlite3_column_blob(stmt, column);
-    if (sqlite3_column_bytes(stmt, column) != CF_UUID_LEN || !blob)
-        return CF_ESTORE_DAMAGED;
-    memcpy(out, blob, CF_UUID_LEN);
-    return 0;
-}
 
 /* Copy a BLOB column of exactly len bytes. */
 static int column_bytes(sqlite3_stmt *stmt, int column, uint8_t *out, size_t len)

@@ -1,13 +1,15 @@
 /* The store's two indexes over data it holds (see ag/store.h): the visit index,
  * kept in step with the event queue inside each append's transaction, and the
  * reference cache (recipients, catalogue, plans) with its card-token index, each
- * refresh applied in one transaction. */
+ * refresh applied in one transaction. It stands on store_sqlite.c and calls nothing
+ * of store.c: store.c calls it (ag_store_index_event, store_index.h). */
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/rand.h>
 
-#include "store_internal.h"
+#include "store_index.h"
+#include "store_sqlite.h"
 
 /* ==== Visit index ==== */
 

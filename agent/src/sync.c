@@ -1,7 +1,9 @@
 /* Sync with the backend (see ag/sync.h for the invariants): signed batches up, the
  * reference data down by comparing lists, and the sync state -- back-off, holds,
- * clock skew -- written back to the store whatever happened. The HTTP itself is
- * http.c's; here every answer is classified before anything in the store moves.
+ * clock skew -- written back to the store whatever happened. How an exchange
+ * travels is the transport's (ag/transport.h: HTTPS in transport_http.c, an
+ * in-memory server in the unit tests); here every answer is classified before
+ * anything in the store moves.
  * NOTE: nothing is marked acknowledged except on a parsed acknowledgement. */
 #include "ag/sync.h"
 
@@ -12,9 +14,9 @@
 #include <string.h>
 
 #include "ag/clock.h"
-#include "ag/http.h"
 #include "ag/messages.h"
 #include "ag/reference.h"
+#include "ag/transport.h"
 #include "cf/batch.h"
 #include "cf/json.h"
 #include "cf/uuid.h"
@@ -27,9 +29,9 @@ struct sync_run {
     const struct ag_sync_options *opt;
     struct ag_sync_report *rep;
     struct ag_identity *id;
-    struct ag_http *http;
+    struct ag_transport *transport; /* the options' (borrowed) or own_transport */
+    struct ag_transport *own_transport; /* HTTPS to the enrolled server, freed at the end */
     struct ag_sync_state state;
-    char device[CF_UUID_TEXT_LEN + 1];
 };
 
 struct problem {
@@ -103,7 +105,7 @@ static double random_unit(void)
 }
 
 /* Server clock minus device clock, from this answer. */
-static void note_skew(struct sync_run *r, const struct ag_http_reply *reply, int64_t server_ms)
+static void note_skew(struct sync_run *r, const struct ag_reply *reply, int64_t server_ms)
 {
     int64_t middle = reply->sent_ms + (reply->received_ms - reply->sent_ms) / 2;
     if (server_ms > 0) {
@@ -116,7 +118,7 @@ static void note_skew(struct sync_run *r, const struct ag_http_reply *reply, int
     }
 }
 
-static void parse_problem(const struct ag_http_reply *reply, struct problem *p)
+static void parse_problem(const struct ag_reply *reply, struct problem *p)
 {
     memset(p, 0, sizeof *p);
     cJSON *root = reply->body ? cJSON_ParseWithLength(reply->body, reply->body_len) : NULL;
@@ -137,7 +139,7 @@ static void parse_problem(const struct ag_http_reply *reply, struct problem *p)
 }
 
 /* An answer that is not 200: what it means for the sync. */
-static int status_failure(struct sync_run *r, const struct ag_http_reply *reply, const char *what)
+static int status_failure(struct sync_run *r, const struct ag_reply *reply, const char *what)
 {
     struct problem p;
     parse_problem(reply, &p);
@@ -151,15 +153,12 @@ static int status_failure(struct sync_run *r, const struct ag_http_reply *reply,
                 p.detail[0] ? ": " : "", p.detail);
 }
 
-static int request(struct sync_run *r, const char *method, const char *path, const char *body,
-                   struct ag_http_reply *reply)
+/* The outcome of one exchange (rc from the transport): a failure recorded, or the
+ * skew noted from the answer. An answer too large to take is not the protocol's. */
+static int exchanged(struct sync_run *r, int rc, const char *error, const struct ag_reply *reply)
 {
-    char error[256];
-    int rc = ag_http_request(r->http, method, path, body, body ? strlen(body) : 0, reply, error,
-                             sizeof error);
     if (rc)
-        return fail(r, rc == CF_ETOOBIG ? CF_EBAD_ANSWER : rc, "%s %s: %s", method, path,
-                    rc == CF_ETOOBIG ? "the answer is larger than the agent accepts" : error);
+        return fail(r, rc == CF_ETOOBIG ? CF_EBAD_ANSWER : rc, "%s", error);
     note_skew(r, reply, 0);
     return 0;
 }
@@ -173,7 +172,7 @@ struct ack {
 };
 
 /* A 200 is an acknowledgement only if its body says so. */
-static int parse_ack(const struct ag_http_reply *reply, struct ack *ack, struct cf_error_detail *d)
+static int parse_ack(const struct ag_reply *reply, struct ack *ack, struct cf_error_detail *d)
 {
     cJSON *root = NULL;
     int64_t seq = 0;
@@ -229,10 +228,7 @@ static int take_ack(struct sync_run *r, const struct ack *ack, uint64_t last_seq
             return fail(r, rc, "re-upload from %llu", (unsigned long long)ack->acked_seq + 1);
         r->rep->epoch_changed = true;
         r->rep->reuploaded_from = ack->acked_seq + 1;
-        progress(r,
-                 "База сервера восстановлена из резервной копии: события с №%llu "
-                 "отправляются заново",
-                 (unsigned long long)ack->acked_seq + 1);
+        progress(r, AG_MSG_SYNC_RESTORED_PROGRESS, (unsigned long long)ack->acked_seq + 1);
     } else {
         rc = ag_store_mark_acked(r->store, ack->acked_seq, ack->epoch);
         if (rc)
@@ -257,8 +253,7 @@ static int take_gap(struct sync_run *r, const struct problem *p, uint64_t from, 
                     (unsigned long long)held, (unsigned long long)held + 1);
     r->rep->epoch_changed = true;
     r->rep->reuploaded_from = held + 1;
-    progress(r, "Сервер хранит события только до №%llu: остальные отправляются заново",
-             (unsigned long long)held);
+    progress(r, AG_MSG_SYNC_GAP_PROGRESS, (unsigned long long)held);
     *next = held + 1;
     return 0;
 }
@@ -267,7 +262,7 @@ static int take_gap(struct sync_run *r, const struct problem *p, uint64_t from, 
 static int send_batch(struct sync_run *r, struct cf_event *events, size_t *batch, uint64_t last,
                       uint64_t *from, int *gaps)
 {
-    char path[128];
+    char error[256] = "";
     size_t n = 0;
     struct cf_error_detail d = {0};
     int rc = ag_store_load_events(r->store, *from, *batch, events, &n, &d);
@@ -279,10 +274,10 @@ static int send_batch(struct sync_run *r, struct cf_event *events, size_t *batch
     char *json = batch_json(r, events, n);
     if (!json)
         return fail(r, CF_ENOMEM, "cannot build the batch");
-    snprintf(path, sizeof path, "/api/v1/devices/%s/events", r->device);
-    struct ag_http_reply reply;
-    rc = request(r, "POST", path, json, &reply);
+    struct ag_reply reply;
+    rc = r->transport->ops->send_batch(r->transport, json, &reply, error, sizeof error);
     free(json);
+    rc = exchanged(r, rc, error, &reply);
     if (rc)
         return rc;
     struct ack ack;
@@ -300,13 +295,18 @@ static int send_batch(struct sync_run *r, struct cf_event *events, size_t *batch
         }
     } else if (reply.status == 413 && n > 1) {
         *batch = n / 2;
-        progress(r, "Сервер просит пакеты поменьше: событий в пакете теперь %zu", *batch);
+        progress(r, AG_MSG_SYNC_SMALLER_BATCH_PROGRESS, *batch);
+    } else if (reply.status == 413) {
+        /* Halving cannot help any more: that one event stays queued for a person. */
+        rc = fail(r, CF_EREJECTED,
+                  "upload: HTTP 413: event %llu alone is larger than the server accepts",
+                  (unsigned long long)*from);
     } else if (gap && ++*gaps <= MAX_GAP_REWINDS) {
         rc = take_gap(r, &p, *from, from);
     } else {
         rc = status_failure(r, &reply, "upload");
     }
-    ag_http_reply_cleanup(&reply);
+    ag_reply_cleanup(&reply);
     return rc;
 }
 
@@ -331,13 +331,15 @@ static int upload(struct sync_run *r)
     int gaps = 0, stalls = 0;
     while (!rc && from <= st.last_seq) {
         uint64_t before = from;
+        size_t size_before = batch;
         rc = send_batch(r, events, &batch, st.last_seq, &from, &gaps);
         if (rc)
             break;
-        if (from <= before && ++stalls > 3)
+        /* A 413 that halved the batch is progress (100 takes six halvings to 1). */
+        if (from <= before && batch == size_before && ++stalls > 3)
             rc = fail(r, CF_EBAD_ANSWER, "the server acknowledges nothing new");
         if (from > before && total)
-            progress(r, "Отправлено событий: %llu из %llu", (unsigned long long)r->rep->uploaded,
+            progress(r, AG_MSG_SYNC_SENT_PROGRESS, (unsigned long long)r->rep->uploaded,
                      (unsigned long long)total);
     }
     free(events);
@@ -391,23 +393,23 @@ static int read_key(const cJSON *item, const char *path, struct ag_ref_key *key,
 /* GET the list; *out sorted by kind and id (caller frees). */
 static int fetch_list(struct sync_run *r, struct ag_ref_key **out, size_t *count)
 {
-    char path[128];
-    struct ag_http_reply reply;
+    char error[256] = "";
+    struct ag_reply reply;
     struct cf_error_detail d = {0};
     *out = NULL;
     *count = 0;
-    snprintf(path, sizeof path, "/api/v1/devices/%s/reference", r->device);
-    int rc = request(r, "GET", path, NULL, &reply);
+    int rc = r->transport->ops->reference_list(r->transport, &reply, error, sizeof error);
+    rc = exchanged(r, rc, error, &reply);
     if (rc)
         return rc;
     if (reply.status != 200) {
         rc = status_failure(r, &reply, "reference list");
-        ag_http_reply_cleanup(&reply);
+        ag_reply_cleanup(&reply);
         return rc;
     }
     cJSON *root = NULL;
     rc = cf_json_parse(reply.body, reply.body_len, AG_SYNC_MAX_ANSWER, &root, &d);
-    ag_http_reply_cleanup(&reply);
+    ag_reply_cleanup(&reply);
     const cJSON *items = root ? cJSON_GetObjectItemCaseSensitive(root, "items") : NULL;
     if (!rc && (!cJSON_IsArray(items) || cJSON_GetArraySize(items) > MAX_REFERENCE_ITEMS))
         rc = cf_error_set(&d, CF_EFIELD_TYPE, "items", "items must be an array of at most %d",
@@ -519,7 +521,7 @@ static void take_record(struct sync_run *r, const cJSON *item, size_t index,
 static int fetch_batch(struct sync_run *r, const struct ag_ref_key *want, size_t n,
                        struct fetched *f)
 {
-    char path[160];
+    char error[256] = "";
     cJSON *req = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(req, "items");
     for (size_t i = 0; items && i < n; i++) {
         cJSON *item = cJSON_CreateObject();
@@ -532,19 +534,19 @@ static int fetch_batch(struct sync_run *r, const struct ag_ref_key *want, size_t
     cJSON_Delete(req);
     if (!body)
         return fail(r, CF_ENOMEM, "reference request");
-    snprintf(path, sizeof path, "/api/v1/devices/%s/reference/fetch", r->device);
-    struct ag_http_reply reply;
-    int rc = request(r, "POST", path, body, &reply);
+    struct ag_reply reply;
+    int rc = r->transport->ops->reference_fetch(r->transport, body, &reply, error, sizeof error);
     free(body);
+    rc = exchanged(r, rc, error, &reply);
     if (rc)
         return rc;
     if (reply.status != 200) {
         rc = status_failure(r, &reply, "reference fetch");
-        ag_http_reply_cleanup(&reply);
+        ag_reply_cleanup(&reply);
         return rc;
     }
     cJSON *root = cJSON_ParseWithLength(reply.body, reply.body_len);
-    ag_http_reply_cleanup(&reply);
+    ag_reply_cleanup(&reply);
     const cJSON *got = cJSON_GetObjectItemCaseSensitive(root, "items");
     if (!cJSON_IsArray(got)) {
         cJSON_Delete(root);
@@ -574,7 +576,7 @@ static int refresh_reference(struct sync_run *r)
         fail(r, rc, "drop reference records");
     r->rep->ref_dropped = rc ? 0 : ndrop;
     if (!rc && (ndrop || nwant))
-        progress(r, "Справочник: удалено записей: %zu, загружается: %zu", ndrop, nwant);
+        progress(r, AG_MSG_SYNC_REFERENCE_DIFF_PROGRESS, ndrop, nwant);
     if (!rc) {
         struct ag_sync_state now;
         rc = ag_store_sync_get(r->store, &now);
@@ -584,7 +586,7 @@ static int refresh_reference(struct sync_run *r)
         size_t n = nwant - i < AG_SYNC_REF_BATCH ? nwant - i : AG_SYNC_REF_BATCH;
         rc = fetch_batch(r, want + i, n, f);
         if (!rc && nwant > AG_SYNC_REF_BATCH)
-            progress(r, "Справочник: получено %zu из %zu", i + n, nwant);
+            progress(r, AG_MSG_SYNC_REFERENCE_PROGRESS, i + n, nwant);
     }
     r->rep->reference_done = rc == 0;
     free(theirs);
@@ -615,9 +617,7 @@ static void record_outcome(struct sync_run *r, int rc, int64_t started_ms)
         if (r->rep->reference_done)
             st->reference_ms = now;
         snprintf(st->last_message, sizeof st->last_message, "%s",
-                 r->rep->ref_refused ? "Часть записей справочника отклонена: они повреждены "
-                                       "или слишком велики."
-                                     : "");
+                 r->rep->ref_refused ? AG_MSG_SYNC_REFERENCE_SOME_REFUSED : "");
         ag_store_prune(r->store, now - AG_SYNC_KEEP_ACKED_MS, NULL);
     } else {
         st->failures = st->failures < 1000 ? st->failures + 1 : st->failures;
@@ -647,7 +647,6 @@ int ag_sync_run(struct ag_store *store, const struct ag_sync_options *options,
         fail(&r, rc, NULL);
         goto out;
     }
-    cf_uuid_to_text(r.id->device_id, r.device);
     int64_t started = ag_wall_now_ms();
     if (r.opt->automatic && (r.state.held || started < r.state.next_attempt_ms)) {
         rc = fail(&r, CF_EBACKOFF, "%s", r.state.held ? r.state.last_message : "not due yet");
@@ -655,11 +654,14 @@ int ag_sync_run(struct ag_store *store, const struct ag_sync_options *options,
         report->next_attempt_ms = r.state.next_attempt_ms;
         goto out;
     }
-    rc = ag_http_new(r.id->server_url, r.id->ca_pem, AG_SYNC_MAX_ANSWER, &r.http);
-    if (rc)
-        fail(&r, rc, "cannot set up the HTTP client for %s", r.id->server_url);
-    else
-        ag_http_sign_as(r.http, r.id->device_id, r.id->private_key);
+    r.transport = r.opt->transport;
+    if (!r.transport) {
+        rc = ag_transport_http_new(r.id->server_url, r.id->ca_pem, AG_SYNC_MAX_ANSWER, r.id,
+                                   &r.own_transport);
+        if (rc)
+            fail(&r, rc, "cannot set up the HTTP client for %s", r.id->server_url);
+        r.transport = r.own_transport;
+    }
     if (!rc)
         rc = upload(&r);
     if (!rc && !r.opt->skip_reference)
@@ -673,7 +675,7 @@ out:
         report->acked_seq = st.acked_seq;
         report->waiting = st.waiting;
     }
-    ag_http_free(r.http);
+    ag_transport_free(r.own_transport);
     ag_identity_wipe(r.id);
     free(r.id);
     return rc;

@@ -106,7 +106,7 @@ static int ask_number(struct ui *ui, const char *prompt, int max)
         long v = strtol(line, &end, 10);
         if (end != line && *end == '\0' && v >= 0 && v <= max)
             return (int)v;
-        say("Введите цифру от 0 до %d.\n", max);
+        say(AG_MSG_TERM_DIGIT_RANGE, max);
     }
 }
 
@@ -122,17 +122,17 @@ static void show_status(struct ui *ui)
         return;
     if (q.waiting) {
         ag_local_time(q.oldest_waiting_ms, at);
-        say(" Ожидают отправки: %llu (с %s)\n", (unsigned long long)q.waiting, at);
+        say(AG_MSG_TERM_WAITING, (unsigned long long)q.waiting, at);
     } else {
-        say(" Все события отправлены.\n");
+        say(AG_MSG_TERM_ALL_SENT);
     }
     if (st.held)
-        say(" СИНХРОНИЗАЦИЯ ОСТАНОВЛЕНА: %s\n", st.last_message);
+        say(AG_MSG_TERM_SYNC_HELD, st.last_message);
     if (ag_store_visit_find(ui->store, AG_FIND_OPEN, NULL, &row) == 0) {
         struct ag_recipient_view *v = malloc(sizeof *v);
         if (v && ag_recipient_view(ui->store, row.recipient_id, row.started_wall_ms, v) == 0) {
             ag_local_time(row.started_wall_ms, at);
-            say(" ИДЁТ ВИЗИТ: %s (с %s)\n", v->recipient.full_name, at);
+            say(AG_MSG_TERM_VISIT_OPEN, v->recipient.full_name, at);
         }
         free(v);
     }
@@ -149,15 +149,15 @@ static void run_sync(struct ui *ui, bool automatic)
     struct ag_sync_options opt = {.automatic = automatic, .progress = print_sync_line};
     struct ag_sync_report rep;
     if (!automatic)
-        say("\nСИНХРОНИЗАЦИЯ…\n");
+        say(AG_MSG_TERM_SYNCING);
     int rc = ag_sync_run(ui->store, &opt, &rep);
     if (rc == CF_EBACKOFF && automatic)
         return;
     if (rc)
-        say(" Синхронизация не удалась: %s\n", rep.message);
+        say(AG_MSG_TERM_SYNC_FAILED, rep.message);
     else
-        say(" Синхронизация завершена: отправлено %llu, ждут %llu.\n",
-            (unsigned long long)rep.uploaded, (unsigned long long)rep.waiting);
+        say(AG_MSG_TERM_SYNC_DONE, (unsigned long long)rep.uploaded,
+            (unsigned long long)rep.waiting);
 }
 
 /* After a step, send its event now unless the sync is backing off or held. */
@@ -209,20 +209,24 @@ static bool read_card(struct ui *ui, const char *prompt, struct cf_card_assuranc
                       struct ag_moment *moment)
 {
     say("\n>>> %s <<<\n", prompt);
-    if (ag_cli_read_card(&ui->cli, ui->store, ui->device, ui->wait_s, "(ожидание карты)", card))
+    if (ag_cli_read_card(&ui->cli, ui->store, ui->device, ui->wait_s, AG_MSG_TERM_WAITING_FOR_CARD,
+                         card))
         return false;
     if (ag_moment_now(moment)) {
-        say("Не удаётся прочитать часы терминала.\n");
+        say(AG_MSG_TERM_NO_CLOCK);
         return false;
     }
     return true;
 }
 
+/* An outcome for the worker: its sentence, and which service a refused one was.
+ * NOTE: the detail's message is English, for logs and the command line's --json;
+ * it never reaches this screen. */
 static void report(int rc, const struct cf_error_detail *d)
 {
     say("\n%s\n", ag_message(rc));
-    if (d && d->message[0] && (rc == CF_ESERVICE_NOT_ALLOWED || rc <= CF_ESTORE_FULL))
-        say("(%s)\n", d->message);
+    if (d && rc == CF_ESERVICE_NOT_ALLOWED && d->field[0])
+        say(AG_MSG_TERM_SERVICE_REFUSED, d->field);
 }
 
 /* Plans not yet begun (or only attempted), numbered; returns the choice or NULL. */
@@ -231,7 +235,7 @@ static const struct ag_plan_entry *choose_plan(struct ui *ui, struct ag_plan_ent
 {
     const struct ag_plan_entry *shown[MAX_CHOICES];
     int n = 0;
-    say("\nПЛАНОВЫЕ ВИЗИТЫ:\n");
+    say(AG_MSG_TERM_PLANS_HEAD);
     for (size_t i = 0; i < count && n < MAX_CHOICES; i++) {
         if (plans[i].state != AG_VISIT_NONE && plans[i].state != AG_VISIT_ATTEMPT)
             continue;
@@ -239,14 +243,14 @@ static const struct ag_plan_entry *choose_plan(struct ui *ui, struct ag_plan_ent
         ag_local_time(plans[i].plan.planned_start_ms, at);
         shown[n++] = &plans[i];
         say(" %2d  %s  %s%s\n", n, at, plans[i].recipient_name,
-            plans[i].state == AG_VISIT_ATTEMPT ? " (уже приходили)" : "");
+            plans[i].state == AG_VISIT_ATTEMPT ? AG_MSG_TERM_PLAN_ATTEMPTED : "");
     }
     if (n == 0) {
-        say(" Нет визитов, которые можно начать. Обновите данные: пункт 8.\n");
+        say(AG_MSG_TERM_NO_PLANS);
         return NULL;
     }
-    say("  0  Назад\n");
-    int choice = ask_number(ui, "Номер визита:", n);
+    say(AG_MSG_TERM_BACK);
+    int choice = ask_number(ui, AG_MSG_TERM_ASK_PLAN, n);
     return choice > 0 ? shown[choice - 1] : NULL;
 }
 
@@ -268,24 +272,29 @@ static void start_visit(struct ui *ui, bool planned)
     }
     struct ag_visit_result *r = malloc(sizeof *r);
     struct cf_error_detail d = {0};
-    if (r && read_card(ui, "ПРИЛОЖИТЕ КАРТУ ПОЛУЧАТЕЛЯ", &req.card, &req.moment)) {
+    if (r && read_card(ui, AG_MSG_TERM_TAP_CARD, &req.card, &req.moment)) {
         int rc = ag_visit_start(ui->store, &req, r, &d);
         uint8_t chosen[CF_UUID_LEN];
         if (rc == CF_ECARD_AMBIGUOUS) {
-            say("\nКарта представителя. Для кого визит?\n");
+            say(AG_MSG_TERM_GUARDIAN_CARD);
             for (size_t i = 0; i < r->candidate_count; i++)
                 say(" %2zu  %s\n", i + 1, r->candidates[i]);
-            int c = ask_number(ui, "Номер получателя (0 — отмена):", (int)r->candidate_count);
+            int c = ask_number(ui, AG_MSG_TERM_ASK_RECIPIENT_OR_CANCEL, (int)r->candidate_count);
             if (c > 0 && !cf_uuid_from_text(r->candidate_ids[c - 1], chosen)) {
                 req.recipient_id = chosen;
                 memset(&d, 0, sizeof d);
                 rc = ag_visit_start(ui->store, &req, r, &d);
             }
         }
-        if (rc) {
+        if (rc == CF_ECARD_OTHER) {
+            char names[512];
+            ag_candidates_text(r, names, sizeof names);
+            report(rc, &d);
+            say(AG_MSG_CARD_BELONGS_TO, names);
+        } else if (rc) {
             report(rc, &d);
         } else {
-            say("\nВИЗИТ НАЧАТ\n");
+            say(AG_MSG_TERM_VISIT_STARTED);
             ag_print_view(stdout, &r->view, false);
         }
     }
@@ -298,8 +307,7 @@ static int ask_services(struct ui *ui, const struct ag_recipient_view *v, struct
 {
     char line[LINE_MAX_LEN];
     ag_print_view(stdout, v, true);
-    say("\nВведите номера оказанных услуг через пробел (например: 1 2*3),\n"
-        "или 0 — без услуг: ");
+    say(AG_MSG_TERM_ASK_SERVICES);
     if (read_line(ui, line, sizeof line, -1) < 0)
         return -1;
     req->service_count = 0;
@@ -336,18 +344,17 @@ static void rate_visit(struct ui *ui)
     struct ag_moment m;
     struct cf_error_detail d = {0};
     if (ag_store_visit_find(ui->store, AG_FIND_UNRATED, NULL, &row)) {
-        say("\nНет завершённого визита без оценки.\n");
+        say(AG_MSG_TERM_NOTHING_TO_RATE);
         return;
     }
-    say("\n=== ОЦЕНИТЕ ВИЗИТ ===\n"
-        " 5 — отлично\n 4 — хорошо\n 3 — удовлетворительно\n 2 — плохо\n 1 — очень плохо\n");
+    say(AG_MSG_TERM_RATE_HEAD);
     int rating = 0;
     while (rating < 1) {
-        rating = ask_number(ui, "Нажмите цифру от 1 до 5:", 5);
+        rating = ask_number(ui, AG_MSG_TERM_ASK_RATING, 5);
         if (rating < 0)
             return;
     }
-    say("\nКомментарий (Enter — без комментария): ");
+    say(AG_MSG_TERM_ASK_COMMENT);
     if (read_line(ui, comment, sizeof comment, -1) < 0)
         comment[0] = '\0';
     if (ag_moment_now(&m))
@@ -356,7 +363,7 @@ static void rate_visit(struct ui *ui)
     if (rc)
         report(rc, &d);
     else
-        say("\nСПАСИБО! Оценка %d записана.\n", rating);
+        say(AG_MSG_TERM_RATED, rating);
 }
 
 static void end_visit(struct ui *ui)
@@ -376,9 +383,8 @@ static void end_visit(struct ui *ui)
         goto out;
     }
     while ((got = ask_services(ui, v, req)) == 0)
-        say("Не понял. Введите номера из списка.\n");
-    if (got < 0 || !read_card(ui, "ПРИЛОЖИТЕ КАРТУ ПОЛУЧАТЕЛЯ, ЧТОБЫ ЗАВЕРШИТЬ ВИЗИТ", &req->card,
-                              &req->moment))
+        say(AG_MSG_TERM_NOT_UNDERSTOOD);
+    if (got < 0 || !read_card(ui, AG_MSG_TERM_TAP_CARD_TO_END, &req->card, &req->moment))
         goto out;
     int rc = ag_visit_end(ui->store, req, r, &d);
     if (rc) {
@@ -387,10 +393,9 @@ static void end_visit(struct ui *ui)
     }
     char duration[32];
     ag_duration_text(r->duration_ms, duration);
-    say("\nВИЗИТ ЗАВЕРШЁН. Длительность: %s.\n", duration);
+    say(AG_MSG_TERM_VISIT_ENDED, duration);
     if (!r->card_matches)
-        say("ВНИМАНИЕ: приложена не карта получателя. Визит записан, руководитель увидит "
-            "расхождение.\n");
+        say(AG_MSG_CARD_MISMATCH_WARNING);
     rate_visit(ui);
 out:
     free(req);
@@ -403,10 +408,10 @@ static int ask_reason(struct ui *ui)
     static const enum cf_reason reasons[] = {CF_REASON_NOBODY_HOME, CF_REASON_REFUSED,
                                              CF_REASON_IN_HOSPITAL, CF_REASON_WORKER_ILL,
                                              CF_REASON_OTHER};
-    say("\nПРИЧИНА:\n");
+    say(AG_MSG_TERM_REASON_HEAD);
     for (size_t i = 0; i < 5; i++)
         say(" %zu  %s\n", i + 1, ag_reason_text(reasons[i]));
-    int c = ask_number(ui, "Номер причины (0 — отмена):", 5);
+    int c = ask_number(ui, AG_MSG_TERM_ASK_REASON, 5);
     return c > 0 ? (int)reasons[c - 1] : 0;
 }
 
@@ -426,19 +431,18 @@ static void door_attempt(struct ui *ui)
         goto out;
     req.plan_id = e->plan.id;
     req.reason = (enum cf_reason)reason;
-    say("\nПолучатель может подтвердить картой.\n 1  Приложить карту\n 0  Без карты\n");
-    int confirm = ask_number(ui, "Ваш выбор:", 1);
+    say(AG_MSG_TERM_CONFIRM_BY_CARD);
+    int confirm = ask_number(ui, AG_MSG_TERM_ASK_CHOICE, 1);
     if (confirm < 0)
         goto out;
-    if (confirm == 1 ? !read_card(ui, "ПРИЛОЖИТЕ КАРТУ ПОЛУЧАТЕЛЯ", &req.card, &req.moment)
+    if (confirm == 1 ? !read_card(ui, AG_MSG_TERM_TAP_CARD, &req.card, &req.moment)
                      : ag_moment_now(&req.moment) != 0)
         goto out;
     int rc = ag_visit_attempt(ui->store, &req, r, &d);
     if (rc)
         report(rc, &d);
     else
-        say("\nЗАПИСАНО: визит к %s не состоялся — %s.\n", r->view.recipient.full_name,
-            ag_reason_text(req.reason));
+        say(AG_MSG_TERM_ATTEMPT_RECORDED, r->view.recipient.full_name, ag_reason_text(req.reason));
 out:
     free(r);
     free(plans);
@@ -461,14 +465,14 @@ static void cancel_visit(struct ui *ui)
             goto out;
         req.plan_id = e->plan.id;
     } else {
-        say("\nОтменяется визит, который идёт сейчас.\n");
+        say(AG_MSG_TERM_CANCELLING_OPEN);
     }
     int reason = ask_reason(ui);
     if (!reason)
         goto out;
     req.reason = (enum cf_reason)reason;
-    say("\nКТО ОТМЕНИЛ:\n 1  работник\n 2  получатель\n 3  организация\n");
-    int who = ask_number(ui, "Номер (0 — назад):", 3);
+    say(AG_MSG_TERM_WHO_CANCELLED);
+    int who = ask_number(ui, AG_MSG_TERM_ASK_WHO, 3);
     if (who <= 0 || ag_moment_now(&req.moment))
         goto out;
     req.cancelled_by = (enum cf_actor)who;
@@ -476,7 +480,7 @@ static void cancel_visit(struct ui *ui)
     if (rc)
         report(rc, &d);
     else
-        say("\nВИЗИТ ОТМЕНЁН: %s.\n", ag_reason_text(req.reason));
+        say(AG_MSG_TERM_VISIT_CANCELLED, ag_reason_text(req.reason));
 out:
     free(plans);
 }
@@ -497,18 +501,17 @@ static void bind_card(struct ui *ui)
     }
     uint8_t id[MAX_CHOICES][CF_UUID_LEN];
     int n = 0;
-    say("\nКОМУ ПРИВЯЗАТЬ КАРТУ:\n");
+    say(AG_MSG_TERM_BIND_HEAD);
     for (size_t i = 0; i < ids.count && n < MAX_CHOICES; i++)
         if (!cf_uuid_from_text(ids.ids[i], id[n]) && !ag_recipient_view(ui->store, id[n], now, v))
             say(" %2d  %s\n", ++n, v->recipient.full_name);
-    int c = n ? ask_number(ui, "Номер получателя (0 — назад):", n) : 0;
-    if (c > 0 && read_card(ui, "ПРИЛОЖИТЕ НОВУЮ КАРТУ", &card, &m)) {
+    int c = n ? ask_number(ui, AG_MSG_TERM_ASK_RECIPIENT_OR_BACK, n) : 0;
+    if (c > 0 && read_card(ui, AG_MSG_TERM_TAP_NEW_CARD, &card, &m)) {
         int rc = ag_card_bind(ui->store, id[c - 1], &card, &m, r, &d);
         if (rc)
             report(rc, &d);
         else
-            say("\nКарта привязывается к получателю %s. Ждёт подтверждения руководителя.\n",
-                r->view.recipient.full_name);
+            say(AG_MSG_TERM_BINDING, r->view.recipient.full_name);
     }
     free(ids.ids);
     free(v);
@@ -519,20 +522,9 @@ static void bind_card(struct ui *ui)
 
 static void show_menu(struct ui *ui)
 {
-    say("\n================================================\n"
-        " CAREFACT — ТЕРМИНАЛ СОЦИАЛЬНОГО РАБОТНИКА\n"
-        "================================================\n");
+    say(AG_MSG_TERM_BANNER);
     show_status(ui);
-    say("\n 1  Начать визит по плану\n"
-        " 2  Начать визит без плана\n"
-        " 3  Завершить визит\n"
-        " 4  Оценка визита\n"
-        " 5  Не застали / отказ у двери\n"
-        " 6  Отменить визит\n"
-        " 7  Привязать карту\n"
-        " 8  Синхронизация\n"
-        " 0  Выход\n"
-        "\nНажмите цифру и Enter: ");
+    say(AG_MSG_TERM_MENU);
 }
 
 static const char terminal_usage[] =
@@ -600,11 +592,11 @@ int ag_cmd_terminal(int argc, char **argv)
         else if (strcmp(line, "8") == 0)
             run_sync(ui, false);
         else
-            say("\nВведите цифру от 0 до 8.\n");
+            say(AG_MSG_TERM_MENU_DIGIT);
         if (strcmp(line, "8") != 0)
             sync_after_action(ui);
     }
-    say("\nДо свидания.\n");
+    say(AG_MSG_TERM_GOODBYE);
 out:
     ag_store_close(ui->store);
     free(ui);

@@ -4,34 +4,34 @@
 #include <string.h>
 
 #include "ag/clock.h"
+#include "ag/messages.h"
 #include "cf/uuid.h"
 
 void ag_print_view(FILE *out, const struct ag_recipient_view *v, bool numbered)
 {
     const struct ag_recipient *r = &v->recipient;
-    fprintf(out, "Получатель: %s\n", r->full_name);
+    fprintf(out, AG_MSG_VIEW_RECIPIENT, r->full_name);
     if (r->address[0])
-        fprintf(out, "Адрес: %s\n", r->address);
+        fprintf(out, AG_MSG_VIEW_ADDRESS, r->address);
     if (v->certificate_valid)
-        fprintf(out, "Сертификат %s действует с %s по %s\n",
-                v->certificate_number[0] ? v->certificate_number : "(без номера)", v->valid_from,
-                v->valid_to);
+        fprintf(out, AG_MSG_VIEW_CERTIFICATE,
+                v->certificate_number[0] ? v->certificate_number : AG_MSG_VIEW_NO_NUMBER,
+                v->valid_from, v->valid_to);
     else
-        fprintf(out, "ВНИМАНИЕ: действующего сертификата нет — услуги не предусмотрены.\n");
+        fprintf(out, AG_MSG_VIEW_NO_CERTIFICATE);
     if (!v->available_count)
         return;
-    fprintf(out, "Можно оказать:\n");
+    fprintf(out, AG_MSG_VIEW_AVAILABLE_HEAD);
     for (size_t i = 0; i < v->available_count; i++) {
         const struct ag_available *a = &v->available[i];
         char norm[32] = "";
         if (a->norm_minutes)
-            snprintf(norm, sizeof norm, ", норма %d мин", a->norm_minutes);
+            snprintf(norm, sizeof norm, AG_MSG_VIEW_NORM, a->norm_minutes);
         if (numbered)
-            fprintf(out, "  %zu — %s (%s%s): осталось %ld из %ld\n", i + 1, a->name, a->code, norm,
-                    a->remaining, a->volume);
-        else
-            fprintf(out, "  %s — %s%s: осталось %ld из %ld\n", a->code, a->name, norm, a->remaining,
+            fprintf(out, AG_MSG_VIEW_SERVICE_NUMBERED, i + 1, a->name, a->code, norm, a->remaining,
                     a->volume);
+        else
+            fprintf(out, AG_MSG_VIEW_SERVICE, a->code, a->name, norm, a->remaining, a->volume);
     }
 }
 

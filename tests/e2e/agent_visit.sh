@@ -510,6 +510,13 @@ case_terminal() {
     tmux_wait_for "СПАСИБО! Оценка 5 записана"
     # The terminal sent the events by itself after the step.
     tmux_wait_for "Все события отправлены"
+    # Another recipient's plan, Иванов's card: refused, in Russian, saying whose it is.
+    tmux_keys 1
+    tmux_wait_for "Номер визита:"
+    tmux_keys 1
+    tmux_wait_for "Карта принадлежит другому получателю"
+    tmux_wait_for "Карта принадлежит: Иванов Иван Петрович"
+    ! tmux_screen | grep -q "another recipient" || { tmux_screen >&2; fail "English on the terminal"; }
     tmux_keys 0
     tmux_wait_for "TERMINAL-EXIT 0"
     local visit

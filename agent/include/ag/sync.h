@@ -5,11 +5,13 @@
  *  - Events are marked synced only on a parsed acknowledgement {"acked_seq",
  *    "epoch", "server_time_ms"} of a 200 answer; anything else (a captive portal's
  *    200 page, a redirect, a cut connection) leaves them waiting.
- *  - Batches of AG_SYNC_BATCH events, halved on 413. 409 sequence-gap with
- *    expected_seq (a database restored from a backup) rewinds the queue and uploads
- *    again; a changed epoch makes the next upload overlap the acknowledged seq so the
- *    server says what it holds. 401/403/404, 409 tampering, 400/422 are never retried
- *    automatically: the sync is held until a person runs it again.
+ *  - Batches of AG_SYNC_BATCH events, halved on 413 down to one event; one event
+ *    still refused stops the sync (CF_EREJECTED, held), nothing dropped. 409
+ *    sequence-gap with expected_seq (a database restored from a backup) rewinds the
+ *    queue and uploads again; a changed epoch makes the next upload overlap the
+ *    acknowledged seq so the server says what it holds. 401/403/404, 409 tampering,
+ *    400/422 are never retried automatically: the sync is held until a person runs
+ *    it again.
  *  - Network and 5xx failures back off exponentially (5 s doubling, with jitter,
  *    capped at AG_SYNC_BACKOFF_MAX_MS); an automatic sync never gives up while events
  *    wait, it only waits.
@@ -27,6 +29,7 @@
 #include <stdint.h>
 
 #include "ag/store.h"
+#include "ag/transport.h"
 
 #define AG_SYNC_BATCH 100
 #define AG_SYNC_REF_BATCH 100 /* the server takes up to 200 per fetch */
@@ -43,6 +46,9 @@ struct ag_sync_options {
     /* Progress lines in Russian for the worker; may be NULL. */
     void (*progress)(void *ctx, const char *line);
     void *progress_ctx;
+    /* The server to talk to (borrowed); NULL: HTTPS to the enrolled server with the
+     * pinned CA (ag_transport_http_new). The unit tests give an in-memory one. */
+    struct ag_transport *transport;
 };
 
 struct ag_sync_report {

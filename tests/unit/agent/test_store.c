@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "ag/store.h"
+#include "agent_test.h"
 #include "cf/uuid.h"
 
 static char dir[64];
@@ -26,19 +27,13 @@ static char path[128];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/ag-store-test.XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(path, sizeof path, "%s/agent.db", dir);
-    return 0;
+    return ag_test_temp_store("store", dir, sizeof dir, path, sizeof path);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return ag_test_remove_dir(dir);
 }
 
 static void fill_uuid(uint8_t out[CF_UUID_LEN], uint8_t byte)
@@ -69,21 +64,6 @@ static struct ag_store *open_enrolled(void)
     struct ag_identity id = test_identity();
     assert_int_equal(ag_store_identity_set(s, &id), 0);
     return s;
-}
-
-/* A door attempt: the smallest valid event. */
-static struct cf_event attempt_event(int64_t wall_ms)
-{
-    struct cf_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.kind = CF_EV_VISIT_ATTEMPT;
-    fill_uuid(ev.worker_id, 0xA1);
-    fill_uuid(ev.recipient_id, 0xC1);
-    fill_uuid(ev.boot_id, 0xE1);
-    ev.wall_ms = wall_ms;
-    ev.mono_ms = 1000;
-    ev.reason = CF_REASON_NOBODY_HOME;
-    return ev;
 }
 
 static uint64_t last_seq(struct ag_store *s)
@@ -138,7 +118,7 @@ static void test_append_needs_identity(void **state)
     (void)state;
     struct ag_store *s = NULL;
     assert_int_equal(ag_store_open(path, &s, NULL), 0);
-    struct cf_event ev = attempt_event(1790000000000);
+    struct cf_event ev = ag_test_attempt_event(1790000000000);
     struct cf_error_detail d = {0};
     assert_int_equal(ag_store_append(s, &ev, NULL, &d), CF_ENOT_ENROLLED);
     struct ag_identity got;
@@ -167,7 +147,7 @@ static void test_append_assigns_seq_and_chain(void **state)
     uint8_t digests[3][CF_DIGEST_LEN];
     struct cf_event evs[3];
     for (int i = 0; i < 3; i++) {
-        evs[i] = attempt_event(1790000000000 + i);
+        evs[i] = ag_test_attempt_event(1790000000000 + i);
         assert_int_equal(ag_store_append(s, &evs[i], digests[i], NULL), 0);
         assert_int_equal(evs[i].seq, (uint64_t)i + 1);
         uint8_t recomputed[CF_DIGEST_LEN];
@@ -203,9 +183,9 @@ static void test_invalid_event_writes_nothing(void **state)
 {
     (void)state;
     struct ag_store *s = open_enrolled();
-    struct cf_event ok = attempt_event(1790000000000);
+    struct cf_event ok = ag_test_attempt_event(1790000000000);
     assert_int_equal(ag_store_append(s, &ok, NULL, NULL), 0);
-    struct cf_event bad = attempt_event(1790000000001);
+    struct cf_event bad = ag_test_attempt_event(1790000000001);
     bad.kind = CF_EV_VISIT_RATED;
     fill_uuid(bad.visit_id, 0x77);
     bad.reason = CF_REASON_NONE;
@@ -216,7 +196,7 @@ static void test_invalid_event_writes_nothing(void **state)
     assert_int_equal(last_seq(s), 1);
     struct ag_visit_row row;
     assert_int_equal(ag_store_visit_find(s, AG_FIND_ID, bad.visit_id, &row), CF_ENO_VISIT);
-    struct cf_event next = attempt_event(1790000000002);
+    struct cf_event next = ag_test_attempt_event(1790000000002);
     assert_int_equal(ag_store_append(s, &next, NULL, NULL), 0);
     assert_int_equal(next.seq, 2);
     ag_store_close(s);
@@ -228,12 +208,12 @@ static void test_reopen_continues_chain(void **state)
     struct ag_store *s = open_enrolled();
     uint8_t digest[CF_DIGEST_LEN];
     for (int i = 0; i < 5; i++) {
-        struct cf_event ev = attempt_event(1790000000000 + i);
+        struct cf_event ev = ag_test_attempt_event(1790000000000 + i);
         assert_int_equal(ag_store_append(s, &ev, digest, NULL), 0);
     }
     ag_store_close(s);
     assert_int_equal(ag_store_open(path, &s, NULL), 0);
-    struct cf_event ev = attempt_event(1790000000100);
+    struct cf_event ev = ag_test_attempt_event(1790000000100);
     assert_int_equal(ag_store_append(s, &ev, NULL, NULL), 0);
     assert_int_equal(ev.seq, 6);
     assert_memory_equal(ev.prev_digest, digest, CF_DIGEST_LEN);
@@ -253,7 +233,7 @@ static void test_mark_acked(void **state)
     (void)state;
     struct ag_store *s = open_enrolled();
     for (int i = 0; i < 4; i++) {
-        struct cf_event ev = attempt_event(1790000000000 + i);
+        struct cf_event ev = ag_test_attempt_event(1790000000000 + i);
         assert_int_equal(ag_store_append(s, &ev, NULL, NULL), 0);
     }
     const char *epoch = "6f1e2d3c-4b5a-4968-8776-655443322110";
@@ -278,7 +258,7 @@ static void test_rewind_and_prune(void **state)
     (void)state;
     struct ag_store *s = open_enrolled();
     for (int i = 0; i < 6; i++) {
-        struct cf_event ev = attempt_event(1790000000000 + i);
+        struct cf_event ev = ag_test_attempt_event(1790000000000 + i);
         assert_int_equal(ag_store_append(s, &ev, NULL, NULL), 0);
     }
     assert_int_equal(ag_store_mark_acked(s, 6, "e1"), 0);
@@ -299,7 +279,7 @@ static void test_rewind_and_prune(void **state)
     assert_int_equal(ag_store_rewind(s, 5, NULL), 0);
     assert_int_equal(ag_store_mark_acked(s, 6, "e2"), 0);
     /* The chain goes on from the head kept in the metadata. */
-    struct cf_event ev = attempt_event(1790000000100);
+    struct cf_event ev = ag_test_attempt_event(1790000000100);
     assert_int_equal(ag_store_append(s, &ev, NULL, NULL), 0);
     assert_int_equal(ev.seq, 7);
     struct ag_verify_report report;
@@ -378,7 +358,7 @@ static void test_corrupt_pages_are_detected(void **state)
     (void)state;
     struct ag_store *s = open_enrolled();
     for (int i = 0; i < 300; i++) {
-        struct cf_event ev = attempt_event(1790000000000 + i);
+        struct cf_event ev = ag_test_attempt_event(1790000000000 + i);
         snprintf(ev.comment, sizeof ev.comment, "%0200d", i);
         assert_int_equal(ag_store_append(s, &ev, NULL, NULL), 0);
     }
@@ -409,7 +389,7 @@ static void test_tampered_payload_breaks_chain(void **state)
     (void)state;
     struct ag_store *s = open_enrolled();
     for (int i = 0; i < 5; i++) {
-        struct cf_event ev = attempt_event(1790000000000 + i);
+        struct cf_event ev = ag_test_attempt_event(1790000000000 + i);
         assert_int_equal(ag_store_append(s, &ev, NULL, NULL), 0);
     }
     ag_store_close(s);
@@ -441,7 +421,7 @@ static void test_full_disk_leaves_nothing_half_written(void **state)
 {
     (void)state;
     struct ag_store *s = open_enrolled();
-    struct cf_event ev = attempt_event(1790000000000);
+    struct cf_event ev = ag_test_attempt_event(1790000000000);
     assert_int_equal(ag_store_append(s, &ev, NULL, NULL), 0);
     sqlite3 *probe = NULL;
     assert_int_equal(sqlite3_open(path, &probe), SQLITE_OK);
@@ -455,7 +435,7 @@ static void test_full_disk_leaves_nothing_half_written(void **state)
     int rc = 0, appended = 1;
     struct cf_error_detail d = {0};
     for (int i = 0; i < 200 && rc == 0; i++) {
-        struct cf_event big = attempt_event(1790000000001 + i);
+        struct cf_event big = ag_test_attempt_event(1790000000001 + i);
         memset(big.comment, 'x', CF_COMMENT_MAX);
         big.comment[CF_COMMENT_MAX] = '\0';
         memset(&d, 0, sizeof d);
@@ -471,7 +451,7 @@ static void test_full_disk_leaves_nothing_half_written(void **state)
     assert_int_equal(report.events, (uint64_t)appended);
     /* Room again: work resumes with the next seq. */
     assert_int_equal(ag_store_limit_pages(s, 1000000), 0);
-    struct cf_event after = attempt_event(1790000009999);
+    struct cf_event after = ag_test_attempt_event(1790000009999);
     assert_int_equal(ag_store_append(s, &after, NULL, NULL), 0);
     assert_int_equal(after.seq, (uint64_t)appended + 1);
     ag_store_close(s);
@@ -495,7 +475,7 @@ static void test_two_processes_one_chain(void **state)
         _exit(3);
     int failures = 0;
     for (int i = 0; i < 60; i++) {
-        struct cf_event ev = attempt_event(1790000000000 + i);
+        struct cf_event ev = ag_test_attempt_event(1790000000000 + i);
         ev.reason = child == 0 ? CF_REASON_REFUSED : CF_REASON_NOBODY_HOME;
         if (ag_store_append(mine, &ev, NULL, NULL) != 0)
             failures++;
@@ -520,7 +500,7 @@ static void test_visit_index_follows_events(void **state)
 {
     (void)state;
     struct ag_store *s = open_enrolled();
-    struct cf_event start = attempt_event(1790000000000);
+    struct cf_event start = ag_test_attempt_event(1790000000000);
     start.kind = CF_EV_VISIT_STARTED;
     start.reason = CF_REASON_NONE;
     fill_uuid(start.visit_id, 0x71);

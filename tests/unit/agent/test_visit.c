@@ -18,6 +18,7 @@
 
 #include "ag/reference.h"
 #include "ag/visit.h"
+#include "agent_test.h"
 #include "cf/uuid.h"
 
 #define RCP_A "aaaaaaaa-0000-4000-8000-000000000001"
@@ -99,11 +100,8 @@ static void put_recipient(const char *id, const char *name, const char *cards_js
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/ag-visit-test.XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(path, sizeof path, "%s/agent.db", dir);
-    if (ag_store_open(path, &store, NULL))
+    if (ag_test_temp_store("visit", dir, sizeof dir, path, sizeof path) ||
+        ag_store_open(path, &store, NULL))
         return -1;
     struct ag_identity id;
     memset(&id, 0, sizeof id);
@@ -153,9 +151,7 @@ static int teardown(void **state)
     (void)state;
     ag_store_close(store);
     store = NULL;
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return ag_test_remove_dir(dir);
 }
 
 static struct cf_event last_event(void)

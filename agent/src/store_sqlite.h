@@ -1,8 +1,9 @@
-/* What store.c and store_index.c share inside the agent: the store's struct and the
- * SQLite helpers that turn SQLite's result codes into the one CF_E... numbering.
- * Not a public header: only the store's own files include it. */
-#ifndef AG_STORE_INTERNAL_H
-#define AG_STORE_INTERNAL_H
+/* The bottom layer of the store, shared by store.c and store_index.c: the store's
+ * struct and the SQLite helpers that turn SQLite's result codes into the one CF_E...
+ * numbering. Not a public header: only the store's own files include it.
+ * Layering: store.c -> store_index.c -> store_sqlite.c; nothing here calls up. */
+#ifndef AG_STORE_SQLITE_H
+#define AG_STORE_SQLITE_H
 
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -44,9 +45,5 @@ int ag_store_bind_uuid(sqlite3_stmt *stmt, int index, const uint8_t uuid[CF_UUID
 /* Copy a 16-byte BLOB column into out (zeros for NULL). Returns 0 or
  * CF_ESTORE_DAMAGED for a blob of another size. */
 int ag_store_column_uuid(sqlite3_stmt *stmt, int column, uint8_t out[CF_UUID_LEN]);
-
-/* Keep the visit index in step with one appended event (inside append's
- * transaction). seq is the event's seq. */
-int ag_store_index_event(struct ag_store *s, const struct cf_event *event);
 
 #endif
