@@ -1,7 +1,7 @@
 # Tests of the agent: its unit tests (tests/unit/agent/test_*.c, linked with ag_core)
 # and the reader's end-to-end cases (tests/e2e/agent_read_card.sh): carefact-agent
 # with libnfc's real pn532_uart driver against tools/pn532-sim, one ctest per case
-# and one per EMV transcript in shared/testdata/emv/devnied.
+# and one per EMV transcript in tests/data/emv/devnied (CF_TESTDATA).
 if(NOT TARGET ag_core)
   return()
 endif()
@@ -28,12 +28,12 @@ foreach(case_name IN ITEMS
 endforeach()
 
 # Every transcript file is a case of its own; the licence and provenance notes are not.
-file(GLOB AG_TRANSCRIPTS CONFIGURE_DEPENDS "${CF_SHARED_TESTDATA}/emv/devnied/*")
+file(GLOB AG_TRANSCRIPTS CONFIGURE_DEPENDS "${CF_TESTDATA}/emv/devnied/*")
 list(FILTER AG_TRANSCRIPTS EXCLUDE REGEX "\\.(txt|md)$")
 if(NOT AG_TRANSCRIPTS)
-  message(WARNING "no EMV transcripts in ${CF_SHARED_TESTDATA}/emv/devnied: the e2e transcript cases fail")
+  message(WARNING "no EMV transcripts in ${CF_TESTDATA}/emv/devnied: the e2e transcript cases fail")
   cf_add_test(NAME e2e.agent.read_card.transcripts_missing LABEL e2e
-              COMMAND sh -c "echo 'no transcripts in ${CF_SHARED_TESTDATA}/emv/devnied' >&2; exit 1")
+              COMMAND sh -c "echo 'no transcripts in ${CF_TESTDATA}/emv/devnied' >&2; exit 1")
 endif()
 foreach(path ${AG_TRANSCRIPTS})
   get_filename_component(name ${path} NAME)

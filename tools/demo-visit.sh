@@ -4,7 +4,7 @@
 
 # The demo region's card-token key (never a real key: real regions generate theirs).
 DEMO_TOKEN_KEY=63617265666163742d64656d6f2d726567696f6e2d746f6b656e2d6b65792121
-DEMO_CARD=${CF_SHARED_TESTDATA:-$root/../shared/testdata}/emv/devnied/VisaCardPpse
+DEMO_CARD=$root/tests/data/emv/devnied/VisaCardPpse
 sim=$build/tools/pn532-sim/pn532-sim
 agent=$build/agent/carefact-agent
 

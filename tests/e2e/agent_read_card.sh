@@ -3,7 +3,7 @@
 # pn532_uart driver, and tools/pn532-sim on a pseudo-terminal as the reader. Nothing
 # is faked on the agent's side. One case per run (ctest registers each):
 #
-#   agent_read_card.sh transcript NAME   EMV card replaying shared/testdata/emv/devnied/NAME
+#   agent_read_card.sh transcript NAME   EMV card replaying tests/data/emv/devnied/NAME
 #   agent_read_card.sh CASE              uid_classic, uid_ultralight_placed_later,
 #                                        uid_iso_dep_no_app, no_card, removed_mid_read,
 #                                        extended_frame,
@@ -14,7 +14,7 @@
 #                                        reader_not_found, libnfc_device_env, text_output,
 #                                        bad_arguments
 #
-# Expected PANs and expiries come from the table in shared/testdata/emv/README.md;
+# Expected PANs and expiries come from the table in tests/data/emv/README.md;
 # expected tokens are computed here with openssl, independently of firmware-shared.
 # Every agent run is under `timeout`: exit status 124 (the agent hung) fails the case.
 # The emulator is stopped on every exit path (trap).
@@ -22,7 +22,9 @@ set -euo pipefail
 
 case_name=${1:?usage: agent_read_card.sh CASE [NAME]}
 bin=${CF_BINARY_DIR:?CF_BINARY_DIR must point at the build folder}
-testdata=${CF_SHARED_TESTDATA:?CF_SHARED_TESTDATA must point at shared/testdata}
+src=${CF_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+# The project's own card transcripts (tests/data/emv); CF_TESTDATA may point elsewhere.
+testdata=${CF_TESTDATA:-$src/tests/data}
 sim_bin=$bin/tools/pn532-sim/pn532-sim
 agent=$bin/agent/carefact-agent
 transcripts=$testdata/emv/devnied

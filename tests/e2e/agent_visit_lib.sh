@@ -9,7 +9,7 @@ bin=${CF_BINARY_DIR:?CF_BINARY_DIR must point at the build folder}
 src=${CF_SOURCE_DIR:?CF_SOURCE_DIR must point at the source folder}
 # shellcheck source=../../tools/lib/port.sh
 . "$src/tools/lib/port.sh"
-testdata=${CF_SHARED_TESTDATA:?CF_SHARED_TESTDATA must point at shared/testdata}
+testdata=${CF_TESTDATA:-$src/tests/data} # the project's own card transcripts
 agent_bin=$bin/agent/carefact-agent
 carefactd=$bin/backend/carefactd
 sim_bin=$bin/tools/pn532-sim/pn532-sim

@@ -4,7 +4,7 @@
  * output buffer.
  *
  * Seeds (corpus/transcript): three devnied recordings (Apache-2.0, see
- * shared/testdata/emv/devnied) and two small hand-written files.
+ * tests/data/emv/devnied) and two small hand-written files.
  */
 #include <stdint.h>
 #include <stdlib.h>
