@@ -6,7 +6,8 @@
  * card is all zeros.
  *
  * Seeds (corpus/emv): the answers of recorded cards of tests/data/emv/devnied
- * (Apache-2.0) in the order this reader asks for them, length-prefixed.
+ * (Apache-2.0) and of synthetic cards of tools/gen-card (gen_*: Mir, UnionPay,
+ * Maestro over eight records) in the order this reader asks for them, length-prefixed.
  */
 #include <stdint.h>
 #include <stdlib.h>
