@@ -553,6 +553,8 @@ int gc_card_build(const struct gc_options *options, struct gc_card *card,
         rc = build_records(card, &rng);
     if (!rc)
         rc = gc_card_finish(card);
+    if (rc == CF_ENOMEM)
+        return cf_error_set(detail, rc, "card", "out of memory");
     if (rc)
         return cf_error_set(detail, rc, "card", "the card does not fit the model's limits");
     return 0;
@@ -680,6 +682,9 @@ static void render_header(struct text *t, const struct gc_card *card, const char
     text_add(t, "# card: %s\n", line);
 }
 
+/* One piece on purpose: it reads as the session itself, step by step in the order a
+ * reader asks (PPSE, application, GPO, records), each answer built from the model's
+ * object lists into the same four scratch buffers. */
 int gc_card_render(const struct gc_card *card, const char *command_line, char *out, size_t size,
                    size_t *len)
 {
