@@ -19,18 +19,41 @@ foreach(case_name IN ITEMS
 endforeach()
 
 # Every EMV transcript file is a case of its own; the licence and provenance notes are not.
-file(GLOB AG_TRANSCRIPTS CONFIGURE_DEPENDS "${CF_SHARED_TESTDATA}/emv/devnied/*")
+file(GLOB AG_TRANSCRIPTS CONFIGURE_DEPENDS "${CF_TESTDATA}/emv/devnied/*")
 list(FILTER AG_TRANSCRIPTS EXCLUDE REGEX "\\.(txt|md)$")
 if(NOT AG_TRANSCRIPTS)
-  message(WARNING "no EMV transcripts in ${CF_SHARED_TESTDATA}/emv/devnied: the e2e transcript cases fail")
+  message(WARNING "no EMV transcripts in ${CF_TESTDATA}/emv/devnied: the e2e transcript cases fail")
   cf_add_test(NAME e2e.agent.read_card.transcripts_missing LABEL e2e
-              COMMAND sh -c "echo 'no transcripts in ${CF_SHARED_TESTDATA}/emv/devnied' >&2; exit 1")
+              COMMAND sh -c "echo 'no transcripts in ${CF_TESTDATA}/emv/devnied' >&2; exit 1")
 endif()
 foreach(path ${AG_TRANSCRIPTS})
   get_filename_component(name ${path} NAME)
   cf_add_test(NAME e2e.agent.read_card.emv.${name} LABEL e2e TIMEOUT 90
               COMMAND bash ${AG_READ_CARD_SCRIPT} transcript ${name})
 endforeach()
+
+# Synthetic cards (tools/gen-card) of every scheme in three record layouts: PAN in a
+# record with a PDOL; track 2 only in a GPO answer with long lengths and no PDOL; GPO
+# format 1 over five records in two files. And the generator's command line.
+if(TARGET carefact-gen-card)
+  set(AG_GEN_LAYOUTS
+      "records:pan=record,gpo=2,pdol=yes,records=2"
+      "track2_long:pan=track2,gpo=2,pdol=no,records=1,lengths=long"
+      "format1:pan=record,gpo=1,pdol=no,records=5")
+  set(seed 100)
+  foreach(scheme IN ITEMS mir visa mastercard maestro unionpay)
+    foreach(entry IN LISTS AG_GEN_LAYOUTS)
+      string(REPLACE ":" ";" parts "${entry}")
+      list(GET parts 0 layout_name)
+      list(GET parts 1 layout)
+      math(EXPR seed "${seed} + 1")
+      cf_add_test(NAME e2e.agent.read_card.gen.${scheme}.${layout_name} LABEL e2e TIMEOUT 90
+                  COMMAND bash ${AG_READ_CARD_SCRIPT} generated ${scheme} ${layout} ${seed})
+    endforeach()
+  endforeach()
+  cf_add_test(NAME e2e.tools.gen_card_cli LABEL e2e
+              COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/gen_card_cli.sh)
+endif()
 
 # The demo itself, as a user runs it (on this build tree).
 cf_add_test(NAME e2e.demo LABEL e2e TIMEOUT 400 COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/e2e/demo.sh)

@@ -20,3 +20,11 @@ if(TARGET sim_frame)
   cf_add_unit_test(tools sim_frame sim_frame)
   cf_add_unit_test(tools sim_pn532 sim_core)
 endif()
+
+# The synthetic card generator (tools/gen-card), and the check that nothing in the
+# project reaches outside the checkout (../shared, the old shared test data).
+cf_add_test(NAME unit.tools.standalone LABEL unit
+            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/unit/tools/check_standalone.sh)
+if(TARGET carefact-gen-card)
+  cf_add_unit_test(tools gen_card gen_card)
+endif()

@@ -4,14 +4,22 @@
 
 # The demo region's card-token key (never a real key: real regions generate theirs).
 DEMO_TOKEN_KEY=63617265666163742d64656d6f2d726567696f6e2d746f6b656e2d6b65792121
-DEMO_CARD=${CF_SHARED_TESTDATA:-$root/../shared/testdata}/emv/devnied/VisaCardPpse
+# The demo card: a synthetic Mir card the project's generator makes (the same bytes on
+# every run); demo-data binds it to recipient 1 beside that recipient's Visa card
+# (backend/src/demo_data.c, DEMO_MIR_PAN; tests/unit/tools/test_gen_card.c pins it).
+DEMO_CARD_OPTIONS=(--scheme mir --seed 35)
+DEMO_CARD=$var/demo-card
+gen_card=$build/tools/gen-card/carefact-gen-card
 sim=$build/tools/pn532-sim/pn532-sim
 agent=$build/agent/carefact-agent
 
-# Start pn532-sim with the demo card; sets $sim_dev (pty path) and $sim_ctl (a fd
-# writing to its control channel).
+# Make the demo card, start pn532-sim with it; sets $sim_dev (pty path) and $sim_ctl
+# (a fd writing to its control channel).
 demo_start_reader() {
-    [ -f "$DEMO_CARD" ] || { echo "demo card transcript not found: $DEMO_CARD" >&2; return 1; }
+    echo "\$ carefact-gen-card ${DEMO_CARD_OPTIONS[*]} --out $DEMO_CARD"
+    "$gen_card" "${DEMO_CARD_OPTIONS[@]}" --out "$DEMO_CARD" ||
+        { echo "the demo card could not be made (carefact-gen-card)" >&2; return 1; }
+    sed -n 's/^# card: scheme=\([a-z]*\) pan=[0-9]*\([0-9]\{4\}\) expiry=\([0-9-]*\).*/synthetic \1 card •••• \2, valid to \3 (not a real card)/p' "$DEMO_CARD"
     mkfifo "$var/sim.ctl" 2>/dev/null || true
     "$sim" --transcript "$DEMO_CARD" <"$var/sim.ctl" >"$var/sim.out" 2>"$var/sim.err" &
     pids+=($!)

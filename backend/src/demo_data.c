@@ -1,8 +1,9 @@
 /* carefactd demo-data: loads sql/demo/demo_data.sql with card tokens computed here
  * from the demo region's key (cf_token_from_pan / cf_token_from_uid), so the demo
  * recipients' cards are exactly the ones the PN532 emulator presents. The PANs are
- * the (masked, public) numbers of the shared EMV transcripts; they exist here only
- * to derive tokens and are never stored. */
+ * the (masked, public) numbers of the EMV transcripts in tests/data/emv/devnied and
+ * the synthetic Mir card tools/demo taps (carefact-gen-card --scheme mir --seed 35);
+ * they exist here only to derive tokens and are never stored. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,12 @@ static const struct {
     {"4979670123453600", "visa", "VisaCardPse"},
 };
 #define DEMO_EMV_CARDS (sizeof demo_cards / sizeof demo_cards[0])
+
+/* Recipient 1's second card: the synthetic Mir card tools/demo-visit.sh generates and
+ * taps (its PAN and expiry are pinned by tests/unit/tools/test_gen_card.c). */
+#define DEMO_MIR_PAN "2202589086670936"
+#define DEMO_MIR_RECIPIENT 1
+#define DEMO_BINDINGS (DEMO_RECIPIENTS + 1)
 
 static char *read_text(const char *path)
 {
@@ -63,7 +70,7 @@ static int highest_param(const char *stmt)
         size_t lead = strspn(line, " \t");
         if (strncmp(line + lead, "--", 2) != 0)
             for (size_t k = 0; k + 1 < len; k++)
-                if (line[k] == '$' && line[k + 1] >= '1' && line[k + 1] <= '5' &&
+                if (line[k] == '$' && line[k + 1] >= '1' && line[k + 1] <= '9' &&
                     line[k + 1] - '0' > highest)
                     highest = line[k + 1] - '0';
         line = end ? end + 1 : NULL;
@@ -83,8 +90,9 @@ int be_demo_data_load(const char *conninfo, const char *sql_dir, const char *key
 {
     uint8_t key[CF_TOKEN_KEY_MAX];
     size_t key_len = 0;
-    static char tokens[DEMO_RECIPIENTS][24], methods[DEMO_RECIPIENTS][24],
-        schemes[DEMO_RECIPIENTS][24], last4[DEMO_RECIPIENTS][24];
+    /* One binding per recipient, then recipient 1's Mir card. */
+    static char tokens[DEMO_BINDINGS][24], methods[DEMO_BINDINGS][24], schemes[DEMO_BINDINGS][24],
+        last4[DEMO_BINDINGS][24], holders[DEMO_BINDINGS][24];
     if (cf_hex_decode(key_hex, strlen(key_hex), key, sizeof key, &key_len) ||
         key_len < CF_TOKEN_KEY_MIN) {
         fprintf(log, "demo-data: --token-key-hex must be 32 to 128 hex digits\n");
@@ -92,6 +100,7 @@ int be_demo_data_load(const char *conninfo, const char *sql_dir, const char *key
     }
     for (int n = 1; n <= DEMO_RECIPIENTS; n++) {
         size_t i = (size_t)n - 1;
+        snprintf(holders[i], 24, "%d", n);
         if (i < DEMO_EMV_CARDS) {
             cf_token_from_pan(key, key_len, demo_cards[i].pan, tokens[i]);
             snprintf(methods[i], 24, "emv");
@@ -104,19 +113,27 @@ int be_demo_data_load(const char *conninfo, const char *sql_dir, const char *key
             snprintf(methods[i], 24, "uid");
         }
     }
-    char path[1200], a_tokens[2048], a_methods[1024], a_schemes[1024], a_last4[1024];
+    size_t mir = DEMO_RECIPIENTS;
+    snprintf(holders[mir], 24, "%d", DEMO_MIR_RECIPIENT);
+    cf_token_from_pan(key, key_len, DEMO_MIR_PAN, tokens[mir]);
+    snprintf(methods[mir], 24, "emv");
+    snprintf(schemes[mir], 24, "mir");
+    snprintf(last4[mir], 24, "%s", DEMO_MIR_PAN + strlen(DEMO_MIR_PAN) - 4);
+    char path[1200], a_tokens[2048], a_methods[1024], a_schemes[1024], a_last4[1024],
+        a_holders[1024];
     snprintf(path, sizeof path, "%s/demo/demo_data.sql", sql_dir);
     char *sql = read_text(path);
     if (!sql) {
         fprintf(log, "demo-data: cannot read %s\n", path);
         return -1;
     }
-    array_literal(a_tokens, sizeof a_tokens, tokens, DEMO_RECIPIENTS);
-    array_literal(a_methods, sizeof a_methods, methods, DEMO_RECIPIENTS);
-    array_literal(a_schemes, sizeof a_schemes, schemes, DEMO_RECIPIENTS);
-    array_literal(a_last4, sizeof a_last4, last4, DEMO_RECIPIENTS);
-    const char *params[5] = {key_hex, a_tokens, a_methods, a_schemes, a_last4};
-    static const Oid text_types[5] = {25, 25, 25, 25, 25}; /* all parameters are text */
+    array_literal(a_tokens, sizeof a_tokens, tokens, DEMO_BINDINGS);
+    array_literal(a_methods, sizeof a_methods, methods, DEMO_BINDINGS);
+    array_literal(a_schemes, sizeof a_schemes, schemes, DEMO_BINDINGS);
+    array_literal(a_last4, sizeof a_last4, last4, DEMO_BINDINGS);
+    array_literal(a_holders, sizeof a_holders, holders, DEMO_BINDINGS);
+    const char *params[6] = {key_hex, a_tokens, a_methods, a_schemes, a_last4, a_holders};
+    static const Oid text_types[6] = {25, 25, 25, 25, 25, 25}; /* all parameters are text */
     int rc = -1;
     PGconn *db = PQconnectdb(conninfo);
     if (PQstatus(db) == CONNECTION_OK) {
@@ -152,7 +169,8 @@ int be_demo_data_load(const char *conninfo, const char *sql_dir, const char *key
     if (!rc)
         fprintf(log,
                 "demo-data: 1 region, 2 providers, 5 workers, %d recipients with cards "
-                "(%zu bank cards from the shared EMV transcripts, the rest UID cards), "
+                "(%zu bank cards of the EMV transcripts in tests/data, a synthetic Mir card "
+                "as recipient 1's second card, the rest UID cards), "
                 "10 services, certificates, 20 plans for today\n",
                 DEMO_RECIPIENTS, DEMO_EMV_CARDS);
     if (!rc)

@@ -1,5 +1,5 @@
 /* EMV card transcripts (see cf/transcript.h): a strict line parser for the
- * "send:" / "resp:" format of shared/testdata/emv, and a replay matcher that
+ * "send:" / "resp:" format of tests/data/emv, and a replay matcher that
  * answers command APDUs as the recorded card did. Used as the card by the unit
  * tests and by the PN532 emulator. */
 #include "cf/transcript.h"

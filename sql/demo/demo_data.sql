@@ -1,7 +1,8 @@
 -- Demo data for carefact (loaded by `carefactd demo-data`, which computes the card
 -- tokens with the demo region's key and passes them as parameters):
---   $1 region token key (hex), $2 card tokens (text[] of 50), $3 methods (text[]),
---   $4 schemes (text[]), $5 last four digits (text[]).
+--   $1 region token key (hex), $2 card tokens (text[], one per binding), $3 methods,
+--   $4 schemes, $5 last four digits, $6 the recipient number (1..50) holding each card
+--   (all text[] of the same length: one card per recipient, then recipient 1's Mir card).
 -- Ids are derived from names (md5 -> uuid), so loading twice changes nothing.
 
 INSERT INTO regions (id, name, token_key)
@@ -52,9 +53,9 @@ FROM names
 ON CONFLICT (id) DO NOTHING;
 
 INSERT INTO card_bindings (recipient_id, token, method, scheme, last4, status)
-SELECT md5('demo:recipient:' || n)::uuid, ($2::text[])[n], ($3::text[])[n], ($4::text[])[n],
-       ($5::text[])[n], 'active'
-FROM generate_series(1, 50) n
+SELECT md5('demo:recipient:' || c.n)::uuid, c.token, c.method, c.scheme, c.last4, 'active'
+FROM unnest($6::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+     AS c(n, token, method, scheme, last4)
 ON CONFLICT DO NOTHING;
 
 INSERT INTO certificates (id, recipient_id, number, valid_from, valid_to)

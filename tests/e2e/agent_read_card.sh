@@ -3,7 +3,9 @@
 # pn532_uart driver, and tools/pn532-sim on a pseudo-terminal as the reader. Nothing
 # is faked on the agent's side. One case per run (ctest registers each):
 #
-#   agent_read_card.sh transcript NAME   EMV card replaying shared/testdata/emv/devnied/NAME
+#   agent_read_card.sh transcript NAME   EMV card replaying tests/data/emv/devnied/NAME
+#   agent_read_card.sh generated SCHEME LAYOUT SEED
+#                                        a synthetic card made by carefact-gen-card
 #   agent_read_card.sh CASE              uid_classic, uid_ultralight_placed_later,
 #                                        uid_iso_dep_no_app, no_card, removed_mid_read,
 #                                        extended_frame,
@@ -14,7 +16,7 @@
 #                                        reader_not_found, libnfc_device_env, text_output,
 #                                        bad_arguments
 #
-# Expected PANs and expiries come from the table in shared/testdata/emv/README.md;
+# Expected PANs and expiries come from the table in tests/data/emv/README.md;
 # expected tokens are computed here with openssl, independently of firmware-shared.
 # Every agent run is under `timeout`: exit status 124 (the agent hung) fails the case.
 # The emulator is stopped on every exit path (trap).
@@ -22,9 +24,12 @@ set -euo pipefail
 
 case_name=${1:?usage: agent_read_card.sh CASE [NAME]}
 bin=${CF_BINARY_DIR:?CF_BINARY_DIR must point at the build folder}
-testdata=${CF_SHARED_TESTDATA:?CF_SHARED_TESTDATA must point at shared/testdata}
+src=${CF_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+# The project's own card transcripts (tests/data/emv); CF_TESTDATA may point elsewhere.
+testdata=${CF_TESTDATA:-$src/tests/data}
 sim_bin=$bin/tools/pn532-sim/pn532-sim
 agent=$bin/agent/carefact-agent
+gen=$bin/tools/gen-card/carefact-gen-card
 transcripts=$testdata/emv/devnied
 readme=$testdata/emv/README.md
 key=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
@@ -237,6 +242,51 @@ EOT
     expect_no_pan 4111111111111111
 }
 
+# ==== Generated cards ====
+
+luhn_ok() { # luhn_ok DIGITS: the Luhn check, written here apart from the generator's
+    local digits=$1 sum=0 i d
+    for ((i = 0; i < ${#digits}; i++)); do
+        d=${digits:$((${#digits} - 1 - i)):1}
+        ((i % 2)) && { d=$((d * 2)); ((d > 9)) && d=$((d - 9)); }
+        sum=$((sum + d))
+    done
+    ((sum % 10 == 0))
+}
+
+iin_ok() { # iin_ok SCHEME PAN: the PAN starts with an IIN of the scheme
+    local four=$((10#${2:0:4}))
+    case $1 in
+    mir) ((four >= 2200 && four <= 2204)) ;;
+    visa) [ "${2:0:1}" = 4 ] ;;
+    mastercard) ((four >= 5100 && four <= 5599)) || ((four >= 2221 && four <= 2720)) ;;
+    maestro) case $four in 5018 | 5020 | 5038 | 5893 | 6304 | 6759 | 676[123]) ;; *) false ;; esac ;;
+    unionpay) [ "${2:0:2}" = 62 ] ;;
+    *) false ;;
+    esac
+}
+
+# A card made by carefact-gen-card for the scheme, layout and seed, read through the
+# real path: the agent must report the PAN and expiry the file's "# card:" line
+# states, and that PAN must be a Luhn-valid 16..19-digit number of the scheme
+# (checked here, not taken on the generator's word).
+case_generated() {
+    local scheme=$1 layout=$2 seed=$3 file=$work/card line pan expiry
+    "$gen" --scheme "$scheme" --layout "$layout" --seed "$seed" --out "$file" ||
+        fail "carefact-gen-card refused --scheme $scheme --layout $layout --seed $seed"
+    line=$(grep '^# card: ' "$file") || fail "no '# card:' line in the generated card"
+    pan=$(sed -n 's/.* pan=\([0-9]*\) .*/\1/p' <<<"$line")
+    expiry=$(sed -n 's/.* expiry=\([0-9]\{4\}-[0-9]\{2\}\) .*/\1/p' <<<"$line")
+    [ ${#pan} -ge 16 ] && [ ${#pan} -le 19 ] || fail "the generated PAN has ${#pan} digits"
+    luhn_ok "$pan" || fail "the generated PAN fails the Luhn check"
+    iin_ok "$scheme" "$pan" || fail "the generated PAN ${pan:0:4}... is not in $scheme's IIN range"
+    [ -n "$expiry" ] || fail "no expiry in '$line'"
+    start_sim --transcript "$file"
+    read_card
+    expect_output "{\"method\":\"emv\",\"scheme\":\"$scheme\",\"last4\":\"${pan: -4}\",\"expiry\":\"$expiry\",\"token\":\"$(token_of "$pan")\"}"
+    expect_no_pan "$pan"
+}
+
 # ==== Other cards, no card ====
 
 case_uid_classic() {
@@ -429,8 +479,10 @@ case_bad_arguments() {
 
 if [ "$case_name" = transcript ]; then
     case_transcript "${2:?transcript NAME}"
+elif [ "$case_name" = generated ]; then
+    case_generated "${2:?generated SCHEME LAYOUT SEED}" "${3:?LAYOUT}" "${4:?SEED}"
 else
     declare -F "case_$case_name" >/dev/null || fail "unknown case '$case_name'"
     "case_$case_name"
 fi
-echo "ok [$case_name${2:+ $2}]"
+echo "ok [$case_name${2:+ $2}${3:+ $3}${4:+ $4}]"

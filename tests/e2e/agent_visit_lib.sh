@@ -9,7 +9,7 @@ bin=${CF_BINARY_DIR:?CF_BINARY_DIR must point at the build folder}
 src=${CF_SOURCE_DIR:?CF_SOURCE_DIR must point at the source folder}
 # shellcheck source=../../tools/lib/port.sh
 . "$src/tools/lib/port.sh"
-testdata=${CF_SHARED_TESTDATA:?CF_SHARED_TESTDATA must point at shared/testdata}
+testdata=${CF_TESTDATA:-$src/tests/data} # the project's own card transcripts
 agent_bin=$bin/agent/carefact-agent
 carefactd=$bin/backend/carefactd
 sim_bin=$bin/tools/pn532-sim/pn532-sim
@@ -197,7 +197,7 @@ sim_ctl() {
 }
 
 # The demo's cards: recipient 1..6 hold the bank cards of these transcripts, the
-# others the UID cards 04 D3 00 nn (demo_data.c).
+# others the UID cards 04 D3 00 nn (demo_data.c; recipient 1 also the demo's Mir card).
 card_of() {
     local n=$1
     case $n in

@@ -5,8 +5,9 @@
  * on success the PAN is 12..19 digits and the expiry month 0..12; on error the
  * card is all zeros.
  *
- * Seeds (corpus/emv): the answers of recorded cards of shared/testdata/emv/devnied
- * (Apache-2.0) in the order this reader asks for them, length-prefixed.
+ * Seeds (corpus/emv): the answers of recorded cards of tests/data/emv/devnied
+ * (Apache-2.0) and of synthetic cards of tools/gen-card (gen_*: Mir, UnionPay,
+ * Maestro over eight records) in the order this reader asks for them, length-prefixed.
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -4,7 +4,9 @@
  * output buffer.
  *
  * Seeds (corpus/transcript): three devnied recordings (Apache-2.0, see
- * shared/testdata/emv/devnied) and two small hand-written files.
+ * tests/data/emv/devnied), two small hand-written files and two synthetic cards of
+ * tools/gen-card (gen_*: Mir with long lengths and track 2 only, UnionPay with a
+ * format 1 GPO over five records).
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * SAK, UID, ATS) and to APDUs.
  *
  * Three models: an EMV contactless card replaying a transcript (firmware-shared's
- * cf/transcript.h, format of shared/testdata/emv/README.md), a UID-only card (MIFARE
+ * cf/transcript.h, format of tests/data/emv/README.md), a UID-only card (MIFARE
  * Classic SAK 08, Ultralight SAK 00, or any SAK: with bit 20 set it is an ISO 14443-4
  * card with no application, answering every APDU as an empty card would), and no card.
  * A card is "activated" each time the reader selects it: the transcript starts over,

@@ -1,4 +1,4 @@
-/* EMV card transcripts (format of shared/testdata/emv/README.md): alternating
+/* EMV card transcripts (format of tests/data/emv/README.md): alternating
  * "send: <hex>" and "resp: <hex>" lines, '#' comments (anywhere on a line), spaces
  * inside hex ignored, an empty "send:" matching any GET PROCESSING OPTIONS
  * (80 A8 ...) and any READ RECORD (00 B2 ...), never a SELECT. The recordings use

@@ -1,6 +1,6 @@
 /* What the agent's unit tests share: a store file in a fresh temporary folder (and
  * removing the folder), and the smallest valid event. Header-only, so each test
- * stays one file that the glob in tests/agent.cmake registers. */
+ * stays one file that the glob in tests/unit.cmake registers. */
 #ifndef AG_TEST_SUPPORT_H
 #define AG_TEST_SUPPORT_H
 

@@ -1,5 +1,5 @@
 /* Unit tests for the EMV card read (cf/emv.h): every recorded card of
- * shared/testdata/emv/devnied replayed through cf_transcript_transceive with the
+ * tests/data/emv/devnied replayed through cf_transcript_transceive with the
  * PAN and expiry its README lists, hand-built cards (Mir, Mir beside Visa, the
  * 61 xx / 6C xx status words, exact PDOL bytes) and hostile cards that must end
  * in a clean error after a bounded number of commands. */
@@ -22,7 +22,7 @@
 
 static char *load_devnied(const char *name, size_t *len)
 {
-    const char *root = getenv("CF_SHARED_TESTDATA");
+    const char *root = getenv("CF_TESTDATA");
     assert_non_null(root);
     char path[1024];
     snprintf(path, sizeof path, "%s/emv/devnied/%s", root, name);
@@ -178,7 +178,7 @@ struct expected_card {
     const char *aid;
 };
 
-/* PAN and expiry as shared/testdata/emv/README.md lists them. VisaCardPpseNoCplc
+/* PAN and expiry as tests/data/emv/README.md lists them. VisaCardPpseNoCplc
  * is not in that table: it is VisaCardPpse without the CPLC exchange, so it must
  * read the same. Scheme and AID are what this reader selects: the international
  * application of a CB co-badge, and the CB application when the recording holds
@@ -247,7 +247,7 @@ static void test_every_devnied_file_is_checked(void **state)
 {
     (void)state;
     char path[1024];
-    snprintf(path, sizeof path, "%s/emv/devnied", getenv("CF_SHARED_TESTDATA"));
+    snprintf(path, sizeof path, "%s/emv/devnied", getenv("CF_TESTDATA"));
     DIR *dir = opendir(path);
     assert_non_null(dir);
     struct dirent *entry;
