@@ -22,7 +22,7 @@ if(TARGET sim_frame)
 endif()
 
 # The synthetic card generator (tools/gen-card), and the check that nothing in the
-# project reaches outside the checkout (../shared, the old shared test data).
+# project reaches outside the checkout (see the script for what it looks for).
 cf_add_test(NAME unit.tools.standalone LABEL unit
             COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/unit/tools/check_standalone.sh)
 if(TARGET carefact-gen-card)
