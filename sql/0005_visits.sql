@@ -1,7 +1,7 @@
 -- Visits, rebuilt from their events, and the rules that judge them. Each rule is one
 -- SQL function here, and every reader uses it: the rebuild (rebuild_visits), the visit
 -- after its corrections (visit_effective, 0008), the figures and the exception queue
--- (which read the flags the rebuild wrote), the payment register (0009, over
+-- (which read the flags written through visit_flags), the payment register (0009, over
 -- visit_effective). See backend/README.md, "Visits".
 
 -- Thresholds for flags (configuration, one row). NOTE: flags are written when a visit
@@ -82,7 +82,8 @@ CREATE INDEX visits_plan ON visits (plan_id) WHERE plan_id IS NOT NULL;
 ALTER TABLE visits ENABLE ROW LEVEL SECURITY;
 CREATE POLICY by_provider ON visits
     USING (provider_id = ANY ((SELECT visible_providers())::uuid[]));
--- Written only by rebuild_visits (ingest, a confirmed card, a correction).
+-- Written only by rebuild_visits (ingest, a confirmed card) and by a services
+-- correction's re-judging of the flags (0008).
 GRANT SELECT, INSERT, UPDATE ON visits TO carefact_app;
 
 -- Readable views: the services done as rows, door attempts, cancellations.
@@ -138,8 +139,9 @@ $$;
 -- The flags of a visit, in this order: clock_uncertain (start and end on different
 -- boots: duration from the wall clock), early_leave / overtime (of the expected time of
 -- the services as corrected), card_mismatch (a card not actively bound to the
--- recipient), low_rating, unknown_recipient. Written by rebuild_visits only; the list,
--- the exception queue and the figures read them from visits.flags.
+-- recipient), low_rating, unknown_recipient. Written by rebuild_visits and, after a
+-- correction of the services, by 0008's visit_corrections_rejudge, both through this
+-- function; the list, the exception queue and the figures read them from visits.flags.
 CREATE FUNCTION visit_flags(p_clock_uncertain boolean, p_duration_s integer,
                             p_expected_minutes integer, p_card_mismatch boolean,
                             p_rating integer, p_recipient_known boolean, t visit_thresholds)

@@ -49,25 +49,35 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- A correction of the services changes the visit's verdicts (early_leave, overtime):
--- the visit is rebuilt, which judges the services as corrected (rebuild_visits, 0005),
+-- the visit's flags are judged again by visit_flags (0005) on the corrected services,
 -- so visits.flags -- what the exception queue, the list and the figures read -- never
--- go stale. One visit per correction; as the caller (row-level security applies).
-CREATE FUNCTION visit_corrections_rebuild() RETURNS trigger LANGUAGE plpgsql AS $$
+-- go stale. The flags that come from the events (clock_uncertain, card_mismatch,
+-- unknown_recipient) are kept as the rebuild wrote them; a later rebuild (a late event)
+-- judges the corrected services the same way (rebuild_visits reads the latest services
+-- correction). As the caller: row-level security applies.
+CREATE FUNCTION visit_corrections_rejudge() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM rebuild_visits(ARRAY[NEW.visit_id]);
+    UPDATE visits v SET
+        flags = visit_flags('clock_uncertain' = ANY (v.flags), v.duration_s,
+                            (SELECT visit_expected_minutes(k.codes, k.quantities)
+                             FROM correction_services(NEW.value) k),
+                            'card_mismatch' = ANY (v.flags), v.rating,
+                            NOT 'unknown_recipient' = ANY (v.flags), t),
+        updated_at = now()
+    FROM visit_thresholds t
+    WHERE v.id = NEW.visit_id;
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER visit_corrections_rebuild AFTER INSERT ON visit_corrections
-    FOR EACH ROW WHEN (NEW.field = 'services') EXECUTE FUNCTION visit_corrections_rebuild();
+CREATE TRIGGER visit_corrections_rejudge AFTER INSERT ON visit_corrections
+    FOR EACH ROW WHEN (NEW.field = 'services') EXECUTE FUNCTION visit_corrections_rejudge();
 
 -- A visit with its corrections applied. security_invoker: the caller's row-level
 -- security applies through the view (a plain view would read as its owner).
 --   disputed      latest 'disputed' correction, else false;
 --   services      latest 'services' correction, else the terminal's list;
 --   expected_minutes  visit_expected_minutes of those services when they were corrected;
---   flags         visits.flags, which the rebuild already judged on the corrected
---                 services;
+--   flags         visits.flags, already judged on the corrected services (above);
 --   corrected     whether any correction exists;
 --   must_fix_open an exception of the visit was resolved "must_fix" and no correction
 --                 has been made since: the visit waits for its fix and is not paid.

@@ -95,7 +95,10 @@ static const char seed_sql[] =
     "   3600, 60, true, true, 4, NULL, '{S2}', '{1}'),"
     "  ('" V12 "', '" OTHER_PROVIDER "', '" W3
     "', 'rated', '2026-10-10 10:00+03', '2026-10-10 10:00+03', "
-    "   1800, 30, true, true, 3, NULL, '{S1}', '{1}');";
+    "   1800, 30, true, true, 3, NULL, '{S1}', '{1}');"
+    /* the flags as the rebuild writes them (sql/0005_visits.sql) */
+    "UPDATE visits v SET flags = visit_flags(false, v.duration_s, v.expected_minutes, false, "
+    "  v.rating, true, t) FROM visit_thresholds t;";
 
 static int group_setup(void **state)
 {
