@@ -53,7 +53,7 @@ static const char live_sql[] =
     "'provider_id', v.provider_id, 'worker_id', v.worker_id, 'worker_name', w.full_name, "
     "'recipient_id', v.recipient_id, 'recipient_name', r.full_name, 'plan_id', v.plan_id, "
     "'started_at', v.started_at, 'elapsed_s', x.elapsed_s, 'expected_minutes', x.expected, "
-    "'overdue', x.expected > 0 AND x.elapsed_s > x.expected * 60 * t.overtime_ratio, "
+    "'overdue', visit_overtime(x.elapsed_s, x.expected, t), "
     "'abandoned', v.started_at < now() - t.abandoned_after, 'start_confirmed', "
     "v.start_confirmed, 'flags', to_json(v.flags)) ORDER BY v.started_at, v.id), '[]'))::text "
     "FROM visits v CROSS JOIN visit_thresholds t "
