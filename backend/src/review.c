@@ -90,7 +90,7 @@ void be_handle_live(struct be_request *req)
  * Each of the three sources filters on its own and keeps only its newest 500 (the
  * list's length) before they are merged, so at a million visits no source is read
  * whole: flagged visits walk visits_flagged (a provider) or visits_flagged_all (every
- * provider, sql/0011_scale.sql) newest first; abandoned visits and pending cards are
+ * provider, sql/0005_visits.sql) newest first; abandoned visits and pending cards are
  * small sets found by index (visits_live, card_bindings_pending) plus the resolved
  * ones, as a union rather than an OR (an OR with EXISTS cannot use an index and read
  * every visit). A source whose kind is not asked for is folded away by the planner

@@ -35,7 +35,7 @@ PGresult *be_db_run(PGconn *db, enum be_stmt stmt, int nparams, const char *cons
 int be_db_exec(PGconn *db, const char *sql);
 
 /* The database epoch of this thread's connection (36-char UUID text, see
- * sql/0004_epoch_reference.sql), read once per connection. */
+ * sql/0001_platform.sql), read once per connection. */
 const char *be_db_epoch(const PGconn *db);
 
 /* The name of the newest migration applied ("" before any), read at connect. */
