@@ -105,8 +105,12 @@ GRANT SELECT ON visit_services, door_attempts, visit_cancellations TO carefact_a
 -- inlines them into the query that calls them: a rule costs what the expression costs.
 
 -- Expected time of a visit: the sum of norm_minutes x quantity of the services done
--- (a code not in the catalogue counts 0).
-CREATE FUNCTION visit_expected_minutes(p_codes text[], p_quantities integer[]) RETURNS integer
+-- (a code not in the catalogue counts 0). One row, used in FROM (LATERAL): a table
+-- function of one SELECT is inlined into its caller's plan, where a scalar SQL function
+-- with a FROM would be called (and started) once per row -- 25 us a visit, +10 ms on a
+-- provider-month of visit_effective with 2 % of it corrected.
+CREATE FUNCTION visit_expected_minutes(p_codes text[], p_quantities integer[])
+RETURNS TABLE (expected_minutes integer)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT coalesce(sum(sv.norm_minutes * q.quantity), 0)::integer
     FROM unnest(p_codes, p_quantities) q(code, quantity)
@@ -255,14 +259,12 @@ BEGIN
                        WHERE rc.id = b.recipient_id AND rc.provider_id = b.provider_id)
                    AS recipient_known
         FROM base b
-        CROSS JOIN LATERAL (
-            SELECT visit_expected_minutes(b.service_codes, b.service_quantities)
-                       AS expected_minutes
-        ) x
+        CROSS JOIN LATERAL visit_expected_minutes(b.service_codes, b.service_quantities) x
         -- the latest correction of the services, if any (0008; read at run time)
         LEFT JOIN LATERAL (
-            SELECT visit_expected_minutes(k.codes, k.quantities) AS expected_minutes
-            FROM visit_corrections vc, correction_services(vc.value) k
+            SELECT m.expected_minutes
+            FROM visit_corrections vc, correction_services(vc.value) k,
+                 visit_expected_minutes(k.codes, k.quantities) m
             WHERE vc.visit_id = b.id AND vc.field = 'services'
             ORDER BY vc.id DESC LIMIT 1
         ) cs ON true
