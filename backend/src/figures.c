@@ -89,7 +89,9 @@ static const char figures_sql[] =
     "  FROM g LEFT JOIN workers w ON $1 = 'worker' AND w.id::text = g.key "
     "  LEFT JOIN services s ON $1 = 'service' AND s.code = g.key "
     "  LEFT JOIN providers pr ON $1 = 'provider' AND pr.id::text = g.key) "
-    "SELECT json_build_object('group', $1, 'from', p.f, 'to', p.t, "
+    "SELECT json_build_object('group', $1, 'from', p.f, 'to', p.t, 'thresholds', "
+    "  (SELECT json_build_object('early_leave_ratio', t.early_leave_ratio, 'overtime_ratio', "
+    "  t.overtime_ratio, 'low_rating_max', t.low_rating_max) FROM visit_thresholds t), "
     "  'items', coalesce((SELECT json_agg(j ORDER BY o1, o2) FROM items), '[]'))::text, "
     "  p.ok FROM p";
 

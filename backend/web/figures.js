@@ -10,10 +10,11 @@ import {
   percent, short, who,
 } from "./util.js";
 
-/* {items} from the figures route, or {error} (also when this server has no such route). */
+/* {items, thresholds} from the figures route, or {error} (also when this server has no
+ * such route). */
 async function figures(group, from, to) {
   const r = await api(`/api/v1/figures?${new URLSearchParams({ group, from, to })}`);
-  if (r.data) return { items: r.data.items || [] };
+  if (r.data) return { items: r.data.items || [], thresholds: r.data.thresholds };
   if (r.missing) return { error: "Сводка показателей на сервере недоступна." };
   return r;
 }
@@ -67,7 +68,7 @@ export async function pageWorkers(params) {
 }
 
 /* Duration against norm per service, 100 % = the norm: the server's mean of duration /
- * expected per service. */
+ * expected per service, marked early or over time by the server's thresholds. */
 async function serviceChart(from, to) {
   const title = "<h2>Длительность к норме по услугам, %</h2>";
   const r = await figures("service", from, to);
@@ -75,7 +76,10 @@ async function serviceChart(from, to) {
   const data = r.items.filter((f) => f.mean_duration_ratio != null).map((f) => ({
     label: f.service_code, title: `${f.service_name || f.service_code}${f.norm_minutes ? `, норма ${f.norm_minutes} мин` : ""}`,
     value: Number(f.mean_duration_ratio) * 100 }));
-  return title + (data.length ? `<div id="service-chart">${barChart(data, { reference: 100, unit: "%" })}</div>`
+  const t = r.thresholds || {};
+  const marks = { under: t.early_leave_ratio != null ? 100 * t.early_leave_ratio : null,
+    over: t.overtime_ratio != null ? 100 * t.overtime_ratio : null };
+  return title + (data.length ? `<div id="service-chart">${barChart(data, { reference: 100, unit: "%", ...marks })}</div>`
     : nodata("нет завершённых визитов с нормой"));
 }
 

@@ -285,6 +285,11 @@ static void test_by_provider(void **state)
     (void)state;
     cJSON *f = get_json("/api/v1/figures?group=provider&" PERIOD, 200);
     assert_int_equal(count_items(f), 2);
+    /* the thresholds the flags are judged by, for the dashboard's marks */
+    const cJSON *t = field(f, "thresholds");
+    expect_num(t, "early_leave_ratio", 0.8);
+    expect_num(t, "overtime_ratio", 1.5);
+    expect_num(t, "low_rating_max", 2);
     const cJSON *p = find_item(f, "provider_id", PROVIDER);
     assert_string_equal(cf_json_str(p, "provider_name"), "КЦСОН Тестовый");
     expect_num(p, "visits", 9);
