@@ -135,6 +135,14 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                     AND p_duration_s > t.overtime_ratio * p_expected_minutes * 60, false)
 $$;
 
+-- Abandoned: a visit started (and neither ended nor cancelled) longer ago than
+-- abandoned_after; the caller picks the started visits (GET /api/v1/live, the exception
+-- queue). STABLE: it reads the clock.
+CREATE FUNCTION visit_abandoned(p_started_at timestamptz, t visit_thresholds) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT p_started_at < now() - t.abandoned_after
+$$;
+
 CREATE FUNCTION visit_low_rating(p_rating integer, t visit_thresholds) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT coalesce(p_rating <= t.low_rating_max, false)

@@ -54,7 +54,7 @@ static const char live_sql[] =
     "'recipient_id', v.recipient_id, 'recipient_name', r.full_name, 'plan_id', v.plan_id, "
     "'started_at', v.started_at, 'elapsed_s', x.elapsed_s, 'expected_minutes', x.expected, "
     "'overdue', visit_overtime(x.elapsed_s, x.expected, t), "
-    "'abandoned', v.started_at < now() - t.abandoned_after, 'start_confirmed', "
+    "'abandoned', visit_abandoned(v.started_at, t), 'start_confirmed', "
     "v.start_confirmed, 'flags', to_json(v.flags)) ORDER BY v.started_at, v.id), '[]'))::text "
     "FROM visits v CROSS JOIN visit_thresholds t "
     "JOIN workers w ON w.id = v.worker_id LEFT JOIN recipients r ON r.id = v.recipient_id "
@@ -115,7 +115,7 @@ void be_handle_live(struct be_request *req)
     "v.worker_id, v.recipient_id, v.started_at AS at, json_build_object('started_at', "            \
     "v.started_at) AS detail FROM visits v WHERE ($2 = '' OR $2 = 'abandoned') AND v.id IN ("      \
     "SELECT a.id FROM visits a CROSS JOIN visit_thresholds t WHERE a.state = 'started' AND "       \
-    "a.started_at < now() - t.abandoned_after UNION SELECT er.subject_id FROM "                    \
+    "visit_abandoned(a.started_at, t) UNION SELECT er.subject_id FROM "                            \
     "exception_resolutions er WHERE er.kind = 'abandoned') AND ($1 = '' OR v.provider_id = "       \
     "$1::uuid) AND ($4 = '' OR v.id = $4::uuid) AND " STATUS_ABANDONED                             \
     "ORDER BY v.started_at DESC, 'abandoned.' || v.id LIMIT 500), "                                \
