@@ -32,10 +32,13 @@ files=$(ls "$CF_SOURCE_DIR"/sql/[0-9][0-9][0-9][0-9]_*.sql | wc -l)
 [ "$applied" = "$files" ] || fail "schema_migrations has $applied rows for $files files"
 
 # carefactd refuses to serve as a role row-level security does not apply to: the
-# tables' owner and a superuser (issue 12), naming the role and the app role to use;
+# tables' owner, a superuser and a BYPASSRLS role (issue 12), naming the role and the app role to use;
 # and serve --migrate (the app role cannot migrate).
 su_db=$("$CF_SOURCE_DIR/tools/pg" conninfo "$work" --superuser)
-for who in "$db:carefact:owns the tables" "$su_db:postgres:is a superuser"; do
+psql "$su_db" -XqAc "CREATE ROLE cf_bypass LOGIN BYPASSRLS" || fail "cannot create a BYPASSRLS role"
+bypass_db="${app_db/user=carefact_app/user=cf_bypass}"
+for who in "$db:carefact:owns the tables" "$su_db:postgres:is a superuser" \
+    "$bypass_db:cf_bypass:has BYPASSRLS"; do
     conn=${who%%:*} rest=${who#*:}
     if out=$("$carefactd" serve --db "$conn" --listen 127.0.0.1:1 2>&1); then
         fail "carefactd served as ${rest%%:*}"
