@@ -102,7 +102,9 @@ GRANT SELECT ON visit_services, door_attempts, visit_cancellations TO carefact_a
 
 -- ==== Rules ====
 -- One function per rule. The small ones are single expressions (no FROM), so PostgreSQL
--- inlines them into the query that calls them: a rule costs what the expression costs.
+-- inlines them into the query that calls them: a rule costs what the expression costs;
+-- visit_expected_minutes reads the catalogue and is a one-row table function, inlined
+-- where it is used in FROM.
 
 -- Expected time of a visit: the sum of norm_minutes x quantity of the services done
 -- (a code not in the catalogue counts 0). One row, used in FROM (LATERAL): a table
@@ -143,6 +145,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT p_started_at < now() - t.abandoned_after
 $$;
 
+-- Low rating: at or under low_rating_max (the dashboard lists the visits flagged so).
 CREATE FUNCTION visit_low_rating(p_rating integer, t visit_thresholds) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT coalesce(p_rating <= t.low_rating_max, false)
