@@ -28,34 +28,63 @@ CREATE TABLE visit_corrections (
 );
 CREATE INDEX visit_corrections_visit ON visit_corrections (visit_id, field, id DESC);
 
--- One trigger function for every append-only table (audit_log keeps 0001's own).
-CREATE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
-END
-$$;
 CREATE TRIGGER visit_corrections_no_change BEFORE UPDATE OR DELETE ON visit_corrections
     FOR EACH ROW EXECUTE FUNCTION refuse_change();
-REVOKE UPDATE, DELETE, TRUNCATE ON visit_corrections FROM PUBLIC;
-DO $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'carefact_app') THEN
-        EXECUTE 'REVOKE UPDATE, DELETE, TRUNCATE ON visit_corrections FROM carefact_app';
-    END IF;
-END
+ALTER TABLE visit_corrections ENABLE ROW LEVEL SECURITY;
+CREATE POLICY by_provider ON visit_corrections
+    USING (provider_id = ANY ((SELECT visible_providers())::uuid[]));
+-- Append-only for the server too: no UPDATE, DELETE or TRUNCATE.
+GRANT SELECT, INSERT ON visit_corrections TO carefact_app;
+GRANT USAGE ON SEQUENCE visit_corrections_id_seq TO carefact_app;
+
+-- A services correction's value as the two arrays a visit keeps (codes, quantities, in
+-- the correction's order). A table function of one expression, so it is inlined where
+-- it is used (visit_effective, rebuild_visits).
+CREATE FUNCTION correction_services(p_value jsonb)
+RETURNS TABLE (codes text[], quantities integer[])
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(array_agg(x->>'code' ORDER BY n), '{}'),
+           coalesce(array_agg((x->>'quantity')::integer ORDER BY n), '{}')
+    FROM jsonb_array_elements(p_value) WITH ORDINALITY e(x, n)
 $$;
 
-ALTER TABLE visit_corrections ENABLE ROW LEVEL SECURITY;
-CREATE POLICY by_provider ON visit_corrections USING (provider_visible(provider_id));
+-- A correction of the services changes the visit's verdicts (early_leave, overtime):
+-- the visit's flags are judged again by visit_flags (0005) on the corrected services,
+-- so visits.flags -- what the exception queue, the list and the figures read -- never
+-- go stale. The flags that come from the events (clock_uncertain, card_mismatch,
+-- unknown_recipient) are kept as the rebuild wrote them; a later rebuild (a late event)
+-- judges the corrected services the same way (rebuild_visits reads the latest services
+-- correction). As the caller: row-level security applies.
+CREATE FUNCTION visit_corrections_rejudge() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE visits v SET
+        flags = visit_flags('clock_uncertain' = ANY (v.flags), v.duration_s,
+                            (SELECT m.expected_minutes
+                             FROM correction_services(NEW.value) k,
+                                  visit_expected_minutes(k.codes, k.quantities) m),
+                            'card_mismatch' = ANY (v.flags), v.rating,
+                            NOT 'unknown_recipient' = ANY (v.flags), t),
+        updated_at = now()
+    FROM visit_thresholds t
+    WHERE v.id = NEW.visit_id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER visit_corrections_rejudge AFTER INSERT ON visit_corrections
+    FOR EACH ROW WHEN (NEW.field = 'services') EXECUTE FUNCTION visit_corrections_rejudge();
 
 -- A visit with its corrections applied. security_invoker: the caller's row-level
 -- security applies through the view (a plain view would read as its owner).
 --   disputed      latest 'disputed' correction, else false;
 --   services      latest 'services' correction, else the terminal's list;
---   expected_minutes  recomputed from those services when they were corrected;
+--   expected_minutes  visit_expected_minutes of those services when they were corrected;
+--   flags         visits.flags, already judged on the corrected services (above);
 --   corrected     whether any correction exists;
 --   must_fix_open an exception of the visit was resolved "must_fix" and no correction
 --                 has been made since: the visit waits for its fix and is not paid.
+-- correction_services and visit_expected_minutes are inlined (table functions of one
+-- SELECT), and a column no caller reads is not computed at all (the view is inlined):
+-- the register reads 21,500 visits of a month through here.
 CREATE VIEW visit_effective WITH (security_invoker = true) AS
 SELECT v.*,
        coalesce((d.value)::text::boolean, false) AS disputed,
@@ -78,10 +107,8 @@ LEFT JOIN LATERAL (SELECT c.value FROM visit_corrections c
 LEFT JOIN LATERAL (SELECT c.value FROM visit_corrections c
                    WHERE c.visit_id = v.id AND c.field = 'services'
                    ORDER BY c.id DESC LIMIT 1) s ON true
-LEFT JOIN LATERAL (SELECT coalesce(array_agg(x->>'code' ORDER BY n), '{}') AS codes,
-                          coalesce(array_agg((x->>'quantity')::integer ORDER BY n), '{}')
-                              AS quantities,
-                          coalesce(sum(sv.norm_minutes * (x->>'quantity')::integer), 0)::integer
-                              AS expected_minutes
-                   FROM jsonb_array_elements(s.value) WITH ORDINALITY e(x, n)
-                   LEFT JOIN services sv ON sv.code = x->>'code') sc ON s.value IS NOT NULL;
+LEFT JOIN LATERAL (SELECT k.codes, k.quantities, m.expected_minutes
+                   FROM correction_services(s.value) k,
+                        visit_expected_minutes(k.codes, k.quantities) m) sc
+    ON s.value IS NOT NULL;
+GRANT SELECT ON visit_effective TO carefact_app;

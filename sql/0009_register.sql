@@ -114,15 +114,6 @@ CREATE TRIGGER register_lines_no_truncate BEFORE TRUNCATE ON register_lines
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
 CREATE TRIGGER register_excluded_no_truncate BEFORE TRUNCATE ON register_excluded
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
-REVOKE TRUNCATE ON registers, register_lines, register_excluded FROM PUBLIC;
-DO $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'carefact_app') THEN
-        EXECUTE 'REVOKE TRUNCATE ON registers, register_lines, register_excluded FROM carefact_app';
-        EXECUTE 'REVOKE UPDATE ON register_lines, register_excluded FROM carefact_app';
-    END IF;
-END
-$$;
 
 -- ==== Row-level security ====
 
@@ -132,6 +123,11 @@ ALTER TABLE register_lines ENABLE ROW LEVEL SECURITY;
 CREATE POLICY by_provider ON register_lines USING (provider_visible(provider_id));
 ALTER TABLE register_excluded ENABLE ROW LEVEL SECURITY;
 CREATE POLICY by_provider ON register_excluded USING (provider_visible(provider_id));
+-- The server keeps no UPDATE on lines (never updated) and no TRUNCATE anywhere (the
+-- triggers refuse it too).
+GRANT SELECT, INSERT, UPDATE ON registers TO carefact_app;
+GRANT SELECT, INSERT, DELETE ON register_lines TO carefact_app;
+GRANT SELECT, INSERT, DELETE ON register_excluded TO carefact_app;
 
 -- ==== The register as it would be now ====
 

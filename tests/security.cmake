@@ -19,3 +19,10 @@ if(TARGET ag_core AND TARGET pn532-sim)
   cf_add_test(NAME security.privacy_no_pan LABEL security TIMEOUT 300
               COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/security/privacy.sh)
 endif()
+
+# The catalogue: row-level security and a policy on every provider table, security-invoker
+# views, and carefact_app holding exactly the privileges the migrations grant it.
+if(TARGET carefactd)
+  cf_add_test(NAME security.catalogue LABEL security TIMEOUT 120
+              COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/security/catalogue.sh)
+endif()

@@ -144,3 +144,48 @@ const char *be_db_schema(const PGconn *db)
 {
     return db && db == tdb.conn ? tdb.schema : "";
 }
+
+/* ==== The serving role ==== */
+
+/* NOTE: row-level security (sql/0001_platform.sql) is the second of the two layers that
+ * keep a manager to their provider; it does not apply to a superuser, a BYPASSRLS role
+ * or the tables' owner, so carefactd refuses to serve as one (issue 12). */
+int be_db_check_serving_role(const char *conninfo, char *err, size_t err_size)
+{
+    PGconn *db = PQconnectdb(conninfo);
+    PGresult *res = NULL;
+    int rc = -1;
+    if (PQstatus(db) != CONNECTION_OK) {
+        snprintf(err, err_size, "cannot connect to the database: %s", PQerrorMessage(db));
+        goto out;
+    }
+    res = PQexec(db, "SELECT current_user, r.rolsuper, r.rolbypassrls, (SELECT c.relname "
+                     "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                     "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm') "
+                     "AND pg_has_role(current_user, c.relowner, 'USAGE') "
+                     "ORDER BY c.relname LIMIT 1) FROM pg_roles r WHERE r.rolname = current_user");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        snprintf(err, err_size, "cannot read the database role: %s", PQerrorMessage(db));
+        goto out;
+    }
+    const char *role = PQgetvalue(res, 0, 0);
+    char why[128] = "";
+    if (strcmp(PQgetvalue(res, 0, 1), "t") == 0)
+        snprintf(why, sizeof why, "is a superuser");
+    else if (strcmp(PQgetvalue(res, 0, 2), "t") == 0)
+        snprintf(why, sizeof why, "has BYPASSRLS");
+    else if (!PQgetisnull(res, 0, 3))
+        snprintf(why, sizeof why, "owns the tables (%s, ...)", PQgetvalue(res, 0, 3));
+    if (why[0])
+        snprintf(err, err_size,
+                 "database role '%s' %s, so row-level security would not apply to it: serve as "
+                 "the app role carefact_app (tools/pg conninfo DIR --app); migrate and load "
+                 "data as the owner",
+                 role, why);
+    else
+        rc = 0;
+out:
+    PQclear(res);
+    PQfinish(db);
+    return rc;
+}

@@ -4,13 +4,14 @@
  * (the share of ended visits confirmed by card at both ends with no open must-fix).
  *
  * One SQL statement per request over visit_effective (sql/0008_corrections.sql), so a
- * correction of a visit's services changes its expected time (and with it the early
- * leave / overtime verdict, recomputed from visit_thresholds rather than read from the
- * rebuilt flags), a must-fix resolution takes a visit out of compliance until a
- * correction follows, and row-level security applies as for every read. The period is
- * a range of visits.sort_at, so the statement walks visits_provider_sort (one provider)
- * or visits_sort (all); exception_resolutions_must_fix (sql/0010_figures.sql) keeps the
- * view's must-fix lookup per visit an index probe. */
+ * correction of a visit's services changes its expected time, a must-fix resolution
+ * takes a visit out of compliance until a correction follows, and row-level security
+ * applies as for every read. Early leave, overtime and low rating are the visit's flags,
+ * which the rebuild judges on the corrected services (visit_flags,
+ * sql/0005_visits.sql): the exception queue reads the same flags, so the two agree. The
+ * period is a range of visits.sort_at, so the statement walks visits_provider_sort (one
+ * provider) or visits_sort (all); exception_resolutions_must_fix (sql/0007_review.sql)
+ * keeps the view's must-fix lookup per visit an index probe. */
 #include <stdio.h>
 #include <string.h>
 
@@ -38,7 +39,7 @@ static const char figures_sql[] =
     "p AS MATERIALIZED (SELECT tz, f, least(t, f + interval '400 days') AS t, t > f AS ok "
     "  FROM a), "
     "b AS MATERIALIZED (SELECT v.provider_id, v.worker_id, v.state, v.duration_s, v.rating, "
-    "  v.reason, v.effective_expected_minutes AS expected, "
+    "  v.reason, v.flags, v.effective_expected_minutes AS expected, "
     "  v.effective_service_codes AS codes, v.state IN ('ended', 'rated') AS ended, "
     "  v.start_confirmed AND v.end_confirmed AND NOT v.must_fix_open AS compliant, "
     "  (v.sort_at AT TIME ZONE (SELECT tz FROM p))::date AS day "
@@ -57,14 +58,14 @@ static const char figures_sql[] =
     "  avg(expected) FILTER (WHERE ended)::float8 AS mean_expected_minutes, "
     "  avg(duration_s / (expected * 60.0)) FILTER (WHERE ended AND expected > 0)::float8 "
     "    AS mean_duration_ratio, "
-    "  count(*) FILTER (WHERE ended AND expected > 0 "
-    "    AND duration_s < t.early_leave_ratio * expected * 60)::float8 "
+    /* the verdicts rebuild_visits wrote (sql/0005_visits.sql, visit_flags), on the
+     * services as corrected: what the exception queue reads too */
+    "  count(*) FILTER (WHERE ended AND 'early_leave' = ANY (flags))::float8 "
     "    / nullif(count(*) FILTER (WHERE ended), 0) AS early_leave_share, "
-    "  count(*) FILTER (WHERE ended AND expected > 0 "
-    "    AND duration_s > t.overtime_ratio * expected * 60)::float8 "
+    "  count(*) FILTER (WHERE ended AND 'overtime' = ANY (flags))::float8 "
     "    / nullif(count(*) FILTER (WHERE ended), 0) AS overtime_share, "
     "  avg(rating)::float8 AS mean_rating, count(rating) AS ratings, "
-    "  count(*) FILTER (WHERE rating <= t.low_rating_max) AS low_ratings, "
+    "  count(*) FILTER (WHERE 'low_rating' = ANY (flags)) AS low_ratings, "
     "  count(*) FILTER (WHERE state = 'cancelled') AS cancelled, "
     "  coalesce((SELECT json_object_agg(r, n ORDER BY r) FROM (SELECT r, count(*) AS n "
     "    FROM unnest(array_agg(coalesce(reason, 'unspecified')) "
@@ -76,7 +77,7 @@ static const char figures_sql[] =
     "    FILTER (WHERE state = 'attempted')) r GROUP BY r) x), '{}') AS attempts_by_reason, "
     "  count(*) FILTER (WHERE ended AND compliant)::float8 "
     "    / nullif(count(*) FILTER (WHERE ended), 0) AS compliance "
-    "  FROM k CROSS JOIN visit_thresholds t GROUP BY k.key), "
+    "  FROM k GROUP BY k.key), "
     "items AS (SELECT CASE $1 "
     "  WHEN 'worker' THEN json_build_object('worker_id', g.key, 'worker_name', w.full_name) "
     "  WHEN 'service' THEN json_build_object('service_code', g.key, 'service_name', s.name, "
@@ -88,7 +89,9 @@ static const char figures_sql[] =
     "  FROM g LEFT JOIN workers w ON $1 = 'worker' AND w.id::text = g.key "
     "  LEFT JOIN services s ON $1 = 'service' AND s.code = g.key "
     "  LEFT JOIN providers pr ON $1 = 'provider' AND pr.id::text = g.key) "
-    "SELECT json_build_object('group', $1, 'from', p.f, 'to', p.t, "
+    "SELECT json_build_object('group', $1, 'from', p.f, 'to', p.t, 'thresholds', "
+    "  (SELECT json_build_object('early_leave_ratio', t.early_leave_ratio, 'overtime_ratio', "
+    "  t.overtime_ratio, 'low_rating_max', t.low_rating_max) FROM visit_thresholds t), "
     "  'items', coalesce((SELECT json_agg(j ORDER BY o1, o2) FROM items), '[]'))::text, "
     "  p.ok FROM p";
 

@@ -17,7 +17,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: carefactd COMMAND [OPTIONS]\n"
-            "  serve        --db CONNINFO [--listen HOST:PORT] [--threads N] [--migrate]\n"
+            "  serve        --db CONNINFO [--listen HOST:PORT] [--threads N]\n"
             "               [--tls-cert PEM --tls-key PEM] [--sql-dir DIR] [--body-max BYTES]\n"
             "               [--config FILE]\n"
             "  migrate      --db CONNINFO [--sql-dir DIR]\n"
@@ -133,8 +133,18 @@ int main(int argc, char **argv)
             fprintf(stderr, "carefactd: --tls-key needs --tls-cert\n");
             return 2;
         }
-        if (config.migrate && be_db_migrate(config.db, config.sql_dir, stderr))
+        /* The serving role is not the owner (be_db_check_serving_role), so it cannot
+         * migrate: migrations run as the owner, with `carefactd migrate`. */
+        if (config.migrate) {
+            fprintf(stderr, "carefactd: serve --migrate is not supported: carefactd serves as "
+                            "the app role, which cannot change the schema; run carefactd "
+                            "migrate --db OWNER-CONNINFO first\n");
+            return 2;
+        }
+        if (be_db_check_serving_role(config.db, err, sizeof err)) {
+            fprintf(stderr, "carefactd: %s\n", err);
             return 1;
+        }
         return be_serve(&config);
     }
     fprintf(stderr, "carefactd: unknown command '%.40s'\n", command);

@@ -1,4 +1,4 @@
-/* Reference data for terminals, by comparing lists (sql/0002_reference.sql):
+/* Reference data for terminals, by comparing lists (sql/0006_reference.sql):
  *   GET  /api/v1/devices/{id}/reference        -> every (kind, id, version) it should hold
  *   POST /api/v1/devices/{id}/reference/fetch  -> the bodies of up to 200 of them
  * A device fetches only what differs from its cache and drops what is no longer

@@ -53,8 +53,8 @@ static const char live_sql[] =
     "'provider_id', v.provider_id, 'worker_id', v.worker_id, 'worker_name', w.full_name, "
     "'recipient_id', v.recipient_id, 'recipient_name', r.full_name, 'plan_id', v.plan_id, "
     "'started_at', v.started_at, 'elapsed_s', x.elapsed_s, 'expected_minutes', x.expected, "
-    "'overdue', x.expected > 0 AND x.elapsed_s > x.expected * 60 * t.overtime_ratio, "
-    "'abandoned', v.started_at < now() - t.abandoned_after, 'start_confirmed', "
+    "'overdue', visit_overtime(x.elapsed_s, x.expected, t), "
+    "'abandoned', visit_abandoned(v.started_at, t), 'start_confirmed', "
     "v.start_confirmed, 'flags', to_json(v.flags)) ORDER BY v.started_at, v.id), '[]'))::text "
     "FROM visits v CROSS JOIN visit_thresholds t "
     "JOIN workers w ON w.id = v.worker_id LEFT JOIN recipients r ON r.id = v.recipient_id "
@@ -90,7 +90,7 @@ void be_handle_live(struct be_request *req)
  * Each of the three sources filters on its own and keeps only its newest 500 (the
  * list's length) before they are merged, so at a million visits no source is read
  * whole: flagged visits walk visits_flagged (a provider) or visits_flagged_all (every
- * provider, sql/0011_scale.sql) newest first; abandoned visits and pending cards are
+ * provider, sql/0005_visits.sql) newest first; abandoned visits and pending cards are
  * small sets found by index (visits_live, card_bindings_pending) plus the resolved
  * ones, as a union rather than an OR (an OR with EXISTS cannot use an index and read
  * every visit). A source whose kind is not asked for is folded away by the planner
@@ -115,7 +115,7 @@ void be_handle_live(struct be_request *req)
     "v.worker_id, v.recipient_id, v.started_at AS at, json_build_object('started_at', "            \
     "v.started_at) AS detail FROM visits v WHERE ($2 = '' OR $2 = 'abandoned') AND v.id IN ("      \
     "SELECT a.id FROM visits a CROSS JOIN visit_thresholds t WHERE a.state = 'started' AND "       \
-    "a.started_at < now() - t.abandoned_after UNION SELECT er.subject_id FROM "                    \
+    "visit_abandoned(a.started_at, t) UNION SELECT er.subject_id FROM "                            \
     "exception_resolutions er WHERE er.kind = 'abandoned') AND ($1 = '' OR v.provider_id = "       \
     "$1::uuid) AND ($4 = '' OR v.id = $4::uuid) AND " STATUS_ABANDONED                             \
     "ORDER BY v.started_at DESC, 'abandoned.' || v.id LIMIT 500), "                                \

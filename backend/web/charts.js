@@ -7,7 +7,8 @@ function esc(value) {
 }
 
 /* data: [{label, value, title?}] (title: the bar's tooltip); opts.reference draws a
- * dashed line at that value. */
+ * dashed line at that value; a bar over opts.over or under opts.under is coloured as
+ * such (the caller passes the server's thresholds; without them no bar is marked). */
 export function barChart(data, opts = {}) {
   const rowH = 24, left = 110, width = 640, right = 60;
   const max = Math.max(opts.reference || 0, ...data.map((d) => d.value)) * 1.1 || 1;
@@ -15,8 +16,8 @@ export function barChart(data, opts = {}) {
   const height = data.length * rowH + 24;
   const bars = data.map((d, i) => {
     const y = 8 + i * rowH;
-    const over = opts.reference && d.value > opts.reference * 1.5;
-    const under = opts.reference && d.value < opts.reference * 0.8;
+    const over = opts.over != null && d.value > opts.over;
+    const under = opts.under != null && d.value < opts.under;
     const colour = over ? "#b45309" : under ? "#b91c1c" : "#1d4ed8";
     return `<text x="${left - 6}" y="${y + 13}" text-anchor="end">${esc(d.label)}</text>
       <rect x="${left}" y="${y}" width="${Math.max(1, x(d.value) - left).toFixed(1)}" height="${rowH - 8}" fill="${colour}">

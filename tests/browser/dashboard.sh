@@ -43,7 +43,7 @@ second_server() {
     local pid2
     for _ in $(seq 10); do
         port2=$(cf_pick_port)
-        "$carefactd" serve --db "$db" --listen "127.0.0.1:$port2" --threads 4 >>"$work/carefactd2.log" 2>&1 &
+        "$carefactd" serve --db "$app_db" --listen "127.0.0.1:$port2" --threads 4 >>"$work/carefactd2.log" 2>&1 &
         pid2=$!
         on_cleanup+=("kill -KILL $pid2")
         for _ in $(seq 100); do

@@ -24,7 +24,7 @@ export CAREFACT_BOOT_ID=${CAREFACT_BOOT_ID:-6b3c2a10-0d1e-4f2a-9b3c-4d5e6f708192
 unset CAREFACT_WALL_OFFSET_MS CAREFACT_MONO_OFFSET_MS LIBNFC_DEVICE
 # carefactd's TLS settings, and curl's for its health check (set by the HTTPS case).
 server_tls=() server_curl=() server_scheme=http
-db= port= server_pid= sim_pid= holder_pid= proxy_pid= proxy_port= dev=
+db= app_db= port= server_pid= sim_pid= holder_pid= proxy_pid= proxy_port= dev=
 case_name=${case_name:-agent}
 on_cleanup=() # extra commands (a tmux server, a mount) undone on exit
 
@@ -60,6 +60,8 @@ fail() {
 
 pg_up() {
     db=$("$src/tools/pg" start "$work/pg" --owner-pid $$)
+    # carefactd serves as the app role (it refuses the owner); $db is the owner's.
+    app_db=$("$src/tools/pg" conninfo "$work/pg" --app)
     "$carefactd" migrate --db "$db" >/dev/null
     # demo-data prints the demo accounts; the authority reads visits back.
     "$carefactd" demo-data --db "$db" --token-key-hex "$KEY" >"$work/demo-data.out"
@@ -93,7 +95,7 @@ server_up() {
     local tries=0
     while :; do
         [ -n "$port" ] || port=$(cf_pick_port)
-        "$carefactd" serve --db "$db" --listen "127.0.0.1:$port" --threads 4 "${server_tls[@]}" \
+        "$carefactd" serve --db "$app_db" --listen "127.0.0.1:$port" --threads 4 "${server_tls[@]}" \
             >>"$work/carefactd.log" 2>&1 &
         server_pid=$!
         for _ in $(seq 100); do

@@ -3,8 +3,9 @@
  * visits seeded as rows (as the rebuild leaves them), the period in the region's local
  * time (a visit just outside it not counted), compliance after a must-fix resolution and
  * after the correction that follows it, cancellations and door attempts by reason, null
- * shares when nothing ended, validation errors naming the field, and the scopes of a
- * manager and a worker. */
+ * shares when nothing ended, validation errors naming the field, the scopes of a
+ * manager and a worker, and that the exception queue, the visit list and the figures
+ * agree on early leave and overtime after a correction of the services. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -95,7 +96,10 @@ static const char seed_sql[] =
     "   3600, 60, true, true, 4, NULL, '{S2}', '{1}'),"
     "  ('" V12 "', '" OTHER_PROVIDER "', '" W3
     "', 'rated', '2026-10-10 10:00+03', '2026-10-10 10:00+03', "
-    "   1800, 30, true, true, 3, NULL, '{S1}', '{1}');";
+    "   1800, 30, true, true, 3, NULL, '{S1}', '{1}');"
+    /* the flags as the rebuild writes them (sql/0005_visits.sql) */
+    "UPDATE visits v SET flags = visit_flags(false, v.duration_s, v.expected_minutes, false, "
+    "  v.rating, true, t) FROM visit_thresholds t;";
 
 static int group_setup(void **state)
 {
@@ -281,6 +285,11 @@ static void test_by_provider(void **state)
     (void)state;
     cJSON *f = get_json("/api/v1/figures?group=provider&" PERIOD, 200);
     assert_int_equal(count_items(f), 2);
+    /* the thresholds the flags are judged by, for the dashboard's marks */
+    const cJSON *t = field(f, "thresholds");
+    expect_num(t, "early_leave_ratio", 0.8);
+    expect_num(t, "overtime_ratio", 1.5);
+    expect_num(t, "low_rating_max", 2);
     const cJSON *p = find_item(f, "provider_id", PROVIDER);
     assert_string_equal(cf_json_str(p, "provider_name"), "КЦСОН Тестовый");
     expect_num(p, "visits", 9);
@@ -428,6 +437,96 @@ static void test_scopes(void **state)
     harness.session = authority;
 }
 
+/* ==== The exception queue and the figures agree after a correction ==== */
+
+/* Items of an answer's "items" whose subject (or id) is a visit of the period:
+ * V09 and V10 lie outside it. */
+static int in_period(const cJSON *answer, const char *id_field)
+{
+    int n = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(answer, "items"))
+    {
+        const char *id = cf_json_str(item, id_field);
+        n += strcmp(id, V09) != 0 && strcmp(id, V10) != 0;
+    }
+    return n;
+}
+
+static bool listed(const cJSON *answer, const char *id_field, const char *id)
+{
+    const cJSON *item;
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(answer, "items"))
+    {
+        if (strcmp(cf_json_str(item, id_field), id) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Early leaves in the exception queue, overtime visits in the list and both shares of the
+ * figures, for the provider's October: the counts must match, and be want_early and
+ * want_overtime. */
+static void expect_agreement(int want_early, int want_overtime)
+{
+    cJSON *queue =
+        get_json("/api/v1/exceptions?kind=early_leave&status=all&provider=" PROVIDER, 200);
+    cJSON *over = get_json("/api/v1/visits?flag=overtime&limit=500&provider=" PROVIDER, 200);
+    cJSON *f = get_json("/api/v1/figures?group=provider&" PERIOD "&provider=" PROVIDER, 200);
+    const cJSON *p = find_item(f, "provider_id", PROVIDER);
+    double ended = cJSON_GetObjectItemCaseSensitive(p, "ended")->valuedouble;
+    int figures_early =
+        (int)lround(cJSON_GetObjectItemCaseSensitive(p, "early_leave_share")->valuedouble * ended);
+    int figures_over =
+        (int)lround(cJSON_GetObjectItemCaseSensitive(p, "overtime_share")->valuedouble * ended);
+    if (in_period(queue, "subject_id") != figures_early || figures_early != want_early)
+        fail_msg("early leaves: queue %d, figures %d, want %d", in_period(queue, "subject_id"),
+                 figures_early, want_early);
+    if (in_period(over, "id") != figures_over || figures_over != want_overtime)
+        fail_msg("overtime: list %d, figures %d, want %d", in_period(over, "id"), figures_over,
+                 want_overtime);
+    cJSON_Delete(queue);
+    cJSON_Delete(over);
+    cJSON_Delete(f);
+}
+
+/* A correction of the services changes the verdicts: V01 (30 min on norm) was really a
+ * cleaning and shopping (90 min expected), so it was left early; V03 (140 min, overtime
+ * for 90) was two shoppings and a cleaning (150 min), on norm. Corrected through the API
+ * by the provider's manager (row-level security on), the exception queue, the visit list
+ * and the figures must all say so (issue 12: the queue read stale flags before). */
+static void test_queue_and_figures_agree_after_correction(void **state)
+{
+    (void)state;
+    const struct cf_session *authority = harness.session;
+    struct cf_session manager;
+    assert_int_equal(cf_harness_account(&harness, "fig-manager2", "manager", PROVIDER, NULL,
+                                        "manager-password-2"),
+                     0);
+    assert_int_equal(cf_harness_login(&harness, "fig-manager2", "manager-password-2", &manager), 0);
+    harness.session = &manager;
+    expect_agreement(0, 1); /* V03; V02 was corrected to a consultation before */
+
+    cJSON_Delete(cf_api_json(&harness, "POST", "/api/v1/visits/" V01 "/corrections",
+                             "{\"field\": \"services\", \"value\": [{\"code\": \"S1\", "
+                             "\"quantity\": 1}, {\"code\": \"S2\", \"quantity\": 1}], "
+                             "\"reason\": \"покупки не отмечены\"}",
+                             201));
+    cJSON_Delete(cf_api_json(&harness, "POST", "/api/v1/visits/" V03 "/corrections",
+                             "{\"field\": \"services\", \"value\": [{\"code\": \"S2\", "
+                             "\"quantity\": 2}, {\"code\": \"S1\", \"quantity\": 1}], "
+                             "\"reason\": \"покупки дважды\"}",
+                             201));
+    expect_agreement(1, 0);
+    cJSON *queue = get_json("/api/v1/exceptions?kind=early_leave&provider=" PROVIDER, 200);
+    assert_true(listed(queue, "id", "early_leave." V01));
+    cJSON_Delete(queue);
+    cJSON *v = get_json("/api/v1/visits/" V03, 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(v, "flags")), 0);
+    cJSON_Delete(v);
+    harness.session = authority;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_scopes),
         cmocka_unit_test(test_must_fix_then_correction),
+        cmocka_unit_test(test_queue_and_figures_agree_after_correction),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -175,6 +175,40 @@ static void test_exception_queue(void **state)
         "kind");
 }
 
+/* live, exceptions and resolve do not filter by the caller's provider in C: row-level
+ * security (carefact_app, carefact.provider) is what holds a manager to their own. With
+ * no provider filter, the manager sees their provider's live visits and exceptions, not
+ * the other provider's card mismatch, and cannot resolve it (404, nothing stored). */
+static void test_manager_scope_by_rls(void **state)
+{
+    (void)state;
+    const struct cf_session *authority = harness.session;
+    struct cf_session manager;
+    assert_int_equal(cf_harness_account(&harness, "rev-manager", "manager", PROVIDER, NULL,
+                                        "manager-password-1"),
+                     0);
+    assert_int_equal(cf_harness_login(&harness, "rev-manager", "manager-password-1", &manager), 0);
+    harness.session = &manager;
+    cJSON *live = cf_api_json(&harness, "GET", "/api/v1/live", NULL, 200);
+    assert_int_equal(count_items(live), 3);
+    cJSON_Delete(live);
+    live = cf_api_json(&harness, "GET", "/api/v1/live?provider=" OTHER_PROVIDER, NULL, 200);
+    assert_int_equal(count_items(live), 0);
+    cJSON_Delete(live);
+    cJSON *q = cf_api_json(&harness, "GET", "/api/v1/exceptions?status=all", NULL, 200);
+    assert_int_equal(count_items(q), 4);
+    assert_null(find_item(q, "card_mismatch." V_OTHER));
+    cJSON_Delete(q);
+    cf_api_expect_problem(cf_api_json(&harness, "POST",
+                                      "/api/v1/exceptions/card_mismatch." V_OTHER "/resolve",
+                                      "{\"action\": \"acknowledge\"}", 404),
+                          "not-found", NULL);
+    assert_int_equal(cf_harness_sql_long(&harness, "SELECT count(*) FROM exception_resolutions "
+                                                   "WHERE subject_id = '" V_OTHER "'"),
+                     0);
+    harness.session = authority;
+}
+
 static void test_resolve(void **state)
 {
     (void)state;
@@ -260,6 +294,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_live),
         cmocka_unit_test(test_exception_queue),
+        cmocka_unit_test(test_manager_scope_by_rls),
         cmocka_unit_test(test_resolve),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

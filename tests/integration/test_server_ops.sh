@@ -14,6 +14,7 @@ cleanup() {
 }
 trap cleanup EXIT
 db=$("$CF_SOURCE_DIR/tools/pg" start "$work" --owner-pid $$)
+app_db=$("$CF_SOURCE_DIR/tools/pg" conninfo "$work" --app) # carefactd serves as the app role
 . "$CF_SOURCE_DIR/tools/lib/port.sh"
 port() { cf_pick_port; }
 wait_healthy() {
@@ -30,15 +31,39 @@ applied=$(psql "$db" -XtAc "SELECT count(*) FROM schema_migrations")
 files=$(ls "$CF_SOURCE_DIR"/sql/[0-9][0-9][0-9][0-9]_*.sql | wc -l)
 [ "$applied" = "$files" ] || fail "schema_migrations has $applied rows for $files files"
 
+# carefactd refuses to serve as a role row-level security does not apply to: the
+# tables' owner, a superuser and a BYPASSRLS role (issue 12), naming the role and the app role to use;
+# and serve --migrate (the app role cannot migrate).
+su_db=$("$CF_SOURCE_DIR/tools/pg" conninfo "$work" --superuser)
+psql "$su_db" -XqAc "CREATE ROLE cf_bypass LOGIN BYPASSRLS" || fail "cannot create a BYPASSRLS role"
+bypass_db="${app_db/user=carefact_app/user=cf_bypass}"
+for who in "$db:carefact:owns the tables" "$su_db:postgres:is a superuser" \
+    "$bypass_db:cf_bypass:has BYPASSRLS"; do
+    conn=${who%%:*} rest=${who#*:}
+    if out=$("$carefactd" serve --db "$conn" --listen 127.0.0.1:1 2>&1); then
+        fail "carefactd served as ${rest%%:*}"
+    fi
+    grep -q "database role '${rest%%:*}' ${rest#*:}" <<<"$out" || fail "refusal of ${rest%%:*}: $out"
+    grep -q "serve as the app role carefact_app (tools/pg conninfo DIR --app)" <<<"$out" ||
+        fail "refusal of ${rest%%:*} does not name the app role: $out"
+done
+if out=$("$carefactd" serve --db "$app_db" --listen 127.0.0.1:1 --migrate 2>&1); then
+    fail "serve --migrate was accepted"
+fi
+grep -q "run carefactd migrate --db OWNER-CONNINFO first" <<<"$out" || fail "serve --migrate: $out"
+
 # Settings from a config file and the environment.
 p=$(port)
 printf '# carefactd settings\nlisten = 127.0.0.1:%s\nthreads = 3\n' "$p" >"$work/carefactd.conf"
-CAREFACT_DB="$db" "$carefactd" serve --config "$work/carefactd.conf" 2>"$work/conf.log" &
+CAREFACT_DB="$app_db" "$carefactd" serve --config "$work/carefactd.conf" 2>"$work/conf.log" &
 pids+=($!)
 wait_healthy "http://127.0.0.1:$p" || fail "carefactd did not serve with settings from file + env"
+newest=$(basename "$(ls "$CF_SOURCE_DIR"/sql/[0-9][0-9][0-9][0-9]_*.sql | tail -1)")
+curl -fsS "http://127.0.0.1:$p/healthz" | grep -q "\"schema\":\"$newest\"" ||
+    fail "healthz does not report the newest migration $newest: $(curl -sS "http://127.0.0.1:$p/healthz")"
 kill -TERM "${pids[-1]}"; wait "${pids[-1]}" || fail "carefactd did not exit 0 on SIGTERM"
 printf 'threads = many\n' >"$work/bad.conf"
-if out=$("$carefactd" serve --db "$db" --config "$work/bad.conf" 2>&1); then
+if out=$("$carefactd" serve --db "$app_db" --config "$work/bad.conf" 2>&1); then
     fail "a bad config value was accepted"
 fi
 grep -q "line 1: threads must be a whole number" <<<"$out" || fail "bad config message: $out"
@@ -54,7 +79,7 @@ printf 'subjectAltName=IP:127.0.0.1\n' >"$work/san.ext"
 openssl x509 -req -in "$work/server.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
     -days 2 -extfile "$work/san.ext" -out "$work/server.pem" 2>/dev/null
 p=$(port)
-"$carefactd" serve --db "$db" --listen "127.0.0.1:$p" --tls-cert "$work/server.pem" \
+"$carefactd" serve --db "$app_db" --listen "127.0.0.1:$p" --tls-cert "$work/server.pem" \
     --tls-key "$work/server.key" 2>"$work/tls.log" &
 pids+=($!)
 for _ in $(seq 100); do
@@ -72,11 +97,11 @@ fi
 kill -0 "${pids[-1]}" || fail "carefactd died serving HTTPS: $(cat "$work/tls.log")"
 kill -TERM "${pids[-1]}"; wait "${pids[-1]}" || fail "HTTPS carefactd did not exit 0 on SIGTERM"
 : >"$work/empty.pem"
-if out=$("$carefactd" serve --db "$db" --listen 127.0.0.1:1 --tls-cert "$work/empty.pem" 2>&1); then
+if out=$("$carefactd" serve --db "$app_db" --listen 127.0.0.1:1 --tls-cert "$work/empty.pem" 2>&1); then
     fail "an empty certificate file was accepted"
 fi
 grep -q "the certificate (--tls-cert) cannot be loaded" <<<"$out" || fail "bad certificate message: $out"
-if out=$("$carefactd" serve --db "$db" --listen 127.0.0.1:1 --tls-cert "$work/server.pem" \
+if out=$("$carefactd" serve --db "$app_db" --listen 127.0.0.1:1 --tls-cert "$work/server.pem" \
          --tls-key "$work/ca.key" 2>&1); then
     fail "a key of another certificate was accepted"
 fi
@@ -85,7 +110,7 @@ grep -Eq "key values mismatch|does not belong to the certificate" <<<"$out" || f
 # SIGTERM while a slow client is still sending its body: the request is answered in
 # full, then the server exits 0.
 p=$(port)
-"$carefactd" serve --db "$db" --listen "127.0.0.1:$p" 2>"$work/drain.log" &
+"$carefactd" serve --db "$app_db" --listen "127.0.0.1:$p" 2>"$work/drain.log" &
 server=$!
 pids+=($server)
 wait_healthy "http://127.0.0.1:$p" || fail "carefactd did not start"

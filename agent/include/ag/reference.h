@@ -1,7 +1,7 @@
 /* The reference records a terminal keeps for offline work, as plain structs: a
  * recipient (name, address, the cards that identify them, certificates with the
  * services and volumes they allow), a catalogue service, a planned visit. The
- * server sends them as JSON bodies (sql/0002_reference.sql, reference_items);
+ * server sends them as JSON bodies (sql/0006_reference.sql, reference_items);
  * these readers validate a body strictly enough that nothing malformed reaches the
  * store (types, lengths, dates, tokens), yet ignore fields a newer server adds.
  * Pure functions over cJSON: no store, no I/O. */

@@ -35,11 +35,18 @@ PGresult *be_db_run(PGconn *db, enum be_stmt stmt, int nparams, const char *cons
 int be_db_exec(PGconn *db, const char *sql);
 
 /* The database epoch of this thread's connection (36-char UUID text, see
- * sql/0004_epoch_reference.sql), read once per connection. */
+ * sql/0001_platform.sql), read once per connection. */
 const char *be_db_epoch(const PGconn *db);
 
 /* The name of the newest migration applied ("" before any), read at connect. */
 const char *be_db_schema(const PGconn *db);
+
+/* Whether conninfo's role may serve: it must be subject to row-level security, so a
+ * superuser, a role with BYPASSRLS, and the owner of any table or view in the public
+ * schema (or a member of the owner's role) are refused. Returns 0 when it may serve,
+ * -1 with a message naming the role and what to use instead in err (also when the
+ * database cannot be reached). */
+int be_db_check_serving_role(const char *conninfo, char *err, size_t err_size);
 
 /* Apply sql_dir/NNNN_*.sql in order, each in its own transaction, under an advisory
  * lock, recording each in schema_migrations. Progress goes to log. Returns 0 or -1

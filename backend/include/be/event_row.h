@@ -1,4 +1,4 @@
-/* Events as rows of the events table (sql/0003_typed_events.sql): one column per
+/* Events as rows of the events table (sql/0004_devices_events.sql): one column per
  * field of struct cf_event, so a batch is loaded with one COPY and every stored
  * event can be turned back into the exact struct the device signed (and its
  * canonical digest recomputed). Pure code: no database connection here. */

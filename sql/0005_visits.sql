@@ -1,165 +1,183 @@
--- Events as typed columns and visits rebuilt set-wise.
---
--- 0001 kept each event as a jsonb payload and rebuilt visits one at a time in
--- PL/pgSQL; that cost most of the ingest time. Here every field of the event model
--- (firmware-shared/include/cf/event.h) gets its own column, so:
---   * carefactd loads a batch with one COPY (no JSON parsed by the database),
---   * the canonical digest of any stored event can be recomputed from its row
---     (carefactd does so when it serves a visit's events),
---   * all visits a batch touches are rebuilt by one set-based statement.
--- Also: a door attempt is a visit of its own (state 'attempted'); visits carry
--- sort_at (never NULL) for keyset pagination; an unknown recipient no longer blocks
--- ingest (the visit is flagged instead: refusing a signed fact would stall the
--- terminal's queue forever); events carry provider_id for row-level security.
+-- Visits, rebuilt from their events, and the rules that judge them. Each rule is one
+-- SQL function here, and every reader uses it: the rebuild (rebuild_visits), the visit
+-- after its corrections (visit_effective, 0008), the figures and the exception queue
+-- (which read the flags written through visit_flags), the payment register (0009, over
+-- visit_effective). See backend/README.md, "Visits".
 
--- ==== Regions: local time ====
+-- Thresholds for flags (configuration, one row). NOTE: flags are written when a visit
+-- is rebuilt (after every event of it and every correction of its services); after
+-- changing a threshold or a norm, rebuild the visits it should apply to.
+CREATE TABLE visit_thresholds (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    early_leave_ratio numeric NOT NULL DEFAULT 0.8,
+    overtime_ratio numeric NOT NULL DEFAULT 1.5,
+    low_rating_max integer NOT NULL DEFAULT 2,
+    abandoned_after interval NOT NULL DEFAULT '12 hours'
+);
+INSERT INTO visit_thresholds DEFAULT VALUES;
+-- The one-row configuration table is never analyzed by autovacuum (50 changed rows are
+-- needed first), so the planner guessed 720 rows for it and multiplied every estimate
+-- that joins it (live, exceptions) by that; with statistics it counts one.
+ANALYZE visit_thresholds;
+GRANT SELECT ON visit_thresholds TO carefact_app;
 
--- "Today's plans" and the dates of card bindings and certificates are local dates
--- of the region, not UTC ones.
-CREATE FUNCTION is_time_zone(p_name text) RETURNS boolean
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = p_name)
-$$;
-ALTER TABLE regions ADD COLUMN timezone text NOT NULL DEFAULT 'Europe/Moscow'
-    CHECK (is_time_zone(timezone));
-
--- ==== Events ====
-
-ALTER TABLE events
-    ADD COLUMN provider_id uuid,
-    ADD COLUMN plan_id uuid,
-    ADD COLUMN card_method text,
-    ADD COLUMN card_token text,
-    ADD COLUMN card_scheme text,
-    ADD COLUMN card_last4 text,
-    ADD COLUMN lat_e7 integer,
-    ADD COLUMN lon_e7 integer,
-    ADD COLUMN accuracy_m integer,
-    ADD COLUMN service_codes text[],
-    ADD COLUMN service_quantities integer[],
-    ADD COLUMN rating smallint,
-    ADD COLUMN comment text,
-    ADD COLUMN reason text,
-    ADD COLUMN cancelled_by text;
-
--- Rows stored by 0001's ingest: move the payload into the columns.
-UPDATE events e SET
-    provider_id = w.provider_id,
-    plan_id = nullif(e.payload->>'plan_id', '00000000-0000-0000-0000-000000000000')::uuid,
-    card_method = e.payload->'card'->>'method',
-    card_token = e.payload->'card'->>'token',
-    card_scheme = CASE WHEN e.payload ? 'card' THEN coalesce(e.payload->'card'->>'scheme', '') END,
-    card_last4 = CASE WHEN e.payload ? 'card' THEN coalesce(e.payload->'card'->>'last4', '') END,
-    lat_e7 = (e.payload->'location'->>'lat_e7')::integer,
-    lon_e7 = (e.payload->'location'->>'lon_e7')::integer,
-    accuracy_m = (e.payload->'location'->>'accuracy_m')::integer,
-    service_codes = (SELECT array_agg(x->>'code' ORDER BY o)
-                     FROM jsonb_array_elements(e.payload->'services') WITH ORDINALITY s(x, o)),
-    service_quantities = (SELECT array_agg((x->>'quantity')::integer ORDER BY o)
-                          FROM jsonb_array_elements(e.payload->'services') WITH ORDINALITY s(x, o)),
-    rating = nullif((e.payload->>'rating')::smallint, 0),
-    comment = nullif(e.payload->>'comment', ''),
-    reason = nullif(e.payload->>'reason', ''),
-    cancelled_by = nullif(e.payload->>'cancelled_by', '')
-FROM workers w
-WHERE w.id = e.worker_id;
-
-DROP TABLE door_attempts;
-ALTER TABLE events DROP COLUMN payload;
-ALTER TABLE events ALTER COLUMN provider_id SET NOT NULL;
-
--- NOTE: no CHECK constraints on the event columns: every event is validated by
--- cf_event_validate (firmware-shared) before it is stored, and a CHECK per column
--- would be paid on every one of millions of rows for no added safety.
-
--- The visit an event belongs to: its visit_id, or for a door attempt recorded without
--- one, a key of its own derived from (device, seq), so every attempt is one visit.
-ALTER TABLE events ADD COLUMN visit_key uuid
-    GENERATED ALWAYS AS (coalesce(visit_id, md5(device_id::text || '/' || seq::text)::uuid)) STORED;
-DROP INDEX events_visit;
-CREATE INDEX events_visit_key ON events (visit_key);
-
--- ==== Devices, cards ====
-
-ALTER TABLE devices ADD COLUMN last_upload_at timestamptz;
-
--- A card.bound event adds a binding waiting for a manager's confirmation.
-ALTER TABLE card_bindings
-    ADD COLUMN source_device uuid,
-    ADD COLUMN source_seq bigint;
-
--- ==== Visits ====
-
-ALTER TABLE visits DROP CONSTRAINT visits_recipient_id_fkey;
-ALTER TABLE visits DROP CONSTRAINT visits_state_check;
-ALTER TABLE visits ADD CONSTRAINT visits_state_check
-    CHECK (state IN ('started', 'ended', 'rated', 'cancelled', 'attempted'));
-ALTER TABLE visits RENAME COLUMN cancel_reason TO reason;
-ALTER TABLE visits
-    ADD COLUMN sort_at timestamptz,
-    ADD COLUMN start_confirmer text CHECK (start_confirmer IN ('recipient', 'guardian')),
-    ADD COLUMN end_confirmer text CHECK (end_confirmer IN ('recipient', 'guardian')),
-    ADD COLUMN start_lat_e7 integer,
-    ADD COLUMN start_lon_e7 integer,
-    ADD COLUMN start_accuracy_m integer,
-    ADD COLUMN end_lat_e7 integer,
-    ADD COLUMN end_lon_e7 integer,
-    ADD COLUMN end_accuracy_m integer,
-    ADD COLUMN service_codes text[] NOT NULL DEFAULT '{}',
-    ADD COLUMN service_quantities integer[] NOT NULL DEFAULT '{}';
-UPDATE visits SET sort_at = coalesce(started_at, ended_at, updated_at);
-ALTER TABLE visits ALTER COLUMN sort_at SET NOT NULL;
-
--- The services done are two arrays of the visit row (codes and quantities, in the
--- order of the end event) rather than rows of their own: rewriting two extra rows
--- per visit on every rebuild was 40 % of the rebuild's cost. visit_services, now a
--- view, still reads as a table.
-UPDATE visits v SET service_codes = s.codes, service_quantities = s.quantities
-FROM (SELECT visit_id, array_agg(service_code ORDER BY service_code) AS codes,
-             array_agg(quantity ORDER BY service_code) AS quantities
-      FROM visit_services GROUP BY visit_id) s
-WHERE s.visit_id = v.id;
-DROP TABLE visit_services;
-CREATE VIEW visit_services AS
-    SELECT v.id AS visit_id, s.code AS service_code, s.quantity
-    FROM visits v, unnest(v.service_codes, v.service_quantities) s(code, quantity);
-
+-- A visit as its events make it (rebuild_visits below): the terminal's facts
+-- (services, expected_minutes from them, times, cards, rating) and the flags, which
+-- are the verdicts on the visit as it stands, with corrections of its services
+-- applied (see visit_flags).
+CREATE TABLE visits (
+    id uuid PRIMARY KEY,
+    provider_id uuid NOT NULL REFERENCES providers,
+    worker_id uuid NOT NULL REFERENCES workers,
+    -- no foreign key: a visit to an unknown recipient is kept and flagged (refusing a
+    -- signed fact would stall the terminal's queue forever)
+    recipient_id uuid,
+    plan_id uuid,
+    state text NOT NULL CHECK (state IN ('started', 'ended', 'rated', 'cancelled', 'attempted')),
+    started_at timestamptz,
+    ended_at timestamptz,
+    duration_s integer,
+    expected_minutes integer NOT NULL DEFAULT 0,
+    start_confirmed boolean NOT NULL DEFAULT false,
+    end_confirmed boolean NOT NULL DEFAULT false,
+    rating integer CHECK (rating BETWEEN 1 AND 5),
+    comment text,
+    reason text,
+    cancelled_by text,
+    flags text[] NOT NULL DEFAULT '{}',
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    -- start, else end, cancellation or attempt: never NULL, the keyset's sort key
+    sort_at timestamptz NOT NULL,
+    start_confirmer text CHECK (start_confirmer IN ('recipient', 'guardian')),
+    end_confirmer text CHECK (end_confirmer IN ('recipient', 'guardian')),
+    start_lat_e7 integer,
+    start_lon_e7 integer,
+    start_accuracy_m integer,
+    end_lat_e7 integer,
+    end_lon_e7 integer,
+    end_accuracy_m integer,
+    -- The services done are two arrays of the visit row (codes and quantities, in the
+    -- order of the end event) rather than rows of their own: rewriting two extra rows
+    -- per visit on every rebuild was 40 % of the rebuild's cost.
+    service_codes text[] NOT NULL DEFAULT '{}',
+    service_quantities integer[] NOT NULL DEFAULT '{}'
+);
 -- Keyset pagination walks (sort_at DESC, id DESC) within each filter; sort_at is
 -- never NULL, so these indexes serve the ORDER BY directly (1,000,000 visits and more).
-DROP INDEX visits_provider_started;
-DROP INDEX visits_worker_started;
-DROP INDEX visits_recipient_started;
 CREATE INDEX visits_sort ON visits (sort_at DESC, id DESC);
 CREATE INDEX visits_provider_sort ON visits (provider_id, sort_at DESC, id DESC);
 CREATE INDEX visits_worker_sort ON visits (worker_id, sort_at DESC, id DESC);
 CREATE INDEX visits_recipient_sort ON visits (recipient_id, sort_at DESC, id DESC);
 CREATE INDEX visits_live ON visits (provider_id, sort_at DESC, id DESC) WHERE state = 'started';
 -- Flagged visits of a provider, newest first (the list's flag filter adds
--- "cardinality(flags) > 0" so this partial index serves it); cheaper to keep than
--- 0001's GIN index, and most visits carry no flag at all.
-DROP INDEX visits_flags;
+-- "cardinality(flags) > 0" so this partial index serves it); most visits carry no flag.
 CREATE INDEX visits_flagged ON visits (provider_id, sort_at DESC, id DESC)
     WHERE cardinality(flags) > 0;
+-- Flagged visits of every provider, newest first: the authority's exception queue
+-- (GET /api/v1/exceptions reads its newest 500 flagged visits from here instead of
+-- filtering visits_sort, where 9 in 10 visits carry no flag) and the authority's list
+-- filtered by flag (?flag=clock_uncertain: 1 visit in 200).
+CREATE INDEX visits_flagged_all ON visits (sort_at DESC, id DESC) WHERE cardinality(flags) > 0;
 CREATE INDEX visits_plan ON visits (plan_id) WHERE plan_id IS NOT NULL;
-CREATE INDEX visit_plans_provider_start ON visit_plans (provider_id, planned_start);
-CREATE INDEX visit_plans_recipient_start ON visit_plans (recipient_id, planned_start);
+ALTER TABLE visits ENABLE ROW LEVEL SECURITY;
+CREATE POLICY by_provider ON visits
+    USING (provider_id = ANY ((SELECT visible_providers())::uuid[]));
+-- Written only by rebuild_visits (ingest, a confirmed card) and by a services
+-- correction's re-judging of the flags (0008).
+GRANT SELECT, INSERT, UPDATE ON visits TO carefact_app;
 
--- Readable views over what 0001 kept in tables of their own.
-CREATE VIEW door_attempts AS
+-- Readable views: the services done as rows, door attempts, cancellations.
+-- security_invoker: the caller's row-level security applies through them.
+CREATE VIEW visit_services WITH (security_invoker = true) AS
+    SELECT v.id AS visit_id, s.code AS service_code, s.quantity
+    FROM visits v, unnest(v.service_codes, v.service_quantities) s(code, quantity);
+CREATE VIEW door_attempts WITH (security_invoker = true) AS
     SELECT id AS visit_id, provider_id, worker_id, recipient_id, plan_id, sort_at AS at, reason
     FROM visits WHERE state = 'attempted';
-CREATE VIEW visit_cancellations AS
+CREATE VIEW visit_cancellations WITH (security_invoker = true) AS
     SELECT id AS visit_id, provider_id, worker_id, recipient_id, plan_id, sort_at AS at, reason,
            cancelled_by
     FROM visits WHERE state = 'cancelled';
+GRANT SELECT ON visit_services, door_attempts, visit_cancellations TO carefact_app;
+
+-- ==== Rules ====
+-- One function per rule. The small ones are single expressions (no FROM), so PostgreSQL
+-- inlines them into the query that calls them: a rule costs what the expression costs;
+-- visit_expected_minutes reads the catalogue and is a one-row table function, inlined
+-- where it is used in FROM.
+
+-- Expected time of a visit: the sum of norm_minutes x quantity of the services done
+-- (a code not in the catalogue counts 0). One row, used in FROM (LATERAL): a table
+-- function of one SELECT is inlined into its caller's plan, where a scalar SQL function
+-- with a FROM would be called (and started) once per row -- 25 us a visit, +10 ms on a
+-- provider-month of visit_effective with 2 % of it corrected.
+CREATE FUNCTION visit_expected_minutes(p_codes text[], p_quantities integer[])
+RETURNS TABLE (expected_minutes integer)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce(sum(sv.norm_minutes * q.quantity), 0)::integer
+    FROM unnest(p_codes, p_quantities) q(code, quantity)
+    JOIN services sv ON sv.code = q.code
+$$;
+
+-- Left early: under early_leave_ratio of the expected time. Only a visit with an
+-- expected time and a duration (started and ended) is judged.
+CREATE FUNCTION visit_early_leave(p_duration_s integer, p_expected_minutes integer,
+                                  t visit_thresholds) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(p_expected_minutes > 0
+                    AND p_duration_s < t.early_leave_ratio * p_expected_minutes * 60, false)
+$$;
+
+-- Overtime: over overtime_ratio of the expected time (a finished visit's duration, or a
+-- visit in progress's elapsed time: GET /api/v1/live's "overdue").
+CREATE FUNCTION visit_overtime(p_duration_s bigint, p_expected_minutes integer,
+                               t visit_thresholds) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(p_expected_minutes > 0
+                    AND p_duration_s > t.overtime_ratio * p_expected_minutes * 60, false)
+$$;
+
+-- Abandoned: a visit started (and neither ended nor cancelled) longer ago than
+-- abandoned_after; the caller picks the started visits (GET /api/v1/live, the exception
+-- queue). STABLE: it reads the clock.
+CREATE FUNCTION visit_abandoned(p_started_at timestamptz, t visit_thresholds) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT p_started_at < now() - t.abandoned_after
+$$;
+
+-- Low rating: at or under low_rating_max (the dashboard lists the visits flagged so).
+CREATE FUNCTION visit_low_rating(p_rating integer, t visit_thresholds) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(p_rating <= t.low_rating_max, false)
+$$;
+
+-- The flags of a visit, in this order: clock_uncertain (start and end on different
+-- boots: duration from the wall clock), early_leave / overtime (of the expected time of
+-- the services as corrected), card_mismatch (a card not actively bound to the
+-- recipient), low_rating, unknown_recipient. Written by rebuild_visits and, after a
+-- correction of the services, by 0008's visit_corrections_rejudge, both through this
+-- function; the list, the exception queue and the figures read them from visits.flags.
+CREATE FUNCTION visit_flags(p_clock_uncertain boolean, p_duration_s integer,
+                            p_expected_minutes integer, p_card_mismatch boolean,
+                            p_rating integer, p_recipient_known boolean, t visit_thresholds)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT array_remove(ARRAY[
+        CASE WHEN p_clock_uncertain THEN 'clock_uncertain' END,
+        CASE WHEN visit_early_leave(p_duration_s, p_expected_minutes, t) THEN 'early_leave' END,
+        CASE WHEN visit_overtime(p_duration_s, p_expected_minutes, t) THEN 'overtime' END,
+        CASE WHEN p_card_mismatch THEN 'card_mismatch' END,
+        CASE WHEN visit_low_rating(p_rating, t) THEN 'low_rating' END,
+        CASE WHEN NOT p_recipient_known THEN 'unknown_recipient' END
+    ], NULL)
+$$;
 
 -- ==== Rebuilding visits ====
 
-DROP FUNCTION rebuild_visit(uuid);
-
 -- Rebuild the visits with the given keys from ALL their events. The result is a pure
--- function of the events held (plus the catalogue, the card bindings and the
--- thresholds), so it never depends on the order in which terminals delivered them:
+-- function of the events held (plus the catalogue, the card bindings, the thresholds
+-- and the corrections of the services), so it never depends on the order in which
+-- terminals delivered them:
 --   * the visit belongs to the provider of its earliest event that is not a rating;
 --     events of other providers' workers under the same key are ignored;
 --   * of each kind the earliest event counts (the latest for ratings), ties broken by
@@ -167,7 +185,9 @@ DROP FUNCTION rebuild_visit(uuid);
 --   * state: rated (ended + rated) > ended > cancelled > started > attempted;
 --   * duration from the monotonic clock when start and end share a boot id, else from
 --     the wall clock and flagged clock_uncertain;
---   * expected minutes = sum of norm_minutes x quantity of the services done;
+--   * expected_minutes: visit_expected_minutes of the services done; the flags judge
+--     the services as corrected (visit_corrections, 0008: the latest services
+--     correction, read at run time), so a correction and the flags never disagree;
 --   * a card confirms an end when it is actively bound to the visit's recipient on
 --     that local date (by the recipient, or by a guardian acting for them).
 -- Returns the number of visits written (unchanged ones are not rewritten).
@@ -243,17 +263,22 @@ BEGIN
         LEFT JOIN c USING (visit_key)
         LEFT JOIN att USING (visit_key)
     ), v AS (
-        SELECT b.*,
-               x.expected_minutes, sc.holder AS start_confirmer, ec.holder AS end_confirmer,
+        SELECT b.*, x.expected_minutes,
+               coalesce(cs.expected_minutes, x.expected_minutes) AS effective_expected_minutes,
+               sc.holder AS start_confirmer, ec.holder AS end_confirmer,
                EXISTS (SELECT 1 FROM recipients rc
                        WHERE rc.id = b.recipient_id AND rc.provider_id = b.provider_id)
                    AS recipient_known
         FROM base b
-        CROSS JOIN LATERAL (
-            SELECT coalesce(sum(sv.norm_minutes * q.quantity), 0)::integer AS expected_minutes
-            FROM unnest(b.service_codes, b.service_quantities) q(code, quantity)
-            JOIN services sv ON sv.code = q.code
-        ) x
+        CROSS JOIN LATERAL visit_expected_minutes(b.service_codes, b.service_quantities) x
+        -- the latest correction of the services, if any (0008; read at run time)
+        LEFT JOIN LATERAL (
+            SELECT m.expected_minutes
+            FROM visit_corrections vc, correction_services(vc.value) k,
+                 visit_expected_minutes(k.codes, k.quantities) m
+            WHERE vc.visit_id = b.id AND vc.field = 'services'
+            ORDER BY vc.id DESC LIMIT 1
+        ) cs ON true
         LEFT JOIN LATERAL (
             SELECT cb.holder FROM card_bindings cb
             WHERE cb.token = b.start_token AND cb.recipient_id = b.recipient_id
@@ -272,21 +297,10 @@ BEGIN
         ) ec ON true
     ), f AS (
         SELECT v.*,
-               array_remove(ARRAY[
-                   CASE WHEN v.clock_uncertain THEN 'clock_uncertain' END,
-                   CASE WHEN v.expected_minutes > 0 AND v.duration_s IS NOT NULL
-                             AND v.duration_s < t.early_leave_ratio * v.expected_minutes * 60
-                        THEN 'early_leave' END,
-                   CASE WHEN v.expected_minutes > 0 AND v.duration_s IS NOT NULL
-                             AND v.duration_s > t.overtime_ratio * v.expected_minutes * 60
-                        THEN 'overtime' END,
-                   CASE WHEN (v.start_token IS NOT NULL AND v.start_confirmer IS NULL)
-                          OR (v.end_token IS NOT NULL AND v.end_confirmer IS NULL)
-                        THEN 'card_mismatch' END,
-                   CASE WHEN v.rating IS NOT NULL AND v.rating <= t.low_rating_max
-                        THEN 'low_rating' END,
-                   CASE WHEN NOT v.recipient_known THEN 'unknown_recipient' END
-               ], NULL) AS flags
+               visit_flags(v.clock_uncertain, v.duration_s, v.effective_expected_minutes,
+                           (v.start_token IS NOT NULL AND v.start_confirmer IS NULL)
+                               OR (v.end_token IS NOT NULL AND v.end_confirmer IS NULL),
+                           v.rating, v.recipient_known, t) AS flags
         FROM v CROSS JOIN t
     ), up AS (
         INSERT INTO visits AS x (id, provider_id, worker_id, recipient_id, plan_id, state,
@@ -376,7 +390,3 @@ BEGIN
     RETURN n;
 END
 $$;
-
--- Visits of rows stored before this migration, rebuilt by the new rules.
-SELECT rebuild_visits(array_agg(DISTINCT visit_key)) FROM events
-WHERE kind IN ('visit.started', 'visit.ended', 'visit.rated', 'visit.cancelled', 'visit.attempt');

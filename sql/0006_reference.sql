@@ -1,32 +1,3 @@
--- The database epoch as terminals see it, and reference data in the region's time.
---
--- Epoch. db_epoch holds a random id made once per database, but a restore from a
--- backup brings that same row back, so on its own it detects nothing. What a
--- terminal is told is database_epoch(): a hash of that id, the cluster's system
--- identifier and its current WAL timeline. It changes when the data is loaded into
--- another cluster (pg_dump/pg_restore: new system identifier), after point-in-time
--- recovery and after a replica is promoted (new timeline) -- the cases where
--- acknowledged events can be missing. A restore that copies the data folder back
--- changes none of these; that case (and every other) is caught by the sequence
--- check: each acknowledgement carries the highest seq the server holds for the
--- device, and a device that hears a lower number than it was told before re-uploads
--- from there (backend/README.md, "Restores").
-
-CREATE FUNCTION database_epoch() RETURNS uuid
-LANGUAGE sql VOLATILE AS $$
-    WITH h AS (
-        SELECT encode(sha256(convert_to(e.epoch::text || '/' || s.system_identifier::text
-                   || '/' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8), 'UTF8')),
-                   'hex') AS x
-        FROM db_epoch e, pg_control_system() s
-    )
-    -- Shaped as a version-8 UUID (RFC 9562: custom), so it is a valid UUID anywhere.
-    SELECT (substr(x, 1, 12) || '8' || substr(x, 14, 3)
-            || substr('89ab', (('x' || substr(x, 17, 1))::bit(4)::integer % 4) + 1, 1)
-            || substr(x, 18, 15))::uuid
-    FROM h
-$$;
-
 -- Reference data a terminal keeps for offline work, compared by (kind, id, version):
 -- its provider's recipients (active cards, certificates still valid with the volume
 -- left this period), the service catalogue, and its worker's plans for today and
@@ -35,7 +6,7 @@ $$;
 -- certificate or a used volume gives a new version without triggers; a record that
 -- is no longer listed (deleted recipient, revoked card's recipient changes version,
 -- revoked device lists nothing) is one the device must drop.
-CREATE OR REPLACE FUNCTION reference_items(p_device uuid)
+CREATE FUNCTION reference_items(p_device uuid)
 RETURNS TABLE (kind text, id text, body jsonb)
 LANGUAGE sql STABLE AS $$
 WITH dev AS (
