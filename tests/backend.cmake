@@ -45,6 +45,13 @@ if(TARGET carefactd)
 endif()
 
 if(TARGET carefactd)
+  cf_add_unit_test(backend router be_core)
+  add_executable(test_integration_edge ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_edge.c)
+  target_link_libraries(test_integration_edge PRIVATE cf_test_support PkgConfig::CMOCKA)
+  add_dependencies(test_integration_edge carefactd)
+  cf_add_test(NAME integration.backend.edge LABEL integration TIMEOUT 180
+    COMMAND test_integration_edge)
+
   cf_add_test(NAME integration.backend.server_ops LABEL integration TIMEOUT 180
     COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_server_ops.sh)
 endif()

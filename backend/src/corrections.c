@@ -15,6 +15,8 @@
 #include "be/auth.h"
 #include "be/corrections.h"
 #include "be/db.h"
+#include "be/reply.h"
+#include "be/audit.h"
 #include "cf/json.h"
 #include "cf/uuid.h"
 
@@ -26,6 +28,10 @@
 struct correction {
     char visit[CF_UUID_TEXT_LEN + 1];
     struct be_correction_body body;
+    /* the transaction's outcome: */
+    long *position; /* the first unknown service's position */
+    PGresult **stored; /* the stored row */
+    int refusal; /* an enum correction_refusal, 0 when stored */
 };
 
 /* ==== Reading the body ==== */
@@ -345,7 +351,15 @@ static void reply_refusal(struct be_request *req, int refusal, long position)
     }
 }
 
-void be_handle_correction_create(struct be_request *req)
+static int correction_tx(struct be_request *req, void *ctx)
+{
+    struct correction *c = ctx;
+    int rc = store_correction(req, c, c->position, c->stored);
+    c->refusal = rc > 0 ? rc : 0;
+    return rc < 0 ? BE_TX_FAILED : rc > 0 ? BE_TX_ROLLBACK : BE_TX_COMMIT;
+}
+
+static void handle_correction_create(struct be_request *req)
 {
     struct correction c;
     struct cf_error_detail d = {0};
@@ -353,7 +367,7 @@ void be_handle_correction_create(struct be_request *req)
     PGresult *stored = NULL;
     long position = 0;
     memset(&c, 0, sizeof c);
-    if (cf_uuid_from_text(req->param, id)) {
+    if (cf_uuid_from_text(be_param(req, "id"), id)) {
         reply_refusal(req, REFUSE_NOT_FOUND, 0);
         return;
     }
@@ -362,20 +376,13 @@ void be_handle_correction_create(struct be_request *req)
         be_reply_invalid(req, &d);
         goto out;
     }
-    if (be_db_exec(req->db, "BEGIN")) {
-        be_reply_db_error(req, req->db, "correction");
-        goto out;
-    }
-    int rc = store_correction(req, &c, &position, &stored);
-    if (rc == 0 && be_db_exec(req->db, "COMMIT") == 0) {
+    c.position = &position;
+    c.stored = &stored;
+    int rc = be_db_transaction(req, NULL, "correction", correction_tx, &c);
+    if (rc == BE_TX_COMMIT) /* NOTE: the answer is sent only after COMMIT returned */
         be_reply_json(req, 201, cJSON_Parse(PQgetvalue(stored, 0, 0)));
-        goto out;
-    }
-    if (rc > 0)
-        reply_refusal(req, rc, position);
-    else
-        be_reply_db_error(req, req->db, "correction");
-    (void)be_db_exec(req->db, "ROLLBACK");
+    else if (rc == BE_TX_ROLLBACK)
+        reply_refusal(req, c.refusal, position);
 out:
     PQclear(stored);
     be_correction_body_cleanup(&c.body);
@@ -396,11 +403,11 @@ static const char history_sql[] =
     "AND ($2 = '' OR pl.provider_id = $2::uuid) AND ($3 = '' OR pl.worker_id = $3::uuid) "
     "LIMIT 1) x";
 
-void be_handle_correction_list(struct be_request *req)
+static void handle_correction_list(struct be_request *req)
 {
     uint8_t id[CF_UUID_LEN];
     char text[CF_UUID_TEXT_LEN + 1];
-    if (cf_uuid_from_text(req->param, id)) {
+    if (cf_uuid_from_text(be_param(req, "id"), id)) {
         reply_refusal(req, REFUSE_NOT_FOUND, 0);
         return;
     }
@@ -416,3 +423,14 @@ void be_handle_correction_list(struct be_request *req)
         be_reply_json(req, 200, cJSON_Parse(PQgetvalue(res, 0, 0)));
     PQclear(res);
 }
+
+static const struct be_route routes[] = {
+    {"POST", "/api/v1/visits/{id}/corrections", handle_correction_create, true,
+     BE_OVERSIGHT | BE_MANAGER, BODY_MAX_BYTES},
+    {"GET", "/api/v1/visits/{id}/corrections", handle_correction_list, true, BE_PEOPLE,
+     BE_BODY_NONE},
+    /* The recipient's statement (statement.c) */
+    {"GET", "/api/v1/recipients/{id}/statement", be_handle_recipient_statement, true,
+     BE_OVERSIGHT | BE_MANAGER, BE_BODY_NONE},
+};
+const struct be_module be_corrections_module = BE_MODULE("corrections", routes);

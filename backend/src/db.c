@@ -1,5 +1,6 @@
 /* PostgreSQL edge of carefactd: per-thread connections with their prepared
- * statements and epoch (see be/db.h). Migrations are in migrate.c. */
+ * statements and epoch, the row-level-security scope, how a failed statement is
+ * answered, and the one transaction helper (see be/db.h). Migrations are in migrate.c. */
 #include "be/db.h"
 
 #include <errno.h>
@@ -8,6 +9,8 @@
 #include <sys/socket.h>
 
 #include "be/log.h"
+#include "be/metrics.h"
+#include "be/reply.h"
 
 struct statement {
     const char *name;
@@ -143,4 +146,117 @@ const char *be_db_epoch(const PGconn *db)
 const char *be_db_schema(const PGconn *db)
 {
     return db && db == tdb.conn ? tdb.schema : "";
+}
+
+int be_db_set_scope(PGconn *db, const char *scope)
+{
+    const char *params[1] = {scope};
+    PGresult *res = PQexecParams(db, "SELECT set_config('carefact.provider', $1, false)", 1, NULL,
+                                 params, NULL, NULL, 0);
+    int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
+/* ==== Failures ==== */
+
+int be_db_status_of(const char *sqlstate)
+{
+    return sqlstate && strlen(sqlstate) == 5 && strncmp(sqlstate, "22", 2) == 0 ? 400 : 503;
+}
+
+const char *be_db_field_of(const char *message, const char *const *names, const char *const *values,
+                           size_t n)
+{
+    for (size_t i = 0; message && i < n; i++) {
+        if (!names[i] || !values[i] || !values[i][0])
+            continue;
+        /* PostgreSQL quotes the value it could not take: ...: "1-2-3" */
+        size_t len = strlen(values[i]);
+        for (const char *q = strchr(message, '"'); q; q = strchr(q + 1, '"'))
+            if (strncmp(q + 1, values[i], len) == 0 && q[1 + len] == '"')
+                return names[i];
+    }
+    return NULL;
+}
+
+bool be_db_check(struct be_request *req, const PGresult *res, ExecStatusType want)
+{
+    if (res && PQresultStatus(res) == want)
+        return true;
+    struct be_db_failure *f = &req->db_failure;
+    if (f->sqlstate[0] || f->message[0])
+        return false; /* the first failure is the one to tell */
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *message = res ? PQresultErrorMessage(res) : NULL;
+    snprintf(f->sqlstate, sizeof f->sqlstate, "%s", state ? state : "");
+    snprintf(f->message, sizeof f->message, "%s",
+             message && message[0] ? message
+             : res                 ? "unexpected result status"
+                                   : (req->db ? PQerrorMessage(req->db) : "no result"));
+    return false;
+}
+
+void be_db_name_field(struct be_request *req, const char *const *names, const char *const *values,
+                      size_t n)
+{
+    const char *field = be_db_field_of(req->db_failure.message, names, values, n);
+    snprintf(req->db_failure.field, sizeof req->db_failure.field, "%s", field ? field : "");
+}
+
+void be_reply_db_error(struct be_request *req, PGconn *db, const char *what)
+{
+    const struct be_db_failure *f = &req->db_failure;
+    const char *message = f->message[0] ? f->message : db ? PQerrorMessage(db) : "no connection";
+    cJSON *fields = cJSON_CreateObject();
+    if (fields) {
+        cJSON_AddStringToObject(fields, "route", req->route ? req->route : "");
+        cJSON_AddStringToObject(fields, "what", what);
+        if (f->step)
+            cJSON_AddStringToObject(fields, "step", f->step);
+        cJSON_AddStringToObject(fields, "sqlstate", f->sqlstate);
+        cJSON_AddStringToObject(fields, "error", message);
+    }
+    if (be_db_status_of(f->sqlstate) == 400) {
+        /* The client's value, refused by the database: their error, not ours. */
+        be_log("info", "database refused a value", fields);
+        char detail[300];
+        snprintf(detail, sizeof detail,
+                 "%s is not a value the server can use (a time, a number or an id out of its "
+                 "range or form).",
+                 f->field[0] ? f->field : "A value of the request");
+        be_reply_problem(req, 400, "validation", "A query parameter is not valid", detail, f->field,
+                         NULL);
+        return;
+    }
+    be_log("error", "database error", fields);
+    be_metrics_db_error();
+    be_reply_problem(req, 503, "unavailable", "The database is not available",
+                     "The server could not reach its database; nothing was stored. Try again "
+                     "in a moment.",
+                     NULL, NULL);
+}
+
+/* ==== Transactions ==== */
+
+int be_db_transaction(struct be_request *req, const char *begin, const char *what,
+                      int (*body)(struct be_request *req, void *ctx), void *ctx)
+{
+    PGconn *db = req->db;
+    PGresult *res = PQexec(db, begin ? begin : "BEGIN");
+    int rc = be_db_check(req, res, PGRES_COMMAND_OK) ? body(req, ctx) : BE_TX_FAILED;
+    PQclear(res);
+    if (rc == BE_TX_COMMIT) {
+        res = PQexec(db, "COMMIT");
+        if (!be_db_check(req, res, PGRES_COMMAND_OK))
+            rc = BE_TX_FAILED;
+        PQclear(res);
+        if (rc == BE_TX_COMMIT)
+            return rc;
+    }
+    /* NOTE: answered (and logged) before ROLLBACK, which clears the server's message. */
+    if (rc != BE_TX_ROLLBACK)
+        be_reply_db_error(req, db, what);
+    PQclear(PQexec(db, "ROLLBACK"));
+    return rc == BE_TX_ROLLBACK ? BE_TX_ROLLBACK : BE_TX_FAILED;
 }

@@ -9,8 +9,9 @@
 
 #include <libpq-fe.h>
 
-#include "be/auth.h"
+#include "be/session.h"
 #include "be/demo.h"
+#include "be/db.h"
 #include "cf/codec.h"
 #include "cf/token.h"
 

@@ -10,12 +10,14 @@
 #include <openssl/rand.h>
 
 #include "be/db.h"
-#include "be/server.h"
+#include "be/reply.h"
 #include "cf/codec.h"
 #include "cf/json.h"
 #include "cf/uuid.h"
 
 /* No 0/O, 1/I: a worker reads the code off a screen or a paper. */
+#define ENROLL_BODY_MAX 4096
+
 static const char code_alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
 static int code_hash_hex(const char *code, char out[65])
@@ -81,9 +83,64 @@ static void reply_code_problem(struct be_request *req, const char *detail)
                      NULL);
 }
 
+struct enrolment {
+    char hash[65]; /* SHA-256 of the code */
+    char device_id[CF_UUID_TEXT_LEN + 1];
+    char key_hex[65];
+    const char *refusal; /* why the code is refused, NULL when used */
+    cJSON *reply; /* the answer, filled inside the transaction */
+};
+
+/* Claim the code (locked) and store the device. */
+static int enrol_tx(struct be_request *req, void *ctx)
+{
+    struct enrolment *e = ctx;
+    const char *p1[1] = {e->hash};
+    PGresult *res = PQexecParams(
+        req->db,
+        "SELECT c.worker_id, w.provider_id, encode(r.token_key, 'hex'), c.used_at IS NOT NULL, "
+        "c.expires_at < now() FROM enrollment_codes c JOIN workers w ON w.id = c.worker_id "
+        "JOIN providers p ON p.id = w.provider_id JOIN regions r ON r.id = p.region_id "
+        "WHERE c.code_hash = decode($1, 'hex') FOR UPDATE OF c",
+        1, NULL, p1, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK)) {
+        PQclear(res);
+        return BE_TX_FAILED;
+    }
+    if (PQntuples(res) != 1)
+        e->refusal = "No such enrolment code: check it, or ask your manager for a new one.";
+    else if (strcmp(PQgetvalue(res, 0, 3), "t") == 0)
+        e->refusal = "This enrolment code was already used; ask your manager for a new one.";
+    else if (strcmp(PQgetvalue(res, 0, 4), "t") == 0)
+        e->refusal = "This enrolment code has expired; ask your manager for a new one.";
+    if (e->refusal) {
+        PQclear(res);
+        return BE_TX_ROLLBACK;
+    }
+    e->reply = cJSON_CreateObject();
+    if (e->reply) {
+        cJSON_AddStringToObject(e->reply, "device_id", e->device_id);
+        cJSON_AddStringToObject(e->reply, "worker_id", PQgetvalue(res, 0, 0));
+        cJSON_AddStringToObject(e->reply, "provider_id", PQgetvalue(res, 0, 1));
+        cJSON_AddStringToObject(e->reply, "token_key_hex", PQgetvalue(res, 0, 2));
+    }
+    const char *p2[4] = {e->device_id, PQgetvalue(res, 0, 0), e->key_hex, e->hash};
+    PGresult *ins =
+        PQexecParams(req->db,
+                     "WITH d AS (INSERT INTO devices (id, worker_id, public_key) "
+                     "VALUES ($1::uuid, $2::uuid, decode($3, 'hex')) RETURNING id) "
+                     "UPDATE enrollment_codes SET used_at = now(), device_id = (SELECT id FROM d) "
+                     "WHERE code_hash = decode($4, 'hex')",
+                     4, NULL, p2, NULL, NULL, 0);
+    bool ok = be_db_check(req, ins, PGRES_COMMAND_OK);
+    PQclear(ins);
+    PQclear(res);
+    return ok ? BE_TX_COMMIT : BE_TX_FAILED;
+}
+
 static void enroll(struct be_request *req, const char *code, const char *key_text)
 {
-    char hash[65], device_id[CF_UUID_TEXT_LEN + 1];
+    struct enrolment e = {0};
     uint8_t key[32], id[CF_UUID_LEN];
     size_t key_len = 0;
     if (cf_base64url_decode(key_text, strlen(key_text), key, sizeof key, &key_len) ||
@@ -94,81 +151,33 @@ static void enroll(struct be_request *req, const char *code, const char *key_tex
                          "public_key", NULL);
         return;
     }
-    if (code_hash_hex(code, hash) || cf_uuid_v4(id)) {
-        be_reply_db_error(req, NULL, "enroll: crypto");
+    /* The server's own failure (hashing, random numbers), not the database's. */
+    if (code_hash_hex(code, e.hash) || cf_uuid_v4(id)) {
+        be_reply_server_fault(req, "enroll: crypto");
         return;
     }
-    cf_uuid_to_text(id, device_id);
-    PGconn *db = req->db;
-    if (be_db_exec(db, "BEGIN")) {
-        be_reply_db_error(req, db, "enroll: begin");
+    cf_uuid_to_text(id, e.device_id);
+    cf_hex_encode(key, 32, e.key_hex, sizeof e.key_hex);
+    int rc = be_db_transaction(req, NULL, "enroll", enrol_tx, &e);
+    if (rc == BE_TX_ROLLBACK) {
+        reply_code_problem(req, e.refusal);
+    } else if (rc == BE_TX_COMMIT) { /* NOTE: the answer is sent only after COMMIT returned */
+        if (e.reply)
+            cJSON_AddStringToObject(e.reply, "epoch", be_db_epoch(req->db));
+        be_reply_json(req, 201, e.reply);
         return;
     }
-    const char *p1[1] = {hash};
-    PGresult *res = PQexecParams(
-        db,
-        "SELECT c.worker_id, w.provider_id, encode(r.token_key, 'hex'), c.used_at IS NOT NULL, "
-        "c.expires_at < now() FROM enrollment_codes c JOIN workers w ON w.id = c.worker_id "
-        "JOIN providers p ON p.id = w.provider_id JOIN regions r ON r.id = p.region_id "
-        "WHERE c.code_hash = decode($1, 'hex') FOR UPDATE OF c",
-        1, NULL, p1, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        PQclear(res);
-        be_db_exec(db, "ROLLBACK");
-        be_reply_db_error(req, db, "enroll: select");
-        return;
-    }
-    const char *problem = NULL;
-    if (PQntuples(res) != 1)
-        problem = "No such enrolment code: check it, or ask your manager for a new one.";
-    else if (strcmp(PQgetvalue(res, 0, 3), "t") == 0)
-        problem = "This enrolment code was already used; ask your manager for a new one.";
-    else if (strcmp(PQgetvalue(res, 0, 4), "t") == 0)
-        problem = "This enrolment code has expired; ask your manager for a new one.";
-    if (problem) {
-        PQclear(res);
-        be_db_exec(db, "ROLLBACK");
-        reply_code_problem(req, problem);
-        return;
-    }
-    cJSON *body = cJSON_CreateObject();
-    if (body) {
-        cJSON_AddStringToObject(body, "device_id", device_id);
-        cJSON_AddStringToObject(body, "worker_id", PQgetvalue(res, 0, 0));
-        cJSON_AddStringToObject(body, "provider_id", PQgetvalue(res, 0, 1));
-        cJSON_AddStringToObject(body, "token_key_hex", PQgetvalue(res, 0, 2));
-    }
-    char key_hex[65];
-    cf_hex_encode(key, 32, key_hex, sizeof key_hex);
-    const char *p2[4] = {device_id, PQgetvalue(res, 0, 0), key_hex, hash};
-    PGresult *ins =
-        PQexecParams(db,
-                     "WITH d AS (INSERT INTO devices (id, worker_id, public_key) "
-                     "VALUES ($1::uuid, $2::uuid, decode($3, 'hex')) RETURNING id) "
-                     "UPDATE enrollment_codes SET used_at = now(), device_id = (SELECT id FROM d) "
-                     "WHERE code_hash = decode($4, 'hex')",
-                     4, NULL, p2, NULL, NULL, 0);
-    int ok = PQresultStatus(ins) == PGRES_COMMAND_OK;
-    PQclear(ins);
-    PQclear(res);
-    /* NOTE: the answer is sent only after COMMIT returned. */
-    if (!ok || be_db_exec(db, "COMMIT")) {
-        be_db_exec(db, "ROLLBACK");
-        cJSON_Delete(body);
-        be_reply_db_error(req, db, "enroll: insert");
-        return;
-    }
-    cJSON_AddStringToObject(body, "epoch", be_db_epoch(db));
-    be_reply_json(req, 201, body);
+    cJSON_Delete(e.reply);
 }
 
-void be_handle_enroll(struct be_request *req)
+static void handle_enroll(struct be_request *req)
 {
     static const char *const allowed[] = {"code", "public_key", NULL};
     struct cf_error_detail detail = {0};
     char code[BE_ENROLL_CODE_LEN + 1], key[64];
     cJSON *root = NULL;
-    int rc = cf_json_parse(req->body ? req->body : "", req->body_len, 4096, &root, &detail);
+    int rc =
+        cf_json_parse(req->body ? req->body : "", req->body_len, ENROLL_BODY_MAX, &root, &detail);
     if (!rc)
         rc = cf_json_check_fields(root, allowed, "", &detail);
     if (!rc)
@@ -183,3 +192,8 @@ void be_handle_enroll(struct be_request *req)
     }
     enroll(req, code, key);
 }
+
+static const struct be_route routes[] = {
+    {"POST", "/api/v1/devices", handle_enroll, true, BE_PUBLIC, ENROLL_BODY_MAX},
+};
+const struct be_module be_devices_module = BE_MODULE("devices", routes);

@@ -17,6 +17,8 @@
 #include "be/auth.h"
 #include "be/figures.h"
 #include "be/query.h"
+#include "be/reply.h"
+#include "be/db.h"
 #include "cf/uuid.h"
 
 /* $1 group, $2 from, $3 to, $4 provider or '', $5 worker or ''. from/to: '' (the
@@ -153,22 +155,23 @@ static bool apply_scope(struct be_request *req, struct figures_query *q)
     return true;
 }
 
-void be_handle_figures(struct be_request *req)
+static void handle_figures(struct be_request *req)
 {
     struct figures_query q;
     struct cf_error_detail d = {0};
     if (read_query(req->query, &q, &d)) {
-        be_reply_problem(req, 400, "validation", "A query parameter is not valid", d.message,
-                         d.field, NULL);
+        be_reply_query_invalid(req, &d);
         return;
     }
     if (!apply_scope(req, &q))
         return;
     const char *values[5] = {q.group, q.from, q.to, q.provider, q.worker};
+    static const char *const names[5] = {"group", "from", "to", "provider", "worker"};
     PGresult *res = PQexecParams(req->db, figures_sql, 5, NULL, values, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+    if (!be_db_check(req, res, PGRES_TUPLES_OK) || PQntuples(res) != 1) {
+        be_db_name_field(req, names, values, 5); /* a time the database refuses: 400 */
         be_reply_db_error(req, req->db, "figures");
-    else if (strcmp(PQgetvalue(res, 0, 1), "t") != 0)
+    } else if (strcmp(PQgetvalue(res, 0, 1), "t") != 0)
         be_reply_problem(req, 400, "validation", "A query parameter is not valid",
                          "to must be after from (from defaults to the start of the current "
                          "local month, to to now)",
@@ -177,3 +180,9 @@ void be_handle_figures(struct be_request *req)
         be_reply_json(req, 200, cJSON_Parse(PQgetvalue(res, 0, 0)));
     PQclear(res);
 }
+
+static const struct be_route routes[] = {
+    /* A worker sees only their own. */
+    {"GET", "/api/v1/figures", handle_figures, true, BE_PEOPLE, BE_BODY_NONE},
+};
+const struct be_module be_figures_module = BE_MODULE("figures", routes);

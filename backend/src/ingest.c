@@ -14,13 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "be/ingest.h"
 #include "be/buf.h"
 #include "be/db.h"
 #include "be/event_row.h"
 #include "be/log.h"
 #include "be/metrics.h"
-#include "be/server.h"
 #include "be/web.h"
+#include "be/reply.h"
 #include "cf/batch.h"
 #include "cf/codec.h"
 #include "cf/uuid.h"
@@ -317,12 +318,24 @@ static void reply_verdict(struct be_request *req, const struct verdict *v)
     be_reply_problem(req, v->status, v->type, v->title, v->detail, v->field, extra);
 }
 
-void be_handle_upload(struct be_request *req)
+/* Keep the batch only when something new was stored: a refusal or a pure replay
+ * rolls back. */
+static int upload_tx(struct be_request *req, void *ctx)
+{
+    struct upload *up = ctx;
+    if (ingest_tx(req->db, up)) {
+        req->db_failure.step = up->failed_step;
+        return BE_TX_FAILED;
+    }
+    return up->stored ? BE_TX_COMMIT : BE_TX_ROLLBACK;
+}
+
+static void handle_upload(struct be_request *req)
 {
     struct cf_batch batch;
     struct cf_error_detail detail = {0};
     uint8_t path_id[CF_UUID_LEN];
-    if (cf_uuid_from_text(req->param, path_id)) {
+    if (cf_uuid_from_text(be_param(req, "id"), path_id)) {
         be_reply_problem(req, 404, "unknown-device", "Unknown device",
                          "The path must name a device by its UUID.", NULL, NULL);
         return;
@@ -342,24 +355,10 @@ void be_handle_upload(struct be_request *req)
     struct upload up = {.batch = &batch};
     cf_uuid_to_text(path_id, up.device_id);
     PGconn *db = req->db;
-    int rc = be_db_exec(db, "BEGIN");
-    if (rc)
-        up.failed_step = "begin";
-    if (!rc)
-        rc = ingest_tx(db, &up);
-    if (!rc && up.stored && be_db_exec(db, "COMMIT")) {
-        rc = -1;
-        up.failed_step = "commit";
-    }
+    int rc = be_db_transaction(req, NULL, "ingest", upload_tx, &up);
     cf_batch_cleanup(&batch);
-    if (rc) {
-        /* Report before ROLLBACK, which would clear the server's error message. */
-        be_reply_db_error(req, db, up.failed_step ? up.failed_step : "ingest");
-        be_db_exec(db, "ROLLBACK");
-        return;
-    }
-    if (!up.stored)
-        be_db_exec(db, "ROLLBACK"); /* refused or a pure replay: nothing to keep */
+    if (rc == BE_TX_FAILED)
+        return; /* answered */
     if (up.v.status) {
         if (up.v.tampered_seq)
             record_tampering(db, &up);
@@ -378,3 +377,8 @@ void be_handle_upload(struct be_request *req)
     }
     be_reply_json(req, 200, body);
 }
+
+static const struct be_route routes[] = {
+    {"POST", "/api/v1/devices/{id}/events", handle_upload, true, BE_DEVICE, BE_BODY_CONFIG},
+};
+const struct be_module be_ingest_module = BE_MODULE("ingest", routes);

@@ -8,9 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "be/server.h"
-
-#define ROUTES_MAX 32
+#define ROUTES_MAX 64
 static const int statuses[] = {200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 422, 503, 0};
 #define STATUS_SLOTS (sizeof statuses / sizeof statuses[0])
 static const double buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
@@ -34,7 +32,7 @@ static atomic_ulong db_errors;
 
 void be_metrics_request(size_t route_index, int status, double seconds)
 {
-    size_t r = route_index < ROUTES_MAX && route_index < be_route_count ? route_index : ROUTES_MAX;
+    size_t r = route_index < ROUTES_MAX ? route_index : ROUTES_MAX;
     size_t s = STATUS_SLOTS - 1;
     for (size_t i = 0; i + 1 < STATUS_SLOTS; i++)
         if (statuses[i] == status)
@@ -92,17 +90,18 @@ static void append(struct text *t, const char *fmt, ...)
     t->len += (size_t)n;
 }
 
-char *be_metrics_render(void)
+char *be_metrics_render(size_t route_count, be_metrics_route_name route_name, const void *ctx)
 {
     struct text t = {.cap = 64 * 1024};
     t.buf = malloc(t.cap);
     append(&t, "# HELP carefact_http_requests_total HTTP requests by route and status.\n"
                "# TYPE carefact_http_requests_total counter\n");
     for (size_t r = 0; r <= ROUTES_MAX; r++) {
-        if (r < ROUTES_MAX && r >= be_route_count)
+        if (r < ROUTES_MAX && r >= route_count)
             continue;
-        const char *route = r < be_route_count ? be_routes[r].pattern : "unmatched";
-        const char *method = r < be_route_count ? be_routes[r].method : "";
+        const char *route = "unmatched", *method = "";
+        if (r < route_count)
+            route_name(ctx, r, &method, &route);
         for (size_t s = 0; s < STATUS_SLOTS; s++) {
             unsigned long n = atomic_load(&requests[r][s]);
             if (n)

@@ -5,10 +5,13 @@
  * listed, so a dropped link resumes where it stopped. */
 #include <string.h>
 
+#include "be/reference.h"
 #include "be/db.h"
-#include "be/server.h"
+#include "be/reply.h"
 #include "cf/json.h"
 #include "cf/uuid.h"
+
+#define FETCH_BODY_MAX (64u * 1024) /* up to 200 (kind, id) pairs */
 
 #define FETCH_MAX 200
 
@@ -16,7 +19,7 @@
 static int device_ok(struct be_request *req)
 {
     uint8_t id[CF_UUID_LEN];
-    if (cf_uuid_from_text(req->param, id)) {
+    if (cf_uuid_from_text(be_param(req, "id"), id)) {
         be_reply_problem(req, 404, "unknown-device", "Unknown device",
                          "The path must name a device by its UUID.", NULL, NULL);
         return 0;
@@ -52,11 +55,11 @@ static void reply_query(struct be_request *req, const char *sql, int nparams,
     PQclear(res);
 }
 
-void be_handle_reference_list(struct be_request *req)
+static void handle_reference_list(struct be_request *req)
 {
     if (!device_ok(req))
         return;
-    const char *params[1] = {req->param};
+    const char *params[1] = {be_param(req, "id")};
     reply_query(req,
                 "SELECT json_build_object('items', coalesce(json_agg(json_build_object('kind', "
                 "kind, 'id', id, 'version', left(md5(body::text), 16)) ORDER BY kind, id), '[]'))"
@@ -64,7 +67,7 @@ void be_handle_reference_list(struct be_request *req)
                 1, params, "reference list");
 }
 
-void be_handle_reference_fetch(struct be_request *req)
+static void handle_reference_fetch(struct be_request *req)
 {
     static const char *const allowed[] = {"items", NULL};
     static const char *const item_fields[] = {"kind", "id", NULL};
@@ -72,7 +75,8 @@ void be_handle_reference_fetch(struct be_request *req)
     cJSON *root = NULL;
     if (!device_ok(req))
         return;
-    int rc = cf_json_parse(req->body ? req->body : "", req->body_len, 64 * 1024, &root, &detail);
+    int rc =
+        cf_json_parse(req->body ? req->body : "", req->body_len, FETCH_BODY_MAX, &root, &detail);
     if (!rc)
         rc = cf_json_check_fields(root, allowed, "", &detail);
     const cJSON *items = root ? cJSON_GetObjectItemCaseSensitive(root, "items") : NULL;
@@ -103,7 +107,7 @@ void be_handle_reference_fetch(struct be_request *req)
         be_reply_invalid(req, &detail);
         return;
     }
-    const char *params[2] = {req->param, wanted ? wanted : "[]"};
+    const char *params[2] = {be_param(req, "id"), wanted ? wanted : "[]"};
     reply_query(req,
                 "SELECT json_build_object('items', coalesce(json_agg(json_build_object('kind', "
                 "r.kind, 'id', r.id, 'version', left(md5(r.body::text), 16), 'body', r.body) "
@@ -113,3 +117,10 @@ void be_handle_reference_fetch(struct be_request *req)
                 2, params, "reference fetch");
     cJSON_free(wanted);
 }
+
+static const struct be_route routes[] = {
+    {"GET", "/api/v1/devices/{id}/reference", handle_reference_list, true, BE_DEVICE, BE_BODY_NONE},
+    {"POST", "/api/v1/devices/{id}/reference/fetch", handle_reference_fetch, true, BE_DEVICE,
+     FETCH_BODY_MAX},
+};
+const struct be_module be_reference_module = BE_MODULE("reference", routes);

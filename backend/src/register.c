@@ -20,6 +20,8 @@
 #include "be/log.h"
 #include "be/query.h"
 #include "be/register.h"
+#include "be/reply.h"
+#include "be/audit.h"
 #include "cf/json.h"
 #include "cf/uuid.h"
 
@@ -158,7 +160,7 @@ static void reply_no_register(struct be_request *req)
 static bool read_ref(struct be_request *req, struct register_ref *ref)
 {
     const char *scope = be_auth_provider_scope(req);
-    if (!be_register_id_parse(req->param, ref->month, ref->provider) ||
+    if (!be_register_id_parse(be_param(req, "id"), ref->month, ref->provider) ||
         (scope[0] && strcmp(scope, ref->provider) != 0)) {
         reply_no_register(req);
         return false;
@@ -343,36 +345,10 @@ static PGresult *query_rows(PGconn *db, const char *sql, const char *const *valu
     return res;
 }
 
-/* The head and rows in one snapshot. work_mem: the 42,000 lines of a large provider's
- * month (15 MB) are sorted in memory instead of on disk (0.2 s). */
-static int query_document(PGconn *db, const struct register_ref *ref, struct register_doc *doc)
+/* The rows of doc's lines_res into doc->rows: 0, or -1 (memory, or a row that is not
+ * what lines_sql returns). */
+static int read_rows(struct register_doc *doc)
 {
-    const char *values[2] = {ref->month, ref->provider};
-    if (be_db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") ||
-        be_db_exec(db, "SET LOCAL work_mem = '64MB'; SET LOCAL DateStyle = 'ISO'"))
-        return -1;
-    doc->head_res = query_rows(db, head_sql, values);
-    if (!doc->head_res)
-        return -1;
-    if (PQntuples(doc->head_res) == 0)
-        return 1;
-    doc->lines_res = query_rows(db, lines_sql, values);
-    if (!doc->lines_res)
-        return -1;
-    return be_db_exec(db, "COMMIT") ? -1 : 0;
-}
-
-/* The register as rows: 0 (doc filled; register_doc_cleanup), 1 (not visible), -1
- * (database, or a row that is not what lines_sql returns). */
-static int load_document(struct be_request *req, const struct register_ref *ref,
-                         struct register_doc *doc)
-{
-    memset(doc, 0, sizeof *doc);
-    int rc = query_document(req->db, ref, doc);
-    if (rc) {
-        (void)be_db_exec(req->db, "ROLLBACK");
-        return rc;
-    }
     read_head(doc);
     int n = PQntuples(doc->lines_res);
     doc->rows = calloc(n ? (size_t)n : 1, sizeof *doc->rows);
@@ -381,7 +357,55 @@ static int load_document(struct be_request *req, const struct register_ref *ref,
     for (int i = 0; i < n; i++)
         if (read_row(doc->lines_res, i, &doc->rows[doc->n++]))
             return -1;
-    return settle_totals(ref, doc) ? -1 : 0;
+    return 0;
+}
+
+struct document_query {
+    const struct register_ref *ref;
+    struct register_doc *doc;
+    bool missing; /* no register visible by this id */
+};
+
+/* The head and rows in one snapshot. work_mem: the 42,000 lines of a large provider's
+ * month (15 MB) are sorted in memory instead of on disk (0.2 s). */
+static int document_tx(struct be_request *req, void *ctx)
+{
+    struct document_query *q = ctx;
+    const char *values[2] = {q->ref->month, q->ref->provider};
+    if (be_db_exec(req->db, "SET LOCAL work_mem = '64MB'; SET LOCAL DateStyle = 'ISO'"))
+        return BE_TX_FAILED;
+    q->doc->head_res = query_rows(req->db, head_sql, values);
+    if (!q->doc->head_res)
+        return BE_TX_FAILED;
+    q->missing = PQntuples(q->doc->head_res) == 0;
+    if (q->missing)
+        return BE_TX_ROLLBACK;
+    q->doc->lines_res = query_rows(req->db, lines_sql, values);
+    return q->doc->lines_res ? BE_TX_COMMIT : BE_TX_FAILED;
+}
+
+/* The register as rows: 0 (doc filled; register_doc_cleanup), 1 (not visible), -1
+ * (answered: the database, or a row that is not what lines_sql returns). */
+static int load_document(struct be_request *req, const struct register_ref *ref,
+                         struct register_doc *doc)
+{
+    memset(doc, 0, sizeof *doc);
+    struct document_query q = {.ref = ref, .doc = doc};
+    int rc = be_db_transaction(req, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "register",
+                               document_tx, &q);
+    if (rc == BE_TX_FAILED)
+        return -1;
+    if (q.missing)
+        return 1;
+    if (rc == BE_TX_ROLLBACK) { /* not reached: a body rolls back only when missing */
+        be_reply_db_error(req, req->db, "register");
+        return -1;
+    }
+    if (read_rows(doc) || settle_totals(ref, doc)) {
+        be_reply_db_error(req, req->db, "register rows");
+        return -1;
+    }
+    return 0;
 }
 
 /* The document's JSON into out (capped): 0, or a CF_E… code from be_buf. */
@@ -402,7 +426,7 @@ static void reply_too_big(struct be_request *req, int rc, const char *what)
 
 /* ==== Reads ==== */
 
-void be_handle_register_list(struct be_request *req)
+static void handle_register_list(struct be_request *req)
 {
     char month_text[16], provider[64], month[11];
     struct be_query_param params[] = {{"month", month_text, sizeof month_text},
@@ -440,7 +464,7 @@ void be_handle_register_list(struct be_request *req)
     free(text);
 }
 
-void be_handle_register_get(struct be_request *req)
+static void handle_register_get(struct be_request *req)
 {
     struct register_ref ref;
     if (!read_ref(req, &ref))
@@ -453,7 +477,7 @@ void be_handle_register_get(struct be_request *req)
     struct register_doc doc;
     int rc = load_document(req, &ref, &doc);
     if (rc < 0) {
-        be_reply_db_error(req, req->db, "register");
+        /* answered */
     } else if (rc > 0) {
         reply_no_register(req);
     } else {
@@ -468,7 +492,7 @@ void be_handle_register_get(struct be_request *req)
     register_doc_cleanup(&doc);
 }
 
-void be_handle_register_export(struct be_request *req)
+static void handle_register_export(struct be_request *req)
 {
     struct register_ref ref;
     if (!read_ref(req, &ref))
@@ -489,9 +513,7 @@ void be_handle_register_export(struct be_request *req)
     struct register_doc doc;
     rc = load_document(req, &ref, &doc);
     if (rc) {
-        if (rc < 0)
-            be_reply_db_error(req, req->db, "register export");
-        else
+        if (rc > 0) /* < 0: answered */
             reply_no_register(req);
         register_doc_cleanup(&doc);
         return;
@@ -608,11 +630,6 @@ static void reply_refusal(struct be_request *req, enum change change, const char
     }
 }
 
-static void rollback(PGconn *db)
-{
-    (void)be_db_exec(db, "ROLLBACK");
-}
-
 /* Within the caller's transaction: the state function, then the audit row. Returns 0,
  * -1 on a database error, or 1 with *why (caller frees) naming the refusal. */
 static int apply_change(struct be_request *req, enum change change, const struct register_ref *ref,
@@ -639,6 +656,20 @@ static int apply_change(struct be_request *req, enum change change, const struct
     return rc ? -1 : 0;
 }
 
+struct change_query {
+    enum change change;
+    const struct register_ref *ref;
+    const char *reason;
+    char *why; /* a refusal (caller frees) */
+};
+
+static int change_tx(struct be_request *req, void *ctx)
+{
+    struct change_query *q = ctx;
+    int rc = apply_change(req, q->change, q->ref, q->reason, &q->why);
+    return rc < 0 ? BE_TX_FAILED : rc > 0 ? BE_TX_ROLLBACK : BE_TX_COMMIT;
+}
+
 static void handle_change(struct be_request *req, enum change change)
 {
     struct register_ref ref;
@@ -651,20 +682,13 @@ static void handle_change(struct be_request *req, enum change change)
         be_reply_invalid(req, &d);
         return;
     }
-    char *why = NULL;
-    if (be_db_exec(req->db, "BEGIN"))
-        goto db_error;
-    int rc = apply_change(req, change, &ref, reason, &why);
-    if (rc < 0)
-        goto db_error;
-    if (rc > 0) {
-        rollback(req->db);
-        reply_refusal(req, change, why);
-        free(why);
+    struct change_query q = {.change = change, .ref = &ref, .reason = reason};
+    int rc = be_db_transaction(req, NULL, change_action[change], change_tx, &q);
+    if (rc == BE_TX_ROLLBACK)
+        reply_refusal(req, change, q.why);
+    free(q.why);
+    if (rc != BE_TX_COMMIT)
         return;
-    }
-    if (be_db_exec(req->db, "COMMIT"))
-        goto db_error;
     const char *values[2] = {ref.month, ref.provider};
     char *text = NULL;
     if (query_text(req->db, list_sql, 2, values, &text)) {
@@ -677,24 +701,37 @@ static void handle_change(struct be_request *req, enum change change)
     cJSON *head = cJSON_DetachItemFromArray(items, 0);
     cJSON_Delete(list);
     be_reply_json(req, 200, head);
-    return;
-db_error:
-    be_reply_db_error(req, req->db, change_action[change]);
-    free(why);
-    rollback(req->db);
 }
 
-void be_handle_register_submit(struct be_request *req)
+static void handle_register_submit(struct be_request *req)
 {
     handle_change(req, CHANGE_SUBMIT);
 }
 
-void be_handle_register_approve(struct be_request *req)
+static void handle_register_approve(struct be_request *req)
 {
     handle_change(req, CHANGE_APPROVE);
 }
 
-void be_handle_register_return(struct be_request *req)
+static void handle_register_return(struct be_request *req)
 {
     handle_change(req, CHANGE_RETURN);
 }
+
+static const struct be_route routes[] = {
+    {"GET", "/api/v1/registers", handle_register_list, true, BE_OVERSIGHT | BE_MANAGER,
+     BE_BODY_NONE},
+    {"GET", "/api/v1/registers/{id}", handle_register_get, true, BE_OVERSIGHT | BE_MANAGER,
+     BE_BODY_NONE},
+    {"GET", "/api/v1/registers/{id}/export", handle_register_export, true,
+     BE_OVERSIGHT | BE_MANAGER, BE_BODY_NONE},
+    /* The provider's manager submits (an admin may too), the department (authority,
+     * admin) approves or returns. */
+    {"POST", "/api/v1/registers/{id}/submit", handle_register_submit, true, BE_MANAGER | BE_ADMIN,
+     BODY_MAX_BYTES},
+    {"POST", "/api/v1/registers/{id}/approve", handle_register_approve, true, BE_OVERSIGHT,
+     BODY_MAX_BYTES},
+    {"POST", "/api/v1/registers/{id}/return", handle_register_return, true, BE_OVERSIGHT,
+     BODY_MAX_BYTES},
+};
+const struct be_module be_register_module = BE_MODULE("register", routes);

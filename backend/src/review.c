@@ -14,6 +14,8 @@
 #include "be/db.h"
 #include "be/query.h"
 #include "be/review.h"
+#include "be/reply.h"
+#include "be/audit.h"
 #include "cf/json.h"
 #include "cf/uuid.h"
 
@@ -38,12 +40,28 @@ static void reply_query_problem(struct be_request *req, const struct cf_error_de
                      NULL);
 }
 
-static int check_provider(const char *provider, struct cf_error_detail *d)
+/* The provider filter (a UUID, made canonical in place: 37 bytes), "" when none. */
+static int check_provider(char *provider, struct cf_error_detail *d)
 {
     uint8_t id[CF_UUID_LEN];
     if (provider[0] && cf_uuid_from_text(provider, id))
         return cf_error_set(d, CF_EFIELD_RANGE, "provider", "provider must be a UUID");
+    if (provider[0])
+        cf_uuid_to_text(id, provider);
     return 0;
+}
+
+/* The caller's scope on top of the filter (row-level security would hide another
+ * provider's rows too; this is the other layer): a manager's filter naming another
+ * provider is a 403, no filter becomes their own. Returns false when answered. */
+static bool scope_provider(struct be_request *req, char *provider, size_t size)
+{
+    if (!be_auth_provider_filter(req, provider, "provider"))
+        return false;
+    const char *scope = be_auth_provider_scope(req);
+    if (scope[0])
+        snprintf(provider, size, "%s", scope);
+    return true;
 }
 
 /* ==== Live ==== */
@@ -65,7 +83,7 @@ static const char live_sql[] =
     "WHERE v.state = 'started' AND v.started_at IS NOT NULL "
     "AND ($1 = '' OR v.provider_id = $1::uuid)";
 
-void be_handle_live(struct be_request *req)
+static void handle_live(struct be_request *req)
 {
     char provider[64];
     struct be_query_param params[] = {{"provider", provider, sizeof provider}};
@@ -74,6 +92,8 @@ void be_handle_live(struct be_request *req)
         reply_query_problem(req, &d);
         return;
     }
+    if (!scope_provider(req, provider, sizeof provider))
+        return;
     const char *values[1] = {provider};
     PGresult *res = PQexecParams(req->db, live_sql, 1, NULL, values, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
@@ -143,7 +163,7 @@ static const char exception_list_sql[] =
     "SELECT json_build_object('items', coalesce(json_agg(j ORDER BY at DESC, id), '[]'))::text "
     "FROM (" EXCEPTIONS_SQL " ORDER BY x.at DESC, 1 LIMIT 500) q";
 
-void be_handle_exception_list(struct be_request *req)
+static void handle_exception_list(struct be_request *req)
 {
     char provider[64], kind[32], status[16];
     struct be_query_param params[] = {
@@ -167,27 +187,26 @@ void be_handle_exception_list(struct be_request *req)
         reply_query_problem(req, &d);
         return;
     }
+    if (!scope_provider(req, provider, sizeof provider))
+        return;
     const char *values[4] = {provider, kind, status, ""};
     PGresult *res = PQexecParams(req->db, exception_list_sql, 4, NULL, values, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
         be_reply_db_error(req, req->db, "exception list");
-    else /* valid JSON from PostgreSQL, sent as it is (see be_handle_live) */
+    else /* valid JSON from PostgreSQL, sent as it is (see handle_live) */
         be_reply_text(req, 200, "application/json", PQgetvalue(res, 0, 0));
     PQclear(res);
 }
 
 /* ==== Resolve ==== */
 
-static void rollback(PGconn *db)
-{
-    (void)be_db_exec(db, "ROLLBACK");
-}
-
 struct resolution {
     char kind[32];
     char subject[CF_UUID_TEXT_LEN + 1];
     char resolved_by[BE_LOGIN_MAX + 1];
     struct be_resolution_body body;
+    const char *const *find; /* one_exception_sql's parameters */
+    bool missing; /* no such exception in the caller's scope */
 };
 
 /* "<kind>.<uuid>" into kind and canonical subject text. */
@@ -272,13 +291,28 @@ static int apply_resolution(struct be_request *req, const struct resolution *r)
     return be_audit(req, "exception.resolve", subject, r->body.note, details);
 }
 
-void be_handle_exception_resolve(struct be_request *req)
+/* Find the exception (in the caller's scope), record, apply, audit. */
+static int resolve_tx(struct be_request *req, void *ctx)
+{
+    struct resolution *r = ctx;
+    PGresult *res = PQexecParams(req->db, one_exception_sql, 4, NULL, r->find, NULL, NULL, 0);
+    bool ok = be_db_check(req, res, PGRES_TUPLES_OK);
+    r->missing = ok && PQntuples(res) == 0;
+    PQclear(res);
+    if (!ok)
+        return BE_TX_FAILED;
+    if (r->missing)
+        return BE_TX_ROLLBACK;
+    int rc = apply_resolution(req, r);
+    return rc < 0 ? BE_TX_FAILED : rc > 0 ? BE_TX_ROLLBACK : BE_TX_COMMIT;
+}
+
+static void handle_exception_resolve(struct be_request *req)
 {
     struct resolution r;
     struct cf_error_detail d = {0};
-    PGresult *res = NULL;
     memset(&r, 0, sizeof r);
-    if (!split_id(req->param, &r)) {
+    if (!split_id(be_param(req, "id"), &r)) {
         be_reply_problem(req, 404, "not-found", "No such exception",
                          "An exception id is <kind>.<uuid>, as listed by /api/v1/exceptions.", NULL,
                          NULL);
@@ -289,40 +323,31 @@ void be_handle_exception_resolve(struct be_request *req)
         be_reply_invalid(req, &d);
         return;
     }
-    if (be_db_exec(req->db, "BEGIN"))
-        goto db_error;
-    const char *find[4] = {"", r.kind, "all", r.subject};
-    res = PQexecParams(req->db, one_exception_sql, 4, NULL, find, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        goto db_error;
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        rollback(req->db);
+    /* Another provider's exception does not exist for a manager (404). */
+    const char *find[4] = {be_auth_provider_scope(req), r.kind, "all", r.subject};
+    r.find = find;
+    int rc = be_db_transaction(req, NULL, "exception resolve", resolve_tx, &r);
+    if (rc == BE_TX_ROLLBACK && r.missing)
         be_reply_problem(req, 404, "not-found", "No such exception",
                          "No open or resolved exception has this id.", NULL, NULL);
-        return;
-    }
-    PQclear(res);
-    res = NULL;
-    int rc = apply_resolution(req, &r);
-    if (rc < 0)
-        goto db_error;
-    if (rc > 0) {
-        rollback(req->db);
+    else if (rc == BE_TX_ROLLBACK)
         be_reply_problem(req, 409, "already-resolved", "Already resolved",
                          "This exception was resolved before; see its resolution.", NULL, NULL);
+    if (rc != BE_TX_COMMIT)
         return;
-    }
-    if (be_db_exec(req->db, "COMMIT"))
-        goto db_error;
-    res = PQexecParams(req->db, one_exception_sql, 4, NULL, find, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        goto db_error;
-    be_reply_json(req, 200, cJSON_Parse(PQgetvalue(res, 0, 0)));
+    PGresult *res = PQexecParams(req->db, one_exception_sql, 4, NULL, find, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK) || PQntuples(res) != 1)
+        be_reply_db_error(req, req->db, "exception resolve");
+    else
+        be_reply_json(req, 200, cJSON_Parse(PQgetvalue(res, 0, 0)));
     PQclear(res);
-    return;
-db_error:
-    be_reply_db_error(req, req->db, "exception resolve");
-    PQclear(res);
-    rollback(req->db);
 }
+
+static const struct be_route routes[] = {
+    {"GET", "/api/v1/live", handle_live, true, BE_OVERSIGHT | BE_MANAGER, BE_BODY_NONE},
+    {"GET", "/api/v1/exceptions", handle_exception_list, true, BE_OVERSIGHT | BE_MANAGER,
+     BE_BODY_NONE},
+    {"POST", "/api/v1/exceptions/{id}/resolve", handle_exception_resolve, true,
+     BE_OVERSIGHT | BE_MANAGER, BODY_MAX_BYTES},
+};
+const struct be_module be_review_module = BE_MODULE("review", routes);

@@ -15,6 +15,8 @@
 #include "be/auth.h"
 #include "be/corrections.h"
 #include "be/query.h"
+#include "be/reply.h"
+#include "be/db.h"
 #include "cf/uuid.h"
 
 /* Services JSON (jsonb [{code, quantity}]) with each code's catalogue name. */
@@ -80,7 +82,7 @@ void be_handle_recipient_statement(struct be_request *req)
     char text[CF_UUID_TEXT_LEN + 1], month[16];
     struct be_query_param params[] = {{"month", month, sizeof month}};
     struct cf_error_detail d = {0};
-    if (cf_uuid_from_text(req->param, id)) {
+    if (cf_uuid_from_text(be_param(req, "id"), id)) {
         be_reply_problem(req, 404, "not-found", "No such recipient",
                          "The path must name a recipient by their UUID.", NULL, NULL);
         return;

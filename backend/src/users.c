@@ -13,7 +13,9 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "be/auth.h"
+#include "be/password.h"
+#include "be/session.h"
+#include "be/db.h"
 #include "cf/codec.h"
 
 static int usage(void)

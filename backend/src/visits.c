@@ -11,10 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "be/visits.h"
 #include "be/event_row.h"
 #include "be/log.h"
 #include "be/query.h"
-#include "be/server.h"
+#include "be/reply.h"
+#include "be/db.h"
+#include "be/auth.h"
 #include "cf/batch.h"
 #include "cf/uuid.h"
 
@@ -116,10 +119,10 @@ static int visit_events(struct be_request *req, const char *id, const char *prov
     return rc;
 }
 
-void be_handle_visit_get(struct be_request *req)
+static void handle_visit_get(struct be_request *req)
 {
     uint8_t id[CF_UUID_LEN];
-    if (cf_uuid_from_text(req->param, id)) {
+    if (cf_uuid_from_text(be_param(req, "id"), id)) {
         be_reply_problem(req, 404, "not-found", "No such visit",
                          "The path must name a visit by its UUID.", NULL, NULL);
         return;
@@ -183,14 +186,15 @@ struct visit_filter {
     char cursor_us[24], cursor_id[CF_UUID_TEXT_LEN + 1];
 };
 
-/* The cursor is the last row's "<sort time in us since 1970>_<id>". */
+/* The cursor is the last row's "<sort time in us since 1970>_<id>": a whole number
+ * (a '-' only in front: times before 1970) that a bigint holds, then a UUID. */
 static bool split_cursor(struct visit_filter *f)
 {
     const char *us = f->cursor, *sep = strchr(us, '_');
     uint8_t id[CF_UUID_LEN];
-    size_t n = sep ? (size_t)(sep - us) : 0;
-    if (n == 0 || n >= sizeof f->cursor_us || strspn(us, "0123456789-") != n ||
-        cf_uuid_from_text(sep + 1, id))
+    size_t n = sep ? (size_t)(sep - us) : 0, sign = us[0] == '-';
+    if (n <= sign || n - sign > 18 || n >= sizeof f->cursor_us ||
+        strspn(us + sign, "0123456789") != n - sign || cf_uuid_from_text(sep + 1, id))
         return false;
     memcpy(f->cursor_us, us, n);
     f->cursor_us[n] = '\0';
@@ -280,13 +284,12 @@ static const char list_sql[] =
     "(SELECT (extract(epoch FROM q.sort_at) * 1000000)::bigint || '_' || q.id FROM page q "
     "ORDER BY q.sort_at ASC, q.id ASC LIMIT 1) END FROM page))::text";
 
-void be_handle_visit_list(struct be_request *req)
+static void handle_visit_list(struct be_request *req)
 {
     struct visit_filter f;
     struct cf_error_detail d = {0};
     if (read_filter(req->query, &f, &d)) {
-        be_reply_problem(req, 400, "validation", "A query parameter is not valid", d.message,
-                         d.field, NULL);
+        be_reply_query_invalid(req, &d);
         return;
     }
     /* A manager sees only their provider, a worker only their own visits. */
@@ -318,10 +321,22 @@ void be_handle_visit_list(struct be_request *req)
                               plans ? "t" : "f"};
     if (!visits)
         params[3] = ""; /* "planned" is not a state of the visits table */
+    /* The parameters' names, for a value the database refuses (a time zone offset
+     * beyond its range, say): that is a 400 naming it, not a 503. */
+    static const char *const names[12] = {"provider", "worker", "recipient", "state",
+                                          "flag",     "from",   "to",        "cursor",
+                                          "cursor",   "limit",  NULL,        NULL};
     PGresult *res = PQexecParams(req->db, list_sql, 12, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+    if (!be_db_check(req, res, PGRES_TUPLES_OK) || PQntuples(res) != 1) {
+        be_db_name_field(req, names, params, 12);
         be_reply_db_error(req, req->db, "visit list");
-    else
+    } else
         be_reply_json(req, 200, parse_row_json(res, 0));
     PQclear(res);
 }
+
+static const struct be_route routes[] = {
+    {"GET", "/api/v1/visits", handle_visit_list, true, BE_PEOPLE, BE_BODY_NONE},
+    {"GET", "/api/v1/visits/{id}", handle_visit_get, true, BE_PEOPLE, BE_BODY_NONE},
+};
+const struct be_module be_visits_module = BE_MODULE("visits", routes);

@@ -1,8 +1,8 @@
 /* The manager dashboard, server side: static files from the web folder (no build
  * step: plain HTML, CSS and JavaScript modules) and the live event stream of
- * server-sent events fed by PostgreSQL LISTEN/NOTIFY. Like http.c this file talks
- * to civetweb directly, because both need their own response headers (validators,
- * a streamed body) that the JSON reply helpers do not write. */
+ * server-sent events fed by PostgreSQL LISTEN/NOTIFY. It writes its own heads
+ * (be_request_write), because it needs response headers (validators, a streamed
+ * body) that the JSON reply helpers do not write. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -14,10 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <civetweb.h>
-
 #include "be/log.h"
 #include "be/web.h"
+#include "be/reply.h"
+#include "be/db.h"
 
 #ifndef BE_DEFAULT_WEB_DIR
 #define BE_DEFAULT_WEB_DIR "/usr/share/carefact/web"
@@ -105,7 +105,6 @@ out:
  * hashed names, there being no build step) and an unchanged file costs a 304. */
 static void serve_file(struct be_request *req, const char *name)
 {
-    struct mg_connection *conn = req->transport;
     const char *type = content_type_of(name);
     char *data = NULL;
     size_t len = 0;
@@ -118,32 +117,35 @@ static void serve_file(struct be_request *req, const char *name)
     char etag[64];
     snprintf(etag, sizeof etag, "\"%llx-%llx-%lx\"", (unsigned long long)st.st_size,
              (unsigned long long)st.st_mtim.tv_sec, (unsigned long)st.st_mtim.tv_nsec);
-    const char *match = mg_get_header(conn, "If-None-Match");
+    const char *match = be_request_header(req, "If-None-Match");
     bool fresh = match && strcmp(match, etag) == 0;
     req->status = fresh ? 304 : 200;
     /* A 304 has no body and names no length (it would be read as the file's). */
     char length[48] = "";
     if (!fresh)
         snprintf(length, sizeof length, "Content-Length: %zu\r\n", len);
-    mg_printf(conn,
-              "HTTP/1.1 %s\r\nContent-Type: %s\r\n%sETag: %s\r\n"
-              "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n"
-              "Content-Security-Policy: default-src 'self'; img-src 'self' data:; "
-              "frame-ancestors 'none'\r\nReferrer-Policy: no-referrer\r\n\r\n",
-              fresh ? "304 Not Modified" : "200 OK", type, length, etag);
+    char head[512];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %s\r\nContent-Type: %s\r\n%sETag: %s\r\n"
+                     "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n"
+                     "Content-Security-Policy: default-src 'self'; img-src 'self' data:; "
+                     "frame-ancestors 'none'\r\nReferrer-Policy: no-referrer\r\n\r\n",
+                     fresh ? "304 Not Modified" : "200 OK", type, length, etag);
+    if (n > 0 && (size_t)n < sizeof head)
+        be_request_write(req, head, (size_t)n);
     if (!fresh)
-        mg_write(conn, data, len);
+        be_request_write(req, data, len);
     free(data);
 }
 
-void be_handle_web_index(struct be_request *req)
+static void handle_web_index(struct be_request *req)
 {
     serve_file(req, "index.html");
 }
 
-void be_handle_web_asset(struct be_request *req)
+static void handle_web_asset(struct be_request *req)
 {
-    serve_file(req, req->param);
+    serve_file(req, be_param(req, "id"));
 }
 
 /* ==== Live event stream ==== */
@@ -157,15 +159,15 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static bool stream_write(struct mg_connection *conn, const char *text)
+static bool stream_write(struct be_request *req, const char *text)
 {
     size_t len = strlen(text);
-    return mg_write(conn, text, len) == (int)len;
+    return be_request_write(req, text, len) == (int)len;
 }
 
 /* Forward every notification waiting on listener. false when the browser left or
  * the database connection broke (the browser reconnects either way). */
-static bool forward_notifications(PGconn *listener, struct mg_connection *conn)
+static bool forward_notifications(PGconn *listener, struct be_request *req)
 {
     if (!PQconsumeInput(listener))
         return false;
@@ -176,7 +178,7 @@ static bool forward_notifications(PGconn *listener, struct mg_connection *conn)
         /* The payload is ingest's own small JSON; anything longer is not forwarded. */
         if (ok && snprintf(frame, sizeof frame, "event: events\ndata: %s\n\n", note->extra) <
                       (int)sizeof frame)
-            ok = stream_write(conn, frame);
+            ok = stream_write(req, frame);
         PQfreemem(note);
     }
     return ok;
@@ -185,7 +187,7 @@ static bool forward_notifications(PGconn *listener, struct mg_connection *conn)
 /* NOTE: civetweb gives a handler no socket to poll, so a browser that left is only
  * noticed when a write fails (the second after its FIN): the keep-alive every 2 s
  * frees the thread within a few seconds. */
-static void stream_loop(PGconn *listener, struct mg_connection *conn)
+static void stream_loop(PGconn *listener, struct be_request *req)
 {
     double started = now_s(), keepalive = started + 2;
     struct pollfd pfd = {.fd = PQsocket(listener), .events = POLLIN};
@@ -193,10 +195,10 @@ static void stream_loop(PGconn *listener, struct mg_connection *conn)
         int n = poll(&pfd, 1, 1000);
         if (n < 0 && errno != EINTR)
             return;
-        if (n > 0 && !forward_notifications(listener, conn))
+        if (n > 0 && !forward_notifications(listener, req))
             return;
         if (now_s() >= keepalive) {
-            if (!stream_write(conn, ": keep-alive\n\n"))
+            if (!stream_write(req, ": keep-alive\n\n"))
                 return;
             keepalive = now_s() + 2;
         }
@@ -205,9 +207,8 @@ static void stream_loop(PGconn *listener, struct mg_connection *conn)
 
 /* NOTE: the stream has its own database connection, not the thread's cached one:
  * a LISTEN left on a shared connection would pile notifications up there. */
-void be_handle_stream(struct be_request *req)
+static void handle_stream(struct be_request *req)
 {
-    struct mg_connection *conn = req->transport;
     int cap = req->config->threads / 2 > 0 ? req->config->threads / 2 : 1;
     if (atomic_fetch_add(&streams_open, 1) >= cap) {
         atomic_fetch_sub(&streams_open, 1);
@@ -229,12 +230,12 @@ void be_handle_stream(struct be_request *req)
         goto out;
     }
     req->status = 200;
-    if (!stream_write(conn, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                            "Cache-Control: no-store\r\nConnection: close\r\n"
-                            "X-Accel-Buffering: no\r\n\r\n"
-                            "retry: 1000\n\nevent: ready\ndata: {}\n\n"))
+    if (!stream_write(req, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                           "Cache-Control: no-store\r\nConnection: close\r\n"
+                           "X-Accel-Buffering: no\r\n\r\n"
+                           "retry: 1000\n\nevent: ready\ndata: {}\n\n"))
         goto out;
-    stream_loop(listener, conn);
+    stream_loop(listener, req);
 out:
     PQclear(res);
     PQfinish(listener);
@@ -253,3 +254,10 @@ void be_web_notify_ingest(PGconn *db, const char *device_id, long long stored)
         be_log_str("warn", "live stream notify failed", "error", PQerrorMessage(db));
     PQclear(res);
 }
+
+static const struct be_route routes[] = {
+    {"GET", "/", handle_web_index, false, BE_PUBLIC, BE_BODY_NONE},
+    {"GET", "/web/{id}", handle_web_asset, false, BE_PUBLIC, BE_BODY_NONE},
+    {"GET", "/api/v1/stream", handle_stream, true, BE_PEOPLE, BE_BODY_NONE}, /* db: the session */
+};
+const struct be_module be_web_module = BE_MODULE("web", routes);

@@ -1,0 +1,298 @@
+/* People's sessions (see be/session.h): login with back-off, the session cookie
+ * stored as SHA-256, who am I, logout. The authorisation check (authorise.c) reads a
+ * session with be_session_load. */
+#include "be/session.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "be/db.h"
+#include "be/log.h"
+#include "be/password.h"
+#include "be/reply.h"
+#include "cf/codec.h"
+#include "cf/json.h"
+
+#define TOKEN_LEN 32
+#define LOCK_AFTER 3 /* failures before each further one locks the login for a while */
+#define LOCK_MAX_S 900 /* longest lock: 15 minutes */
+#define LOGIN_BODY_MAX 4096
+
+/* ==== The session cookie ==== */
+
+static void sha256_hex(const char *text, char out[2 * SHA256_DIGEST_LENGTH + 1])
+{
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)text, strlen(text), digest);
+    cf_hex_encode(digest, sizeof digest, out, 2 * SHA256_DIGEST_LENGTH + 1);
+}
+
+/* The value of our cookie in the Cookie header, copied into out; false when absent
+ * or malformed (the token is base64url of TOKEN_LEN bytes). */
+static bool session_cookie(const struct be_request *req, char *out, size_t out_size)
+{
+    const char *header = be_request_header(req, "Cookie");
+    const size_t name_len = sizeof BE_SESSION_COOKIE - 1;
+    for (const char *c = header; c && *c;) {
+        while (*c == ' ' || *c == ';')
+            c++;
+        size_t len = strcspn(c, ";");
+        if (len > name_len && strncmp(c, BE_SESSION_COOKIE "=", name_len + 1) == 0) {
+            size_t vlen = len - name_len - 1;
+            if (vlen != cf_base64url_len(TOKEN_LEN) || vlen >= out_size)
+                return false;
+            memcpy(out, c + name_len + 1, vlen);
+            out[vlen] = '\0';
+            return strspn(out,
+                          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+                   vlen;
+        }
+        c += len;
+    }
+    return false;
+}
+
+static void copy_field(char *dst, size_t size, PGresult *res, int col)
+{
+    snprintf(dst, size, "%s", PQgetisnull(res, 0, col) ? "" : PQgetvalue(res, 0, col));
+}
+
+/* Look the session cookie up: 1 found (req->who filled), 0 none/expired, -1 db error. */
+int be_session_load(struct be_request *req)
+{
+    char token[64], hash[65];
+    if (!session_cookie(req, token, sizeof token))
+        return 0;
+    sha256_hex(token, hash);
+    const char *params[1] = {hash};
+    PGresult *res = PQexecParams(
+        req->db,
+        "SELECT u.id, u.login, u.role, u.provider_id, u.worker_id, s.csrf FROM sessions s "
+        "JOIN users u ON u.id = s.user_id WHERE s.token_hash = decode($1, 'hex') "
+        "AND s.expires_at > now() AND u.disabled_at IS NULL",
+        1, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK)) {
+        PQclear(res);
+        return -1;
+    }
+    int found = PQntuples(res) == 1;
+    if (found) {
+        struct be_principal *w = &req->who;
+        copy_field(w->user_id, sizeof w->user_id, res, 0);
+        copy_field(w->login, sizeof w->login, res, 1);
+        w->role = be_role_bit(PQgetvalue(res, 0, 2));
+        copy_field(w->provider, sizeof w->provider, res, 3);
+        copy_field(w->worker, sizeof w->worker, res, 4);
+        copy_field(w->csrf, sizeof w->csrf, res, 5);
+    }
+    PQclear(res);
+    return found;
+}
+
+/* ==== Routes ==== */
+
+static cJSON *session_json(const struct be_principal *w, const char *expires_at)
+{
+    cJSON *body = cJSON_CreateObject();
+    cJSON *user = body ? cJSON_AddObjectToObject(body, "user") : NULL;
+    if (!user) {
+        cJSON_Delete(body);
+        return NULL;
+    }
+    cJSON_AddStringToObject(user, "id", w->user_id);
+    cJSON_AddStringToObject(user, "login", w->login);
+    cJSON_AddStringToObject(user, "role", be_role_name(w->role));
+    if (w->provider[0])
+        cJSON_AddStringToObject(user, "provider_id", w->provider);
+    else
+        cJSON_AddNullToObject(user, "provider_id");
+    cJSON_AddStringToObject(body, "csrf_token", w->csrf);
+    if (expires_at)
+        cJSON_AddStringToObject(body, "expires_at", expires_at);
+    return body;
+}
+
+static void login_failed(struct be_request *req)
+{
+    be_reply_problem(req, 401, "login-failed", "Wrong login or password",
+                     "The login or the password is wrong, or the account is disabled.", NULL, NULL);
+}
+
+/* Record a failed attempt: from the LOCK_AFTER-th on, the login is locked for a
+ * doubling time (1 s, 2 s, 4 s ... up to LOCK_MAX_S). */
+static int note_failure(struct be_request *req, const char *user_id)
+{
+    char after[8], max[8];
+    snprintf(after, sizeof after, "%d", LOCK_AFTER);
+    snprintf(max, sizeof max, "%d", LOCK_MAX_S);
+    const char *params[3] = {user_id, after, max};
+    PGresult *res = PQexecParams(
+        req->db,
+        "UPDATE users SET failed_logins = failed_logins + 1, locked_until = CASE WHEN "
+        "failed_logins + 1 >= $2::int THEN now() + least(power(2, least(failed_logins + 1 - "
+        "$2::int, 20)), $3::int) * interval '1 second' ELSE locked_until END WHERE id = $1::uuid",
+        3, NULL, params, NULL, NULL, 0);
+    int ok = be_db_check(req, res, PGRES_COMMAND_OK);
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
+/* Make a session for the user in req->who: a random token (the cookie) whose
+ * SHA-256 is stored, and a random CSRF token. Sets req->set_cookie to cookie.
+ * Returns 0, -1 on a database error, 1 when no random token could be made. */
+static int session_start(struct be_request *req, char *cookie, size_t cookie_size, char *expires_at,
+                         size_t expires_size)
+{
+    uint8_t raw[TOKEN_LEN], csrf_raw[32];
+    char token[64], hash[65], ttl[16];
+    if (RAND_bytes(raw, sizeof raw) != 1 || RAND_bytes(csrf_raw, sizeof csrf_raw) != 1 ||
+        cf_base64url_encode(raw, sizeof raw, token, sizeof token) ||
+        cf_hex_encode(csrf_raw, sizeof csrf_raw, req->who.csrf, sizeof req->who.csrf))
+        return 1;
+    OPENSSL_cleanse(raw, sizeof raw);
+    sha256_hex(token, hash);
+    snprintf(ttl, sizeof ttl, "%d", BE_SESSION_TTL_S);
+    const char *params[4] = {hash, req->who.user_id, req->who.csrf, ttl};
+    PGresult *res = PQexecParams(
+        req->db,
+        "WITH s AS (INSERT INTO sessions (token_hash, user_id, csrf, expires_at) VALUES "
+        "(decode($1, 'hex'), $2::uuid, $3, now() + $4::int * interval '1 second') "
+        "RETURNING expires_at), u AS (UPDATE users SET failed_logins = 0, locked_until = NULL "
+        "WHERE id = $2::uuid) SELECT to_char(expires_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM s",
+        4, NULL, params, NULL, NULL, 0);
+    int ok = be_db_check(req, res, PGRES_TUPLES_OK) && PQntuples(res) == 1;
+    if (ok)
+        snprintf(expires_at, expires_size, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!ok)
+        return -1;
+    snprintf(cookie, cookie_size,
+             BE_SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d%s", token,
+             BE_SESSION_TTL_S, be_request_is_tls(req) ? "; Secure" : "");
+    OPENSSL_cleanse(token, sizeof token);
+    req->set_cookie = cookie;
+    return 0;
+}
+
+static void handle_session_create(struct be_request *req)
+{
+    static const char *const allowed[] = {"login", "password", NULL};
+    struct cf_error_detail d = {0};
+    cJSON *body = NULL;
+    PGresult *res = NULL;
+    char login[BE_LOGIN_MAX + 1] = "", password[BE_PASSWORD_MAX + 1] = "";
+    char cookie[256], expires_at[40];
+    int rc = cf_json_parse(req->body ? req->body : "", req->body_len, LOGIN_BODY_MAX, &body, &d);
+    if (!rc)
+        rc = cf_json_check_fields(body, allowed, "", &d);
+    if (!rc)
+        rc = cf_json_get_string(body, "login", "", true, BE_LOGIN_MAX, login, sizeof login, &d);
+    if (!rc)
+        rc = cf_json_get_string(body, "password", "", true, BE_PASSWORD_MAX, password,
+                                sizeof password, &d);
+    if (rc) {
+        be_reply_invalid(req, &d);
+        goto out;
+    }
+    const char *params[1] = {login};
+    res = PQexecParams(req->db,
+                       "SELECT id, login, role, provider_id, worker_id, password_hash, "
+                       "disabled_at IS NOT NULL, greatest(0, ceil(extract(epoch FROM "
+                       "coalesce(locked_until, now()) - now())))::int FROM users "
+                       "WHERE login = $1",
+                       1, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK)) {
+        be_reply_db_error(req, req->db, "login");
+        goto out;
+    }
+    if (PQntuples(res) != 1) {
+        /* The same work as a real check, so timing does not tell which logins exist. */
+        be_password_verify(password, "scrypt$16384$8$1$00000000000000000000000000000000$"
+                                     "000000000000000000000000000000000000000000000000000000000"
+                                     "0000000");
+        login_failed(req);
+        goto out;
+    }
+    char *end = NULL;
+    long wait_s = strtol(PQgetvalue(res, 0, 7), &end, 10);
+    if (end && *end == '\0' && wait_s > 0) {
+        /* Locked after repeated failures: the password is not even looked at. */
+        char detail[200];
+        snprintf(detail, sizeof detail,
+                 "Too many wrong passwords for this login; try again in %ld s.", wait_s);
+        cJSON *extra = cJSON_CreateObject();
+        if (extra)
+            cJSON_AddNumberToObject(extra, "retry_after_s", (double)wait_s);
+        be_reply_problem(req, 429, "login-locked", "Login temporarily locked", detail, NULL, extra);
+        goto out;
+    }
+    struct be_principal *w = &req->who;
+    copy_field(w->user_id, sizeof w->user_id, res, 0);
+    if (!be_password_verify(password, PQgetvalue(res, 0, 5)) ||
+        strcmp(PQgetvalue(res, 0, 6), "t") == 0) {
+        if (note_failure(req, w->user_id)) {
+            be_reply_db_error(req, req->db, "login failure");
+            goto out;
+        }
+        memset(w, 0, sizeof *w);
+        login_failed(req);
+        goto out;
+    }
+    copy_field(w->login, sizeof w->login, res, 1);
+    w->role = be_role_bit(PQgetvalue(res, 0, 2));
+    copy_field(w->provider, sizeof w->provider, res, 3);
+    copy_field(w->worker, sizeof w->worker, res, 4);
+    rc = session_start(req, cookie, sizeof cookie, expires_at, sizeof expires_at);
+    if (rc > 0) {
+        be_reply_server_fault(req, "session: random token");
+        goto out;
+    }
+    if (rc) {
+        be_reply_db_error(req, req->db, "session");
+        goto out;
+    }
+    be_log_str("info", "signed in", "login", w->login);
+    be_reply_json(req, 201, session_json(w, expires_at));
+out:
+    OPENSSL_cleanse(password, sizeof password);
+    PQclear(res);
+    cJSON_Delete(body);
+}
+
+static void handle_session_get(struct be_request *req)
+{
+    be_reply_json(req, 200, session_json(&req->who, NULL));
+}
+
+static void handle_session_delete(struct be_request *req)
+{
+    char token[64], hash[65];
+    if (session_cookie(req, token, sizeof token)) {
+        sha256_hex(token, hash);
+        const char *params[1] = {hash};
+        PGresult *res =
+            PQexecParams(req->db, "DELETE FROM sessions WHERE token_hash = decode($1, 'hex')", 1,
+                         NULL, params, NULL, NULL, 0);
+        int ok = be_db_check(req, res, PGRES_COMMAND_OK);
+        PQclear(res);
+        if (!ok) {
+            be_reply_db_error(req, req->db, "logout");
+            return;
+        }
+    }
+    req->set_cookie = BE_SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0";
+    be_reply_text(req, 204, "text/plain", "");
+}
+
+static const struct be_route routes[] = {
+    {"POST", "/api/v1/session", handle_session_create, true, BE_PUBLIC, LOGIN_BODY_MAX},
+    {"GET", "/api/v1/session", handle_session_get, true, BE_PEOPLE, BE_BODY_NONE},
+    {"DELETE", "/api/v1/session", handle_session_delete, true, BE_PEOPLE, BE_BODY_NONE},
+};
+const struct be_module be_accounts_module = BE_MODULE("accounts", routes);
