@@ -20,79 +20,7 @@
 #include "be/reply.h"
 #include "be/db.h"
 #include "cf/uuid.h"
-
-/* $1 group, $2 from, $3 to, $4 provider or '', $5 worker or ''. from/to: '' (the
- * defaults), a date (local midnight in the region's time zone) or an RFC 3339 time.
- * The time zone is the provider's region's, else the first region's. Answers one row:
- * the JSON text and whether the period is not empty (to after from). */
-static const char figures_sql[] =
-    "WITH z AS (SELECT coalesce((SELECT rg.timezone FROM providers pr JOIN regions rg "
-    "  ON rg.id = pr.region_id WHERE $4 <> '' AND pr.id = $4::uuid), "
-    "  (SELECT timezone FROM regions ORDER BY id LIMIT 1), 'UTC') AS tz), "
-    "a AS (SELECT tz, "
-    "  CASE WHEN $2 = '' THEN date_trunc('month', now() AT TIME ZONE tz) AT TIME ZONE tz "
-    "    WHEN length($2) = 10 THEN $2::date::timestamp AT TIME ZONE tz "
-    "    ELSE $2::timestamptz END AS f, "
-    "  CASE WHEN $3 = '' THEN now() "
-    "    WHEN length($3) = 10 THEN $3::date::timestamp AT TIME ZONE tz "
-    "    ELSE $3::timestamptz END AS t FROM z), "
-    /* at most 400 days: a longer period is cut (the answer says which one was used) */
-    "p AS MATERIALIZED (SELECT tz, f, least(t, f + interval '400 days') AS t, t > f AS ok "
-    "  FROM a), "
-    "b AS MATERIALIZED (SELECT v.provider_id, v.worker_id, v.state, v.duration_s, v.rating, "
-    "  v.reason, v.effective_expected_minutes AS expected, "
-    "  v.effective_service_codes AS codes, v.state IN ('ended', 'rated') AS ended, "
-    "  v.start_confirmed AND v.end_confirmed AND NOT v.must_fix_open AS compliant, "
-    "  (v.sort_at AT TIME ZONE (SELECT tz FROM p))::date AS day "
-    "  FROM visit_effective v "
-    "  WHERE v.sort_at >= (SELECT f FROM p) AND v.sort_at < (SELECT t FROM p) "
-    "  AND ($4 = '' OR v.provider_id = $4::uuid) AND ($5 = '' OR v.worker_id = $5::uuid)), "
-    /* the group key; a visit counts once for every distinct service it includes */
-    "k AS (SELECT CASE $1 WHEN 'worker' THEN b.worker_id::text "
-    "  WHEN 'provider' THEN b.provider_id::text ELSE b.day::text END AS key, b.* "
-    "  FROM b WHERE $1 <> 'service' "
-    "  UNION ALL SELECT s.code, b.* FROM b "
-    "  CROSS JOIN LATERAL (SELECT DISTINCT code FROM unnest(b.codes) code) s "
-    "  WHERE $1 = 'service'), "
-    "g AS (SELECT k.key, count(*) AS visits, count(*) FILTER (WHERE ended) AS ended, "
-    "  avg(duration_s) FILTER (WHERE ended)::float8 AS mean_duration_s, "
-    "  avg(expected) FILTER (WHERE ended)::float8 AS mean_expected_minutes, "
-    "  avg(duration_s / (expected * 60.0)) FILTER (WHERE ended AND expected > 0)::float8 "
-    "    AS mean_duration_ratio, "
-    "  count(*) FILTER (WHERE ended AND expected > 0 "
-    "    AND duration_s < t.early_leave_ratio * expected * 60)::float8 "
-    "    / nullif(count(*) FILTER (WHERE ended), 0) AS early_leave_share, "
-    "  count(*) FILTER (WHERE ended AND expected > 0 "
-    "    AND duration_s > t.overtime_ratio * expected * 60)::float8 "
-    "    / nullif(count(*) FILTER (WHERE ended), 0) AS overtime_share, "
-    "  avg(rating)::float8 AS mean_rating, count(rating) AS ratings, "
-    "  count(*) FILTER (WHERE rating <= t.low_rating_max) AS low_ratings, "
-    "  count(*) FILTER (WHERE state = 'cancelled') AS cancelled, "
-    "  coalesce((SELECT json_object_agg(r, n ORDER BY r) FROM (SELECT r, count(*) AS n "
-    "    FROM unnest(array_agg(coalesce(reason, 'unspecified')) "
-    "    FILTER (WHERE state = 'cancelled')) r GROUP BY r) x), '{}') "
-    "    AS cancellations_by_reason, "
-    "  count(*) FILTER (WHERE state = 'attempted') AS attempts, "
-    "  coalesce((SELECT json_object_agg(r, n ORDER BY r) FROM (SELECT r, count(*) AS n "
-    "    FROM unnest(array_agg(coalesce(reason, 'unspecified')) "
-    "    FILTER (WHERE state = 'attempted')) r GROUP BY r) x), '{}') AS attempts_by_reason, "
-    "  count(*) FILTER (WHERE ended AND compliant)::float8 "
-    "    / nullif(count(*) FILTER (WHERE ended), 0) AS compliance "
-    "  FROM k CROSS JOIN visit_thresholds t GROUP BY k.key), "
-    "items AS (SELECT CASE $1 "
-    "  WHEN 'worker' THEN json_build_object('worker_id', g.key, 'worker_name', w.full_name) "
-    "  WHEN 'service' THEN json_build_object('service_code', g.key, 'service_name', s.name, "
-    "    'norm_minutes', s.norm_minutes) "
-    "  WHEN 'provider' THEN json_build_object('provider_id', g.key, 'provider_name', pr.name) "
-    "  ELSE json_build_object('day', g.key) END::jsonb || (to_jsonb(g) - 'key') AS j, "
-    "  CASE $1 WHEN 'worker' THEN w.full_name WHEN 'provider' THEN pr.name "
-    "    ELSE g.key END AS o1, g.key AS o2 "
-    "  FROM g LEFT JOIN workers w ON $1 = 'worker' AND w.id::text = g.key "
-    "  LEFT JOIN services s ON $1 = 'service' AND s.code = g.key "
-    "  LEFT JOIN providers pr ON $1 = 'provider' AND pr.id::text = g.key) "
-    "SELECT json_build_object('group', $1, 'from', p.f, 'to', p.t, "
-    "  'items', coalesce((SELECT json_agg(j ORDER BY o1, o2) FROM items), '[]'))::text, "
-    "  p.ok FROM p";
+#include "sql/figures_sql.h"
 
 struct figures_query {
     char group[16], from[48], to[48], provider[64], worker[64];
@@ -167,7 +95,7 @@ static void handle_figures(struct be_request *req)
         return;
     const char *values[5] = {q.group, q.from, q.to, q.provider, q.worker};
     static const char *const names[5] = {"group", "from", "to", "provider", "worker"};
-    PGresult *res = PQexecParams(req->db, figures_sql, 5, NULL, values, NULL, NULL, 0);
+    PGresult *res = PQexecParams(req->db, sql_figures, 5, NULL, values, NULL, NULL, 0);
     if (!be_db_check(req, res, PGRES_TUPLES_OK) || PQntuples(res) != 1) {
         be_db_name_field(req, names, values, 5); /* a time the database refuses: 400 */
         be_reply_db_error(req, req->db, "figures");

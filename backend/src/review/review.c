@@ -18,6 +18,7 @@
 #include "be/audit.h"
 #include "cf/json.h"
 #include "cf/uuid.h"
+#include "sql/review_sql.h"
 
 #define BODY_MAX_BYTES (16u * 1024)
 #define BODY_MAX_VALUES 16
@@ -66,23 +67,6 @@ static bool scope_provider(struct be_request *req, char *provider, size_t size)
 
 /* ==== Live ==== */
 
-static const char live_sql[] =
-    "SELECT json_build_object('items', coalesce(json_agg(json_build_object('id', v.id, "
-    "'provider_id', v.provider_id, 'worker_id', v.worker_id, 'worker_name', w.full_name, "
-    "'recipient_id', v.recipient_id, 'recipient_name', r.full_name, 'plan_id', v.plan_id, "
-    "'started_at', v.started_at, 'elapsed_s', x.elapsed_s, 'expected_minutes', x.expected, "
-    "'overdue', x.expected > 0 AND x.elapsed_s > x.expected * 60 * t.overtime_ratio, "
-    "'abandoned', v.started_at < now() - t.abandoned_after, 'start_confirmed', "
-    "v.start_confirmed, 'flags', to_json(v.flags)) ORDER BY v.started_at, v.id), '[]'))::text "
-    "FROM visits v CROSS JOIN visit_thresholds t "
-    "JOIN workers w ON w.id = v.worker_id LEFT JOIN recipients r ON r.id = v.recipient_id "
-    "CROSS JOIN LATERAL (SELECT greatest(0, extract(epoch FROM now() - v.started_at))::bigint "
-    "AS elapsed_s, CASE WHEN v.expected_minutes > 0 THEN v.expected_minutes ELSE coalesce(("
-    "SELECT sum(sv.norm_minutes) FROM visit_plans pl JOIN services sv ON sv.code = ANY "
-    "(pl.service_codes) WHERE pl.id = v.plan_id), 0) END::integer AS expected) x "
-    "WHERE v.state = 'started' AND v.started_at IS NOT NULL "
-    "AND ($1 = '' OR v.provider_id = $1::uuid)";
-
 static void handle_live(struct be_request *req)
 {
     char provider[64];
@@ -95,7 +79,7 @@ static void handle_live(struct be_request *req)
     if (!scope_provider(req, provider, sizeof provider))
         return;
     const char *values[1] = {provider};
-    PGresult *res = PQexecParams(req->db, live_sql, 1, NULL, values, NULL, NULL, 0);
+    PGresult *res = PQexecParams(req->db, sql_live, 1, NULL, values, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
         be_reply_db_error(req, req->db, "live visits");
     else /* PostgreSQL's json_build_object text as it is: parsing and printing it again
@@ -105,63 +89,6 @@ static void handle_live(struct be_request *req)
 }
 
 /* ==== Exceptions ==== */
-
-/* $1 provider or '', $2 kind or '', $3 open/resolved/all, $4 subject or ''.
- * Each of the three sources filters on its own and keeps only its newest 500 (the
- * list's length) before they are merged, so at a million visits no source is read
- * whole: flagged visits walk visits_flagged (a provider) or visits_flagged_all (every
- * provider, sql/0011_scale.sql) newest first; abandoned visits and pending cards are
- * small sets found by index (visits_live, card_bindings_pending) plus the resolved
- * ones, as a union rather than an OR (an OR with EXISTS cannot use an index and read
- * every visit). A source whose kind is not asked for is folded away by the planner
- * ($2 is a constant in the plan of an unnamed statement). */
-#define STATUS_IS(kind, subject)                                                                   \
-    "($3 = 'all' OR ($3 = 'open') = NOT EXISTS (SELECT 1 FROM exception_resolutions er WHERE "     \
-    "er.kind = " kind " AND er.subject_id = " subject ")) "
-#define STATUS_FLAGGED STATUS_IS("f.kind", "v.id")
-#define STATUS_ABANDONED STATUS_IS("'abandoned'", "v.id")
-#define STATUS_BINDING STATUS_IS("'card_binding'", "b.id")
-#define EXCEPTIONS_SQL                                                                             \
-    "WITH flagged AS (SELECT f.kind, v.id AS subject_id, v.provider_id, v.worker_id, "             \
-    "v.recipient_id, v.sort_at AS at, json_build_object('state', v.state, 'rating', v.rating, "    \
-    "'comment', v.comment, 'duration_s', v.duration_s, 'expected_minutes', v.expected_minutes) "   \
-    "AS detail FROM visits v CROSS JOIN LATERAL unnest(v.flags) f(kind) "                          \
-    "WHERE ($2 = '' OR $2 IN ('low_rating', 'early_leave', 'card_mismatch')) "                     \
-    "AND cardinality(v.flags) > 0 AND f.kind IN ('low_rating', 'early_leave', 'card_mismatch') "   \
-    "AND ($2 = '' OR f.kind = $2) AND ($1 = '' OR v.provider_id = $1::uuid) "                      \
-    "AND ($4 = '' OR v.id = $4::uuid) AND " STATUS_FLAGGED                                         \
-    "ORDER BY v.sort_at DESC, f.kind || '.' || v.id LIMIT 500), "                                  \
-    "abandoned AS (SELECT 'abandoned'::text AS kind, v.id AS subject_id, v.provider_id, "          \
-    "v.worker_id, v.recipient_id, v.started_at AS at, json_build_object('started_at', "            \
-    "v.started_at) AS detail FROM visits v WHERE ($2 = '' OR $2 = 'abandoned') AND v.id IN ("      \
-    "SELECT a.id FROM visits a CROSS JOIN visit_thresholds t WHERE a.state = 'started' AND "       \
-    "a.started_at < now() - t.abandoned_after UNION SELECT er.subject_id FROM "                    \
-    "exception_resolutions er WHERE er.kind = 'abandoned') AND ($1 = '' OR v.provider_id = "       \
-    "$1::uuid) AND ($4 = '' OR v.id = $4::uuid) AND " STATUS_ABANDONED                             \
-    "ORDER BY v.started_at DESC, 'abandoned.' || v.id LIMIT 500), "                                \
-    "bindings AS (SELECT 'card_binding'::text AS kind, b.id AS subject_id, r.provider_id, "        \
-    "NULL::uuid AS worker_id, b.recipient_id, b.created_at AS at, json_build_object('method', "    \
-    "b.method, 'scheme', b.scheme, 'last4', b.last4, 'holder', b.holder, 'status', b.status) "     \
-    "AS detail FROM card_bindings b JOIN recipients r ON r.id = b.recipient_id "                   \
-    "WHERE ($2 = '' OR $2 = 'card_binding') AND b.id IN (SELECT p.id FROM card_bindings p WHERE "  \
-    "p.status = 'pending' UNION SELECT er.subject_id FROM exception_resolutions er WHERE "         \
-    "er.kind = 'card_binding') AND ($1 = '' OR r.provider_id = $1::uuid) "                         \
-    "AND ($4 = '' OR b.id = $4::uuid) AND " STATUS_BINDING                                         \
-    "ORDER BY b.created_at DESC, 'card_binding.' || b.id LIMIT 500), "                             \
-    "x AS (SELECT * FROM flagged UNION ALL SELECT * FROM abandoned UNION ALL SELECT * FROM "       \
-    "bindings) "                                                                                   \
-    "SELECT x.kind || '.' || x.subject_id AS id, x.at, json_build_object('id', x.kind || '.' || "  \
-    "x.subject_id, 'kind', x.kind, 'subject_id', x.subject_id, 'provider_id', x.provider_id, "     \
-    "'worker_id', x.worker_id, 'recipient_id', x.recipient_id, 'at', x.at, 'detail', x.detail, "   \
-    "'status', CASE WHEN er.kind IS NULL THEN 'open' ELSE 'resolved' END, 'resolution', "          \
-    "CASE WHEN er.kind IS NULL THEN NULL ELSE json_build_object('action', er.action, "             \
-    "'resolved_by', er.resolved_by, 'note', er.note, 'resolved_at', er.resolved_at) END) AS j "    \
-    "FROM x LEFT JOIN exception_resolutions er ON er.kind = x.kind AND er.subject_id = "           \
-    "x.subject_id"
-
-static const char exception_list_sql[] =
-    "SELECT json_build_object('items', coalesce(json_agg(j ORDER BY at DESC, id), '[]'))::text "
-    "FROM (" EXCEPTIONS_SQL " ORDER BY x.at DESC, 1 LIMIT 500) q";
 
 static void handle_exception_list(struct be_request *req)
 {
@@ -190,7 +117,7 @@ static void handle_exception_list(struct be_request *req)
     if (!scope_provider(req, provider, sizeof provider))
         return;
     const char *values[4] = {provider, kind, status, ""};
-    PGresult *res = PQexecParams(req->db, exception_list_sql, 4, NULL, values, NULL, NULL, 0);
+    PGresult *res = PQexecParams(req->db, sql_exception_list, 4, NULL, values, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
         be_reply_db_error(req, req->db, "exception list");
     else /* valid JSON from PostgreSQL, sent as it is (see handle_live) */
@@ -205,7 +132,7 @@ struct resolution {
     char subject[CF_UUID_TEXT_LEN + 1];
     char resolved_by[BE_LOGIN_MAX + 1];
     struct be_resolution_body body;
-    const char *const *find; /* one_exception_sql's parameters */
+    const char *const *find; /* sql_one_exception's parameters */
     bool missing; /* no such exception in the caller's scope */
 };
 
@@ -251,34 +178,21 @@ int be_resolution_read(const char *text, size_t len, const char *kind,
     return rc;
 }
 
-static const char one_exception_sql[] = "SELECT j::text FROM (" EXCEPTIONS_SQL ") q";
-
 /* Within the caller's transaction: record, apply, audit. Returns 0, 1 when already
  * resolved, -1 on a database error. */
 static int apply_resolution(struct be_request *req, const struct resolution *r)
 {
     PGconn *db = req->db;
     const char *ins[5] = {r->kind, r->subject, r->body.action, r->resolved_by, r->body.note};
-    PGresult *res = PQexecParams(
-        db,
-        "INSERT INTO exception_resolutions (kind, subject_id, action, resolved_by, note) "
-        "VALUES ($1, $2::uuid, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1",
-        5, NULL, ins, NULL, NULL, 0);
+    PGresult *res = PQexecParams(db, sql_resolution_insert, 5, NULL, ins, NULL, NULL, 0);
     int rc = PQresultStatus(res) != PGRES_TUPLES_OK ? -1 : PQntuples(res) == 0 ? 1 : 0;
     PQclear(res);
     if (rc)
         return rc;
     if (strcmp(r->kind, "card_binding") == 0) {
-        /* A confirmed card now confirms the visits it was read on: rebuild them. */
         const char *upd[2] = {r->subject,
                               strcmp(r->body.action, "confirm") == 0 ? "active" : "revoked"};
-        res = PQexecParams(
-            db,
-            "WITH b AS (UPDATE card_bindings SET status = $2 WHERE id = $1::uuid AND status = "
-            "'pending' RETURNING token, recipient_id) SELECT rebuild_visits(coalesce(("
-            "SELECT array_agg(DISTINCT e.visit_key) FROM events e JOIN b ON e.recipient_id = "
-            "b.recipient_id AND e.card_token = b.token WHERE e.visit_key IS NOT NULL), '{}'))",
-            2, NULL, upd, NULL, NULL, 0);
+        res = PQexecParams(db, sql_binding_resolve, 2, NULL, upd, NULL, NULL, 0);
         rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : -1;
         PQclear(res);
         if (rc)
@@ -295,7 +209,7 @@ static int apply_resolution(struct be_request *req, const struct resolution *r)
 static int resolve_tx(struct be_request *req, void *ctx)
 {
     struct resolution *r = ctx;
-    PGresult *res = PQexecParams(req->db, one_exception_sql, 4, NULL, r->find, NULL, NULL, 0);
+    PGresult *res = PQexecParams(req->db, sql_one_exception, 4, NULL, r->find, NULL, NULL, 0);
     bool ok = be_db_check(req, res, PGRES_TUPLES_OK);
     r->missing = ok && PQntuples(res) == 0;
     PQclear(res);
@@ -335,7 +249,7 @@ static void handle_exception_resolve(struct be_request *req)
                          "This exception was resolved before; see its resolution.", NULL, NULL);
     if (rc != BE_TX_COMMIT)
         return;
-    PGresult *res = PQexecParams(req->db, one_exception_sql, 4, NULL, find, NULL, NULL, 0);
+    PGresult *res = PQexecParams(req->db, sql_one_exception, 4, NULL, find, NULL, NULL, 0);
     if (!be_db_check(req, res, PGRES_TUPLES_OK) || PQntuples(res) != 1)
         be_reply_db_error(req, req->db, "exception resolve");
     else
