@@ -18,6 +18,7 @@
 #include "be/reply.h"
 #include "cf/codec.h"
 #include "cf/json.h"
+#include "sql/session_sql.h"
 
 #define TOKEN_LEN 32
 #define LOCK_AFTER 3 /* failures before each further one locks the login for a while */
@@ -71,12 +72,7 @@ int be_session_load(struct be_request *req)
         return 0;
     sha256_hex(token, hash);
     const char *params[1] = {hash};
-    PGresult *res = PQexecParams(
-        req->db,
-        "SELECT u.id, u.login, u.role, u.provider_id, u.worker_id, s.csrf FROM sessions s "
-        "JOIN users u ON u.id = s.user_id WHERE s.token_hash = decode($1, 'hex') "
-        "AND s.expires_at > now() AND u.disabled_at IS NULL",
-        1, NULL, params, NULL, NULL, 0);
+    PGresult *res = PQexecParams(req->db, sql_session_load, 1, NULL, params, NULL, NULL, 0);
     if (!be_db_check(req, res, PGRES_TUPLES_OK)) {
         PQclear(res);
         return -1;
@@ -132,12 +128,7 @@ static int note_failure(struct be_request *req, const char *user_id)
     snprintf(after, sizeof after, "%d", LOCK_AFTER);
     snprintf(max, sizeof max, "%d", LOCK_MAX_S);
     const char *params[3] = {user_id, after, max};
-    PGresult *res = PQexecParams(
-        req->db,
-        "UPDATE users SET failed_logins = failed_logins + 1, locked_until = CASE WHEN "
-        "failed_logins + 1 >= $2::int THEN now() + least(power(2, least(failed_logins + 1 - "
-        "$2::int, 20)), $3::int) * interval '1 second' ELSE locked_until END WHERE id = $1::uuid",
-        3, NULL, params, NULL, NULL, 0);
+    PGresult *res = PQexecParams(req->db, sql_login_failure, 3, NULL, params, NULL, NULL, 0);
     int ok = be_db_check(req, res, PGRES_COMMAND_OK);
     PQclear(res);
     return ok ? 0 : -1;
@@ -159,13 +150,7 @@ static int session_start(struct be_request *req, char *cookie, size_t cookie_siz
     sha256_hex(token, hash);
     snprintf(ttl, sizeof ttl, "%d", BE_SESSION_TTL_S);
     const char *params[4] = {hash, req->who.user_id, req->who.csrf, ttl};
-    PGresult *res = PQexecParams(
-        req->db,
-        "WITH s AS (INSERT INTO sessions (token_hash, user_id, csrf, expires_at) VALUES "
-        "(decode($1, 'hex'), $2::uuid, $3, now() + $4::int * interval '1 second') "
-        "RETURNING expires_at), u AS (UPDATE users SET failed_logins = 0, locked_until = NULL "
-        "WHERE id = $2::uuid) SELECT to_char(expires_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM s",
-        4, NULL, params, NULL, NULL, 0);
+    PGresult *res = PQexecParams(req->db, sql_session_start, 4, NULL, params, NULL, NULL, 0);
     int ok = be_db_check(req, res, PGRES_TUPLES_OK) && PQntuples(res) == 1;
     if (ok)
         snprintf(expires_at, expires_size, "%s", PQgetvalue(res, 0, 0));
@@ -201,12 +186,7 @@ static void handle_session_create(struct be_request *req)
         goto out;
     }
     const char *params[1] = {login};
-    res = PQexecParams(req->db,
-                       "SELECT id, login, role, provider_id, worker_id, password_hash, "
-                       "disabled_at IS NOT NULL, greatest(0, ceil(extract(epoch FROM "
-                       "coalesce(locked_until, now()) - now())))::int FROM users "
-                       "WHERE login = $1",
-                       1, NULL, params, NULL, NULL, 0);
+    res = PQexecParams(req->db, sql_login_user, 1, NULL, params, NULL, NULL, 0);
     if (!be_db_check(req, res, PGRES_TUPLES_OK)) {
         be_reply_db_error(req, req->db, "login");
         goto out;
@@ -276,9 +256,7 @@ static void handle_session_delete(struct be_request *req)
     if (session_cookie(req, token, sizeof token)) {
         sha256_hex(token, hash);
         const char *params[1] = {hash};
-        PGresult *res =
-            PQexecParams(req->db, "DELETE FROM sessions WHERE token_hash = decode($1, 'hex')", 1,
-                         NULL, params, NULL, NULL, 0);
+        PGresult *res = PQexecParams(req->db, sql_session_end, 1, NULL, params, NULL, NULL, 0);
         int ok = be_db_check(req, res, PGRES_COMMAND_OK);
         PQclear(res);
         if (!ok) {

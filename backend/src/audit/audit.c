@@ -9,6 +9,7 @@
 #include "be/log.h"
 #include "be/query.h"
 #include "be/reply.h"
+#include "sql/audit_sql.h"
 
 int be_audit(struct be_request *req, const char *action, const char *subject, const char *reason,
              const char *details_json)
@@ -55,13 +56,7 @@ static void handle_audit_list(struct be_request *req)
     char nt[16];
     snprintf(nt, sizeof nt, "%ld", n);
     const char *values[2] = {nt, before};
-    PGresult *res = PQexecParams(
-        req->db,
-        "SELECT json_build_object('items', coalesce(json_agg(json_build_object('id', a.id, "
-        "'at', a.at, 'actor', a.actor, 'action', a.action, 'subject', a.subject, 'reason', "
-        "a.reason, 'details', a.details) ORDER BY a.id DESC), '[]'))::text FROM (SELECT * FROM "
-        "audit_log WHERE ($2 = '' OR id < $2::bigint) ORDER BY id DESC LIMIT $1::int) a",
-        2, NULL, values, NULL, NULL, 0);
+    PGresult *res = PQexecParams(req->db, sql_audit_list, 2, NULL, values, NULL, NULL, 0);
     if (!be_db_check(req, res, PGRES_TUPLES_OK) || PQntuples(res) != 1)
         be_reply_db_error(req, req->db, "audit list");
     else

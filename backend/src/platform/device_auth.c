@@ -14,6 +14,7 @@
 #include "cf/batch.h"
 #include "cf/codec.h"
 #include "cf/uuid.h"
+#include "sql/device_auth_sql.h"
 
 static bool refused(struct be_request *req, int status, const char *type, const char *title,
                     const char *detail)
@@ -78,11 +79,7 @@ bool be_device_check_head(struct be_request *req)
         return false;
     }
     const char *params[1] = {id_text};
-    PGresult *res = PQexecParams(req->db,
-                                 "SELECT encode(d.public_key, 'hex'), d.status, w.provider_id, "
-                                 "d.worker_id FROM devices d JOIN workers w ON w.id = "
-                                 "d.worker_id WHERE d.id = $1::uuid",
-                                 1, NULL, params, NULL, NULL, 0);
+    PGresult *res = PQexecParams(req->db, sql_device_lookup, 1, NULL, params, NULL, NULL, 0);
     if (!be_db_check(req, res, PGRES_TUPLES_OK)) {
         PQclear(res);
         be_reply_db_error(req, req->db, "device lookup");

@@ -24,56 +24,19 @@
 #include "be/audit.h"
 #include "cf/json.h"
 #include "cf/uuid.h"
+#include "sql/register_sql.h"
 
 #define BODY_MAX_BYTES (16u * 1024)
 #define BODY_MAX_VALUES 16
 
 /* ==== Documents ==== */
 
-/* The register's head for provider p (joined with registers r and, for a draft, the
- * live totals t) in month $1. */
-#define HEAD_JSON                                                                                  \
-    "json_build_object('id', to_char($1::date, 'YYYY-MM') || '.' || p.id, 'provider_id', p.id, "   \
-    "'provider_name', p.name, 'month', to_char($1::date, 'YYYY-MM'), 'state', "                    \
-    "coalesce(r.state, 'draft'), 'included_count', coalesce(t.included_count, "                    \
-    "r.included_count), 'excluded_count', coalesce(t.excluded_count, r.excluded_count), "          \
-    "'total_kopecks', coalesce(t.total_kopecks, r.total_kopecks), 'submitted_at', "                \
-    "r.submitted_at, 'submitted_by', r.submitted_by, 'approved_at', r.approved_at, "               \
-    "'approved_by', r.approved_by, 'returned_at', r.returned_at, 'returned_by', r.returned_by, "   \
-    "'returned_reason', r.returned_reason)"
-
-/* A stored (submitted/approved) register's totals come from its row; a draft's are
- * computed (the one-time filter skips the computation for stored ones). */
-#define HEAD_FROM                                                                                  \
-    "FROM providers p JOIN regions rg ON rg.id = p.region_id "                                     \
-    "LEFT JOIN registers r ON r.provider_id = p.id AND r.month = $1::date "                        \
-    "LEFT JOIN LATERAL (SELECT * FROM register_totals(p.id, $1::date) "                            \
-    "WHERE coalesce(r.state, 'draft') = 'draft') t ON true "
-
-/* $1 month (YYYY-MM-01), $2 provider or '' (row-level security scopes it further). */
-static const char list_sql[] =
-    "SELECT json_build_object('items', coalesce(json_agg(h.j ORDER BY h.name, h.id), "
-    "'[]'))::text FROM (SELECT p.name, p.id, " HEAD_JSON " AS j " HEAD_FROM
-    "WHERE ($2 = '' OR p.id = $2::uuid)) h";
-
 /* The document is read as rows (two statements in one REPEATABLE READ READ ONLY
  * transaction, so head and lines are one view of the data) and written in C
  * (register_doc.c, register_csv.c): building 42,000 lines of JSON in SQL with
  * jsonb_agg, sorting it, then parsing and printing it again with cJSON took 3.4 s of
- * a large provider's month; see backend/README.md, "Performance".
- *
- * $1 month, $2 provider: the head, or no row (no such provider for the caller). The
- * totals are the stored register's; NULL for a draft, whose totals are its rows'. */
-static const char head_sql[] =
-    "SELECT to_char($1::date, 'YYYY-MM') || '.' || p.id, p.id, p.name, "
-    "to_char($1::date, 'YYYY-MM'), coalesce(r.state, 'draft'), "
-    "CASE WHEN r.state <> 'draft' THEN r.included_count END, "
-    "CASE WHEN r.state <> 'draft' THEN r.excluded_count END, "
-    "CASE WHEN r.state <> 'draft' THEN r.total_kopecks END, "
-    "to_json(r.submitted_at) #>> '{}', r.submitted_by, to_json(r.approved_at) #>> '{}', "
-    "r.approved_by, to_json(r.returned_at) #>> '{}', r.returned_by, r.returned_reason "
-    "FROM providers p JOIN regions rg ON rg.id = p.region_id "
-    "LEFT JOIN registers r ON r.provider_id = p.id AND r.month = $1::date WHERE p.id = $2::uuid";
+ * a large provider's month; see backend/README.md, "Performance". The statements are
+ * in register.sql; the columns of register_head and register_lines: */
 
 enum head_col {
     HEAD_ID,
@@ -92,35 +55,6 @@ enum head_col {
     HEAD_RETURNED_BY,
     HEAD_RETURNED_REASON
 };
-
-/* $1 month, $2 provider: the included lines (by visit_at, visit_id, line_no), then the
- * excluded visits (by visit_at, visit_id), as plain columns. Stored lines and
- * computed ones are a UNION: a stored register has no computed part (the one-time
- * filter on h.stored) and a draft no stored lines (returning deletes them). Instants
- * come as text (TimeZone UTC, DateStyle ISO) and the local time as one timestamp:
- * cut in C, that costs a third of what to_char and to_json cost per line. */
-static const char lines_sql[] =
-    "WITH h AS (SELECT rg.timezone, coalesce(r.state, 'draft') <> 'draft' AS stored "
-    "FROM providers p JOIN regions rg ON rg.id = p.region_id LEFT JOIN registers r ON "
-    "r.provider_id = p.id AND r.month = $1::date WHERE p.id = $2::uuid), "
-    "c AS (SELECT * FROM register_compute($2::uuid, $1::date) "
-    "WHERE NOT coalesce((SELECT stored FROM h), true)), "
-    "l AS (SELECT true AS included, l.visit_id, l.line_no, l.visit_at, l.worker_id, "
-    "l.recipient_id, l.service_code, l.service_name, l.quantity, l.tariff_kopecks, "
-    "l.amount_kopecks, l.late, l.original_month, NULL::text AS reason FROM register_lines l "
-    "WHERE l.provider_id = $2::uuid AND l.month = $1::date "
-    "UNION ALL SELECT c.reason IS NULL, c.visit_id, c.line_no, c.visit_at, c.worker_id, "
-    "c.recipient_id, c.service_code, c.service_name, c.quantity, c.tariff_kopecks, "
-    "c.quantity::bigint * c.tariff_kopecks, c.late, c.original_month, c.reason FROM c "
-    "UNION ALL SELECT false, x.visit_id, 1, x.visit_at, x.worker_id, x.recipient_id, NULL, "
-    "NULL, NULL, NULL, NULL, x.late, x.original_month, x.reason FROM register_excluded x "
-    "WHERE x.provider_id = $2::uuid AND x.month = $1::date) "
-    "SELECT l.included, l.visit_id, l.visit_at::text, (l.visit_at AT TIME ZONE h.timezone)::text, "
-    "l.worker_id, w.full_name, l.recipient_id, rc.full_name, l.late, l.original_month::text, "
-    "l.service_code, l.service_name, l.quantity, l.tariff_kopecks, l.amount_kopecks, l.reason "
-    "FROM l CROSS JOIN h LEFT JOIN workers w ON w.id = l.worker_id "
-    "LEFT JOIN recipients rc ON rc.id = l.recipient_id "
-    "ORDER BY l.visit_at, l.visit_id, l.line_no";
 
 enum line_col {
     LINE_INCLUDED,
@@ -248,7 +182,7 @@ static void copy_prefix(char *out, const char *text, size_t len)
     out[len] = '\0';
 }
 
-/* One row of lines_sql. */
+/* One row of sql_register_lines. */
 static int read_row(const PGresult *res, int i, struct be_register_row *row)
 {
     memset(row, 0, sizeof *row);
@@ -346,7 +280,7 @@ static PGresult *query_rows(PGconn *db, const char *sql, const char *const *valu
 }
 
 /* The rows of doc's lines_res into doc->rows: 0, or -1 (memory, or a row that is not
- * what lines_sql returns). */
+ * what sql_register_lines returns). */
 static int read_rows(struct register_doc *doc)
 {
     read_head(doc);
@@ -374,18 +308,18 @@ static int document_tx(struct be_request *req, void *ctx)
     const char *values[2] = {q->ref->month, q->ref->provider};
     if (be_db_exec(req->db, "SET LOCAL work_mem = '64MB'; SET LOCAL DateStyle = 'ISO'"))
         return BE_TX_FAILED;
-    q->doc->head_res = query_rows(req->db, head_sql, values);
+    q->doc->head_res = query_rows(req->db, sql_register_head, values);
     if (!q->doc->head_res)
         return BE_TX_FAILED;
     q->missing = PQntuples(q->doc->head_res) == 0;
     if (q->missing)
         return BE_TX_ROLLBACK;
-    q->doc->lines_res = query_rows(req->db, lines_sql, values);
+    q->doc->lines_res = query_rows(req->db, sql_register_lines, values);
     return q->doc->lines_res ? BE_TX_COMMIT : BE_TX_FAILED;
 }
 
 /* The register as rows: 0 (doc filled; register_doc_cleanup), 1 (not visible), -1
- * (answered: the database, or a row that is not what lines_sql returns). */
+ * (answered: the database, or a row that is not what sql_register_lines returns). */
 static int load_document(struct be_request *req, const struct register_ref *ref,
                          struct register_doc *doc)
 {
@@ -457,7 +391,7 @@ static void handle_register_list(struct be_request *req)
         snprintf(provider, sizeof provider, "%s", scope);
     const char *values[2] = {month, provider};
     char *text = NULL;
-    if (query_text(req->db, list_sql, 2, values, &text))
+    if (query_text(req->db, sql_register_list, 2, values, &text))
         be_reply_db_error(req, req->db, "register list");
     else
         be_reply_json(req, 200, cJSON_Parse(text));
@@ -549,11 +483,8 @@ enum change { CHANGE_SUBMIT, CHANGE_APPROVE, CHANGE_RETURN };
 
 static const char *const change_action[] = {"register.submit", "register.approve",
                                             "register.return"};
-static const char *const change_sql[] = {
-    "SELECT register_submit($1::uuid, $2::date, $3)",
-    "SELECT register_approve($1::uuid, $2::date, $3)",
-    "SELECT register_return($1::uuid, $2::date, $3, $4)",
-};
+static const char *const change_sql[] = {sql_register_submit, sql_register_approve,
+                                         sql_register_return};
 
 int be_register_body_read(const char *text, size_t len, bool wants_reason, char *reason,
                           size_t size, struct cf_error_detail *d)
@@ -645,11 +576,7 @@ static int apply_change(struct be_request *req, enum change change, const struct
     *why = NULL;
     char *details = NULL;
     const char *key[2] = {ref->provider, ref->month};
-    rc = query_text(req->db,
-                    "SELECT json_build_object('state', state, 'included_count', included_count, "
-                    "'excluded_count', excluded_count, 'total_kopecks', total_kopecks)::text "
-                    "FROM registers WHERE provider_id = $1::uuid AND month = $2::date",
-                    2, key, &details);
+    rc = query_text(req->db, sql_register_totals_json, 2, key, &details);
     if (!rc)
         rc = be_audit(req, change_action[change], ref->id, reason, details);
     free(details);
@@ -691,7 +618,7 @@ static void handle_change(struct be_request *req, enum change change)
         return;
     const char *values[2] = {ref.month, ref.provider};
     char *text = NULL;
-    if (query_text(req->db, list_sql, 2, values, &text)) {
+    if (query_text(req->db, sql_register_list, 2, values, &text)) {
         be_reply_db_error(req, req->db, "register");
         return;
     }
