@@ -17,6 +17,7 @@
 #include "be/session.h"
 #include "be/db.h"
 #include "cf/codec.h"
+#include "sql/users_sql.h"
 
 static int usage(void)
 {
@@ -71,13 +72,7 @@ static int user_add(PGconn *db, const char *actor, const char *login, const char
         return 1;
     }
     const char *params[6] = {login, role, provider, worker, hash, actor};
-    rc = run(db,
-             "WITH u AS (INSERT INTO users (login, role, provider_id, worker_id, password_hash) "
-             "VALUES ($1, $2, nullif($3, '')::uuid, nullif($4, '')::uuid, $5) RETURNING id) "
-             "INSERT INTO audit_log (actor, action, subject, details) SELECT $6, 'user.add', "
-             "'user:' || $1, json_build_object('role', $2, 'provider_id', nullif($3, ''), "
-             "'user_id', u.id) FROM u",
-             6, params, "user add");
+    rc = run(db, sql_user_add, 6, params, "user add");
     if (!rc)
         printf("user %s (%s) added\n", login, role);
     return rc ? 1 : 0;
@@ -86,12 +81,7 @@ static int user_add(PGconn *db, const char *actor, const char *login, const char
 static int user_disable(PGconn *db, const char *actor, const char *login)
 {
     const char *params[2] = {login, actor};
-    int rc = run(db,
-                 "WITH u AS (UPDATE users SET disabled_at = now() WHERE login = $1 RETURNING id), "
-                 "s AS (DELETE FROM sessions WHERE user_id IN (SELECT id FROM u)) "
-                 "INSERT INTO audit_log (actor, action, subject) SELECT $2, 'user.disable', "
-                 "'user:' || $1 FROM u RETURNING id",
-                 2, params, "user disable");
+    int rc = run(db, sql_user_disable, 2, params, "user disable");
     if (!rc)
         printf("user %s disabled; its sessions are closed\n", login);
     return rc ? 1 : 0;
@@ -174,12 +164,7 @@ int be_demo_accounts(const char *conninfo, FILE *out)
         }
         const char *params[4] = {accounts[i].login, accounts[i].role, accounts[i].provider_seed,
                                  hash};
-        rc = run(db,
-                 "INSERT INTO users (login, role, provider_id, password_hash) VALUES ($1, $2, "
-                 "CASE WHEN $3 = '' THEN NULL ELSE md5($3)::uuid END, $4) ON CONFLICT (login) DO "
-                 "UPDATE SET password_hash = EXCLUDED.password_hash, disabled_at = NULL, "
-                 "failed_logins = 0, locked_until = NULL",
-                 4, params, "demo account");
+        rc = run(db, sql_demo_account, 4, params, "demo account");
         if (!rc)
             fprintf(out, "demo account: login %s password %s (%s)\n", accounts[i].login, password,
                     accounts[i].what);

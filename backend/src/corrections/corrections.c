@@ -19,6 +19,7 @@
 #include "be/audit.h"
 #include "cf/json.h"
 #include "cf/uuid.h"
+#include "sql/corrections_sql.h"
 
 #define SERVICES_MAX 32
 #define QUANTITY_MAX 100
@@ -145,32 +146,6 @@ void be_correction_body_cleanup(struct be_correction_body *c)
 
 /* ==== Storing ==== */
 
-/* The current effective value of the field ($2) of visit $1, and whether the new
- * value ($3) equals it: services compare as a set of (code, quantity), order aside. */
-#define SORTED_SERVICES(x)                                                                         \
-    "(SELECT coalesce(jsonb_agg(e ORDER BY e->>'code'), '[]') FROM jsonb_array_elements(" x ") e)"
-static const char current_sql[] = "SELECT p.previous::text, CASE WHEN $2 = 'services' "
-                                  "THEN " SORTED_SERVICES("p.previous") " = " SORTED_SERVICES(
-                                      "$3::jsonb") " ELSE p.previous = $3::jsonb END "
-                                                   "FROM visit_effective v CROSS JOIN LATERAL "
-                                                   "(SELECT CASE WHEN $2 = 'services' THEN "
-                                                   "coalesce((SELECT "
-                                                   "jsonb_agg(jsonb_build_object('code', s.code, "
-                                                   "'quantity', s.quantity) "
-                                                   "ORDER BY s.n) FROM "
-                                                   "unnest(v.effective_service_codes, "
-                                                   "v.effective_service_quantities) "
-                                                   "WITH ORDINALITY s(code, quantity, n)), "
-                                                   "'[]'::jsonb) ELSE to_jsonb(v.disputed) END "
-                                                   "AS previous) p WHERE v.id = $1::uuid";
-
-static const char insert_sql[] =
-    "INSERT INTO visit_corrections (visit_id, provider_id, field, value, previous, reason, "
-    "corrected_by) VALUES ($1::uuid, $2::uuid, $3, $4::jsonb, $5::jsonb, $6, $7) RETURNING "
-    "json_build_object('id', id, 'visit_id', visit_id, 'field', field, 'value', value, "
-    "'previous', previous, 'reason', reason, 'corrected_by', corrected_by, 'corrected_at', "
-    "corrected_at)::text";
-
 /* The outcomes of one attempt, besides success (0) and a database error (-1). */
 enum correction_refusal {
     REFUSE_NOT_FOUND = 1,
@@ -195,20 +170,13 @@ static int visit_in_submitted_register(struct be_request *req, const char *visit
 {
     const char *params[1] = {visit_id};
     const char *lock[1] = {provider};
-    PGresult *res = PQexecParams(req->db, "SELECT 1 FROM providers WHERE id = $1::uuid FOR SHARE",
-                                 1, NULL, lock, NULL, NULL, 0);
+    PGresult *res = PQexecParams(req->db, sql_provider_share_lock, 1, NULL, lock, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         PQclear(res);
         return -1;
     }
     PQclear(res);
-    res = PQexecParams(
-        req->db,
-        "SELECT 1 FROM registers r WHERE r.state = 'submitted' AND EXISTS (SELECT 1 FROM "
-        "register_lines l WHERE l.visit_id = $1::uuid AND (l.provider_id, l.month) = "
-        "(r.provider_id, r.month) UNION ALL SELECT 1 FROM register_excluded x WHERE "
-        "x.visit_id = $1::uuid AND (x.provider_id, x.month) = (r.provider_id, r.month))",
-        1, NULL, params, NULL, NULL, 0);
+    res = PQexecParams(req->db, sql_visit_in_submitted_register, 1, NULL, params, NULL, NULL, 0);
     int rc = PQresultStatus(res) != PGRES_TUPLES_OK ? -1 : PQntuples(res) > 0;
     PQclear(res);
     return rc;
@@ -231,19 +199,13 @@ static int lock_visit(struct be_request *req, const struct correction *c, char *
 {
     const char *params[2] = {c->visit, be_auth_provider_scope(req)};
     PGresult *res;
-    int rc = query_one(req->db,
-                       "SELECT v.provider_id FROM visits v WHERE v.id = $1::uuid AND ($2 = '' "
-                       "OR v.provider_id = $2::uuid) FOR UPDATE",
-                       2, params, &res);
+    int rc = query_one(req->db, sql_visit_lock, 2, params, &res);
     if (rc == 0)
         snprintf(provider, size, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     if (rc != 1)
         return rc;
-    rc = query_one(req->db,
-                   "SELECT 1 FROM visit_plans pl WHERE pl.id = $1::uuid AND ($2 = '' OR "
-                   "pl.provider_id = $2::uuid)",
-                   2, params, &res);
+    rc = query_one(req->db, sql_plan_exists, 2, params, &res);
     PQclear(res);
     return rc < 0 ? -1 : rc == 0 ? REFUSE_PLANNED : REFUSE_NOT_FOUND;
 }
@@ -253,11 +215,7 @@ static int unknown_code(PGconn *db, const char *value, long *position)
 {
     const char *params[1] = {value};
     PGresult *res;
-    int rc = query_one(db,
-                       "SELECT coalesce(min(n), 0) FROM jsonb_array_elements($1::jsonb) WITH "
-                       "ORDINALITY e(x, n) WHERE NOT EXISTS (SELECT 1 FROM services s WHERE "
-                       "s.code = e.x->>'code')",
-                       1, params, &res);
+    int rc = query_one(db, sql_unknown_code, 1, params, &res);
     char *end = NULL;
     if (rc == 0)
         *position = strtol(PQgetvalue(res, 0, 0), &end, 10);
@@ -304,7 +262,7 @@ static int store_correction(struct be_request *req, const struct correction *c, 
     if (rc)
         return rc < 0 ? -1 : REFUSE_REGISTER_CLOSED;
     const char *cur[3] = {c->visit, c->body.field, c->body.value};
-    if (query_one(req->db, current_sql, 3, cur, &res))
+    if (query_one(req->db, sql_correction_current, 3, cur, &res))
         return -1; /* the row is locked: it cannot have gone */
     if (strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
         PQclear(res);
@@ -313,7 +271,7 @@ static int store_correction(struct be_request *req, const struct correction *c, 
     const char *ins[7] = {
         c->visit,       provider,      c->body.field, c->body.value, PQgetvalue(res, 0, 0),
         c->body.reason, req->who.login};
-    rc = query_one(req->db, insert_sql, 7, ins, stored);
+    rc = query_one(req->db, sql_correction_insert, 7, ins, stored);
     PQclear(res);
     if (rc)
         return -1;
@@ -390,19 +348,6 @@ out:
 
 /* ==== History ==== */
 
-/* The visit (or a plan, which has none yet) must be one the caller may see: $2 the
- * provider scope, $3 a worker's own id. */
-static const char history_sql[] =
-    "SELECT json_build_object('items', coalesce((SELECT json_agg(json_build_object('id', c.id, "
-    "'field', c.field, 'value', c.value, 'previous', c.previous, 'reason', c.reason, "
-    "'corrected_by', c.corrected_by, 'corrected_at', c.corrected_at) ORDER BY c.id) "
-    "FROM visit_corrections c WHERE c.visit_id = x.id AND c.provider_id = x.provider_id), "
-    "'[]'))::text FROM (SELECT v.id, v.provider_id FROM visits v WHERE v.id = $1::uuid "
-    "AND ($2 = '' OR v.provider_id = $2::uuid) AND ($3 = '' OR v.worker_id = $3::uuid) "
-    "UNION ALL SELECT pl.id, pl.provider_id FROM visit_plans pl WHERE pl.id = $1::uuid "
-    "AND ($2 = '' OR pl.provider_id = $2::uuid) AND ($3 = '' OR pl.worker_id = $3::uuid) "
-    "LIMIT 1) x";
-
 static void handle_correction_list(struct be_request *req)
 {
     uint8_t id[CF_UUID_LEN];
@@ -414,7 +359,7 @@ static void handle_correction_list(struct be_request *req)
     cf_uuid_to_text(id, text);
     const char *params[3] = {text, be_auth_provider_scope(req), req->who.worker};
     PGresult *res;
-    int rc = query_one(req->db, history_sql, 3, params, &res);
+    int rc = query_one(req->db, sql_correction_history, 3, params, &res);
     if (rc < 0)
         be_reply_db_error(req, req->db, "correction list");
     else if (rc > 0)

@@ -14,6 +14,7 @@
 #include "cf/codec.h"
 #include "cf/json.h"
 #include "cf/uuid.h"
+#include "sql/devices_sql.h"
 
 /* No 0/O, 1/I: a worker reads the code off a screen or a paper. */
 #define ENROLL_BODY_MAX 4096
@@ -57,12 +58,7 @@ int be_enroll_code_issue(const char *conninfo, const char *worker_id, int ttl_mi
         goto out;
     }
     const char *params[3] = {hash, worker_id, ttl};
-    PGresult *res = PQexecParams(
-        db,
-        "INSERT INTO enrollment_codes (code_hash, worker_id, expires_at) "
-        "SELECT decode($1, 'hex'), id, now() + make_interval(mins => $3::int) FROM workers "
-        "WHERE id = $2::uuid AND active",
-        3, NULL, params, NULL, NULL, 0);
+    PGresult *res = PQexecParams(db, sql_code_issue, 3, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         snprintf(error, error_size, "database error: %s", PQerrorMessage(db));
     else if (strcmp(PQcmdTuples(res), "1") != 0)
@@ -96,13 +92,7 @@ static int enrol_tx(struct be_request *req, void *ctx)
 {
     struct enrolment *e = ctx;
     const char *p1[1] = {e->hash};
-    PGresult *res = PQexecParams(
-        req->db,
-        "SELECT c.worker_id, w.provider_id, encode(r.token_key, 'hex'), c.used_at IS NOT NULL, "
-        "c.expires_at < now() FROM enrollment_codes c JOIN workers w ON w.id = c.worker_id "
-        "JOIN providers p ON p.id = w.provider_id JOIN regions r ON r.id = p.region_id "
-        "WHERE c.code_hash = decode($1, 'hex') FOR UPDATE OF c",
-        1, NULL, p1, NULL, NULL, 0);
+    PGresult *res = PQexecParams(req->db, sql_code_claim, 1, NULL, p1, NULL, NULL, 0);
     if (!be_db_check(req, res, PGRES_TUPLES_OK)) {
         PQclear(res);
         return BE_TX_FAILED;
@@ -125,13 +115,7 @@ static int enrol_tx(struct be_request *req, void *ctx)
         cJSON_AddStringToObject(e->reply, "token_key_hex", PQgetvalue(res, 0, 2));
     }
     const char *p2[4] = {e->device_id, PQgetvalue(res, 0, 0), e->key_hex, e->hash};
-    PGresult *ins =
-        PQexecParams(req->db,
-                     "WITH d AS (INSERT INTO devices (id, worker_id, public_key) "
-                     "VALUES ($1::uuid, $2::uuid, decode($3, 'hex')) RETURNING id) "
-                     "UPDATE enrollment_codes SET used_at = now(), device_id = (SELECT id FROM d) "
-                     "WHERE code_hash = decode($4, 'hex')",
-                     4, NULL, p2, NULL, NULL, 0);
+    PGresult *ins = PQexecParams(req->db, sql_device_insert, 4, NULL, p2, NULL, NULL, 0);
     bool ok = be_db_check(req, ins, PGRES_COMMAND_OK);
     PQclear(ins);
     PQclear(res);

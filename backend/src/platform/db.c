@@ -11,6 +11,7 @@
 #include "be/log.h"
 #include "be/metrics.h"
 #include "be/reply.h"
+#include "sql/db_sql.h"
 
 struct statement {
     const char *name;
@@ -19,26 +20,11 @@ struct statement {
 };
 
 static const struct statement statements[BE_STMT_COUNT] = {
-    [BE_STMT_DEVICE_LOCK] = {"be_device_lock",
-                             "SELECT d.worker_id, w.provider_id, encode(d.public_key, 'hex'), "
-                             "d.status = 'revoked', d.last_seq, encode(d.last_digest, 'hex') "
-                             "FROM devices d JOIN workers w ON w.id = d.worker_id "
-                             "WHERE d.id = $1::uuid FOR UPDATE OF d",
-                             1},
-    [BE_STMT_HELD_DIGESTS] = {"be_held_digests",
-                              "SELECT seq, encode(digest, 'hex') FROM events WHERE device_id = "
-                              "$1::uuid AND seq BETWEEN $2::bigint AND $3::bigint ORDER BY seq",
-                              3},
-    [BE_STMT_INGEST_FINISH] = {"be_ingest_finish",
-                               "SELECT ingest_finish($1::uuid, $2::bigint, $3::bigint, "
-                               "decode($4, 'hex'))",
-                               4},
-    [BE_STMT_DEVICE_STATUS] = {"be_device_status", "SELECT status FROM devices WHERE id = $1::uuid",
-                               1},
-    [BE_STMT_AUDIT] = {"be_audit",
-                       "INSERT INTO audit_log (actor, action, subject, reason, details) "
-                       "VALUES ($1, $2, $3, $4, $5::jsonb)",
-                       5},
+    [BE_STMT_DEVICE_LOCK] = {"be_device_lock", sql_device_lock, 1},
+    [BE_STMT_HELD_DIGESTS] = {"be_held_digests", sql_held_digests, 3},
+    [BE_STMT_INGEST_FINISH] = {"be_ingest_finish", sql_ingest_finish, 4},
+    [BE_STMT_DEVICE_STATUS] = {"be_device_status", sql_device_status, 1},
+    [BE_STMT_AUDIT] = {"be_audit", sql_audit, 5},
 };
 
 /* One connection per worker thread, with what was read from it at connect. */

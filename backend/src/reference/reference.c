@@ -10,6 +10,7 @@
 #include "be/reply.h"
 #include "cf/json.h"
 #include "cf/uuid.h"
+#include "sql/reference_sql.h"
 
 #define FETCH_BODY_MAX (64u * 1024) /* up to 200 (kind, id) pairs */
 
@@ -60,11 +61,7 @@ static void handle_reference_list(struct be_request *req)
     if (!device_ok(req))
         return;
     const char *params[1] = {be_param(req, "id")};
-    reply_query(req,
-                "SELECT json_build_object('items', coalesce(json_agg(json_build_object('kind', "
-                "kind, 'id', id, 'version', left(md5(body::text), 16)) ORDER BY kind, id), '[]'))"
-                "::text FROM reference_items($1::uuid)",
-                1, params, "reference list");
+    reply_query(req, sql_reference_list, 1, params, "reference list");
 }
 
 static void handle_reference_fetch(struct be_request *req)
@@ -108,13 +105,7 @@ static void handle_reference_fetch(struct be_request *req)
         return;
     }
     const char *params[2] = {be_param(req, "id"), wanted ? wanted : "[]"};
-    reply_query(req,
-                "SELECT json_build_object('items', coalesce(json_agg(json_build_object('kind', "
-                "r.kind, 'id', r.id, 'version', left(md5(r.body::text), 16), 'body', r.body) "
-                "ORDER BY r.kind, r.id), '[]'))::text FROM reference_items($1::uuid) r "
-                "JOIN jsonb_to_recordset($2::jsonb) w(kind text, id text) "
-                "ON w.kind = r.kind AND w.id = r.id",
-                2, params, "reference fetch");
+    reply_query(req, sql_reference_fetch, 2, params, "reference fetch");
     cJSON_free(wanted);
 }
 
