@@ -2,7 +2,7 @@
  * a path against a pattern with named parameters, and the dispatch of one request —
  * route, body cap, authorisation, body, handler, in that order, so that neither a
  * caller without the route's role nor a body over the route's cap costs the server
- * a read of the body. See backend/README.md, "Routes". */
+ * a read of the body. See backend/README.md, "Dispatch" and "Adding a module". */
 #ifndef BE_ROUTER_H
 #define BE_ROUTER_H
 
