@@ -2,26 +2,16 @@
 -- corrections applied and listed. Embedded at build time (tools/sql_embed.c): "-- name:
 -- X" is sql_X in C, a fragment is taken in with {{X}}.
 
--- fragment: correction_services_from
--- A correction's previous value: services (jsonb [{code, quantity}]) with each code's
--- catalogue name, or the plain value.
+-- fragment: named_value
+-- A correction's value x.value in plain terms: services (jsonb [{code, quantity}]) with
+-- each code's catalogue name, anything else as it is. c is the correction.
 CASE WHEN c.field = 'services'
      THEN (SELECT coalesce(jsonb_agg(jsonb_build_object('code', e.x->>'code', 'name', sv.name,
                                          'quantity', (e.x->>'quantity')::integer)
                                      ORDER BY e.n), '[]')
-           FROM jsonb_array_elements(c.previous) WITH ORDINALITY e(x, n)
+           FROM jsonb_array_elements(x.value) WITH ORDINALITY e(x, n)
            LEFT JOIN services sv ON sv.code = e.x->>'code')
-     ELSE c.previous END
-
--- fragment: correction_services_to
--- The same of its new value.
-CASE WHEN c.field = 'services'
-     THEN (SELECT coalesce(jsonb_agg(jsonb_build_object('code', e.x->>'code', 'name', sv.name,
-                                         'quantity', (e.x->>'quantity')::integer)
-                                     ORDER BY e.n), '[]')
-           FROM jsonb_array_elements(c.value) WITH ORDINALITY e(x, n)
-           LEFT JOIN services sv ON sv.code = e.x->>'code')
-     ELSE c.value END
+     ELSE x.value END
 
 -- fragment: statement_visit_json
 json_build_object('id', v.id,
@@ -44,11 +34,15 @@ json_build_object('id', v.id,
     'rating', v.rating, 'comment', v.comment, 'disputed', v.disputed,
     'corrected', v.corrected,
     'corrections', coalesce((SELECT json_agg(json_build_object('field', c.field,
-                                 'from', {{correction_services_from}},
-                                 'to', {{correction_services_to}},
+                                 'from', f.named, 'to', t.named,
                                  'reason', c.reason, 'corrected_by', c.corrected_by,
                                  'corrected_at', c.corrected_at) ORDER BY c.id)
-                             FROM visit_corrections c WHERE c.visit_id = v.id), '[]'))
+                             FROM visit_corrections c
+                             CROSS JOIN LATERAL (SELECT {{named_value}} AS named
+                                                 FROM (SELECT c.previous AS value) x) f
+                             CROSS JOIN LATERAL (SELECT {{named_value}} AS named
+                                                 FROM (SELECT c.value AS value) x) t
+                             WHERE c.visit_id = v.id), '[]'))
 
 -- name: statement
 -- $1 recipient, $2 provider scope ('' = every provider), $3 month YYYY-MM.
