@@ -10,7 +10,7 @@
 #include "be/demo.h"
 #include "be/devices.h"
 #include "be/router.h"
-#include "be/server.h"
+#include "be/http.h"
 #include "be/session.h"
 #include "be/tls.h"
 

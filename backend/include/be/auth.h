@@ -1,7 +1,7 @@
 /* The one authorisation check every route goes through (be_auth_authorise, called by
  * the dispatcher with the route's roles mask before the body is read, and
  * be_auth_after_body once it has been), and the provider scope handlers filter by.
- * People are identified by session (be/session.h), devices by signature
+ * People are identified by session (be/session_auth.h), devices by signature
  * (be/device_auth.h). See backend/README.md, "Authorisation". */
 #ifndef BE_AUTH_H
 #define BE_AUTH_H

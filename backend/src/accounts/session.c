@@ -1,6 +1,6 @@
-/* People's sessions (see be/session.h): login with back-off, the session cookie
- * stored as SHA-256, who am I, logout. The authorisation check (authorise.c) reads a
- * session with be_session_load. */
+/* People's sessions (see be/session.h): login with back-off, a new session (a random
+ * token in the cookie, its SHA-256 stored), who am I, logout. The authorisation check
+ * reads sessions through be/session_auth.h. */
 #include "be/session.h"
 
 #include <stdint.h>
@@ -10,85 +10,23 @@
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include "be/db.h"
 #include "be/log.h"
 #include "be/password.h"
 #include "be/reply.h"
+#include "be/session_auth.h"
 #include "cf/codec.h"
 #include "cf/json.h"
 #include "sql/session_sql.h"
 
-#define TOKEN_LEN 32
 #define LOCK_AFTER 3 /* failures before each further one locks the login for a while */
 #define LOCK_MAX_S 900 /* longest lock: 15 minutes */
 #define LOGIN_BODY_MAX 4096
 
-/* ==== The session cookie ==== */
-
-static void sha256_hex(const char *text, char out[2 * SHA256_DIGEST_LENGTH + 1])
-{
-    uint8_t digest[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)text, strlen(text), digest);
-    cf_hex_encode(digest, sizeof digest, out, 2 * SHA256_DIGEST_LENGTH + 1);
-}
-
-/* The value of our cookie in the Cookie header, copied into out; false when absent
- * or malformed (the token is base64url of TOKEN_LEN bytes). */
-static bool session_cookie(const struct be_request *req, char *out, size_t out_size)
-{
-    const char *header = be_request_header(req, "Cookie");
-    const size_t name_len = sizeof BE_SESSION_COOKIE - 1;
-    for (const char *c = header; c && *c;) {
-        while (*c == ' ' || *c == ';')
-            c++;
-        size_t len = strcspn(c, ";");
-        if (len > name_len && strncmp(c, BE_SESSION_COOKIE "=", name_len + 1) == 0) {
-            size_t vlen = len - name_len - 1;
-            if (vlen != cf_base64url_len(TOKEN_LEN) || vlen >= out_size)
-                return false;
-            memcpy(out, c + name_len + 1, vlen);
-            out[vlen] = '\0';
-            return strspn(out,
-                          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
-                   vlen;
-        }
-        c += len;
-    }
-    return false;
-}
-
 static void copy_field(char *dst, size_t size, PGresult *res, int col)
 {
     snprintf(dst, size, "%s", PQgetisnull(res, 0, col) ? "" : PQgetvalue(res, 0, col));
-}
-
-/* Look the session cookie up: 1 found (req->who filled), 0 none/expired, -1 db error. */
-int be_session_load(struct be_request *req)
-{
-    char token[64], hash[65];
-    if (!session_cookie(req, token, sizeof token))
-        return 0;
-    sha256_hex(token, hash);
-    const char *params[1] = {hash};
-    PGresult *res = PQexecParams(req->db, sql_session_load, 1, NULL, params, NULL, NULL, 0);
-    if (!be_db_check(req, res, PGRES_TUPLES_OK)) {
-        PQclear(res);
-        return -1;
-    }
-    int found = PQntuples(res) == 1;
-    if (found) {
-        struct be_principal *w = &req->who;
-        copy_field(w->user_id, sizeof w->user_id, res, 0);
-        copy_field(w->login, sizeof w->login, res, 1);
-        w->role = be_role_bit(PQgetvalue(res, 0, 2));
-        copy_field(w->provider, sizeof w->provider, res, 3);
-        copy_field(w->worker, sizeof w->worker, res, 4);
-        copy_field(w->csrf, sizeof w->csrf, res, 5);
-    }
-    PQclear(res);
-    return found;
 }
 
 /* ==== Routes ==== */
@@ -140,14 +78,14 @@ static int note_failure(struct be_request *req, const char *user_id)
 static int session_start(struct be_request *req, char *cookie, size_t cookie_size, char *expires_at,
                          size_t expires_size)
 {
-    uint8_t raw[TOKEN_LEN], csrf_raw[32];
-    char token[64], hash[65], ttl[16];
+    uint8_t raw[BE_SESSION_TOKEN_LEN], csrf_raw[32];
+    char token[64], hash[BE_SESSION_HASH_HEX], ttl[16];
     if (RAND_bytes(raw, sizeof raw) != 1 || RAND_bytes(csrf_raw, sizeof csrf_raw) != 1 ||
         cf_base64url_encode(raw, sizeof raw, token, sizeof token) ||
         cf_hex_encode(csrf_raw, sizeof csrf_raw, req->who.csrf, sizeof req->who.csrf))
         return 1;
     OPENSSL_cleanse(raw, sizeof raw);
-    sha256_hex(token, hash);
+    be_session_hash(token, hash);
     snprintf(ttl, sizeof ttl, "%d", BE_SESSION_TTL_S);
     const char *params[4] = {hash, req->who.user_id, req->who.csrf, ttl};
     PGresult *res = PQexecParams(req->db, sql_session_start, 4, NULL, params, NULL, NULL, 0);
@@ -252,9 +190,8 @@ static void handle_session_get(struct be_request *req)
 
 static void handle_session_delete(struct be_request *req)
 {
-    char token[64], hash[65];
-    if (session_cookie(req, token, sizeof token)) {
-        sha256_hex(token, hash);
+    char hash[BE_SESSION_HASH_HEX];
+    if (be_session_cookie_hash(req, hash)) {
         const char *params[1] = {hash};
         PGresult *res = PQexecParams(req->db, sql_session_end, 1, NULL, params, NULL, NULL, 0);
         int ok = be_db_check(req, res, PGRES_COMMAND_OK);

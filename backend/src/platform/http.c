@@ -17,7 +17,7 @@
 #include "be/metrics.h"
 #include "be/reply.h"
 #include "be/router.h"
-#include "be/server.h"
+#include "be/http.h"
 #include "be/tls.h"
 
 /* ==== The transport (civetweb) ==== */

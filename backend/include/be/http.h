@@ -1,7 +1,7 @@
 /* carefactd's HTTP server (http.c, the only file that knows civetweb): listens,
  * hands each request to the router (be/router.h) and drains on SIGTERM. */
-#ifndef BE_SERVER_H
-#define BE_SERVER_H
+#ifndef BE_HTTP_H
+#define BE_HTTP_H
 
 #include "be/config.h"
 

@@ -1,6 +1,6 @@
 /* The one authorisation check of every route (see be/auth.h): the caller against the
  * route's roles, before the body is read, and the row-level-security scope of the
- * request. People are identified by session (session.c), devices by signature
+ * request. People are identified by session (session_auth.c), devices by signature
  * (device_auth.c). */
 #include "be/auth.h"
 
@@ -11,7 +11,7 @@
 #include "be/db.h"
 #include "be/device_auth.h"
 #include "be/reply.h"
-#include "be/session.h"
+#include "be/session_auth.h"
 
 static bool state_changing(const char *method)
 {
