@@ -41,6 +41,11 @@ cf_add_server_test(NAME integration.backend.register LABEL integration TIMEOUT 2
 cf_add_server_test(NAME integration.backend.review LABEL integration TIMEOUT 180 CONTRACT
                    SOURCE integration/test_review.c)
 
+# The HTTP edge: body caps and roles checked before the body is read, bad query values
+# (class 22, cursors) answered 400 not 503, per-route caps.
+cf_add_server_test(NAME integration.backend.edge LABEL integration TIMEOUT 180
+                   SOURCE integration/test_edge.c)
+
 # `carefactd routes` against api/openapi.yaml; carefactd as an administrator runs it
 # (two instances migrating at once, settings, SIGTERM draining).
 add_test(NAME integration.backend.routes_match_spec

@@ -5,12 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "be/auth.h"
 #include "be/config.h"
 #include "be/db.h"
 #include "be/demo.h"
 #include "be/devices.h"
-#include "be/server.h"
+#include "be/router.h"
+#include "be/http.h"
+#include "be/session.h"
 #include "be/tls.h"
 
 static void usage(FILE *out)
@@ -84,8 +85,9 @@ int main(int argc, char **argv)
         return 2;
     const char *command = argv[1];
     if (strcmp(command, "routes") == 0) {
-        for (size_t i = 0; i < be_route_count; i++)
-            printf("%s %s\n", be_routes[i].method, be_routes[i].pattern);
+        const struct be_route *route;
+        for (size_t i = 0; (route = be_route_at(&be_route_table, i)) != NULL; i++)
+            printf("%s %s\n", route->method, route->pattern);
         return 0;
     }
     if (!config.db[0]) {

@@ -113,3 +113,9 @@ export async function pageRatings() {
     <h2>Низкие оценки</h2>${lowRows ? `<table><thead><tr><th>Когда</th><th>Сотрудник</th><th class="num">Оценка</th>
     <th>Комментарий</th></tr></thead><tbody>${lowRows}</tbody></table>` : nodata("низких оценок нет")}`;
 }
+
+/* The pages of this module (pages.js lists them). */
+export const pages = {
+  workers: { render: pageWorkers, after: bindWorkers },
+  ratings: { render: pageRatings },
+};

@@ -148,3 +148,8 @@ export function bindRegister(rerender) {
     act("return", { reason });
   });
 }
+
+/* The page of this module (pages.js lists it): the list of a month, or one register. */
+export const pages = {
+  register: { render: (params, id) => (id ? pageRegister(id) : pageRegisters(params)), after: (rerender) => bindRegister(rerender) },
+};

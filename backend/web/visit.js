@@ -197,3 +197,9 @@ export function bindStatement() {
     location.hash = `${path}?month=${encodeURIComponent(new FormData(e.target).get("month"))}`;
   });
 }
+
+/* The pages of this module (pages.js lists them); both belong to the visits tab. */
+export const pages = {
+  visit: { render: (params, id) => pageVisit(id), after: (rerender) => bindVisit(rerender), tab: "visits" },
+  statement: { render: pageStatement, after: bindStatement, tab: "visits" },
+};

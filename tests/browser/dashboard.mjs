@@ -90,7 +90,8 @@ try {
   await page.locator("#user", { hasText: login }).waitFor({ timeout: 10000 });
   step = "open";
   await page.locator("#live.on").waitFor({ timeout: 15000 });
-  check((await page.locator("h1").textContent()) === "Сегодня", "the today page is not shown");
+  /* the stream may connect before the today page's data has come: wait for the page */
+  await page.locator("h1", { hasText: "Сегодня" }).waitFor({ timeout: 15000 });
   await page.evaluate(() => { window.carefactNoReload = true; });
   await shot(page, "1-today-empty");
   writeFileSync(join(work, "browser.ready"), "");

@@ -289,6 +289,37 @@ static void test_resolve(void **state)
     assert_int_not_equal(cf_harness_sql(&harness, "DELETE FROM audit_log"), 0);
 }
 
+/* A manager sees their own provider only, by the handlers' own filter as well as by
+ * row-level security: a filter naming another provider is a 403, another provider's
+ * exception a 404. */
+static void test_manager_scope(void **state)
+{
+    (void)state;
+    static struct cf_session manager;
+    const struct cf_session *authority = harness.session;
+    assert_int_equal(cf_harness_account(&harness, "review-manager", "manager", PROVIDER, NULL,
+                                        "review-manager-password"),
+                     0);
+    assert_int_equal(
+        cf_harness_login(&harness, "review-manager", "review-manager-password", &manager), 0);
+    harness.session = &manager;
+    cf_api_expect_problem(
+        cf_api_json(&harness, "GET", "/api/v1/live?provider=" OTHER_PROVIDER, NULL, 403),
+        "forbidden", "provider");
+    cf_api_expect_problem(
+        cf_api_json(&harness, "GET", "/api/v1/exceptions?provider=" OTHER_PROVIDER, NULL, 403),
+        "forbidden", "provider");
+    cJSON *q = cf_api_json(&harness, "GET", "/api/v1/exceptions?status=all", NULL, 200);
+    assert_null(find_item(q, "card_mismatch." V_OTHER));
+    cJSON_Delete(q);
+    cJSON_Delete(cf_api_json(&harness, "GET", "/api/v1/live?provider=" PROVIDER, NULL, 200));
+    cf_api_expect_problem(cf_api_json(&harness, "POST",
+                                      "/api/v1/exceptions/card_mismatch." V_OTHER "/resolve",
+                                      "{\"action\":\"acknowledge\"}", 404),
+                          "not-found", NULL);
+    harness.session = authority;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +327,7 @@ int main(void)
         cmocka_unit_test(test_exception_queue),
         cmocka_unit_test(test_manager_scope_by_rls),
         cmocka_unit_test(test_resolve),
+        cmocka_unit_test(test_manager_scope),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

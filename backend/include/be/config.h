@@ -1,10 +1,25 @@
-/* carefactd configuration loading (struct be_config lives in be/server.h). */
+/* carefactd's settings (struct be_config) and how they are loaded: defaults, a
+ * `key = value` file, CAREFACT_* environment variables; flags are set by main.c through
+ * be_config_set. Pure code: no database, no JSON, no civetweb. */
 #ifndef BE_CONFIG_H
 #define BE_CONFIG_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
-#include "be/server.h"
+#define BE_BODY_MAX_DEFAULT (8u << 20) /* matches CF_BATCH_MAX_JSON */
+
+struct be_config {
+    char db[1024]; /* libpq connection string (CAREFACT_DB) */
+    char listen[128]; /* host:port (CAREFACT_LISTEN), default 127.0.0.1:8080 */
+    char sql_dir[1024]; /* migrations folder (CAREFACT_SQL_DIR) */
+    char tls_cert[1024]; /* PEM certificate chain for HTTPS (CAREFACT_TLS_CERT); "" = HTTP */
+    char tls_key[1024]; /* PEM private key (CAREFACT_TLS_KEY); "" = inside tls_cert */
+    int threads; /* civetweb worker threads (CAREFACT_THREADS), default 16 */
+    size_t body_max; /* body cap of the upload routes (BE_BODY_CONFIG) in bytes */
+    bool migrate; /* apply migrations at start-up */
+};
 
 void be_config_defaults(struct be_config *config);
 

@@ -6,7 +6,8 @@
 
 #include <stddef.h>
 
-#include "be/server.h"
+#include "be/request.h"
+#include "be/router.h"
 #include "cf/error.h"
 
 #define BE_CORRECTION_REASON_MAX 2000 /* characters */
@@ -29,14 +30,10 @@ int be_correction_read(const char *text, size_t len, struct be_correction_body *
                        struct cf_error_detail *d);
 void be_correction_body_cleanup(struct be_correction_body *body);
 
-/* POST /api/v1/visits/{id}/corrections: one correction (services or disputed) with
- * a reason, by the signed-in person, audited in the same transaction; 201 with the
- * stored row. GET: the visit's corrections, oldest first. */
-void be_handle_correction_create(struct be_request *req);
-void be_handle_correction_list(struct be_request *req);
-
 /* GET /api/v1/recipients/{id}/statement?month=YYYY-MM: what a recipient or guardian
  * reads about one month of their visits (corrections applied and listed). */
 void be_handle_recipient_statement(struct be_request *req);
+
+extern const struct be_module be_corrections_module; /* corrections, statement */
 
 #endif

@@ -5,9 +5,13 @@
 #ifndef BE_DB_H
 #define BE_DB_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include <libpq-fe.h>
+
+#include "be/request.h"
 
 /* Statements prepared on every connection (the hot paths; queries whose best plan
  * depends on which filters are given are sent with PQexecParams instead, so they
@@ -52,5 +56,54 @@ int be_db_check_serving_role(const char *conninfo, char *err, size_t err_size);
  * lock, recording each in schema_migrations. Progress goes to log. Returns 0 or -1
  * (the reason printed to log). */
 int be_db_migrate(const char *conninfo, const char *sql_dir, FILE *log);
+
+/* Set this connection's row-level-security scope (the setting carefact.provider):
+ * "*" every provider, else one provider's UUID. Returns 0 or -1. */
+int be_db_set_scope(PGconn *db, const char *scope);
+
+/* ==== Failures and transactions ==== */
+
+/* The HTTP status a failed statement is answered with, from its SQLSTATE: 400 for
+ * class 22 (a data exception: a bad timestamp, uuid or number, out of range — the
+ * client's input), else 503 (the database; the client may retry). Pure. */
+int be_db_status_of(const char *sqlstate);
+
+/* The name among names[0..n) whose value values[i] (non-empty) the server's message
+ * quotes ('... "1-2-3"'), or NULL. names[i] may be NULL (not a request parameter). Pure. */
+const char *be_db_field_of(const char *message, const char *const *names, const char *const *values,
+                           size_t n);
+
+/* Did res (may be NULL) end with status want? If not, its SQLSTATE and message are
+ * kept in req->db_failure for be_reply_db_error (the first failure is kept). */
+bool be_db_check(struct be_request *req, const PGresult *res, ExecStatusType want);
+
+/* After a failed statement that was given the request's parameters: name in
+ * req->db_failure the parameter its message quotes (see be_db_field_of). */
+void be_db_name_field(struct be_request *req, const char *const *names, const char *const *values,
+                      size_t n);
+
+/* Answer a database failure: a data exception (be_db_status_of: 400) is a
+ * `validation` problem naming the parameter; anything else is logged with the
+ * server's message (req->db_failure, else PQerrorMessage(db)), counted and answered
+ * 503 `unavailable` (the client may retry; nothing was stored). db may be NULL (no
+ * connection). Never a 500 for the client's input. */
+void be_reply_db_error(struct be_request *req, PGconn *db, const char *what);
+
+/* What a transaction body returns. */
+enum be_tx_result {
+    BE_TX_FAILED = -1, /* a statement failed (be_db_check recorded it, or PQerrorMessage) */
+    BE_TX_COMMIT = 0, /* keep what was done */
+    BE_TX_ROLLBACK = 1, /* nothing to keep: the answer was decided inside (404, 409...) */
+};
+
+/* Run body(req, ctx) in one transaction on req->db, begun with begin (NULL: "BEGIN";
+ * e.g. "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"). One exit: BE_TX_COMMIT
+ * commits; BE_TX_ROLLBACK rolls back; BE_TX_FAILED (or a failed BEGIN/COMMIT) is
+ * answered with be_reply_db_error(req, db, what) — logged with the server's message
+ * BEFORE the rollback clears it — then rolled back. Returns BE_TX_COMMIT (committed:
+ * the caller answers, after COMMIT returned), BE_TX_ROLLBACK (the caller or body
+ * answers), or BE_TX_FAILED (already answered). */
+int be_db_transaction(struct be_request *req, const char *begin, const char *what,
+                      int (*body)(struct be_request *req, void *ctx), void *ctx);
 
 #endif

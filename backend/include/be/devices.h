@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "be/router.h"
+
 #define BE_ENROLL_CODE_LEN 12
 
 /* Issue a one-time code for worker_id (UUID text) valid for ttl_minutes
@@ -12,5 +14,7 @@
  * Returns 0, or -1 with a message for the administrator in error. */
 int be_enroll_code_issue(const char *conninfo, const char *worker_id, int ttl_minutes, char *code,
                          char *error, size_t error_size);
+
+extern const struct be_module be_devices_module; /* POST /api/v1/devices */
 
 #endif

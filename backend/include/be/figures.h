@@ -4,11 +4,13 @@
 #ifndef BE_FIGURES_H
 #define BE_FIGURES_H
 
-#include "be/server.h"
+#include "be/request.h"
+#include "be/router.h"
 
 /* GET /api/v1/figures?group=worker|service|provider|day&from=&to=&provider=&worker=
  * Managers are held to their provider, workers to their own visits (a filter naming
  * another is 403); bad parameters are a 400 problem naming the field. */
-void be_handle_figures(struct be_request *req);
+
+extern const struct be_module be_figures_module; /* GET /api/v1/figures */
 
 #endif

@@ -11,7 +11,12 @@ void be_metrics_events(unsigned long count);
 void be_metrics_rejection(const char *reason); /* a problem type name */
 void be_metrics_db_error(void);
 
-/* Render into a new string (caller frees); NULL on ENOMEM. */
-char *be_metrics_render(void);
+/* The method and pattern of route i of the table the metrics are rendered for. */
+typedef void (*be_metrics_route_name)(const void *ctx, size_t i, const char **method,
+                                      const char **pattern);
+
+/* Render into a new string (caller frees); NULL on ENOMEM. route_count routes, named
+ * by route_name(ctx, i, ...): the metrics know no route table (the router's index). */
+char *be_metrics_render(size_t route_count, be_metrics_route_name route_name, const void *ctx);
 
 #endif

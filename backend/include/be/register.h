@@ -12,7 +12,8 @@
 #include <stdint.h>
 
 #include "be/buf.h"
-#include "be/server.h"
+#include "be/request.h"
+#include "be/router.h"
 #include "cf/error.h"
 
 #define BE_REGISTER_ID_MAX 44 /* "YYYY-MM." + 36 */
@@ -100,12 +101,6 @@ void be_register_roubles(int64_t kopecks, char out[32]);
 int be_register_body_read(const char *text, size_t len, bool wants_reason, char *reason,
                           size_t size, struct cf_error_detail *d);
 
-/* Handlers (routes.c). */
-void be_handle_register_list(struct be_request *req);
-void be_handle_register_get(struct be_request *req);
-void be_handle_register_export(struct be_request *req);
-void be_handle_register_submit(struct be_request *req);
-void be_handle_register_approve(struct be_request *req);
-void be_handle_register_return(struct be_request *req);
+extern const struct be_module be_register_module; /* /api/v1/registers... */
 
 #endif

@@ -5,7 +5,8 @@
 
 #include <stddef.h>
 
-#include "be/server.h"
+#include "be/request.h"
+#include "be/router.h"
 #include "cf/error.h"
 
 #define BE_NOTE_MAX 2000 /* characters of a resolution's note */
@@ -23,8 +24,6 @@ struct be_resolution_body {
 int be_resolution_read(const char *text, size_t len, const char *kind,
                        struct be_resolution_body *out, struct cf_error_detail *d);
 
-void be_handle_live(struct be_request *req);
-void be_handle_exception_list(struct be_request *req);
-void be_handle_exception_resolve(struct be_request *req);
+extern const struct be_module be_review_module; /* live, exceptions, resolve */
 
 #endif

@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "be/server.h"
+#include "be/config.h"
 
 /* Before serving HTTPS: the compatibility libraries are in place, and the
  * certificate chain (config->tls_cert) and private key (config->tls_key, or the key

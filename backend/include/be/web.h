@@ -8,7 +8,8 @@
 
 #include <libpq-fe.h>
 
-#include "be/server.h"
+#include "be/request.h"
+#include "be/router.h"
 
 /* The NOTIFY channel ingest announces stored events on. */
 #define BE_WEB_CHANNEL "carefact_events"
@@ -19,8 +20,6 @@ const char *be_web_dir(void);
 
 /* GET / (index.html) and GET /web/{id} (one file of the web folder: a plain name
  * with a known extension, never a path). 404 problem for anything else. */
-void be_handle_web_index(struct be_request *req);
-void be_handle_web_asset(struct be_request *req);
 
 /* GET /api/v1/stream: text/event-stream. Sends `event: ready` at once, then
  * `event: events` with data {"device_id","stored"} whenever a device's events were
@@ -30,11 +29,12 @@ void be_handle_web_asset(struct be_request *req);
  * (`retry:`), which keeps shutdown drains short. At most half the worker threads
  * stream at once (503 problem beyond). */
 #define BE_WEB_STREAM_SECONDS 25
-void be_handle_stream(struct be_request *req);
 
 /* Called by ingest after COMMIT: NOTIFY the stream channel that device_id (text
  * UUID) stored `stored` events. Nothing when stored is 0; a failure is only logged
  * (dashboards re-read everything when their stream reconnects). db is borrowed. */
 void be_web_notify_ingest(PGconn *db, const char *device_id, long long stored);
+
+extern const struct be_module be_web_module; /* /, /web/{id}, /api/v1/stream */
 
 #endif

@@ -1,0 +1,384 @@
+/* POST /api/v1/devices/{id}/events: signed batch ingest (DESIGN.md, "The event log").
+ *
+ * One transaction per batch: lock the device row, verify the seal with the device's
+ * key, split the batch into the part the server already holds (it must be the very
+ * same events: same digests) and the new part (it must continue the stored chain),
+ * load the new events with one COPY, rebuild the visits they touch and move the
+ * device's (last seq, last digest) in one more round trip, COMMIT -- and only then
+ * answer with the highest seq held. A replayed batch changes nothing and gets the
+ * same answer; a different event under a held seq is tampering (409, logged, counted,
+ * and recorded in the audit log after the rollback). */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "be/ingest.h"
+#include "be/buf.h"
+#include "be/db.h"
+#include "be/event_row.h"
+#include "be/log.h"
+#include "be/metrics.h"
+#include "be/web.h"
+#include "be/reply.h"
+#include "cf/batch.h"
+#include "cf/codec.h"
+#include "cf/uuid.h"
+
+/* COPY text of at most CF_BATCH_MAX_EVENTS events: the largest valid event (32
+ * services, a 1000-byte comment escaped at worst 4x) stays well under 8 KiB. */
+#define COPY_MAX ((size_t)CF_BATCH_MAX_EVENTS * 8192)
+
+struct device_row {
+    uint8_t worker_id[CF_UUID_LEN];
+    uint8_t provider_id[CF_UUID_LEN];
+    uint8_t public_key[CF_ED25519_KEY_LEN];
+    uint8_t last_digest[CF_DIGEST_LEN];
+    uint64_t last_seq;
+    bool revoked;
+};
+
+/* An answer decided inside the transaction: sent after ROLLBACK / COMMIT. */
+struct verdict {
+    int status; /* 0: acknowledge */
+    const char *type, *title;
+    char field[64];
+    char detail[300];
+    uint64_t expected_seq; /* > 0: added to the problem (sequence-gap) */
+    uint64_t tampered_seq; /* > 0: the seq whose content differs (audit) */
+    char held_hex[2 * CF_DIGEST_LEN + 1], sent_hex[2 * CF_DIGEST_LEN + 1];
+};
+
+struct upload {
+    const struct cf_batch *batch;
+    char device_id[CF_UUID_TEXT_LEN + 1];
+    struct device_row dev;
+    struct verdict v;
+    uint64_t acked; /* highest seq held after this batch */
+    size_t stored; /* events newly stored */
+    const char *failed_step; /* database step that failed, for the log */
+};
+
+static void refuse(struct verdict *v, int status, const char *type, const char *title,
+                   const char *field, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static void refuse(struct verdict *v, int status, const char *type, const char *title,
+                   const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    v->status = status;
+    v->type = type;
+    v->title = title;
+    snprintf(v->field, sizeof v->field, "%s", field ? field : "");
+    va_start(ap, fmt);
+    vsnprintf(v->detail, sizeof v->detail, fmt, ap);
+    va_end(ap);
+}
+
+/* ==== Steps inside the transaction ==== */
+
+/* The device row, locked FOR UPDATE so two uploads of one device are serialised
+ * (also across carefactd instances); uploads of different devices run in parallel. */
+static int load_device(PGconn *db, struct upload *up, bool *found)
+{
+    const char *params[1] = {up->device_id};
+    PGresult *res = be_db_run(db, BE_STMT_DEVICE_LOCK, 1, params);
+    int rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : -1;
+    *found = !rc && PQntuples(res) == 1;
+    if (*found) {
+        struct device_row *d = &up->dev;
+        size_t n = 0;
+        char *end = NULL;
+        d->last_seq = strtoull(PQgetvalue(res, 0, 4), &end, 10);
+        d->revoked = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
+        if (cf_uuid_from_text(PQgetvalue(res, 0, 0), d->worker_id) ||
+            cf_uuid_from_text(PQgetvalue(res, 0, 1), d->provider_id) ||
+            cf_hex_decode(PQgetvalue(res, 0, 2), strlen(PQgetvalue(res, 0, 2)), d->public_key,
+                          sizeof d->public_key, &n) ||
+            n != sizeof d->public_key ||
+            cf_hex_decode(PQgetvalue(res, 0, 5), strlen(PQgetvalue(res, 0, 5)), d->last_digest,
+                          sizeof d->last_digest, &n) ||
+            n != sizeof d->last_digest || !end || *end)
+            rc = -1; /* the schema's CHECKs make this impossible; never trust it blindly */
+    }
+    PQclear(res);
+    if (rc)
+        up->failed_step = "lock device";
+    return rc;
+}
+
+/* The events of the batch the server already holds must be the very same ones. */
+static int check_held(PGconn *db, struct upload *up)
+{
+    const struct cf_batch *b = up->batch;
+    uint64_t first = b->events[0].seq;
+    uint64_t upto = b->seal.last_seq < up->dev.last_seq ? b->seal.last_seq : up->dev.last_seq;
+    char from_text[24], to_text[24];
+    snprintf(from_text, sizeof from_text, "%" PRIu64, first);
+    snprintf(to_text, sizeof to_text, "%" PRIu64, upto);
+    const char *params[3] = {up->device_id, from_text, to_text};
+    PGresult *res = be_db_run(db, BE_STMT_HELD_DIGESTS, 3, params);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || (uint64_t)PQntuples(res) != upto - first + 1) {
+        PQclear(res);
+        up->failed_step = "read held events";
+        return -1;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        size_t k = (size_t)i; /* rows come ordered by seq from first */
+        char sent[2 * CF_DIGEST_LEN + 1];
+        cf_hex_encode(b->digests[k], CF_DIGEST_LEN, sent, sizeof sent);
+        if (strcmp(sent, PQgetvalue(res, i, 1)) == 0)
+            continue;
+        struct verdict *v = &up->v;
+        char field[48];
+        snprintf(field, sizeof field, "events[%zu]", k);
+        refuse(v, 409, "tampering", "An event differs from the one already held", field,
+               "The server already holds a different event under seq %" PRIu64
+               " from this device; stored events are never rewritten. The refusal is "
+               "recorded for review.",
+               b->events[k].seq);
+        v->tampered_seq = b->events[k].seq;
+        snprintf(v->held_hex, sizeof v->held_hex, "%s", PQgetvalue(res, i, 1));
+        memcpy(v->sent_hex, sent, sizeof sent);
+        break;
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* Every new event must be by the worker the device is enrolled for. (Recipients are
+ * not checked here: a signed fact about a recipient the server does not know is
+ * stored and its visit flagged unknown_recipient; refusing it would stall the
+ * terminal's queue for good.) */
+static void check_worker(struct upload *up, size_t from)
+{
+    for (size_t i = from; i < up->batch->count; i++) {
+        if (memcmp(up->batch->events[i].worker_id, up->dev.worker_id, CF_UUID_LEN) == 0)
+            continue;
+        char field[48];
+        snprintf(field, sizeof field, "events[%zu].worker_id", i);
+        refuse(&up->v, 422, "validation", "A field is not valid", field,
+               "%s must be the worker this device is enrolled for; enrol the terminal "
+               "again for another worker.",
+               field);
+        return;
+    }
+}
+
+/* COPY the new events in; the whole batch goes in one COPY data message. */
+static int copy_events(PGconn *db, struct upload *up, size_t from)
+{
+    struct be_buf rows;
+    be_buf_init(&rows, COPY_MAX);
+    int rc = 0;
+    for (size_t i = from; !rc && i < up->batch->count; i++)
+        rc = be_event_copy_row(&up->batch->events[i], up->batch->digests[i], up->dev.provider_id,
+                               &rows);
+    if (rc) {
+        be_buf_cleanup(&rows);
+        up->failed_step = "encode events";
+        return -1;
+    }
+    PGresult *res = PQexec(db, "COPY events (" BE_EVENT_COPY_COLUMNS ") FROM STDIN");
+    int ok = PQresultStatus(res) == PGRES_COPY_IN;
+    PQclear(res);
+    if (ok) {
+        /* NOTE: once in COPY state the copy must be ended, even when sending failed,
+         * or the connection stays stuck in it. */
+        ok = PQputCopyData(db, rows.data, (int)rows.len) == 1;
+        if (PQputCopyEnd(db, ok ? NULL : "carefactd could not send the rows") != 1)
+            ok = 0;
+        while ((res = PQgetResult(db)) != NULL) {
+            if (PQresultStatus(res) != PGRES_COMMAND_OK)
+                ok = 0;
+            PQclear(res);
+        }
+    }
+    be_buf_cleanup(&rows);
+    if (!ok)
+        up->failed_step = "copy events";
+    return ok ? 0 : -1;
+}
+
+/* Rebuild the touched visits, record card bindings, move the chain head. */
+static int finish(PGconn *db, struct upload *up)
+{
+    char after[24], last[24], digest[2 * CF_DIGEST_LEN + 1];
+    snprintf(after, sizeof after, "%" PRIu64, up->dev.last_seq);
+    snprintf(last, sizeof last, "%" PRIu64, up->batch->seal.last_seq);
+    cf_hex_encode(up->batch->seal.last_digest, CF_DIGEST_LEN, digest, sizeof digest);
+    const char *params[4] = {up->device_id, after, last, digest};
+    PGresult *res = be_db_run(db, BE_STMT_INGEST_FINISH, 4, params);
+    int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+    PQclear(res);
+    if (!ok)
+        up->failed_step = "rebuild visits";
+    return ok ? 0 : -1;
+}
+
+/* Everything between BEGIN and COMMIT/ROLLBACK. Returns -1 on a database error;
+ * otherwise 0 with up->v saying what to answer. */
+static int ingest_tx(PGconn *db, struct upload *up)
+{
+    const struct cf_batch *b = up->batch;
+    struct verdict *v = &up->v;
+    bool found = false;
+    if (load_device(db, up, &found))
+        return -1;
+    if (!found) {
+        refuse(v, 404, "unknown-device", "Unknown device", NULL,
+               "No device is enrolled under this id; enrol the terminal again.");
+        return 0;
+    }
+    if (up->dev.revoked) {
+        refuse(v, 403, "revoked-device", "Device revoked", NULL,
+               "This device was revoked by a manager; its uploads are refused.");
+        return 0;
+    }
+    /* The seal first: an unsigned batch learns nothing about what the server holds. */
+    if (cf_seal_verify(up->dev.public_key, b)) {
+        refuse(v, 422, "bad-seal", "The batch seal does not verify", "seal.signature",
+               "The signature does not match this device's key and the batch's last event; "
+               "the batch must be signed by the key registered at enrolment.");
+        return 0;
+    }
+    uint64_t first = b->events[0].seq, held = up->dev.last_seq;
+    up->acked = held;
+    if (first > held + 1) {
+        refuse(v, 409, "sequence-gap", "Events are missing before this batch", "events[0].seq",
+               "The batch starts at seq %" PRIu64 " but the server holds events up to %" PRIu64
+               "; send the events from seq %" PRIu64 " on.",
+               first, held, held + 1);
+        v->expected_seq = held + 1;
+        return 0;
+    }
+    if (first <= held && check_held(db, up))
+        return -1;
+    if (v->status || b->seal.last_seq <= held)
+        return 0; /* refused, or a pure replay: nothing to store */
+    size_t from = (size_t)(held + 1 - first);
+    if (from == 0 && memcmp(b->events[0].prev_digest, up->dev.last_digest, CF_DIGEST_LEN) != 0) {
+        refuse(v, 409, "tampering", "The batch does not continue the device's chain",
+               "events[0].prev",
+               "prev of seq %" PRIu64 " is not the digest of the last event the server holds "
+               "from this device. The refusal is recorded for review.",
+               first);
+        v->tampered_seq = first;
+        cf_hex_encode(up->dev.last_digest, CF_DIGEST_LEN, v->held_hex, sizeof v->held_hex);
+        cf_hex_encode(b->events[0].prev_digest, CF_DIGEST_LEN, v->sent_hex, sizeof v->sent_hex);
+        return 0;
+    }
+    check_worker(up, from);
+    if (v->status)
+        return 0;
+    if (copy_events(db, up, from) || finish(db, up))
+        return -1;
+    up->acked = b->seal.last_seq;
+    up->stored = b->count - from;
+    return 0;
+}
+
+/* ==== Answers ==== */
+
+/* Tampering is logged and recorded durably (after the rollback, in its own
+ * autocommitted statement) so a manager can review it. */
+static void record_tampering(PGconn *db, const struct upload *up)
+{
+    const struct verdict *v = &up->v;
+    char actor[64], seq[24];
+    snprintf(actor, sizeof actor, "device:%s", up->device_id);
+    snprintf(seq, sizeof seq, "%" PRIu64, v->tampered_seq);
+    cJSON *details = cJSON_CreateObject();
+    if (details) {
+        cJSON_AddStringToObject(details, "seq", seq);
+        cJSON_AddStringToObject(details, "field", v->field);
+        cJSON_AddStringToObject(details, "held", v->held_hex);
+        cJSON_AddStringToObject(details, "sent", v->sent_hex);
+    }
+    char *json = details ? cJSON_PrintUnformatted(details) : NULL;
+    if (json) {
+        const char *params[5] = {actor, "ingest.tampering", up->device_id, v->detail, json};
+        PGresult *res = be_db_run(db, BE_STMT_AUDIT, 5, params);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            be_log_str("error", "cannot record tampering in audit_log", "error",
+                       PQerrorMessage(db));
+        PQclear(res);
+    }
+    cJSON_AddStringToObject(details, "device", up->device_id);
+    be_log("warn", "tampering refused", details);
+    free(json);
+}
+
+static void reply_verdict(struct be_request *req, const struct verdict *v)
+{
+    cJSON *extra = NULL;
+    if (v->expected_seq > 0 && (extra = cJSON_CreateObject()))
+        cJSON_AddNumberToObject(extra, "expected_seq", (double)v->expected_seq);
+    be_reply_problem(req, v->status, v->type, v->title, v->detail, v->field, extra);
+}
+
+/* Keep the batch only when something new was stored: a refusal or a pure replay
+ * rolls back. */
+static int upload_tx(struct be_request *req, void *ctx)
+{
+    struct upload *up = ctx;
+    if (ingest_tx(req->db, up)) {
+        req->db_failure.step = up->failed_step;
+        return BE_TX_FAILED;
+    }
+    return up->stored ? BE_TX_COMMIT : BE_TX_ROLLBACK;
+}
+
+static void handle_upload(struct be_request *req)
+{
+    struct cf_batch batch;
+    struct cf_error_detail detail = {0};
+    uint8_t path_id[CF_UUID_LEN];
+    if (cf_uuid_from_text(be_param(req, "id"), path_id)) {
+        be_reply_problem(req, 404, "unknown-device", "Unknown device",
+                         "The path must name a device by its UUID.", NULL, NULL);
+        return;
+    }
+    if (cf_batch_from_json(req->body ? req->body : "", req->body_len, &batch, &detail)) {
+        be_reply_invalid(req, &detail);
+        return;
+    }
+    if (memcmp(batch.device_id, path_id, CF_UUID_LEN) != 0) {
+        cf_batch_cleanup(&batch);
+        be_reply_problem(req, 422, "validation", "A field is not valid",
+                         "device_id in the body must be the device named in the path: a batch "
+                         "is uploaded by the device that signed it.",
+                         "device_id", NULL);
+        return;
+    }
+    struct upload up = {.batch = &batch};
+    cf_uuid_to_text(path_id, up.device_id);
+    PGconn *db = req->db;
+    int rc = be_db_transaction(req, NULL, "ingest", upload_tx, &up);
+    cf_batch_cleanup(&batch);
+    if (rc == BE_TX_FAILED)
+        return; /* answered */
+    if (up.v.status) {
+        if (up.v.tampered_seq)
+            record_tampering(db, &up);
+        reply_verdict(req, &up.v);
+        return;
+    }
+    /* NOTE: the acknowledgement is built only after COMMIT returned. */
+    be_metrics_events(up.stored);
+    be_web_notify_ingest(db, up.device_id, (long long)up.stored); /* live dashboards */
+    cJSON *body = cJSON_CreateObject();
+    if (body) {
+        cJSON_AddNumberToObject(body, "acked_seq", (double)up.acked);
+        cJSON_AddStringToObject(body, "epoch", be_db_epoch(db));
+        cJSON_AddNumberToObject(body, "server_time_ms", (double)cf_time_now_ms());
+        cJSON_AddNumberToObject(body, "stored", (double)up.stored);
+    }
+    be_reply_json(req, 200, body);
+}
+
+static const struct be_route routes[] = {
+    {"POST", "/api/v1/devices/{id}/events", handle_upload, true, BE_DEVICE, BE_BODY_CONFIG},
+};
+const struct be_module be_ingest_module = BE_MODULE("ingest", routes);

@@ -1,0 +1,38 @@
+-- The statements every connection prepares (db.c, enum be_stmt): the hot paths of
+-- ingest, the device check of reference, and the audit row. Embedded at build time
+-- (tools/sql_embed.c): "-- name: X" is sql_X in C.
+
+-- name: device_lock
+-- $1 device: worker, provider, key (hex), revoked, last seq and digest; locked.
+SELECT d.worker_id, w.provider_id, encode(d.public_key, 'hex'), d.status = 'revoked',
+       d.last_seq, encode(d.last_digest, 'hex')
+FROM devices d JOIN workers w ON w.id = d.worker_id
+WHERE d.id = $1::uuid FOR UPDATE OF d
+
+-- name: held_digests
+-- $1 device, $2 first seq, $3 last seq: the digests held.
+SELECT seq, encode(digest, 'hex') FROM events
+WHERE device_id = $1::uuid AND seq BETWEEN $2::bigint AND $3::bigint ORDER BY seq
+
+-- name: ingest_finish
+-- $1 device, $2 after seq, $3 last seq, $4 last digest (hex)
+SELECT ingest_finish($1::uuid, $2::bigint, $3::bigint, decode($4, 'hex'))
+
+-- name: device_status
+SELECT status FROM devices WHERE id = $1::uuid
+
+-- name: audit
+-- $1 actor, $2 action, $3 subject, $4 reason, $5 details (JSON)
+INSERT INTO audit_log (actor, action, subject, reason, details)
+VALUES ($1, $2, $3, $4, $5::jsonb)
+
+-- name: serving_role
+-- Not prepared: read once at start-up by be_db_check_serving_role. The role, whether it
+-- is a superuser or bypasses row-level security, and one public table or view it owns
+-- (directly or through a role it belongs to), if any.
+SELECT current_user, r.rolsuper, r.rolbypassrls,
+       (SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm')
+          AND pg_has_role(current_user, c.relowner, 'USAGE')
+        ORDER BY c.relname LIMIT 1)
+FROM pg_roles r WHERE r.rolname = current_user

@@ -1,0 +1,142 @@
+/* Prometheus metrics of one carefactd process (see be/metrics.h). Fixed tables of
+ * C11 atomics, so recording never locks or allocates on the request path. */
+#include "be/metrics.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ROUTES_MAX 64
+static const int statuses[] = {200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 422, 503, 0};
+#define STATUS_SLOTS (sizeof statuses / sizeof statuses[0])
+static const double buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+#define BUCKETS (sizeof buckets / sizeof buckets[0])
+static const char *const reasons[] = {"malformed-json",  "malformed-body", "validation",
+                                      "too-large",       "tampering",      "sequence-gap",
+                                      "bad-seal",        "unknown-device", "revoked-device",
+                                      "enrollment-code", "not-found",      "method-not-allowed",
+                                      "unauthenticated", "forbidden",      "csrf",
+                                      "login-failed",    "login-locked",   "device-unauthenticated",
+                                      "device-mismatch", "other"};
+#define REASONS (sizeof reasons / sizeof reasons[0])
+
+/* NOTE: static storage is zero-initialised, which is a valid atomic state. */
+static atomic_ulong requests[ROUTES_MAX + 1][STATUS_SLOTS];
+static atomic_ulong latency_le[BUCKETS + 1];
+static atomic_ulong latency_micros_sum;
+static atomic_ulong events_ingested;
+static atomic_ulong rejections[REASONS];
+static atomic_ulong db_errors;
+
+void be_metrics_request(size_t route_index, int status, double seconds)
+{
+    size_t r = route_index < ROUTES_MAX ? route_index : ROUTES_MAX;
+    size_t s = STATUS_SLOTS - 1;
+    for (size_t i = 0; i + 1 < STATUS_SLOTS; i++)
+        if (statuses[i] == status)
+            s = i;
+    atomic_fetch_add(&requests[r][s], 1);
+    size_t b = BUCKETS;
+    for (size_t i = 0; i < BUCKETS; i++)
+        if (seconds <= buckets[i]) {
+            b = i;
+            break;
+        }
+    atomic_fetch_add(&latency_le[b], 1);
+    atomic_fetch_add(&latency_micros_sum, (unsigned long)(seconds * 1e6));
+}
+
+void be_metrics_events(unsigned long count)
+{
+    atomic_fetch_add(&events_ingested, count);
+}
+
+void be_metrics_rejection(const char *reason)
+{
+    size_t i = REASONS - 1;
+    for (size_t j = 0; j < REASONS; j++)
+        if (strcmp(reasons[j], reason) == 0)
+            i = j;
+    atomic_fetch_add(&rejections[i], 1);
+}
+
+void be_metrics_db_error(void)
+{
+    atomic_fetch_add(&db_errors, 1);
+}
+
+struct text {
+    char *buf;
+    size_t len, cap;
+};
+
+static void append(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void append(struct text *t, const char *fmt, ...)
+{
+    if (!t->buf)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= t->cap - t->len) {
+        free(t->buf); /* the fixed cap below is generous; overflow means a bug */
+        t->buf = NULL;
+        return;
+    }
+    t->len += (size_t)n;
+}
+
+char *be_metrics_render(size_t route_count, be_metrics_route_name route_name, const void *ctx)
+{
+    struct text t = {.cap = 64 * 1024};
+    t.buf = malloc(t.cap);
+    append(&t, "# HELP carefact_http_requests_total HTTP requests by route and status.\n"
+               "# TYPE carefact_http_requests_total counter\n");
+    for (size_t r = 0; r <= ROUTES_MAX; r++) {
+        if (r < ROUTES_MAX && r >= route_count)
+            continue;
+        const char *route = "unmatched", *method = "";
+        if (r < route_count)
+            route_name(ctx, r, &method, &route);
+        for (size_t s = 0; s < STATUS_SLOTS; s++) {
+            unsigned long n = atomic_load(&requests[r][s]);
+            if (n)
+                append(
+                    &t,
+                    "carefact_http_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"} %lu\n",
+                    method, route, statuses[s], n);
+        }
+    }
+    append(&t, "# HELP carefact_http_request_seconds Request latency.\n"
+               "# TYPE carefact_http_request_seconds histogram\n");
+    unsigned long cumulative = 0;
+    for (size_t b = 0; b < BUCKETS; b++) {
+        cumulative += atomic_load(&latency_le[b]);
+        append(&t, "carefact_http_request_seconds_bucket{le=\"%g\"} %lu\n", buckets[b], cumulative);
+    }
+    cumulative += atomic_load(&latency_le[BUCKETS]);
+    append(&t, "carefact_http_request_seconds_bucket{le=\"+Inf\"} %lu\n", cumulative);
+    append(&t, "carefact_http_request_seconds_sum %.6f\n",
+           (double)atomic_load(&latency_micros_sum) / 1e6);
+    append(&t, "carefact_http_request_seconds_count %lu\n", cumulative);
+    append(&t,
+           "# HELP carefact_events_ingested_total Events stored from device uploads.\n"
+           "# TYPE carefact_events_ingested_total counter\n"
+           "carefact_events_ingested_total %lu\n",
+           atomic_load(&events_ingested));
+    append(&t, "# HELP carefact_rejections_total Refused requests by reason.\n"
+               "# TYPE carefact_rejections_total counter\n");
+    for (size_t i = 0; i < REASONS; i++)
+        append(&t, "carefact_rejections_total{reason=\"%s\"} %lu\n", reasons[i],
+               atomic_load(&rejections[i]));
+    append(&t,
+           "# HELP carefact_db_errors_total Database errors.\n"
+           "# TYPE carefact_db_errors_total counter\n"
+           "carefact_db_errors_total %lu\n",
+           atomic_load(&db_errors));
+    return t.buf;
+}

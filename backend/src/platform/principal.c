@@ -1,0 +1,35 @@
+/* Roles by name and back (see be/principal.h). */
+#include "be/principal.h"
+
+#include <string.h>
+
+unsigned be_role_bit(const char *role)
+{
+    if (strcmp(role, "admin") == 0)
+        return BE_ADMIN;
+    if (strcmp(role, "authority") == 0)
+        return BE_AUTHORITY;
+    if (strcmp(role, "manager") == 0)
+        return BE_MANAGER;
+    if (strcmp(role, "worker") == 0)
+        return BE_WORKER;
+    return 0;
+}
+
+const char *be_role_name(unsigned role)
+{
+    switch (role) {
+    case BE_ADMIN:
+        return "admin";
+    case BE_AUTHORITY:
+        return "authority";
+    case BE_MANAGER:
+        return "manager";
+    case BE_WORKER:
+        return "worker";
+    case BE_DEVICE:
+        return "device";
+    default:
+        return "anonymous";
+    }
+}

@@ -1,0 +1,169 @@
+/* The HTTP edge and the database layer of carefactd against the real server: a
+ * request is refused by its route's roles and body cap before its body is read (the
+ * answer comes while the body has not even been sent), a device route is refused from
+ * its head when the device is unknown, and a value the database cannot take (a bad
+ * cursor, a time zone offset out of range) is a 400 naming the parameter, not a 503
+ * counted as a database error. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "api_check.h"
+#include "harness.h"
+
+static struct cf_harness harness;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    return cf_harness_start(&harness, NULL) || cf_harness_as_authority(&harness) ? -1 : 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    cf_harness_stop(&harness);
+    return 0;
+}
+
+/* Send head (a request's head, without its body) and wait up to 5 s for the answer's
+ * status line; the body the head announces is never sent. Returns the status, or -1
+ * when no answer came in time (the server waits for the body). */
+static long head_only(const char *head, char *answer, size_t size)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)harness.port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    assert_int_equal(write(fd, head, strlen(head)), (ssize_t)strlen(head));
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    long status = -1;
+    size_t len = 0;
+    answer[0] = '\0';
+    while (len + 1 < size && poll(&pfd, 1, 5000) == 1) {
+        ssize_t n = read(fd, answer + len, size - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        answer[len] = '\0';
+        if (strstr(answer, "\r\n\r\n") && strstr(answer, "}"))
+            break;
+    }
+    if (strncmp(answer, "HTTP/1.1 ", 9) == 0)
+        status = strtol(answer + 9, NULL, 10);
+    close(fd);
+    return status;
+}
+
+static double db_errors(void)
+{
+    struct cf_http_reply reply;
+    assert_int_equal(cf_http(&harness, "GET", "/metrics", NULL, 0, &reply), 0);
+    const char *line = strstr(reply.body, "\ncarefact_db_errors_total ");
+    double n = line ? strtod(line + strlen("\ncarefact_db_errors_total "), NULL) : -1;
+    cf_http_reply_cleanup(&reply);
+    return n;
+}
+
+/* ==== Before the body ==== */
+
+static void test_roles_before_body(void **state)
+{
+    (void)state;
+    char answer[2048];
+    /* A megabyte announced to a people's route without a session: 401 at once. */
+    long status = head_only("GET /api/v1/visits HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                            "application/json\r\nContent-Length: 1048576\r\n\r\n",
+                            answer, sizeof answer);
+    if (status != 401)
+        fail_msg("want 401 before the body, got %ld: %s", status, answer);
+    assert_non_null(strstr(answer, "unauthenticated"));
+}
+
+static void test_body_cap_before_body(void **state)
+{
+    (void)state;
+    char answer[2048];
+    /* Login takes a few KiB: 100 kB announced is refused before it is sent. */
+    long status = head_only("POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                            "application/json\r\nContent-Length: 100000\r\n\r\n",
+                            answer, sizeof answer);
+    if (status != 413)
+        fail_msg("want 413 before the body, got %ld: %s", status, answer);
+    assert_non_null(strstr(answer, "too-large"));
+    /* the same through curl: a body just over the cap */
+    char *big = calloc(1, 5000);
+    assert_non_null(big);
+    memset(big, 'x', 4999);
+    cJSON *p = cf_api_json(&harness, "POST", "/api/v1/session", big, 413);
+    cf_api_expect_problem(p, "too-large", NULL);
+    free(big);
+}
+
+static void test_device_head_before_body(void **state)
+{
+    (void)state;
+    char answer[2048], head[1024];
+    const char *device = "7e57ab1e-0000-4000-8000-000000000001";
+    long long now_ms = (long long)time(NULL) * 1000;
+    snprintf(head, sizeof head,
+             "POST /api/v1/devices/%s/events HTTP/1.1\r\nHost: x\r\nContent-Type: "
+             "application/json\r\nContent-Length: 4000000\r\nX-Carefact-Device: %s\r\n"
+             "X-Carefact-Time: %lld\r\nX-Carefact-Signature: AAAA\r\n\r\n",
+             device, device, now_ms);
+    long status = head_only(head, answer, sizeof answer);
+    if (status != 404)
+        fail_msg("want 404 before the body, got %ld: %s", status, answer);
+    assert_non_null(strstr(answer, "unknown-device"));
+}
+
+/* ==== Values the database refuses ==== */
+
+static void test_bad_values_are_400(void **state)
+{
+    (void)state;
+    double before = db_errors();
+    assert_true(before >= 0);
+    cJSON *p =
+        cf_api_json(&harness, "GET",
+                    "/api/v1/visits?cursor=1-2-3_3f2a0000-0000-4000-8000-000000000001", NULL, 400);
+    cf_api_expect_problem(p, "validation", "cursor");
+    /* PostgreSQL takes offsets up to 15:59: this one passes our syntax check and is
+     * refused by the database (SQLSTATE class 22). */
+    p = cf_api_json(&harness, "GET", "/api/v1/visits?from=1970-01-01T00:00:00-23:59", NULL, 400);
+    cf_api_expect_problem(p, "validation", "from");
+    p = cf_api_json(&harness, "GET", "/api/v1/figures?group=day&to=2026-01-01T00:00:00%2B23:59",
+                    NULL, 400);
+    cf_api_expect_problem(p, "validation", "to");
+    assert_true(db_errors() == before);
+    /* a cursor that is one still works */
+    cJSON_Delete(cf_api_json(&harness, "GET",
+                             "/api/v1/visits?cursor=-5_3f2a0000-0000-4000-8000-000000000001", NULL,
+                             200));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roles_before_body),
+        cmocka_unit_test(test_body_cap_before_body),
+        cmocka_unit_test(test_device_head_before_body),
+        cmocka_unit_test(test_bad_values_are_400),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
