@@ -8,7 +8,8 @@
 #   agent_visit.sh full_visit | offline_day | lost_response | backend_restart |
 #                  clock | full_disk | epoch_change | damaged_store | wrong_answers |
 #                  bad_reference | terminal | unknown_card | https_pinned
-#   agent_visit.sh kill_appends N | kill_sync N     (kill -9 at random points, N times)
+#   agent_visit.sh kill_appends N | kill_sync N     (kill -9 at calibrated random
+#                  moments, N times; see "kill -9 at a calibrated random moment")
 set -euo pipefail
 case_name=${1:?usage: agent_visit.sh CASE [ITERATIONS]}
 iterations=${2:-20}
@@ -608,26 +609,173 @@ case_https_pinned() {
     expect "server events" "$(server_events)" 1
 }
 
-# ==== kill -9 at random points ====
+# ==== kill -9 at a calibrated random moment ====
+#
+# Each case first times unkilled runs of the very command it will kill (the same way a
+# killed run is started and reaped), then starts it again and again and sends SIGKILL
+# at a moment drawn uniformly from 0 .. 1.2 x that time, so a kill lands anywhere from
+# start-up to just after the end. Every run must end in exit 0 or death by SIGKILL:
+# anything else (a crash, an abort, exit 1) fails with the agent's stderr. The case
+# counts runs that finished and runs killed while the agent program ran, and fails
+# unless each count reaches its minimum: a loop whose kills all came too early or too
+# late has tested nothing. Minimums are fractions of the iterations, chosen from runs
+# on the loaded 2-core build machine (agent/README.md, "Tests and measures").
+
+# usec: the wall clock in microseconds, in $usec (no fork: this is on the timed path).
+clock_us() {
+    usec=${EPOCHREALTIME/[.,]/}
+}
+
+# nap_us N: sleep N microseconds without starting a process (a read with a timeout on
+# a fifo nobody writes to), so the kill moment is not a fork's latency late.
+nap_us() {
+    [ "$1" -gt 0 ] || return 0
+    local secs
+    printf -v secs '%d.%06d' $(($1 / 1000000)) $(($1 % 1000000))
+    read -r -t "$secs" -u "$nap_fd" _ || true
+}
+
+nap_open() {
+    mkfifo "$work/nap.fifo"
+    exec {nap_fd}<>"$work/nap.fifo"
+}
+
+# calibrate_add US: one unkilled run's duration joins the window (the last 7); the
+# calibration is the window's median, so it follows the machine's load as it changes
+# and one slow run does not stretch the kill range by itself.
+calib_window=()
+calibrate_add() {
+    calib_window+=("$1")
+    [ ${#calib_window[@]} -le 7 ] || calib_window=("${calib_window[@]:1}")
+    local -a sorted
+    mapfile -t sorted < <(printf '%s\n' "${calib_window[@]}" | sort -n)
+    calib_us=${sorted[$((${#sorted[@]} / 2))]}
+}
+
+# timed_run CMD...: run CMD unkilled, started and reaped as a killed run is; it must
+# exit 0. Its duration joins the calibration.
+timed_run() {
+    local t0 pid st=0
+    clock_us
+    t0=$usec
+    "$@" >"$work/k.out" 2>"$work/k.err" &
+    pid=$!
+    wait "$pid" 2>/dev/null || st=$?
+    clock_us
+    [ $st -eq 0 ] || fail "unkilled run of '$*' ended with $st: $(cat "$work/k.err")"
+    calibrate_add $((usec - t0))
+}
+
+# kill_run CMD...: run CMD and kill -9 it at a uniform random moment in
+# 0 .. 1.2 x calibration. Sets run_outcome: finished (exit 0), killed (SIGKILL while
+# the agent program ran) or early (SIGKILL before the agent was exec'd). Any other
+# end fails the case.
+kill_run() {
+    local t0 pid st=0 at running=0
+    at=$((((RANDOM << 15) | RANDOM) % (calib_us * 12 / 10 + 1)))
+    clock_us
+    t0=$usec
+    "$@" >"$work/k.out" 2>"$work/k.err" &
+    pid=$!
+    clock_us
+    nap_us $((at - (usec - t0)))
+    # Was the agent itself running (exec'd, not yet a zombie)? A builtin test: no fork.
+    [ /proc/$pid/exe -ef "$agent_bin" ] && running=1
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || st=$?
+    case $st in
+    0) run_outcome=finished ;;
+    137) run_outcome=$([ $running -eq 1 ] && echo killed || echo early) ;;
+    *) fail "'$*' ended with status $st (only 0 or SIGKILL is acceptable); stderr: $(cat "$work/k.err")" ;;
+    esac
+}
+
+# queue_consistent: the store's own bookkeeping agrees with its rows: the head is the
+# last event, seqs have no holes, exactly the events up to acked_seq are marked
+# acknowledged, and the head digest is the last event's.
+queue_consistent() {
+    local got
+    got=$(sqlite3 "$CAREFACT_AGENT_STORE" "
+        SELECT m.last_seq = coalesce((SELECT max(seq) FROM events), 0)
+           AND (SELECT count(*) FROM events) =
+               coalesce((SELECT max(seq) - min(seq) + 1 FROM events), 0)
+           AND m.acked_seq <= m.last_seq
+           AND NOT EXISTS (SELECT 1 FROM events WHERE (seq <= m.acked_seq) <> (acked = 1))
+           AND (m.last_seq = 0 OR m.last_digest =
+                (SELECT digest FROM events ORDER BY seq DESC LIMIT 1))
+        FROM meta m")
+    [ "$got" = 1 ] || fail "the queue is inconsistent: $(sqlite3 "$CAREFACT_AGENT_STORE" \
+        "SELECT 'last_seq ' || last_seq || ', acked_seq ' || acked_seq FROM meta") ;" \
+        "events $(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT min(seq) || '..' || max(seq) || ' (' || count(*) || '), acked ' || sum(acked) FROM events")"
+}
+
+# server_agrees: every event the terminal marked acknowledged is on the server, once,
+# with the same digest; the server holds no event the terminal did not make.
+server_agrees() {
+    sqlite3 "$CAREFACT_AGENT_STORE" "SELECT seq || ' ' || lower(hex(digest)) FROM events" |
+        sort >"$work/mine.txt"
+    sqlite3 "$CAREFACT_AGENT_STORE" \
+        "SELECT seq || ' ' || lower(hex(digest)) FROM events WHERE acked = 1" | sort >"$work/acked.txt"
+    sql "SELECT seq || ' ' || encode(digest, 'hex') FROM events WHERE device_id = '$device_id'" |
+        sort >"$work/theirs.txt"
+    local dup lost alien
+    dup=$(cut -d' ' -f1 "$work/theirs.txt" | uniq -d | head -3)
+    [ -z "$dup" ] || fail "the server stores event(s) $dup more than once"
+    lost=$(comm -23 "$work/acked.txt" "$work/theirs.txt" | head -3)
+    [ -z "$lost" ] || fail "acknowledged on the terminal but not on the server: $lost"
+    alien=$(comm -13 "$work/mine.txt" "$work/theirs.txt" | head -3)
+    [ -z "$alien" ] || fail "the server holds events the terminal did not make: $alien"
+}
+
+# need_at_least WHAT GOT MIN
+need_at_least() {
+    [ "$2" -ge "$3" ] || fail "$1: $2, want at least $3 (kills landed outside the work:" \
+        "calibration $((calib_us / 1000)) ms)"
+}
 
 case_kill_appends() {
     pg_up
     server_up
     enroll
-    local i done_file=$work/done.txt
+    nap_open
+    local i seq before after done_file=$work/done.txt
+    local finished=0 killed=0 kept=0 early=0 timed=0
     local -a who=()
     for i in $(seq 0 9); do who+=("$(recipient_id $((7 + i)))"); done
     : >"$done_file"
+    local -a cmd=("$agent_bin" visit attempt --reason nobody_home --json --recipient)
+    # Calibration: seven unkilled appends (each one is an append like any other).
+    for i in 1 2 3 4 5 6 7; do
+        timed_run "${cmd[@]}" "${who[$i]}"
+        grep -o '"seq":[0-9]*' "$work/k.out" | cut -d: -f2 >>"$done_file"
+        timed=$((timed + 1))
+    done
+    echo "kill_appends: calibration ${calib_window[*]} us"
     for i in $(seq "$iterations"); do
-        "$agent_bin" visit attempt --recipient "${who[$((i % 10))]}" \
-            --reason nobody_home --json >"$work/k.out" 2>"$work/k.err" &
-        local pid=$!
-        # A whole run takes about 20 ms (most of it the fsync of the commit): kill it
-        # anywhere from start-up to just after it finished.
-        sleep "$(printf '0.%03d' $((RANDOM % 30)))"
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null && grep -o '"seq":[0-9]*' "$work/k.out" | cut -d: -f2 >>"$done_file" || true
-        if [ $((i % 25)) -eq 0 ]; then
+        before=$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT last_seq FROM meta")
+        kill_run "${cmd[@]}" "${who[$((i % 10))]}"
+        after=$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT last_seq FROM meta")
+        case $run_outcome in
+        finished)
+            finished=$((finished + 1))
+            seq=$(grep -o '"seq":[0-9]*' "$work/k.out" | cut -d: -f2)
+            [ -n "$seq" ] || fail "an append exited 0 without saying its seq: $(cat "$work/k.out")"
+            echo "$seq" >>"$done_file"
+            [ "$after" = "$seq" ] || fail "append said seq $seq, the store's head is $after"
+            ;;
+        killed)
+            killed=$((killed + 1))
+            [ "$after" -eq "$before" ] || kept=$((kept + 1)) # committed, then killed
+            ;;
+        early) early=$((early + 1)) ;;
+        esac
+        [ "$after" -le $((before + 1)) ] || fail "one append made $((after - before)) events"
+        queue_consistent
+        # Recalibrate as the load changes; verify the whole chain now and then.
+        if [ $((i % 10)) -eq 0 ]; then
+            timed_run "${cmd[@]}" "${who[$((i % 10))]}"
+            grep -o '"seq":[0-9]*' "$work/k.out" | cut -d: -f2 >>"$done_file"
+            timed=$((timed + 1))
             agent_ok status --verify
         fi
     done
@@ -635,41 +783,78 @@ case_kill_appends() {
     grep -q "цепочка событий цела" <<<"$out" || fail "after kills: $out"
     local last
     last=$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT coalesce(max(seq), 0) FROM events")
-    # Every append that said it was done is there.
-    local seq
+    # Every append that said it was done is there, as what it said.
     while read -r seq; do
         [ "$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT kind FROM events WHERE seq = $seq")" = visit.attempt ] ||
             fail "event $seq was reported stored but is missing"
     done <"$done_file"
-    echo "kill_appends: $iterations kills, $(wc -l <"$done_file") appends finished, $last events kept"
+    expect "events kept" "$last" $((timed + finished + kept))
+    echo "kill_appends: $iterations kill runs: $finished finished, $killed killed mid-run" \
+        "($kept of them after the commit), $early killed before the agent started;" \
+        "$timed unkilled; $last events kept; calibration now $((calib_us / 1000)) ms"
+    need_at_least "appends that finished before the kill" "$finished" $((iterations / 50 + 1))
+    need_at_least "appends killed mid-run" "$killed" $((iterations / 3))
+    need_at_least "appends killed mid-run before their commit" "$((killed - kept))" $((iterations / 6))
     agent_ok sync --upload-only
     expect "server events" "$(server_events)" "$last"
     same_chain_as_server
+}
+
+# backlog_to N: append events until N wait to be sent (the agent run directly: this
+# is most of the case's time).
+backlog_to() {
+    local waiting
+    waiting=$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT count(*) FROM events WHERE acked = 0")
+    while [ "$waiting" -lt "$1" ]; do
+        "$agent_bin" visit attempt --recipient "${who[$((waiting % 10))]}" --reason refused \
+            >/dev/null 2>"$work/last.err" || fail "append for the backlog failed: $(cat "$work/last.err")"
+        waiting=$((waiting + 1))
+    done
 }
 
 case_kill_sync() {
     pg_up
     server_up
     enroll
-    for i in $(seq 30); do
-        agent_ok visit attempt --recipient "$(recipient_id $((7 + i % 20)))" --reason refused
+    nap_open
+    # Every killed sync starts with 6 events waiting, sent one to a batch: six
+    # requests, six acknowledgements -- a kill can land between any of them.
+    local backlog=6 i held_before held_after
+    local -a who=()
+    for i in $(seq 0 9); do who+=("$(recipient_id $((7 + i)))"); done
+    local finished=0 killed=0 early=0 none=0 partly=0 all=0
+    local -a cmd=("$agent_bin" sync --upload-only --batch 1)
+    for i in 1 2 3 4 5; do
+        backlog_to $backlog
+        timed_run "${cmd[@]}"
     done
-    local i killed=0 someone
-    someone=$(recipient_id 12)
+    echo "kill_sync: calibration ${calib_window[*]} us"
     for i in $(seq "$iterations"); do
-        if [ $((i % 4)) -eq 0 ]; then
-            agent_ok visit attempt --recipient "$someone" --reason other
+        backlog_to $backlog
+        held_before=$(server_events)
+        kill_run "${cmd[@]}"
+        held_after=$(server_events)
+        case $run_outcome in
+        finished) finished=$((finished + 1)) ;;
+        early) early=$((early + 1)) ;;
+        killed)
+            killed=$((killed + 1))
+            # How far the upload got when the kill came.
+            if [ "$held_after" -eq "$held_before" ]; then
+                none=$((none + 1))
+            elif [ "$held_after" -lt $((held_before + backlog)) ]; then
+                partly=$((partly + 1))
+            else
+                all=$((all + 1))
+            fi
+            ;;
+        esac
+        queue_consistent
+        server_agrees
+        if [ $((i % 10)) -eq 0 ]; then
+            backlog_to $backlog
+            timed_run "${cmd[@]}"
         fi
-        "$agent_bin" sync --upload-only --batch 3 >"$work/k.out" 2>&1 &
-        local pid=$!
-        sleep "$(printf '0.%03d' $((RANDOM % 100)))"
-        kill -KILL "$pid" 2>/dev/null && killed=$((killed + 1)) || true
-        wait "$pid" 2>/dev/null || true
-        # The server never holds an event the terminal does not, nor a different one.
-        local held
-        held=$(server_events)
-        [ "$held" -le "$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT max(seq) FROM events")" ] ||
-            fail "the server holds more events than were made"
     done
     agent_ok status --verify
     agent_ok sync --upload-only --json
@@ -677,8 +862,15 @@ case_kill_sync() {
     last=$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT max(seq) FROM events")
     expect "acknowledged" "$(jget "$out" acked_seq)" "$last"
     expect "server events" "$(server_events)" "$last"
+    queue_consistent
+    server_agrees
     same_chain_as_server
-    echo "kill_sync: $iterations runs, $killed killed mid-way, $last events, all on the server once"
+    echo "kill_sync: $iterations kill runs of a $backlog-event backlog: $finished finished," \
+        "$killed killed mid-run ($none before any batch was stored, $partly mid-upload," \
+        "$all after the last batch was stored), $early killed before the agent started;" \
+        "$last events, all on the server once; calibration now $((calib_us / 1000)) ms"
+    need_at_least "syncs that finished before the kill" "$finished" $((iterations / 40 + 1))
+    need_at_least "syncs killed mid-upload" "$partly" $((iterations / 8))
 }
 
 "case_$case_name"
