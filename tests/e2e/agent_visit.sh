@@ -611,17 +611,22 @@ case_https_pinned() {
 
 # ==== kill -9 at a calibrated random moment ====
 #
-# Each case first times unkilled runs of the very command it will kill (the same way a
-# killed run is started and reaped), then starts it again and again and sends SIGKILL
-# at a moment drawn uniformly from 0 .. 1.2 x that time, so a kill lands anywhere from
-# start-up to just after the end. Every run must end in exit 0 or death by SIGKILL:
-# anything else (a crash, an abort, exit 1) fails with the agent's stderr. The case
-# counts runs that finished and runs killed while the agent program ran, and fails
-# unless each count reaches its minimum: a loop whose kills all came too early or too
-# late has tested nothing. Minimums are fractions of the iterations, chosen from runs
-# on the loaded 2-core build machine (agent/README.md, "Tests and measures").
+# Most of an agent run is the dynamic loader and library start-up (libcurl and its
+# dependencies); its work on the store is a few milliseconds at the end. A kill at a
+# random moment of the whole run therefore mostly lands before the store is touched.
+# So each run is watched (a builtin loop over /proc/PID/fd, no fork) until it has the
+# store open, and that moment is the origin: unkilled runs of the very command give
+# the calibration (from the store being opened to the end of the process), and each
+# killed run gets SIGKILL at a moment drawn uniformly from 0 .. 1.2 x that time after
+# its origin -- anywhere from opening the store to just after the process ended.
+# Every run must end in exit 0 or death by SIGKILL: anything else (a crash, an abort,
+# exit 1) fails with the agent's stderr. The cases count runs that finished and runs
+# killed with the store open, and fail unless each count reaches its minimum: a loop
+# whose kills all came too early or too late has tested nothing. The minimums are
+# fractions of the iterations, chosen from runs on the loaded 2-core build machine
+# (agent/README.md, "Tests and measures").
 
-# usec: the wall clock in microseconds, in $usec (no fork: this is on the timed path).
+# clock_us: the wall clock in microseconds, in $usec (no fork: this is on the timed path).
 clock_us() {
     usec=${EPOCHREALTIME/[.,]/}
 }
@@ -640,6 +645,41 @@ nap_open() {
     exec {nap_fd}<>"$work/nap.fifo"
 }
 
+# store_sql SQL: a read-only look at the store. Read-only, so it leaves a killed run's
+# WAL as it was: the next agent run must recover the store by itself (a read-write
+# sqlite3 would recover it first and hide an agent that cannot).
+store_sql() {
+    sqlite3 -readonly "$CAREFACT_AGENT_STORE" "$1"
+}
+
+# store_open_by PID: does the process hold the store's file open now?
+store_open_by() {
+    local f
+    for f in /proc/"$1"/fd/*; do
+        [ "$f" -ef "$CAREFACT_AGENT_STORE" ] && return 0
+    done
+    return 1
+}
+
+# await_store PID: poll (every 0.2 ms) until the process has the store open or has
+# ended; $origin_us is when the store was first seen open, or 0 if it never was.
+await_store() {
+    origin_us=0
+    local deadline
+    clock_us
+    deadline=$((usec + 60000000))
+    while [ -e /proc/"$1"/exe ]; do # a process that ended (a zombie) has no exe
+        if store_open_by "$1"; then
+            clock_us
+            origin_us=$usec
+            return 0
+        fi
+        nap_us 200
+        clock_us
+        [ "$usec" -lt "$deadline" ] || fail "the agent never opened its store"
+    done
+}
+
 # calibrate_add US: one unkilled run's duration joins the window (the last 7); the
 # calibration is the window's median, so it follows the machine's load as it changes
 # and one slow run does not stretch the kill range by itself.
@@ -652,42 +692,52 @@ calibrate_add() {
     calib_us=${sorted[$((${#sorted[@]} / 2))]}
 }
 
-# timed_run CMD...: run CMD unkilled, started and reaped as a killed run is; it must
-# exit 0. Its duration joins the calibration.
+# timed_run CMD...: run CMD unkilled, watched as a killed run is; it must exit 0. The
+# time from its store being opened to its end joins the calibration.
 timed_run() {
-    local t0 pid st=0
-    clock_us
-    t0=$usec
+    local pid st=0
     "$@" >"$work/k.out" 2>"$work/k.err" &
     pid=$!
+    await_store "$pid"
     wait "$pid" 2>/dev/null || st=$?
     clock_us
     [ $st -eq 0 ] || fail "unkilled run of '$*' ended with $st: $(cat "$work/k.err")"
-    calibrate_add $((usec - t0))
+    [ "$origin_us" -eq 0 ] || calibrate_add $((usec - origin_us))
+    [ ${#calib_window[@]} -gt 0 ] || fail "an unkilled run ended before its store was seen open"
 }
 
 # kill_run CMD...: run CMD and kill -9 it at a uniform random moment in
-# 0 .. 1.2 x calibration. Sets run_outcome: finished (exit 0), killed (SIGKILL while
-# the agent program ran) or early (SIGKILL before the agent was exec'd). Any other
-# end fails the case.
+# 0 .. 1.2 x calibration after its store was opened. Sets run_outcome: finished
+# (exit 0), open (killed with the store open) or closed (killed after it closed the
+# store, while exiting). Any other end fails the case.
 kill_run() {
-    local t0 pid st=0 at running=0
+    local pid st=0 at open=0
     at=$((((RANDOM << 15) | RANDOM) % (calib_us * 12 / 10 + 1)))
-    clock_us
-    t0=$usec
     "$@" >"$work/k.out" 2>"$work/k.err" &
     pid=$!
-    clock_us
-    nap_us $((at - (usec - t0)))
-    # Was the agent itself running (exec'd, not yet a zombie)? A builtin test: no fork.
-    [ /proc/$pid/exe -ef "$agent_bin" ] && running=1
-    kill -KILL "$pid" 2>/dev/null || true
+    await_store "$pid"
+    if [ "$origin_us" -ne 0 ]; then
+        clock_us
+        nap_us $((origin_us + at - usec))
+        store_open_by "$pid" && open=1
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
     wait "$pid" 2>/dev/null || st=$?
     case $st in
     0) run_outcome=finished ;;
-    137) run_outcome=$([ $running -eq 1 ] && echo killed || echo early) ;;
-    *) fail "'$*' ended with status $st (only 0 or SIGKILL is acceptable); stderr: $(cat "$work/k.err")" ;;
+    137) run_outcome=$([ $open -eq 1 ] && echo open || echo closed) ;;
+    *)
+        [ $st -gt 128 ] && st="$st (died of signal $((st - 128)))"
+        fail "'$*' ended with status $st: only exit 0 or death by SIGKILL is acceptable;" \
+            "stderr: $(cat "$work/k.err")"
+        ;;
     esac
+}
+
+# need_at_least WHAT GOT MIN
+need_at_least() {
+    [ "$2" -ge "$3" ] || fail "$1: $2, want at least $3 (kills landed outside the work:" \
+        "calibration $((calib_us / 1000)) ms)"
 }
 
 # queue_consistent: the store's own bookkeeping agrees with its rows: the head is the
@@ -695,7 +745,7 @@ kill_run() {
 # acknowledged, and the head digest is the last event's.
 queue_consistent() {
     local got
-    got=$(sqlite3 "$CAREFACT_AGENT_STORE" "
+    got=$(store_sql "
         SELECT m.last_seq = coalesce((SELECT max(seq) FROM events), 0)
            AND (SELECT count(*) FROM events) =
                coalesce((SELECT max(seq) - min(seq) + 1 FROM events), 0)
@@ -704,17 +754,17 @@ queue_consistent() {
            AND (m.last_seq = 0 OR m.last_digest =
                 (SELECT digest FROM events ORDER BY seq DESC LIMIT 1))
         FROM meta m")
-    [ "$got" = 1 ] || fail "the queue is inconsistent: $(sqlite3 "$CAREFACT_AGENT_STORE" \
+    [ "$got" = 1 ] || fail "the queue is inconsistent: $(store_sql \
         "SELECT 'last_seq ' || last_seq || ', acked_seq ' || acked_seq FROM meta") ;" \
-        "events $(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT min(seq) || '..' || max(seq) || ' (' || count(*) || '), acked ' || sum(acked) FROM events")"
+        "events $(store_sql "SELECT min(seq) || '..' || max(seq) || ' (' || count(*) || '), acked ' || sum(acked) FROM events")"
 }
 
 # server_agrees: every event the terminal marked acknowledged is on the server, once,
 # with the same digest; the server holds no event the terminal did not make.
 server_agrees() {
-    sqlite3 "$CAREFACT_AGENT_STORE" "SELECT seq || ' ' || lower(hex(digest)) FROM events" |
+    store_sql "SELECT seq || ' ' || lower(hex(digest)) FROM events" |
         sort >"$work/mine.txt"
-    sqlite3 "$CAREFACT_AGENT_STORE" \
+    store_sql \
         "SELECT seq || ' ' || lower(hex(digest)) FROM events WHERE acked = 1" | sort >"$work/acked.txt"
     sql "SELECT seq || ' ' || encode(digest, 'hex') FROM events WHERE device_id = '$device_id'" |
         sort >"$work/theirs.txt"
@@ -727,19 +777,13 @@ server_agrees() {
     [ -z "$alien" ] || fail "the server holds events the terminal did not make: $alien"
 }
 
-# need_at_least WHAT GOT MIN
-need_at_least() {
-    [ "$2" -ge "$3" ] || fail "$1: $2, want at least $3 (kills landed outside the work:" \
-        "calibration $((calib_us / 1000)) ms)"
-}
-
 case_kill_appends() {
     pg_up
     server_up
     enroll
     nap_open
     local i seq before after done_file=$work/done.txt
-    local finished=0 killed=0 kept=0 early=0 timed=0
+    local finished=0 open_before=0 open_after=0 closed_kept=0 closed_none=0 timed=0
     local -a who=()
     for i in $(seq 0 9); do who+=("$(recipient_id $((7 + i)))"); done
     : >"$done_file"
@@ -752,9 +796,9 @@ case_kill_appends() {
     done
     echo "kill_appends: calibration ${calib_window[*]} us"
     for i in $(seq "$iterations"); do
-        before=$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT last_seq FROM meta")
+        before=$(store_sql "SELECT last_seq FROM meta")
         kill_run "${cmd[@]}" "${who[$((i % 10))]}"
-        after=$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT last_seq FROM meta")
+        after=$(store_sql "SELECT last_seq FROM meta")
         case $run_outcome in
         finished)
             finished=$((finished + 1))
@@ -763,11 +807,20 @@ case_kill_appends() {
             echo "$seq" >>"$done_file"
             [ "$after" = "$seq" ] || fail "append said seq $seq, the store's head is $after"
             ;;
-        killed)
-            killed=$((killed + 1))
-            [ "$after" -eq "$before" ] || kept=$((kept + 1)) # committed, then killed
+        open) # killed with the store open: before or after its commit
+            if [ "$after" -eq "$before" ]; then
+                open_before=$((open_before + 1))
+            else
+                open_after=$((open_after + 1))
+            fi
             ;;
-        early) early=$((early + 1)) ;;
+        closed) # killed while the store was not open: still exiting, or not yet in it
+            if [ "$after" -eq "$before" ]; then
+                closed_none=$((closed_none + 1))
+            else
+                closed_kept=$((closed_kept + 1))
+            fi
+            ;;
         esac
         [ "$after" -le $((before + 1)) ] || fail "one append made $((after - before)) events"
         queue_consistent
@@ -782,19 +835,20 @@ case_kill_appends() {
     agent_ok status --verify
     grep -q "цепочка событий цела" <<<"$out" || fail "after kills: $out"
     local last
-    last=$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT coalesce(max(seq), 0) FROM events")
+    last=$(store_sql "SELECT coalesce(max(seq), 0) FROM events")
     # Every append that said it was done is there, as what it said.
     while read -r seq; do
-        [ "$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT kind FROM events WHERE seq = $seq")" = visit.attempt ] ||
+        [ "$(store_sql "SELECT kind FROM events WHERE seq = $seq")" = visit.attempt ] ||
             fail "event $seq was reported stored but is missing"
     done <"$done_file"
-    expect "events kept" "$last" $((timed + finished + kept))
-    echo "kill_appends: $iterations kill runs: $finished finished, $killed killed mid-run" \
-        "($kept of them after the commit), $early killed before the agent started;" \
-        "$timed unkilled; $last events kept; calibration now $((calib_us / 1000)) ms"
+    expect "events kept" "$last" $((timed + finished + open_after + closed_kept))
+    echo "kill_appends: $iterations kill runs: $finished finished;" \
+        "killed with the store open: $open_before before the commit, $open_after after it;" \
+        "killed with the store not open: $closed_kept after the commit, $closed_none before it;" \
+        "$timed unkilled; $last events kept; calibration now $((calib_us / 1000)) ms" \
+        "(store opened .. process ended)"
     need_at_least "appends that finished before the kill" "$finished" $((iterations / 50 + 1))
-    need_at_least "appends killed mid-run" "$killed" $((iterations / 3))
-    need_at_least "appends killed mid-run before their commit" "$((killed - kept))" $((iterations / 6))
+    need_at_least "appends killed with the store open before their commit" "$open_before" $((iterations / 6))
     agent_ok sync --upload-only
     expect "server events" "$(server_events)" "$last"
     same_chain_as_server
@@ -804,7 +858,7 @@ case_kill_appends() {
 # is most of the case's time).
 backlog_to() {
     local waiting
-    waiting=$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT count(*) FROM events WHERE acked = 0")
+    waiting=$(store_sql "SELECT count(*) FROM events WHERE acked = 0")
     while [ "$waiting" -lt "$1" ]; do
         "$agent_bin" visit attempt --recipient "${who[$((waiting % 10))]}" --reason refused \
             >/dev/null 2>"$work/last.err" || fail "append for the backlog failed: $(cat "$work/last.err")"
@@ -819,56 +873,59 @@ case_kill_sync() {
     nap_open
     # Every killed sync starts with 6 events waiting, sent one to a batch: six
     # requests, six acknowledgements -- a kill can land between any of them.
-    local backlog=6 i held_before held_after
+    local backlog=6 i made held_before held_after
     local -a who=()
     for i in $(seq 0 9); do who+=("$(recipient_id $((7 + i)))"); done
-    local finished=0 killed=0 early=0 none=0 partly=0 all=0
+    local finished=0 killed=0 none=0 partly=0 all=0 timed=0
     local -a cmd=("$agent_bin" sync --upload-only --batch 1)
-    for i in 1 2 3 4 5; do
+    for i in 1 2 3 4 5 6 7; do
         backlog_to $backlog
         timed_run "${cmd[@]}"
+        timed=$((timed + 1))
     done
     echo "kill_sync: calibration ${calib_window[*]} us"
     for i in $(seq "$iterations"); do
         backlog_to $backlog
+        made=$(store_sql "SELECT last_seq FROM meta")
         held_before=$(server_events)
         kill_run "${cmd[@]}"
         held_after=$(server_events)
-        case $run_outcome in
-        finished) finished=$((finished + 1)) ;;
-        early) early=$((early + 1)) ;;
-        killed)
+        if [ "$run_outcome" = finished ]; then
+            finished=$((finished + 1))
+            expect "held after a finished sync" "$held_after" "$made"
+        else
             killed=$((killed + 1))
             # How far the upload got when the kill came.
             if [ "$held_after" -eq "$held_before" ]; then
                 none=$((none + 1))
-            elif [ "$held_after" -lt $((held_before + backlog)) ]; then
+            elif [ "$held_after" -lt "$made" ]; then
                 partly=$((partly + 1))
             else
                 all=$((all + 1))
             fi
-            ;;
-        esac
+        fi
         queue_consistent
         server_agrees
         if [ $((i % 10)) -eq 0 ]; then
             backlog_to $backlog
             timed_run "${cmd[@]}"
+            timed=$((timed + 1))
         fi
     done
     agent_ok status --verify
     agent_ok sync --upload-only --json
     local last
-    last=$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT max(seq) FROM events")
+    last=$(store_sql "SELECT max(seq) FROM events")
     expect "acknowledged" "$(jget "$out" acked_seq)" "$last"
     expect "server events" "$(server_events)" "$last"
     queue_consistent
     server_agrees
     same_chain_as_server
-    echo "kill_sync: $iterations kill runs of a $backlog-event backlog: $finished finished," \
-        "$killed killed mid-run ($none before any batch was stored, $partly mid-upload," \
-        "$all after the last batch was stored), $early killed before the agent started;" \
-        "$last events, all on the server once; calibration now $((calib_us / 1000)) ms"
+    echo "kill_sync: $iterations kill runs, each with a $backlog-event backlog sent one event" \
+        "a batch: $finished finished; $killed killed: $none before the server stored any of" \
+        "the backlog, $partly mid-upload, $all after the server stored it all;" \
+        "$timed unkilled; $last events, all on the server once;" \
+        "calibration now $((calib_us / 1000)) ms (store opened .. process ended)"
     need_at_least "syncs that finished before the kill" "$finished" $((iterations / 40 + 1))
     need_at_least "syncs killed mid-upload" "$partly" $((iterations / 8))
 }
