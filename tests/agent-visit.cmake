@@ -28,3 +28,14 @@ cf_add_test(NAME fault.agent.kill_appends LABEL fault TIMEOUT 1800
             COMMAND bash ${AG_VISIT_SCRIPT} kill_appends 250)
 cf_add_test(NAME fault.agent.kill_sync LABEL fault TIMEOUT 1800
             COMMAND bash ${AG_VISIT_SCRIPT} kill_sync 250)
+
+# The power-cut check: an LD_PRELOAD library that follows writes and fsyncs of the store
+# and checks, whenever the agent prints, that everything it wrote was synced. Built
+# without sanitizers: it is loaded into the agent, never linked.
+add_library(cf_sync_shim MODULE ${CMAKE_CURRENT_SOURCE_DIR}/support/sync_shim.c)
+target_link_libraries(cf_sync_shim PRIVATE ${CMAKE_DL_LIBS})
+target_compile_options(cf_sync_shim PRIVATE -fno-sanitize=all)
+target_link_options(cf_sync_shim PRIVATE -fno-sanitize=all)
+set_target_properties(cf_sync_shim PROPERTIES PREFIX "")
+cf_add_test(NAME e2e.agent.visit.durable LABEL e2e TIMEOUT 300
+            COMMAND bash ${AG_VISIT_SCRIPT} durable)

@@ -7,7 +7,7 @@
 #
 #   agent_visit.sh full_visit | offline_day | lost_response | backend_restart |
 #                  clock | full_disk | epoch_change | damaged_store | wrong_answers |
-#                  bad_reference | terminal | unknown_card | https_pinned
+#                  bad_reference | terminal | unknown_card | https_pinned | durable
 #   agent_visit.sh kill_appends N | kill_sync N     (kill -9 at calibrated random
 #                  moments, N times; see "kill -9 at a calibrated random moment")
 set -euo pipefail
@@ -607,6 +607,93 @@ case_https_pinned() {
     expect "rogue certificate" "$(jget "$out" error)" tls
     expect "still waiting" "$(jget "$out" waiting)" 1
     expect "server events" "$(server_events)" 1
+}
+
+# ==== Durable when it says so: a power cut checked without one ====
+
+# tests/support/sync_shim.c, preloaded into the agent, follows every write and fsync of
+# the store (the database, its WAL or journal, and its folder for files created). When
+# the agent first prints, it logs whether anything written was still unsynced and
+# writes what a power cut at that moment would leave of the store (each file as of its
+# last sync) into $work/image: the test boots that image and looks for what the agent
+# said it had recorded.
+shim_lib=$bin/tests/cf_sync_shim.so
+
+# store_facts FILE: what the store holds that a told user relies on: the terminal's
+# identity, the events (seq and digest) and how many reference records.
+store_facts() {
+    sqlite3 -readonly "$1" "SELECT 'identity ' || coalesce((SELECT lower(hex(device_id)) FROM identity), '-');
+        SELECT 'event ' || seq || ' ' || lower(hex(digest)) FROM events ORDER BY seq;
+        SELECT 'reference ' || count(*) FROM reference"
+}
+
+# synced_run ARGS...: carefact-agent ARGS under the shim. It must succeed and print;
+# it must never print while a write to its store is unsynced; the shim must have seen
+# writes and syncs of the store (else it checked nothing); and the power-cut image
+# taken at its first output, opened by the agent as after a reboot, must hold all the
+# store holds now (the command writes nothing after it speaks).
+synced_run() {
+    rm -rf "$work/sync.log" "$work/image"
+    set +e
+    timeout 120 env CF_SYNC_SHIM_STORE="$CAREFACT_AGENT_STORE" CF_SYNC_SHIM_LOG="$work/sync.log" \
+        CF_SYNC_SHIM_IMAGE="$work/image" LD_PRELOAD="$shim_lib" \
+        "$agent_bin" "$@" >"$work/last.out" 2>"$work/last.err"
+    rc=$?
+    set -e
+    out=$(cat "$work/last.out")
+    err=$(cat "$work/last.err")
+    [ $rc -eq 0 ] || fail "carefact-agent $1 under the sync shim failed ($rc): $err $out"
+    [ -s "$work/sync.log" ] || fail "the sync shim logged nothing (not loaded?)"
+    local reports dirty summary
+    reports=$(grep -c '^report ' "$work/sync.log" || true)
+    dirty=$(grep '^report dirty' "$work/sync.log" | head -1 || true)
+    summary=$(grep '^summary ' "$work/sync.log" || true)
+    [ "$reports" -ge 1 ] || fail "carefact-agent $1 printed nothing the shim saw: $(cat "$work/sync.log")"
+    # summary db W/S wal W/S journal W/S dir S
+    local -a f
+    read -r -a f <<<"${summary//\// }"
+    [ ${#f[@]} -eq 12 ] || fail "sync shim summary: '$summary'"
+    [ $((f[2] + f[5] + f[8])) -ge 1 ] && [ $((f[3] + f[6] + f[9])) -ge 1 ] ||
+        fail "the sync shim saw no write or no sync of the store ($summary): it checked nothing"
+    # Boot the power-cut image: the agent recovers it and finds its chain whole.
+    local image=$work/image/${CAREFACT_AGENT_STORE##*/} live said_out=$out said_err=$err
+    [ -f "$image" ] || fail "a power cut when carefact-agent $1 spoke would leave no store"
+    CAREFACT_AGENT_STORE=$image agent status --verify
+    [ $rc -eq 0 ] || fail "the store a power cut leaves when carefact-agent $1 speaks" \
+        "does not open: $err $out"
+    live=$(store_facts "$CAREFACT_AGENT_STORE")
+    [ "$(store_facts "$image")" = "$live" ] || {
+        diff <(echo "$live") <(store_facts "$image") | head -10 >&2 || true
+        fail "a power cut when carefact-agent $1 spoke would lose what it said it recorded" \
+            "(${dirty:-no unsynced writes when it spoke})"
+    }
+    [ -z "$dirty" ] || fail "carefact-agent $1 told its user before its store was on disk:" \
+        "$dirty ($summary)"
+    out=$said_out err=$said_err
+    echo "durable: $1 $2: $reports outputs, all after the store was synced; the power-cut" \
+        "image holds $(grep -c '^event' <<<"$live") events ($summary)"
+}
+
+case_durable() {
+    [ -f "$shim_lib" ] || fail "no $shim_lib (built by tests/agent-visit.cmake)"
+    pg_up
+    server_up
+    # Enrolment creates the store and writes the terminal's keys and reference data.
+    local code
+    code=$("$carefactd" enroll-code --db "$db" --worker "$(worker_id 1)")
+    synced_run enroll --server "http://127.0.0.1:$port" --code "$code" --json
+    device_id=$(jget "$out" device_id)
+    [ -n "$device_id" ] || fail "enroll gave no device id: $out"
+    # Facts: each one is on disk before the worker is told it is recorded.
+    local r
+    for r in 7 8 9; do
+        synced_run visit attempt --recipient "$(recipient_id $r)" --reason nobody_home
+        grep -q "сохранено" <<<"$out" || fail "attempt text: $out"
+    done
+    synced_run visit cancel --plan "$(plan_of 4)" --reason worker_ill --by worker
+    agent_ok sync
+    expect "server events" "$(server_events)" 4
+    same_chain_as_server
 }
 
 # ==== kill -9 at a calibrated random moment ====
