@@ -190,10 +190,12 @@ case_backend_restart() {
     local round
     for round in 1 2 3; do
         "$agent_bin" sync --upload-only --batch 10 >"$work/bg.out" 2>&1 &
-        local pid=$!
+        local pid=$! st=0
         sleep "0.0$((RANDOM % 9 + 1))"
         server_down KILL
-        wait "$pid" || true
+        wait "$pid" || st=$?
+        # Done before the kill, or "no connection": anything else (a crash) fails.
+        [ $st -le 1 ] || fail "sync while carefactd was killed ended with $st: $(cat "$work/bg.out")"
         server_restart
         [ "$(server_events)" -le 150 ] || fail "more events than made"
     done
