@@ -28,3 +28,8 @@ cf_add_test(NAME unit.tools.standalone LABEL unit
 if(TARGET carefact-gen-card)
   cf_add_unit_test(tools gen_card gen_card)
 endif()
+
+# Tests install and fetch nothing (tools/deps does, before the suite): a static check
+# of every file under tests/.
+cf_add_test(NAME unit.tests.install_nothing LABEL unit
+            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/support/check_no_install.sh)

@@ -5,9 +5,14 @@
 // Usage: node validate.mjs SPEC RECORDING|FOLDER... (a folder: every *.jsonl in it)
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import Ajv2020 from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
-import YAML from 'yaml';
+
+// The npm packages come from tools/deps (npm ci here); a test never installs them.
+const load = (name) => import(name).then((m) => m.default).catch(() => {
+  console.error(`validate.mjs: the npm package ${name} is missing: run tools/deps`);
+  process.exit(2);
+});
+const [Ajv2020, addFormats, YAML] =
+  [await load('ajv/dist/2020.js'), await load('ajv-formats'), await load('yaml')];
 
 const [specPath, ...args] = process.argv.slice(2);
 const recordings = args.flatMap((a) => (statSync(a, { throwIfNoEntry: false })?.isDirectory()

@@ -7,8 +7,9 @@
 #
 #   agent_visit.sh full_visit | offline_day | lost_response | backend_restart |
 #                  clock | full_disk | epoch_change | damaged_store | wrong_answers |
-#                  bad_reference | terminal | unknown_card | https_pinned
-#   agent_visit.sh kill_appends N | kill_sync N     (kill -9 at random points, N times)
+#                  bad_reference | terminal | unknown_card | https_pinned | durable
+#   agent_visit.sh kill_appends N | kill_sync N     (kill -9 at calibrated random
+#                  moments, N times; see "kill -9 at a calibrated random moment")
 set -euo pipefail
 case_name=${1:?usage: agent_visit.sh CASE [ITERATIONS]}
 iterations=${2:-20}
@@ -189,10 +190,12 @@ case_backend_restart() {
     local round
     for round in 1 2 3; do
         "$agent_bin" sync --upload-only --batch 10 >"$work/bg.out" 2>&1 &
-        local pid=$!
+        local pid=$! st=0
         sleep "0.0$((RANDOM % 9 + 1))"
         server_down KILL
-        wait "$pid" || true
+        wait "$pid" || st=$?
+        # Done before the kill, or "no connection": anything else (a crash) fails.
+        [ $st -le 1 ] || fail "sync while carefactd was killed ended with $st: $(cat "$work/bg.out")"
         server_restart
         [ "$(server_events)" -le 150 ] || fail "more events than made"
     done
@@ -615,77 +618,412 @@ case_https_pinned() {
     expect "server events" "$(server_events)" 1
 }
 
-# ==== kill -9 at random points ====
+# ==== Durable when it says so: a power cut checked without one ====
+
+# tests/support/sync_shim.c, preloaded into the agent, follows every write and fsync of
+# the store (the database, its WAL or journal, and its folder for files created). When
+# the agent first prints, it logs whether anything written was still unsynced and
+# writes what a power cut at that moment would leave of the store (each file as of its
+# last sync) into $work/image: the test boots that image and looks for what the agent
+# said it had recorded.
+shim_lib=$bin/tests/cf_sync_shim.so
+
+# store_facts FILE: what the store holds that a told user relies on: the terminal's
+# identity, the events (seq and digest) and how many reference records.
+store_facts() {
+    sqlite3 -readonly "$1" "SELECT 'identity ' || coalesce((SELECT lower(hex(device_id)) FROM identity), '-');
+        SELECT 'event ' || seq || ' ' || lower(hex(digest)) FROM events ORDER BY seq;
+        SELECT 'reference ' || count(*) FROM reference"
+}
+
+# synced_run ARGS...: carefact-agent ARGS under the shim. It must succeed and print;
+# it must never print while a write to its store is unsynced; the shim must have seen
+# writes and syncs of the store (else it checked nothing); and the power-cut image
+# taken at its first output, opened by the agent as after a reboot, must hold all the
+# store holds now (the command writes nothing after it speaks).
+synced_run() {
+    rm -rf "$work/sync.log" "$work/image"
+    set +e
+    timeout 120 env CF_SYNC_SHIM_STORE="$CAREFACT_AGENT_STORE" CF_SYNC_SHIM_LOG="$work/sync.log" \
+        CF_SYNC_SHIM_IMAGE="$work/image" LD_PRELOAD="$shim_lib" \
+        "$agent_bin" "$@" >"$work/last.out" 2>"$work/last.err"
+    rc=$?
+    set -e
+    out=$(cat "$work/last.out")
+    err=$(cat "$work/last.err")
+    [ $rc -eq 0 ] || fail "carefact-agent $1 under the sync shim failed ($rc): $err $out"
+    [ -s "$work/sync.log" ] || fail "the sync shim logged nothing (not loaded?)"
+    local reports dirty summary
+    reports=$(grep -c '^report ' "$work/sync.log" || true)
+    dirty=$(grep '^report dirty' "$work/sync.log" | head -1 || true)
+    summary=$(grep '^summary ' "$work/sync.log" || true)
+    [ "$reports" -ge 1 ] || fail "carefact-agent $1 printed nothing the shim saw: $(cat "$work/sync.log")"
+    # summary db W/S wal W/S journal W/S dir S
+    local -a f
+    read -r -a f <<<"${summary//\// }"
+    [ ${#f[@]} -eq 12 ] || fail "sync shim summary: '$summary'"
+    [ $((f[2] + f[5] + f[8])) -ge 1 ] && [ $((f[3] + f[6] + f[9])) -ge 1 ] ||
+        fail "the sync shim saw no write or no sync of the store ($summary): it checked nothing"
+    # Boot the power-cut image: the agent recovers it and finds its chain whole.
+    local image=$work/image/${CAREFACT_AGENT_STORE##*/} live said_out=$out said_err=$err
+    [ -f "$image" ] || fail "a power cut when carefact-agent $1 spoke would leave no store"
+    CAREFACT_AGENT_STORE=$image agent status --verify
+    [ $rc -eq 0 ] || fail "the store a power cut leaves when carefact-agent $1 speaks" \
+        "does not open: $err $out"
+    live=$(store_facts "$CAREFACT_AGENT_STORE")
+    [ "$(store_facts "$image")" = "$live" ] || {
+        diff <(echo "$live") <(store_facts "$image") | head -10 >&2 || true
+        fail "a power cut when carefact-agent $1 spoke would lose what it said it recorded" \
+            "(${dirty:-no unsynced writes when it spoke})"
+    }
+    [ -z "$dirty" ] || fail "carefact-agent $1 told its user before its store was on disk:" \
+        "$dirty ($summary)"
+    out=$said_out err=$said_err
+    echo "durable: $1 $2: $reports outputs, all after the store was synced; the power-cut" \
+        "image holds $(grep -c '^event' <<<"$live") events ($summary)"
+}
+
+case_durable() {
+    [ -f "$shim_lib" ] || fail "no $shim_lib (built by tests/agent-visit.cmake)"
+    pg_up
+    server_up
+    # Enrolment creates the store and writes the terminal's keys and reference data.
+    local code
+    code=$("$carefactd" enroll-code --db "$db" --worker "$(worker_id 1)")
+    synced_run enroll --server "http://127.0.0.1:$port" --code "$code" --json
+    device_id=$(jget "$out" device_id)
+    [ -n "$device_id" ] || fail "enroll gave no device id: $out"
+    # Facts: each one is on disk before the worker is told it is recorded.
+    local r
+    for r in 7 8 9; do
+        synced_run visit attempt --recipient "$(recipient_id $r)" --reason nobody_home
+        grep -q "сохранено" <<<"$out" || fail "attempt text: $out"
+    done
+    synced_run visit cancel --plan "$(plan_of 4)" --reason worker_ill --by worker
+    agent_ok sync
+    expect "server events" "$(server_events)" 4
+    same_chain_as_server
+}
+
+# ==== kill -9 at a calibrated random moment ====
+#
+# Most of an agent run is the dynamic loader and library start-up (libcurl and its
+# dependencies); its work on the store is a few milliseconds at the end. A kill at a
+# random moment of the whole run therefore mostly lands before the store is touched.
+# So each run is watched (a builtin loop over /proc/PID/fd, no fork) until it has the
+# store open, and that moment is the origin: unkilled runs of the very command give
+# the calibration (from the store being opened to the end of the process), and each
+# killed run gets SIGKILL at a moment drawn uniformly from 0 .. 1.2 x that time after
+# its origin -- anywhere from opening the store to just after the process ended.
+# Every run must end in exit 0 or death by SIGKILL: anything else (a crash, an abort,
+# exit 1) fails with the agent's stderr. The cases count runs that finished and runs
+# killed with the store open, and fail unless each count reaches its minimum: a loop
+# whose kills all came too early or too late has tested nothing. The minimums are
+# fractions of the iterations, chosen from runs on the loaded 2-core build machine
+# (agent/README.md, "Tests and measures").
+
+# clock_us: the wall clock in microseconds, in $usec (no fork: this is on the timed path).
+clock_us() {
+    usec=${EPOCHREALTIME/[.,]/}
+}
+
+# nap_us N: sleep N microseconds without starting a process (a read with a timeout on
+# a fifo nobody writes to), so the kill moment is not a fork's latency late.
+nap_us() {
+    [ "$1" -gt 0 ] || return 0
+    local secs
+    printf -v secs '%d.%06d' $(($1 / 1000000)) $(($1 % 1000000))
+    read -r -t "$secs" -u "$nap_fd" _ || true
+}
+
+nap_open() {
+    mkfifo "$work/nap.fifo"
+    exec {nap_fd}<>"$work/nap.fifo"
+}
+
+# store_sql SQL: a read-only look at the store. Read-only, so it leaves a killed run's
+# WAL as it was: the next agent run must recover the store by itself (a read-write
+# sqlite3 would recover it first and hide an agent that cannot).
+store_sql() {
+    sqlite3 -readonly "$CAREFACT_AGENT_STORE" "$1"
+}
+
+# store_open_by PID: does the process hold the store's file open now?
+store_open_by() {
+    local f
+    for f in /proc/"$1"/fd/*; do
+        [ "$f" -ef "$CAREFACT_AGENT_STORE" ] && return 0
+    done
+    return 1
+}
+
+# await_store PID: poll (every 0.2 ms) until the process has the store open or has
+# ended; $origin_us is when the store was first seen open, or 0 if it never was.
+await_store() {
+    origin_us=0
+    local deadline
+    clock_us
+    deadline=$((usec + 60000000))
+    while [ -e /proc/"$1"/exe ]; do # a process that ended (a zombie) has no exe
+        if store_open_by "$1"; then
+            clock_us
+            origin_us=$usec
+            return 0
+        fi
+        nap_us 200
+        clock_us
+        [ "$usec" -lt "$deadline" ] || fail "the agent never opened its store"
+    done
+}
+
+# calibrate_add US: one unkilled run's duration joins the window (the last 7); the
+# calibration is the window's median, so it follows the machine's load as it changes
+# and one slow run does not stretch the kill range by itself.
+calib_window=()
+calibrate_add() {
+    calib_window+=("$1")
+    [ ${#calib_window[@]} -le 7 ] || calib_window=("${calib_window[@]:1}")
+    local -a sorted
+    mapfile -t sorted < <(printf '%s\n' "${calib_window[@]}" | sort -n)
+    calib_us=${sorted[$((${#sorted[@]} / 2))]}
+}
+
+# timed_run CMD...: run CMD unkilled, watched as a killed run is; it must exit 0. The
+# time from its store being opened to its end joins the calibration.
+timed_run() {
+    local pid st=0
+    "$@" >"$work/k.out" 2>"$work/k.err" &
+    pid=$!
+    await_store "$pid"
+    wait "$pid" 2>/dev/null || st=$?
+    clock_us
+    [ $st -eq 0 ] || fail "unkilled run of '$*' ended with $st: $(cat "$work/k.err")"
+    [ "$origin_us" -eq 0 ] || calibrate_add $((usec - origin_us))
+    [ ${#calib_window[@]} -gt 0 ] || fail "an unkilled run ended before its store was seen open"
+}
+
+# kill_run CMD...: run CMD and kill -9 it at a uniform random moment in
+# 0 .. 1.2 x calibration after its store was opened. Sets run_outcome: finished
+# (exit 0), open (killed with the store open) or closed (killed after it closed the
+# store, while exiting). Any other end fails the case.
+kill_run() {
+    local pid st=0 at open=0
+    at=$((((RANDOM << 15) | RANDOM) % (calib_us * 12 / 10 + 1)))
+    "$@" >"$work/k.out" 2>"$work/k.err" &
+    pid=$!
+    await_store "$pid"
+    if [ "$origin_us" -ne 0 ]; then
+        clock_us
+        nap_us $((origin_us + at - usec))
+        store_open_by "$pid" && open=1
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || st=$?
+    case $st in
+    0) run_outcome=finished ;;
+    137) run_outcome=$([ $open -eq 1 ] && echo open || echo closed) ;;
+    *)
+        [ $st -gt 128 ] && st="$st (died of signal $((st - 128)))"
+        fail "'$*' ended with status $st: only exit 0 or death by SIGKILL is acceptable;" \
+            "stderr: $(cat "$work/k.err")"
+        ;;
+    esac
+}
+
+# need_at_least WHAT GOT MIN
+need_at_least() {
+    [ "$2" -ge "$3" ] || fail "$1: $2, want at least $3 (kills landed outside the work:" \
+        "calibration $((calib_us / 1000)) ms)"
+}
+
+# queue_consistent: the store's own bookkeeping agrees with its rows: the head is the
+# last event, seqs have no holes, exactly the events up to acked_seq are marked
+# acknowledged, and the head digest is the last event's.
+queue_consistent() {
+    local got
+    got=$(store_sql "
+        SELECT m.last_seq = coalesce((SELECT max(seq) FROM events), 0)
+           AND (SELECT count(*) FROM events) =
+               coalesce((SELECT max(seq) - min(seq) + 1 FROM events), 0)
+           AND m.acked_seq <= m.last_seq
+           AND NOT EXISTS (SELECT 1 FROM events WHERE (seq <= m.acked_seq) <> (acked = 1))
+           AND (m.last_seq = 0 OR m.last_digest =
+                (SELECT digest FROM events ORDER BY seq DESC LIMIT 1))
+        FROM meta m")
+    [ "$got" = 1 ] || fail "the queue is inconsistent: $(store_sql \
+        "SELECT 'last_seq ' || last_seq || ', acked_seq ' || acked_seq FROM meta") ;" \
+        "events $(store_sql "SELECT min(seq) || '..' || max(seq) || ' (' || count(*) || '), acked ' || sum(acked) FROM events")"
+}
+
+# server_agrees: every event the terminal marked acknowledged is on the server, once,
+# with the same digest; the server holds no event the terminal did not make.
+server_agrees() {
+    store_sql "SELECT seq || ' ' || lower(hex(digest)) FROM events" |
+        sort >"$work/mine.txt"
+    store_sql \
+        "SELECT seq || ' ' || lower(hex(digest)) FROM events WHERE acked = 1" | sort >"$work/acked.txt"
+    sql "SELECT seq || ' ' || encode(digest, 'hex') FROM events WHERE device_id = '$device_id'" |
+        sort >"$work/theirs.txt"
+    local dup lost alien
+    dup=$(cut -d' ' -f1 "$work/theirs.txt" | uniq -d | head -3)
+    [ -z "$dup" ] || fail "the server stores event(s) $dup more than once"
+    lost=$(comm -23 "$work/acked.txt" "$work/theirs.txt" | head -3)
+    [ -z "$lost" ] || fail "acknowledged on the terminal but not on the server: $lost"
+    alien=$(comm -13 "$work/mine.txt" "$work/theirs.txt" | head -3)
+    [ -z "$alien" ] || fail "the server holds events the terminal did not make: $alien"
+}
 
 case_kill_appends() {
     pg_up
     server_up
     enroll
-    local i done_file=$work/done.txt
+    nap_open
+    local i seq before after done_file=$work/done.txt
+    local finished=0 open_before=0 open_after=0 closed_kept=0 closed_none=0 timed=0
     local -a who=()
     for i in $(seq 0 9); do who+=("$(recipient_id $((7 + i)))"); done
     : >"$done_file"
+    local -a cmd=("$agent_bin" visit attempt --reason nobody_home --json --recipient)
+    # Calibration: seven unkilled appends (each one is an append like any other).
+    for i in 1 2 3 4 5 6 7; do
+        timed_run "${cmd[@]}" "${who[$i]}"
+        grep -o '"seq":[0-9]*' "$work/k.out" | cut -d: -f2 >>"$done_file"
+        timed=$((timed + 1))
+    done
+    echo "kill_appends: calibration ${calib_window[*]} us"
     for i in $(seq "$iterations"); do
-        "$agent_bin" visit attempt --recipient "${who[$((i % 10))]}" \
-            --reason nobody_home --json >"$work/k.out" 2>"$work/k.err" &
-        local pid=$!
-        # A whole run takes about 20 ms (most of it the fsync of the commit): kill it
-        # anywhere from start-up to just after it finished.
-        sleep "$(printf '0.%03d' $((RANDOM % 30)))"
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null && grep -o '"seq":[0-9]*' "$work/k.out" | cut -d: -f2 >>"$done_file" || true
-        if [ $((i % 25)) -eq 0 ]; then
+        before=$(store_sql "SELECT last_seq FROM meta")
+        kill_run "${cmd[@]}" "${who[$((i % 10))]}"
+        after=$(store_sql "SELECT last_seq FROM meta")
+        case $run_outcome in
+        finished)
+            finished=$((finished + 1))
+            seq=$(grep -o '"seq":[0-9]*' "$work/k.out" | cut -d: -f2)
+            [ -n "$seq" ] || fail "an append exited 0 without saying its seq: $(cat "$work/k.out")"
+            echo "$seq" >>"$done_file"
+            [ "$after" = "$seq" ] || fail "append said seq $seq, the store's head is $after"
+            ;;
+        open) # killed with the store open: before or after its commit
+            if [ "$after" -eq "$before" ]; then
+                open_before=$((open_before + 1))
+            else
+                open_after=$((open_after + 1))
+            fi
+            ;;
+        closed) # killed while the store was not open: still exiting, or not yet in it
+            if [ "$after" -eq "$before" ]; then
+                closed_none=$((closed_none + 1))
+            else
+                closed_kept=$((closed_kept + 1))
+            fi
+            ;;
+        esac
+        [ "$after" -le $((before + 1)) ] || fail "one append made $((after - before)) events"
+        queue_consistent
+        # Recalibrate as the load changes; verify the whole chain now and then.
+        if [ $((i % 10)) -eq 0 ]; then
+            timed_run "${cmd[@]}" "${who[$((i % 10))]}"
+            grep -o '"seq":[0-9]*' "$work/k.out" | cut -d: -f2 >>"$done_file"
+            timed=$((timed + 1))
             agent_ok status --verify
         fi
     done
     agent_ok status --verify
     grep -q "цепочка событий цела" <<<"$out" || fail "after kills: $out"
     local last
-    last=$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT coalesce(max(seq), 0) FROM events")
-    # Every append that said it was done is there.
-    local seq
+    last=$(store_sql "SELECT coalesce(max(seq), 0) FROM events")
+    # Every append that said it was done is there, as what it said.
     while read -r seq; do
-        [ "$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT kind FROM events WHERE seq = $seq")" = visit.attempt ] ||
+        [ "$(store_sql "SELECT kind FROM events WHERE seq = $seq")" = visit.attempt ] ||
             fail "event $seq was reported stored but is missing"
     done <"$done_file"
-    echo "kill_appends: $iterations kills, $(wc -l <"$done_file") appends finished, $last events kept"
+    expect "events kept" "$last" $((timed + finished + open_after + closed_kept))
+    echo "kill_appends: $iterations kill runs: $finished finished;" \
+        "killed with the store open: $open_before before the commit, $open_after after it;" \
+        "killed with the store not open: $closed_kept after the commit, $closed_none before it;" \
+        "$timed unkilled; $last events kept; calibration now $((calib_us / 1000)) ms" \
+        "(store opened .. process ended)"
+    need_at_least "appends that finished before the kill" "$finished" $((iterations / 50 + 1))
+    need_at_least "appends killed with the store open before their commit" "$open_before" $((iterations / 6))
     agent_ok sync --upload-only
     expect "server events" "$(server_events)" "$last"
     same_chain_as_server
+}
+
+# backlog_to N: append events until N wait to be sent (the agent run directly: this
+# is most of the case's time).
+backlog_to() {
+    local waiting
+    waiting=$(store_sql "SELECT count(*) FROM events WHERE acked = 0")
+    while [ "$waiting" -lt "$1" ]; do
+        "$agent_bin" visit attempt --recipient "${who[$((waiting % 10))]}" --reason refused \
+            >/dev/null 2>"$work/last.err" || fail "append for the backlog failed: $(cat "$work/last.err")"
+        waiting=$((waiting + 1))
+    done
 }
 
 case_kill_sync() {
     pg_up
     server_up
     enroll
-    for i in $(seq 30); do
-        agent_ok visit attempt --recipient "$(recipient_id $((7 + i % 20)))" --reason refused
+    nap_open
+    # Every killed sync starts with 6 events waiting, sent one to a batch: six
+    # requests, six acknowledgements -- a kill can land between any of them.
+    local backlog=6 i made held_before held_after
+    local -a who=()
+    for i in $(seq 0 9); do who+=("$(recipient_id $((7 + i)))"); done
+    local finished=0 killed=0 none=0 partly=0 all=0 timed=0
+    local -a cmd=("$agent_bin" sync --upload-only --batch 1)
+    for i in 1 2 3 4 5 6 7; do
+        backlog_to $backlog
+        timed_run "${cmd[@]}"
+        timed=$((timed + 1))
     done
-    local i killed=0 someone
-    someone=$(recipient_id 12)
+    echo "kill_sync: calibration ${calib_window[*]} us"
     for i in $(seq "$iterations"); do
-        if [ $((i % 4)) -eq 0 ]; then
-            agent_ok visit attempt --recipient "$someone" --reason other
+        backlog_to $backlog
+        made=$(store_sql "SELECT last_seq FROM meta")
+        held_before=$(server_events)
+        kill_run "${cmd[@]}"
+        held_after=$(server_events)
+        if [ "$run_outcome" = finished ]; then
+            finished=$((finished + 1))
+            expect "held after a finished sync" "$held_after" "$made"
+        else
+            killed=$((killed + 1))
+            # How far the upload got when the kill came.
+            if [ "$held_after" -eq "$held_before" ]; then
+                none=$((none + 1))
+            elif [ "$held_after" -lt "$made" ]; then
+                partly=$((partly + 1))
+            else
+                all=$((all + 1))
+            fi
         fi
-        "$agent_bin" sync --upload-only --batch 3 >"$work/k.out" 2>&1 &
-        local pid=$!
-        sleep "$(printf '0.%03d' $((RANDOM % 100)))"
-        kill -KILL "$pid" 2>/dev/null && killed=$((killed + 1)) || true
-        wait "$pid" 2>/dev/null || true
-        # The server never holds an event the terminal does not, nor a different one.
-        local held
-        held=$(server_events)
-        [ "$held" -le "$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT max(seq) FROM events")" ] ||
-            fail "the server holds more events than were made"
+        queue_consistent
+        server_agrees
+        if [ $((i % 10)) -eq 0 ]; then
+            backlog_to $backlog
+            timed_run "${cmd[@]}"
+            timed=$((timed + 1))
+        fi
     done
     agent_ok status --verify
     agent_ok sync --upload-only --json
     local last
-    last=$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT max(seq) FROM events")
+    last=$(store_sql "SELECT max(seq) FROM events")
     expect "acknowledged" "$(jget "$out" acked_seq)" "$last"
     expect "server events" "$(server_events)" "$last"
+    queue_consistent
+    server_agrees
     same_chain_as_server
-    echo "kill_sync: $iterations runs, $killed killed mid-way, $last events, all on the server once"
+    echo "kill_sync: $iterations kill runs, each with a $backlog-event backlog sent one event" \
+        "a batch: $finished finished; $killed killed: $none before the server stored any of" \
+        "the backlog, $partly mid-upload, $all after the server stored it all;" \
+        "$timed unkilled; $last events, all on the server once;" \
+        "calibration now $((calib_us / 1000)) ms (store opened .. process ended)"
+    need_at_least "syncs that finished before the kill" "$finished" $((iterations / 40 + 1))
+    need_at_least "syncs killed mid-upload" "$partly" $((iterations / 8))
 }
 
 "case_$case_name"

@@ -273,7 +273,7 @@ same_chain_as_server() {
     mine=$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT seq || ' ' || lower(hex(digest)) FROM events ORDER BY seq")
     theirs=$(sql "SELECT seq || ' ' || encode(digest, 'hex') FROM events WHERE device_id = '$device_id' ORDER BY seq")
     [ "$mine" = "$theirs" ] || {
-        diff <(echo "$mine") <(echo "$theirs") | head -10 >&2
+        diff <(echo "$mine") <(echo "$theirs") | head -10 >&2 || true
         fail "the server's events differ from the terminal's"
     }
 }
