@@ -6,7 +6,7 @@
 DEMO_TOKEN_KEY=63617265666163742d64656d6f2d726567696f6e2d746f6b656e2d6b65792121
 # The demo card: a synthetic Mir card the project's generator makes (the same bytes on
 # every run); demo-data binds it to recipient 1 beside that recipient's Visa card
-# (backend/src/demo_data.c, DEMO_MIR_PAN; tests/unit/tools/test_gen_card.c pins it).
+# (backend/src/demo/demo.c, demo_mir_pan; tests/unit/tools/test_gen_card.c pins it).
 DEMO_CARD_OPTIONS=(--scheme mir --seed 35)
 DEMO_CARD=$var/demo-card
 gen_card=$build/tools/gen-card/carefact-gen-card

@@ -684,7 +684,7 @@ synced_run() {
 }
 
 case_durable() {
-    [ -f "$shim_lib" ] || fail "no $shim_lib (built by tests/agent-visit.cmake)"
+    [ -f "$shim_lib" ] || fail "no $shim_lib (built by tests/e2e.cmake)"
     pg_up
     server_up
     # Enrolment creates the store and writes the terminal's keys and reference data.

@@ -18,7 +18,7 @@ grep -q '^# carefact-gen-card --scheme maestro --layout pan=track2,records=3 --s
 
 # The demo card (tools/demo-visit.sh) and what demo-data binds to recipient 1.
 "$gen" --scheme mir --seed 35 | grep -q '^# card: scheme=mir pan=2202589086670936 expiry=2032-05 ' ||
-    fail "the demo card moved: update backend/src/demo_data.c (DEMO_MIR_PAN) and tests/e2e/demo.sh"
+    fail "the demo card moved: update backend/src/demo/demo.c (demo_mir_pan) and tests/e2e/demo.sh"
 
 # expect_refusal MESSAGE_PART ARGS...
 expect_refusal() {

@@ -33,7 +33,7 @@ static const struct {
 
 /* Recipient 1's second card: the synthetic Mir card tools/demo-visit.sh generates and
  * taps (its PAN and expiry are pinned by tests/unit/tools/test_gen_card.c). */
-#define DEMO_MIR_PAN "2202589086670936"
+static const char demo_mir_pan[] = "2202589086670936";
 #define DEMO_MIR_RECIPIENT 1
 #define DEMO_BINDINGS (DEMO_RECIPIENTS + 1)
 
@@ -116,10 +116,10 @@ int be_demo_data_load(const char *conninfo, const char *sql_dir, const char *key
     }
     size_t mir = DEMO_RECIPIENTS;
     snprintf(holders[mir], 24, "%d", DEMO_MIR_RECIPIENT);
-    cf_token_from_pan(key, key_len, DEMO_MIR_PAN, tokens[mir]);
+    cf_token_from_pan(key, key_len, demo_mir_pan, tokens[mir]);
     snprintf(methods[mir], 24, "emv");
     snprintf(schemes[mir], 24, "mir");
-    snprintf(last4[mir], 24, "%s", DEMO_MIR_PAN + strlen(DEMO_MIR_PAN) - 4);
+    snprintf(last4[mir], 24, "%s", demo_mir_pan + sizeof demo_mir_pan - 5);
     char path[1200], a_tokens[2048], a_methods[1024], a_schemes[1024], a_last4[1024],
         a_holders[1024];
     snprintf(path, sizeof path, "%s/demo/demo_data.sql", sql_dir);
