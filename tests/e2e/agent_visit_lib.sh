@@ -199,7 +199,7 @@ sim_ctl() {
 }
 
 # The demo's cards: recipient 1..6 hold the bank cards of these transcripts, the
-# others the UID cards 04 D3 00 nn (demo_data.c; recipient 1 also the demo's Mir card).
+# others the UID cards 04 D3 00 nn (backend/src/demo/demo.c; recipient 1 also the demo's Mir card).
 card_of() {
     local n=$1
     case $n in

@@ -165,7 +165,7 @@ static void test_deterministic(void **state)
     free(c);
 }
 
-/* Pinned outputs: the demo card (tools/demo-visit.sh, backend/src/demo_data.c) and a
+/* Pinned outputs: the demo card (tools/demo-visit.sh, backend/src/demo/demo.c) and a
  * seed of each scheme. A change to the generator that moves them breaks the demo's
  * binding of recipient 1 and every transcript made before: it must be deliberate. */
 static void test_pinned_cards(void **state)
