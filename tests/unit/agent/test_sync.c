@@ -602,6 +602,10 @@ static void test_only_a_parsed_ack_marks_events(void **state)
         {"[3]", CF_EBAD_ANSWER},
         {"{\"acked_seq\":9,\"epoch\":\"" EPOCH_A "\",\"server_time_ms\":1790000000000}",
          CF_ECONFLICT},
+        /* One more than this terminal made is as wrong as six more (mutant
+         * sync.ack-beyond-head). */
+        {"{\"acked_seq\":4,\"epoch\":\"" EPOCH_A "\",\"server_time_ms\":1790000000000}",
+         CF_ECONFLICT},
     };
     struct ag_sync_report rep;
     record_events(3);
@@ -611,6 +615,14 @@ static void test_only_a_parsed_ack_marks_events(void **state)
         assert_int_equal(rep.uploaded, 0);
         assert_int_equal(queue().acked_seq, 0);
         assert_int_equal(queue().waiting, 3);
+        /* Refused at the first answer, for what it is, with nothing of it taken: not
+         * its epoch either (mutant sync.ack-unparsed: an unparsed "ack" taken as
+         * acknowledging nothing, until the stall guard gives up). */
+        if (answers[i].code == CF_EBAD_ANSWER)
+            assert_non_null(strstr(rep.detail, "not an acknowledgement"));
+        assert_int_equal(server.exchanges, (int)i + 1);
+        assert_false(rep.epoch_changed);
+        assert_string_equal(sync_state().epoch, EPOCH_A);
     }
     server.ack_body = NULL;
     assert_int_equal(sync_upload(0, false, &rep, NULL), 0);

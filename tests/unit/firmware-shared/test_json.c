@@ -39,6 +39,9 @@ static void test_parse_refusals(void **state)
 {
     (void)state;
     expect_parse_error("{\"a\":1} x", 9, CF_EJSON, "after its JSON value");
+    /* Whatever follows, a bracket or a second value too (mutant json.trailing-data). */
+    expect_parse_error("{\"a\":1}}", 8, CF_EJSON, "after its JSON value (byte 7)");
+    expect_parse_error("{\"a\":1}\n{\"a\":2}", 15, CF_EJSON, "after its JSON value (byte 8)");
     expect_parse_error("{\"a\":", 5, CF_EJSON, "not valid JSON");
     expect_parse_error("", 0, CF_EJSON, "not valid JSON");
     expect_parse_error("{\"a\":\"x\\u0000y\"}", 16, CF_EJSON, "\\u0000");
