@@ -742,6 +742,16 @@ static const char bad_afl_card[] =
     "send: 80 A8 00 00 02 83 00 00\n"
     "resp: 80 06 19 80 00 01 01 00 90 00\n";
 
+/* An AFL entry whose first record is 0: records are numbered from 1 (mutant
+ * emv.afl-record-zero). */
+static const char afl_record_zero_card[] =
+    "send: 00 A4 04 00 0E 32 50 41 59 2E 53 59 53 2E 44 44 46 30 31 00\n"
+    "resp: 6A 82\n"
+    "send: 00 A4 04 00 05 A0 00 00 06 58 00\n"
+    "resp: 6F 09 84 07 A0 00 00 06 58 10 10 90 00\n"
+    "send: 80 A8 00 00 02 83 00 00\n"
+    "resp: 80 06 19 80 08 00 01 00 90 00\n";
+
 /* A PDOL asking for 3 x 128 bytes: more than a GPO can carry. */
 static const char huge_pdol_card[] =
     "send: 00 A4 04 00 0E 32 50 41 59 2E 53 59 53 2E 44 44 46 30 31 00\n"
@@ -765,6 +775,7 @@ static void test_hostile_transcripts(void **state)
         {"length past end", length_past_end_card, CF_ECOMM},
         {"record past end", record_past_end_card, CF_ECOMM},
         {"bad AFL", bad_afl_card, CF_ECOMM},
+        {"AFL from record 0", afl_record_zero_card, CF_ECOMM},
         {"huge PDOL", huge_pdol_card, CF_ECOMM},
         {"deep nesting", deep_nesting_card, CF_ECOMM},
     };

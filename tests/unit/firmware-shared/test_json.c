@@ -81,6 +81,11 @@ static void test_parse_accepts_what_is_only_escaped(void **state)
     text[64] = '\0';
     root = parse_ok(text);
     cJSON_Delete(root);
+    /* One level more is refused: the cap is exact (mutant json.depth). */
+    char deeper[67];
+    memset(deeper, '[', 33);
+    memset(deeper + 33, ']', 33);
+    expect_parse_error(deeper, 66, CF_EJSON, "nested deeper than 32 levels (byte 32)");
 }
 
 static void test_integers(void **state)
