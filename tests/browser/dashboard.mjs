@@ -90,8 +90,9 @@ try {
   await page.locator("#user", { hasText: login }).waitFor({ timeout: 10000 });
   step = "open";
   await page.locator("#live.on").waitFor({ timeout: 15000 });
-  /* the stream may connect before the today page's data has come: wait for the page */
-  await page.locator("h1", { hasText: "Сегодня" }).waitFor({ timeout: 15000 });
+  /* Waited for, not read once: the page may still be loading when the stream is on. */
+  await page.locator("main h1", { hasText: /^Сегодня$/ }).waitFor({ timeout: 15000 })
+    .catch(() => check(false, "the today page is not shown"));
   await page.evaluate(() => { window.carefactNoReload = true; });
   await shot(page, "1-today-empty");
   writeFileSync(join(work, "browser.ready"), "");
@@ -200,6 +201,11 @@ try {
   step = "filters";
   await page.goto(`${base}/#/visits?flag=early_leave`);
   await page.locator(`tr[data-visit="${visit}"]`).waitFor({ timeout: 10000 });
+  /* A flag the visit does not have lists nothing: the filter is applied, not only shown
+   * (mutant web.filter-flag). */
+  await page.goto(`${base}/#/visits?flag=overtime`);
+  await page.locator(`tr[data-visit="${visit}"]`).waitFor({ state: "detached", timeout: 10000 });
+  await page.locator("main .nodata").waitFor({ timeout: 10000 });
   await page.goto(`${base}/#/visits?state=cancelled`);
   await page.locator(".nodata").waitFor({ timeout: 10000 });
   await shot(page, "5-visits-filtered");

@@ -415,6 +415,35 @@ static void test_tampered_payload_breaks_chain(void **state)
     ag_store_close(s);
 }
 
+/* A row whose digest column is not the digest of its payload is damage, even when the
+ * payload itself is consistent (mutant store.damaged-digest): the payload's own
+ * "digest" member alone would not notice a payload rewritten along with it. */
+static void test_digest_column_must_match_payload(void **state)
+{
+    (void)state;
+    struct ag_store *s = open_enrolled();
+    for (int i = 0; i < 4; i++) {
+        struct cf_event ev = ag_test_attempt_event(1790000000000 + i);
+        assert_int_equal(ag_store_append(s, &ev, NULL, NULL), 0);
+    }
+    ag_store_close(s);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "UPDATE events SET digest = zeroblob(32) WHERE seq = 3", NULL, NULL, NULL),
+        0);
+    sqlite3_close(db);
+    assert_int_equal(ag_store_open(path, &s, NULL), 0);
+    struct cf_event loaded[4];
+    size_t n = 0;
+    struct cf_error_detail d = {0};
+    assert_int_equal(ag_store_load_events(s, 1, 4, loaded, &n, &d), CF_ESTORE_DAMAGED);
+    assert_int_equal(n, 2);
+    assert_non_null(strstr(d.message, "event 3"));
+    assert_non_null(strstr(d.message, cf_error_name(CF_EDIGEST)));
+    ag_store_close(s);
+}
+
 /* ==== Full disk ==== */
 
 static void test_full_disk_leaves_nothing_half_written(void **state)
@@ -610,6 +639,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_table_is_damaged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_pages_are_detected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tampered_payload_breaks_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_digest_column_must_match_payload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_disk_leaves_nothing_half_written, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_two_processes_one_chain, setup, teardown),

@@ -1,10 +1,13 @@
 /* Unit tests of the agent's sync logic (ag/sync.h) over a real store and an
  * in-memory server behind the transport interface (ag/transport.h): a batch answered
  * 413 is halved until it fits, and a single event still too large stops with a clear
- * error and nothing dropped; a 409 sequence-gap rewinds the queue and re-sends; a new
+ * error and nothing dropped; a 409 sequence-gap rewinds the queue and re-sends (not
+ * when it asks for what was sent, and not more than three times in a run); a new
  * database epoch that holds less makes the agent upload again what it lacks; 503 and
  * network failures back off with a growing, capped delay while a refusal holds the
- * sync for a person; nothing is marked acknowledged before the answer is parsed.
+ * sync for a person; nothing is marked acknowledged before the answer is parsed; the
+ * clock skew is the server's clock minus the device's; the reference cache follows
+ * the server's list (new, changed and dropped records).
  * The in-memory server checks every batch as carefactd would (cf_batch_from_json,
  * the seal against the device key, consecutive seqs) and answers as it would
  * (backend/src/ingest.c). The real HTTP path is tested end to end in
@@ -54,10 +57,16 @@ struct fake_server {
     int fail_rc;
     long fail_status;
     const char *fail_body; /* NULL: a problem of type "test" */
+    const char *fail_bodies[8]; /* if set: the bodies of the failures, in turn */
+    size_t fail_bodies_used;
     /* A new database that answers an upload beyond what it holds with a plain
      * acknowledgement of what it holds, not a sequence-gap. */
     bool ack_what_it_holds;
     const char *ack_body; /* non-NULL: the body of every 200 instead of a real ack */
+    /* Reference data: the list and the fetch answers (200), and what was asked. */
+    const char *ref_list, *ref_items;
+    int ref_lists, ref_fetches;
+    char ref_request[512];
     int exchanges;
     size_t logged;
     struct sent_batch log[MAX_LOG];
@@ -93,7 +102,10 @@ static int planned_failure(struct fake_server *f, struct ag_reply *reply, int *r
         char body[160];
         snprintf(body, sizeof body, "{\"type\":\"https://carefact/problems/test\",\"status\":%ld}",
                  f->fail_status);
-        answer(reply, f->fail_status, f->fail_body ? f->fail_body : body);
+        const char *next = f->fail_bodies_used < 8 ? f->fail_bodies[f->fail_bodies_used] : NULL;
+        if (next)
+            f->fail_bodies_used++;
+        answer(reply, f->fail_status, next ? next : f->fail_body ? f->fail_body : body);
         *rc = 0;
     }
     return 1;
@@ -117,6 +129,10 @@ static void ack(struct fake_server *f, struct ag_reply *reply)
              "\"stored\":0}",
              (unsigned long long)f->held, f->epoch);
     answer(reply, 200, body);
+    /* Sent 9 s before the server's clock, answered 2 s later: the server is 9 s ahead of
+     * the device's clock at the middle of the exchange. */
+    reply->sent_ms = INT64_C(1789999990000);
+    reply->received_ms = INT64_C(1789999992000);
 }
 
 static int fake_send_batch(struct ag_transport *t, const char *batch_json, struct ag_reply *reply,
@@ -158,22 +174,45 @@ static int fake_send_batch(struct ag_transport *t, const char *batch_json, struc
     return 0;
 }
 
-static int fake_unused(struct ag_transport *t, struct ag_reply *reply, char *error,
-                       size_t error_size)
+static int fake_reference_list(struct ag_transport *t, struct ag_reply *reply, char *error,
+                               size_t error_size)
 {
-    (void)t;
-    (void)reply;
+    struct fake_server *f = (struct fake_server *)t;
     (void)error;
     (void)error_size;
-    fail_msg("these tests upload only");
-    return CF_EINVAL;
+    if (!f->ref_list)
+        fail_msg("the reference list was asked for in a test that skips it");
+    memset(reply, 0, sizeof *reply);
+    f->ref_lists++;
+    answer(reply, 200, f->ref_list);
+    return 0;
+}
+
+static int fake_reference_fetch(struct ag_transport *t, const char *json, struct ag_reply *reply,
+                                char *error, size_t error_size)
+{
+    struct fake_server *f = (struct fake_server *)t;
+    (void)error;
+    (void)error_size;
+    if (!f->ref_items)
+        fail_msg("reference records were fetched in a test that skips them");
+    memset(reply, 0, sizeof *reply);
+    f->ref_fetches++;
+    snprintf(f->ref_request, sizeof f->ref_request, "%s", json);
+    answer(reply, 200, f->ref_items);
+    return 0;
 }
 
 static int fake_unused_body(struct ag_transport *t, const char *json, struct ag_reply *reply,
                             char *error, size_t error_size)
 {
+    (void)t;
     (void)json;
-    return fake_unused(t, reply, error, error_size);
+    (void)reply;
+    (void)error;
+    (void)error_size;
+    fail_msg("these tests do not enrol");
+    return CF_EINVAL;
 }
 
 static void fake_free(struct ag_transport *t)
@@ -184,8 +223,8 @@ static void fake_free(struct ag_transport *t)
 static const struct ag_transport_ops fake_ops = {
     .enroll = fake_unused_body,
     .send_batch = fake_send_batch,
-    .reference_list = fake_unused,
-    .reference_fetch = fake_unused_body,
+    .reference_list = fake_reference_list,
+    .reference_fetch = fake_reference_fetch,
     .free = fake_free,
 };
 
@@ -422,6 +461,44 @@ static void test_gap_that_asks_for_more_than_sent_is_refused(void **state)
     assert_int_equal(rep.reuploaded_from, 0);
     assert_int_equal(queue().acked_seq, 0);
     assert_int_equal(queue().waiting, 3);
+    /* Nor is "send from 1" for a batch from 1: it asks for what it was sent (mutant
+     * sync.gap-same). */
+    server.failing = 1;
+    server.fail_body = "{\"type\":\"https://carefact/problems/sequence-gap\",\"status\":409,"
+                       "\"expected_seq\":1}";
+    int before = server.exchanges;
+    assert_int_equal(sync_upload(0, false, &rep, NULL), CF_EBAD_ANSWER);
+    assert_non_null(strstr(rep.detail, "sequence-gap expecting 1 for a batch from 1"));
+    assert_int_equal(server.exchanges, before + 1);
+    assert_int_equal(queue().waiting, 3);
+}
+
+/* A server that asks for less and less at every answer is not followed down forever:
+ * after three rewinds the fourth sequence-gap is a conflict for a person (mutant
+ * sync.gap-cap), not a retry. */
+static void test_gap_rewinds_are_capped(void **state)
+{
+    (void)state;
+    struct ag_sync_report rep;
+    record_events(6);
+    assert_int_equal(sync_upload(0, false, &rep, NULL), 0);
+    record_events(1);
+    server.failing = 4;
+    server.fail_status = 409;
+    static const char *const bodies[] = {
+        "{\"type\":\"https://carefact/problems/sequence-gap\",\"status\":409,\"expected_seq\":6}",
+        "{\"type\":\"https://carefact/problems/sequence-gap\",\"status\":409,\"expected_seq\":5}",
+        "{\"type\":\"https://carefact/problems/sequence-gap\",\"status\":409,\"expected_seq\":4}",
+        "{\"type\":\"https://carefact/problems/sequence-gap\",\"status\":409,\"expected_seq\":3}",
+    };
+    for (size_t i = 0; i < 4; i++)
+        server.fail_bodies[i] = bodies[i];
+    int before = server.exchanges;
+    assert_int_equal(sync_upload(0, false, &rep, NULL), CF_ECONFLICT);
+    assert_int_equal(server.exchanges, before + 4);
+    assert_true(rep.held);
+    assert_non_null(strstr(rep.detail, "HTTP 409 sequence-gap"));
+    assert_int_equal(queue().acked_seq, 3); /* the third rewind held */
 }
 
 /* ==== A new database epoch ==== */
@@ -586,6 +663,67 @@ static void test_refusals_hold_for_a_person(void **state)
     assert_int_equal(queue().waiting, 0);
 }
 
+/* ==== Reference data ==== */
+
+#define SERVICE_BODY(minutes)                                                                        \
+    "{\"code\":\"HH-CLEAN\",\"form\":\"home\",\"name\":\"Уборка\",\"category\":\"household\"," \
+    "\"norm_minutes\":" #minutes ",\"tariff_kopecks\":42000}"
+#define SERVICE_KEY(version) "{\"kind\":\"service\",\"id\":\"HH-CLEAN\",\"version\":\"" version "\""
+
+static int sync_reference(struct ag_sync_report *rep)
+{
+    struct ag_sync_options opt = {.transport = &server.base};
+    return ag_sync_run(store, &opt, rep);
+}
+
+static void expect_service_minutes(const char *minutes)
+{
+    char *body = NULL;
+    assert_int_equal(ag_store_ref_get(store, "service", "HH-CLEAN", &body, NULL), 0);
+    if (!minutes) {
+        assert_null(body);
+        return;
+    }
+    assert_non_null(body);
+    assert_non_null(strstr(body, minutes));
+    free(body);
+}
+
+/* The cache follows the server's list: a new record is fetched, an unchanged one is
+ * not, one whose version changed is fetched again (mutant sync.reference-version), one
+ * no longer listed is dropped. */
+static void test_reference_follows_the_list(void **state)
+{
+    (void)state;
+    struct ag_sync_report rep;
+    server.ref_list = "{\"items\":[" SERVICE_KEY("0000000000000001") "}]}";
+    server.ref_items =
+        "{\"items\":[" SERVICE_KEY("0000000000000001") ",\"body\":" SERVICE_BODY(60) "}]}";
+    assert_int_equal(sync_reference(&rep), 0);
+    assert_int_equal(rep.ref_fetched, 1);
+    assert_non_null(strstr(server.ref_request, "\"id\":\"HH-CLEAN\""));
+    expect_service_minutes("\"norm_minutes\":60");
+
+    assert_int_equal(sync_reference(&rep), 0);
+    assert_int_equal(server.ref_fetches, 1); /* the same version: nothing to fetch */
+    assert_int_equal(rep.ref_fetched, 0);
+
+    server.ref_list = "{\"items\":[" SERVICE_KEY("0000000000000002") "}]}";
+    server.ref_items =
+        "{\"items\":[" SERVICE_KEY("0000000000000002") ",\"body\":" SERVICE_BODY(90) "}]}";
+    assert_int_equal(sync_reference(&rep), 0);
+    assert_int_equal(server.ref_fetches, 2);
+    assert_int_equal(rep.ref_fetched, 1);
+    expect_service_minutes("\"norm_minutes\":90");
+
+    server.ref_list = "{\"items\":[]}";
+    assert_int_equal(sync_reference(&rep), 0);
+    assert_int_equal(server.ref_fetches, 2);
+    assert_int_equal(rep.ref_dropped, 1);
+    expect_service_minutes(NULL);
+    assert_int_equal(server.ref_lists, 4);
+}
+
 /* ==== Acknowledged only when acknowledged ==== */
 
 static void test_only_a_parsed_ack_marks_events(void **state)
@@ -602,6 +740,10 @@ static void test_only_a_parsed_ack_marks_events(void **state)
         {"[3]", CF_EBAD_ANSWER},
         {"{\"acked_seq\":9,\"epoch\":\"" EPOCH_A "\",\"server_time_ms\":1790000000000}",
          CF_ECONFLICT},
+        /* One more than this terminal made is as wrong as six more (mutant
+         * sync.ack-beyond-head). */
+        {"{\"acked_seq\":4,\"epoch\":\"" EPOCH_A "\",\"server_time_ms\":1790000000000}",
+         CF_ECONFLICT},
     };
     struct ag_sync_report rep;
     record_events(3);
@@ -611,12 +753,23 @@ static void test_only_a_parsed_ack_marks_events(void **state)
         assert_int_equal(rep.uploaded, 0);
         assert_int_equal(queue().acked_seq, 0);
         assert_int_equal(queue().waiting, 3);
+        /* Refused at the first answer, for what it is, with nothing of it taken: not
+         * its epoch either (mutant sync.ack-unparsed: an unparsed "ack" taken as
+         * acknowledging nothing, until the stall guard gives up). */
+        if (answers[i].code == CF_EBAD_ANSWER)
+            assert_non_null(strstr(rep.detail, "not an acknowledgement"));
+        assert_int_equal(server.exchanges, (int)i + 1);
+        assert_false(rep.epoch_changed);
+        assert_string_equal(sync_state().epoch, EPOCH_A);
     }
     server.ack_body = NULL;
     assert_int_equal(sync_upload(0, false, &rep, NULL), 0);
     assert_int_equal(rep.uploaded, 3);
     assert_int_equal(queue().acked_seq, 3);
+    /* Server clock minus device clock, not the other way round (mutant sync.skew-sign). */
     assert_true(rep.skew_known);
+    assert_int_equal(rep.skew_ms, 9000);
+    assert_int_equal(sync_state().skew_ms, 9000);
 }
 
 static void test_transport_failure_marks_nothing(void **state)
@@ -642,6 +795,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_413_single_event_stops_with_nothing_dropped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_gap_rewinds_and_resends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gap_rewinds_are_capped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reference_follows_the_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gap_that_asks_for_more_than_sent_is_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_new_epoch_reuploads_what_it_lacks, setup, teardown),

@@ -216,9 +216,17 @@ static void test_build_refuses_unchained_events(void **state)
 {
     struct fixture *f = *state;
     struct cf_batch batch;
-    f->events[2].prev_digest[0] ^= 1;
-    assert_int_equal(cf_batch_build(f->device_id, f->events, 4, f->private_key, &batch), CF_ECHAIN);
-    f->events[2].prev_digest[0] ^= 1;
+    /* Every link is checked, the first one too, also when the broken event is the
+     * last one, so no later link notices it (mutant batch.prev-chain). */
+    for (size_t i = 1; i < 4; i++) {
+        f->events[i].prev_digest[0] ^= 1;
+        for (size_t count = i + 1; count <= 4; count++)
+            assert_int_equal(cf_batch_build(f->device_id, f->events, count, f->private_key, &batch),
+                             CF_ECHAIN);
+        f->events[i].prev_digest[0] ^= 1;
+    }
+    assert_int_equal(cf_batch_build(f->device_id, f->events, 4, f->private_key, &batch), 0);
+    cf_batch_cleanup(&batch);
     assert_int_equal(cf_batch_build(f->device_id, f->events, 0, f->private_key, &batch), CF_EINVAL);
 }
 

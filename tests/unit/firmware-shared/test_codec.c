@@ -68,6 +68,10 @@ static void test_base64url_refuses_bad_text(void **state)
     size_t n;
     assert_int_equal(cf_base64url_decode("Zg==", 4, out, sizeof out, &n), CF_EMALFORM);
     assert_int_equal(cf_base64url_decode("Z", 1, out, sizeof out, &n), CF_EMALFORM);
+    /* A length of 4k + 1 cannot be base64, even when the lone character is 'A' with
+     * no bits set (mutant codec.base64-length). */
+    assert_int_equal(cf_base64url_decode("A", 1, out, sizeof out, &n), CF_EMALFORM);
+    assert_int_equal(cf_base64url_decode("AAAAA", 5, out, sizeof out, &n), CF_EMALFORM);
     assert_int_equal(cf_base64url_decode("Zm+v", 4, out, sizeof out, &n), CF_EMALFORM);
     /* "Zh" decodes to 'f' with non-zero spare bits: not canonical. */
     assert_int_equal(cf_base64url_decode("Zh", 2, out, sizeof out, &n), CF_EMALFORM);

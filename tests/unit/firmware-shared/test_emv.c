@@ -503,6 +503,77 @@ static void test_priority_indicator_within_scheme(void **state)
     free(log);
 }
 
+/* Two Visa applications, the first listed without a priority indicator: an absent
+ * indicator ranks after every given one (mutant emv.priority-absent). */
+static const char unprioritised_visa_card[] =
+    "send: 00 A4 04 00 0E 32 50 41 59 2E 53 59 53 2E 44 44 46 30 31 00\n"
+    "resp: 6F 3A 84 0E 32 50 41 59 2E 53 59 53 2E 44 44 46 30 31 A5 28 BF 0C 25 61 0F 4F 07 A0 00"
+    "      00 00 03 10 10 50 04 56 49 53 41 61 12 4F 07 A0 00 00 00 03 20 10 50 04 56 49 53 41 87"
+    "      01 0F 90 00\n"
+    "send: 00 A4 04 00 07 A0 00 00 00 03 20 10 00\n"
+    "resp: 6F 09 84 07 A0 00 00 00 03 20 10 90 00\n"
+    "send: 80 A8 00 00 02 83 00 00\n"
+    "resp: 80 06 19 80 08 01 01 00 90 00\n"
+    "send: 00 B2 01 0C 00\n"
+    "resp: 70 15 57 13 41 11 11 11 11 11 11 11 D2 71 22 01 00 00 00 00 00 00 0F 90 00\n";
+
+static void test_absent_priority_ranks_last(void **state)
+{
+    (void)state;
+    struct recorder *log = calloc(1, sizeof *log);
+    struct cf_emv_card card;
+    assert_int_equal(read_text(unprioritised_visa_card, &card, log), 0);
+    assert_aid(&card, "A0000000032010");
+    assert_false(was_sent(log, "00 A4 04 00 07 A0 00 00 00 03 10 10 00"));
+    cf_emv_card_wipe(&card);
+    free(log);
+}
+
+/* A CB application (its AID names no scheme) on a card whose PAN is Mir's: the scheme
+ * comes from the IIN, 2200-2204 being Mir's whole range (mutant emv.mir-bin). */
+static const char cb_mir_card[] =
+    "send: 00 A4 04 00 0E 32 50 41 59 2E 53 59 53 2E 44 44 46 30 31 00\n"
+    "resp: 6F 24 84 0E 32 50 41 59 2E 53 59 53 2E 44 44 46 30 31 A5 12 BF 0C 0F 61 0D 4F 07 A0 00"
+    "      00 00 42 10 10 50 02 43 42 90 00\n"
+    "send: 00 A4 04 00 07 A0 00 00 00 42 10 10 00\n"
+    "resp: 6F 09 84 07 A0 00 00 00 42 10 10 90 00\n"
+    "send: 80 A8 00 00 02 83 00 00\n"
+    "resp: 80 06 19 80 08 01 01 00 90 00\n"
+    "send: 00 B2 01 0C 00\n"
+    "resp: 70 10 5A 08 22 04 00 12 34 56 78 95 5F 24 03 28 05 31 90 00\n";
+
+static void test_scheme_from_iin_at_range_end(void **state)
+{
+    (void)state;
+    struct recorder *log = calloc(1, sizeof *log);
+    struct cf_emv_card card;
+    assert_int_equal(read_text(cb_mir_card, &card, log), 0);
+    assert_aid(&card, "A0000000421010");
+    assert_string_equal(card.pan, "2204001234567895");
+    assert_int_equal(card.scheme, CF_SCHEME_MIR);
+    cf_emv_card_wipe(&card);
+    free(log);
+}
+
+/* SELECT answered 6A 81 (function not supported: the application is blocked) is a
+ * blocked card, not "no payment application" (mutant emv.locked-sw). */
+static const char blocked_6a81_card[] =
+    "send: 00 A4 04 00 0E 32 50 41 59 2E 53 59 53 2E 44 44 46 30 31 00\n"
+    "resp: 6F 28 84 0E 32 50 41 59 2E 53 59 53 2E 44 44 46 30 31 A5 16 BF 0C 13 61 11 4F 07 A0 00"
+    "      00 06 58 10 10 50 03 4D 49 52 87 01 01 90 00\n"
+    "send: 00 A4 04 00 07 A0 00 00 06 58 10 10 00\n"
+    "resp: 6A 81\n";
+
+static void test_select_6a81_is_blocked(void **state)
+{
+    (void)state;
+    struct recorder *log = calloc(1, sizeof *log);
+    struct cf_emv_card card;
+    assert_int_equal(read_text(blocked_6a81_card, &card, log), CF_ECARD_LOCKED);
+    assert_card_zero(&card);
+    free(log);
+}
+
 /* Every exchange through status words: PPSE over two GET RESPONSEs, SELECT with
  * 6C, GPO with 61, READ RECORD with 6C then 61. */
 static const char chained_card[] =
@@ -671,6 +742,16 @@ static const char bad_afl_card[] =
     "send: 80 A8 00 00 02 83 00 00\n"
     "resp: 80 06 19 80 00 01 01 00 90 00\n";
 
+/* An AFL entry whose first record is 0: records are numbered from 1 (mutant
+ * emv.afl-record-zero). */
+static const char afl_record_zero_card[] =
+    "send: 00 A4 04 00 0E 32 50 41 59 2E 53 59 53 2E 44 44 46 30 31 00\n"
+    "resp: 6A 82\n"
+    "send: 00 A4 04 00 05 A0 00 00 06 58 00\n"
+    "resp: 6F 09 84 07 A0 00 00 06 58 10 10 90 00\n"
+    "send: 80 A8 00 00 02 83 00 00\n"
+    "resp: 80 06 19 80 08 00 01 00 90 00\n";
+
 /* A PDOL asking for 3 x 128 bytes: more than a GPO can carry. */
 static const char huge_pdol_card[] =
     "send: 00 A4 04 00 0E 32 50 41 59 2E 53 59 53 2E 44 44 46 30 31 00\n"
@@ -694,6 +775,7 @@ static void test_hostile_transcripts(void **state)
         {"length past end", length_past_end_card, CF_ECOMM},
         {"record past end", record_past_end_card, CF_ECOMM},
         {"bad AFL", bad_afl_card, CF_ECOMM},
+        {"AFL from record 0", afl_record_zero_card, CF_ECOMM},
         {"huge PDOL", huge_pdol_card, CF_ECOMM},
         {"deep nesting", deep_nesting_card, CF_ECOMM},
     };
@@ -857,6 +939,9 @@ int main(void)
         cmocka_unit_test(test_mir_card),
         cmocka_unit_test(test_mir_wins_over_visa),
         cmocka_unit_test(test_priority_indicator_within_scheme),
+        cmocka_unit_test(test_absent_priority_ranks_last),
+        cmocka_unit_test(test_scheme_from_iin_at_range_end),
+        cmocka_unit_test(test_select_6a81_is_blocked),
         cmocka_unit_test(test_61_and_6c_flow),
         cmocka_unit_test(test_pdol_lengths_fitted),
         cmocka_unit_test(test_track_data_sources),

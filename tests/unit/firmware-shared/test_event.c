@@ -684,6 +684,15 @@ static void test_chain_check(void **state)
     assert_int_equal(cf_event_chain_check(&second, 0, d1), CF_ECHAIN); /* gap */
     second.prev_digest[7] ^= 1;
     assert_int_equal(cf_event_chain_check(&second, 1, d1), CF_ECHAIN); /* forked chain */
+    second.prev_digest[7] ^= 1;
+    /* Every byte of prev counts, the first and the last too (mutant chain.prev-digest). */
+    for (size_t at = 0; at < 32; at += 31) {
+        second.prev_digest[at] ^= 0x80;
+        assert_int_equal(cf_event_chain_check(&second, 1, d1), CF_ECHAIN);
+        second.prev_digest[at] ^= 0x80;
+    }
+    assert_int_equal(cf_event_chain_check(&second, 1, d1), 0);
+    second.prev_digest[7] ^= 1;
     assert_int_equal(cf_event_chain_check(&first, 0, d1), CF_ECHAIN); /* seq 1 chains to zeros */
     first.seq = 0; /* prev_seq + 1 must not wrap around to 0 */
     assert_int_equal(cf_event_chain_check(&first, UINT64_MAX, zero), CF_ECHAIN);

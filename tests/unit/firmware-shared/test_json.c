@@ -39,6 +39,9 @@ static void test_parse_refusals(void **state)
 {
     (void)state;
     expect_parse_error("{\"a\":1} x", 9, CF_EJSON, "after its JSON value");
+    /* Whatever follows, a bracket or a second value too (mutant json.trailing-data). */
+    expect_parse_error("{\"a\":1}}", 8, CF_EJSON, "after its JSON value (byte 7)");
+    expect_parse_error("{\"a\":1}\n{\"a\":2}", 15, CF_EJSON, "after its JSON value (byte 8)");
     expect_parse_error("{\"a\":", 5, CF_EJSON, "not valid JSON");
     expect_parse_error("", 0, CF_EJSON, "not valid JSON");
     expect_parse_error("{\"a\":\"x\\u0000y\"}", 16, CF_EJSON, "\\u0000");
@@ -78,6 +81,11 @@ static void test_parse_accepts_what_is_only_escaped(void **state)
     text[64] = '\0';
     root = parse_ok(text);
     cJSON_Delete(root);
+    /* One level more is refused: the cap is exact (mutant json.depth). */
+    char deeper[67];
+    memset(deeper, '[', 33);
+    memset(deeper + 33, ']', 33);
+    expect_parse_error(deeper, 66, CF_EJSON, "nested deeper than 32 levels (byte 32)");
 }
 
 static void test_integers(void **state)

@@ -169,6 +169,10 @@ static void test_ats_with_auto_rats(void **state)
     /* SELECT PPSE: the application-less card answers "file not found". */
     SEND(fx, 0, 0x40, 0x01, 0x00, 0xA4, 0x04, 0x00, 0x02, 0x3F, 0x00, 0x00);
     EXPECT(fx, 0x41, 0x00, 0x6A, 0x82);
+    /* Only the listed target answers: Tg 2 was never listed (mutant sim.target-number). */
+    SEND(fx, 0, 0x40, 0x02, 0x00, 0xA4, 0x04, 0x00, 0x02, 0x3F, 0x00, 0x00);
+    EXPECT(fx, 0x41, 0x27);
+    assert_int_equal(fx->chip.apdus, 1);
 }
 
 static void test_data_exchange_states(void **state)
