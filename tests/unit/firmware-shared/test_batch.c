@@ -486,7 +486,8 @@ static void test_caps(void **state)
 }
 
 /* The largest batch a device can send (1000 events, each with 32 services of the
- * longest codes, a 1000-byte comment, a card and a location) is within every cap. */
+ * longest codes, a comment of 1000 four-byte characters, a card and a location) is within every
+ * cap. */
 static void test_largest_batch_is_accepted(void **state)
 {
     struct fixture *f = *state;
