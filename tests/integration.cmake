@@ -41,6 +41,11 @@ cf_add_server_test(NAME integration.backend.register LABEL integration TIMEOUT 2
 cf_add_server_test(NAME integration.backend.review LABEL integration TIMEOUT 180 CONTRACT
                    SOURCE integration/test_review.c)
 
+# The comment limit end to end: 1000 characters (2000 bytes of Cyrillic) stored and
+# served, 1001 refused naming the field (issue 13).
+cf_add_server_test(NAME integration.backend.comment_limit LABEL integration TIMEOUT 120
+                   SOURCE integration/test_comment_limit.c)
+
 # The HTTP edge: body caps and roles checked before the body is read, bad query values
 # (class 22, cursors) answered 400 not 503, per-route caps.
 cf_add_server_test(NAME integration.backend.edge LABEL integration TIMEOUT 180

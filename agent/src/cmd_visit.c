@@ -291,8 +291,9 @@ static int visit_rate(int argc, char **argv)
         rc = ag_cli_usage_error(&s.cli, "--rating is required");
     if (!rc)
         rc = ag_cli_long(&s.cli, "--rating", r, 1, 5, &rating);
-    if (!rc && comment && strlen(comment) > CF_COMMENT_MAX)
-        rc = ag_cli_usage_error(&s.cli, "--comment is longer than %d bytes", CF_COMMENT_MAX);
+    if (!rc && comment && cf_event_check_comment(comment, NULL))
+        rc = ag_cli_usage_error(&s.cli, "--comment must be text of at most %d characters",
+                                CF_COMMENT_MAX_CHARS);
     if (!rc)
         rc = ag_cli_open_store(&s.cli, ag_cli_value(o, N(o), "--store"), &s.store);
     if (!rc)

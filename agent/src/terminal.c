@@ -34,7 +34,9 @@ struct ui {
     struct ag_store *store;
     const char *device;
     long wait_s;
-    char pending[LINE_MAX_LEN * 2]; /* bytes read, not yet a whole line */
+    /* bytes read, not yet a whole line: room for the longest comment (1000 characters
+     * of up to 4 bytes each) and a line more */
+    char pending[CF_COMMENT_MAX_BYTES + LINE_MAX_LEN];
     size_t pending_len;
     bool eof;
     unsigned long link_signature;
@@ -43,11 +45,20 @@ struct ui {
 /* ==== Input ==== */
 
 /* One line from stdin (without the newline), waiting up to timeout_ms (-1: for
- * ever). Returns 1 line, 0 timeout, -1 end of input. */
+ * ever). Returns 1 line, 0 timeout, -1 end of input. A line longer than out holds is
+ * cut to its first size - 1 bytes, so a caller whose out is one byte longer than the
+ * longest valid answer sees it is too long (never the line's tail as an answer). */
 static int read_line(struct ui *ui, char *out, size_t size, int timeout_ms)
 {
+    bool cut = false; /* out holds the start of a line longer than pending */
     for (;;) {
         char *nl = memchr(ui->pending, '\n', ui->pending_len);
+        if (nl && cut) {
+            size_t len = (size_t)(nl - ui->pending);
+            memmove(ui->pending, nl + 1, ui->pending_len - len - 1);
+            ui->pending_len -= len + 1;
+            return 1;
+        }
         if (nl) {
             size_t len = (size_t)(nl - ui->pending);
             size_t copy = len < size - 1 ? len : size - 1;
@@ -61,8 +72,16 @@ static int read_line(struct ui *ui, char *out, size_t size, int timeout_ms)
         }
         if (ui->eof)
             return -1;
-        if (ui->pending_len == sizeof ui->pending)
-            ui->pending_len = 0; /* an absurdly long line: drop it */
+        if (ui->pending_len == sizeof ui->pending) {
+            /* an absurdly long line: keep its start, drop the rest up to its newline */
+            if (!cut) {
+                size_t copy = ui->pending_len < size - 1 ? ui->pending_len : size - 1;
+                memcpy(out, ui->pending, copy);
+                out[copy] = '\0';
+                cut = true;
+            }
+            ui->pending_len = 0;
+        }
         struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
         int ready = poll(&p, 1, timeout_ms);
         if (ready == 0)
@@ -338,7 +357,7 @@ static int ask_services(struct ui *ui, const struct ag_recipient_view *v, struct
 
 static void rate_visit(struct ui *ui)
 {
-    char comment[CF_COMMENT_MAX + 1];
+    char comment[CF_COMMENT_MAX_BYTES + 2]; /* one byte more: a longer line is refused */
     struct ag_visit_result r;
     struct ag_visit_row row;
     struct ag_moment m;

@@ -374,11 +374,11 @@ int ag_visit_rate(struct ag_store *store, const uint8_t *visit_id, int rating, c
     memset(result, 0, sizeof *result);
     if (rating < 1 || rating > 5)
         return cf_error_set(d, CF_EFIELD_RANGE, "rating", "the rating is a number from 1 to 5");
-    if (comment && strlen(comment) > CF_COMMENT_MAX)
-        return cf_error_set(d, CF_EFIELD_RANGE, "comment", "the comment is longer than %d bytes",
-                            CF_COMMENT_MAX);
-    int rc = visit_id ? ag_store_visit_find(store, AG_FIND_ID, visit_id, &row)
-                      : ag_store_visit_find(store, AG_FIND_UNRATED, NULL, &row);
+    int rc = comment ? cf_event_check_comment(comment, d) : 0;
+    if (rc)
+        return rc;
+    rc = visit_id ? ag_store_visit_find(store, AG_FIND_ID, visit_id, &row)
+                  : ag_store_visit_find(store, AG_FIND_UNRATED, NULL, &row);
     if (rc)
         return cf_error_set(d, rc, "visit", "no ended visit to rate");
     if (row.state != AG_VISIT_ENDED)

@@ -238,6 +238,20 @@ static int validate_services(const struct cf_event *ev, struct cf_error_detail *
     return 0;
 }
 
+int cf_event_check_comment(const char *comment, struct cf_error_detail *d)
+{
+    /* Over the bytes first: a text cut inside a character is too long, not malformed. */
+    long chars =
+        strlen(comment) > CF_COMMENT_MAX_BYTES ? CF_COMMENT_MAX_CHARS + 1 : cf_text_chars(comment);
+    if (chars < 0)
+        return cf_error_set(d, CF_EFIELD_RANGE, "comment",
+                            "comment must be UTF-8 text without control characters");
+    if (chars > CF_COMMENT_MAX_CHARS)
+        return cf_error_set(d, CF_EFIELD_RANGE, "comment", "comment is at most %d characters",
+                            CF_COMMENT_MAX_CHARS);
+    return 0;
+}
+
 /* Programmer error, not bad input: every string of the struct must end inside its
  * array, or strlen would read past it. */
 static bool strings_terminated(const struct cf_event *ev)
@@ -329,10 +343,9 @@ int cf_event_validate(const struct cf_event *ev, struct cf_error_detail *d)
         return cf_error_set(d, CF_EFIELD_MISSING, "boot_id", "boot_id is required");
     if (!strings_terminated(ev))
         return cf_error_set(d, CF_EINVAL, "", "a text field of the event is not NUL-terminated");
-    if (cf_text_chars(ev->comment) < 0)
-        return cf_error_set(d, CF_EFIELD_RANGE, "comment",
-                            "comment must be UTF-8 text without control characters");
-    int rc = validate_kind_fields(ev, d);
+    int rc = cf_event_check_comment(ev->comment, d);
+    if (!rc)
+        rc = validate_kind_fields(ev, d);
     if (!rc)
         rc = validate_location(&ev->location, d);
     if (!rc)
@@ -433,8 +446,9 @@ long cf_event_encode(const struct cf_event *ev, uint8_t *out, size_t out_size)
 
 int cf_event_digest(const struct cf_event *ev, uint8_t digest[CF_DIGEST_LEN])
 {
-    /* The largest event (32 services, a 1000-byte comment) encodes to under 3 KiB. */
-    uint8_t buf[4096];
+    /* The largest event (32 services of 32 bytes, a comment of 1000 characters = at most
+     * 4000 bytes) encodes to under 6 KiB. */
+    uint8_t buf[8192];
     long len = cf_event_encode(ev, buf, sizeof buf);
     if (len < 0)
         return (int)len;

@@ -204,8 +204,8 @@ int cf_event_from_json(const cJSON *obj, const uint8_t device_id[CF_UUID_LEN], c
         rc = cf_json_get_int(obj, "rating", path, false, ev->kind == CF_EV_VISIT_RATED ? 1 : 0, 5,
                              &rating, d);
     if (!rc)
-        rc = cf_json_get_string(obj, "comment", path, false, CF_COMMENT_MAX, ev->comment,
-                                sizeof ev->comment, d);
+        rc = cf_json_get_text(obj, "comment", path, false, CF_COMMENT_MAX_CHARS, "", ev->comment,
+                              sizeof ev->comment, d);
     if (!rc)
         rc = enum_from_json(obj, "reason", path, reason_from_name, &ev->reason,
                             "nobody_home, refused, in_hospital, worker_ill, other", d);

@@ -509,7 +509,11 @@ case_terminal() {
     tmux_wait_for "Введите цифру от 0 до 5"
     tmux_keys 5
     tmux_wait_for "Комментарий"
-    tmux_keys "Всё хорошо"
+    # 1000 characters, 1999 bytes: the longest comment is taken whole (api/PROTOCOL.md 4.4;
+    # the terminal once kept 1000 bytes of a line).
+    local comment
+    comment="Всё хорошо$(printf 'я%.0s' $(seq 990))"
+    tmux_keys "$comment"
     tmux_wait_for "СПАСИБО! Оценка 5 записана"
     # The terminal sent the events by itself after the step.
     tmux_wait_for "Все события отправлены"
@@ -528,7 +532,7 @@ case_terminal() {
     v=$(visit_json "$visit")
     expect "state" "$(jget "$v" state)" rated
     expect "rating" "$(jget "$v" rating)" 5
-    expect "comment" "$(jget "$v" comment)" "Всё хорошо"
+    expect "comment" "$(jget "$v" comment)" "$comment"
     expect "services" "$(jget "$v" services.1.quantity)" 2
     same_chain_as_server
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end: tools/demo --no-wait on this build, in a private folder and port. It
 # must come up, show the card read through the emulated reader (token and last four
-# digits, never the card number) and stop everything it started. --offline: a test
-# installs nothing and needs no network (tools/check runs tools/deps first).
+# digits, never the card number), keep its files to its owner (0600) and stop
+# everything it started. --offline: a test installs nothing and needs no network
+# (tools/check runs tools/deps first).
 set -euo pipefail
 fail() { echo "FAIL: $*" >&2; exit 1; }
 var=$(mktemp -d /tmp/cfdemo.XXXXXX)
@@ -53,6 +54,12 @@ if [ -x "$CF_BINARY_DIR/backend/carefactd" ]; then
     grep -Eq "sign in as manager1, password [A-Za-z0-9_-]{12} — " <<<"$out" ||
         fail "demo did not show how to sign in to the dashboard"
 fi
+# What the demo writes under var/ holds passwords (demo-data.out), a session cookie
+# (cookies), the terminal's key (agent.db): readable by its owner only.
+[ -f "$var/demo-data.out" ] || [ ! -x "$CF_BINARY_DIR/backend/carefactd" ] || fail "no demo-data.out"
+[ -f "$var/cookies" ] || [ ! -x "$CF_BINARY_DIR/backend/carefactd" ] || fail "no cookies file"
+loose=$(find "$var" -path "$var/pg" -prune -o ! -type d -perm /077 -printf '%m %p\n')
+[ -z "$loose" ] || fail "demo files readable by others: $loose"
 if grep -q "2202589086670936" <<<"$out"; then fail "the card number appeared in the demo output"; fi
 grep -q "demo: stopped" <<<"$out" || fail "demo did not stop cleanly"
 # Nothing the demo started may be left: no process holding its files, no server.

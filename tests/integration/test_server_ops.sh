@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Integration test of carefactd as an administrator runs it: two instances migrating
 # one database at once, settings from a config file and the environment (and a bad
-# value refused by name), a clear refusal of HTTPS (see below), and SIGTERM draining
+# value refused by name), HTTPS (ECDHE+AEAD suites only under TLS 1.2, HSTS) and a
+# clear refusal of unusable TLS files (see below), and SIGTERM draining
 # a request still in flight (the client gets its whole answer, the process exits 0).
 set -euo pipefail
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -61,6 +62,10 @@ wait_healthy "http://127.0.0.1:$p" || fail "carefactd did not serve with setting
 newest=$(basename "$(ls "$CF_SOURCE_DIR"/sql/[0-9][0-9][0-9][0-9]_*.sql | tail -1)")
 curl -fsS "http://127.0.0.1:$p/healthz" | grep -q "\"schema\":\"$newest\"" ||
     fail "healthz does not report the newest migration $newest: $(curl -sS "http://127.0.0.1:$p/healthz")"
+# HSTS is for TLS only: a plain-HTTP answer does not carry it.
+if curl -sS -D - -o /dev/null "http://127.0.0.1:$p/healthz" | grep -qi '^strict-transport-security'; then
+    fail "Strict-Transport-Security sent over plain HTTP"
+fi
 kill -TERM "${pids[-1]}"; wait "${pids[-1]}" || fail "carefactd did not exit 0 on SIGTERM"
 printf 'threads = many\n' >"$work/bad.conf"
 if out=$("$carefactd" serve --db "$app_db" --config "$work/bad.conf" 2>&1); then
@@ -73,7 +78,9 @@ grep -q "line 1: threads must be a whole number" <<<"$out" || fail "bad config m
 # problem+json for a bad body; unusable certificate settings are refused at start.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=carefact test CA" \
     -keyout "$work/ca.key" -out "$work/ca.pem" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+# An RSA server key: with it a client could ask for the static-RSA suites (no forward
+# secrecy) that must not be offered.
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
     -keyout "$work/server.key" -out "$work/server.csr" 2>/dev/null
 printf 'subjectAltName=IP:127.0.0.1\n' >"$work/san.ext"
 openssl x509 -req -in "$work/server.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
@@ -93,6 +100,29 @@ out=$(curl -sS --cacert "$work/ca.pem" -o /dev/null -w '%{http_code} %{content_t
 [ "$out" = "400 application/problem+json" ] || fail "HTTPS bad body: $out"
 if curl -fsS "https://127.0.0.1:$p/healthz" >/dev/null 2>&1; then
     fail "a client without the CA trusted the server"
+fi
+# Every answer under TLS carries HSTS, also the dashboard's files (their own heads).
+for path in /healthz /web/app.js /nowhere; do
+    curl -sS --cacert "$work/ca.pem" -D - -o /dev/null "https://127.0.0.1:$p$path" |
+        grep -qi '^strict-transport-security: max-age=31536000' ||
+        fail "no Strict-Transport-Security on HTTPS $path"
+done
+# TLS 1.2: ECDHE with AEAD only. Static RSA key exchange (no forward secrecy) and CBC
+# suites fail the handshake; TLS 1.3 keeps OpenSSL's defaults; TLS 1.1 is refused.
+handshake() { openssl s_client -connect "127.0.0.1:$p" -CAfile "$work/ca.pem" "$@" </dev/null >"$work/s_client.out" 2>&1; }
+for suite in AES128-SHA AES256-SHA AES128-GCM-SHA256 AES256-GCM-SHA384 AES128-SHA256 \
+             ECDHE-RSA-AES128-SHA ECDHE-RSA-AES256-SHA384 DHE-RSA-AES128-GCM-SHA256; do
+    if handshake -tls1_2 -cipher "$suite"; then
+        fail "TLS 1.2 suite $suite was accepted: $(grep -m1 'Cipher' "$work/s_client.out")"
+    fi
+done
+for suite in ECDHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-AES256-GCM-SHA384 ECDHE-RSA-CHACHA20-POLY1305; do
+    handshake -tls1_2 -cipher "$suite" || fail "TLS 1.2 suite $suite refused: $(tail -5 "$work/s_client.out")"
+    grep -q "Cipher is $suite" "$work/s_client.out" || fail "not $suite: $(grep -m1 Cipher "$work/s_client.out")"
+done
+handshake -tls1_3 || fail "TLS 1.3 refused: $(tail -5 "$work/s_client.out")"
+if handshake -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0'; then
+    fail "TLS 1.1 was accepted"
 fi
 kill -0 "${pids[-1]}" || fail "carefactd died serving HTTPS: $(cat "$work/tls.log")"
 kill -TERM "${pids[-1]}"; wait "${pids[-1]}" || fail "HTTPS carefactd did not exit 0 on SIGTERM"

@@ -96,9 +96,10 @@ struct ag_visit_end {
 int ag_visit_end(struct ag_store *store, const struct ag_visit_end *request,
                  struct ag_visit_result *result, struct cf_error_detail *detail);
 
-/* Rate a visit 1..5 with an optional comment (UTF-8, <= CF_COMMENT_MAX bytes;
- * NULL = none). visit_id NULL: the newest ended, unrated visit. Returns 0,
- * CF_ENO_VISIT, CF_EVISIT_STATE (not ended, or rated already), CF_EFIELD_RANGE. */
+/* Rate a visit 1..5 with an optional comment (cf_event_check_comment: UTF-8 text of at
+ * most CF_COMMENT_MAX_CHARS characters; NULL = none). visit_id NULL: the newest ended, unrated
+ * visit. Returns 0, CF_ENO_VISIT, CF_EVISIT_STATE (not ended, or rated already), CF_EFIELD_RANGE.
+ */
 int ag_visit_rate(struct ag_store *store, const uint8_t *visit_id, int rating, const char *comment,
                   const struct ag_moment *moment, struct ag_visit_result *result,
                   struct cf_error_detail *detail);

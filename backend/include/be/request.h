@@ -58,6 +58,7 @@ struct be_request {
     struct be_principal who; /* the caller (be_auth_authorise) */
     unsigned char device_key[32]; /* a device route: the enrolled key (be_device_check_head) */
     const char *set_cookie; /* a Set-Cookie value to send with the reply, or NULL */
+    bool close_connection; /* the answer says Connection: close (the edge closes it) */
     struct be_db_failure db_failure;
 };
 
@@ -71,8 +72,15 @@ const char *be_request_header(const struct be_request *req, const char *name);
 /* Is the request over TLS (cookies get Secure)? */
 bool be_request_is_tls(const struct be_request *req);
 
+/* The headers the edge adds to every answer: Strict-Transport-Security under TLS,
+ * Connection: close when req->close_connection. Each ends in CRLF; "" when none.
+ * Returns a static string. */
+const char *be_request_edge_headers(const struct be_request *req);
+
 /* Write raw bytes of the answer (a handler that writes its own head: a file with
- * its ETag, an event stream). Returns the bytes written or -1. Set req->status. */
+ * its ETag, an event stream). A write that starts a head ("HTTP/1.x ...") gets
+ * be_request_edge_headers after its status line. Returns the bytes of data written
+ * or -1. Set req->status. */
 int be_request_write(const struct be_request *req, const void *data, size_t len);
 
 #endif

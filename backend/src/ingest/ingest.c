@@ -27,7 +27,8 @@
 #include "cf/uuid.h"
 
 /* COPY text of at most CF_BATCH_MAX_EVENTS events: the largest valid event (32
- * services, a 1000-byte comment escaped at worst 4x) stays well under 8 KiB. */
+ * services, a comment of 1000 characters: at most 4000 bytes, a newline escaped as two)
+ * stays under 8 KiB. */
 #define COPY_MAX ((size_t)CF_BATCH_MAX_EVENTS * 8192)
 
 struct device_row {

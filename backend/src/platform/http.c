@@ -1,12 +1,15 @@
-/* civetweb edge of carefactd: starts the server, hands each request to the router
- * (be/router.h) through a be_transport over civetweb's connection, logs one JSON line
- * per request and records metrics. SIGTERM drains: mg_stop
- * returns after the requests in flight have been answered. */
+/* civetweb edge of carefactd: starts the server, refuses a request whose body framing
+ * is ambiguous, hands each other request to the router (be/router.h) through a
+ * be_transport over civetweb's connection, logs one JSON line per request and records
+ * metrics. SIGTERM drains: mg_stop returns after the requests in flight have been
+ * answered. */
+#include <ctype.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,6 +59,61 @@ static const struct be_transport civetweb_transport = {
     .read = conn_read,
     .content_length = conn_content_length,
 };
+
+/* ==== Body framing ==== */
+
+static bool all_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return false;
+    return true;
+}
+
+/* Why the request's body framing is ambiguous, or NULL when it is not. civetweb 1.15
+ * lets Transfer-Encoding: chunked win over a Content-Length and reads the first of two
+ * Content-Lengths: a proxy in front that reads the other one sees a different end of
+ * the body, and the rest runs here as a second request (request smuggling). So any
+ * doubt is refused (RFC 9112, 6.3): a Transfer-Encoding other than one `chunked`, one
+ * together with a Content-Length, Content-Lengths that disagree, a Content-Length that
+ * is not a plain number. */
+static const char *framing_doubt(const struct mg_request_info *ri)
+{
+    const char *length = NULL;
+    int encodings = 0;
+    bool chunked = false;
+    for (int i = 0; i < ri->num_headers; i++) {
+        const char *name = ri->http_headers[i].name, *value = ri->http_headers[i].value;
+        if (!name || !value)
+            continue;
+        if (strcasecmp(name, "Transfer-Encoding") == 0) {
+            encodings++;
+            chunked = strcasecmp(value, "chunked") == 0;
+        } else if (strcasecmp(name, "Content-Length") == 0) {
+            if (!all_digits(value))
+                return "Content-Length is not a number of bytes.";
+            if (length && strcmp(length, value) != 0)
+                return "Two Content-Length headers disagree.";
+            length = value;
+        }
+    }
+    if (encodings > 1 || (encodings == 1 && !chunked))
+        return "The only Transfer-Encoding accepted is one `chunked`.";
+    if (encodings && length)
+        return "Content-Length and Transfer-Encoding must not come together.";
+    return NULL;
+}
+
+/* Answer 400 and close the connection, so that no byte after this head is ever read
+ * as a request. */
+static void refuse_framing(struct mg_connection *conn, struct be_request *req, const char *why)
+{
+    mg_disable_connection_keep_alive(conn);
+    req->close_connection = true;
+    be_reply_problem(req, 400, "bad-framing", "The body's length is ambiguous", why, NULL, NULL);
+}
 
 static double now_seconds(void)
 {
@@ -107,7 +165,10 @@ static int serve_request(struct mg_connection *conn, void *cbdata)
                              .io = &civetweb_transport,
                              .conn = conn};
     size_t route_index = (size_t)-1;
-    if (atomic_load(&draining))
+    const char *doubt = framing_doubt(ri);
+    if (doubt)
+        refuse_framing(conn, &req, doubt);
+    else if (atomic_load(&draining))
         be_reply_problem(&req, 503, "unavailable", "The server is shutting down",
                          "This instance is stopping; send the request again (to another "
                          "instance).",

@@ -73,10 +73,11 @@ static void send_reply(struct be_request *req, int status, const char *content_t
     req->status = status;
     if (be_buf_printf(&out,
                       "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                      "Date: %s\r\nCache-Control: no-store\r\n%s%s%s%s\r\n",
+                      "Date: %s\r\nCache-Control: no-store\r\n%s%s%s%s%s\r\n",
                       status, status_text(status), content_type, len, date,
-                      req->set_cookie ? "Set-Cookie: " : "", req->set_cookie ? req->set_cookie : "",
-                      req->set_cookie ? "\r\n" : "", extra_headers ? extra_headers : "") ||
+                      be_request_edge_headers(req), req->set_cookie ? "Set-Cookie: " : "",
+                      req->set_cookie ? req->set_cookie : "", req->set_cookie ? "\r\n" : "",
+                      extra_headers ? extra_headers : "") ||
         (!separate && be_buf_append(&out, body, len))) {
         static const char fallback[] =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n";

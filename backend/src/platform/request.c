@@ -2,6 +2,7 @@
  * what it may ask of its connection, through the transport the server edge filled. */
 #include "be/request.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 const char *be_param(const struct be_request *req, const char *name)
@@ -22,7 +23,36 @@ bool be_request_is_tls(const struct be_request *req)
     return req->io && req->io->is_tls(req->conn);
 }
 
+/* NOTE: HSTS only under TLS: over plain HTTP it would be ignored by browsers and
+ * tell a man in the middle nothing; behind a TLS-terminating proxy the proxy sends it. */
+const char *be_request_edge_headers(const struct be_request *req)
+{
+    bool tls = be_request_is_tls(req);
+    if (tls && req->close_connection)
+        return "Strict-Transport-Security: max-age=31536000\r\nConnection: close\r\n";
+    if (tls)
+        return "Strict-Transport-Security: max-age=31536000\r\n";
+    return req->close_connection ? "Connection: close\r\n" : "";
+}
+
 int be_request_write(const struct be_request *req, const void *data, size_t len)
 {
-    return req->io ? req->io->write(req->conn, data, len) : -1;
+    if (!req->io)
+        return -1;
+    const char *edge = be_request_edge_headers(req);
+    const char *line_end =
+        len > 7 && memcmp(data, "HTTP/1.", 7) == 0 && *edge ? memchr(data, '\n', len) : NULL;
+    if (!line_end)
+        return req->io->write(req->conn, data, len);
+    /* One write, as the head was meant to go (see reply.c on Nagle). */
+    size_t first = (size_t)(line_end - (const char *)data) + 1, extra = strlen(edge);
+    char *head = malloc(len + extra);
+    if (!head)
+        return -1;
+    memcpy(head, data, first);
+    memcpy(head + first, edge, extra);
+    memcpy(head + first + extra, (const char *)data + first, len - first);
+    int n = req->io->write(req->conn, head, len + extra);
+    free(head);
+    return n == (int)(len + extra) ? (int)len : -1;
 }

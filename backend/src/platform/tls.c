@@ -1,4 +1,5 @@
-/* HTTPS set-up for civetweb (see be/tls.h). */
+/* HTTPS set-up for civetweb (see be/tls.h): TLS 1.2 or later, ECDHE with AEAD only
+ * under TLS 1.2. */
 #include "be/tls.h"
 
 #include <dlfcn.h>
@@ -22,6 +23,11 @@ static int loaded_with(const char *name, const char *symbol)
     return ok;
 }
 
+/* TLS 1.2 suites: forward secrecy (ECDHE) and AEAD only — no static-RSA key exchange
+ * (a stolen key would decrypt every recorded session), no CBC with SHA-1 (Lucky 13 and
+ * its kin). TLS 1.3's suites, all of that kind, stay OpenSSL's defaults. */
+#define TLS12_CIPHERS "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL"
+
 /* Load chain and key into ctx; on failure err gets OpenSSL's reason. */
 static int load_files(SSL_CTX *ctx, const struct be_config *c, char *err, size_t err_size)
 {
@@ -29,6 +35,8 @@ static int load_files(SSL_CTX *ctx, const struct be_config *c, char *err, size_t
     const char *what = NULL;
     if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
         what = "TLS 1.2 cannot be required";
+    else if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1)
+        what = "the TLS 1.2 cipher suites cannot be set";
     else if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1)
         what = "the certificate (--tls-cert) cannot be loaded";
     else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)

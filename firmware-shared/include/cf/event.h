@@ -39,7 +39,11 @@
 #define CF_MAX_SERVICES 32
 #define CF_SERVICE_CODE_MAX 32 /* bytes, excluding NUL */
 #define CF_SERVICE_QUANTITY_MAX 100
-#define CF_COMMENT_MAX 1000 /* bytes of UTF-8, excluding NUL */
+/* A comment is at most 1000 characters (Unicode code points of valid UTF-8), as
+ * api/openapi.yaml's maxLength says; the bytes follow from it: a code point takes at
+ * most 4 bytes of UTF-8, so 4000 bytes is the bound of every buffer. */
+#define CF_COMMENT_MAX_CHARS 1000
+#define CF_COMMENT_MAX_BYTES (4 * CF_COMMENT_MAX_CHARS) /* excluding NUL */
 #define CF_SCHEME_MAX 15
 #define CF_BATCH_MAX_EVENTS 1000 /* hard cap on events in one upload */
 
@@ -118,7 +122,7 @@ struct cf_event {
     size_t service_count;
     struct cf_service_done services[CF_MAX_SERVICES];
     int32_t rating; /* 1..5 for visit.rated, else 0 */
-    char comment[CF_COMMENT_MAX + 1]; /* UTF-8, may be "" */
+    char comment[CF_COMMENT_MAX_BYTES + 1]; /* UTF-8, may be "" */
     enum cf_reason reason; /* visit.cancelled, visit.attempt */
     enum cf_actor cancelled_by; /* visit.cancelled */
 };
@@ -134,11 +138,16 @@ int cf_reason_from_name(const char *name, enum cf_reason *out);
 const char *cf_actor_name(enum cf_actor actor);
 int cf_actor_from_name(const char *name, enum cf_actor *out);
 
+/* Check a recipient's comment: valid UTF-8 without control characters but newline,
+ * at most CF_COMMENT_MAX_CHARS characters. comment: borrowed, NUL-terminated. Returns 0
+ * or CF_EFIELD_RANGE with d (may be NULL) naming the field "comment". */
+int cf_event_check_comment(const char *comment, struct cf_error_detail *d);
+
 /* Check the semantic rules of one event. Every kind: seq 1..10^15-1, wall_ms in the
  * years 2000..2100, mono_ms 0..10^15-1 (the integers JSON carries exactly: see
  * CF_JSON_INT_MAX in cf/json.h), worker_id and boot_id set, location (when present)
- * in range, comment at most 1000 bytes of valid UTF-8 without control characters
- * except newline.
+ * in range, comment at most 1000 characters of valid UTF-8 without control characters
+ * except newline (cf_event_check_comment).
  * Per kind:
  *   visit.started, visit.ended  visit_id, recipient_id and a card
  *   visit.ended                 may carry 1..32 services: code [A-Za-z0-9._-]{1,32},

@@ -465,8 +465,8 @@ static void test_full_disk_leaves_nothing_half_written(void **state)
     struct cf_error_detail d = {0};
     for (int i = 0; i < 200 && rc == 0; i++) {
         struct cf_event big = ag_test_attempt_event(1790000000001 + i);
-        memset(big.comment, 'x', CF_COMMENT_MAX);
-        big.comment[CF_COMMENT_MAX] = '\0';
+        memset(big.comment, 'x', CF_COMMENT_MAX_CHARS);
+        big.comment[CF_COMMENT_MAX_CHARS] = '\0';
         memset(&d, 0, sizeof d);
         rc = ag_store_append(s, &big, NULL, &d);
         if (rc == 0)

@@ -398,10 +398,29 @@ static void test_rating_rules(void **state)
     struct ag_visit_end end = {.card = card(TOKEN_A), .moment = at(T0 + 60000, 65000, 0xE1)};
     assert_int_equal(ag_visit_end(store, &end, &r, NULL), 0);
     assert_int_equal(ag_visit_rate(store, NULL, 6, NULL, &m, &r, NULL), CF_EFIELD_RANGE);
-    assert_int_equal(ag_visit_rate(store, NULL, 2, "Пришла поздно", &m, &r, NULL), 0);
+    /* The comment's limit is 1000 characters: 1001 Cyrillic letters are refused, 1000
+     * (2000 bytes) taken whole. */
+    static char comment[2 * 1001 + 1];
+    for (int i = 0; i < 1001; i++)
+        memcpy(comment + 2 * i, "я", 2);
+    struct cf_error_detail d = {0};
+    assert_int_equal(ag_visit_rate(store, NULL, 2, comment, &m, &r, &d), CF_EFIELD_RANGE);
+    assert_string_equal(d.field, "comment");
+    assert_non_null(strstr(d.message, "1000 characters"));
+    comment[2000] = '\0';
+    assert_int_equal(ag_visit_rate(store, NULL, 2, comment, &m, &r, NULL), 0);
     struct cf_event ev = last_event();
     assert_int_equal(ev.kind, CF_EV_VISIT_RATED);
     assert_int_equal(ev.rating, 2);
+    assert_string_equal(ev.comment, comment);
+    assert_memory_equal(ev.visit_id, started.visit_id, CF_UUID_LEN);
+    /* a shorter one on another visit */
+    started = start_by_card(TOKEN_A, T0 + 200000, 205000);
+    end.moment = at(T0 + 260000, 265000, 0xE1);
+    assert_int_equal(ag_visit_end(store, &end, &r, NULL), 0);
+    m = at(T0 + 270000, 275000, 0xE1);
+    assert_int_equal(ag_visit_rate(store, NULL, 2, "Пришла поздно", &m, &r, NULL), 0);
+    ev = last_event();
     assert_string_equal(ev.comment, "Пришла поздно");
     assert_memory_equal(ev.visit_id, started.visit_id, CF_UUID_LEN);
     assert_int_equal(ag_visit_rate(store, started.visit_id, 3, NULL, &m, &r, NULL),

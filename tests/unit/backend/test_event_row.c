@@ -22,7 +22,7 @@
 
 #define PROVIDER "00000000-0000-4000-8000-000000000002"
 #define COPY_COLUMNS 25 /* the columns of BE_EVENT_COPY_COLUMNS */
-#define VALUE_MAX 2100 /* a whole comment with every byte escaped fits */
+#define VALUE_MAX (CF_COMMENT_MAX_BYTES + 16) /* the longest field: a comment */
 
 /* One row as the SELECT hands it to be_event_from_row. */
 struct row {
@@ -358,8 +358,13 @@ static void test_round_trip_every_kind(void **state)
     expect_round_trip(&ev, NULL);
     /* The longest comment, all of it escaped. */
     sample_event(&ev, CF_EV_VISIT_RATED);
-    memset(ev.comment, '\\', CF_COMMENT_MAX);
-    ev.comment[CF_COMMENT_MAX] = '\0';
+    memset(ev.comment, '\\', CF_COMMENT_MAX_CHARS);
+    ev.comment[CF_COMMENT_MAX_CHARS] = '\0';
+    expect_round_trip(&ev, NULL);
+    /* The longest in bytes: 1000 characters of 4 bytes. */
+    for (size_t b = 0; b < CF_COMMENT_MAX_BYTES; b += 4)
+        memcpy(ev.comment + b, "😀", 4);
+    ev.comment[CF_COMMENT_MAX_BYTES] = '\0';
     expect_round_trip(&ev, NULL);
 }
 
@@ -443,8 +448,8 @@ static void test_row_refusals(void **state)
     expect_row_refused(BE_EV_RATING, "6", "rating");
     expect_row_refused(BE_EV_REASON, "bored", "reason");
     expect_row_refused(BE_EV_CANCELLED_BY, "cat", "cancelled_by");
-    static char comment[CF_COMMENT_MAX + 2];
-    memset(comment, 'c', CF_COMMENT_MAX + 1);
+    static char comment[CF_COMMENT_MAX_BYTES + 2];
+    memset(comment, 'c', CF_COMMENT_MAX_BYTES + 1);
     expect_row_refused(BE_EV_COMMENT, comment, "comment");
     /* 33 services */
     static char codes[33 * 3], quantities[33 * 2];

@@ -494,7 +494,8 @@ static void test_caps(void **state)
 }
 
 /* The largest batch a device can send (1000 events, each with 32 services of the
- * longest codes, a 1000-byte comment, a card and a location) is within every cap. */
+ * longest codes, a comment of 1000 four-byte characters, a card and a location) is within every
+ * cap. */
 static void test_largest_batch_is_accepted(void **state)
 {
     struct fixture *f = *state;
@@ -511,8 +512,8 @@ static void test_largest_batch_is_accepted(void **state)
             snprintf(ev->services[k].code, sizeof ev->services[k].code, "%032d", k);
             ev->services[k].quantity = CF_SERVICE_QUANTITY_MAX;
         }
-        for (size_t b = 0; b + 2 <= CF_COMMENT_MAX; b += 2)
-            memcpy(ev->comment + b, "ж", 2);
+        for (size_t b = 0; b + 4 <= CF_COMMENT_MAX_BYTES; b += 4)
+            memcpy(ev->comment + b, "😀", 4); /* 1000 characters, 4000 bytes */
         ev->location.lat_e7 = -899999999;
         ev->location.lon_e7 = -1799999999;
         ev->location.accuracy_m = 100000;
@@ -589,6 +590,35 @@ static void test_large_integers_are_exact(void **state)
     cJSON_Delete(root);
 }
 
+/* An event's comment read from JSON: 1000 characters pass whatever their bytes (2000
+ * for Cyrillic), 1001 are refused naming the field with its path. */
+static void test_comment_from_json_counts_characters(void **state)
+{
+    struct fixture *f = *state;
+    struct cf_event ev = f->events[2], back;
+    struct cf_error_detail d = {0};
+    for (int n = CF_COMMENT_MAX_CHARS; n <= CF_COMMENT_MAX_CHARS + 1; n++) {
+        for (int i = 0; i < n; i++)
+            memcpy(ev.comment + 2 * i, "я", 2);
+        ev.comment[2 * n] = '\0';
+        cJSON *json = cf_event_to_json(&ev);
+        assert_non_null(json);
+        memset(&d, 0, sizeof d);
+        int rc = cf_event_from_json(json, f->device_id, "events[2]", &back, &d);
+        cJSON_Delete(json);
+        if (n == CF_COMMENT_MAX_CHARS) {
+            if (rc)
+                fail_msg("1000 Cyrillic characters refused: %s %s", d.field, d.message);
+            assert_int_equal(strlen(back.comment), 2000);
+            assert_string_equal(back.comment, ev.comment);
+        } else {
+            assert_int_equal(rc, CF_EFIELD_RANGE);
+            assert_string_equal(d.field, "events[2].comment");
+            assert_non_null(strstr(d.message, "at most 1000 characters"));
+        }
+    }
+}
+
 /* Fields that do not apply may also be sent holding their empty value. */
 static void test_empty_values_are_accepted(void **state)
 {
@@ -622,6 +652,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_changed_event_is_caught, setup, teardown),
         cmocka_unit_test_setup_teardown(test_largest_batch_is_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_values_are_accepted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_comment_from_json_counts_characters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_integers_are_exact, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

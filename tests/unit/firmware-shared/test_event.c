@@ -589,12 +589,56 @@ static void test_edges_are_accepted(void **state)
     ACCEPT(CF_EV_VISIT_RATED,
            memcpy(ev.comment, "Хорошо.\nСпасибо 😀", sizeof "Хорошо.\nСпасибо 😀"));
     ACCEPT(CF_EV_VISIT_RATED, {
-        memset(ev.comment, 'x', CF_COMMENT_MAX);
-        ev.comment[CF_COMMENT_MAX] = '\0';
+        memset(ev.comment, 'x', CF_COMMENT_MAX_CHARS);
+        ev.comment[CF_COMMENT_MAX_CHARS] = '\0';
     });
     ACCEPT(CF_EV_VISIT_RATED, memset(ev.recipient_id, 0x30, 16)); /* may name the recipient */
     ACCEPT(CF_EV_CARD_UNRECOGNIZED, sample_fill_id(ev.visit_id, 0x40)); /* read inside a visit */
 #undef ACCEPT
+}
+
+/* Fill comment with n copies of a character of utf8 (its bytes, NUL-terminated). */
+static void repeat(char *comment, size_t size, const char *utf8, size_t n)
+{
+    size_t len = strlen(utf8);
+    assert_true(n * len < size);
+    for (size_t i = 0; i < n; i++)
+        memcpy(comment + i * len, utf8, len);
+    comment[n * len] = '\0';
+}
+
+/* The comment's limit is 1000 characters, whatever bytes they take (api/PROTOCOL.md
+ * 4.4): 1000 Cyrillic letters (2000 bytes) or emoji (4000 bytes) pass, 1001 do not. */
+static void test_comment_limit_is_characters(void **state)
+{
+    (void)state;
+    struct cf_event ev;
+    struct cf_error_detail d = {0};
+    static const char *const chars[] = {"x", "ж", "€", "😀"};
+    for (size_t c = 0; c < 4; c++) {
+        sample_event(&ev, CF_EV_VISIT_RATED);
+        repeat(ev.comment, sizeof ev.comment, chars[c], CF_COMMENT_MAX_CHARS);
+        if (cf_event_validate(&ev, &d) != 0)
+            fail_msg("1000 × %s refused: %s", chars[c], d.message);
+        uint8_t digest[CF_DIGEST_LEN];
+        assert_int_equal(cf_event_digest(&ev, digest), 0);
+        repeat(ev.comment, sizeof ev.comment, chars[c], CF_COMMENT_MAX_CHARS + 1 - (c == 3));
+        if (c == 3) /* 1001 emoji do not fit the buffer: 1000 and one more letter */
+            memcpy(ev.comment + CF_COMMENT_MAX_BYTES - 4, "ab\0", 3);
+        memset(&d, 0, sizeof d);
+        assert_int_equal(cf_event_validate(&ev, &d), CF_EFIELD_RANGE);
+        assert_string_equal(d.field, "comment");
+        assert_non_null(strstr(d.message, "at most 1000 characters"));
+    }
+    assert_int_equal(cf_event_check_comment("", NULL), 0);
+    assert_int_equal(cf_event_check_comment("a\tb", NULL), CF_EFIELD_RANGE);
+    /* Over the bytes, even if cut inside a character, is too long, not malformed. */
+    static char over[CF_COMMENT_MAX_BYTES + 2];
+    repeat(over, sizeof over, "ж", CF_COMMENT_MAX_BYTES / 2);
+    over[CF_COMMENT_MAX_BYTES] = (char)0xd0;
+    over[CF_COMMENT_MAX_BYTES + 1] = '\0';
+    assert_int_equal(cf_event_check_comment(over, &d), CF_EFIELD_RANGE);
+    assert_non_null(strstr(d.message, "at most 1000 characters"));
 }
 
 static void test_unterminated_string_is_a_programmer_error(void **state)
@@ -711,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_all_sample_kinds_are_valid),
         cmocka_unit_test(test_each_rule_refuses_with_code_and_field),
         cmocka_unit_test(test_edges_are_accepted),
+        cmocka_unit_test(test_comment_limit_is_characters),
         cmocka_unit_test(test_unterminated_string_is_a_programmer_error),
         cmocka_unit_test(test_names_both_ways),
         cmocka_unit_test(test_chain_check),
