@@ -255,9 +255,6 @@ static size_t on_data(char *data, size_t size, size_t count, void *userdata)
     return n;
 }
 
-static void record_exchange(const char *method, const char *path,
-                            const struct cf_http_reply *reply);
-
 void cf_harness_device_key(struct cf_harness *h, const char *id, const unsigned char key[32])
 {
     if (h->device_count >= CF_HARNESS_DEVICES)
@@ -388,7 +385,7 @@ int cf_http_with(struct cf_harness *h, const char *method, const char *path, con
         snprintf(reply->content_type, sizeof reply->content_type, "%s", type ? type : "");
         reply->body = sink.buf ? sink.buf : strdup("");
         reply->body_len = sink.len;
-        record_exchange(method, path, reply);
+        cf_contract_note(method, path, reply);
     } else {
         free(sink.buf);
     }
@@ -399,7 +396,7 @@ int cf_http_with(struct cf_harness *h, const char *method, const char *path, con
 
 /* With CF_CONTRACT_LOG set, append the exchange as one JSON line for the contract
  * check (tests/contract/validate.mjs). */
-static void record_exchange(const char *method, const char *path, const struct cf_http_reply *reply)
+void cf_contract_note(const char *method, const char *path, const struct cf_http_reply *reply)
 {
     const char *file = getenv("CF_CONTRACT_LOG");
     if (!file || !*file)

@@ -89,4 +89,9 @@ int cf_http_with(struct cf_harness *h, const char *method, const char *path, con
                  size_t body_len, const char *const *headers, struct cf_http_reply *reply);
 void cf_http_reply_cleanup(struct cf_http_reply *reply);
 
+/* With CF_CONTRACT_LOG set (cf_contract_record), append one exchange to the recording
+ * the contract check validates. cf_http records its own; a test that speaks HTTP some
+ * other way (a stream read over a raw socket) records with this. */
+void cf_contract_note(const char *method, const char *path, const struct cf_http_reply *reply);
+
 #endif
