@@ -2,6 +2,9 @@
 // per line: method, path, status, content_type, body) against api/openapi.yaml:
 // the path and method must be in the spec, the status must be documented for it,
 // and the body must match the documented schema for that status and content type.
+// Coverage: every operation of the spec and each success (2xx) status it documents
+// must appear among the recordings (answers to paths outside the spec count for
+// nothing); the error statuses never exchanged are listed.
 // Usage: node validate.mjs SPEC RECORDING|FOLDER... (a folder: every *.jsonl in it)
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -40,7 +43,9 @@ const routes = Object.entries(spec.paths).map(([template, ops]) => ({
 }));
 
 let checked = 0;
+let unknown = 0; // exchanges with paths outside the spec (answered 404/405): no route's coverage
 const failures = [];
+const seen = new Set(); // "METHOD template status" of every recorded exchange that matched
 for (const file of recordings) {
   for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
     const x = JSON.parse(line);
@@ -48,10 +53,12 @@ for (const file of recordings) {
     const where = `${basename(file)}: ${x.method} ${x.path} -> ${x.status}`;
     const route = routes.find((r) => r.regex.test(path) && r.ops[x.method.toLowerCase()]);
     if (!route) {
-      if (x.status === 404 || x.status === 405) { checked++; continue; } // unknown paths answer problems
+      if (x.status === 404 || x.status === 405) { unknown++; continue; } // unknown paths answer problems
       failures.push(`${where}: not in the spec`);
       continue;
     }
+    seen.add(`${x.method.toUpperCase()} ${route.template} ${x.status}`);
+    seen.add(`${x.method.toUpperCase()} ${route.template}`);
     const response = deref(route.ops[x.method.toLowerCase()].responses[String(x.status)]);
     if (!response) {
       failures.push(`${where}: status not documented for ${route.template}`);
@@ -73,6 +80,23 @@ for (const file of recordings) {
     checked++;
   }
 }
+// Coverage: every operation of the spec and every success status it documents must have
+// been exchanged by some recorded test; the other documented statuses not seen are listed.
+const uncoveredOther = [];
+for (const { template, ops } of routes) {
+  for (const [method, op] of Object.entries(ops)) {
+    if (!op || typeof op !== 'object' || !op.responses) continue;
+    const m = method.toUpperCase();
+    if (!seen.has(`${m} ${template}`)) failures.push(`${m} ${template}: no recorded exchange`);
+    for (const status of Object.keys(op.responses)) {
+      if (seen.has(`${m} ${template} ${status}`)) continue;
+      if (/^2/.test(status)) failures.push(`${m} ${template} -> ${status}: documented, never exchanged`);
+      else uncoveredOther.push(`${m} ${template} -> ${status}`);
+    }
+  }
+}
+for (const u of uncoveredOther) console.log('not exchanged (listed, not required): ' + u);
 for (const f of failures) console.error('FAIL ' + f);
-console.log(`contract: ${checked} responses checked, ${failures.length} not matching api/openapi.yaml`);
+console.log(`contract: ${checked} responses checked (${unknown} answers to paths outside the spec not counted), ` +
+            `${failures.length} failures, ${uncoveredOther.length} documented error statuses never exchanged`);
 process.exit(failures.length || checked === 0 ? 1 : 0);
