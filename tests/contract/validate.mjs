@@ -2,9 +2,9 @@
 // per line: method, path, status, content_type, body) against api/openapi.yaml:
 // the path and method must be in the spec, the status must be documented for it,
 // and the body must match the documented schema for that status and content type.
-// Coverage: every operation of the spec and each success (2xx) status it documents
-// must appear among the recordings (answers to paths outside the spec count for
-// nothing); the error statuses never exchanged are listed.
+// Coverage: every operation of the spec and each status it documents must appear among
+// the recordings (answers to paths outside the spec count for nothing), except 503 and
+// a short list of statuses no request can reach; those never exchanged are listed.
 // Usage: node validate.mjs SPEC RECORDING|FOLDER... (a folder: every *.jsonl in it)
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -80,8 +80,15 @@ for (const file of recordings) {
     checked++;
   }
 }
-// Coverage: every operation of the spec and every success status it documents must have
-// been exchanged by some recorded test; the other documented statuses not seen are listed.
+// Coverage: every operation of the spec and every status it documents must have been
+// exchanged by some recorded test, except 503 (the database away: listed, not required)
+// and the few below that no request can reach, each with the reason.
+const unreachable = new Map([
+  ['GET / 404', 'only when the web folder has no index.html (a server without the dashboard)'],
+  ['GET /api/v1/devices/{id}/reference 404', 'the signature check refuses an unknown device first (401)'],
+  ['POST /api/v1/devices/{id}/reference/fetch 404', 'the signature check refuses an unknown device first (401)'],
+  ['GET /api/v1/visits/{id} 403', 'every person may read visits; another provider\'s visit is a 404'],
+]);
 const uncoveredOther = [];
 for (const { template, ops } of routes) {
   for (const [method, op] of Object.entries(ops)) {
@@ -90,13 +97,14 @@ for (const { template, ops } of routes) {
     if (!seen.has(`${m} ${template}`)) failures.push(`${m} ${template}: no recorded exchange`);
     for (const status of Object.keys(op.responses)) {
       if (seen.has(`${m} ${template} ${status}`)) continue;
-      if (/^2/.test(status)) failures.push(`${m} ${template} -> ${status}: documented, never exchanged`);
-      else uncoveredOther.push(`${m} ${template} -> ${status}`);
+      if (status === '503' || unreachable.has(`${m} ${template} ${status}`))
+        uncoveredOther.push(`${m} ${template} -> ${status}`);
+      else failures.push(`${m} ${template} -> ${status}: documented, never exchanged`);
     }
   }
 }
-for (const u of uncoveredOther) console.log('not exchanged (listed, not required): ' + u);
+for (const u of uncoveredOther) console.log('not exchanged (503 or unreachable, not required): ' + u);
 for (const f of failures) console.error('FAIL ' + f);
 console.log(`contract: ${checked} responses checked (${unknown} answers to paths outside the spec not counted), ` +
-            `${failures.length} failures, ${uncoveredOther.length} documented error statuses never exchanged`);
+            `${failures.length} failures, ${uncoveredOther.length} documented statuses (503, unreachable) never exchanged`);
 process.exit(failures.length || checked === 0 ? 1 : 0);

@@ -771,6 +771,106 @@ static void test_role_route_matrix(void **state)
     cf_http_reply_cleanup(&reply);
 }
 
+/* ==== The documented error statuses ==== */
+
+/* The answers api/openapi.yaml documents besides success and refusal, each produced once
+ * so the contract check sees every documented status exchanged (integration.backend.
+ * contract lists the few it cannot: 503s, and paths the checks before them answer). */
+static void expect_status(const struct cf_session *s, const char *method, const char *path,
+                          const char *body, const char *header, long want)
+{
+    const char *headers[4] = {NULL, NULL, NULL, NULL};
+    char cookie[200], token[120];
+    size_t n = 0;
+    if (s) {
+        snprintf(cookie, sizeof cookie, "Cookie: %s", s->cookie);
+        snprintf(token, sizeof token, "X-CSRF-Token: %s", s->csrf);
+        headers[n++] = cookie;
+        headers[n++] = token;
+    }
+    if (header)
+        headers[n++] = header;
+    struct cf_http_reply reply;
+    harness.session = NULL;
+    assert_int_equal(
+        cf_http_with(&harness, method, path, body, body ? strlen(body) : 0, headers, &reply), 0);
+    if (reply.status != want)
+        fail_msg("%s %s: %ld, want %ld: %s", method, path, reply.status, want, reply.body);
+    cf_http_reply_cleanup(&reply);
+}
+
+/* The ETag of GET path, then the same GET with If-None-Match: 304. */
+static void expect_not_modified(const char *path)
+{
+    struct cf_http_reply reply;
+    assert_int_equal(call(NULL, false, "GET", path, NULL, &reply), 200);
+    assert_true(reply.etag[0]);
+    char header[160];
+    snprintf(header, sizeof header, "If-None-Match: %s", reply.etag);
+    cf_http_reply_cleanup(&reply);
+    expect_status(NULL, "GET", path, NULL, header, 304);
+}
+
+static void test_documented_statuses(void **state)
+{
+    (void)state;
+    struct cf_session admin;
+    login("admin1", &admin);
+    expect_not_modified("/");
+    expect_not_modified("/web/app.js");
+    expect_status(NULL, "GET", "/web/no-such-file.js", NULL, NULL, 404);
+    expect_status(NULL, "POST", "/api/v1/session", "{not json", NULL, 400);
+    expect_status(NULL, "POST", "/api/v1/session", "{\"login\":\"admin1\"}", NULL, 422);
+    expect_status(&admin, "GET", "/api/v1/audit?limit=many", NULL, NULL, 400);
+    expect_status(NULL, "POST", "/api/v1/devices", "{not json", NULL, 400);
+
+    char path[200], unknown[200];
+    snprintf(path, sizeof path, "/api/v1/registers/%.7s.%s", m.first_month, provider1);
+    char query[260];
+    snprintf(query, sizeof query, "%s?lines=all", path); /* the path takes no query */
+    expect_status(&admin, "GET", query, NULL, NULL, 400);
+    snprintf(unknown, sizeof unknown, "/api/v1/registers/%.7s.%s", m.first_month,
+             "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
+    static const char *const changes[] = {"submit", "approve", "return"};
+    for (size_t i = 0; i < 3; i++) {
+        char change[260];
+        snprintf(change, sizeof change, "%s/%s", path, changes[i]);
+        expect_status(&admin, "POST", change, "{not json", NULL, 400);
+        if (i == 0)
+            continue;
+        expect_status(&admin, "POST", change, "{\"reason\":\"x\",\"by\":\"y\"}", NULL, 422);
+        snprintf(change, sizeof change, "%s/%s", unknown, changes[i]);
+        expect_status(&admin, "POST", change, i == 2 ? "{\"reason\":\"x\"}" : "{}", NULL, 404);
+    }
+
+    /* A correction body over the route's cap: refused before it is read. */
+    size_t big = 80 * 1024;
+    char *body = malloc(big + 1);
+    assert_non_null(body);
+    memset(body, ' ', big);
+    body[0] = '{';
+    body[big - 1] = '}';
+    body[big] = '\0';
+    snprintf(path, sizeof path, "/api/v1/visits/%s/corrections", m.visit);
+    expect_status(&admin, "POST", path, body, NULL, 413);
+    free(body);
+
+    /* A device's malformed fetch, then the same device revoked. */
+    struct cf_terminal t;
+    enrol_device(&t);
+    snprintf(path, sizeof path, "/api/v1/devices/%s/reference/fetch", t.id_text);
+    assert_int_equal(signed_call(t.private_key, t.id_text, "POST", path, "{not json", "{not json",
+                                 0, "/malformed-json"),
+                     400);
+    char sql[160];
+    snprintf(sql, sizeof sql, "UPDATE devices SET status = 'revoked' WHERE id = '%s'", t.id_text);
+    assert_int_equal(cf_harness_sql(&harness, sql), 0);
+    const char fetch[] = "{\"items\":[{\"kind\":\"service\",\"id\":\"HH-SHOP\"}]}";
+    assert_int_equal(
+        signed_call(t.private_key, t.id_text, "POST", path, fetch, fetch, 0, "/revoked-device"),
+        403);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -782,6 +882,7 @@ int main(void)
         cmocka_unit_test(test_database_enforces_scope_and_audit),
         cmocka_unit_test(test_device_signatures),
         cmocka_unit_test(test_role_route_matrix),
+        cmocka_unit_test(test_documented_statuses), /* after the matrix: its visit, month */
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -332,6 +332,19 @@ static size_t on_header(char *data, size_t size, size_t count, void *userdata)
         memcpy(reply->content_disposition, data + skip, len);
         reply->content_disposition[len] = '\0';
     }
+    static const char etag[] = "etag:";
+    if (n > sizeof etag - 1 && strncasecmp(data, etag, sizeof etag - 1) == 0) {
+        size_t skip = sizeof etag - 1;
+        while (skip < n && data[skip] == ' ')
+            skip++;
+        size_t len = n - skip;
+        while (len && (data[skip + len - 1] == '\r' || data[skip + len - 1] == '\n'))
+            len--;
+        if (len >= sizeof reply->etag)
+            len = sizeof reply->etag - 1;
+        memcpy(reply->etag, data + skip, len);
+        reply->etag[len] = '\0';
+    }
     return n;
 }
 

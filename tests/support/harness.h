@@ -39,6 +39,7 @@ struct cf_http_reply {
     size_t body_len;
     char set_cookie[256]; /* the first Set-Cookie header, "" when none */
     char content_disposition[256]; /* the Content-Disposition header, "" when none */
+    char etag[96]; /* the ETag header, "" when none */
 };
 
 /* Start PostgreSQL, migrate, start carefactd (extra_args: NULL-terminated list of
