@@ -199,11 +199,11 @@ try {
   await page.goto(`${base}/#/exceptions`);
   const exception = page.locator(`#exceptions tr[data-subject="${visit}"]`, { has: page.locator(".flag.early_leave") });
   await exception.waitFor({ timeout: 10000 });
-  /* Its detail: the rating given, and seconds of the norm of the one service done,
-   * HH-SHOP×1 (the catalogue's). */
+  /* Its detail: the rating given, and the time spent (seconds, or a minute on a loaded
+   * machine) of the norm of the one service done, HH-SHOP×1 (the catalogue's). */
   const norm = catalogue.get("HH-SHOP").norm;
   const detail = await exception.locator("td").nth(2).textContent();
-  check(new RegExp(`^оценка ${rating}; \\d+ с из ${norm} мин$`).test(detail.trim()),
+  check(new RegExp(`^оценка ${rating}; \\d+ (с|мин) из ${norm} мин$`).test(detail.trim()),
     `the early leave's detail is ${detail}, want «оценка ${rating}; N с из ${norm} мин»`);
   /* The recipient's rating of it waits too, as a low rating. */
   const low = page.locator(`#exceptions tr[data-subject="${visit}"]`, { has: page.locator(".flag.low_rating") });
