@@ -6,9 +6,11 @@ foreach(name IN ITEMS tlv emv transcript event_json batch_json)
   cf_add_fuzz_target(${name} cf_shared)
 endforeach()
 
-# The agent: reference records the server or a damaged store hands the terminal.
+# The agent: reference records the server or a damaged store hands the terminal; the
+# server's answers to the sync (acknowledgements, problems, reference list and fetch).
 if(TARGET ag_core)
   cf_add_fuzz_target(reference ag_core)
+  cf_add_fuzz_target(agent_answers ag_core)
 endif()
 
 # carefactd: query strings, the configuration file, the payment register's id parser and

@@ -11,8 +11,10 @@ if(NOT TARGET carefactd)
   return()
 endif()
 
-# The contract check: the recordings of the tests marked CONTRACT below are validated
-# against api/openapi.yaml once they have all run; each run starts fresh recordings.
+# The contract check: the recordings of the tests marked CONTRACT (below, and
+# security.auth in security.cmake) are validated against api/openapi.yaml once they have
+# all run, and every operation and documented status must have been exchanged; each run
+# starts fresh recordings.
 add_test(NAME integration.backend.contract_reset
   COMMAND sh -c "rm -f '${CF_CONTRACT_DIR}'/*.jsonl")
 set_tests_properties(integration.backend.contract_reset PROPERTIES LABELS integration

@@ -5,7 +5,8 @@ if(NOT TARGET carefactd)
   return()
 endif()
 
-cf_add_server_test(NAME security.auth LABEL security TIMEOUT 300 SOURCE security/test_auth.c)
+cf_add_server_test(NAME security.auth LABEL security TIMEOUT 300 CONTRACT
+                   SOURCE security/test_auth.c)
 
 # The dashboard's files and stream over curl: content types, ETag/304, no path leaves the
 # web folder, the stream cap (the script lives beside the browser tests it serves).

@@ -429,7 +429,8 @@ static int fetch_list(struct sync_run *r, struct ag_ref_key **out, size_t *count
         free(keys);
         return fail(r, CF_EBAD_ANSWER, "reference list: %s", d.message);
     }
-    qsort(keys, n, sizeof *keys, key_compare);
+    if (n > 1) /* an empty list has no array: qsort must not see NULL */
+        qsort(keys, n, sizeof *keys, key_compare);
     *out = keys;
     *count = n;
     return 0;

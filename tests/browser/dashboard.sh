@@ -5,7 +5,8 @@
 # then the worker starts a visit and syncs to another carefactd instance on the same
 # database, and the page must show it by itself (server-sent events fed by
 # LISTEN/NOTIFY, no reload); then the worker ends it after a few seconds and
-# the page must show the early-leave flag; the manager corrects a visit of last month, reads the
+# the page must show the early-leave flag (the recipient rates it low, and the page must show
+# that rating and the worker's figures for the month); the manager corrects a visit of last month, reads the
 # recipient's statement, checks the payment register and its CSV/JSON and submits it,
 # and the authority approves it (the parts in api/openapi.yaml). Screenshots go to
 # $CF_BINARY_DIR/tests/browser-artifacts. The two processes hand over through
@@ -86,6 +87,7 @@ manager_password=$(sed -n 's/^demo account: login manager1 password \([^ ]*\).*/
 # the page must use (dashboard.mjs reads it).
 URL="http://127.0.0.1:$port2" WORK="$work" ARTIFACTS="$artifacts" LOGIN=manager1 PASSWORD="$manager_password" \
     AUTHORITY_LOGIN=authority AUTHORITY_PASSWORD="$authority_password" SPEC="$src/api/openapi.yaml" OLD_VISIT="$old_visit" \
+    DEMO_SQL="$src/sql/demo/demo_data.sql" RATING=2 RATING_COMMENT="Пришла ненадолго" \
     node "$src/tests/browser/dashboard.mjs" >"$work/browser.log" 2>&1 &
 browser_pid=$!
 on_cleanup+=("kill -KILL $browser_pid")
@@ -99,6 +101,7 @@ echo "$visit" >"$work/started"
 wait_file seen
 sleep 2 # a visit of seconds against a norm of tens of minutes: an early leave
 agent_ok visit end --device "pn532_uart:$dev" --wait 10 --service HH-SHOP
+agent_ok visit rate --rating 2 --comment "Пришла ненадолго"
 agent_ok sync --json
 touch "$work/ended"
 

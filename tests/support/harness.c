@@ -255,9 +255,6 @@ static size_t on_data(char *data, size_t size, size_t count, void *userdata)
     return n;
 }
 
-static void record_exchange(const char *method, const char *path,
-                            const struct cf_http_reply *reply);
-
 void cf_harness_device_key(struct cf_harness *h, const char *id, const unsigned char key[32])
 {
     if (h->device_count >= CF_HARNESS_DEVICES)
@@ -335,6 +332,19 @@ static size_t on_header(char *data, size_t size, size_t count, void *userdata)
         memcpy(reply->content_disposition, data + skip, len);
         reply->content_disposition[len] = '\0';
     }
+    static const char etag[] = "etag:";
+    if (n > sizeof etag - 1 && strncasecmp(data, etag, sizeof etag - 1) == 0) {
+        size_t skip = sizeof etag - 1;
+        while (skip < n && data[skip] == ' ')
+            skip++;
+        size_t len = n - skip;
+        while (len && (data[skip + len - 1] == '\r' || data[skip + len - 1] == '\n'))
+            len--;
+        if (len >= sizeof reply->etag)
+            len = sizeof reply->etag - 1;
+        memcpy(reply->etag, data + skip, len);
+        reply->etag[len] = '\0';
+    }
     return n;
 }
 
@@ -388,7 +398,7 @@ int cf_http_with(struct cf_harness *h, const char *method, const char *path, con
         snprintf(reply->content_type, sizeof reply->content_type, "%s", type ? type : "");
         reply->body = sink.buf ? sink.buf : strdup("");
         reply->body_len = sink.len;
-        record_exchange(method, path, reply);
+        cf_contract_note(method, path, reply);
     } else {
         free(sink.buf);
     }
@@ -399,7 +409,7 @@ int cf_http_with(struct cf_harness *h, const char *method, const char *path, con
 
 /* With CF_CONTRACT_LOG set, append the exchange as one JSON line for the contract
  * check (tests/contract/validate.mjs). */
-static void record_exchange(const char *method, const char *path, const struct cf_http_reply *reply)
+void cf_contract_note(const char *method, const char *path, const struct cf_http_reply *reply)
 {
     const char *file = getenv("CF_CONTRACT_LOG");
     if (!file || !*file)

@@ -39,6 +39,7 @@ struct cf_http_reply {
     size_t body_len;
     char set_cookie[256]; /* the first Set-Cookie header, "" when none */
     char content_disposition[256]; /* the Content-Disposition header, "" when none */
+    char etag[96]; /* the ETag header, "" when none */
 };
 
 /* Start PostgreSQL, migrate, start carefactd (extra_args: NULL-terminated list of
@@ -88,5 +89,10 @@ int cf_http(struct cf_harness *h, const char *method, const char *path, const ch
 int cf_http_with(struct cf_harness *h, const char *method, const char *path, const char *body,
                  size_t body_len, const char *const *headers, struct cf_http_reply *reply);
 void cf_http_reply_cleanup(struct cf_http_reply *reply);
+
+/* With CF_CONTRACT_LOG set (cf_contract_record), append one exchange to the recording
+ * the contract check validates. cf_http records its own; a test that speaks HTTP some
+ * other way (a stream read over a raw socket) records with this. */
+void cf_contract_note(const char *method, const char *path, const struct cf_http_reply *reply);
 
 #endif
