@@ -6,6 +6,9 @@ if(NOT TARGET carefactd)
 endif()
 
 cf_add_server_test(NAME security.auth LABEL security TIMEOUT 300 SOURCE security/test_auth.c)
+# Terminals and the live stream: deactivation revokes, device revocation and list, the
+# stream scoped to the subscriber's provider and capped per person.
+cf_add_server_test(NAME security.devices LABEL security TIMEOUT 300 SOURCE security/test_devices.c)
 
 # The dashboard's files and stream over curl: content types, ETag/304, no path leaves the
 # web folder, the stream cap (the script lives beside the browser tests it serves).

@@ -5,6 +5,7 @@
  * database itself, and the role x route matrix over every route `carefactd routes`
  * prints (no session, an expired one and each role; no body ever carries another
  * provider's data). */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
 #include <cjson/cJSON.h>
 #include <libpq-fe.h>
 
@@ -206,6 +208,176 @@ static void test_disabled_user_and_audit(void **state)
     assert_int_equal(status_of(&m, false, "GET", "/api/v1/audit", NULL, "/forbidden"), 403);
 }
 
+/* ==== Login under attack (issue 13) ==== */
+
+/* A login POST sent from the loopback address `from` (the whole of 127.0.0.0/8 is this
+ * host, so 127.0.0.2 reaches the server on 127.0.0.1 as another client), with the given
+ * Content-Type and extra headers (NULL-terminated, may be NULL). Returns the status;
+ * *seconds (may be NULL) is how long the answer took. */
+static long raw_login(const char *from, const char *content_type, const char *const *extra,
+                      const char *body, double *seconds)
+{
+    char url[128], ct[128];
+    snprintf(url, sizeof url, "%s/api/v1/session", harness.base_url);
+    snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
+    struct curl_slist *headers = curl_slist_append(NULL, ct);
+    for (size_t i = 0; extra && extra[i]; i++)
+        headers = curl_slist_append(headers, extra[i]);
+    CURL *curl = curl_easy_init();
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_INTERFACE, from);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+    FILE *sink = fopen("/dev/null", "w");
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, sink);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long status = -1;
+    if (curl_easy_perform(curl) == CURLE_OK)
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (seconds)
+        *seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    fclose(sink);
+    curl_easy_cleanup(curl);
+    curl_slist_free_all(headers);
+    return status;
+}
+
+static long login_from(const char *from, const char *login_name, const char *password)
+{
+    char body[200];
+    snprintf(body, sizeof body, "{\"login\":\"%s\",\"password\":\"%s\"}", login_name, password);
+    return raw_login(from, "application/json", NULL, body, NULL);
+}
+
+/* Every failure forgotten: each test starts with a clean slate. */
+static void forget_failures(void)
+{
+    assert_int_equal(cf_harness_sql(&harness, "DO $$BEGIN IF to_regclass('login_throttle') IS NOT NULL THEN DELETE FROM login_throttle; ELSE UPDATE users SET failed_logins = 0, locked_until = NULL; END IF; END$$"), 0);
+}
+
+struct parallel_login {
+    pthread_t thread;
+    long status;
+};
+
+static void *parallel_login_run(void *arg)
+{
+    struct parallel_login *p = arg;
+    p->status = login_from("127.0.0.1", "racer", "not-the-password");
+    return NULL;
+}
+
+/* 30 wrong passwords at once test at most 3: the attempt is taken before the work. */
+static void test_parallel_wrong_logins(void **state)
+{
+    (void)state;
+    forget_failures();
+    assert_int_equal(cf_harness_account(&harness, "racer", "authority", NULL, NULL, PASSWORD), 0);
+    enum { N = 30 };
+    struct parallel_login p[N];
+    for (int i = 0; i < N; i++)
+        assert_int_equal(pthread_create(&p[i].thread, NULL, parallel_login_run, &p[i]), 0);
+    int failed = 0, locked = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(p[i].thread, NULL);
+        failed += p[i].status == 401;
+        locked += p[i].status == 429;
+    }
+    print_message("30 parallel wrong logins: %d answered 401 (password tested), %d 429\n", failed,
+                  locked);
+    assert_int_equal(failed + locked, N);
+    assert_true(failed <= 3);
+    forget_failures();
+}
+
+static double median(double *v, int n)
+{
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            double t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* A known login and an unknown one answer the same statuses in the same order, and
+ * take the same time. */
+static void test_unknown_login_same_as_known(void **state)
+{
+    (void)state;
+    forget_failures();
+    assert_int_equal(cf_harness_account(&harness, "known1", "authority", NULL, NULL, PASSWORD), 0);
+    long known[6], unknown[6];
+    for (int i = 0; i < 6; i++) {
+        known[i] = login_from("127.0.0.3", "known1", "wrong-password");
+        unknown[i] = login_from("127.0.0.3", "unknown1", "wrong-password");
+    }
+    for (int i = 0; i < 6; i++) {
+        if (known[i] != unknown[i])
+            fail_msg("attempt %d: known login %ld, unknown login %ld", i + 1, known[i], unknown[i]);
+    }
+    assert_int_equal(known[0], 401);
+    assert_int_equal(known[5], 429);
+    /* Time: the same scrypt work either way (the slate cleared before each try). */
+    enum { TRIES = 20 };
+    double tk[TRIES], tu[TRIES];
+    for (int i = 0; i < TRIES; i++) {
+        forget_failures();
+        assert_int_equal(raw_login("127.0.0.3", "application/json", NULL,
+                                   "{\"login\":\"known1\",\"password\":\"wrong\"}", &tk[i]),
+                         401);
+        assert_int_equal(raw_login("127.0.0.3", "application/json", NULL,
+                                   "{\"login\":\"unknown1\",\"password\":\"wrong\"}", &tu[i]),
+                         401);
+    }
+    double mk = median(tk, TRIES), mu = median(tu, TRIES);
+    print_message("median login time: known-wrong %.1f ms, unknown %.1f ms\n", mk * 1e3, mu * 1e3);
+    assert_true(mu > mk * 0.6 && mu < mk * 1.6);
+    forget_failures();
+}
+
+/* A stranger's failures from one address do not lock the account's owner out at another. */
+static void test_stranger_cannot_lock_out(void **state)
+{
+    (void)state;
+    forget_failures();
+    assert_int_equal(cf_harness_account(&harness, "victim", "authority", NULL, NULL, PASSWORD), 0);
+    for (int i = 0; i < 13; i++) {
+        long st = login_from("127.0.0.2", "victim", "guess");
+        assert_true(st == 401 || st == 429);
+    }
+    /* The stranger's address is held back, even with the right password ... */
+    assert_int_equal(login_from("127.0.0.2", "victim", PASSWORD), 429);
+    /* ... the owner's is not. */
+    assert_int_equal(login_from("127.0.0.1", "victim", PASSWORD), 201);
+    forget_failures();
+}
+
+/* A cross-site form cannot sign a victim in: JSON only, and no other site's Origin. */
+static void test_login_content_type_and_origin(void **state)
+{
+    (void)state;
+    forget_failures();
+    const char body[] = "{\"login\":\"mgr1\",\"password\":\"" PASSWORD "\"}";
+    assert_int_equal(raw_login("127.0.0.1", "text/plain", NULL, body, NULL), 415);
+    assert_int_equal(raw_login("127.0.0.1", "application/x-www-form-urlencoded", NULL, body, NULL),
+                     415);
+    const char *evil[] = {"Origin: https://evil.example", NULL};
+    assert_int_equal(raw_login("127.0.0.1", "application/json", evil, body, NULL), 403);
+    const char *cross[] = {"Sec-Fetch-Site: cross-site", NULL};
+    assert_int_equal(raw_login("127.0.0.1", "application/json", cross, body, NULL), 403);
+    char own[128];
+    snprintf(own, sizeof own, "Origin: %s", harness.base_url);
+    const char *same[] = {own, "Sec-Fetch-Site: same-origin", NULL};
+    assert_int_equal(raw_login("127.0.0.1", "application/json; charset=utf-8", same, body, NULL),
+                     201);
+    assert_int_equal(raw_login("127.0.0.1", "application/json", NULL, body, NULL), 201);
+}
+
 /* ==== In the database itself ==== */
 
 static long app_count(PGconn *db, const char *scope, const char *sql)
@@ -360,6 +532,9 @@ static const struct {
     {"DELETE /api/v1/session", PEOPLE},
     {"GET /api/v1/audit", A(ADMIN) | A(AUTHORITY)},
     {"POST /api/v1/devices", PEOPLE | A(NOBODY) | A(EXPIRED)}, /* the one-time code proves */
+    {"GET /api/v1/devices", A(ADMIN) | A(AUTHORITY) | A(MANAGER)},
+    {"POST /api/v1/devices/{id}/revoke", A(ADMIN) | A(MANAGER)},
+    {"POST /api/v1/workers/{id}/deactivate", A(ADMIN) | A(MANAGER)},
     {"POST /api/v1/devices/{id}/events", 0},
     {"GET /api/v1/devices/{id}/reference", 0},
     {"POST /api/v1/devices/{id}/reference/fetch", 0},
@@ -488,15 +663,22 @@ static void test_role_route_matrix(void **state)
 
 int main(void)
 {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_login_cookie_and_logout),
         cmocka_unit_test(test_csrf_wrong_token),
         cmocka_unit_test(test_login_lock),
         cmocka_unit_test(test_expired_session),
         cmocka_unit_test(test_disabled_user_and_audit),
+        cmocka_unit_test(test_parallel_wrong_logins),
+        cmocka_unit_test(test_unknown_login_same_as_known),
+        cmocka_unit_test(test_stranger_cannot_lock_out),
+        cmocka_unit_test(test_login_content_type_and_origin),
         cmocka_unit_test(test_database_enforces_scope_and_audit),
         cmocka_unit_test(test_device_signatures),
         cmocka_unit_test(test_role_route_matrix),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
+    curl_global_cleanup();
+    return rc;
 }
