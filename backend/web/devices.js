@@ -14,7 +14,7 @@ const row = (d) => `<tr data-device="${esc(d.id)}" data-status="${esc(d.status)}
   <td class="status"><span class="state ${esc(d.status)}">${esc(STATUS_NAMES[d.status] || d.status)}</span></td>
   <td>${dateTime(d.enrolled_at)}</td>
   <td class="last-sync">${dateTime(d.last_sync_at)}</td>
-  <td>${d.status === "active" && canRevoke() ? `<button type="button" class="revoke">Отозвать</button>` : d.revoked_at ? dateTime(d.revoked_at) : ""}</td></tr>`;
+  <td>${d.status === "active" && canRevoke() ? `<button type="button" class="revoke">Отозвать</button>` : d.revoked_at ? `отозван ${dateTime(d.revoked_at)}` : ""}</td></tr>`;
 
 export async function pageDevices() {
   const head = "<h1>Терминалы</h1>";
