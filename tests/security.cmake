@@ -7,6 +7,10 @@ endif()
 
 cf_add_server_test(NAME security.auth LABEL security TIMEOUT 300 CONTRACT
                    SOURCE security/test_auth.c)
+# Terminals and the live stream: deactivation revokes, device revocation and list, the
+# stream scoped to the subscriber's provider and capped per person.
+cf_add_server_test(NAME security.devices LABEL security TIMEOUT 300 CONTRACT
+                   SOURCE security/test_devices.c)
 
 # The dashboard's files and stream over curl: content types, ETag/304, no path leaves the
 # web folder, the stream cap (the script lives beside the browser tests it serves).

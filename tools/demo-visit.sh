@@ -113,7 +113,7 @@ demo_play_visit() {
             ORDER BY started_at DESC NULLS LAST LIMIT 1")
     local password
     password=$(sed -n 's/^demo account: login authority password \([^ ]*\).*/\1/p' "$var/demo-data.out")
-    echo "\$ curl -c cookies -d '{\"login\":\"authority\",\"password\":\"…\"}' $url/api/v1/session"
+    echo "\$ curl -c cookies -H 'Content-Type: application/json' -d '{\"login\":\"authority\",\"password\":\"…\"}' $url/api/v1/session"
     curl -fsS -c "$var/cookies" -H 'Content-Type: application/json' \
         -d "{\"login\":\"authority\",\"password\":\"$password\"}" "$url/api/v1/session" >/dev/null
     echo "\$ curl -b cookies $url/api/v1/visits/$visit"

@@ -10,4 +10,5 @@ export const PAGE_LIST = [
   { name: "exceptions", module: "./overview.js", nav: "Исключения" },
   { name: "ratings", module: "./figures.js", nav: "Оценки" },
   { name: "register", module: "./register.js", nav: "Реестр оплаты" },
+  { name: "devices", module: "./devices.js", nav: "Терминалы" },
 ];

@@ -24,7 +24,7 @@ import { join } from "node:path";
 
 const { URL: base, WORK: work, ARTIFACTS: artifacts, LOGIN: login, PASSWORD: password, SPEC: specPath,
   AUTHORITY_LOGIN: authorityLogin, AUTHORITY_PASSWORD: authorityPassword, OLD_VISIT: oldVisit,
-  DEMO_SQL: demoSql, RATING: rating, RATING_COMMENT: ratingComment } = process.env;
+  DEMO_SQL: demoSql, RATING: rating, RATING_COMMENT: ratingComment, SPARE_DEVICE: spareDevice } = process.env;
 const spec = readFileSync(specPath, "utf8");
 const inSpec = (path) => spec.includes(`\n  ${path}:`);
 const has = {
@@ -32,6 +32,7 @@ const has = {
   statement: inSpec("/api/v1/recipients/{id}/statement"),
   figures: inSpec("/api/v1/figures"),
   register: inSpec("/api/v1/registers") && inSpec("/api/v1/registers/{id}"),
+  devices: inSpec("/api/v1/devices/{id}/revoke"),
 };
 const pending = Object.entries(has).filter(([, on]) => !on).map(([name]) => name);
 /* The catalogue the demo data loads: code -> {norm, tariff} (minutes, kopecks). */
@@ -239,6 +240,22 @@ try {
     check(shown > 0, `the ${name} page shows neither data nor "нет данных"`);
     check(await page.locator("main .error:not([hidden])").count() === 0, `the ${name} page shows an error`);
     await shot(page, `6-${name}`);
+  }
+  {
+    step = "devices";
+    check(Boolean(spareDevice), "dashboard.sh passed no SPARE_DEVICE");
+    /* The manager sees the provider's terminals with their last sync and revokes a spare
+     * one (not the agent's) with a reason. */
+    await rendered("#/devices");
+    const spare = page.locator(`#devices tr[data-device="${spareDevice}"]`);
+    await spare.waitFor({ timeout: 10000 });
+    const syncs = await page.locator("#devices .last-sync").allTextContents();
+    check(syncs.some((t) => t.trim() !== "—"), "no terminal shows a last sync (the agent's has synced)");
+    await spare.locator("button.revoke").click();
+    await page.locator("#revoke-form textarea[name=reason]").fill("Терминал утерян");
+    await page.locator("#revoke-form button[type=submit]").click();
+    await page.locator(`#devices tr[data-device="${spareDevice}"][data-status=revoked]`).waitFor({ timeout: 10000 });
+    await shot(page, "6b-devices");
   }
   if (has.figures) {
     step = "figures";

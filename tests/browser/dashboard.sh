@@ -85,7 +85,10 @@ agent_ok sync --json
 manager_password=$(sed -n 's/^demo account: login manager1 password \([^ ]*\).*/\1/p' "$work/demo-data.out")
 # The department's account approves the register; the contract says which API parts
 # the page must use (dashboard.mjs reads it).
-URL="http://127.0.0.1:$port2" WORK="$work" ARTIFACTS="$artifacts" LOGIN=manager1 PASSWORD="$manager_password" \
+# A spare terminal of the demo provider's second worker, for the devices page to revoke.
+spare_device=$(sql "INSERT INTO devices (id, worker_id, public_key) VALUES (gen_random_uuid(),
+                    md5('demo:worker:2')::uuid, decode(repeat('00', 32), 'hex')) RETURNING id")
+URL="http://127.0.0.1:$port2" WORK="$work" SPARE_DEVICE="$spare_device" ARTIFACTS="$artifacts" LOGIN=manager1 PASSWORD="$manager_password" \
     AUTHORITY_LOGIN=authority AUTHORITY_PASSWORD="$authority_password" SPEC="$src/api/openapi.yaml" OLD_VISIT="$old_visit" \
     DEMO_SQL="$src/sql/demo/demo_data.sql" RATING=2 RATING_COMMENT="Пришла ненадолго" \
     node "$src/tests/browser/dashboard.mjs" >"$work/browser.log" 2>&1 &

@@ -4,7 +4,7 @@
 # security headers, a configurable web folder (CAREFACT_WEB_DIR), and that no URL --
 # dot segments, encoded slashes, hidden names, symlinks, oversized files -- reads a
 # file outside the folder. Then the event stream: `ready`, a notification arriving
-# as `event: events`, and the cap on concurrent streams (503 problem beyond it).
+# as `event: events`, and the cap on concurrent streams (429 problem beyond it).
 set -euo pipefail
 case_name=web_static
 source "$CF_SOURCE_DIR/tests/e2e/agent_visit_lib.sh"
@@ -91,13 +91,13 @@ curl -sN --max-time 4 -b "$work/cookies" "http://127.0.0.1:$port/api/v1/stream" 
 s2=$!
 for _ in $(seq 50); do grep -q "event: ready" "$work/s2" && break; sleep 0.05; done
 get /api/v1/stream -b "$work/cookies" --max-time 4
-expect "third stream" "$code" 503
+expect "third stream" "$code" 429
 expect "third stream type" "$(header Content-Type)" "application/problem+json"
 wait "$s1" "$s2" || true
 # The server notices a closed stream at its next keep-alive writes (every 2 s).
 for _ in $(seq 20); do
     get /api/v1/stream -b "$work/cookies" --max-time 1 || true
-    [ "$code" = 503 ] || break
+    [ "$code" = 429 ] || break
     sleep 0.5
 done
 expect "a slot is free again after streams end" "$(grep -c 'event: ready' "$work/b")" 1

@@ -74,7 +74,7 @@ sign_in() {
     if [ ! -s "$work/cookies" ] || ! curl -fsS -b "$work/cookies" \
         "http://127.0.0.1:$port/api/v1/session" >/dev/null 2>&1; then
         curl -fsS -c "$work/cookies" -X POST "http://127.0.0.1:$port/api/v1/session" \
-            -d "{\"login\":\"authority\",\"password\":\"$authority_password\"}" >/dev/null ||
+            -H 'Content-Type: application/json' -d "{\"login\":\"authority\",\"password\":\"$authority_password\"}" >/dev/null ||
             fail "cannot sign in as the demo authority"
     fi
 }

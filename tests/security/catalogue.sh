@@ -37,6 +37,9 @@ allowed=(
     "visit_thresholds"
     # the database epoch: one random id
     "db_epoch"
+    # login throttling (sql/0012): hashes of login texts and client addresses, written
+    # before anyone is known (no provider to scope by); no provider's data
+    "login_throttle"
 )
 allowed_sql=$(printf "'%s'," "${allowed[@]}")
 allowed_sql=${allowed_sql%,}

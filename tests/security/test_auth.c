@@ -7,6 +7,7 @@
  * its provider can see: exactly 401/403 when refused, the route's success status when
  * allowed; no body ever carries another provider's data). Its exchanges are recorded
  * for the contract check. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
 #include <cjson/cJSON.h>
 #include <libpq-fe.h>
 
@@ -105,6 +107,8 @@ static long status_of(const struct cf_session *s, bool csrf, const char *method,
     return status;
 }
 
+static void forget_failures(void);
+
 static void login(const char *who, struct cf_session *s)
 {
     assert_int_equal(cf_harness_login(&harness, who, PASSWORD, s), 0);
@@ -154,6 +158,7 @@ static void test_csrf_wrong_token(void **state)
 static void test_login_lock(void **state)
 {
     (void)state;
+    forget_failures();
     assert_int_equal(cf_harness_account(&harness, "lockme", "authority", NULL, NULL, PASSWORD), 0);
     const char wrong[] = "{\"login\":\"lockme\",\"password\":\"not-the-password\"}";
     const char right[] = "{\"login\":\"lockme\",\"password\":\"" PASSWORD "\"}";
@@ -168,16 +173,21 @@ static void test_login_lock(void **state)
                                "{\"login\":\"nobody\",\"password\":\"x\"}", "/login-failed"),
                      401);
     /* Each further failure doubles the lock. */
-    cf_harness_sql(&harness, "UPDATE users SET locked_until = NULL WHERE login = 'lockme'");
+    cf_harness_sql(&harness, "UPDATE login_throttle SET locked_until = NULL");
     assert_int_equal(status_of(NULL, false, "POST", "/api/v1/session", wrong, "/login-failed"),
                      401);
-    assert_true(cf_harness_sql_long(&harness, "SELECT extract(epoch FROM locked_until - now()) "
-                                              "FROM users WHERE login = 'lockme'") >= 1);
-    cf_harness_sql(&harness, "UPDATE users SET locked_until = NULL WHERE login = 'lockme'");
+    assert_true(cf_harness_sql_long(&harness,
+                                    "SELECT max(extract(epoch FROM locked_until - now())) "
+                                    "FROM login_throttle") >= 1);
+    cf_harness_sql(&harness, "UPDATE login_throttle SET locked_until = NULL");
     assert_int_equal(status_of(NULL, false, "POST", "/api/v1/session", right, NULL), 201);
-    assert_int_equal(cf_harness_sql_long(&harness, "SELECT failed_logins FROM users "
-                                                   "WHERE login = 'lockme'"),
+    /* The login's failures are forgotten; the address keeps its own count. */
+    assert_int_equal(cf_harness_sql_long(&harness,
+                                         "SELECT sum(failures) FROM login_throttle WHERE key IN "
+                                         "(login_throttle_key('account', 'lockme', ''), "
+                                         "login_throttle_key('pair', 'lockme', '127.0.0.1'))"),
                      0);
+    forget_failures();
 }
 
 static void test_expired_session(void **state)
@@ -214,6 +224,176 @@ static void test_disabled_user_and_audit(void **state)
     struct cf_session m;
     login("mgr1", &m);
     assert_int_equal(status_of(&m, false, "GET", "/api/v1/audit", NULL, "/forbidden"), 403);
+}
+
+/* ==== Login under attack (issue 13) ==== */
+
+/* A login POST sent from the loopback address `from` (the whole of 127.0.0.0/8 is this
+ * host, so 127.0.0.2 reaches the server on 127.0.0.1 as another client), with the given
+ * Content-Type and extra headers (NULL-terminated, may be NULL). Returns the status;
+ * *seconds (may be NULL) is how long the answer took. */
+static long raw_login(const char *from, const char *content_type, const char *const *extra,
+                      const char *body, double *seconds)
+{
+    char url[128], ct[128];
+    snprintf(url, sizeof url, "%s/api/v1/session", harness.base_url);
+    snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
+    struct curl_slist *headers = curl_slist_append(NULL, ct);
+    for (size_t i = 0; extra && extra[i]; i++)
+        headers = curl_slist_append(headers, extra[i]);
+    CURL *curl = curl_easy_init();
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_INTERFACE, from);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+    FILE *sink = fopen("/dev/null", "w");
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, sink);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long status = -1;
+    if (curl_easy_perform(curl) == CURLE_OK)
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (seconds)
+        *seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    fclose(sink);
+    curl_easy_cleanup(curl);
+    curl_slist_free_all(headers);
+    return status;
+}
+
+static long login_from(const char *from, const char *login_name, const char *password)
+{
+    char body[200];
+    snprintf(body, sizeof body, "{\"login\":\"%s\",\"password\":\"%s\"}", login_name, password);
+    return raw_login(from, "application/json", NULL, body, NULL);
+}
+
+/* Every failure forgotten: each test starts with a clean slate. */
+static void forget_failures(void)
+{
+    assert_int_equal(cf_harness_sql(&harness, "DELETE FROM login_throttle"), 0);
+}
+
+struct parallel_login {
+    pthread_t thread;
+    long status;
+};
+
+static void *parallel_login_run(void *arg)
+{
+    struct parallel_login *p = arg;
+    p->status = login_from("127.0.0.1", "racer", "not-the-password");
+    return NULL;
+}
+
+/* 30 wrong passwords at once test at most 3: the attempt is taken before the work. */
+static void test_parallel_wrong_logins(void **state)
+{
+    (void)state;
+    forget_failures();
+    assert_int_equal(cf_harness_account(&harness, "racer", "authority", NULL, NULL, PASSWORD), 0);
+    enum { N = 30 };
+    struct parallel_login p[N];
+    for (int i = 0; i < N; i++)
+        assert_int_equal(pthread_create(&p[i].thread, NULL, parallel_login_run, &p[i]), 0);
+    int failed = 0, locked = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(p[i].thread, NULL);
+        failed += p[i].status == 401;
+        locked += p[i].status == 429;
+    }
+    print_message("30 parallel wrong logins: %d answered 401 (password tested), %d 429\n", failed,
+                  locked);
+    assert_int_equal(failed + locked, N);
+    assert_true(failed <= 3);
+    forget_failures();
+}
+
+static double median(double *v, int n)
+{
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            double t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* A known login and an unknown one answer the same statuses in the same order, and
+ * take the same time. */
+static void test_unknown_login_same_as_known(void **state)
+{
+    (void)state;
+    forget_failures();
+    assert_int_equal(cf_harness_account(&harness, "known1", "authority", NULL, NULL, PASSWORD), 0);
+    long known[6], unknown[6];
+    for (int i = 0; i < 6; i++) {
+        known[i] = login_from("127.0.0.3", "known1", "wrong-password");
+        unknown[i] = login_from("127.0.0.3", "unknown1", "wrong-password");
+    }
+    for (int i = 0; i < 6; i++) {
+        if (known[i] != unknown[i])
+            fail_msg("attempt %d: known login %ld, unknown login %ld", i + 1, known[i], unknown[i]);
+    }
+    assert_int_equal(known[0], 401);
+    assert_int_equal(known[5], 429);
+    /* Time: the same scrypt work either way (the slate cleared before each try). */
+    enum { TRIES = 20 };
+    double tk[TRIES], tu[TRIES];
+    for (int i = 0; i < TRIES; i++) {
+        forget_failures();
+        assert_int_equal(raw_login("127.0.0.3", "application/json", NULL,
+                                   "{\"login\":\"known1\",\"password\":\"wrong\"}", &tk[i]),
+                         401);
+        assert_int_equal(raw_login("127.0.0.3", "application/json", NULL,
+                                   "{\"login\":\"unknown1\",\"password\":\"wrong\"}", &tu[i]),
+                         401);
+    }
+    double mk = median(tk, TRIES), mu = median(tu, TRIES);
+    print_message("median login time: known-wrong %.1f ms, unknown %.1f ms\n", mk * 1e3, mu * 1e3);
+    assert_true(mu > mk * 0.6 && mu < mk * 1.6);
+    forget_failures();
+}
+
+/* A stranger's failures from one address do not lock the account's owner out at another. */
+static void test_stranger_cannot_lock_out(void **state)
+{
+    (void)state;
+    forget_failures();
+    assert_int_equal(cf_harness_account(&harness, "victim", "authority", NULL, NULL, PASSWORD), 0);
+    for (int i = 0; i < 13; i++) {
+        long st = login_from("127.0.0.2", "victim", "guess");
+        assert_true(st == 401 || st == 429);
+    }
+    /* The stranger's address is held back, even with the right password ... */
+    assert_int_equal(login_from("127.0.0.2", "victim", PASSWORD), 429);
+    /* ... the owner's is not. */
+    assert_int_equal(login_from("127.0.0.1", "victim", PASSWORD), 201);
+    forget_failures();
+}
+
+/* A cross-site form cannot sign a victim in: JSON only, and no other site's Origin. */
+static void test_login_content_type_and_origin(void **state)
+{
+    (void)state;
+    forget_failures();
+    const char body[] = "{\"login\":\"mgr1\",\"password\":\"" PASSWORD "\"}";
+    assert_int_equal(raw_login("127.0.0.1", "text/plain", NULL, body, NULL), 415);
+    assert_int_equal(raw_login("127.0.0.1", "application/x-www-form-urlencoded", NULL, body, NULL),
+                     415);
+    const char *evil[] = {"Origin: https://evil.example", NULL};
+    assert_int_equal(raw_login("127.0.0.1", "application/json", evil, body, NULL), 403);
+    const char *cross[] = {"Sec-Fetch-Site: cross-site", NULL};
+    assert_int_equal(raw_login("127.0.0.1", "application/json", cross, body, NULL), 403);
+    char own[128];
+    snprintf(own, sizeof own, "Origin: %s", harness.base_url);
+    const char *same[] = {own, "Sec-Fetch-Site: same-origin", NULL};
+    assert_int_equal(raw_login("127.0.0.1", "application/json; charset=utf-8", same, body, NULL),
+                     201);
+    assert_int_equal(raw_login("127.0.0.1", "application/json", NULL, body, NULL), 201);
 }
 
 /* ==== In the database itself ==== */
@@ -384,6 +564,9 @@ static const struct route_spec {
     {"DELETE /api/v1/session", PEOPLE, 204},
     {"GET /api/v1/audit", A(ADMIN) | A(AUTHORITY), 200},
     {"POST /api/v1/devices", ANYONE, 201}, /* the one-time code proves */
+    {"GET /api/v1/devices", OVERSEE, 200},
+    {"POST /api/v1/devices/{id}/revoke", A(ADMIN) | A(MANAGER), 200},
+    {"POST /api/v1/workers/{id}/deactivate", A(ADMIN) | A(MANAGER), 200},
     {"POST /api/v1/devices/{id}/events", A(DEVICE), 200},
     {"GET /api/v1/devices/{id}/reference", A(DEVICE), 200},
     {"POST /api/v1/devices/{id}/reference/fetch", A(DEVICE), 200},
@@ -504,7 +687,24 @@ static void prepare(const char *method, const char *pattern, enum who w, struct 
     memset(p, 0, sizeof *p);
     p->session = (w == NOBODY || w == DEVICE) ? NULL : &m.sessions[w];
     bool post = strcmp(method, "POST") == 0;
-    if (strncmp(pattern, "/api/v1/devices/{id}", 20) == 0) {
+    if (strcmp(pattern, "/api/v1/devices/{id}/revoke") == 0) {
+        struct cf_terminal spare; /* a terminal of worker 1 made for this call alone */
+        enrol_device(&spare);
+        snprintf(id, sizeof id, "%s", spare.id_text);
+        snprintf(p->body, sizeof p->body, "{\"reason\":\"Терминал утерян\"}");
+        snprintf(p->after, sizeof p->after, "SELECT status = 'active' FROM devices WHERE id = '%s'",
+                 spare.id_text);
+    } else if (strcmp(pattern, "/api/v1/workers/{id}/deactivate") == 0) {
+        sql_text("SELECT gen_random_uuid()", id, 40); /* a worker of provider 1 for this call */
+        char sql[300];
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO workers (id, provider_id, full_name) VALUES ('%s', '%s', "
+                 "'Матрица Работник')",
+                 id, provider1);
+        assert_int_equal(cf_harness_sql(&harness, sql), 0);
+        snprintf(p->body, sizeof p->body, "{\"reason\":\"Уволен\"}");
+        snprintf(p->after, sizeof p->after, "SELECT active FROM workers WHERE id = '%s'", id);
+    } else if (strncmp(pattern, "/api/v1/devices/{id}", 20) == 0) {
         snprintf(id, sizeof id, "%s", m.device.id_text);
     } else if (strcmp(pattern, "/web/{id}") == 0) {
         snprintf(id, sizeof id, "app.js");
@@ -873,16 +1073,23 @@ static void test_documented_statuses(void **state)
 
 int main(void)
 {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_login_cookie_and_logout),
         cmocka_unit_test(test_csrf_wrong_token),
         cmocka_unit_test(test_login_lock),
         cmocka_unit_test(test_expired_session),
         cmocka_unit_test(test_disabled_user_and_audit),
+        cmocka_unit_test(test_parallel_wrong_logins),
+        cmocka_unit_test(test_unknown_login_same_as_known),
+        cmocka_unit_test(test_stranger_cannot_lock_out),
+        cmocka_unit_test(test_login_content_type_and_origin),
         cmocka_unit_test(test_database_enforces_scope_and_audit),
         cmocka_unit_test(test_device_signatures),
         cmocka_unit_test(test_role_route_matrix),
         cmocka_unit_test(test_documented_statuses), /* after the matrix: its visit, month */
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
+    curl_global_cleanup();
+    return rc;
 }

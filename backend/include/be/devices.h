@@ -1,5 +1,6 @@
-/* Device enrolment: one-time codes issued for a worker, exchanged by the terminal
- * for a device id bound to its Ed25519 public key. */
+/* Terminals: one-time codes issued for a worker, exchanged by the terminal for a device
+ * id bound to its Ed25519 public key; the list of terminals, revoking one, deactivating a
+ * worker (which revokes theirs). */
 #ifndef BE_DEVICES_H
 #define BE_DEVICES_H
 
@@ -15,6 +16,8 @@
 int be_enroll_code_issue(const char *conninfo, const char *worker_id, int ttl_minutes, char *code,
                          char *error, size_t error_size);
 
-extern const struct be_module be_devices_module; /* POST /api/v1/devices */
+/* POST /api/v1/devices (enrolment), GET /api/v1/devices (the list),
+ * POST /api/v1/devices/{id}/revoke, POST /api/v1/workers/{id}/deactivate */
+extern const struct be_module be_devices_module;
 
 #endif

@@ -28,6 +28,7 @@ struct be_transport {
     int (*write)(void *conn, const void *data, size_t len); /* bytes written or -1 */
     int (*read)(void *conn, void *buf, size_t len); /* bytes read, 0 at the end, -1 */
     long long (*content_length)(void *conn); /* -1 when not given (chunked, none) */
+    const char *(*remote_addr)(void *conn); /* the client's IP address as text, or NULL */
 };
 
 /* A failed statement as the database described it (be_db_check), for the answer. */
@@ -69,6 +70,9 @@ const char *be_param(const struct be_request *req, const char *name);
 /* A request header's value (case-insensitive name), or NULL. */
 const char *be_request_header(const struct be_request *req, const char *name);
 
+/* The client's IP address as text (the TCP peer: no X-Forwarded-For is believed), or ""
+ * when the transport does not know it (borrowed). */
+const char *be_request_remote_addr(const struct be_request *req);
 /* Is the request over TLS (cookies get Secure)? */
 bool be_request_is_tls(const struct be_request *req);
 

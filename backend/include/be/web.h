@@ -23,12 +23,15 @@ const char *be_web_dir(void);
 
 /* GET /api/v1/stream: text/event-stream. Sends `event: ready` at once, then
  * `event: events` with data {"device_id","stored"} whenever a device's events were
- * stored (on any instance), and a comment line as keep-alive every 2 s (how a
- * closed browser is noticed). A stream
+ * stored (on any instance) — only the subscriber's: admin and authority hear every
+ * provider's, a manager their provider's, a worker their own terminals' — and a comment
+ * line as keep-alive every 2 s (how a closed browser is noticed). A stream
  * ends after BE_WEB_STREAM_SECONDS; the browser's EventSource reconnects by itself
  * (`retry:`), which keeps shutdown drains short. At most half the worker threads
- * stream at once (503 problem beyond). */
+ * stream at once, and at most BE_WEB_STREAMS_PER_USER for one person (429 problem
+ * `too-many-streams` beyond either). */
 #define BE_WEB_STREAM_SECONDS 25
+#define BE_WEB_STREAMS_PER_USER 2
 
 /* Called by ingest after COMMIT: NOTIFY the stream channel that device_id (text
  * UUID) stored `stored` events. Nothing when stored is 0; a failure is only logged

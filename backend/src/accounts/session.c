@@ -3,6 +3,7 @@
  * reads sessions through be/session_auth.h. */
 #include "be/session.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +21,16 @@
 #include "cf/json.h"
 #include "sql/session_sql.h"
 
-#define LOCK_AFTER 3 /* failures before each further one locks the login for a while */
+/* Throttling (sql/0012_accounts_devices.sql, login_attempt; backend/README "Authorisation"). */
+#define LOCK_AFTER 3 /* failures of one login from one address before each further one locks */
+#define ADDRESS_LOCK_AFTER 20 /* failures from one address, any login, before it is locked */
+#define ACCOUNT_LOCK_AFTER 10 /* failures of one login, any address (holds back failed ones) */
 #define LOCK_MAX_S 900 /* longest lock: 15 minutes */
+/* What an unknown login's password is checked against: the same scrypt parameters as
+ * every stored hash (be_password_hash), so both take the same time. */
+#define DUMMY_HASH                                                                                 \
+    "scrypt$16384$8$1$00000000000000000000000000000000$"                                           \
+    "0000000000000000000000000000000000000000000000000000000000000000"
 #define LOGIN_BODY_MAX 4096
 
 static void copy_field(char *dst, size_t size, PGresult *res, int col)
@@ -58,18 +67,67 @@ static void login_failed(struct be_request *req)
                      "The login or the password is wrong, or the account is disabled.", NULL, NULL);
 }
 
-/* Record a failed attempt: from the LOCK_AFTER-th on, the login is locked for a
- * doubling time (1 s, 2 s, 4 s ... up to LOCK_MAX_S). */
-static int note_failure(struct be_request *req, const char *user_id)
+/* Take one attempt for login from the client's address before any password is looked
+ * at (one statement: the attempt is counted and the locks read with the rows locked).
+ * Returns the seconds to wait (the attempt refused), 0 to go ahead, -1 on a database
+ * error. */
+static long take_attempt(struct be_request *req, const char *login)
 {
-    char after[8], max[8];
+    char after[8], address_after[8], account_after[8], max[8];
     snprintf(after, sizeof after, "%d", LOCK_AFTER);
+    snprintf(address_after, sizeof address_after, "%d", ADDRESS_LOCK_AFTER);
+    snprintf(account_after, sizeof account_after, "%d", ACCOUNT_LOCK_AFTER);
     snprintf(max, sizeof max, "%d", LOCK_MAX_S);
-    const char *params[3] = {user_id, after, max};
-    PGresult *res = PQexecParams(req->db, sql_login_failure, 3, NULL, params, NULL, NULL, 0);
-    int ok = be_db_check(req, res, PGRES_COMMAND_OK);
+    const char *params[6] = {
+        login, be_request_remote_addr(req), after, address_after, account_after, max};
+    PGresult *res = PQexecParams(req->db, sql_login_attempt, 6, NULL, params, NULL, NULL, 0);
+    long wait_s = -1;
+    if (be_db_check(req, res, PGRES_TUPLES_OK) && PQntuples(res) == 1) {
+        char *end = NULL;
+        wait_s = strtol(PQgetvalue(res, 0, 0), &end, 10);
+        if (!end || *end != '\0' || wait_s < 0)
+            wait_s = -1;
+    }
+    PQclear(res);
+    return wait_s;
+}
+
+static int note_success(struct be_request *req, const char *login)
+{
+    char address_after[8];
+    snprintf(address_after, sizeof address_after, "%d", ADDRESS_LOCK_AFTER);
+    const char *params[3] = {login, be_request_remote_addr(req), address_after};
+    PGresult *res = PQexecParams(req->db, sql_login_succeeded, 3, NULL, params, NULL, NULL, 0);
+    int ok = be_db_check(req, res, PGRES_TUPLES_OK);
     PQclear(res);
     return ok ? 0 : -1;
+}
+
+/* A sign-in sent by a page of another site is refused: Sec-Fetch-Site (sent by every
+ * current browser) must be same-origin or none, and an Origin must name this server's
+ * host. A client that sends neither (curl, the tests) is not a browser on another site. */
+static bool same_origin(const struct be_request *req)
+{
+    const char *site = be_request_header(req, "Sec-Fetch-Site");
+    if (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
+        return false;
+    const char *origin = be_request_header(req, "Origin");
+    if (!origin)
+        return true;
+    const char *host = be_request_header(req, "Host");
+    const char *sep = strstr(origin, "://");
+    return host && sep && strcmp(sep + 3, host) == 0;
+}
+
+static void login_locked(struct be_request *req, long wait_s)
+{
+    char detail[200];
+    snprintf(detail, sizeof detail,
+             "Too many wrong passwords for this login from here; try again in %ld s.", wait_s);
+    cJSON *extra = cJSON_CreateObject();
+    if (extra)
+        cJSON_AddNumberToObject(extra, "retry_after_s", (double)wait_s);
+    be_reply_problem(req, 429, "login-locked", "Login temporarily locked", detail, NULL, extra);
 }
 
 /* Make a session for the user in req->who: a random token (the cookie) whose
@@ -111,6 +169,11 @@ static void handle_session_create(struct be_request *req)
     PGresult *res = NULL;
     char login[BE_LOGIN_MAX + 1] = "", password[BE_PASSWORD_MAX + 1] = "";
     char cookie[256], expires_at[40];
+    if (!same_origin(req)) {
+        be_reply_problem(req, 403, "cross-site", "Sign in from this site",
+                         "A sign-in sent by a page of another site is refused.", NULL, NULL);
+        return;
+    }
     int rc = cf_json_parse(req->body ? req->body : "", req->body_len, LOGIN_BODY_MAX, &body, &d);
     if (!rc)
         rc = cf_json_check_fields(body, allowed, "", &d);
@@ -123,45 +186,37 @@ static void handle_session_create(struct be_request *req)
         be_reply_invalid(req, &d);
         goto out;
     }
+    /* NOTE: the attempt is taken before the password is checked, in one statement: N
+     * parallel wrong passwords test at most LOCK_AFTER of them. Known and unknown logins
+     * go the same way (the throttle is keyed by the login's text, not the account). */
+    long wait_s = take_attempt(req, login);
+    if (wait_s < 0) {
+        be_reply_db_error(req, req->db, "login attempt");
+        goto out;
+    }
+    if (wait_s > 0) { /* locked: the password is not even looked at */
+        login_locked(req, wait_s);
+        goto out;
+    }
     const char *params[1] = {login};
     res = PQexecParams(req->db, sql_login_user, 1, NULL, params, NULL, NULL, 0);
     if (!be_db_check(req, res, PGRES_TUPLES_OK)) {
         be_reply_db_error(req, req->db, "login");
         goto out;
     }
-    if (PQntuples(res) != 1) {
-        /* The same work as a real check, so timing does not tell which logins exist. */
-        be_password_verify(password, "scrypt$16384$8$1$00000000000000000000000000000000$"
-                                     "000000000000000000000000000000000000000000000000000000000"
-                                     "0000000");
-        login_failed(req);
+    /* The same scrypt work for an unknown login as for a known one. */
+    bool known = PQntuples(res) == 1;
+    bool right = be_password_verify(password, known ? PQgetvalue(res, 0, 5) : DUMMY_HASH);
+    if (!known || !right || strcmp(PQgetvalue(res, 0, 6), "t") == 0) {
+        login_failed(req); /* counted already by take_attempt */
         goto out;
     }
-    char *end = NULL;
-    long wait_s = strtol(PQgetvalue(res, 0, 7), &end, 10);
-    if (end && *end == '\0' && wait_s > 0) {
-        /* Locked after repeated failures: the password is not even looked at. */
-        char detail[200];
-        snprintf(detail, sizeof detail,
-                 "Too many wrong passwords for this login; try again in %ld s.", wait_s);
-        cJSON *extra = cJSON_CreateObject();
-        if (extra)
-            cJSON_AddNumberToObject(extra, "retry_after_s", (double)wait_s);
-        be_reply_problem(req, 429, "login-locked", "Login temporarily locked", detail, NULL, extra);
+    if (note_success(req, login)) {
+        be_reply_db_error(req, req->db, "login success");
         goto out;
     }
     struct be_principal *w = &req->who;
     copy_field(w->user_id, sizeof w->user_id, res, 0);
-    if (!be_password_verify(password, PQgetvalue(res, 0, 5)) ||
-        strcmp(PQgetvalue(res, 0, 6), "t") == 0) {
-        if (note_failure(req, w->user_id)) {
-            be_reply_db_error(req, req->db, "login failure");
-            goto out;
-        }
-        memset(w, 0, sizeof *w);
-        login_failed(req);
-        goto out;
-    }
     copy_field(w->login, sizeof w->login, res, 1);
     w->role = be_role_bit(PQgetvalue(res, 0, 2));
     copy_field(w->provider, sizeof w->provider, res, 3);

@@ -22,5 +22,4 @@ SELECT $2, 'user.disable', 'user:' || $1 FROM u RETURNING id
 -- $1 login, $2 role, $3 the demo provider's seed or '', $4 password hash.
 INSERT INTO users (login, role, provider_id, password_hash)
 VALUES ($1, $2, CASE WHEN $3 = '' THEN NULL ELSE md5($3)::uuid END, $4)
-ON CONFLICT (login) DO UPDATE SET password_hash = EXCLUDED.password_hash, disabled_at = NULL,
-                                  failed_logins = 0, locked_until = NULL
+ON CONFLICT (login) DO UPDATE SET password_hash = EXCLUDED.password_hash, disabled_at = NULL

@@ -1,14 +1,19 @@
-/* Device enrolment (see be/devices.h): codes are short enough to type on a
- * terminal, stored only as SHA-256, usable once, and expire. */
+/* Terminals (see be/devices.h): enrolment with one-time codes (short enough to type on a
+ * terminal, stored only as SHA-256, usable once, and expire); the list of a provider's
+ * terminals with their last sync; revoking one; deactivating a worker, which revokes all
+ * of theirs. Each change made by a person is audited in its transaction. */
 #include "be/devices.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libpq-fe.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "be/audit.h"
+#include "be/auth.h"
 #include "be/db.h"
 #include "be/reply.h"
 #include "cf/codec.h"
@@ -102,7 +107,8 @@ static int enrol_tx(struct be_request *req, void *ctx)
     else if (strcmp(PQgetvalue(res, 0, 3), "t") == 0)
         e->refusal = "This enrolment code was already used; ask your manager for a new one.";
     else if (strcmp(PQgetvalue(res, 0, 4), "t") == 0)
-        e->refusal = "This enrolment code has expired; ask your manager for a new one.";
+        e->refusal = "This enrolment code has expired (or its worker was deactivated); ask your "
+                     "manager for a new one.";
     if (e->refusal) {
         PQclear(res);
         return BE_TX_ROLLBACK;
@@ -177,7 +183,177 @@ static void handle_enroll(struct be_request *req)
     enroll(req, code, key);
 }
 
+/* ==== The terminals of a provider: list, revoke, deactivate a worker ==== */
+
+#define REASON_BODY_MAX 4096
+#define REASON_MAX_CHARS 500
+
+static void handle_device_list(struct be_request *req)
+{
+    const char *params[1] = {be_auth_provider_scope(req)};
+    PGresult *res = PQexecParams(req->db, sql_device_list, 1, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK) || PQntuples(res) != 1) {
+        be_reply_db_error(req, req->db, "device list");
+    } else {
+        cJSON *body = cJSON_CreateObject();
+        cJSON *list = cJSON_Parse(PQgetvalue(res, 0, 0));
+        if (body && list)
+            cJSON_AddItemToObject(body, "devices", list);
+        else
+            cJSON_Delete(list);
+        be_reply_json(req, 200, body);
+    }
+    PQclear(res);
+}
+
+/* A person's change to a terminal or a worker: the record, why, and what came of it. */
+struct deactivation {
+    const char *id; /* the device or worker (borrowed from the path) */
+    char reason[REASON_MAX_CHARS * 4 + 1];
+    int outcome; /* 404, 403 or 0 (done) */
+    bool already; /* the device was revoked / the worker inactive before */
+    long devices; /* a worker's: terminals revoked */
+};
+
+/* {"reason": "..."} (required, a person's text). Answers 422 itself. */
+static bool read_reason(struct be_request *req, struct deactivation *x)
+{
+    static const char *const allowed[] = {"reason", NULL};
+    struct cf_error_detail d = {0};
+    cJSON *body = NULL;
+    int rc = cf_json_parse(req->body ? req->body : "", req->body_len, REASON_BODY_MAX, &body, &d);
+    if (!rc)
+        rc = cf_json_check_fields(body, allowed, "", &d);
+    if (!rc)
+        rc = cf_json_get_text(body, "reason", "", true, REASON_MAX_CHARS, "say why", x->reason,
+                              sizeof x->reason, &d);
+    cJSON_Delete(body);
+    if (rc)
+        be_reply_invalid(req, &d);
+    return !rc;
+}
+
+/* Find the record under every provider (find: its provider in column 0, a flag in 1),
+ * then: unknown 404, another provider's for a manager 403 (the route says so: a manager
+ * is told the terminal is not theirs), else the scope narrowed back to the caller's.
+ * Returns BE_TX_COMMIT to go on, BE_TX_ROLLBACK (x->outcome) or BE_TX_FAILED. */
+static int find_in_scope(struct be_request *req, const char *find, struct deactivation *x,
+                         const char *flag_true)
+{
+    const char *scope = be_auth_provider_scope(req);
+    if (be_db_set_scope(req->db, "*"))
+        return BE_TX_FAILED;
+    const char *params[1] = {x->id};
+    PGresult *res = PQexecParams(req->db, find, 1, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK)) {
+        PQclear(res);
+        return BE_TX_FAILED;
+    }
+    if (PQntuples(res) != 1)
+        x->outcome = 404;
+    else if (scope[0] && strcmp(scope, PQgetvalue(res, 0, 0)) != 0)
+        x->outcome = 403;
+    else
+        x->already = strcmp(PQgetvalue(res, 0, 1), flag_true) != 0;
+    PQclear(res);
+    if (x->outcome)
+        return BE_TX_ROLLBACK;
+    return be_db_set_scope(req->db, scope[0] ? scope : "*") ? BE_TX_FAILED : BE_TX_COMMIT;
+}
+
+static int revoke_tx(struct be_request *req, void *ctx)
+{
+    struct deactivation *x = ctx;
+    int rc = find_in_scope(req, sql_device_find, x, "active");
+    if (rc != BE_TX_COMMIT || x->already)
+        return rc == BE_TX_COMMIT ? BE_TX_ROLLBACK : rc;
+    const char *params[1] = {x->id};
+    PGresult *res = PQexecParams(req->db, sql_device_revoke, 1, NULL, params, NULL, NULL, 0);
+    bool ok = be_db_check(req, res, PGRES_COMMAND_OK);
+    PQclear(res);
+    char subject[64];
+    snprintf(subject, sizeof subject, "device:%s", x->id);
+    return ok && !be_audit(req, "device.revoke", subject, x->reason, NULL) ? BE_TX_COMMIT
+                                                                           : BE_TX_FAILED;
+}
+
+static int deactivate_tx(struct be_request *req, void *ctx)
+{
+    struct deactivation *x = ctx;
+    int rc = find_in_scope(req, sql_worker_find, x, "t");
+    if (rc != BE_TX_COMMIT || x->already)
+        return rc == BE_TX_COMMIT ? BE_TX_ROLLBACK : rc;
+    const char *params[1] = {x->id};
+    PGresult *res = PQexecParams(req->db, sql_worker_deactivate, 1, NULL, params, NULL, NULL, 0);
+    bool ok = be_db_check(req, res, PGRES_TUPLES_OK) && PQntuples(res) == 1;
+    if (ok)
+        x->devices = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    char subject[64], details[64];
+    snprintf(subject, sizeof subject, "worker:%s", x->id);
+    snprintf(details, sizeof details, "{\"devices_revoked\": %ld}", x->devices);
+    return ok && !be_audit(req, "worker.deactivate", subject, x->reason, details) ? BE_TX_COMMIT
+                                                                                  : BE_TX_FAILED;
+}
+
+/* Run tx on {id}, answer 404/403/200 (an already revoked device or inactive worker is
+ * answered 200 as it stands: the request's aim holds; nothing is audited again). */
+static void deactivate(struct be_request *req, const char *what,
+                       int (*tx)(struct be_request *, void *))
+{
+    struct deactivation x = {.id = be_param(req, "id")};
+    uint8_t id[CF_UUID_LEN];
+    if (cf_uuid_from_text(x.id, id)) {
+        x.outcome = 404;
+    } else {
+        if (!read_reason(req, &x))
+            return;
+        int rc = be_db_transaction(req, NULL, what, tx, &x);
+        if (rc == BE_TX_FAILED)
+            return;
+    }
+    bool device = tx == revoke_tx;
+    if (x.outcome == 404) {
+        be_reply_problem(req, 404, "not-found", device ? "No such device" : "No such worker",
+                         device ? "No terminal has this id." : "No worker has this id.", NULL,
+                         NULL);
+        return;
+    }
+    if (x.outcome == 403) {
+        be_reply_problem(req, 403, "forbidden", "Not your provider's",
+                         device ? "This terminal belongs to another provider's worker."
+                                : "This worker belongs to another provider.",
+                         NULL, NULL);
+        return;
+    }
+    cJSON *body = cJSON_CreateObject();
+    if (body && device) {
+        cJSON_AddStringToObject(body, "id", x.id);
+        cJSON_AddStringToObject(body, "status", "revoked");
+    } else if (body) {
+        cJSON_AddStringToObject(body, "id", x.id);
+        cJSON_AddBoolToObject(body, "active", false);
+        cJSON_AddNumberToObject(body, "devices_revoked", (double)x.devices);
+    }
+    be_reply_json(req, 200, body);
+}
+
+static void handle_device_revoke(struct be_request *req)
+{
+    deactivate(req, "device revoke", revoke_tx);
+}
+
+static void handle_worker_deactivate(struct be_request *req)
+{
+    deactivate(req, "worker deactivate", deactivate_tx);
+}
+
 static const struct be_route routes[] = {
     {"POST", "/api/v1/devices", handle_enroll, true, BE_PUBLIC, ENROLL_BODY_MAX},
+    {"GET", "/api/v1/devices", handle_device_list, true, BE_OVERSIGHT | BE_MANAGER, BE_BODY_NONE},
+    {"POST", "/api/v1/devices/{id}/revoke", handle_device_revoke, true, BE_ADMIN | BE_MANAGER,
+     REASON_BODY_MAX},
+    {"POST", "/api/v1/workers/{id}/deactivate", handle_worker_deactivate, true,
+     BE_ADMIN | BE_MANAGER, REASON_BODY_MAX},
 };
 const struct be_module be_devices_module = BE_MODULE("devices", routes);

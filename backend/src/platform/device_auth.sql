@@ -2,7 +2,9 @@
 -- (tools/sql_embed.c).
 
 -- name: device_lookup
--- $1 device: its enrolled key (hex), status, provider and worker.
-SELECT encode(d.public_key, 'hex'), d.status, w.provider_id, d.worker_id
+-- $1 device: its enrolled key (hex), status ('revoked' too when its worker is no longer
+-- active: sql/0012), provider and worker.
+SELECT encode(d.public_key, 'hex'), CASE WHEN w.active THEN d.status ELSE 'revoked' END,
+       w.provider_id, d.worker_id
 FROM devices d JOIN workers w ON w.id = d.worker_id
 WHERE d.id = $1::uuid

@@ -52,12 +52,19 @@ static long long conn_content_length(void *conn)
     return ri && ri->content_length >= 0 ? ri->content_length : -1;
 }
 
+static const char *conn_remote_addr(void *conn)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    return ri ? ri->remote_addr : NULL;
+}
+
 static const struct be_transport civetweb_transport = {
     .header = conn_header,
     .is_tls = conn_is_tls,
     .write = conn_write,
     .read = conn_read,
     .content_length = conn_content_length,
+    .remote_addr = conn_remote_addr,
 };
 
 /* ==== Body framing ==== */

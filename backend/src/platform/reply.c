@@ -34,6 +34,8 @@ static const char *status_text(int status)
         return "Conflict";
     case 413:
         return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
     case 422:
         return "Unprocessable Content";
     case 429:

@@ -18,6 +18,12 @@ const char *be_request_header(const struct be_request *req, const char *name)
     return req->io ? req->io->header(req->conn, name) : NULL;
 }
 
+const char *be_request_remote_addr(const struct be_request *req)
+{
+    const char *addr = req->io && req->io->remote_addr ? req->io->remote_addr(req->conn) : NULL;
+    return addr ? addr : "";
+}
+
 bool be_request_is_tls(const struct be_request *req)
 {
     return req->io && req->io->is_tls(req->conn);

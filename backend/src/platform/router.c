@@ -5,6 +5,7 @@
 #include "be/router.h"
 
 #include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,23 @@ size_t be_route_body_max(const struct be_route *route, const struct be_config *c
 }
 
 /* ==== Dispatch ==== */
+
+/* Does a request that carries a body (a length over 0, or chunked) declare it as JSON,
+ * the only kind of body any route reads? A form or text/plain body is what a page of
+ * another site can send without asking the browser's permission (no CORS preflight);
+ * refusing it makes every JSON route out of such a page's reach. */
+static bool body_type_ok(const struct be_request *req, long long declared)
+{
+    const char *chunked = be_request_header(req, "Transfer-Encoding");
+    if (declared == 0 || (declared < 0 && !chunked))
+        return true;
+    const char *type = be_request_header(req, "Content-Type");
+    static const char json[] = "application/json";
+    if (!type || strncasecmp(type, json, sizeof json - 1) != 0)
+        return false;
+    char next = type[sizeof json - 1];
+    return next == '\0' || next == ';' || next == ' ' || next == '\t';
+}
 
 /* Read the whole body (Content-Length or chunked) up to cap. Returns 0, or 413 when
  * over the cap (a chunked body: as soon as cap + 1 bytes have arrived), or 400 when
@@ -181,6 +199,11 @@ void be_dispatch(const struct be_route_table *table, struct be_request *req, siz
     long long declared = req->io->content_length(req->conn);
     if (declared > 0 && (unsigned long long)declared > cap) {
         reply_too_large(req, cap);
+        return;
+    }
+    if (cap > 0 && !body_type_ok(req, declared)) {
+        be_reply_problem(req, 415, "unsupported-media-type", "The body must be JSON",
+                         "Send the body with Content-Type: application/json.", NULL, NULL);
         return;
     }
     char *body = NULL;

@@ -7,6 +7,7 @@
 
 #include "be/reference.h"
 #include "be/db.h"
+#include "be/log.h"
 #include "be/reply.h"
 #include "cf/json.h"
 #include "cf/uuid.h"
@@ -61,6 +62,11 @@ static void handle_reference_list(struct be_request *req)
     if (!device_ok(req))
         return;
     const char *params[1] = {be_param(req, "id")};
+    /* The last sync the dashboard shows; a failure to note it does not refuse the list. */
+    PGresult *seen = PQexecParams(req->db, sql_reference_seen, 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(seen) != PGRES_COMMAND_OK)
+        be_log_str("warn", "reference: last sync not recorded", "error", PQerrorMessage(req->db));
+    PQclear(seen);
     reply_query(req, sql_reference_list, 1, params, "reference list");
 }
 

@@ -15,3 +15,7 @@ SELECT json_build_object('items', coalesce(json_agg(json_build_object(
     ORDER BY r.kind, r.id), '[]'))::text
 FROM reference_items($1::uuid) r
 JOIN jsonb_to_recordset($2::jsonb) w(kind text, id text) ON w.kind = r.kind AND w.id = r.id
+
+-- name: reference_seen
+-- $1 device: its last reference download (the dashboard's last sync), now.
+UPDATE devices SET last_reference_at = now() WHERE id = $1::uuid

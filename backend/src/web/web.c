@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "be/log.h"
 #include "be/web.h"
@@ -152,6 +155,45 @@ static void handle_web_asset(struct be_request *req)
 
 static atomic_int streams_open;
 
+/* Streams open per person: one person may not take every slot. A person without a free
+ * row here (more than STREAM_USERS people streaming, past any real thread count) is
+ * refused like one over their cap. */
+#define STREAM_USERS 64
+static struct {
+    char user_id[BE_UUID_TEXT];
+    int open;
+} stream_users[STREAM_USERS];
+static pthread_mutex_t stream_users_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Take (delta 1) or give back (delta -1) one of user_id's stream slots. false when the
+ * person already holds BE_WEB_STREAMS_PER_USER. */
+static bool stream_user_slot(const char *user_id, int delta)
+{
+    bool ok = false;
+    pthread_mutex_lock(&stream_users_lock);
+    int found = -1, free_row = -1;
+    for (int i = 0; i < STREAM_USERS && found < 0; i++) {
+        if (stream_users[i].open > 0 && strcmp(stream_users[i].user_id, user_id) == 0)
+            found = i;
+        else if (stream_users[i].open == 0 && free_row < 0)
+            free_row = i;
+    }
+    if (delta < 0 && found >= 0) {
+        stream_users[found].open--;
+        ok = true;
+    } else if (delta > 0 && found >= 0 && stream_users[found].open < BE_WEB_STREAMS_PER_USER) {
+        stream_users[found].open++;
+        ok = true;
+    } else if (delta > 0 && found < 0 && free_row >= 0) {
+        snprintf(stream_users[free_row].user_id, sizeof stream_users[free_row].user_id, "%s",
+                 user_id);
+        stream_users[free_row].open = 1;
+        ok = true;
+    }
+    pthread_mutex_unlock(&stream_users_lock);
+    return ok;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -165,8 +207,46 @@ static bool stream_write(struct be_request *req, const char *text)
     return be_request_write(req, text, len) == (int)len;
 }
 
-/* Forward every notification waiting on listener. false when the browser left or
- * the database connection broke (the browser reconnects either way). */
+/* Is this notification (ingest's JSON: device, stored, provider, worker) for the
+ * subscriber? Oversight roles see every provider's; anyone else only their provider's,
+ * and a worker only their own terminals'. A payload that names no provider is for the
+ * oversight roles only. */
+static bool notification_for(const struct be_principal *who, const cJSON *note)
+{
+    if (who->role & BE_OVERSIGHT)
+        return true;
+    const char *provider =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(note, "provider_id"));
+    if (!provider || !who->provider[0] || strcmp(provider, who->provider) != 0)
+        return false;
+    if (!(who->role & BE_WORKER))
+        return true;
+    const char *worker = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(note, "worker_id"));
+    return worker && who->worker[0] && strcmp(worker, who->worker) == 0;
+}
+
+/* The frame for one notification, or false when it is not the subscriber's. What is sent
+ * is the device and the count only, as before (the page re-reads what it shows). */
+static bool notification_frame(const struct be_principal *who, const char *payload, char *frame,
+                               size_t size)
+{
+    cJSON *note = cJSON_Parse(payload);
+    const cJSON *device = cJSON_GetObjectItemCaseSensitive(note, "device_id");
+    const cJSON *stored = cJSON_GetObjectItemCaseSensitive(note, "stored");
+    bool ok = cJSON_IsString(device) && cJSON_IsNumber(stored) && notification_for(who, note);
+    /* The payload is ingest's own small JSON; anything longer is not forwarded. */
+    if (ok) {
+        int n = snprintf(frame, size,
+                         "event: events\ndata: {\"device_id\":\"%.64s\",\"stored\":%lld}\n\n",
+                         device->valuestring, (long long)stored->valuedouble);
+        ok = n > 0 && (size_t)n < size;
+    }
+    cJSON_Delete(note);
+    return ok;
+}
+
+/* Forward every notification waiting on listener that is the subscriber's. false when
+ * the browser left or the database connection broke (the browser reconnects either way). */
 static bool forward_notifications(PGconn *listener, struct be_request *req)
 {
     if (!PQconsumeInput(listener))
@@ -175,9 +255,7 @@ static bool forward_notifications(PGconn *listener, struct be_request *req)
     bool ok = true;
     while ((note = PQnotifies(listener)) != NULL) {
         char frame[512];
-        /* The payload is ingest's own small JSON; anything longer is not forwarded. */
-        if (ok && snprintf(frame, sizeof frame, "event: events\ndata: %s\n\n", note->extra) <
-                      (int)sizeof frame)
+        if (ok && notification_frame(&req->who, note->extra, frame, sizeof frame))
             ok = stream_write(req, frame);
         PQfreemem(note);
     }
@@ -207,15 +285,24 @@ static void stream_loop(PGconn *listener, struct be_request *req)
 
 /* NOTE: the stream has its own database connection, not the thread's cached one:
  * a LISTEN left on a shared connection would pile notifications up there. */
+static void too_many_streams(struct be_request *req, const char *detail)
+{
+    be_reply_problem(req, 429, "too-many-streams", "Too many live dashboards", detail, NULL, NULL);
+}
+
 static void handle_stream(struct be_request *req)
 {
     int cap = req->config->threads / 2 > 0 ? req->config->threads / 2 : 1;
+    if (!stream_user_slot(req->who.user_id, 1)) {
+        too_many_streams(req, "You have as many live dashboards open as one person may; close "
+                              "one (the page will retry by itself).");
+        return;
+    }
     if (atomic_fetch_add(&streams_open, 1) >= cap) {
         atomic_fetch_sub(&streams_open, 1);
-        be_reply_problem(req, 503, "unavailable", "Too many live dashboards",
-                         "Every stream slot of this server is taken; the page will retry by "
-                         "itself.",
-                         NULL, NULL);
+        stream_user_slot(req->who.user_id, -1);
+        too_many_streams(req, "Every stream slot of this server is taken; the page will retry "
+                              "by itself.");
         return;
     }
     PGconn *listener = PQconnectdb(req->config->db);
@@ -240,16 +327,25 @@ out:
     PQclear(res);
     PQfinish(listener);
     atomic_fetch_sub(&streams_open, 1);
+    stream_user_slot(req->who.user_id, -1);
 }
 
 void be_web_notify_ingest(PGconn *db, const char *device_id, long long stored)
 {
     if (stored <= 0)
         return;
-    char payload[128];
-    snprintf(payload, sizeof payload, "{\"device_id\":\"%s\",\"stored\":%lld}", device_id, stored);
-    const char *params[] = {BE_WEB_CHANNEL, payload};
-    PGresult *res = PQexecParams(db, "SELECT pg_notify($1, $2)", 2, NULL, params, NULL, NULL, 0);
+    char count[24];
+    snprintf(count, sizeof count, "%lld", stored);
+    const char *params[] = {BE_WEB_CHANNEL, device_id, count};
+    /* The device's provider and worker go with it: the stream forwards a notification
+     * only to those who may see that provider's (or worker's) visits. */
+    PGresult *res = PQexecParams(db,
+                                 "SELECT pg_notify($1, json_build_object('device_id', d.id, "
+                                 "'stored', $3::bigint, 'provider_id', w.provider_id, "
+                                 "'worker_id', d.worker_id)::text) "
+                                 "FROM devices d JOIN workers w ON w.id = d.worker_id "
+                                 "WHERE d.id = $2::uuid",
+                                 3, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         be_log_str("warn", "live stream notify failed", "error", PQerrorMessage(db));
     PQclear(res);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cmocka.h>
 
@@ -122,6 +123,7 @@ static void test_find_and_caps(void **state)
 
 struct fake_conn {
     long long content_length;
+    const char *content_type; /* NULL: application/json */
     const char *body;
     size_t body_pos, bytes_read;
     char written[4096];
@@ -130,8 +132,11 @@ struct fake_conn {
 
 static const char *fake_header(void *conn, const char *name)
 {
-    (void)conn;
-    (void)name;
+    struct fake_conn *c = conn;
+    if (strcasecmp(name, "Content-Type") == 0)
+        return c->content_type ? c->content_type : "application/json";
+    if (strcasecmp(name, "Transfer-Encoding") == 0)
+        return c->content_length < 0 ? "chunked" : NULL;
     return NULL;
 }
 static bool fake_is_tls(void *conn)
@@ -163,8 +168,8 @@ static long long fake_content_length(void *conn)
 {
     return ((struct fake_conn *)conn)->content_length;
 }
-static const struct be_transport fake = {fake_header, fake_is_tls, fake_write, fake_read,
-                                         fake_content_length};
+static const struct be_transport fake = {fake_header, fake_is_tls,         fake_write,
+                                         fake_read,   fake_content_length, NULL};
 
 static int dispatch(const char *method, const char *path, struct fake_conn *c)
 {
@@ -199,6 +204,16 @@ static void test_dispatch_caps_before_reading(void **state)
     dispatch("POST", "/api/v1/session", &small);
     assert_int_equal(handled, 1);
     assert_int_equal(small.bytes_read, 2);
+    /* a body that is not JSON (a cross-site form could send one): 415, nothing read */
+    handled = 0;
+    struct fake_conn form = {.content_length = 2, .body = "{}", .content_type = "text/plain"};
+    assert_int_equal(dispatch("POST", "/api/v1/session", &form), 415);
+    assert_int_equal(form.bytes_read, 0);
+    assert_int_equal(handled, 0);
+    struct fake_conn json_utf8 = {
+        .content_length = 2, .body = "{}", .content_type = "Application/JSON; charset=utf-8"};
+    dispatch("POST", "/api/v1/session", &json_utf8);
+    assert_int_equal(handled, 1);
     /* a route without roles is refused to everyone, before its body */
     struct fake_conn closed = {.content_length = 3, .body = "abc"};
     assert_int_equal(dispatch("GET", "/closed", &closed), 403);
