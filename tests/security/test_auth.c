@@ -1023,6 +1023,19 @@ static void test_documented_statuses(void **state)
     expect_status(NULL, "POST", "/api/v1/session", "{\"login\":\"admin1\"}", NULL, 422);
     expect_status(&admin, "GET", "/api/v1/audit?limit=many", NULL, NULL, 400);
     expect_status(NULL, "POST", "/api/v1/devices", "{not json", NULL, 400);
+    /* JSON only, and no cross-site sign-in; a person's device and worker changes alike */
+    const char *login_body = "{\"login\":\"admin1\",\"password\":\"" PASSWORD "\"}";
+    expect_status(NULL, "POST", "/api/v1/session", login_body, "Content-Type: text/plain", 415);
+    expect_status(NULL, "POST", "/api/v1/session", login_body, "Sec-Fetch-Site: cross-site", 403);
+    char person_change[200];
+    snprintf(person_change, sizeof person_change, "/api/v1/devices/%s/revoke", m.device.id_text);
+    expect_status(&admin, "POST", person_change, "{\"reason\":\"x\"}", "Content-Type: text/plain",
+                  415);
+    snprintf(person_change, sizeof person_change, "/api/v1/workers/%s/deactivate", worker1);
+    expect_status(&admin, "POST", person_change, "{\"reason\":\"x\"}", "Content-Type: text/plain",
+                  415);
+    expect_status(&admin, "POST", "/api/v1/workers/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/deactivate",
+                  "{\"reason\":\"x\"}", NULL, 404);
 
     char path[200], unknown[200];
     snprintf(path, sizeof path, "/api/v1/registers/%.7s.%s", m.first_month, provider1);

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -364,7 +365,12 @@ int cf_http_with(struct cf_harness *h, const char *method, const char *path, con
     if (!curl)
         return -1;
     snprintf(url, sizeof url, "%s%s", h->base_url, path);
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    /* JSON unless the caller names another content type (a refusal to check). */
+    bool typed = false;
+    for (size_t i = 0; extra && extra[i]; i++)
+        typed = typed || strncasecmp(extra[i], "Content-Type:", 13) == 0;
+    struct curl_slist *headers =
+        typed ? NULL : curl_slist_append(NULL, "Content-Type: application/json");
     for (size_t i = 0; extra && extra[i]; i++)
         headers = curl_slist_append(headers, extra[i]);
     char cookie[200], csrf[120];
