@@ -390,6 +390,7 @@ static void test_rules_at_their_boundaries(void **state)
 #define V_O6 "72000000-0000-4000-8000-000000000006"
 #define V_O7 "72000000-0000-4000-8000-000000000007"
 #define V_O8 "72000000-0000-4000-8000-000000000008"
+#define V_O9 "72000000-0000-4000-8000-000000000009"
 
 /* One worker, two terminals; each day a pair, all at the recipient's door. */
 static void test_overlap(void **state)
@@ -426,17 +427,24 @@ static void test_overlap(void **state)
     expect_flags(V_O4, "[\"early_leave\",\"overlap\"]");
 
     /* day 3: a visit started and not yet ended is open (until abandoned): the other
-     * terminal's visit an hour later overlaps it, until its end arrives, late */
+     * terminal's visits two and four hours later overlap it, until its end arrives,
+     * late, and clears all three (the second is not the next visit of the first: found
+     * by the range the first could have reached) */
     const struct visit o5 = {V_O5, W_OVERLAP, R_A, BASE_MS + 2 * DAY_MS, 30 * MIN_MS, AT_A, AT_A};
     const struct visit o6 = {V_O6,        W_OVERLAP, R_A, BASE_MS + 2 * DAY_MS + 2 * HOUR_MS,
                              30 * MIN_MS, AT_A,      AT_A};
+    const struct visit o9 = {V_O9,        W_OVERLAP, R_A, BASE_MS + 2 * DAY_MS + 4 * HOUR_MS,
+                             30 * MIN_MS, AT_A,      AT_A};
     upload_start(&t1, &o5);
     upload_visit(&t2, &o6);
+    upload_visit(&t2, &o9);
     expect_flags(V_O5, "[\"overlap\"]");
     expect_flags(V_O6, "[\"overlap\"]");
+    expect_flags(V_O9, "[\"overlap\"]");
     upload_end(&t1, &o5);
     expect_flags(V_O5, "[]");
     expect_flags(V_O6, "[]");
+    expect_flags(V_O9, "[]");
 
     /* day 4: out of order: the later-uploaded visit makes its neighbour an overlap */
     const struct visit o7 = {V_O7, W_OVERLAP, R_A, BASE_MS + 3 * DAY_MS, 30 * MIN_MS, AT_A, AT_A};
