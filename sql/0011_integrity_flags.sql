@@ -25,15 +25,6 @@ ALTER TABLE regions
     ADD COLUMN far_from_address_m integer NOT NULL DEFAULT 500 CHECK (far_from_address_m > 0),
     ADD COLUMN travel_max_kmh numeric NOT NULL DEFAULT 120 CHECK (travel_max_kmh > 0);
 
--- How far back to look for a visit overlapping another: a visit is compared with the
--- visits of its worker that started at most this long before it (with every visit that
--- started after it while it lasted). It bounds the index range read per visit; a visit
--- longer than this (already overtime for any service) is only compared with the visits
--- that started within it.
-ALTER TABLE visit_thresholds
-    ADD COLUMN overlap_lookback interval NOT NULL DEFAULT '24 hours'
-        CHECK (overlap_lookback > '0'::interval);
-
 -- ==== Rules ====
 
 -- Great-circle distance in metres between two positions in degrees x 1e7 (haversine on
@@ -121,55 +112,76 @@ CREATE TRIGGER visits_integrity_merge BEFORE UPDATE ON visits FOR EACH ROW
     EXECUTE FUNCTION visits_integrity_merge();
 
 -- A worker's visits that occupy time, by start: the neighbours of a visit are found here
--- (a range or one step either side), never by reading the worker's history.
+-- (a range, or a few steps either side), never by reading the worker's history.
 CREATE INDEX visits_worker_started ON visits (worker_id, started_at, id)
     WHERE started_at IS NOT NULL AND state IN ('started', 'ended', 'rated');
 
 -- ==== Judging ====
 
--- Judge the integrity of the visits with the given keys and of their neighbours (the
--- worker's visits that may overlap them, and the one before and after each), whose
--- verdicts a changed visit can change: a late or out-of-order event re-judges them.
--- Reads only those visits, through visits_worker_started. As the caller: row-level
--- security applies. Returns the number of visits whose integrity flags changed.
--- After changing a region's or the lookback threshold, judge the visits it should apply
--- to (SELECT visit_integrity_judge(array_agg(id)) FROM visits WHERE ..., as the owner).
-CREATE FUNCTION visit_integrity_judge(p_keys uuid[]) RETURNS integer
+-- How far back an overlap is looked for: a visit is compared with every visit of its
+-- worker that started while it lasted, and with the 32 that started last before it -- not
+-- the worker's history (an earlier visit still going after 32 others began is itself
+-- flagged by them). The one just before is also its travel neighbour.
+
+-- The visits whose integrity verdicts depend on the visits with the given keys as they
+-- stand: those that started while one lasted, those of the 32 before it still going when
+-- it started, and the one just before and just after it. ingest_finish takes them before
+-- the rebuild (what the touched visits overlapped until now), visit_integrity_judge after
+-- it (what they overlap now). Index ranges on visits_worker_started only.
+CREATE FUNCTION visit_integrity_neighbours(p_keys uuid[]) RETURNS uuid[]
+LANGUAGE sql STABLE AS $$
+    WITH t AS MATERIALIZED (
+        SELECT * FROM visit_thresholds LIMIT 1
+    ), a AS MATERIALIZED (
+        SELECT v.id, v.worker_id, v.started_at,
+               visit_busy_until(v.state, v.started_at, v.ended_at, t) AS busy_until
+        FROM visits v CROSS JOIN t
+        WHERE v.id = ANY (p_keys) AND v.started_at IS NOT NULL
+    )
+    SELECT coalesce(array_agg(DISTINCT n.id), '{}') FROM (
+        SELECT x.id FROM a JOIN visits x
+            ON x.worker_id = a.worker_id AND x.started_at IS NOT NULL
+           AND x.state IN ('started', 'ended', 'rated')
+           AND x.started_at >= a.started_at AND x.started_at < a.busy_until
+        UNION ALL
+        SELECT b.id FROM a CROSS JOIN t CROSS JOIN LATERAL (
+            SELECT x.id, x.state, x.started_at, x.ended_at,
+                   row_number() OVER (ORDER BY x.started_at DESC, x.id DESC) AS back
+            FROM visits x
+            WHERE x.worker_id = a.worker_id AND x.started_at IS NOT NULL
+              AND x.state IN ('started', 'ended', 'rated')
+              AND (x.started_at, x.id) < (a.started_at, a.id)
+            ORDER BY x.started_at DESC, x.id DESC LIMIT 32) b
+        WHERE b.back = 1
+           OR visit_busy_until(b.state, b.started_at, b.ended_at, t) > a.started_at
+        UNION ALL
+        SELECT q.id FROM a CROSS JOIN LATERAL (
+            SELECT x.id FROM visits x
+            WHERE x.worker_id = a.worker_id AND x.started_at IS NOT NULL
+              AND x.state IN ('started', 'ended', 'rated')
+              AND (x.started_at, x.id) > (a.started_at, a.id)
+            ORDER BY x.started_at, x.id LIMIT 1) q
+    ) n
+$$;
+
+-- Judge the integrity of the visits with the given keys, of p_also (the neighbours they
+-- had before a change: visit_integrity_neighbours) and of their neighbours now, and write
+-- the verdicts that changed into integrity_flags. As the caller: row-level security
+-- applies. Returns the number of visits whose integrity flags changed. After changing a
+-- region's thresholds, judge the visits it should apply to
+-- (SELECT visit_integrity_judge(array_agg(id)) FROM visits WHERE ..., as the owner).
+CREATE FUNCTION visit_integrity_judge(p_keys uuid[], p_also uuid[] DEFAULT '{}')
+RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
     n integer;
 BEGIN
     WITH t AS MATERIALIZED (
         SELECT * FROM visit_thresholds LIMIT 1
-    ), touched AS MATERIALIZED (
-        -- the farthest a touched visit may have reached, now or before this change
-        -- (in progress: until abandoned), so neighbours of its old extent are judged too
-        SELECT v.id, v.worker_id, v.started_at,
-               greatest(v.ended_at, v.started_at + t.abandoned_after) AS reach
-        FROM visits v CROSS JOIN t
-        WHERE v.id = ANY (p_keys) AND v.started_at IS NOT NULL
     ), judged AS (
         SELECT unnest(p_keys) AS id
-        UNION
-        SELECT x.id FROM touched a CROSS JOIN t
-        JOIN visits x ON x.worker_id = a.worker_id
-                     AND x.started_at >= a.started_at - t.overlap_lookback
-                     AND x.started_at < a.reach
-                     AND x.state IN ('started', 'ended', 'rated')
-        UNION
-        SELECT p.id FROM touched a CROSS JOIN LATERAL (
-            SELECT x.id FROM visits x
-            WHERE x.worker_id = a.worker_id AND x.started_at IS NOT NULL
-              AND x.state IN ('started', 'ended', 'rated')
-              AND (x.started_at, x.id) < (a.started_at, a.id)
-            ORDER BY x.started_at DESC, x.id DESC LIMIT 1) p
-        UNION
-        SELECT q.id FROM touched a CROSS JOIN LATERAL (
-            SELECT x.id FROM visits x
-            WHERE x.worker_id = a.worker_id AND x.started_at IS NOT NULL
-              AND x.state IN ('started', 'ended', 'rated')
-              AND (x.started_at, x.id) > (a.started_at, a.id)
-            ORDER BY x.started_at, x.id LIMIT 1) q
+        UNION SELECT unnest(p_also)
+        UNION SELECT unnest(visit_integrity_neighbours(p_keys))
     ), j AS (
         SELECT v.id, v.worker_id, v.started_at, v.ended_at, v.integrity_flags,
                v.start_lat_e7, v.start_lon_e7, v.start_accuracy_m,
@@ -179,14 +191,25 @@ BEGIN
         FROM judged d JOIN visits v ON v.id = d.id CROSS JOIN t
     ), verdict AS (
         SELECT j.id, j.integrity_flags AS old, array_remove(ARRAY[
-            CASE WHEN j.busy AND EXISTS (
-                SELECT 1 FROM visits x
-                WHERE x.worker_id = j.worker_id AND x.id <> j.id
-                  AND x.started_at IS NOT NULL AND x.state IN ('started', 'ended', 'rated')
-                  AND x.started_at >= j.started_at - t.overlap_lookback
-                  AND x.started_at < j.busy_until
-                  AND visit_overlap(j.started_at, j.busy_until, x.started_at,
-                                    visit_busy_until(x.state, x.started_at, x.ended_at, t)))
+            CASE WHEN j.busy AND (
+                -- a visit that started while this one lasted
+                EXISTS (
+                    SELECT 1 FROM visits x
+                    WHERE x.worker_id = j.worker_id AND x.id <> j.id
+                      AND x.started_at IS NOT NULL AND x.state IN ('started', 'ended', 'rated')
+                      AND x.started_at >= j.started_at AND x.started_at < j.busy_until
+                      AND visit_overlap(j.started_at, j.busy_until, x.started_at,
+                                        visit_busy_until(x.state, x.started_at, x.ended_at, t)))
+                -- or one of the 32 before it, still going when it started
+                OR EXISTS (
+                    SELECT 1 FROM (
+                        SELECT x.state, x.started_at, x.ended_at FROM visits x
+                        WHERE x.worker_id = j.worker_id AND x.started_at IS NOT NULL
+                          AND x.state IN ('started', 'ended', 'rated')
+                          AND (x.started_at, x.id) < (j.started_at, j.id)
+                        ORDER BY x.started_at DESC, x.id DESC LIMIT 32) b
+                    WHERE visit_overlap(j.started_at, j.busy_until, b.started_at,
+                                        visit_busy_until(b.state, b.started_at, b.ended_at, t))))
                 THEN 'overlap' END,
             CASE WHEN visit_far_from_address(j.start_lat_e7, j.start_lon_e7,
                                              j.start_accuracy_m, rc.lat_e7, rc.lon_e7,
@@ -238,13 +261,18 @@ $$;
 
 -- ==== Ingest ====
 
--- As 0005's, with one call added: after the rebuild, judge the integrity of the visits
--- it touched and of their neighbours.
+-- As 0005's, with the integrity judged around the rebuild (the lines marked 0011). The
+-- batches of one worker's terminals take their turn here (a transaction-scoped lock on
+-- the worker): two terminals' visits uploaded at once then see each other, and never
+-- lock each other's rows in opposite order. The neighbours the touched visits had are
+-- taken before the rebuild; they, the touched visits and their neighbours now are
+-- judged after it.
 CREATE OR REPLACE FUNCTION ingest_finish(p_device uuid, p_after bigint, p_last_seq bigint,
                                          p_last_digest bytea) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
     keys uuid[];
+    before uuid[];
     n integer := 0;
 BEGIN
     SELECT array_agg(DISTINCT e.visit_key) INTO keys
@@ -253,8 +281,11 @@ BEGIN
       AND e.kind IN ('visit.started', 'visit.ended', 'visit.rated', 'visit.cancelled',
                      'visit.attempt');
     IF keys IS NOT NULL THEN
+        PERFORM pg_advisory_xact_lock(hashtextextended('visit_integrity:' || d.worker_id, 0))
+        FROM devices d WHERE d.id = p_device; -- 0011
+        before := visit_integrity_neighbours(keys); -- 0011
         n := rebuild_visits(keys);
-        PERFORM visit_integrity_judge(keys); -- 0011
+        PERFORM visit_integrity_judge(keys, before); -- 0011
     END IF;
     INSERT INTO card_bindings (recipient_id, token, method, scheme, last4, status,
                                source_device, source_seq)
