@@ -119,12 +119,12 @@ CREATE INDEX visits_worker_started ON visits (worker_id, started_at, id)
 -- ==== Judging ====
 
 -- How far back an overlap is looked for: a visit is compared with every visit of its
--- worker that started while it lasted, and with the 32 that started last before it -- not
--- the worker's history (an earlier visit still going after 32 others began is itself
+-- worker that started while it lasted, and with the 8 that started last before it -- not
+-- the worker's history (an earlier visit still going after 8 others began is itself
 -- flagged by them). The one just before is also its travel neighbour.
 
 -- The visits whose integrity verdicts depend on the visits with the given keys as they
--- stand: those that started while one lasted, those of the 32 before it still going when
+-- stand: those that started while one lasted, those of the 8 before it still going when
 -- it started, and the one just before and just after it. ingest_finish takes them before
 -- the rebuild (what the touched visits overlapped until now), visit_integrity_judge after
 -- it (what they overlap now). Index ranges on visits_worker_started only.
@@ -151,7 +151,7 @@ LANGUAGE sql STABLE AS $$
             WHERE x.worker_id = a.worker_id AND x.started_at IS NOT NULL
               AND x.state IN ('started', 'ended', 'rated')
               AND (x.started_at, x.id) < (a.started_at, a.id)
-            ORDER BY x.started_at DESC, x.id DESC LIMIT 32) b
+            ORDER BY x.started_at DESC, x.id DESC LIMIT 8) b
         WHERE b.back = 1
            OR visit_busy_until(b.state, b.started_at, b.ended_at, t) > a.started_at
         UNION ALL
@@ -200,14 +200,14 @@ BEGIN
                       AND x.started_at >= j.started_at AND x.started_at < j.busy_until
                       AND visit_overlap(j.started_at, j.busy_until, x.started_at,
                                         visit_busy_until(x.state, x.started_at, x.ended_at, t)))
-                -- or one of the 32 before it, still going when it started
+                -- or one of the 8 before it, still going when it started
                 OR EXISTS (
                     SELECT 1 FROM (
                         SELECT x.state, x.started_at, x.ended_at FROM visits x
                         WHERE x.worker_id = j.worker_id AND x.started_at IS NOT NULL
                           AND x.state IN ('started', 'ended', 'rated')
                           AND (x.started_at, x.id) < (j.started_at, j.id)
-                        ORDER BY x.started_at DESC, x.id DESC LIMIT 32) b
+                        ORDER BY x.started_at DESC, x.id DESC LIMIT 8) b
                     WHERE visit_overlap(j.started_at, j.busy_until, b.started_at,
                                         visit_busy_until(b.state, b.started_at, b.ended_at, t))))
                 THEN 'overlap' END,
