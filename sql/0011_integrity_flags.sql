@@ -285,7 +285,9 @@ BEGIN
         FROM devices d WHERE d.id = p_device; -- 0011
         before := visit_integrity_neighbours(keys); -- 0011
         n := rebuild_visits(keys);
-        PERFORM visit_integrity_judge(keys, before); -- 0011
+        IF n > 0 THEN -- 0011: no visit changed (a replay), no verdict can
+            PERFORM visit_integrity_judge(keys, before);
+        END IF;
     END IF;
     INSERT INTO card_bindings (recipient_id, token, method, scheme, last4, status,
                                source_device, source_seq)
