@@ -40,14 +40,18 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
           * sin(radians((p_lon2_e7::float8 - p_lon1_e7) / 2e7::float8)) ^ 2)))
 $$;
 
--- The interval a visit occupies its worker, [started_at, this): its end if it ended; a
--- visit in progress is open until now or until it counts as abandoned, whichever is
--- sooner; a cancelled visit or an attempt occupies nothing (NULL). STABLE: reads the clock.
+-- The interval a visit occupies its worker, [started_at, this): for an ended visit its
+-- start plus its duration (from the monotonic clock when start and end share a boot, so a
+-- wall clock that jumped during the visit does not stretch it; ended_at is the end's wall
+-- clock); a visit in progress is open until now or until it counts as abandoned, whichever
+-- is sooner; a cancelled visit or an attempt occupies nothing (NULL). STABLE: reads the
+-- clock.
 CREATE FUNCTION visit_busy_until(p_state text, p_started_at timestamptz,
-                                 p_ended_at timestamptz, t visit_thresholds)
+                                 p_duration_s integer, t visit_thresholds)
 RETURNS timestamptz
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN p_state IN ('ended', 'rated') THEN p_ended_at
+    SELECT CASE WHEN p_state IN ('ended', 'rated')
+                    THEN p_started_at + make_interval(secs => p_duration_s)
                 WHEN p_state = 'started' THEN least(now(), p_started_at + t.abandoned_after)
            END
 $$;
@@ -134,7 +138,7 @@ LANGUAGE sql STABLE AS $$
         SELECT * FROM visit_thresholds LIMIT 1
     ), a AS MATERIALIZED (
         SELECT v.id, v.worker_id, v.started_at,
-               visit_busy_until(v.state, v.started_at, v.ended_at, t) AS busy_until
+               visit_busy_until(v.state, v.started_at, v.duration_s, t) AS busy_until
         FROM visits v CROSS JOIN t
         WHERE v.id = ANY (p_keys) AND v.started_at IS NOT NULL
     )
@@ -145,7 +149,7 @@ LANGUAGE sql STABLE AS $$
            AND x.started_at >= a.started_at AND x.started_at < a.busy_until
         UNION ALL
         SELECT b.id FROM a CROSS JOIN t CROSS JOIN LATERAL (
-            SELECT x.id, x.state, x.started_at, x.ended_at,
+            SELECT x.id, x.state, x.started_at, x.duration_s,
                    row_number() OVER (ORDER BY x.started_at DESC, x.id DESC) AS back
             FROM visits x
             WHERE x.worker_id = a.worker_id AND x.started_at IS NOT NULL
@@ -153,7 +157,7 @@ LANGUAGE sql STABLE AS $$
               AND (x.started_at, x.id) < (a.started_at, a.id)
             ORDER BY x.started_at DESC, x.id DESC LIMIT 8) b
         WHERE b.back = 1
-           OR visit_busy_until(b.state, b.started_at, b.ended_at, t) > a.started_at
+           OR visit_busy_until(b.state, b.started_at, b.duration_s, t) > a.started_at
         UNION ALL
         SELECT q.id FROM a CROSS JOIN LATERAL (
             SELECT x.id FROM visits x
@@ -183,11 +187,11 @@ BEGIN
         UNION SELECT unnest(p_also)
         UNION SELECT unnest(visit_integrity_neighbours(p_keys))
     ), j AS (
-        SELECT v.id, v.worker_id, v.started_at, v.ended_at, v.integrity_flags,
+        SELECT v.id, v.worker_id, v.started_at, v.state, v.integrity_flags,
                v.start_lat_e7, v.start_lon_e7, v.start_accuracy_m,
                v.end_lat_e7, v.end_lon_e7, v.end_accuracy_m, v.recipient_id, v.provider_id,
                v.started_at IS NOT NULL AND v.state IN ('started', 'ended', 'rated') AS busy,
-               visit_busy_until(v.state, v.started_at, v.ended_at, t) AS busy_until
+               visit_busy_until(v.state, v.started_at, v.duration_s, t) AS busy_until
         FROM judged d JOIN visits v ON v.id = d.id CROSS JOIN t
     ), verdict AS (
         SELECT j.id, j.integrity_flags AS old, array_remove(ARRAY[
@@ -199,17 +203,17 @@ BEGIN
                       AND x.started_at IS NOT NULL AND x.state IN ('started', 'ended', 'rated')
                       AND x.started_at >= j.started_at AND x.started_at < j.busy_until
                       AND visit_overlap(j.started_at, j.busy_until, x.started_at,
-                                        visit_busy_until(x.state, x.started_at, x.ended_at, t)))
+                                        visit_busy_until(x.state, x.started_at, x.duration_s, t)))
                 -- or one of the 8 before it, still going when it started
                 OR EXISTS (
                     SELECT 1 FROM (
-                        SELECT x.state, x.started_at, x.ended_at FROM visits x
+                        SELECT x.state, x.started_at, x.duration_s FROM visits x
                         WHERE x.worker_id = j.worker_id AND x.started_at IS NOT NULL
                           AND x.state IN ('started', 'ended', 'rated')
                           AND (x.started_at, x.id) < (j.started_at, j.id)
                         ORDER BY x.started_at DESC, x.id DESC LIMIT 8) b
                     WHERE visit_overlap(j.started_at, j.busy_until, b.started_at,
-                                        visit_busy_until(b.state, b.started_at, b.ended_at, t))))
+                                        visit_busy_until(b.state, b.started_at, b.duration_s, t))))
                 THEN 'overlap' END,
             CASE WHEN visit_far_from_address(j.start_lat_e7, j.start_lon_e7,
                                              j.start_accuracy_m, rc.lat_e7, rc.lon_e7,
@@ -223,7 +227,9 @@ BEGIN
                                              j.start_accuracy_m, j.started_at,
                                              rg.travel_max_kmh)
                      OR visit_impossible_travel(j.end_lat_e7, j.end_lon_e7, j.end_accuracy_m,
-                                                j.ended_at, nx.start_lat_e7, nx.start_lon_e7,
+                                                CASE WHEN j.state IN ('ended', 'rated')
+                                                     THEN j.busy_until END,
+                                                nx.start_lat_e7, nx.start_lon_e7,
                                                 nx.start_accuracy_m, nx.started_at,
                                                 rg.travel_max_kmh))
                 THEN 'impossible_travel' END
@@ -235,7 +241,8 @@ BEGIN
         -- the worker's visit before and after (only an ended one has an end to leave from)
         LEFT JOIN LATERAL (
             SELECT x.end_lat_e7, x.end_lon_e7, x.end_accuracy_m,
-                   CASE WHEN x.state IN ('ended', 'rated') THEN x.ended_at END AS ended_at
+                   CASE WHEN x.state IN ('ended', 'rated')
+                        THEN visit_busy_until(x.state, x.started_at, x.duration_s, t) END AS ended_at
             FROM visits x
             WHERE j.busy AND x.worker_id = j.worker_id AND x.started_at IS NOT NULL
               AND x.state IN ('started', 'ended', 'rated')
