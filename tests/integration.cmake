@@ -48,6 +48,11 @@ cf_add_server_test(NAME integration.backend.review LABEL integration TIMEOUT 180
 cf_add_server_test(NAME integration.backend.comment_limit LABEL integration TIMEOUT 120
                    SOURCE integration/test_comment_limit.c)
 
+# Every visit flag at its boundary from signed events (issues 13, 19): the rules of 0005
+# and the integrity flags of 0011, with the exception queue and the figures compared.
+cf_add_server_test(NAME integration.backend.flags LABEL integration TIMEOUT 240 CONTRACT
+                   SOURCE integration/test_flags.c)
+
 # The HTTP edge: body caps and roles checked before the body is read, bad query values
 # (class 22, cursors) answered 400 not 503, per-route caps.
 cf_add_server_test(NAME integration.backend.edge LABEL integration TIMEOUT 180

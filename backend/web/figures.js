@@ -6,7 +6,7 @@
  * answer it says so. */
 import { barChart, lineChart } from "./charts.js";
 import {
-  REASON_NAMES, allVisits, api, dateTime, errorBox, esc, monthName, monthParam, monthRange, monthStart, nodata,
+  FLAG_NAMES, REASON_NAMES, allVisits, api, dateTime, errorBox, esc, monthName, monthParam, monthRange, monthStart, nodata,
   percent, short, who,
 } from "./util.js";
 
@@ -43,12 +43,22 @@ function reasonTable(items) {
     <td class="num">${e.cancel}</td><td class="num">${e.attempt}</td></tr>`).join("")}</tbody></table>`;
 }
 
+/* Visits with an integrity flag (overlap, far from the address, impossible travel): the
+ * server's counts, one cell with the three in its title. */
+const integrityCell = (f) => {
+  const kinds = ["overlap", "far_from_address", "impossible_travel"];
+  const counts = [f.overlaps, f.far_from_address, f.impossible_travel];
+  if (counts.some((n) => n == null)) return `<td class="num">—</td>`;
+  const title = kinds.map((k, i) => `${FLAG_NAMES[k]}: ${counts[i]}`).join("; ");
+  return `<td class="num integrity" title="${esc(title)}">${esc(counts.join(" / "))}</td>`;
+};
+
 const workerRow = (f) => `<tr data-worker="${esc(f.worker_id)}"><td>${esc(f.worker_name || short(f.worker_id))}</td>
   <td class="num">${esc(f.visits ?? "—")}</td><td class="num">${esc(f.ended ?? "—")}</td>
   <td class="num">${percent(f.mean_duration_ratio)}</td><td class="num">${percent(f.early_leave_share)}</td>
   <td class="num">${percent(f.overtime_share)}</td>
   <td class="num">${f.mean_rating != null ? Number(f.mean_rating).toFixed(1).replace(".", ",") : "—"}</td>
-  <td class="num">${esc(f.low_ratings ?? "—")}</td><td class="num">${esc(f.cancelled ?? "—")}</td>
+  <td class="num">${esc(f.low_ratings ?? "—")}</td>${integrityCell(f)}<td class="num">${esc(f.cancelled ?? "—")}</td>
   <td class="num">${esc(f.attempts ?? "—")}</td><td class="num compliance">${percent(f.compliance)}</td></tr>`;
 
 export async function pageWorkers(params) {
@@ -62,6 +72,7 @@ export async function pageWorkers(params) {
   const table = r.items.length ? `<table id="workers"><thead><tr><th>Сотрудник</th><th class="num">Визиты</th>
     <th class="num">Завершено</th><th class="num">Длительность к норме</th><th class="num">Ранние уходы</th>
     <th class="num">Сверх нормы</th><th class="num">Средняя оценка</th><th class="num">Низкие оценки</th>
+    <th class="num" title="наложение визитов / далеко от адреса / невозможный переезд">Наложения / далеко / переезды</th>
     <th class="num">Отмены</th><th class="num">Попытки</th><th class="num">Соблюдение</th></tr></thead>
     <tbody>${r.items.map(workerRow).join("")}</tbody></table>` : nodata("за этот месяц визитов нет");
   return `${head}${table}${reasonTable(r.items)}${await serviceChart(from, to)}`;

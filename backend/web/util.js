@@ -5,8 +5,8 @@ import { currentUser, withSession } from "./session.js";
 
 export const FLAG_NAMES = {
   early_leave: "ранний уход", overtime: "сверх нормы", clock_uncertain: "время не подтверждено",
-  card_mismatch: "чужая карта", low_rating: "низкая оценка", geo_far: "далеко от адреса",
-  overlap: "наложение визитов", abandoned: "не завершено", overdue: "дольше нормы",
+  card_mismatch: "чужая карта", low_rating: "низкая оценка", far_from_address: "далеко от адреса",
+  overlap: "наложение визитов", impossible_travel: "невозможный переезд", abandoned: "не завершено", overdue: "дольше нормы",
   card_binding: "привязка карты", unknown_recipient: "получатель не опознан",
 };
 export const STATE_NAMES = { planned: "запланировано", started: "идёт", ended: "завершено", rated: "оценено",

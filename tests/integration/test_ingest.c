@@ -320,6 +320,10 @@ static void deliver_split_visit(const char *visit_id, int end_first)
     sample_fill_id(other_boot, 0x60);
     memcpy(ev[1].boot_id, other_boot, 16);
     memcpy(ev[2].boot_id, other_boot, 16);
+    /* days after the other visits of WORKER here, and apart: the same worker in two
+     * visits at once would be an overlap (sql/0011_integrity_flags.sql) */
+    for (int i = 0; i < 3; i++)
+        ev[i].wall_ms += (2 + end_first) * INT64_C(86400000);
     cf_terminal_chain(&a, &ev[0]);
     cf_terminal_chain(&b, &ev[1]);
     cf_terminal_chain(&b, &ev[2]);

@@ -47,6 +47,10 @@ g AS (SELECT k.key, count(*) AS visits, count(*) FILTER (WHERE ended) AS ended,
     / nullif(count(*) FILTER (WHERE ended), 0) AS overtime_share,
   avg(rating)::float8 AS mean_rating, count(rating) AS ratings,
   count(*) FILTER (WHERE 'low_rating' = ANY (flags)) AS low_ratings,
+  -- the integrity flags (sql/0011_integrity_flags.sql), in the same flags
+  count(*) FILTER (WHERE 'overlap' = ANY (flags)) AS overlaps,
+  count(*) FILTER (WHERE 'far_from_address' = ANY (flags)) AS far_from_address,
+  count(*) FILTER (WHERE 'impossible_travel' = ANY (flags)) AS impossible_travel,
   count(*) FILTER (WHERE state = 'cancelled') AS cancelled,
   coalesce((SELECT json_object_agg(r, n ORDER BY r) FROM (SELECT r, count(*) AS n
     FROM unnest(array_agg(coalesce(reason, 'unspecified'))

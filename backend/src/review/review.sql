@@ -41,8 +41,11 @@ WITH flagged AS (
                              'duration_s', v.duration_s,
                              'expected_minutes', v.expected_minutes) AS detail
     FROM visits v CROSS JOIN LATERAL unnest(v.flags) f(kind)
-    WHERE ($2 = '' OR $2 IN ('low_rating', 'early_leave', 'card_mismatch'))
-    AND cardinality(v.flags) > 0 AND f.kind IN ('low_rating', 'early_leave', 'card_mismatch')
+    WHERE ($2 = '' OR $2 IN ('low_rating', 'early_leave', 'card_mismatch', 'overlap',
+                             'far_from_address', 'impossible_travel'))
+    AND cardinality(v.flags) > 0
+    AND f.kind IN ('low_rating', 'early_leave', 'card_mismatch', 'overlap', 'far_from_address',
+                   'impossible_travel')
     AND ($2 = '' OR f.kind = $2) AND ($1 = '' OR v.provider_id = $1::uuid)
     AND ($4 = '' OR v.id = $4::uuid)
     AND ($3 = 'all' OR ($3 = 'open') = NOT EXISTS (SELECT 1 FROM exception_resolutions er
