@@ -265,12 +265,15 @@ try {
     await worker.waitFor({ timeout: 10000 });
     /* This month the worker made one visit: ended early, both ends confirmed by card, the
      * early leave acknowledged (not "must fix"), rated $RATING by the recipient. */
+    /* Cells by their column's heading, so a new column does not shift what is read. */
     const cells = (await worker.locator("td").allTextContents()).map((t) => t.trim());
-    const [, visits, ended, , earlyShare, , meanRating, lowRatings, , , compliance] = cells;
-    const want = ["1", "1", "100 %", `${rating},0`, "1", "100 %"];
-    const got = [visits, ended, earlyShare, meanRating, lowRatings, compliance];
+    const heads = (await page.locator("#workers thead th").allTextContents()).map((t) => t.trim());
+    const cell = (head) => cells[heads.indexOf(head)];
+    const want = ["1", "1", "100 %", `${rating},0`, "1", "0 / 0 / 0", "100 %"];
+    const got = ["Визиты", "Завершено", "Ранние уходы", "Средняя оценка", "Низкие оценки",
+      "Наложения / далеко / переезды", "Соблюдение"].map(cell);
     check(got.join("|") === want.join("|"),
-      `the worker's figures are ${got.join(" | ")}, want visits, ended, early leaves, mean rating, low ratings, compliance ${want.join(" | ")}`);
+      `the worker's figures are ${got.join(" | ")}, want visits, ended, early leaves, mean rating, low ratings, integrity flags, compliance ${want.join(" | ")}`);
     check(await page.locator(".fallback").count() === 0, "the workers page estimates although the figures API exists");
     await page.locator("#service-chart svg text", { hasText: "HH-SHOP" }).first().waitFor({ timeout: 5000 });
     await rendered("#/ratings");
