@@ -8,6 +8,7 @@ export const FLAG_NAMES = {
   card_mismatch: "чужая карта", low_rating: "низкая оценка", geo_far: "далеко от адреса",
   overlap: "наложение визитов", abandoned: "не завершено", overdue: "дольше нормы",
   card_binding: "привязка карты", unknown_recipient: "получатель не опознан",
+  rating_amended: "повторная оценка",
 };
 export const STATE_NAMES = { planned: "запланировано", started: "идёт", ended: "завершено", rated: "оценено",
   cancelled: "отменено", attempted: "попытка визита" };
