@@ -6,7 +6,9 @@
  * stored but changes nothing and flags the visit rating_amended), a card confirms only
  * for a recipient of the visit's provider with a certificate valid that day, a visit to
  * an unknown recipient is never paid, and a forked chain (seq = held + 1, wrong prev,
- * properly signed) is refused as tampering (issue 19). */
+ * properly signed) is refused as tampering (issue 19), and two terminals racing to open
+ * one new visit cannot both get it. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <cjson/cJSON.h>
@@ -379,6 +382,64 @@ static void test_forked_chain_refused(void **state)
     assert_int_equal(event_count(&dev), 4);
 }
 
+/* Two terminals open the same new visit at once: exactly one gets it. Terminal A's upload
+ * is played by hand inside a transaction kept open (its events stored and ingest_finish
+ * run, not yet committed); B's upload of the same visit meanwhile must wait for A's commit
+ * (the advisory lock per visit) and then be refused. Without the lock B sees no other
+ * device's event (A's are uncommitted) and both would get in. */
+struct open_tx {
+    char sql[1200];
+    int rc;
+};
+
+static void *hold_open_tx(void *arg)
+{
+    struct open_tx *tx = arg;
+    tx->rc = cf_harness_sql(&harness, tx->sql);
+    return NULL;
+}
+
+static void test_racing_openers(void **state)
+{
+    (void)state;
+    const char *visit = "4b000000-0000-4000-8000-000000000001";
+    struct cf_terminal a, b;
+    cf_terminal_enrol(&harness, WORKER, &a);
+    cf_terminal_enrol(&harness, COLLEAGUE, &b);
+    struct open_tx tx = {.rc = -1};
+    snprintf(tx.sql, sizeof tx.sql,
+             "BEGIN;"
+             "INSERT INTO events (device_id, seq, digest, kind, visit_id, worker_id, "
+             "  recipient_id, wall_time, mono_ms, boot_id, provider_id) VALUES ('%s', 1, "
+             "  decode(repeat('11', 32), 'hex'), 'visit.started', '%s', '" WORKER "', "
+             "  '" RECIPIENT "', now(), 1000, gen_random_uuid(), '" PROVIDER "');"
+             "SELECT * FROM ingest_finish('%s', 0, 1, decode(repeat('11', 32), 'hex'));"
+             "SELECT pg_sleep(2);"
+             "COMMIT;",
+             a.id_text, visit, a.id_text);
+    pthread_t holder;
+    assert_int_equal(pthread_create(&holder, NULL, hold_open_tx, &tx), 0);
+    /* wait until A's transaction has run ingest_finish and sleeps before its COMMIT */
+    long held = 0;
+    for (int i = 0; i < 250 && held == 0; i++) {
+        held = cf_harness_sql_long(&harness, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                             "wait_event = 'PgSleep'");
+        if (!held)
+            nanosleep(&(struct timespec){.tv_nsec = 20000000}, NULL);
+    }
+    assert_int_equal(held, 1);
+    struct cf_event start;
+    sample_event(&start, CF_EV_VISIT_STARTED);
+    assert_int_equal(cf_uuid_from_text(visit, start.visit_id), 0);
+    assert_int_equal(cf_uuid_from_text(COLLEAGUE, start.worker_id), 0);
+    expect_refused(&b, &start);
+    pthread_join(holder, NULL);
+    assert_int_equal(tx.rc, 0);
+    char *line = visit_line(visit);
+    assert_string_equal(line, PROVIDER "|" WORKER "|started|f|f|{}|{}");
+    free(line);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_second_rating_flagged),
         cmocka_unit_test(test_foreign_recipient_not_paid),
         cmocka_unit_test(test_forked_chain_refused),
+        cmocka_unit_test(test_racing_openers),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
