@@ -100,9 +100,10 @@ BEGIN
                          'visit.attempt')
     ), anchor AS (
         -- the owner: the device of the opening event (ingest lets no other device's
-        -- event in; this only decides for events stored before 0010)
+        -- event in; this only decides for events stored before 0010). As in 0005, a key
+        -- with ratings only makes no visit.
         SELECT DISTINCT ON (visit_key) visit_key, device_id, provider_id
-        FROM ev
+        FROM ev WHERE kind <> 'visit.rated'
         ORDER BY visit_key, NOT visit_opening_kind(kind), wall_time, device_id, seq
     ), own AS MATERIALIZED (
         SELECT ev.* FROM ev JOIN anchor a USING (visit_key, device_id)

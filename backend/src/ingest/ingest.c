@@ -206,12 +206,15 @@ static int copy_events(PGconn *db, struct upload *up, size_t from)
 
 /* A new event names a visit this device did not open (ingest_finish, sql/0010): the
  * batch is refused as a whole and audited as tampering. The same answer for a terminal
- * of another provider and a colleague's: ownership is by device. */
-static void refuse_foreign_visit(struct upload *up, const PGresult *res, uint64_t from_seq)
+ * of another provider and a colleague's: ownership is by device. -1 if the row does not
+ * name one of the batch's new events (never trust it blindly). */
+static int refuse_foreign_visit(struct upload *up, const PGresult *res, uint64_t from_seq)
 {
     struct verdict *v = &up->v;
     char *end = NULL;
     uint64_t seq = strtoull(PQgetvalue(res, 0, 1), &end, 10);
+    if (!end || *end || seq < from_seq || seq > up->batch->seal.last_seq)
+        return -1;
     char field[48];
     snprintf(field, sizeof field, "events[%" PRIu64 "].visit_id", seq - from_seq);
     snprintf(v->visit, sizeof v->visit, "%s", PQgetvalue(res, 0, 2));
@@ -222,6 +225,7 @@ static void refuse_foreign_visit(struct upload *up, const PGresult *res, uint64_
            "stored; the refusal is recorded for review.",
            v->visit);
     v->tampered_seq = seq;
+    return 0;
 }
 
 /* Check ownership, rebuild the touched visits, record card bindings, move the chain
@@ -236,7 +240,7 @@ static int finish(PGconn *db, struct upload *up)
     PGresult *res = be_db_run(db, BE_STMT_INGEST_FINISH, 4, params);
     int ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) == 4;
     if (ok && !PQgetisnull(res, 0, 1))
-        refuse_foreign_visit(up, res, up->batch->events[0].seq);
+        ok = refuse_foreign_visit(up, res, up->batch->events[0].seq) == 0;
     PQclear(res);
     if (!ok)
         up->failed_step = "rebuild visits";
