@@ -29,6 +29,12 @@ set_tests_properties(integration.backend.contract PROPERTIES FIXTURES_REQUIRED c
 # restart, the terminal's reference data.
 cf_add_server_test(NAME integration.backend.ingest LABEL integration TIMEOUT 300 CONTRACT
                    SOURCE integration/test_ingest.c)
+# Visit ownership and payment (issue 13): a visit is its opening terminal's (another
+# terminal's event for it is refused 409, audited, never 5xx), one rating, card
+# confirmation only for the provider's certified recipient, unknown recipients never
+# paid; the forked chain refused (issue 19).
+cf_add_server_test(NAME integration.backend.ownership LABEL integration TIMEOUT 180 CONTRACT
+                   SOURCE integration/test_ownership.c)
 # Visit corrections and the recipient's statement (issue 6).
 cf_add_server_test(NAME integration.backend.corrections LABEL integration TIMEOUT 180 CONTRACT
                    SOURCE integration/test_corrections.c)

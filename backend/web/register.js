@@ -13,6 +13,7 @@ export const EXCLUSION_REASONS = {
   start_not_confirmed: "начало не подтверждено картой получателя",
   end_not_confirmed: "окончание не подтверждено картой получателя",
   not_ended: "визит не завершён",
+  unknown_recipient: "получатель не из списка организации",
   disputed: "визит оспорен",
   must_fix: "требует исправления",
   cancelled: "визит отменён",

@@ -8,6 +8,7 @@ export const FLAG_NAMES = {
   card_mismatch: "чужая карта", low_rating: "низкая оценка", far_from_address: "далеко от адреса",
   overlap: "наложение визитов", impossible_travel: "невозможный переезд", abandoned: "не завершено", overdue: "дольше нормы",
   card_binding: "привязка карты", unknown_recipient: "получатель не опознан",
+  rating_amended: "повторная оценка",
 };
 export const STATE_NAMES = { planned: "запланировано", started: "идёт", ended: "завершено", rated: "оценено",
   cancelled: "отменено", attempted: "попытка визита" };

@@ -39,6 +39,10 @@ static const char seed_sql[] =
     "  '00000000-0000-4000-8000-000000000002', 'Петров Пётр Петрович');"
     "INSERT INTO card_bindings (recipient_id, token, method, scheme, last4, status) VALUES "
     "  ('" RECIPIENT "', 'AAECAwQFBgcICQoLDA0ODw', 'emv', 'mir', '5678', 'active');"
+    /* a card confirms only while the recipient holds a certificate (sql/0010) */
+    "INSERT INTO certificates (id, recipient_id, number, valid_from, valid_to) VALUES "
+    "  ('32000000-0000-4000-8000-000000000001', '" RECIPIENT "', 'ИППСУ-1', '2020-01-01', "
+    "   '2099-12-31');"
     "INSERT INTO services VALUES ('HH-01', 'Уборка жилого помещения', 'household', 'home', 30, "
     "  25000), ('MED.02', 'Измерение давления', 'medical', 'home', 15, 9000);";
 
@@ -306,8 +310,9 @@ static void test_bad_input(void **state)
     cJSON_Delete(cf_api_json(&harness, "GET", "/healthz", NULL, 200));
 }
 
-/* Start on one terminal, end and rating on another, delivered in both orders:
- * the visit must come out the same. */
+/* Start on one terminal, end and rating on another, delivered in both orders: a visit
+ * is its opening terminal's (sql/0010), so the other terminal's events are refused
+ * (409) whichever arrives first, and the visit must come out the same. */
 static void deliver_split_visit(const char *visit_id, int end_first)
 {
     struct cf_terminal a, b;
@@ -328,10 +333,18 @@ static void deliver_split_visit(const char *visit_id, int end_first)
     cf_terminal_chain(&b, &ev[1]);
     cf_terminal_chain(&b, &ev[2]);
     char *ja = cf_terminal_batch(&a, ev, 1), *jb = cf_terminal_batch(&b, ev + 1, 2);
-    reply = cf_terminal_send(&harness, end_first ? &b : &a, end_first ? jb : ja, 200);
-    cJSON_Delete(reply);
-    reply = cf_terminal_send(&harness, end_first ? &a : &b, end_first ? ja : jb, 200);
-    cJSON_Delete(reply);
+    if (end_first) {
+        cf_api_expect_problem(cf_terminal_send(&harness, &b, jb, 409), "visit-owned-elsewhere",
+                              "events[0].visit_id");
+        reply = cf_terminal_send(&harness, &a, ja, 200);
+        cJSON_Delete(reply);
+    } else {
+        reply = cf_terminal_send(&harness, &a, ja, 200);
+        cJSON_Delete(reply);
+        cf_api_expect_problem(cf_terminal_send(&harness, &b, jb, 409), "visit-owned-elsewhere",
+                              "events[0].visit_id");
+    }
+    assert_int_equal(event_count(&b), 0);
     free(ja);
     free(jb);
 }
@@ -351,8 +364,8 @@ static void test_order_does_not_matter(void **state)
                   "'43414243-4445-4647-4849-4a4b4c4d4e4f'");
     assert_non_null(a);
     assert_non_null(b);
-    /* Different boot ids: wall-clock duration, flagged; 20 of 60 minutes: early leave. */
-    assert_string_equal(a, "rated|1200|60|{clock_uncertain,early_leave}|5|t|t");
+    /* only the start counts: the other terminal's end and rating were refused */
+    assert_string_equal(a, "started|0|{}|t|f");
     assert_string_equal(a, b);
     free(a);
     free(b);
@@ -361,6 +374,13 @@ static void test_order_does_not_matter(void **state)
 static void test_visit_list_filters_and_pages(void **state)
 {
     (void)state;
+    /* two visits of 20 of 60 minutes: early leave */
+    struct cf_terminal dev;
+    struct cf_event ev[6];
+    cf_terminal_enrol(&harness, WORKER, &dev);
+    visit_events(ev, "45414243-4445-4647-4849-4a4b4c4d4e4f", 20);
+    visit_events(ev + 3, "46414243-4445-4647-4849-4a4b4c4d4e4f", 20);
+    cf_terminal_upload(&harness, &dev, ev, 6);
     cJSON *page =
         cf_api_json(&harness, "GET", "/api/v1/visits?flag=early_leave&limit=1", NULL, 200);
     cJSON *items = cJSON_GetObjectItem(page, "items");

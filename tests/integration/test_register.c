@@ -65,6 +65,10 @@ static const char seed_sql[] =
     "  '" PROVIDER "', 'Петров Пётр Петрович');"
     "INSERT INTO card_bindings (recipient_id, token, method, scheme, last4, status) VALUES "
     "  ('" RECIPIENT "', '" GOOD_CARD "', 'emv', 'mir', '5678', 'active');"
+    /* a card confirms only while the recipient holds a certificate (sql/0010) */
+    "INSERT INTO certificates (id, recipient_id, number, valid_from, valid_to) VALUES "
+    "  ('32000000-0000-4000-8000-000000000001', '" RECIPIENT "', 'ИППСУ-1', '2020-01-01', "
+    "   '2099-12-31');"
     "INSERT INTO services VALUES ('HH-01', 'Уборка жилого помещения', 'household', 'home', 30, "
     "  25000), ('MED.02', 'Измерение давления', 'medical', 'home', 15, 9000), "
     "  ('HH-05', 'Генеральная уборка', 'household', 'home', 120, 123450);";

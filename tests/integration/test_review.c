@@ -46,6 +46,10 @@ static const char seed_sql[] =
     "INSERT INTO card_bindings (id, recipient_id, token, method, scheme, last4, status) VALUES "
     "  ('" BINDING "', '" RECIPIENT "', 'AAECAwQFBgcICQoLDA0ODw', 'emv', 'mir', '5678', "
     "  'pending');"
+    /* a card confirms only while the recipient holds a certificate (sql/0010) */
+    "INSERT INTO certificates (id, recipient_id, number, valid_from, valid_to) VALUES "
+    "  ('32000000-0000-4000-8000-000000000001', '" RECIPIENT "', 'ИППСУ-1', '2020-01-01', "
+    "   '2099-12-31');"
     /* started 10 min ago of 30: live, neither overdue nor abandoned */
     "INSERT INTO visits (id, provider_id, worker_id, recipient_id, state, started_at, sort_at, "
     "  expected_minutes, start_confirmed) VALUES "

@@ -94,6 +94,12 @@ FROM gen.recipient;
 INSERT INTO card_bindings (recipient_id, token, method, status, valid_from, created_at)
 SELECT id, gen.token('gen:card:' || r), 'uid', 'active', current_date - 400, now() - interval '400 days'
 FROM gen.recipient;
+-- One certificate per recipient, valid from before the year to well after it (a card
+-- confirms a visit only while the recipient holds one: sql/0010).
+INSERT INTO certificates (id, recipient_id, number, valid_from, valid_to)
+SELECT md5('gen:certificate:' || r)::uuid, id, 'ИППСУ-' || r, current_date - 400,
+       current_date + 400
+FROM gen.recipient;
 -- A few cards read at the door and waiting for a manager's confirmation.
 INSERT INTO card_bindings (recipient_id, token, method, status, created_at)
 SELECT id, gen.token('gen:newcard:' || r), 'uid', 'pending', now() - (r % 30) * interval '1 day'

@@ -19,7 +19,8 @@
 enum be_stmt {
     BE_STMT_DEVICE_LOCK, /* $1 device -> worker, provider, key hex, revoked, last seq/digest */
     BE_STMT_HELD_DIGESTS, /* $1 device, $2 first, $3 last -> seq, digest hex */
-    BE_STMT_INGEST_FINISH, /* $1 device, $2 after, $3 last seq, $4 last digest hex */
+    BE_STMT_INGEST_FINISH, /* $1 device, $2 after, $3 last seq, $4 last digest hex ->
+                            * visits, refused seq, refused visit, owner device */
     BE_STMT_DEVICE_STATUS, /* $1 device -> status */
     BE_STMT_AUDIT, /* $1 actor, $2 action, $3 subject, $4 reason, $5 details json */
     BE_STMT_COUNT

@@ -6,8 +6,10 @@
  * load the new events with one COPY, rebuild the visits they touch and move the
  * device's (last seq, last digest) in one more round trip, COMMIT -- and only then
  * answer with the highest seq held. A replayed batch changes nothing and gets the
- * same answer; a different event under a held seq is tampering (409, logged, counted,
- * and recorded in the audit log after the rollback). */
+ * same answer; a different event under a held seq, a new event whose prev is not the
+ * digest held (a fork) and an event for a visit another terminal opened are tampering
+ * (409 tampering / visit-owned-elsewhere, logged, and recorded in the audit log after
+ * the rollback). */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,6 +51,7 @@ struct verdict {
     uint64_t expected_seq; /* > 0: added to the problem (sequence-gap) */
     uint64_t tampered_seq; /* > 0: the seq whose content differs (audit) */
     char held_hex[2 * CF_DIGEST_LEN + 1], sent_hex[2 * CF_DIGEST_LEN + 1];
+    char visit[CF_UUID_TEXT_LEN + 1], owner[CF_UUID_TEXT_LEN + 1]; /* visit-owned-elsewhere */
 };
 
 struct upload {
@@ -202,7 +205,32 @@ static int copy_events(PGconn *db, struct upload *up, size_t from)
     return ok ? 0 : -1;
 }
 
-/* Rebuild the touched visits, record card bindings, move the chain head. */
+/* A new event names a visit this device did not open (ingest_finish, sql/0010): the
+ * batch is refused as a whole and audited as tampering. The same answer for a terminal
+ * of another provider and a colleague's: ownership is by device. -1 if the row does not
+ * name one of the batch's new events (never trust it blindly). */
+static int refuse_foreign_visit(struct upload *up, const PGresult *res, uint64_t from_seq)
+{
+    struct verdict *v = &up->v;
+    char *end = NULL;
+    uint64_t seq = strtoull(PQgetvalue(res, 0, 1), &end, 10);
+    if (!end || *end || seq < from_seq || seq > up->batch->seal.last_seq)
+        return -1;
+    char field[48];
+    snprintf(field, sizeof field, "events[%" PRIu64 "].visit_id", seq - from_seq);
+    snprintf(v->visit, sizeof v->visit, "%s", PQgetvalue(res, 0, 2));
+    snprintf(v->owner, sizeof v->owner, "%s", PQgetvalue(res, 0, 3));
+    refuse(v, 409, "visit-owned-elsewhere", "The visit belongs to another terminal", field,
+           "Visit %s was opened on another terminal (or never opened on this one): a visit's "
+           "events come only from the terminal that opened it. Nothing of the batch was "
+           "stored; the refusal is recorded for review.",
+           v->visit);
+    v->tampered_seq = seq;
+    return 0;
+}
+
+/* Check ownership, rebuild the touched visits, record card bindings, move the chain
+ * head: one round trip. A refusal leaves up->v set (the caller rolls back). */
 static int finish(PGconn *db, struct upload *up)
 {
     char after[24], last[24], digest[2 * CF_DIGEST_LEN + 1];
@@ -211,7 +239,9 @@ static int finish(PGconn *db, struct upload *up)
     cf_hex_encode(up->batch->seal.last_digest, CF_DIGEST_LEN, digest, sizeof digest);
     const char *params[4] = {up->device_id, after, last, digest};
     PGresult *res = be_db_run(db, BE_STMT_INGEST_FINISH, 4, params);
-    int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+    int ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) == 4;
+    if (ok && !PQgetisnull(res, 0, 1))
+        ok = refuse_foreign_visit(up, res, up->batch->events[0].seq) == 0;
     PQclear(res);
     if (!ok)
         up->failed_step = "rebuild visits";
@@ -275,6 +305,8 @@ static int ingest_tx(PGconn *db, struct upload *up)
         return 0;
     if (copy_events(db, up, from) || finish(db, up))
         return -1;
+    if (v->status)
+        return 0; /* a visit of another terminal: rolled back */
     up->acked = b->seal.last_seq;
     up->stored = b->count - from;
     return 0;
@@ -296,6 +328,10 @@ static void record_tampering(PGconn *db, const struct upload *up)
         cJSON_AddStringToObject(details, "field", v->field);
         cJSON_AddStringToObject(details, "held", v->held_hex);
         cJSON_AddStringToObject(details, "sent", v->sent_hex);
+        if (v->visit[0]) {
+            cJSON_AddStringToObject(details, "visit", v->visit);
+            cJSON_AddStringToObject(details, "owner_device", v->owner);
+        }
     }
     char *json = details ? cJSON_PrintUnformatted(details) : NULL;
     if (json) {

@@ -15,8 +15,10 @@ SELECT seq, encode(digest, 'hex') FROM events
 WHERE device_id = $1::uuid AND seq BETWEEN $2::bigint AND $3::bigint ORDER BY seq
 
 -- name: ingest_finish
--- $1 device, $2 after seq, $3 last seq, $4 last digest (hex)
-SELECT ingest_finish($1::uuid, $2::bigint, $3::bigint, decode($4, 'hex'))
+-- $1 device, $2 after seq, $3 last seq, $4 last digest (hex): visits written; on a
+-- refusal (a visit of another terminal) the refused seq, its visit, the owner device
+SELECT visits, refused_seq, refused_visit, owner_device
+FROM ingest_finish($1::uuid, $2::bigint, $3::bigint, decode($4, 'hex'))
 
 -- name: device_status
 SELECT status FROM devices WHERE id = $1::uuid

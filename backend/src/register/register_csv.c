@@ -74,6 +74,7 @@ static const char *reason_text(const char *reason)
         {"cancelled", "Визит отменён"},
         {"attempted", "Попытка визита: услуги не оказаны"},
         {"not_ended", "Визит начат, но не завершён"},
+        {"unknown_recipient", "Получатель не из списка организации"},
         {"start_not_confirmed", "Начало не подтверждено картой получателя"},
         {"end_not_confirmed", "Окончание не подтверждено картой получателя"},
         {"disputed", "Визит оспорен"},

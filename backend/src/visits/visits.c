@@ -114,9 +114,9 @@ static void handle_visit_get(struct be_request *req)
 
 static const char *const visit_states[] = {"planned", "started",   "ended",
                                            "rated",   "cancelled", "attempted"};
-static const char *const visit_flags[] = {"early_leave",   "overtime",         "clock_uncertain",
-                                          "card_mismatch", "low_rating",       "unknown_recipient",
-                                          "overlap",       "far_from_address", "impossible_travel"};
+static const char *const visit_flags[] = {
+    "early_leave",       "overtime", "clock_uncertain",  "card_mismatch",     "low_rating",
+    "unknown_recipient", "overlap",  "far_from_address", "impossible_travel", "rating_amended"};
 
 static bool one_of(const char *value, const char *const *list, size_t n)
 {
@@ -179,7 +179,7 @@ static int read_filter(const char *query, struct visit_filter *f, struct cf_erro
         return cf_error_set(d, CF_EFIELD_RANGE, "flag",
                             "flag must be one of early_leave, overtime, clock_uncertain, "
                             "card_mismatch, low_rating, unknown_recipient, overlap, "
-                            "far_from_address, impossible_travel");
+                            "far_from_address, impossible_travel, rating_amended");
     if (f->from[0] && !be_time_text_valid(f->from))
         return cf_error_set(d, CF_EFIELD_RANGE, "from",
                             "from must be a time like 2026-11-22T09:00:00Z or a date like "

@@ -65,7 +65,8 @@ enum cf_error {
     CF_ENETWORK = -80, /* no connection, or no answer in time */
     CF_ETLS = -81, /* the server's certificate is not from the pinned CA */
     CF_EDEVICE_REFUSED = -82, /* 401/403/404: device revoked or unknown; not retried */
-    CF_ECONFLICT = -83, /* 409: the server holds different events; not retried */
+    CF_ECONFLICT =
+        -83, /* 409: different events held, or a visit of another terminal; not retried */
     CF_EBAD_ANSWER = -84, /* an answer that is not the protocol's (captive portal...) */
     CF_ESERVER = -85, /* the server is unavailable (5xx): retried with back-off */
     CF_EREJECTED = -86, /* 400/413/422: the server refuses the data; not retried */
