@@ -110,13 +110,28 @@ static char *visit_line(const char *visit_id)
     return line;
 }
 
-/* The sample visit (50 minutes, rated 5) under visit_id, uploaded by dev. */
+/* Each visit of WORKER on a day of its own (days after the sample's, within the
+ * certificate's year): one worker's visits at the same time would overlap, a flag these
+ * tests are not about. day_ms is the current visit's offset from the sample's time. */
+static int64_t day_ms;
+
+static void next_day(void)
+{
+    static int64_t days;
+    day_ms = ++days * INT64_C(86400000);
+}
+
+/* The sample visit (50 minutes, rated 5) under visit_id, on a day of its own (day_ms),
+ * uploaded by dev. */
 static void upload_visit(struct cf_terminal *dev, const char *visit_id)
 {
     struct cf_event ev[3];
     sample_visit(ev, 50);
-    for (int i = 0; i < 3; i++)
+    next_day();
+    for (int i = 0; i < 3; i++) {
         assert_int_equal(cf_uuid_from_text(visit_id, ev[i].visit_id), 0);
+        ev[i].wall_ms += day_ms;
+    }
     cf_terminal_upload(&harness, dev, ev, 3);
 }
 
@@ -258,7 +273,7 @@ static void test_second_rating_flagged(void **state)
     assert_int_equal(cf_uuid_from_text(visit, again.visit_id), 0);
     again.rating = 1;
     snprintf(again.comment, sizeof again.comment, "%s", "Передумал");
-    again.wall_ms += 2 * 3600000;
+    again.wall_ms += day_ms + 2 * 3600000;
     cf_terminal_upload(&harness, &ours, &again, 1);
     assert_int_equal(event_count(&ours), 4);
     char *line = visit_line(visit);
@@ -307,6 +322,7 @@ static void test_foreign_recipient_not_paid(void **state)
     struct cf_terminal ours;
     cf_terminal_enrol(&harness, WORKER, &ours);
     struct cf_event ev[9];
+    next_day();
     for (int v = 0; v < 3; v++) {
         sample_visit(ev + 3 * v, 50);
         for (int i = 3 * v; i < 3 * v + 3; i++) {
@@ -315,7 +331,7 @@ static void test_foreign_recipient_not_paid(void **state)
                                                         : uncertified,
                                                ev[i].visit_id),
                              0);
-            ev[i].wall_ms += v * 2 * 3600000;
+            ev[i].wall_ms += day_ms + v * 2 * 3600000;
             if (v == 2) /* a year later: 2027, the certificate ended with 2026 */
                 ev[i].wall_ms += INT64_C(365) * 86400000;
         }
