@@ -202,16 +202,18 @@ static void test_tampering_gap_and_bad_seal(void **state)
     cf_api_expect_problem(reply, "tampering", "events[0]");
     free(json);
 
-    /* A gap: seq 5 when 2 is held. */
-    struct cf_terminal ahead = dev;
-    ahead.last_seq = 4;
-    struct cf_event late = ev[2];
-    cf_terminal_chain(&ahead, &late);
-    json = cf_terminal_batch(&ahead, &late, 1);
-    reply = cf_terminal_send(&harness, &dev, json, 409);
-    assert_int_equal(cf_json_num(reply, "expected_seq"), 3);
-    cf_api_expect_problem(reply, "sequence-gap", "events[0].seq");
-    free(json);
+    /* A gap: seq 5 when 2 is held; and the smallest one, seq 4 (only 3 missing). */
+    for (uint64_t skip = 2; skip >= 1; skip--) {
+        struct cf_terminal ahead = dev;
+        ahead.last_seq = 2 + skip;
+        struct cf_event late = ev[2];
+        cf_terminal_chain(&ahead, &late);
+        json = cf_terminal_batch(&ahead, &late, 1);
+        reply = cf_terminal_send(&harness, &dev, json, 409);
+        assert_int_equal(cf_json_num(reply, "expected_seq"), 3);
+        cf_api_expect_problem(reply, "sequence-gap", "events[0].seq");
+        free(json);
+    }
 
     /* A batch signed by another key. */
     struct cf_terminal impostor = dev;
