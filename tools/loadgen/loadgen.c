@@ -43,6 +43,7 @@ struct run {
     unsigned long events_acked, failures;
     size_t next_device;
     double finished_at; /* when the last worker ran out of devices */
+    int64_t first_wall_ms; /* the wall clock of every device's first event */
 };
 
 static double now_s(void)
@@ -148,8 +149,11 @@ static void make_event(struct run *run, struct device *dev, uint64_t n, struct c
     memcpy(ev->visit_id, dev->id, CF_UUID_LEN);
     for (int i = 0; i < 8; i++)
         ev->visit_id[15 - i] ^= (uint8_t)(visit >> (8 * i));
-    ev->wall_ms = cf_time_now_ms() - 86400000 + (int64_t)n * 1000;
+    /* A visit every 2 hours, 40 minutes long, rated 40 minutes after it ended; the wall
+     * clock moves with the monotonic one, as on a real terminal (a wall clock that moved
+     * 1 s per event made every 40-minute visit overlap the next thousand of its worker). */
     ev->mono_ms = (int64_t)visit * 7200000 + (int64_t)(n % 3) * 2400000;
+    ev->wall_ms = run->first_wall_ms + ev->mono_ms;
     if (ev->kind != CF_EV_VISIT_RATED)
         memcpy(ev->recipient_id, run->recipients[visit % run->recipient_count], CF_UUID_LEN);
     if (ev->kind != CF_EV_VISIT_RATED) {
@@ -348,6 +352,9 @@ int main(int argc, char **argv)
             "loadgen: %zu devices enrolled; uploading %zu events each in batches of %zu, "
             "%zu at a time\n",
             run.device_count, run.events_per_device, run.batch, run.concurrency);
+    /* Every visit in the past: the last one ends a day before now. */
+    run.first_wall_ms =
+        cf_time_now_ms() - 86400000 - (int64_t)(run.events_per_device / 3 + 1) * 7200000;
     pthread_mutex_init(&run.lock, NULL);
     pthread_t threads[256];
     double t0 = now_s();
