@@ -7,23 +7,20 @@
 set -euo pipefail
 fail() { echo "FAIL: $*" >&2; exit 1; }
 var=$(mktemp -d /tmp/cfdemo.XXXXXX)
-stubs=$(mktemp -d /tmp/cfdemo-stubs.XXXXXX) # the test's own files, outside the demo's folder
-trap '"$CF_SOURCE_DIR/tools/pg" destroy "$var/pg" >/dev/null 2>&1 || true; rm -rf "$var" "$stubs"' EXIT
+recorders=$(mktemp -d /tmp/cfdemo-installers.XXXXXX) # installers that record a call, outside the demo's folder
+trap '"$CF_SOURCE_DIR/tools/pg" destroy "$var/pg" >/dev/null 2>&1 || true; rm -rf "$var" "$recorders"' EXIT
 . "$CF_SOURCE_DIR/tools/lib/port.sh"
 port=$(cf_pick_port)
 # Installers on PATH that only record being called: the demo run must call none.
 for tool in npm npx apt-get apt pip pip3; do
-    printf '#!/bin/sh\necho "%s $*" >>"%s"\nexit 1\n' "$tool" "$stubs/installs" >"$stubs/$tool"
-    chmod +x "$stubs/$tool"
+    printf '#!/bin/sh\necho "%s $*" >>"%s"\nexit 1\n' "$tool" "$recorders/installs" >"$recorders/$tool"
+    chmod +x "$recorders/$tool"
 done
-out=$(PATH=$stubs:$PATH timeout 300 "$CF_SOURCE_DIR/tools/demo" --no-wait --offline --var "$var" --build-dir "$CF_BINARY_DIR" \
-      --listen "127.0.0.1:$port" 2>&1) || {
-    echo "$out"
-    [ ! -s "$stubs/installs" ] || fail "the demo tried to install: $(cat "$stubs/installs")"
-    fail "tools/demo failed"
-}
+out=$(PATH=$recorders:$PATH timeout 300 "$CF_SOURCE_DIR/tools/demo" --no-wait --offline --var "$var" --build-dir "$CF_BINARY_DIR" \
+      --listen "127.0.0.1:$port" 2>&1) && rc=0 || rc=$?
 echo "$out"
-[ ! -s "$stubs/installs" ] || fail "the demo tried to install: $(cat "$stubs/installs")"
+[ ! -s "$recorders/installs" ] || fail "the demo tried to install: $(cat "$recorders/installs")"
+[ "$rc" -eq 0 ] || fail "tools/demo failed"
 grep -q "database: host=$var/pg" <<<"$out" || fail "demo did not report its private database"
 # The demo card is the synthetic Mir card carefact-gen-card makes for recipient 1.
 grep -q '"method":"emv","scheme":"mir","last4":"0936","expiry":"2032-05"' <<<"$out" ||

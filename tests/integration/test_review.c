@@ -278,7 +278,9 @@ static long app_count(const char *scope, const char *sql)
     PQclear(res);
     res = PQexec(db, sql);
     assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
-    long n = atol(PQgetvalue(res, 0, 0));
+    char *end = NULL;
+    long n = strtol(PQgetvalue(res, 0, 0), &end, 10);
+    assert_true(end && *end == '\0' && end != PQgetvalue(res, 0, 0));
     PQclear(res);
     PQfinish(db);
     return n;

@@ -7,7 +7,7 @@
 # install or fetch -- npm/npx, apt, pip, git clone/fetch/pull, tools/deps, curl or wget
 # to anything but loopback -- and for tools/demo run without --offline. Comment lines
 # and messages (echo, fail, printf, console.*) are not commands. e2e.demo checks the
-# same at run time with installer stubs on PATH.
+# same at run time with installers on PATH that only record being called.
 set -euo pipefail
 src=${CF_SOURCE_DIR:?CF_SOURCE_DIR must point at the source folder}
 cd "$src"
