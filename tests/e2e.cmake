@@ -55,12 +55,12 @@ if(TARGET carefact-gen-card)
               COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/gen_card_cli.sh)
 endif()
 
-# The demo itself, as a user runs it (on this build tree).
-cf_add_test(NAME e2e.demo LABEL e2e TIMEOUT 400 COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/e2e/demo.sh)
-
 if(NOT TARGET carefactd)
   return()
 endif()
+
+# The demo itself, as a user runs it (on this build tree).
+cf_add_test(NAME e2e.demo LABEL e2e TIMEOUT 400 COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/e2e/demo.sh)
 
 # ==== Visits, store and sync (tests/e2e/agent_visit.sh) ====
 

@@ -160,7 +160,7 @@ static int identify(struct ag_store *s, const char *token, struct ag_visit_resul
         if (cf_uuid_from_text(ids[i], id) == 0 && load_recipient(s, id, r, NULL) == 0) {
             size_t k = result->candidate_count++;
             snprintf(result->candidates[k], sizeof result->candidates[k], "%s", r->full_name);
-            snprintf(result->candidate_ids[k], sizeof result->candidate_ids[k], "%s", ids[i]);
+            cf_uuid_to_text(id, result->candidate_ids[k]); /* canonical, as is_candidate compares */
         }
         free(r);
     }

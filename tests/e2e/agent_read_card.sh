@@ -61,6 +61,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
+# shellcheck source=../support/emulated.sh
+. "$src/tests/support/emulated.sh"
+emulated "$work" sim_bin agent gen
 
 fail() {
     echo "FAIL [$case_name]: $*" >&2

@@ -6,6 +6,9 @@ set -euo pipefail
 gen=${CF_BINARY_DIR:?CF_BINARY_DIR must point at the build folder}/tools/gen-card/carefact-gen-card
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# shellcheck source=../support/emulated.sh
+. "${CF_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/support/emulated.sh"
+emulated "$work" gen
 fail() { echo "FAIL [gen_card_cli]: $*" >&2; exit 1; }
 
 "$gen" --scheme maestro --layout pan=track2,records=3 --seed 9 --out "$work/a"

@@ -23,7 +23,8 @@ set(CF_TEST_SUPPORT_DIR ${CMAKE_CURRENT_LIST_DIR})
 # cf_add_test(NAME name LABEL label COMMAND cmd... [TIMEOUT s] [ENVIRONMENT k=v...])
 # Each test is its own process with a timeout and exactly one label, so `ctest -L unit`,
 # `-L integration`, `-L fuzz` ... select them. Tests see CF_SOURCE_DIR, CF_BINARY_DIR and
-# CF_TESTDATA in their environment.
+# CF_TESTDATA in their environment, and CF_RUN: the emulator a cross build runs its
+# programs under (empty natively; scripts use tests/support/emulated.sh).
 function(cf_add_test)
   cmake_parse_arguments(T "" "NAME;LABEL;TIMEOUT" "COMMAND;ENVIRONMENT" ${ARGN})
   if(NOT T_LABEL IN_LIST CF_TEST_LABELS)
@@ -34,7 +35,7 @@ function(cf_add_test)
   endif()
   add_test(NAME ${T_NAME} COMMAND ${T_COMMAND})
   set_tests_properties(${T_NAME} PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT}
-    ENVIRONMENT "CF_SOURCE_DIR=${CMAKE_SOURCE_DIR};CF_BINARY_DIR=${CMAKE_BINARY_DIR};CF_TESTDATA=${CF_TESTDATA};${T_ENVIRONMENT}")
+    ENVIRONMENT "CF_SOURCE_DIR=${CMAKE_SOURCE_DIR};CF_BINARY_DIR=${CMAKE_BINARY_DIR};CF_TESTDATA=${CF_TESTDATA};CF_RUN=${CMAKE_CROSSCOMPILING_EMULATOR};${T_ENVIRONMENT}")
 endfunction()
 
 # ==== Unit tests ====
