@@ -4,6 +4,7 @@
 # examples.mjs (every body's example valid by the contract check's own validator, the
 # problem catalogue whole). Redocly is the npm package pinned in tests/contract's lock file
 # (tools/deps runs npm ci there); the test installs nothing and sends no telemetry.
+# Mutants contract.flow-comma and contract.problem-status are here for it.
 set -euo pipefail
 src=${CF_SOURCE_DIR:?CF_SOURCE_DIR must point at the source folder}
 here=$src/tests/contract

@@ -1,7 +1,8 @@
 // Validates every HTTP exchange recorded by the integration tests (one JSON object
 // per line: method, path, status, content_type, body) against api/openapi.yaml:
 // the path and method must be in the spec, the status must be documented for it,
-// and the body must match the documented schema for that status and content type.
+// and the body must match the documented schema for that status and content type; a
+// problem's type must be in the Problem schema's x-problem-types with its status.
 // Coverage: every operation of the spec and each status it documents must appear among
 // the recordings (answers to paths outside the spec count for nothing), except 503 and
 // a short list of statuses no request can reach; those never exchanged are listed.
@@ -40,6 +41,13 @@ const rewrite = (node) => {
   return node;
 };
 const deref = (node) => (node && node.$ref ? node.$ref.split('/').slice(1).reduce((o, k) => o[k], spec) : node);
+
+// Every problem carefactd answers is in the catalogue integrators read (x-problem-types of
+// the Problem schema, each type with its statuses), with the status it is listed with.
+const problemBase = 'https://carefact.example/problems/';
+const problemTypes = spec.components.schemas.Problem['x-problem-types'] || {};
+const problemListed = (body) => typeof body.type === 'string' && body.type.startsWith(problemBase) &&
+  [].concat(problemTypes[body.type.slice(problemBase.length)] ?? []).includes(body.status);
 
 const routes = Object.entries(spec.paths).map(([template, ops]) => ({
   template,
@@ -82,6 +90,8 @@ for (const file of recordings) {
     }
     const validate = ajv.compile(rewrite(media.schema));
     if (!validate(body)) failures.push(`${where}: ${ajv.errorsText(validate.errors)}`);
+    else if (type === 'application/problem+json' && !problemListed(body))
+      failures.push(`${where}: problem type ${body.type} with status ${body.status} is not in the Problem schema's x-problem-types`);
     checked++;
   }
 }

@@ -9,7 +9,8 @@
 import createClient, { type Middleware } from "openapi-fetch";
 import type { components, operations, paths } from "./schema.js";
 
-// Types by operationId and schema name: a renamed operationId or schema breaks this file.
+// Types by operationId and schema name: a renamed operationId or schema breaks this file,
+// as it breaks an integrator's (mutant contract.operation-id-renamed).
 type Visit = operations["getVisit"]["responses"][200]["content"]["application/json"];
 type VisitPage = operations["listVisits"]["responses"][200]["content"]["application/json"];
 type Register = components["schemas"]["Register"];
