@@ -10,6 +10,9 @@ src=${CF_SOURCE_DIR:?CF_SOURCE_DIR must point at the source folder}
 here=$src/tests/contract
 redocly=$here/node_modules/.bin/redocly
 [ -x "$redocly" ] || { echo "FAIL: @redocly/cli is missing: run tools/deps (npm ci in tests/contract)" >&2; exit 1; }
+# Redocly CLI 2.77 runs on Node.js 20.19 or later (Debian 12's own nodejs is 18).
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
+    { echo "FAIL: Redocly CLI needs Node.js 20.19 or later; this is $(node --version)" >&2; exit 1; }
 export REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true NO_COLOR=1
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
