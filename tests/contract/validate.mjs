@@ -1,7 +1,9 @@
 // Validates every HTTP exchange recorded by the integration tests (one JSON object
 // per line: method, path, status, content_type, body) against api/openapi.yaml:
 // the path and method must be in the spec, the status must be documented for it,
-// and the body must match the documented schema for that status and content type.
+// and the body must match the documented schema for that status and content type; a
+// problem's type must be in the Problem schema's x-problem-types with its status; and no
+// member of an answer may be one its schema does not name (a generated client drops it).
 // Coverage: every operation of the spec and each status it documents must appear among
 // the recordings (answers to paths outside the spec count for nothing), except 503 and
 // a short list of statuses no request can reach; those never exchanged are listed.
@@ -40,6 +42,42 @@ const rewrite = (node) => {
   return node;
 };
 const deref = (node) => (node && node.$ref ? node.$ref.split('/').slice(1).reduce((o, k) => o[k], spec) : node);
+
+// Every problem carefactd answers is in the catalogue integrators read (x-problem-types of
+// the Problem schema, each type with its statuses), with the status it is listed with.
+const problemBase = 'https://carefact.example/problems/';
+const problemTypes = spec.components.schemas.Problem['x-problem-types'] || {};
+const problemListed = (body) => typeof body.type === 'string' && body.type.startsWith(problemBase) &&
+  [].concat(problemTypes[body.type.slice(problemBase.length)] ?? []).includes(body.status);
+
+// undocumented(schema, data): the members of the answer its schema does not name (an object
+// schema without properties, or with additionalProperties a schema, is open). ajv lets them
+// through; a client generated from the contract never sees them, so each is a failure.
+const resolve = (node) => (node && node.$ref ? resolve(deref(node)) : node);
+const undocumented = (schema, data, at = '', out = []) => {
+  const top = resolve(schema);
+  if (!top || typeof top !== 'object' || data === null || typeof data !== 'object') return out;
+  const branches = [top, ...(top.allOf || []), ...(top.oneOf || []), ...(top.anyOf || [])].map(resolve);
+  if (Array.isArray(data)) {
+    for (const b of branches) if (b.items) data.forEach((d, i) => undocumented(b.items, d, `${at}[${i}]`, out));
+    return out;
+  }
+  const named = {};
+  let open = false; // true: any member; a schema: members of that schema
+  for (const b of branches) {
+    Object.assign(named, b.properties || {});
+    if (b.additionalProperties && typeof b.additionalProperties === 'object') open = b.additionalProperties;
+    else if (b.additionalProperties === true) open = true;
+  }
+  if (Object.keys(named).length === 0 && !branches.some((b) => b.allOf || b.oneOf || b.anyOf) &&
+      branches.every((b) => b.additionalProperties === undefined)) open = true; // {type: object}: free-form
+  for (const [key, value] of Object.entries(data)) {
+    if (named[key]) undocumented(named[key], value, `${at}/${key}`, out);
+    else if (open && open !== true) undocumented(open, value, `${at}/${key}`, out);
+    else if (!open) out.push(`${at}/${key}`);
+  }
+  return out;
+};
 
 const routes = Object.entries(spec.paths).map(([template, ops]) => ({
   template,
@@ -82,6 +120,10 @@ for (const file of recordings) {
     }
     const validate = ajv.compile(rewrite(media.schema));
     if (!validate(body)) failures.push(`${where}: ${ajv.errorsText(validate.errors)}`);
+    else if (type.endsWith('json') && undocumented(media.schema, body).length > 0)
+      failures.push(`${where}: members the contract does not name: ${[...new Set(undocumented(media.schema, body).map((p) => p.replace(/\[\d+\]/g, '[]')))].join(', ')}`);
+    else if (type === 'application/problem+json' && !problemListed(body))
+      failures.push(`${where}: problem type ${body.type} with status ${body.status} is not in the Problem schema's x-problem-types`);
     checked++;
   }
 }
