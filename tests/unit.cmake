@@ -29,6 +29,12 @@ if(TARGET carefact-gen-card)
   cf_add_unit_test(tools gen_card gen_card)
 endif()
 
+# EMV offline data authentication: the test PKI (tools/emv-pki) against the verifier
+# (firmware-shared cf/oda.h).
+if(TARGET emv_pki)
+  cf_add_unit_test(tools emv_pki emv_pki)
+endif()
+
 # Tests install and fetch nothing (tools/deps does, before the suite): a static check
 # of every file under tests/.
 cf_add_test(NAME unit.tests.install_nothing LABEL unit
