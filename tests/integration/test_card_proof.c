@@ -180,7 +180,7 @@ static const char *upload_visit(const struct confirm *start, const struct confir
     struct cf_event *ev = malloc(sizeof *ev);
     assert_non_null(ev);
     visit_number++;
-    snprintf(id, sizeof id, "74000000-0000-4000-8000-%012u", visit_number);
+    snprintf(id, sizeof id, "74000000-0000-4000-8000-aaaa%08u", visit_number);
     for (int i = 0; i < 2; i++) {
         sample_event(ev, i == 0 ? CF_EV_VISIT_STARTED : CF_EV_VISIT_ENDED);
         assert_int_equal(cf_uuid_from_text(id, ev->visit_id), 0);
@@ -406,7 +406,7 @@ static void test_terminal_without_card_cannot_make_dynamic(void **state)
     for (size_t w = 0; w < sizeof ways / sizeof ways[0]; w++) {
         visit_number++;
         char id[CF_UUID_TEXT_LEN + 1];
-        snprintf(id, sizeof id, "74000000-0000-4000-8000-%012u", visit_number);
+        snprintf(id, sizeof id, "74000000-0000-4000-8000-aaaa%08u", visit_number);
         sample_event(ev, CF_EV_VISIT_STARTED);
         assert_int_equal(cf_uuid_from_text(id, ev->visit_id), 0);
         assert_int_equal(cf_uuid_from_text(WORKER, ev->worker_id), 0);
@@ -529,6 +529,27 @@ static void test_nothing_recoverable_stored(void **state)
                      0);
 }
 
+/* The PAN scan (tests/security/pan_scan.mjs) over a dump of the database and carefactd's
+ * log, with proofs of both cards having flowed: no card number, in any form. */
+static void test_pan_scan(void **state)
+{
+    (void)state;
+    const char *src = getenv("CF_SOURCE_DIR");
+    char dir[512], cmd[3072];
+    snprintf(dir, sizeof dir, "%s/card-proof-scan", harness.pg_dir);
+    snprintf(
+        cmd, sizeof cmd,
+        "set -e; mkdir -p '%s'; cd '%s';"
+        "printf 'resp: 70 0A 5A 08 %s 90 00\\nresp: 70 0A 5A 08 %s 90 00\\n' > cards;"
+        "d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | head -1);"
+        "\"${d:+$d/}pg_dump\" --data-only --inserts '%s' > dump.sql;"
+        "grep -q card_sdads dump.sql; grep -q card_proof dump.sql || true;"
+        "node '%s/tests/security/pan_scan.mjs' --cards cards --scan dump.sql '%s/carefactd.log'",
+        dir, dir, "22 00 12 34 56 78 90 19", "22 00 12 34 56 78 00 02", harness.conninfo,
+        src ? src : ".", harness.pg_dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* ==== Setup ==== */
 
 static int group_setup(void **state)
@@ -552,7 +573,7 @@ static int group_setup(void **state)
              "VALUES ('" RECIPIENT "', '%s', 'emv', 'mir', '9019', 'active'), "
              "('" RECIPIENT "', '%s', 'uid', '', '', 'active');"
              "INSERT INTO certificates (id, recipient_id, number, valid_from, valid_to) VALUES "
-             "('34100000-0000-4000-8000-000000000001', '" RECIPIENT "', 'ИППСУ-1', "
+             "('c4100000-0000-4000-8000-00000000000c', '" RECIPIENT "', 'ИППСУ-1', "
              "'2026-01-01', '2026-12-31');"
              "INSERT INTO services VALUES ('HH-01', 'Уборка', 'household', 'home', 30, 25000), "
              "('MED.02', 'Давление', 'medical', 'home', 15, 9000);",
@@ -584,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_terminal_without_card_cannot_make_dynamic),
         cmocka_unit_test(test_policy_dynamic),
         cmocka_unit_test(test_nothing_recoverable_stored),
+        cmocka_unit_test(test_pan_scan),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
