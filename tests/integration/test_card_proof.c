@@ -511,6 +511,40 @@ static void test_policy_dynamic(void **state)
     cJSON_Delete(fig);
 }
 
+/* A card bound on the terminal with a card-signed proof: the pending binding keeps the
+ * level, and the review queue shows it with the binding. */
+static void test_card_bound_level(void **state)
+{
+    (void)state;
+    char other_token[CF_TOKEN_TEXT_LEN + 1];
+    assert_int_equal(cf_token_from_pan(token_key, sizeof token_key, OTHER_PAN, other_token), 0);
+    struct cf_event *ev = malloc(sizeof *ev);
+    assert_non_null(ev);
+    sample_event(ev, CF_EV_CARD_BOUND);
+    assert_int_equal(cf_uuid_from_text(WORKER, ev->worker_id), 0);
+    assert_int_equal(cf_uuid_from_text(RECIPIENT, ev->recipient_id), 0);
+    ev->wall_ms = BASE_MS + 3600000;
+    struct confirm c = {BY_PROOF, CF_ODA_KIND_FDDA, {0}, OTHER_PAN, 0, NULL};
+    confirm_event(ev, &c);
+    memcpy(ev->card.token, other_token, sizeof other_token);
+    cf_terminal_upload(&harness, &term, ev, 1);
+    free(ev);
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "SELECT proof_level || '/' || coalesce(proof_failure, '') FROM card_bindings "
+             "WHERE token = '%s' AND status = 'pending'",
+             other_token);
+    char *got = cf_harness_sql_value(&harness, sql);
+    assert_non_null(got);
+    assert_string_equal(got, "dynamic/");
+    free(got);
+    cJSON *list = cf_api_json(&harness, "GET", "/api/v1/exceptions?kind=card_binding", NULL, 200);
+    const cJSON *item = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(list, "items"), 0);
+    assert_string_equal(
+        cf_json_str(cJSON_GetObjectItemCaseSensitive(item, "detail"), "proof_level"), "dynamic");
+    cJSON_Delete(list);
+}
+
 /* Nothing of the proof that could give the card number back is stored. */
 static void test_nothing_recoverable_stored(void **state)
 {
@@ -604,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_replayed_sdad),
         cmocka_unit_test(test_terminal_without_card_cannot_make_dynamic),
         cmocka_unit_test(test_policy_dynamic),
+        cmocka_unit_test(test_card_bound_level),
         cmocka_unit_test(test_nothing_recoverable_stored),
         cmocka_unit_test(test_pan_scan),
     };

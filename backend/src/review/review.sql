@@ -73,7 +73,9 @@ bindings AS (
     SELECT 'card_binding'::text AS kind, b.id AS subject_id, r.provider_id,
            NULL::uuid AS worker_id, b.recipient_id, b.created_at AS at,
            json_build_object('method', b.method, 'scheme', b.scheme, 'last4', b.last4,
-                             'holder', b.holder, 'status', b.status) AS detail
+                             'holder', b.holder, 'status', b.status,
+                             'proof_level', b.proof_level,
+                             'proof_failure', b.proof_failure) AS detail
     FROM card_bindings b JOIN recipients r ON r.id = b.recipient_id
     WHERE ($2 = '' OR $2 = 'card_binding')
     AND b.id IN (SELECT p.id FROM card_bindings p WHERE p.status = 'pending'
