@@ -13,6 +13,14 @@
 #include "cf/error.h"
 #include "cf/token.h"
 
+/* The event's proof kinds and the verifier's are the same numbers (the canonical encoding's). */
+_Static_assert((int)CF_PROOF_NONE == (int)CF_ODA_KIND_NONE &&
+                   (int)CF_PROOF_SDA == (int)CF_ODA_KIND_SDA &&
+                   (int)CF_PROOF_DDA == (int)CF_ODA_KIND_DDA &&
+                   (int)CF_PROOF_FDDA == (int)CF_ODA_KIND_FDDA &&
+                   (int)CF_PROOF_CDA == (int)CF_ODA_KIND_CDA,
+               "proof kinds must match");
+
 static struct cf_oda_bytes view(const uint8_t *data, size_t len)
 {
     return (struct cf_oda_bytes){data, len};
