@@ -313,7 +313,8 @@ static void test_negative_cards(void **state)
          "bad_issuer_certificate"},
         {{BY_PROOF, CF_ODA_KIND_CDA, {.corrupt_icc_cert = true}, NULL, 0, NULL},
          "bad_icc_certificate"},
-        /* a genuine card, but not the one whose token the event claims */
+        /* a genuine card, but not the one whose token the event claims (mutant
+         * proof.token-unchecked) */
         {{BY_PROOF, CF_ODA_KIND_FDDA, {0}, OTHER_PAN, 0, NULL}, "token_mismatch"},
         /* a genuine signature over another event's challenge */
         {{BY_PROOF, CF_ODA_KIND_DDA, {0}, NULL, 1, NULL}, "challenge_mismatch"},
@@ -357,8 +358,8 @@ static void test_static_uid_levels(void **state)
                   "none/token_mismatch/static//[\"card_proof_failed\"]");
 }
 
-/* A recorded dynamic proof sent again in another event: reused_signature, whether the
- * replay is in a later batch or twice in one. */
+/* A recorded dynamic proof sent again in another event: reused_signature (mutant
+ * proof.sdad-reuse-unseen). */
 static void test_replayed_sdad(void **state)
 {
     (void)state;
@@ -380,7 +381,8 @@ static void test_replayed_sdad(void **state)
     assert_int_equal(cf_harness_sql_long(&harness, sql), 1);
 }
 
-/* A terminal given everything a terminal has -- the region's token key, the tokens, the
+/* (mutant proof.legacy-emv-dynamic: "no_proof" would come out dynamic.) A terminal given
+ * everything a terminal has -- the region's token key, the tokens, the
  * public CA keys, recordings of the card's earlier proofs -- but not the card, forges
  * confirmations every way it can: none comes out dynamic. */
 static void test_terminal_without_card_cannot_make_dynamic(void **state)
@@ -470,7 +472,8 @@ static void test_terminal_without_card_cannot_make_dynamic(void **state)
 }
 
 /* The region requires dynamic: a static visit is excluded with below_policy, a dynamic
- * one still paid; the figures' share of dynamic proofs matches the visits. */
+ * one still paid (mutant proof.payable-boundary: static is paid under the default static);
+ * the figures' share of dynamic proofs matches the visits. */
 static void test_policy_dynamic(void **state)
 {
     (void)state;

@@ -178,7 +178,7 @@ static void test_issuer_expired(void **state)
     assert_int_equal(prove(f, CF_ODA_KIND_SDA, &r), CF_ODA_EXPIRED);
 }
 
-/* Valid through the end of the expiry month, not a month more. */
+/* Valid through the end of the expiry month, not a month more (mutant oda.expiry-month). */
 static void test_expiry_month_edge(void **state)
 {
     struct fixture *f = *state;
@@ -189,6 +189,7 @@ static void test_expiry_month_edge(void **state)
     assert_int_equal(prove(f, CF_ODA_KIND_DDA, &r), CF_ODA_EXPIRED);
 }
 
+/* mutant oda.issuer-id-unchecked */
 static void test_pan_mismatch(void **state)
 {
     struct fixture *f = *state;
@@ -237,7 +238,7 @@ static void test_ignore_challenge(void **state)
     assert_int_equal(prove(f, CF_ODA_KIND_CDA, &r), CF_ODA_BAD_SIGNATURE);
 }
 
-/* A good proof for one challenge offered for another event. */
+/* A good proof for one challenge offered for another event (mutant oda.challenge-unchecked). */
 static void test_challenge_mismatch(void **state)
 {
     struct fixture *f = *state;
@@ -253,6 +254,7 @@ static void test_challenge_mismatch(void **state)
     assert_int_equal(verify_with(f, other, &r), CF_ODA_CHALLENGE_MISMATCH);
 }
 
+/* mutant oda.certificate-hash-skipped */
 static void test_corrupt_certificates(void **state)
 {
     struct fixture *f = *state;
@@ -305,7 +307,7 @@ static void test_foreign_signers(void **state)
     EVP_PKEY_free(other_icc);
 }
 
-/* CDA: the transaction data hash code must be SHA-1(tx_data). */
+/* CDA: the transaction data hash code must be SHA-1(tx_data) (mutant oda.cda-hash-code). */
 static void test_cda_tx_data(void **state)
 {
     struct fixture *f = *state;
