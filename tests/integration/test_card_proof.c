@@ -359,7 +359,7 @@ static void test_static_uid_levels(void **state)
 }
 
 /* A recorded dynamic proof sent again in another event: reused_signature (mutant
- * proof.sdad-reuse-unseen). */
+ * proof.sdad-reuse-unseen), in a later batch or twice in one. */
 static void test_replayed_sdad(void **state)
 {
     (void)state;
@@ -373,12 +373,33 @@ static void test_replayed_sdad(void **state)
     expect_levels(upload_visit(&replay, &good),
                   "none/reused_signature/dynamic//[\"card_proof_failed\"]");
     free(recorded);
+
+    /* twice in one batch: the start's proof copied into the end */
+    struct cf_event *two = calloc(2, sizeof *two);
+    assert_non_null(two);
+    visit_number++;
+    char id[CF_UUID_TEXT_LEN + 1];
+    snprintf(id, sizeof id, "74000000-0000-4000-8000-aaaa%08u", visit_number);
+    for (int i = 0; i < 2; i++) {
+        sample_event(&two[i], i == 0 ? CF_EV_VISIT_STARTED : CF_EV_VISIT_ENDED);
+        assert_int_equal(cf_uuid_from_text(id, two[i].visit_id), 0);
+        assert_int_equal(cf_uuid_from_text(WORKER, two[i].worker_id), 0);
+        assert_int_equal(cf_uuid_from_text(RECIPIENT, two[i].recipient_id), 0);
+        two[i].wall_ms = BASE_MS + (int64_t)visit_number * 7200000 + i * 3600000;
+        two[i].mono_ms = 5000000 + (int64_t)visit_number * 7200000 + i * 3600000;
+    }
+    struct confirm first = DYN(CF_ODA_KIND_FDDA);
+    confirm_event(&two[0], &first);
+    two[1].card = two[0].card;
+    cf_terminal_upload(&harness, &term, two, 2);
+    free(two);
+    expect_levels(id, "dynamic//none/reused_signature/[\"card_proof_failed\"]");
     char sql[200];
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM events WHERE device_id = '%s' "
              "AND card_proof_failure = 'reused_signature'",
              term.id_text);
-    assert_int_equal(cf_harness_sql_long(&harness, sql), 1);
+    assert_int_equal(cf_harness_sql_long(&harness, sql), 2);
 }
 
 /* (mutant proof.legacy-emv-dynamic: "no_proof" would come out dynamic.) A terminal given
