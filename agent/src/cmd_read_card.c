@@ -198,7 +198,7 @@ int ag_cmd_read_card(int argc, char **argv)
         goto out;
     int rc = ag_reader_open(args.device, &reader);
     if (!rc)
-        rc = ag_reader_read_card(reader, args.key, args.key_len, args.wait_s * 1000, &read);
+        rc = ag_reader_read_card(reader, args.key, args.key_len, args.wait_s * 1000, NULL, &read);
     status = rc ? print_error(&args, rc) : print_result(&args, &read);
 out:
     ag_reader_close(reader);
