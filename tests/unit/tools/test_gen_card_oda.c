@@ -1,8 +1,8 @@
 /* The card side of issue 14, end to end without a reader: synthetic cards certified by
  * carefact-gen-card's --oda step (tools/emv-pki), answering through the live card
  * (gc_oda.h) as pn532-sim does, read by firmware-shared's cf_emv_read_proof with the
- * event's challenge, and the proof checked by the verifier the server uses (cf/oda.h)
- * after putting the PAN back into the masked static data (cf_static_data_unmask_pan).
+ * event's challenge, and the proof checked by the verifier the server uses (cf/oda.h),
+ * which puts the PAN of the ICC certificate back into the masked static data.
  * Each method gives its kind and verifies as dynamic (SDA static); each negative card
  * fails with its reason; a recording of a signing card (no live line) never verifies;
  * the static data in the proof never holds the PAN. */
@@ -156,7 +156,7 @@ static void view(const struct cf_card_proof *p, struct cf_oda_proof *v)
 #undef V
 }
 
-/* The server's part: PAN back into the static data, then cf_oda_verify. */
+/* The server's part: cf_oda_verify over the proof as the event carries it. */
 static enum cf_oda_reason verify(struct read_result *r, const uint8_t challenge[4],
                                  enum cf_oda_level *level)
 {
@@ -165,8 +165,8 @@ static enum cf_oda_reason verify(struct read_result *r, const uint8_t challenge[
     *copy = r->proof;
     /* No PAN in the clear inside the proof: masked in 5A, nowhere else. */
     assert_false(cf_static_data_holds_pan(copy->static_data.data, copy->static_data.len, r->pan));
-    assert_true(cf_static_data_unmask_pan(copy->static_data.data, copy->static_data.len, r->pan) >=
-                0);
+    /* ... and the verifier puts it back itself from the ICC certificate (SDA: it cannot,
+     * and judges the card static). */
     struct cf_oda_proof v;
     struct cf_oda_result result;
     view(copy, &v);
