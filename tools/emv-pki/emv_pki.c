@@ -438,6 +438,19 @@ int pki_card_proof(const struct pki_card *card, enum cf_oda_kind kind,
     return card_dynamic(card, kind, challenge, seq, out);
 }
 
+int pki_proof_resign(const struct pki_card *card, const uint8_t challenge[CF_ODA_CHALLENGE_LEN],
+                     uint32_t seq, struct pki_proof *proof)
+{
+    if (!card || !challenge || !proof ||
+        (proof->kind != CF_ODA_KIND_DDA && proof->kind != CF_ODA_KIND_FDDA &&
+         proof->kind != CF_ODA_KIND_CDA))
+        return CF_EINVAL;
+    memset(&proof->terminal_data, 0, sizeof proof->terminal_data);
+    memset(&proof->tx_data, 0, sizeof proof->tx_data);
+    memset(&proof->sdad, 0, sizeof proof->sdad);
+    return card_dynamic(card, proof->kind, challenge, seq, proof);
+}
+
 static struct cf_oda_bytes view(const struct pki_bytes *b)
 {
     return (struct cf_oda_bytes){b->data, b->len};

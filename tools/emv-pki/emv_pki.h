@@ -109,6 +109,12 @@ int pki_card_proof(const struct pki_card *card, enum cf_oda_kind kind,
                    const uint8_t challenge[CF_ODA_CHALLENGE_LEN], uint32_t seq,
                    struct pki_proof *out);
 
+/* The same card's proof of the same dynamic kind for another challenge: proof (made by
+ * pki_card_proof) keeps its certificates and static data; only the terminal data and the
+ * signature are made again (one private-key operation: what a card does per tap). */
+int pki_proof_resign(const struct pki_card *card, const uint8_t challenge[CF_ODA_CHALLENGE_LEN],
+                     uint32_t seq, struct pki_proof *proof);
+
 /* Borrowed view of a proof for cf_oda_verify. */
 void pki_proof_view(const struct pki_proof *proof, struct cf_oda_proof *view);
 

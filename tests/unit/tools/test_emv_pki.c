@@ -148,6 +148,18 @@ static void test_long_pan(void **state)
     assert_string_equal(r.pan, "2200123456789012345");
 }
 
+/* A proof signed again for another challenge (the card's next tap) verifies for it. */
+static void test_resign(void **state)
+{
+    struct fixture *f = *state;
+    struct cf_oda_result r;
+    static const uint8_t next[4] = {1, 2, 3, 4};
+    assert_int_equal(prove(f, CF_ODA_KIND_CDA, &r), CF_ODA_OK);
+    assert_int_equal(pki_proof_resign(&f->card, next, 8, &f->proof), 0);
+    assert_int_equal(verify_with(f, next, &r), CF_ODA_OK);
+    assert_int_equal(verify_with(f, challenge, &r), CF_ODA_CHALLENGE_MISMATCH);
+}
+
 /* ==== Negative cards: each its reason ==== */
 
 static void test_issuer_expired(void **state)
@@ -380,6 +392,7 @@ int main(void)
         cmocka_unit_test_setup(test_sda_is_static, reset),
         cmocka_unit_test_setup(test_no_oda_is_static, reset),
         cmocka_unit_test_setup(test_long_pan, reset),
+        cmocka_unit_test_setup(test_resign, reset),
         cmocka_unit_test_setup(test_issuer_expired, reset),
         cmocka_unit_test_setup(test_expiry_month_edge, reset),
         cmocka_unit_test_setup(test_pan_mismatch, reset),
