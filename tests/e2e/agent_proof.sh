@@ -10,9 +10,14 @@
 # the store in any form; the server takes the batch. A public recording (VisaCardPpse)
 # never carries a fresh signature, a UID card no proof.
 #
-#   agent_proof.sh cards | recorded
+# levels: carefactd given the test CA (--emv-ca-keys, here by CAREFACT_EMV_CA_KEYS) judges
+# visits played with each card: dynamic at both ends for DDA, fDDA and CDA, static for
+# SDA, each negative card its own failure, a replaying card's second tap a reused
+# signature, the public recording never dynamic, a UID card uid.
+#
+#   agent_proof.sh cards | recorded | levels
 set -euo pipefail
-case_name=${1:?usage: agent_proof.sh cards|recorded}
+case_name=${1:?usage: agent_proof.sh cards|recorded|levels}
 source "$(dirname "$0")/agent_visit_lib.sh"
 gen_card=$bin/tools/gen-card/carefact-gen-card
 emv_pki=$bin/tools/emv-pki/carefact-emv-pki
@@ -204,6 +209,72 @@ case_recorded() {
     expect "waiting" "$(jget "$out" waiting)" 0
     same_chain_as_server
     echo "recorded: the recording's proof is '$kind' (never a fresh signature), the UID card none"
+}
+
+# levels_of VISIT: "start_level/start_failure/end_level/end_failure" as carefactd says.
+levels_of() {
+    local v
+    v=$(api_get "/api/v1/visits/$1")
+    echo "$(jget "$v" start_level)/$(jget "$v" start_proof_failure)/$(jget "$v" end_level)/$(jget "$v" end_proof_failure)"
+}
+
+# play CARDFILE: a whole visit of recipient 1 with the card in the field; prints the visit id.
+play() {
+    sim_ctl card transcript "$1"
+    agent_ok visit start --recipient "$(recipient_id 1)" --device "pn532_uart:$dev" --wait 10 --json
+    local visit
+    visit=$(jget "$out" visit_id)
+    agent_ok visit end --device "pn532_uart:$dev" --wait 10 --json
+    echo "$visit"
+}
+
+case_levels() {
+    pg_up
+    make_ca
+    export CAREFACT_EMV_CA_KEYS=$work/emv-ca-keys
+    server_up
+    enroll
+    agent_ok sync --json
+    sim_start
+    # Recipient 1's Mir card (its PAN gives the demo's token) with each method and fault.
+    local name spec
+    local -a cards=(dda:"--oda dda" fdda:"--oda fdda" cda:"--oda cda --layout records=3"
+        sda:"--oda sda" ignore:"--oda dda --fault ignore_challenge"
+        expired:"--oda fdda --fault issuer_expired" ca:"--oda cda --fault wrong_ca_index"
+        pan:"--oda dda --fault pan_mismatch" replay:"--oda dda --fault replay")
+    declare -A visit
+    for spec in "${cards[@]}"; do
+        name=${spec%%:*}
+        # shellcheck disable=SC2086
+        card "mir-$name" --scheme mir --seed $MIR_SEED ${spec#*:}
+        visit[$name]=$(play "$work/mir-$name")
+    done
+    visit[recorded]=$(play "$transcripts/VisaCardPpse")
+    sim_ctl card uid 04D30007 sak 08
+    agent_ok visit start --recipient "$(recipient_id 7)" --device "pn532_uart:$dev" --wait 10 --json
+    visit[uid]=$(jget "$out" visit_id)
+    agent_ok visit end --device "pn532_uart:$dev" --wait 10 --json
+    agent_ok sync --json
+    expect "waiting" "$(jget "$out" waiting)" 0
+    same_chain_as_server
+    expect "dda" "$(levels_of "${visit[dda]}")" "dynamic//dynamic/"
+    expect "fdda" "$(levels_of "${visit[fdda]}")" "dynamic//dynamic/"
+    expect "cda" "$(levels_of "${visit[cda]}")" "dynamic//dynamic/"
+    expect "sda" "$(levels_of "${visit[sda]}")" "static//static/"
+    expect "ignore_challenge" "$(levels_of "${visit[ignore]}")" "none/bad_signature/none/bad_signature"
+    expect "issuer_expired" "$(levels_of "${visit[expired]}")" "none/expired/none/expired"
+    expect "wrong_ca_index" "$(levels_of "${visit[ca]}")" "none/unknown_ca_key/none/unknown_ca_key"
+    expect "pan_mismatch" "$(levels_of "${visit[pan]}")" "none/pan_mismatch/none/pan_mismatch"
+    expect "replay" "$(levels_of "${visit[replay]}")" "dynamic//none/reused_signature"
+    expect "uid" "$(levels_of "${visit[uid]}")" "uid//uid/"
+    local recorded
+    recorded=$(levels_of "${visit[recorded]}")
+    case "$recorded" in dynamic* | */dynamic/) fail "the recording came out $recorded" ;; esac
+    # carefactd keeps no proof and no PAN.
+    if pg_dump "$db" 2>/dev/null | grep -q "$MIR_PAN"; then
+        fail "the card number is in the database"
+    fi
+    echo "levels: dda/fdda/cda dynamic, sda static, each negative its failure,"         "replay reused, the recording '$recorded', uid uid"
 }
 
 "case_$case_name"
