@@ -1187,8 +1187,8 @@ static void oda_trim(struct cf_card_proof *p)
 
 /* After the records: the static data's tail (9F4A), the PAN masked, then a signature
  * over the challenge by the method the card offers. A card that offers none, or whose
- * answers do not make a proof, gives kind none with a note; only a failed link
- * (transceive error) is returned. */
+ * answers do not make a proof — a failed link during the signing command included —
+ * gives kind none with a note. Always returns 0. */
 static int oda_finish(struct emv_session *s, const struct application *app, const char *pan)
 {
     struct oda_read *o = s->oda;
@@ -1225,8 +1225,13 @@ static int oda_finish(struct emv_session *s, const struct application *app, cons
     } else if (icc && (o->aip[0] & 0x01) && o->cdol1.len) {
         rc = oda_cda(s);
     }
-    if (!rc && p->kind == CF_PROOF_NONE && issuer && !o->static_bad && (o->aip[0] & 0x40) &&
-        p->ssad.len)
+    if (rc) {
+        /* The PAN is read: a link lost during the signing command costs the proof only. */
+        oda_note(o, "the card stopped answering during the signing command");
+        p->kind = CF_PROOF_NONE;
+        rc = 0;
+    }
+    if (p->kind == CF_PROOF_NONE && issuer && !o->static_bad && (o->aip[0] & 0x40) && p->ssad.len)
         p->kind = CF_PROOF_SDA;
     if (p->kind == CF_PROOF_NONE)
         oda_note(o, (o->aip[0] & 0x61) ? "the card's ODA material is incomplete"

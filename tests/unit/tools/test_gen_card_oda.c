@@ -315,6 +315,82 @@ static void test_recordings_never_dynamic(void **state)
     assert_int_equal(verify(&r[0], un1[0], &level), CF_ODA_BAD_SIGNATURE);
 }
 
+/* A card whose signing answer goes wrong: the card is still identified, the proof is
+ * none with a note. mode: 1 the link fails, 2 a truncated TLV, 3 90 00 alone, 4 another
+ * template, 5 6A 82. */
+struct broken {
+    struct gc_live_card *card;
+    int mode;
+};
+
+static int broken_transceive(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8_t *resp,
+                             size_t resp_size, size_t *resp_len)
+{
+    struct broken *b = ctx;
+    bool signing =
+        cmd_len >= 2 && ((cmd[0] == 0x00 && cmd[1] == 0x88) || (cmd[0] == 0x80 && cmd[1] == 0xAE));
+    if (!signing)
+        return gc_live_transceive(b->card, cmd, cmd_len, resp, resp_size, resp_len);
+    static const uint8_t truncated[] = {0x80, 0x81, 0x80, 0x6A, 0x05, 0x90, 0x00};
+    static const uint8_t bare[] = {0x90, 0x00};
+    static const uint8_t other[] = {0x70, 0x03, 0x5A, 0x01, 0x22, 0x90, 0x00};
+    static const uint8_t refused[] = {0x6A, 0x82};
+    const uint8_t *answer = b->mode == 2   ? truncated
+                            : b->mode == 3 ? bare
+                            : b->mode == 4 ? other
+                                           : refused;
+    size_t n = b->mode == 2 ? sizeof truncated : b->mode == 4 ? sizeof other : 2;
+    if (b->mode == 1)
+        return CF_ECOMM;
+    memcpy(resp, answer, n);
+    *resp_len = n;
+    return 0;
+}
+
+static void test_broken_signing_answers(void **state)
+{
+    (void)state;
+    for (int kind = GC_ODA_DDA; kind <= GC_ODA_CDA; kind += GC_ODA_CDA - GC_ODA_DDA) {
+        struct gc_options options = {.scheme = GC_SCHEME_MIR, .seed = 14};
+        struct cf_error_detail d = {0};
+        gc_layout_default(&options.layout);
+        struct gc_card *card = calloc(1, sizeof *card);
+        char *text = malloc(TEXT_MAX);
+        size_t len = 0;
+        assert_int_equal(gc_card_build(&options, card, &d), 0);
+        struct gc_oda_options oda = {.kind = (enum gc_oda_kind)kind,
+                                     .ca = fx.ca,
+                                     .issuer = fx.issuer,
+                                     .icc = fx.icc,
+                                     .ca_index = 0x92,
+                                     .key_name = "card.icc.pem"};
+        assert_int_equal(gc_card_add_oda(card, &oda, &d), 0);
+        assert_int_equal(gc_card_render(card, NULL, text, TEXT_MAX, &len), 0);
+        struct gc_live_card lc = {0};
+        assert_int_equal(cf_transcript_parse(text, len, &lc.transcript, &d), 0);
+        assert_int_equal(gc_live_load(text, len, fx.dir, &lc.live, &d), 0);
+        for (int mode = 1; mode <= 5; mode++) {
+            struct broken b = {&lc, mode};
+            struct cf_emv_card emv;
+            struct cf_card_proof *proof = malloc(sizeof *proof);
+            char note[128];
+            cf_transcript_reset(&lc.transcript);
+            int rc = cf_emv_read_proof(broken_transceive, &b, NULL, &emv, proof, note, 128);
+            if (rc)
+                fail_msg("kind %d mode %d: identification failed %d", kind, mode, rc);
+            assert_string_equal(emv.pan, card->pan);
+            assert_int_equal(proof->kind, CF_PROOF_NONE);
+            assert_true(note[0] != '\0');
+            cf_emv_card_wipe(&emv);
+            free(proof);
+        }
+        gc_live_free(lc.live);
+        cf_transcript_cleanup(&lc.transcript);
+        free(text);
+        free(card);
+    }
+}
+
 /* A card without ODA: kind none, aid and aip only. */
 static void test_card_without_oda(void **state)
 {
@@ -386,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_replayed_sdad),
         cmocka_unit_test(test_recordings_never_dynamic),
         cmocka_unit_test(test_card_without_oda),
+        cmocka_unit_test(test_broken_signing_answers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
