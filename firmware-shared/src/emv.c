@@ -892,6 +892,24 @@ out:
 /* READ RECORD over the AFL, at most EMV_MAX_RECORDS commands. A record the card
  * refuses or that is not a record template is skipped (recordings and real cards
  * both list records they then do not return); malformed TLV ends the read. */
+/* One record once the identification is settled (a proof asked for, PAN and expiry
+ * known): only its ODA objects count, and whatever goes wrong with it costs the proof, not
+ * the identification — the card is identified exactly as cf_emv_read would. Returns 0 to
+ * go on, 1 to stop reading. */
+static int settled_record(struct emv_session *s, int rc, const struct cf_tlv *tpl)
+{
+    if (rc < 0) {
+        oda_bad_static(s->oda, "a record after the card number is malformed or missing");
+        return 1;
+    }
+    if (rc == 1 && (tpl->tag == 0x70 || tpl->tag == 0x77) &&
+        oda_collect(s->oda, tpl->value, tpl->length) < 0) {
+        oda_bad_static(s->oda, "a record after the card number is malformed");
+        return 1;
+    }
+    return 0;
+}
+
 static int read_records(struct emv_session *s, const struct application *app)
 {
     unsigned reads = 0;
@@ -900,11 +918,16 @@ static int read_records(struct emv_session *s, const struct application *app)
         for (unsigned record = app->afl[i + 1]; record <= app->afl[i + 2]; record++) {
             /* With a proof asked for, every record is read: the ODA material and the
              * signed records may come after the PAN. */
-            if ((!s->oda && have_everything(&s->found)) || reads >= EMV_MAX_RECORDS)
+            bool settled = have_everything(&s->found);
+            if ((!s->oda && settled) || reads >= EMV_MAX_RECORDS)
                 return 0;
             reads++;
             bool signed_record = record - app->afl[i + 1] < app->afl[i + 3];
             int rc = send_read_record(s, sfi, record);
+            if (rc && s->oda && settled) {
+                oda_bad_static(s->oda, "the card stopped answering after its card number");
+                return 0;
+            }
             if (rc)
                 return rc;
             if (!sw_success(s->sw)) {
@@ -915,15 +938,20 @@ static int read_records(struct emv_session *s, const struct application *app)
             size_t offset = 0;
             struct cf_tlv tpl;
             rc = cf_tlv_next(s->data, s->len, &offset, &tpl);
-            if (rc < 0)
-                return CF_ECOMM;
             bool template70 = rc == 1 && tpl.tag == 0x70;
-            if (rc == 1 && (tpl.tag == 0x70 || tpl.tag == 0x77)) {
-                rc = collect(&s->found, tpl.value, tpl.length);
-                if (!rc && s->oda)
-                    rc = oda_collect(s->oda, tpl.value, tpl.length);
-                if (rc)
-                    return rc;
+            if (s->oda && settled) {
+                if (settled_record(s, rc, &tpl))
+                    return 0;
+            } else {
+                if (rc < 0)
+                    return CF_ECOMM;
+                if (rc == 1 && (tpl.tag == 0x70 || tpl.tag == 0x77)) {
+                    rc = collect(&s->found, tpl.value, tpl.length);
+                    if (!rc && s->oda)
+                        rc = oda_collect(s->oda, tpl.value, tpl.length);
+                    if (rc)
+                        return rc;
+                }
             }
             if (s->oda && signed_record)
                 oda_add_static(s->oda, sfi, template70 ? &tpl : NULL, s->data, s->len);
