@@ -13,6 +13,7 @@
 #include <openssl/sha.h>
 
 #include "cf/codec.h"
+#include "cf/event.h"
 #include "cf/tlv.h"
 
 #define ODA_HEADER 0x6A
@@ -236,6 +237,8 @@ out:
 
 /* ==== Certificates ==== */
 
+static int pan_from_bcd(const uint8_t *bcd, size_t len, char out[CF_ODA_PAN_MAX + 1]);
+
 /* A recovered public key: modulus (leftmost digits ‖ remainder) and exponent. */
 struct oda_key {
     uint8_t modulus[CF_ODA_MODULUS_MAX];
@@ -262,6 +265,8 @@ static int recover_certificate(const struct oda_key *signer, const struct cf_oda
 {
     uint8_t block[CF_ODA_MODULUS_MAX];
     uint8_t hash[ODA_SHA1_LEN];
+    uint8_t copy[CF_PROOF_STATIC_MAX];
+    char pan[CF_ODA_PAN_MAX + 1] = "";
     size_t n = signer->modulus_len;
     size_t fixed = 2 + id_len + 2 + 3 + 4; /* header .. exponent length */
     size_t digits_len = n - fixed - ODA_SHA1_LEN - 1;
@@ -276,10 +281,23 @@ static int recover_certificate(const struct oda_key *signer, const struct cf_oda
     if (block[0] != ODA_HEADER || block[n - 1] != ODA_TRAILER || block[1] != format ||
         block[2 + id_len + 5] != ODA_HASH_SHA1 || block[2 + id_len + 6] != ODA_PK_RSA)
         goto out;
-    struct cf_oda_bytes pieces[] = {{block + 1, n - 1 - ODA_SHA1_LEN - 1},
-                                    *rem,
-                                    *exp,
-                                    static_data ? *static_data : (struct cf_oda_bytes){NULL, 0}};
+    /* The terminal masks the PAN (5A) in the static data it sends (api/PROTOCOL.md 4.5):
+     * the certified PAN goes back in before the hash, so the hash decides whether the
+     * static data is the card's (a masked 5A too short for the PAN does not verify). */
+    struct cf_oda_bytes unmasked = static_data ? *static_data : (struct cf_oda_bytes){NULL, 0};
+    if (format == ODA_FORMAT_ICC && unmasked.len) {
+        bool ok = unmasked.len <= sizeof copy && pan_from_bcd(block + 2, id_len, pan) >= 0;
+        if (ok) {
+            memcpy(copy, unmasked.data, unmasked.len);
+            ok = cf_static_data_unmask_pan(copy, unmasked.len, pan) >= 0;
+        }
+        if (!ok) {
+            rc = 0;
+            goto out;
+        }
+        unmasked.data = copy;
+    }
+    struct cf_oda_bytes pieces[] = {{block + 1, n - 1 - ODA_SHA1_LEN - 1}, *rem, *exp, unmasked};
     rc = sha1_pieces(pieces, 4, hash);
     if (rc)
         goto out;
@@ -314,6 +332,8 @@ static int recover_certificate(const struct oda_key *signer, const struct cf_oda
     rc = 1;
 out:
     OPENSSL_cleanse(block, sizeof block);
+    OPENSSL_cleanse(copy, sizeof copy);
+    OPENSSL_cleanse(pan, sizeof pan);
     return rc;
 }
 
@@ -512,8 +532,26 @@ static int static_data_pan(const struct cf_oda_bytes *static_data, char pan[CF_O
     int rc = cf_tlv_find(static_data->data, static_data->len, ODA_TAG_PAN, &tlv);
     if (rc != 1)
         return 0;
+    bool masked = true; /* the terminal's mask (all FF): the certified PAN was hashed */
+    for (size_t i = 0; i < tlv.length; i++)
+        masked = masked && tlv.value[i] == 0xFF;
+    if (masked)
+        return 0;
     *found = true;
     return pan_from_bcd(tlv.value, tlv.length, pan) < 0 ? -1 : 0;
+}
+
+/* Whether the static data's PAN object (5A) is the terminal's mask (all FF). */
+static bool static_data_masked(const struct cf_oda_bytes *static_data)
+{
+    struct cf_tlv tlv;
+    if (static_data->len == 0 ||
+        cf_tlv_find(static_data->data, static_data->len, ODA_TAG_PAN, &tlv) != 1 || tlv.length == 0)
+        return false;
+    for (size_t i = 0; i < tlv.length; i++)
+        if (tlv.value[i] != 0xFF)
+            return false;
+    return true;
 }
 
 struct oda_work {
@@ -529,6 +567,14 @@ static enum cf_oda_reason verify_sda(const struct cf_oda_proof *p, struct oda_wo
                                      struct cf_oda_date date, struct cf_oda_result *result, int *rc)
 {
     bool found;
+    if (static_data_masked(&p->static_data)) {
+        /* The terminal masked the PAN and no ICC certificate holds it: the SSAD's hash
+         * cannot be checked. SDA proves nothing about the event anyway (a recording
+         * replays it), so it counts as a card that cannot sign: static, no PAN. */
+        *rc = 0;
+        result->level = CF_ODA_LEVEL_STATIC;
+        return CF_ODA_OK;
+    }
     *rc = recover_signed(&w->issuer, &p->ssad, ODA_FORMAT_SSAD, &p->static_data, w->block);
     if (*rc < 0)
         return CF_ODA_MALFORMED;

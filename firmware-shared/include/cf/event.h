@@ -158,6 +158,20 @@ const char *cf_card_proof_field_mut(struct cf_card_proof *proof, size_t index, u
 int cf_card_challenge(const uint8_t device_id[16], uint64_t seq, const uint8_t prev_digest[32],
                       const uint8_t visit_id[16], uint8_t challenge[CF_CHALLENGE_LEN]);
 
+/* The PAN in static data (api/PROTOCOL.md 4.5, src/proof.c). Static data is walked as
+ * BER-TLV from its start, into constructed objects, each level up to its first byte that
+ * does not parse; every 5A of 6..10 bytes found is a PAN object.
+ * mask: overwrite each PAN object's value with FF bytes (the terminal, before the event
+ * is written). Returns how many were masked, or CF_EINVAL.
+ * unmask: write pan (12..19 digits, BCD, F-padded) into each PAN object whose value is
+ * all FF (the verifier, before hashing). Returns how many, CF_EINVAL (bad pan) or
+ * CF_EMALFORM (a masked object too short for pan).
+ * holds_pan: whether pan's digits appear in data as packed BCD (at either nibble) or as
+ * ASCII — what masking the 5A objects does not remove (track data 57, 56, 9F6B). */
+int cf_static_data_mask_pan(uint8_t *data, size_t len);
+int cf_static_data_unmask_pan(uint8_t *data, size_t len, const char *pan);
+bool cf_static_data_holds_pan(const uint8_t *data, size_t len, const char *pan);
+
 struct cf_card_assurance {
     enum cf_card_method method;
     char token[CF_TOKEN_TEXT_LEN + 1]; /* base64url card token; "" when method NONE */
