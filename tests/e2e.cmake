@@ -92,3 +92,14 @@ target_link_options(cf_sync_shim PRIVATE -fno-sanitize=all)
 set_target_properties(cf_sync_shim PROPERTIES PREFIX "")
 cf_add_test(NAME e2e.agent.visit.durable LABEL e2e TIMEOUT 300
             COMMAND bash ${AG_VISIT_SCRIPT} durable)
+
+# ==== The card's proof (issue 14, tests/e2e/agent_proof.sh) ====
+
+# Synthetic cards that sign (gen-card --oda, live in pn532-sim) read by the agent on
+# visits and bindings; the stored proofs checked against the cards and the events.
+if(TARGET carefact-gen-card AND TARGET carefact-emv-pki)
+  foreach(case_name IN ITEMS cards recorded levels)
+    cf_add_test(NAME e2e.agent.proof.${case_name} LABEL e2e TIMEOUT 300
+                COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/agent_proof.sh ${case_name})
+  endforeach()
+endif()

@@ -1,8 +1,9 @@
 # Fuzz targets (label fuzz), one per parser of outside input: tests/fuzz/fuzz_<name>.c
 # with its seed corpus in tests/fuzz/corpus/<name>/ (see cf_add_fuzz_target).
 
-# firmware-shared: BER-TLV, EMV responses, card transcripts, event and batch JSON.
-foreach(name IN ITEMS tlv emv transcript event_json batch_json)
+# firmware-shared: BER-TLV, EMV responses, card transcripts, event and batch JSON, the
+# EMV offline data authentication verifier.
+foreach(name IN ITEMS tlv emv transcript event_json batch_json oda)
   cf_add_fuzz_target(${name} cf_shared)
 endforeach()
 

@@ -72,3 +72,13 @@ set_tests_properties(integration.backend.routes_match_spec PROPERTIES LABELS int
   TIMEOUT 60 ENVIRONMENT "CF_SOURCE_DIR=${CMAKE_SOURCE_DIR};CF_BINARY_DIR=${CMAKE_BINARY_DIR}")
 cf_add_test(NAME integration.backend.server_ops LABEL integration TIMEOUT 180
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_server_ops.sh)
+
+# The card proof (issue 14): visits whose confirmations carry EMV offline data
+# authentication made by tools/emv-pki for each event's challenge, verified by carefactd
+# against a test CA made at test time (--emv-ca-keys): levels, each negative card's
+# failure as a must-fix exception, replays, a terminal without the card, the region's
+# payable level in the register, the figures' share of dynamic proofs.
+if(TARGET emv_pki)
+  cf_add_server_test(NAME integration.backend.card_proof LABEL integration TIMEOUT 300 CONTRACT
+                     SOURCE integration/test_card_proof.c LIBS emv_pki)
+endif()

@@ -29,6 +29,18 @@ if(TARGET carefact-gen-card)
   cf_add_unit_test(tools gen_card gen_card)
 endif()
 
+# EMV offline data authentication: the test PKI (tools/emv-pki) against the verifier
+# (firmware-shared cf/oda.h).
+if(TARGET emv_pki)
+  cf_add_unit_test(tools emv_pki emv_pki)
+endif()
+
+# The card side: synthetic cards certified by gen-card --oda, answering through the live
+# card, read by cf_emv_read_proof and checked by cf/oda.h.
+if(TARGET gen_card_oda)
+  cf_add_unit_test(tools gen_card_oda gen_card_oda)
+endif()
+
 # Tests install and fetch nothing (tools/deps does, before the suite): a static check
 # of every file under tests/.
 cf_add_test(NAME unit.tests.install_nothing LABEL unit

@@ -210,7 +210,8 @@ static bool printable(const char *text)
 }
 
 int ag_cli_read_card(const struct ag_cli *cli, struct ag_store *store, const char *device,
-                     long wait_s, const char *prompt, struct cf_card_assurance *out)
+                     long wait_s, const char *prompt, const uint8_t *challenge,
+                     struct cf_card_assurance *out)
 {
     struct ag_identity *id = NULL;
     struct ag_reader *reader = NULL;
@@ -232,7 +233,8 @@ int ag_cli_read_card(const struct ag_cli *cli, struct ag_store *store, const cha
     }
     if (!rc)
         rc = ag_reader_read_card(reader, id->token_key, id->token_key_len,
-                                 (int)(wait_s > 0 ? wait_s : AG_CARD_WAIT_DEFAULT_S) * 1000, &read);
+                                 (int)(wait_s > 0 ? wait_s : AG_CARD_WAIT_DEFAULT_S) * 1000,
+                                 challenge, &read);
     if (rc)
         status = ag_cli_fail(cli, rc, NULL);
     else

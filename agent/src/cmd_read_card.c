@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,12 +24,15 @@
 
 static const char read_card_usage[] =
     "usage: carefact-agent read-card --device CONNSTRING --token-key-hex HEX\n"
-    "                                [--wait SECONDS] [--json]\n"
+    "                                [--wait SECONDS] [--json] [--proof]\n"
     "  --device CONNSTRING  libnfc reader, e.g. pn532_uart:/dev/ttyUSB0 (default: the\n"
     "                       LIBNFC_DEVICE environment variable)\n"
     "  --token-key-hex HEX  regional card token key, 16..64 bytes as 32..128 hex digits\n"
     "  --wait SECONDS       how long to wait for a card, 1..600 (default 10)\n"
-    "  --json               print one JSON object instead of text\n";
+    "  --json               print one JSON object instead of text\n"
+    "  --proof              also ask an EMV card for its proof (offline data\n"
+    "                       authentication over a random challenge; what a visit does)\n"
+    "                       and add \"proof\" (its kind) and \"proof_note\" to the JSON\n";
 
 struct read_card_args {
     const char *device;
@@ -36,6 +40,7 @@ struct read_card_args {
     size_t key_len;
     int wait_s;
     bool json;
+    bool proof;
 };
 
 #if defined(__GNUC__)
@@ -121,6 +126,10 @@ static int parse_args(int argc, char **argv, struct read_card_args *a)
         const char *opt = argv[i];
         if (strcmp(opt, "--json") == 0)
             continue;
+        if (strcmp(opt, "--proof") == 0) {
+            a->proof = true;
+            continue;
+        }
         bool *seen = strcmp(opt, "--device") == 0          ? &seen_device
                      : strcmp(opt, "--token-key-hex") == 0 ? &seen_key
                      : strcmp(opt, "--wait") == 0          ? &seen_wait
@@ -173,6 +182,22 @@ static int print_result(const struct read_card_args *a, const struct ag_card_rea
                      : ag_card_read_text(read, text, sizeof text);
     if (rc)
         return print_error(a, rc);
+    if (a->json && a->proof) {
+        /* The proof's kind ("none".."cda"; null: no proof, a UID card or no AIP). */
+        cJSON *obj = cJSON_Parse(text);
+        const char *kind = cf_proof_kind_name(read->card.proof.kind);
+        char *with = NULL;
+        if (obj &&
+            cJSON_AddItemToObject(obj, "proof",
+                                  kind ? cJSON_CreateString(kind) : cJSON_CreateNull()) &&
+            cJSON_AddStringToObject(obj, "proof_note", read->proof_note))
+            with = cJSON_PrintUnformatted(obj);
+        cJSON_Delete(obj);
+        if (!with)
+            return print_error(a, CF_ENOMEM);
+        snprintf(text, sizeof text, "%s", with);
+        cJSON_free(with);
+    }
     fputs(text, stdout);
     if (a->json)
         fputc('\n', stdout);
@@ -196,9 +221,13 @@ int ag_cmd_read_card(int argc, char **argv)
     int status = parse_args(argc, argv, &args);
     if (status)
         goto out;
+    uint8_t challenge[CF_CHALLENGE_LEN];
     int rc = ag_reader_open(args.device, &reader);
+    if (!rc && args.proof && RAND_bytes(challenge, sizeof challenge) != 1)
+        rc = CF_ECRYPTO;
     if (!rc)
-        rc = ag_reader_read_card(reader, args.key, args.key_len, args.wait_s * 1000, &read);
+        rc = ag_reader_read_card(reader, args.key, args.key_len, args.wait_s * 1000,
+                                 args.proof ? challenge : NULL, &read);
     status = rc ? print_error(&args, rc) : print_result(&args, &read);
 out:
     ag_reader_close(reader);

@@ -60,14 +60,20 @@ struct step {
     struct ag_moment moment;
 };
 
-static int read_card_now(struct step *s, const struct ag_option *o, size_t n, const char *prompt)
+/* Read the card; with confirms (the event it will confirm carries its proof) the card
+ * signs that event's challenge for visit_id (NULL: none). */
+static int read_card_now(struct step *s, const struct ag_option *o, size_t n, const char *prompt,
+                         bool confirms, const uint8_t *visit_id)
 {
     long wait = 0;
+    uint8_t challenge[CF_CHALLENGE_LEN];
     const char *w = ag_cli_value(o, n, "--wait");
     int rc = w ? ag_cli_long(&s->cli, "--wait", w, 1, 600, &wait) : 0;
+    if (!rc && confirms && ag_card_challenge(s->store, visit_id, challenge))
+        confirms = false; /* no chain head (not enrolled): the step itself says why */
     if (!rc)
         rc = ag_cli_read_card(&s->cli, s->store, ag_cli_value(o, n, "--device"), wait, prompt,
-                              &s->card);
+                              confirms ? challenge : NULL, &s->card);
     return rc;
 }
 
@@ -153,12 +159,16 @@ static int visit_start(int argc, char **argv)
         rc = place(&s, o, N(o));
     if (!rc)
         rc = ag_cli_open_store(&s.cli, ag_cli_value(o, N(o), "--store"), &s.store);
+    uint8_t visit[CF_UUID_LEN];
+    if (!rc && cf_uuid_v7(ag_wall_now_ms(), visit))
+        rc = ag_cli_fail(&s.cli, CF_ECRYPTO, NULL);
     if (!rc)
-        rc = read_card_now(&s, o, N(o), AG_MSG_CLI_TAP_CARD);
+        rc = read_card_now(&s, o, N(o), AG_MSG_CLI_TAP_CARD, true, visit);
     if (!rc)
         rc = take_moment(&s);
     if (rc)
         goto out;
+    req.visit_id = visit;
     req.card = s.card;
     req.location = s.location;
     req.moment = s.moment;
@@ -232,8 +242,10 @@ static int visit_end(int argc, char **argv)
         rc = place(&s, o, N(o));
     if (!rc)
         rc = ag_cli_open_store(&s.cli, ag_cli_value(o, N(o), "--store"), &s.store);
+    uint8_t ending[CF_UUID_LEN];
+    bool known = !rc && ag_visit_end_target(s.store, req->visit_id, ag_wall_now_ms(), ending) == 0;
     if (!rc)
-        rc = read_card_now(&s, o, N(o), AG_MSG_CLI_TAP_CARD_TO_END);
+        rc = read_card_now(&s, o, N(o), AG_MSG_CLI_TAP_CARD_TO_END, known, ending);
     if (!rc)
         rc = take_moment(&s);
     if (rc)
@@ -424,7 +436,7 @@ static int visit_attempt(int argc, char **argv)
     if (!rc)
         rc = ag_cli_open_store(&s.cli, ag_cli_value(o, N(o), "--store"), &s.store);
     if (!rc && ag_cli_option(o, N(o), "--card"))
-        rc = read_card_now(&s, o, N(o), AG_MSG_CLI_TAP_CARD_TO_CONFIRM);
+        rc = read_card_now(&s, o, N(o), AG_MSG_CLI_TAP_CARD_TO_CONFIRM, false, NULL);
     if (!rc)
         rc = take_moment(&s);
     if (rc)
@@ -503,7 +515,7 @@ static int card_bind(int argc, char **argv)
     if (!rc)
         rc = ag_cli_open_store(&s.cli, ag_cli_value(o, N(o), "--store"), &s.store);
     if (!rc)
-        rc = read_card_now(&s, o, N(o), AG_MSG_CLI_TAP_NEW_CARD);
+        rc = read_card_now(&s, o, N(o), AG_MSG_CLI_TAP_NEW_CARD, true, NULL);
     if (!rc)
         rc = take_moment(&s);
     if (rc)

@@ -207,16 +207,21 @@ static int read_uid_card(const struct found_card *found, const uint8_t *key, siz
 /* Run the EMV read and keep only what carefact may keep. The PAN lives in emv for
  * the length of this function and is wiped on every path. */
 static int read_emv_card(struct ag_reader *reader, const uint8_t *key, size_t key_len,
-                         struct ag_card_read *out)
+                         const uint8_t *challenge, struct ag_card_read *out)
 {
     struct cf_emv_terminal terminal;
     struct cf_emv_card emv;
     memset(&emv, 0, sizeof emv);
     cf_emv_terminal_defaults(&terminal, wall_ms());
-    if (RAND_bytes(terminal.unpredictable, sizeof terminal.unpredictable) != 1)
+    if (challenge)
+        memcpy(terminal.unpredictable, challenge, sizeof terminal.unpredictable);
+    else if (RAND_bytes(terminal.unpredictable, sizeof terminal.unpredictable) != 1)
         return CF_ECRYPTO;
     reader->last_nfc_error = 0;
-    int rc = cf_emv_read(nfc_transceive, reader, &terminal, &emv);
+    int rc = challenge
+                 ? cf_emv_read_proof(nfc_transceive, reader, &terminal, &emv, &out->card.proof,
+                                     out->proof_note, sizeof out->proof_note)
+                 : cf_emv_read(nfc_transceive, reader, &terminal, &emv);
     if (rc)
         goto out;
     rc = cf_token_from_pan(key, key_len, emv.pan, out->card.token);
@@ -254,13 +259,13 @@ static int recover_card(struct ag_reader *reader, struct found_card *found)
  * answer properly) is tried once more if the card is still there: a card held at
  * the edge of the field, or one garbled frame, should not cost the worker a tap. */
 static int identify(struct ag_reader *reader, struct found_card *found, const uint8_t *key,
-                    size_t key_len, struct ag_card_read *out)
+                    size_t key_len, const uint8_t *challenge, struct ag_card_read *out)
 {
     int rc = 0;
     for (int attempt = 1; attempt <= 2; attempt++) {
         if (found->type_a && !(found->sak & 0x20))
             return read_uid_card(found, key, key_len, out);
-        rc = read_emv_card(reader, key, key_len, out);
+        rc = read_emv_card(reader, key, key_len, challenge, out);
         if (rc != CF_ECOMM || reader->last_nfc_error == 0)
             return rc; /* a result, or an answer from the card itself */
         int link_error = reader->last_nfc_error;
@@ -274,7 +279,7 @@ static int identify(struct ag_reader *reader, struct found_card *found, const ui
 }
 
 int ag_reader_read_card(struct ag_reader *reader, const uint8_t *token_key, size_t key_len,
-                        int wait_ms, struct ag_card_read *out)
+                        int wait_ms, const uint8_t *challenge, struct ag_card_read *out)
 {
     if (out)
         memset(out, 0, sizeof *out);
@@ -286,7 +291,7 @@ int ag_reader_read_card(struct ag_reader *reader, const uint8_t *token_key, size
     if (rc)
         return rc;
     reader->read_deadline_ms = mono_ms() + AG_READ_BUDGET_MS;
-    rc = identify(reader, &found, token_key, key_len, out);
+    rc = identify(reader, &found, token_key, key_len, challenge, out);
     OPENSSL_cleanse(&found, sizeof found);
     if (rc)
         memset(out, 0, sizeof *out);

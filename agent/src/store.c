@@ -554,6 +554,17 @@ int ag_store_append(struct ag_store *store, struct cf_event *event,
     return 0;
 }
 
+int ag_store_head(struct ag_store *store, uint64_t *seq, uint8_t digest[CF_DIGEST_LEN],
+                  uint8_t device_id[CF_UUID_LEN])
+{
+    if (!store || !seq || !digest || !device_id)
+        return CF_EINVAL;
+    if (!store->have_device)
+        return CF_ENOT_ENROLLED;
+    memcpy(device_id, store->device_id, CF_UUID_LEN);
+    return read_head(store, seq, digest);
+}
+
 /* ==== Reading the queue ==== */
 
 int ag_store_queue_stats(struct ag_store *store, struct ag_queue_stats *out)

@@ -224,12 +224,17 @@ static void idle_tick(struct ui *ui)
 
 /* ==== Steps ==== */
 
+/* With confirms, the card signs the challenge of the event it confirms (visit_id: that
+ * event's visit, NULL for none). */
 static bool read_card(struct ui *ui, const char *prompt, struct cf_card_assurance *card,
-                      struct ag_moment *moment)
+                      struct ag_moment *moment, bool confirms, const uint8_t *visit_id)
 {
+    uint8_t challenge[CF_CHALLENGE_LEN];
+    if (confirms && ag_card_challenge(ui->store, visit_id, challenge))
+        confirms = false;
     say("\n>>> %s <<<\n", prompt);
     if (ag_cli_read_card(&ui->cli, ui->store, ui->device, ui->wait_s, AG_MSG_TERM_WAITING_FOR_CARD,
-                         card))
+                         confirms ? challenge : NULL, card))
         return false;
     if (ag_moment_now(moment)) {
         say(AG_MSG_TERM_NO_CLOCK);
@@ -291,7 +296,10 @@ static void start_visit(struct ui *ui, bool planned)
     }
     struct ag_visit_result *r = malloc(sizeof *r);
     struct cf_error_detail d = {0};
-    if (r && read_card(ui, AG_MSG_TERM_TAP_CARD, &req.card, &req.moment)) {
+    uint8_t visit[CF_UUID_LEN];
+    req.visit_id = visit;
+    if (r && !cf_uuid_v7(ag_wall_now_ms(), visit) &&
+        read_card(ui, AG_MSG_TERM_TAP_CARD, &req.card, &req.moment, true, visit)) {
         int rc = ag_visit_start(ui->store, &req, r, &d);
         uint8_t chosen[CF_UUID_LEN];
         if (rc == CF_ECARD_AMBIGUOUS) {
@@ -403,7 +411,8 @@ static void end_visit(struct ui *ui)
     }
     while ((got = ask_services(ui, v, req)) == 0)
         say(AG_MSG_TERM_NOT_UNDERSTOOD);
-    if (got < 0 || !read_card(ui, AG_MSG_TERM_TAP_CARD_TO_END, &req->card, &req->moment))
+    if (got < 0 ||
+        !read_card(ui, AG_MSG_TERM_TAP_CARD_TO_END, &req->card, &req->moment, true, row.visit_id))
         goto out;
     int rc = ag_visit_end(ui->store, req, r, &d);
     if (rc) {
@@ -454,7 +463,7 @@ static void door_attempt(struct ui *ui)
     int confirm = ask_number(ui, AG_MSG_TERM_ASK_CHOICE, 1);
     if (confirm < 0)
         goto out;
-    if (confirm == 1 ? !read_card(ui, AG_MSG_TERM_TAP_CARD, &req.card, &req.moment)
+    if (confirm == 1 ? !read_card(ui, AG_MSG_TERM_TAP_CARD, &req.card, &req.moment, false, NULL)
                      : ag_moment_now(&req.moment) != 0)
         goto out;
     int rc = ag_visit_attempt(ui->store, &req, r, &d);
@@ -525,7 +534,7 @@ static void bind_card(struct ui *ui)
         if (!cf_uuid_from_text(ids.ids[i], id[n]) && !ag_recipient_view(ui->store, id[n], now, v))
             say(" %2d  %s\n", ++n, v->recipient.full_name);
     int c = n ? ask_number(ui, AG_MSG_TERM_ASK_RECIPIENT_OR_BACK, n) : 0;
-    if (c > 0 && read_card(ui, AG_MSG_TERM_TAP_NEW_CARD, &card, &m)) {
+    if (c > 0 && read_card(ui, AG_MSG_TERM_TAP_NEW_CARD, &card, &m, true, NULL)) {
         int rc = ag_card_bind(ui->store, id[c - 1], &card, &m, r, &d);
         if (rc)
             report(rc, &d);

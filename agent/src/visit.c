@@ -186,6 +186,38 @@ static int open_visit(struct ag_store *s, int64_t now_ms, struct ag_visit_row *r
     return rc;
 }
 
+/* ==== Card challenge ==== */
+
+int ag_card_challenge(struct ag_store *store, const uint8_t *visit_id,
+                      uint8_t challenge[CF_CHALLENGE_LEN])
+{
+    static const uint8_t nil[CF_UUID_LEN];
+    uint8_t digest[CF_DIGEST_LEN], device[CF_UUID_LEN];
+    uint64_t seq = 0;
+    int rc = ag_store_head(store, &seq, digest, device);
+    if (!rc)
+        rc = cf_card_challenge(device, seq + 1, digest, visit_id ? visit_id : nil, challenge);
+    return rc;
+}
+
+int ag_visit_end_target(struct ag_store *store, const uint8_t *visit_id, int64_t now_ms,
+                        uint8_t out[CF_UUID_LEN])
+{
+    struct ag_visit_row row;
+    int rc = visit_id ? ag_store_visit_find(store, AG_FIND_ID, visit_id, &row)
+                      : open_visit(store, now_ms, &row);
+    if (!rc)
+        memcpy(out, row.visit_id, CF_UUID_LEN);
+    return rc;
+}
+
+/* The proof belongs to the event its challenge was made for: another event carries
+ * none. */
+static void drop_proof(struct cf_card_assurance *card)
+{
+    memset(&card->proof, 0, sizeof card->proof);
+}
+
 /* ==== Start ==== */
 
 static int record_unrecognized(struct ag_store *s, const struct ag_visit_start *req,
@@ -197,6 +229,7 @@ static int record_unrecognized(struct ag_store *s, const struct ag_visit_start *
     int rc = new_event(s, CF_EV_CARD_UNRECOGNIZED, &req->moment, ev);
     if (!rc) {
         ev->card = req->card;
+        drop_proof(&ev->card);
         ev->location = req->location;
         if (req->plan_id)
             memcpy(ev->plan_id, req->plan_id, CF_UUID_LEN);
@@ -276,7 +309,9 @@ int ag_visit_start(struct ag_store *store, const struct ag_visit_start *req,
     if (!ev)
         return CF_ENOMEM;
     rc = new_event(store, CF_EV_VISIT_STARTED, &req->moment, ev);
-    if (!rc)
+    if (!rc && req->visit_id)
+        memcpy(ev->visit_id, req->visit_id, CF_UUID_LEN);
+    else if (!rc)
         rc = cf_uuid_v7(req->moment.wall_ms, ev->visit_id);
     if (!rc) {
         memcpy(ev->recipient_id, target, CF_UUID_LEN);
@@ -506,7 +541,10 @@ int ag_visit_attempt(struct ag_store *store, const struct ag_visit_attempt *req,
         if (req->plan_id)
             memcpy(ev->plan_id, req->plan_id, CF_UUID_LEN);
         ev->reason = req->reason;
-        ev->card = has_card(&req->card) ? req->card : (struct cf_card_assurance){0};
+        if (has_card(&req->card)) {
+            ev->card = req->card;
+            drop_proof(&ev->card);
+        }
         ev->location = req->location;
         rc = append(store, ev, result, d);
     }

@@ -20,7 +20,7 @@ static void usage(FILE *out)
             "usage: carefactd COMMAND [OPTIONS]\n"
             "  serve        --db CONNINFO [--listen HOST:PORT] [--threads N]\n"
             "               [--tls-cert PEM --tls-key PEM] [--sql-dir DIR] [--body-max BYTES]\n"
-            "               [--config FILE]\n"
+            "               [--emv-ca-keys FILE] [--config FILE]\n"
             "  migrate      --db CONNINFO [--sql-dir DIR]\n"
             "  enroll-code  --db CONNINFO --worker ID [--ttl-minutes N]   one-time device code\n"
             "  demo-data    --db CONNINFO --token-key-hex HEX   load the demo region\n"
@@ -29,7 +29,7 @@ static void usage(FILE *out)
             "               (password on stdin)\n"
             "  user disable --db CONNINFO LOGIN\n"
             "Environment: CAREFACT_DB, CAREFACT_LISTEN, CAREFACT_THREADS, CAREFACT_SQL_DIR,\n"
-            "CAREFACT_TLS_CERT, CAREFACT_TLS_KEY, CAREFACT_BODY_MAX.\n");
+            "CAREFACT_TLS_CERT, CAREFACT_TLS_KEY, CAREFACT_BODY_MAX, CAREFACT_EMV_CA_KEYS.\n");
 }
 
 /* Parse --key value flags into config (and the enroll-code extras). */
@@ -141,6 +141,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "carefactd: serve --migrate is not supported: carefactd serves as "
                             "the app role, which cannot change the schema; run carefactd "
                             "migrate --db OWNER-CONNINFO first\n");
+            return 2;
+        }
+        /* A bad key line stops start-up naming it, rather than every proof failing. */
+        if (be_config_load_ca_keys(&config, err, sizeof err)) {
+            fprintf(stderr, "carefactd: %s\n", err);
             return 2;
         }
         if (be_db_check_serving_role(config.db, err, sizeof err)) {

@@ -59,7 +59,22 @@ const workerRow = (f) => `<tr data-worker="${esc(f.worker_id)}"><td>${esc(f.work
   <td class="num">${percent(f.overtime_share)}</td>
   <td class="num">${f.mean_rating != null ? Number(f.mean_rating).toFixed(1).replace(".", ",") : "—"}</td>
   <td class="num">${esc(f.low_ratings ?? "—")}</td>${integrityCell(f)}<td class="num">${esc(f.cancelled ?? "—")}</td>
-  <td class="num">${esc(f.attempts ?? "—")}</td><td class="num compliance">${percent(f.compliance)}</td></tr>`;
+  <td class="num">${esc(f.attempts ?? "—")}</td><td class="num compliance">${percent(f.compliance)}</td>
+  <td class="num dynamic-share" title="доля подтверждений начала и конца, подписанных картой">${percent(f.dynamic_share)}</td></tr>`;
+
+/* Each provider's share of confirmations the card signed (dynamic) and its visits whose
+ * card proof failed: the server's figures (group=provider). */
+async function providerProofs(from, to) {
+  const title = "<h2>Подтверждение подписью карты по организациям</h2>";
+  const r = await figures("provider", from, to);
+  if (r.error) return title + errorBox(r.error);
+  if (!r.items.length) return title + nodata("за этот месяц визитов нет");
+  return `${title}<table id="provider-proofs"><thead><tr><th>Организация</th><th class="num">Завершено</th>
+    <th class="num">Подписано картой</th><th class="num">Подпись не прошла проверку</th></tr></thead><tbody>
+    ${r.items.map((f) => `<tr data-provider="${esc(f.provider_id)}"><td>${esc(f.provider_name || short(f.provider_id))}</td>
+      <td class="num">${esc(f.ended ?? "—")}</td><td class="num dynamic-share">${percent(f.dynamic_share)}</td>
+      <td class="num">${esc(f.proof_failures ?? "—")}</td></tr>`).join("")}</tbody></table>`;
+}
 
 export async function pageWorkers(params) {
   const month = monthParam(params);
@@ -73,9 +88,10 @@ export async function pageWorkers(params) {
     <th class="num">Завершено</th><th class="num">Длительность к норме</th><th class="num">Ранние уходы</th>
     <th class="num">Сверх нормы</th><th class="num">Средняя оценка</th><th class="num">Низкие оценки</th>
     <th class="num" title="наложение визитов / далеко от адреса / невозможный переезд">Наложения / далеко / переезды</th>
-    <th class="num">Отмены</th><th class="num">Попытки</th><th class="num">Соблюдение</th></tr></thead>
+    <th class="num">Отмены</th><th class="num">Попытки</th><th class="num">Соблюдение</th>
+    <th class="num">Подпись карты</th></tr></thead>
     <tbody>${r.items.map(workerRow).join("")}</tbody></table>` : nodata("за этот месяц визитов нет");
-  return `${head}${table}${reasonTable(r.items)}${await serviceChart(from, to)}`;
+  return `${head}${table}${await providerProofs(from, to)}${reasonTable(r.items)}${await serviceChart(from, to)}`;
 }
 
 /* Duration against norm per service, 100 % = the norm: the server's mean of duration /

@@ -12,6 +12,8 @@ export const REGISTER_STATES = { draft: "черновик", submitted: "на у�
 export const EXCLUSION_REASONS = {
   start_not_confirmed: "начало не подтверждено картой получателя",
   end_not_confirmed: "окончание не подтверждено картой получателя",
+  proof_failed: "подпись карты не прошла проверку",
+  below_policy: "подтверждение картой ниже уровня, требуемого регионом",
   not_ended: "визит не завершён",
   unknown_recipient: "получатель не из списка организации",
   disputed: "визит оспорен",

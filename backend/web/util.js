@@ -8,8 +8,21 @@ export const FLAG_NAMES = {
   card_mismatch: "чужая карта", low_rating: "низкая оценка", far_from_address: "далеко от адреса",
   overlap: "наложение визитов", impossible_travel: "невозможный переезд", abandoned: "не завершено", overdue: "дольше нормы",
   card_binding: "привязка карты", unknown_recipient: "получатель не опознан",
-  rating_amended: "повторная оценка",
+  rating_amended: "повторная оценка", card_proof_failed: "подпись карты не прошла проверку",
 };
+/* Each confirmation's assurance level and why a card proof failed (sql/0013_card_proof.sql). */
+export const LEVEL_NAMES = { dynamic: "подпись карты", static: "данные карты без подписи",
+  uid: "только метка UID", none: "без карты" };
+export const PROOF_FAILURE_NAMES = {
+  unknown_ca_key: "неизвестный ключ платёжной системы", bad_issuer_certificate: "сертификат банка не прошёл проверку",
+  bad_icc_certificate: "сертификат карты не прошёл проверку", expired: "срок сертификата истёк",
+  pan_mismatch: "номер карты не совпадает с сертификатом", token_mismatch: "приложена не та карта, что указана в событии",
+  bad_signature: "подпись карты неверна", challenge_mismatch: "подпись сделана не для этого события",
+  reused_signature: "повтор уже использованной подписи", malformed: "данные подписи повреждены",
+};
+/* "подпись карты" or "без карты — подпись карты неверна" for one end of a visit. */
+export const levelText = (level, failure) => level == null ? "—"
+  : `${LEVEL_NAMES[level] || level}${failure ? ` — ${PROOF_FAILURE_NAMES[failure] || failure}` : ""}`;
 export const STATE_NAMES = { planned: "запланировано", started: "идёт", ended: "завершено", rated: "оценено",
   cancelled: "отменено", attempted: "попытка визита" };
 export const REASON_NAMES = { nobody_home: "никого нет дома", refused: "отказ", in_hospital: "в больнице",

@@ -5,7 +5,7 @@
  * and the latest correction of a field wins (sql/0008_corrections.sql). */
 import {
   REASON_NAMES, STATE_NAMES, api, canCorrect, dateTime, errorBox, esc, flags, localDate, minutes, monthName,
-  monthParam, nodata, post, serviceList, short, who,
+  monthParam, nodata, post, serviceList, short, who, levelText,
 } from "./util.js";
 
 const KIND_NAMES = {
@@ -90,7 +90,9 @@ export async function pageVisit(id) {
       <div class="card">Длительность<b>${minutes(v.duration_s)}</b></div>
       <div class="card">Норма<b>${esc(expected ?? "—")} мин</b></div>
       <div class="card">Оценка<b>${esc(v.rating ?? "—")}</b></div>
-      <div class="card">Карта<b>${v.start_confirmed ? "✔" : "✘"} начало, ${v.end_confirmed ? "✔" : "✘"} конец</b></div></div>
+      <div class="card">Карта<b>${v.start_confirmed ? "✔" : "✘"} начало, ${v.end_confirmed ? "✔" : "✘"} конец</b></div>
+      <div class="card" id="proof-levels">Подтверждение картой<b><span id="start-level">начало: ${esc(levelText(v.start_level, v.start_proof_failure))}</span><br>
+        <span id="end-level">конец: ${esc(levelText(v.end_level, v.end_proof_failure))}</span></b></div></div>
     <p>Сотрудник: ${who(v, "worker")}; получатель: ${recipient}. ${flags(v.flags)}</p>
     <table class="services-compare" id="services"><tbody>
       <tr><th>Услуги по терминалу</th><td id="terminal-services">${serviceList(v.services)}</td></tr>

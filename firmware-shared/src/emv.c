@@ -11,10 +11,13 @@
 #include "cf/emv.h"
 
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
+#include "cf/event.h"
 #include "cf/tlv.h"
 #include "cf/uuid.h"
 
@@ -122,6 +125,24 @@ struct found {
     int month[EXP_SOURCES]; /* 0 when the source gave no valid expiry */
 };
 
+/* The offline data authentication material of the application being read (only when
+ * a proof is asked for): what the card gave, the static data as it is assembled, and
+ * what the terminal sent that the card signs over. Reset for each application. */
+struct oda_read {
+    struct cf_card_proof *proof; /* the caller's; filled by oda_finish */
+    char *note; /* the caller's, note_size bytes: why no dynamic proof */
+    size_t note_size;
+    uint8_t aip[2];
+    bool have_aip;
+    bool static_bad; /* the static data cannot be assembled (Book 3 10.3) */
+    uint8_t pdol_data[EMV_PDOL_DATA_MAX]; /* as sent in the GPO (CDA hashes it) */
+    size_t pdol_data_len;
+    struct cf_proof_bytes tag_list; /* 9F4A */
+    struct cf_proof_bytes card_auth; /* 9F69, fDDA */
+    struct cf_proof_bytes cdol1; /* 8C, CDA */
+    struct cf_proof_bytes ddol; /* 9F49 */
+};
+
 struct emv_session {
     cf_transceive_fn transceive;
     void *ctx;
@@ -144,6 +165,7 @@ struct emv_session {
     size_t tried_len[EMV_MAX_TRIED];
     size_t tried_count;
     struct found found;
+    struct oda_read *oda; /* NULL: identification only (cf_emv_read) */
 };
 
 /* ==== Small helpers ==== */
@@ -741,6 +763,12 @@ static int fill_pdol(const struct cf_emv_terminal *terminal, const uint8_t *pdol
 
 /* ==== One application ==== */
 
+/* Offline data authentication, below: what GPO and the records give towards a proof. */
+static int oda_collect(struct oda_read *o, const uint8_t *data, size_t len);
+static void oda_bad_static(struct oda_read *o, const char *why);
+static void oda_add_static(struct oda_read *o, unsigned sfi, const struct cf_tlv *tpl,
+                           const uint8_t *record, size_t record_len);
+
 struct application {
     uint8_t aid[EMV_AID_MAX];
     size_t aid_len;
@@ -816,10 +844,16 @@ static int run_gpo(struct emv_session *s, struct application *app)
     if (rc)
         goto out;
     rc = send_gpo(s, pdol_data, pdol_data_len);
-    if (!rc && s->sw == 0x6700 && pdol_data_len > 0)
+    if (!rc && s->sw == 0x6700 && pdol_data_len > 0) {
+        pdol_data_len = 0;
         rc = send_gpo(s, NULL, 0);
+    }
     if (rc)
         goto out;
+    if (s->oda) {
+        memcpy(s->oda->pdol_data, pdol_data, pdol_data_len);
+        s->oda->pdol_data_len = pdol_data_len;
+    }
     if (sw_locked(s->sw)) {
         rc = CF_ECARD_LOCKED;
         goto out;
@@ -837,10 +871,16 @@ static int run_gpo(struct emv_session *s, struct application *app)
         rc = CF_ENOT_PAYMENT;
     } else if (tpl.tag == 0x80) {
         rc = tpl.length < 2 ? CF_ECOMM : take_afl(app, tpl.value + 2, tpl.length - 2);
+        if (!rc && s->oda) {
+            memcpy(s->oda->aip, tpl.value, 2);
+            s->oda->have_aip = true;
+        }
     } else if (tpl.tag == 0x77 || tpl.tag == 0x70) {
         rc = collect(&s->found, tpl.value, tpl.length);
         if (!rc && (rc = find_tag(tpl.value, tpl.length, 0x94, &afl)) == 1)
             rc = take_afl(app, afl.value, afl.length);
+        if (rc >= 0 && s->oda)
+            rc = oda_collect(s->oda, tpl.value, tpl.length);
     } else {
         rc = CF_ENOT_PAYMENT;
     }
@@ -852,33 +892,380 @@ out:
 /* READ RECORD over the AFL, at most EMV_MAX_RECORDS commands. A record the card
  * refuses or that is not a record template is skipped (recordings and real cards
  * both list records they then do not return); malformed TLV ends the read. */
+/* One record once the identification is settled (a proof asked for, PAN and expiry
+ * known): only its ODA objects count, and whatever goes wrong with it costs the proof, not
+ * the identification — the card is identified exactly as cf_emv_read would. Returns 0 to
+ * go on, 1 to stop reading. */
+static int settled_record(struct emv_session *s, int rc, const struct cf_tlv *tpl)
+{
+    if (rc < 0) {
+        oda_bad_static(s->oda, "a record after the card number is malformed or missing");
+        return 1;
+    }
+    if (rc == 1 && (tpl->tag == 0x70 || tpl->tag == 0x77) &&
+        oda_collect(s->oda, tpl->value, tpl->length) < 0) {
+        oda_bad_static(s->oda, "a record after the card number is malformed");
+        return 1;
+    }
+    return 0;
+}
+
 static int read_records(struct emv_session *s, const struct application *app)
 {
     unsigned reads = 0;
     for (size_t i = 0; i < app->afl_len; i += 4) {
         unsigned sfi = app->afl[i] >> 3;
         for (unsigned record = app->afl[i + 1]; record <= app->afl[i + 2]; record++) {
-            if (have_everything(&s->found) || reads >= EMV_MAX_RECORDS)
+            /* With a proof asked for, every record is read: the ODA material and the
+             * signed records may come after the PAN. */
+            bool settled = have_everything(&s->found);
+            if ((!s->oda && settled) || reads >= EMV_MAX_RECORDS)
                 return 0;
             reads++;
+            bool signed_record = record - app->afl[i + 1] < app->afl[i + 3];
             int rc = send_read_record(s, sfi, record);
+            if (rc && s->oda && settled) {
+                oda_bad_static(s->oda, "the card stopped answering after its card number");
+                return 0;
+            }
             if (rc)
                 return rc;
-            if (!sw_success(s->sw))
+            if (!sw_success(s->sw)) {
+                if (s->oda && signed_record)
+                    oda_bad_static(s->oda, "a record signed for ODA was refused");
                 continue;
+            }
             size_t offset = 0;
             struct cf_tlv tpl;
             rc = cf_tlv_next(s->data, s->len, &offset, &tpl);
-            if (rc < 0)
-                return CF_ECOMM;
-            if (rc == 1 && (tpl.tag == 0x70 || tpl.tag == 0x77)) {
-                rc = collect(&s->found, tpl.value, tpl.length);
-                if (rc)
-                    return rc;
+            bool template70 = rc == 1 && tpl.tag == 0x70;
+            if (s->oda && settled) {
+                if (settled_record(s, rc, &tpl))
+                    return 0;
+            } else {
+                if (rc < 0)
+                    return CF_ECOMM;
+                if (rc == 1 && (tpl.tag == 0x70 || tpl.tag == 0x77)) {
+                    rc = collect(&s->found, tpl.value, tpl.length);
+                    if (!rc && s->oda)
+                        rc = oda_collect(s->oda, tpl.value, tpl.length);
+                    if (rc)
+                        return rc;
+                }
             }
+            if (s->oda && signed_record)
+                oda_add_static(s->oda, sfi, template70 ? &tpl : NULL, s->data, s->len);
         }
     }
     return 0;
+}
+
+/* ==== Offline data authentication material ==== */
+
+static void oda_note(struct oda_read *o, const char *text)
+{
+    if (o->note && o->note_size && !o->note[0])
+        snprintf(o->note, o->note_size, "%s", text);
+}
+
+static void oda_bad_static(struct oda_read *o, const char *why)
+{
+    o->static_bad = true;
+    oda_note(o, why);
+}
+
+static bool take_bytes(struct cf_proof_bytes *f, const uint8_t *v, size_t len)
+{
+    if (f->len || len > sizeof f->data)
+        return false;
+    memcpy(f->data, v, len);
+    f->len = len;
+    return true;
+}
+
+/* The ODA objects of one template (GPO answer or record): the first occurrence of each
+ * is kept; a value too long for the proof is a card we cannot make a proof of. */
+static int oda_collect(struct oda_read *o, const uint8_t *data, size_t len)
+{
+    struct cf_card_proof *p = o->proof;
+    const struct {
+        uint32_t tag;
+        struct cf_proof_bytes *to;
+    } wanted[] = {
+        {0x8F, &p->ca_index},   {0x90, &p->issuer_cert}, {0x9F32, &p->issuer_exp},
+        {0x92, &p->issuer_rem}, {0x9F46, &p->icc_cert},  {0x9F47, &p->icc_exp},
+        {0x9F48, &p->icc_rem},  {0x93, &p->ssad},        {0x9F4B, &p->sdad},
+        {0x9F49, &o->ddol},     {0x9F4A, &o->tag_list},  {0x9F69, &o->card_auth},
+        {0x8C, &o->cdol1},
+    };
+    struct cf_tlv tlv;
+    for (size_t i = 0; i < COUNT_OF(wanted); i++) {
+        int rc = find_tag(data, len, wanted[i].tag, &tlv);
+        if (rc < 0)
+            return rc;
+        if (rc == 1 && !wanted[i].to->len && !take_bytes(wanted[i].to, tlv.value, tlv.length))
+            oda_bad_static(o, "an ODA object is longer than a proof field");
+    }
+    if (!o->have_aip && find_tag(data, len, 0x82, &tlv) == 1 && tlv.length == 2) {
+        memcpy(o->aip, tlv.value, 2);
+        o->have_aip = true;
+    }
+    return 0;
+}
+
+/* Book 3 10.3: a record of SFI 1..10 counts with its template 70 and length left out
+ * (and must be a 70); of SFI 11..30 as it came, whole. */
+static void oda_add_static(struct oda_read *o, unsigned sfi, const struct cf_tlv *tpl,
+                           const uint8_t *record, size_t record_len)
+{
+    struct cf_proof_static *sd = &o->proof->static_data;
+    const uint8_t *from = record;
+    size_t n = record_len;
+    if (sfi <= 10) {
+        if (!tpl) {
+            oda_bad_static(o, "a record signed for ODA is not a template 70");
+            return;
+        }
+        from = tpl->value;
+        n = tpl->length;
+    }
+    if (n > sizeof sd->data - sd->len) {
+        oda_bad_static(o, "the static data to authenticate is over 2048 bytes");
+        return;
+    }
+    memcpy(sd->data + sd->len, from, n);
+    sd->len += n;
+}
+
+/* Terminal values for a DOL (CDOL1, DDOL), as for the PDOL. */
+static int fill_dol(const struct cf_emv_terminal *t, const struct cf_proof_bytes *dol,
+                    uint8_t out[EMV_PDOL_DATA_MAX], size_t *out_len)
+{
+    return fill_pdol(t, dol->data, dol->len, out, out_len);
+}
+
+static int send_proprietary(struct emv_session *s, uint8_t cla, uint8_t ins, uint8_t p1,
+                            const uint8_t *data, size_t len)
+{
+    uint8_t *c = s->command;
+    if (len > 255)
+        return CF_ECOMM;
+    c[0] = cla;
+    c[1] = ins;
+    c[2] = p1;
+    c[3] = 0x00;
+    c[4] = (uint8_t)len;
+    memcpy(c + 5, data, len);
+    c[5 + len] = 0x00;
+    return exchange(s, 6 + len);
+}
+
+/* The SDAD of an INTERNAL AUTHENTICATE / GENERATE AC answer: format 1 (80: the SDAD
+ * itself, INTERNAL AUTHENTICATE only) or format 2 (77 with 9F4B). 1 found, 0 not. */
+static int answer_sdad(struct emv_session *s, bool format1_ok, struct cf_tlv *tpl,
+                       struct cf_proof_bytes *sdad)
+{
+    size_t offset = 0;
+    struct cf_tlv t;
+    if (!sw_success(s->sw) || cf_tlv_next(s->data, s->len, &offset, tpl) != 1)
+        return 0;
+    if (tpl->tag == 0x80 && format1_ok)
+        return take_bytes(sdad, tpl->value, tpl->length);
+    if (tpl->tag != 0x77 || find_tag(tpl->value, tpl->length, 0x9F4B, &t) != 1)
+        return 0;
+    return take_bytes(sdad, t.value, t.length);
+}
+
+/* DDA: INTERNAL AUTHENTICATE with the DDOL data (the card's 9F49, or 9F37 04). */
+static int oda_dda(struct emv_session *s)
+{
+    struct oda_read *o = s->oda;
+    struct cf_card_proof *p = o->proof;
+    static const uint8_t default_ddol[] = {0x9F, 0x37, 0x04};
+    struct cf_tlv tpl;
+    if (!o->ddol.len)
+        take_bytes(&o->ddol, default_ddol, sizeof default_ddol);
+    uint8_t data[EMV_PDOL_DATA_MAX];
+    size_t len = 0;
+    if (fill_dol(s->terminal, &o->ddol, data, &len) || len == 0) {
+        oda_note(o, "the card's DDOL cannot be filled");
+        return 0;
+    }
+    int rc = send_proprietary(s, 0x00, 0x88, 0x00, data, len);
+    if (rc)
+        return rc;
+    p->sdad.len = 0;
+    if (!answer_sdad(s, true, &tpl, &p->sdad)) {
+        oda_note(o, "INTERNAL AUTHENTICATE gave no signature");
+        return 0;
+    }
+    p->kind = CF_PROOF_DDA;
+    take_bytes(&p->ddol, o->ddol.data, o->ddol.len);
+    take_bytes(&p->terminal_data, data, len);
+    return 0;
+}
+
+/* CDA: GENERATE AC asking for an ARQC with the CDA signature (P1 90), zero amount; the
+ * cryptogram goes nowhere. tx_data is what Book 2 6.6.2 hashes: PDOL values, CDOL1
+ * values, then the answer's objects but 9F4B as they came. */
+static int oda_cda(struct emv_session *s)
+{
+    struct oda_read *o = s->oda;
+    struct cf_card_proof *p = o->proof;
+    uint8_t data[EMV_PDOL_DATA_MAX];
+    size_t len = 0;
+    struct cf_tlv tpl, item;
+    if (fill_dol(s->terminal, &o->cdol1, data, &len)) {
+        oda_note(o, "the card's CDOL1 cannot be filled");
+        return 0;
+    }
+    int rc = send_proprietary(s, 0x80, 0xAE, 0x90, data, len);
+    if (rc)
+        return rc;
+    p->sdad.len = 0;
+    if (!answer_sdad(s, false, &tpl, &p->sdad)) {
+        oda_note(o, "GENERATE AC gave no CDA signature");
+        return 0;
+    }
+    struct cf_proof_bytes *tx = &p->tx_data;
+    tx->len = 0;
+    if (o->pdol_data_len + len > sizeof tx->data)
+        return 0;
+    memcpy(tx->data, o->pdol_data, o->pdol_data_len);
+    memcpy(tx->data + o->pdol_data_len, data, len);
+    tx->len = o->pdol_data_len + len;
+    size_t offset = 0;
+    for (;;) {
+        while (offset < tpl.length && (tpl.value[offset] == 0x00 || tpl.value[offset] == 0xFF))
+            offset++; /* padding between objects is not an object */
+        if (offset >= tpl.length) {
+            rc = 0;
+            break;
+        }
+        size_t start = offset;
+        rc = cf_tlv_parse_one(tpl.value, tpl.length, &offset, &item);
+        if (rc < 0)
+            break;
+        size_t whole = offset - start; /* this object with its tag and length */
+        if (item.tag == 0x9F4B)
+            continue;
+        if (whole > sizeof tx->data - tx->len) {
+            tx->len = 0;
+            return 0;
+        }
+        memcpy(tx->data + tx->len, tpl.value + start, whole);
+        tx->len += whole;
+    }
+    if (rc < 0) {
+        tx->len = 0;
+        oda_note(o, "the GENERATE AC answer is malformed");
+        return 0;
+    }
+    p->kind = CF_PROOF_CDA;
+    take_bytes(&p->terminal_data, s->terminal->unpredictable, 4);
+    return 0;
+}
+
+/* fDDA: the SDAD came with the GPO answer or a record; the card signed the UN, amount
+ * and currency the PDOL carried, and its 9F69. */
+static void oda_fdda(struct emv_session *s)
+{
+    struct oda_read *o = s->oda;
+    struct cf_card_proof *p = o->proof;
+    uint8_t v[8];
+    bool numeric;
+    struct cf_proof_bytes *td = &p->terminal_data;
+    td->len = 0;
+    memcpy(td->data, s->terminal->unpredictable, 4);
+    td->len = 4;
+    size_t n = terminal_value(s->terminal, 0x9F02, v, &numeric);
+    memcpy(td->data + td->len, v, n);
+    td->len += n;
+    n = terminal_value(s->terminal, 0x5F2A, v, &numeric);
+    memcpy(td->data + td->len, v, n);
+    td->len += n;
+    memcpy(td->data + td->len, o->card_auth.data, o->card_auth.len);
+    td->len += o->card_auth.len;
+    p->kind = CF_PROOF_FDDA;
+}
+
+/* Only the fields of the kind chosen stay (cf_event_validate's rules). */
+static void oda_trim(struct cf_card_proof *p)
+{
+    if (p->kind == CF_PROOF_NONE) {
+        struct cf_card_proof keep;
+        memset(&keep, 0, sizeof keep);
+        keep.kind = CF_PROOF_NONE;
+        keep.aid = p->aid;
+        keep.aip = p->aip;
+        *p = keep;
+        return;
+    }
+    if (p->kind != CF_PROOF_SDA)
+        p->ssad.len = 0;
+    if (p->kind == CF_PROOF_SDA) {
+        p->icc_cert.len = p->icc_exp.len = p->icc_rem.len = p->sdad.len = 0;
+        p->ddol.len = p->terminal_data.len = 0;
+    }
+    if (p->kind != CF_PROOF_DDA)
+        p->ddol.len = 0;
+    if (p->kind != CF_PROOF_CDA)
+        p->tx_data.len = 0;
+}
+
+/* After the records: the static data's tail (9F4A), the PAN masked, then a signature
+ * over the challenge by the method the card offers. A card that offers none, or whose
+ * answers do not make a proof — a failed link during the signing command included —
+ * gives kind none with a note. Always returns 0. */
+static int oda_finish(struct emv_session *s, const struct application *app, const char *pan)
+{
+    struct oda_read *o = s->oda;
+    struct cf_card_proof *p = o->proof;
+    take_bytes(&p->aid, app->aid, app->aid_len);
+    if (!o->have_aip) {
+        oda_note(o, "the card gave no application interchange profile (82)");
+        memset(p, 0, sizeof *p); /* no proof at all */
+        return 0;
+    }
+    take_bytes(&p->aip, o->aip, 2);
+    struct cf_proof_static *sd = &p->static_data;
+    if (o->tag_list.len) {
+        if (o->tag_list.len == 1 && o->tag_list.data[0] == 0x82 && sd->len + 2 <= sizeof sd->data) {
+            memcpy(sd->data + sd->len, o->aip, 2);
+            sd->len += 2;
+        } else {
+            oda_bad_static(o, "the static data tag list (9F4A) names more than the AIP");
+        }
+    }
+    cf_static_data_mask_pan(sd->data, sd->len);
+    if (cf_static_data_holds_pan(sd->data, sd->len, pan))
+        oda_bad_static(o, "the static data holds the card number outside tag 5A");
+    bool issuer = p->ca_index.len == 1 && p->issuer_cert.len && p->issuer_exp.len;
+    bool icc = issuer && p->icc_cert.len && p->icc_exp.len && !o->static_bad;
+    int rc = 0;
+    p->kind = CF_PROOF_NONE;
+    if (icc && p->sdad.len) {
+        oda_fdda(s);
+    } else if (icc && (o->aip[0] & 0x20)) {
+        rc = oda_dda(s);
+        if (!rc && p->kind == CF_PROOF_NONE && (o->aip[0] & 0x01) && o->cdol1.len)
+            rc = oda_cda(s);
+    } else if (icc && (o->aip[0] & 0x01) && o->cdol1.len) {
+        rc = oda_cda(s);
+    }
+    if (rc) {
+        /* The PAN is read: a link lost during the signing command costs the proof only. */
+        oda_note(o, "the card stopped answering during the signing command");
+        p->kind = CF_PROOF_NONE;
+        rc = 0;
+    }
+    if (p->kind == CF_PROOF_NONE && issuer && !o->static_bad && (o->aip[0] & 0x40) && p->ssad.len)
+        p->kind = CF_PROOF_SDA;
+    if (p->kind == CF_PROOF_NONE)
+        oda_note(o, (o->aip[0] & 0x61) ? "the card's ODA material is incomplete"
+                                       : "the card offers no offline data authentication");
+    oda_trim(p);
+    return rc;
 }
 
 static int fill_card(const struct found *f, const struct application *app, struct cf_emv_card *card)
@@ -913,6 +1300,15 @@ static int try_candidate(struct emv_session *s, const struct candidate *c, struc
     struct application app;
     memset(&app, 0, sizeof app);
     OPENSSL_cleanse(&s->found, sizeof s->found);
+    if (s->oda) {
+        struct oda_read keep = {
+            .proof = s->oda->proof, .note = s->oda->note, .note_size = s->oda->note_size};
+        OPENSSL_cleanse(s->oda, sizeof *s->oda);
+        *s->oda = keep;
+        memset(keep.proof, 0, sizeof *keep.proof);
+        if (keep.note && keep.note_size)
+            keep.note[0] = '\0';
+    }
     mark_tried(s, c->aid, c->aid_len);
     bool current =
         s->fci_valid && s->fci_aid_len == c->aid_len && memcmp(s->fci_aid, c->aid, c->aid_len) == 0;
@@ -943,6 +1339,8 @@ static int try_candidate(struct emv_session *s, const struct candidate *c, struc
     if (rc)
         goto out;
     rc = fill_card(&s->found, &app, card);
+    if (!rc && s->oda)
+        rc = oda_finish(s, &app, card->pan);
 out:
     OPENSSL_cleanse(&app, sizeof app);
     return rc;
@@ -1138,6 +1536,17 @@ void cf_emv_terminal_defaults(struct cf_emv_terminal *terminal, int64_t now_utc_
 int cf_emv_read(cf_transceive_fn transceive, void *ctx, const struct cf_emv_terminal *terminal,
                 struct cf_emv_card *card)
 {
+    return cf_emv_read_proof(transceive, ctx, terminal, card, NULL, NULL, 0);
+}
+
+int cf_emv_read_proof(cf_transceive_fn transceive, void *ctx,
+                      const struct cf_emv_terminal *terminal, struct cf_emv_card *card,
+                      struct cf_card_proof *proof, char *note, size_t note_size)
+{
+    if (proof)
+        memset(proof, 0, sizeof *proof);
+    if (note && note_size)
+        note[0] = '\0';
     if (!card)
         return CF_EINVAL;
     cf_emv_card_wipe(card);
@@ -1154,10 +1563,26 @@ int cf_emv_read(cf_transceive_fn transceive, void *ctx, const struct cf_emv_term
     s.transceive = transceive;
     s.ctx = ctx;
     s.terminal = terminal;
+    if (proof) {
+        s.oda = malloc(sizeof *s.oda);
+        if (!s.oda)
+            return CF_ENOMEM;
+        memset(s.oda, 0, sizeof *s.oda);
+        s.oda->proof = proof;
+        s.oda->note = note;
+        s.oda->note_size = note_size;
+    }
     int rc = read_card(&s, card);
+    if (s.oda) {
+        OPENSSL_cleanse(s.oda, sizeof *s.oda);
+        free(s.oda);
+    }
     OPENSSL_cleanse(&s, sizeof s);
-    if (rc)
+    if (rc) {
         cf_emv_card_wipe(card);
+        if (proof)
+            memset(proof, 0, sizeof *proof);
+    }
     return rc;
 }
 

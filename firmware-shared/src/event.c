@@ -5,7 +5,9 @@
  * on JSON text, so whitespace or key order in transit cannot change a digest. */
 #include "cf/event.h"
 
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -18,6 +20,8 @@
 #define WALL_MS_MIN INT64_C(946684800000) /* 2000-01-01T00:00:00Z */
 #define WALL_MS_END INT64_C(4133980800000) /* 2101-01-01T00:00:00Z, first ms refused */
 #define DIGEST_DOMAIN "carefact.event.v1"
+#define DIGEST_DOMAIN_V2 "carefact.event.v2"
+#define CHALLENGE_DOMAIN "carefact.card-challenge.v1"
 
 /* ==== Names ==== */
 
@@ -38,6 +42,11 @@ static const char *const reason_names[] = {
 static const char *const actor_names[] = {[CF_ACTOR_WORKER] = "worker",
                                           [CF_ACTOR_RECIPIENT] = "recipient",
                                           [CF_ACTOR_PROVIDER] = "provider"};
+static const char *const proof_kind_names[] = {[CF_PROOF_NONE] = "none",
+                                               [CF_PROOF_SDA] = "sda",
+                                               [CF_PROOF_DDA] = "dda",
+                                               [CF_PROOF_FDDA] = "fdda",
+                                               [CF_PROOF_CDA] = "cda"};
 static const char *const scheme_names[] = {"mir",  "visa", "mastercard", "maestro", "unionpay",
                                            "amex", "jcb",  "interac",    "other"};
 
@@ -112,6 +121,100 @@ int cf_actor_from_name(const char *name, enum cf_actor *out)
     return 0;
 }
 
+const char *cf_proof_kind_name(enum cf_proof_kind kind)
+{
+    return name_at(proof_kind_names, COUNT(proof_kind_names), (int)kind);
+}
+
+int cf_proof_kind_from_name(const char *name, enum cf_proof_kind *out)
+{
+    int i = index_of(proof_kind_names, COUNT(proof_kind_names), name);
+    if (!i)
+        return CF_EFIELD_RANGE;
+    *out = (enum cf_proof_kind)i;
+    return 0;
+}
+
+/* ==== The card proof ==== */
+
+#define PROOF_FIELD(name)                                                                          \
+    {                                                                                              \
+#name, offsetof(struct cf_card_proof, name),                                               \
+            sizeof(((struct cf_card_proof *)0)->name.data)                                         \
+    }
+
+/* In encoding order (api/PROTOCOL.md 5, field 27). Every entry is a struct whose
+ * first member is size_t len and second the data array (cf_proof_bytes or
+ * cf_proof_static), so one offset finds both. */
+static const struct {
+    const char *name;
+    size_t offset;
+    size_t cap;
+} proof_fields[CF_PROOF_FIELDS] = {
+    PROOF_FIELD(aid),         PROOF_FIELD(aip),           PROOF_FIELD(ca_index),
+    PROOF_FIELD(issuer_cert), PROOF_FIELD(issuer_exp),    PROOF_FIELD(issuer_rem),
+    PROOF_FIELD(icc_cert),    PROOF_FIELD(icc_exp),       PROOF_FIELD(icc_rem),
+    PROOF_FIELD(static_data), PROOF_FIELD(ssad),          PROOF_FIELD(sdad),
+    PROOF_FIELD(ddol),        PROOF_FIELD(terminal_data), PROOF_FIELD(tx_data),
+};
+
+_Static_assert(offsetof(struct cf_proof_bytes, data) == offsetof(struct cf_proof_static, data),
+               "proof fields share one layout");
+
+const char *cf_card_proof_field_mut(struct cf_card_proof *proof, size_t index, uint8_t **data,
+                                    size_t **len, size_t *cap)
+{
+    if (!proof || index >= CF_PROOF_FIELDS)
+        return NULL;
+    uint8_t *base = (uint8_t *)proof + proof_fields[index].offset;
+    *len = (size_t *)(void *)base;
+    *data = base + offsetof(struct cf_proof_bytes, data);
+    *cap = proof_fields[index].cap;
+    return proof_fields[index].name;
+}
+
+const char *cf_card_proof_field(const struct cf_card_proof *proof, size_t index,
+                                const uint8_t **data, size_t *len, size_t *cap)
+{
+    uint8_t *d = NULL;
+    size_t *l = NULL;
+    const char *name = cf_card_proof_field_mut((struct cf_card_proof *)proof, index, &d, &l, cap);
+    if (name) {
+        *data = d;
+        *len = *l;
+    }
+    return name;
+}
+
+int cf_card_challenge(const uint8_t device_id[16], uint64_t seq, const uint8_t prev_digest[32],
+                      const uint8_t visit_id[16], uint8_t challenge[CF_CHALLENGE_LEN])
+{
+    if (!device_id || !prev_digest || !visit_id || !challenge)
+        return CF_EINVAL;
+    uint8_t seq_be[8], digest[CF_DIGEST_LEN];
+    for (int i = 7; i >= 0; i--) {
+        seq_be[i] = (uint8_t)(seq & 0xff);
+        seq >>= 8;
+    }
+    unsigned int out_len = 0;
+    int rc = CF_ECRYPTO;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (!md)
+        return CF_ENOMEM;
+    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+        EVP_DigestUpdate(md, CHALLENGE_DOMAIN, sizeof CHALLENGE_DOMAIN) == 1 && /* with NUL */
+        EVP_DigestUpdate(md, device_id, CF_UUID_LEN) == 1 &&
+        EVP_DigestUpdate(md, seq_be, sizeof seq_be) == 1 &&
+        EVP_DigestUpdate(md, prev_digest, CF_DIGEST_LEN) == 1 &&
+        EVP_DigestUpdate(md, visit_id, CF_UUID_LEN) == 1 &&
+        EVP_DigestFinal_ex(md, digest, &out_len) == 1 && out_len == CF_DIGEST_LEN) {
+        memcpy(challenge, digest, CF_CHALLENGE_LEN);
+        rc = 0;
+    }
+    EVP_MD_CTX_free(md);
+    return rc;
+}
+
 /* ==== Validation ==== */
 
 static bool is_digits(const char *s, size_t len)
@@ -147,6 +250,8 @@ static bool is_known_scheme(const char *scheme)
     return false;
 }
 
+static int validate_proof(const struct cf_card_assurance *card, struct cf_error_detail *d);
+
 static int validate_card(const struct cf_card_assurance *card, bool required,
                          struct cf_error_detail *d)
 {
@@ -154,7 +259,8 @@ static int validate_card(const struct cf_card_assurance *card, bool required,
         if (required)
             return cf_error_set(d, CF_EFIELD_MISSING, "card",
                                 "card is required for this kind of event");
-        if (card->token[0] || card->scheme[0] || card->last4[0])
+        if (card->token[0] || card->scheme[0] || card->last4[0] ||
+            card->proof.kind != CF_PROOF_ABSENT)
             return cf_error_set(d, CF_EFIELD_RANGE, "card",
                                 "card details given without a card method");
         return 0;
@@ -183,6 +289,71 @@ static int validate_card(const struct cf_card_assurance *card, bool required,
         return cf_error_set(d, CF_EFIELD_RANGE, "card.scheme",
                             "card.scheme must be empty for a uid card (it has no payment scheme)");
     }
+    return validate_proof(card, d);
+}
+
+/* Which proof fields each kind requires (R), allows (O) or forbids (-), in the order
+ * of proof_fields: aid aip ca_index issuer_cert issuer_exp issuer_rem icc_cert icc_exp
+ * icc_rem static_data ssad sdad ddol terminal_data tx_data. */
+static const char *const proof_rules[] = {
+    [CF_PROOF_NONE] = "RR-------------", [CF_PROOF_SDA] = "RRRRRO---OR----",
+    [CF_PROOF_DDA] = "RRRRRORROO-RRR-",  [CF_PROOF_FDDA] = "RRRRRORROO-R-R-",
+    [CF_PROOF_CDA] = "RRRRRORROO-R-RR",
+};
+
+static int validate_proof(const struct cf_card_assurance *card, struct cf_error_detail *d)
+{
+    const struct cf_card_proof *p = &card->proof;
+    if (p->kind == CF_PROOF_ABSENT) {
+        for (size_t i = 0; i < CF_PROOF_FIELDS; i++) {
+            const uint8_t *data;
+            size_t len, cap;
+            cf_card_proof_field(p, i, &data, &len, &cap);
+            if (len)
+                return cf_error_set(d, CF_EFIELD_RANGE, "card.proof",
+                                    "card.proof values given without a proof kind");
+        }
+        return 0;
+    }
+    if (!cf_proof_kind_name(p->kind))
+        return cf_error_set(d, CF_EFIELD_RANGE, "card.proof.kind",
+                            "card.proof.kind must be none, sda, dda, fdda or cda");
+    if (card->method != CF_CARD_EMV)
+        return cf_error_set(d, CF_EFIELD_RANGE, "card.proof",
+                            "card.proof belongs to an emv card only (a uid card cannot sign)");
+    const char *rule = proof_rules[p->kind];
+    for (size_t i = 0; i < CF_PROOF_FIELDS; i++) {
+        const uint8_t *data;
+        size_t len, cap;
+        char field[48];
+        const char *name = cf_card_proof_field(p, i, &data, &len, &cap);
+        snprintf(field, sizeof field, "card.proof.%s", name);
+        if (len > cap)
+            return cf_error_set(d, CF_EFIELD_RANGE, field, "%s is at most %zu bytes", field, cap);
+        if (rule[i] == 'R' && !len)
+            return cf_error_set(d, CF_EFIELD_MISSING, field,
+                                "%s is required for a proof of kind %s", field,
+                                cf_proof_kind_name(p->kind));
+        if (rule[i] == '-' && len)
+            return cf_error_set(d, CF_EFIELD_RANGE, field,
+                                "%s does not belong to a proof of kind %s", field,
+                                cf_proof_kind_name(p->kind));
+    }
+    if (p->aid.len < 5 || p->aid.len > 16)
+        return cf_error_set(d, CF_EFIELD_RANGE, "card.proof.aid",
+                            "card.proof.aid must be 5 to 16 bytes (an EMV application id)");
+    if (p->aip.len != 2)
+        return cf_error_set(d, CF_EFIELD_RANGE, "card.proof.aip",
+                            "card.proof.aip must be 2 bytes (tag 82)");
+    if (p->kind != CF_PROOF_NONE && p->ca_index.len != 1)
+        return cf_error_set(d, CF_EFIELD_RANGE, "card.proof.ca_index",
+                            "card.proof.ca_index must be 1 byte (tag 8F)");
+    if (p->issuer_exp.len > 3)
+        return cf_error_set(d, CF_EFIELD_RANGE, "card.proof.issuer_exp",
+                            "card.proof.issuer_exp must be 1 to 3 bytes (tag 9F32)");
+    if (p->icc_exp.len > 3)
+        return cf_error_set(d, CF_EFIELD_RANGE, "card.proof.icc_exp",
+                            "card.proof.icc_exp must be 1 to 3 bytes (tag 9F47)");
     return 0;
 }
 
@@ -403,12 +574,29 @@ static void put_str(struct writer *w, const char *s, size_t cap)
     put_bytes(w, s, len);
 }
 
+/* Field 27 of version 2: the kind, then every byte field length-prefixed. */
+static int put_proof(struct writer *w, const struct cf_card_proof *p)
+{
+    put_int(w, p->kind);
+    for (size_t i = 0; i < CF_PROOF_FIELDS; i++) {
+        const uint8_t *data;
+        size_t len, cap;
+        cf_card_proof_field(p, i, &data, &len, &cap);
+        if (len > cap)
+            return CF_EINVAL;
+        put_u32(w, (uint32_t)len);
+        put_bytes(w, data, len);
+    }
+    return 0;
+}
+
 long cf_event_encode(const struct cf_event *ev, uint8_t *out, size_t out_size)
 {
     if (!ev || ev->service_count > CF_MAX_SERVICES)
         return CF_EINVAL;
     struct writer w = {.out = out, .size = out_size};
-    const uint8_t version = 1;
+    const bool with_proof = ev->card.proof.kind != CF_PROOF_ABSENT;
+    const uint8_t version = with_proof ? 2 : 1;
     put_bytes(&w, &version, 1);
     put_bytes(&w, ev->device_id, CF_UUID_LEN);
     put_u64(&w, ev->seq);
@@ -439,6 +627,8 @@ long cf_event_encode(const struct cf_event *ev, uint8_t *out, size_t out_size)
     put_str(&w, ev->comment, sizeof ev->comment);
     put_int(&w, ev->reason);
     put_int(&w, ev->cancelled_by);
+    if (with_proof && put_proof(&w, &ev->card.proof))
+        return CF_EINVAL;
     if (out && w.overflow)
         return CF_ENOSPACE;
     return (long)w.pos;
@@ -446,23 +636,34 @@ long cf_event_encode(const struct cf_event *ev, uint8_t *out, size_t out_size)
 
 int cf_event_digest(const struct cf_event *ev, uint8_t digest[CF_DIGEST_LEN])
 {
-    /* The largest event (32 services of 32 bytes, a comment of 1000 characters = at most
-     * 4000 bytes) encodes to under 6 KiB. */
-    uint8_t buf[8192];
-    long len = cf_event_encode(ev, buf, sizeof buf);
+    /* The largest event without a proof (32 services of 32 bytes, a comment of 1000
+     * characters = at most 4000 bytes) encodes to under 6 KiB; with a proof (16 KiB of
+     * fields at most) it goes to the heap. */
+    uint8_t stack_buf[8192];
+    uint8_t *buf = stack_buf;
+    long len = cf_event_encode(ev, NULL, 0);
     if (len < 0)
         return (int)len;
+    if ((size_t)len > sizeof stack_buf && !(buf = malloc((size_t)len)))
+        return CF_ENOMEM;
+    len = cf_event_encode(ev, buf, (size_t)len);
     int rc = CF_ECRYPTO;
     unsigned int out_len = 0;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md)
-        return CF_ENOMEM;
-    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
-        EVP_DigestUpdate(md, DIGEST_DOMAIN, sizeof DIGEST_DOMAIN) == 1 && /* includes NUL */
-        EVP_DigestUpdate(md, buf, (size_t)len) == 1 &&
-        EVP_DigestFinal_ex(md, digest, &out_len) == 1 && out_len == CF_DIGEST_LEN)
+    const bool v2 = len > 0 && buf[0] == 2;
+    EVP_MD_CTX *md = len < 0 ? NULL : EVP_MD_CTX_new();
+    if (len < 0)
+        rc = (int)len;
+    else if (!md)
+        rc = CF_ENOMEM;
+    else if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(md, v2 ? DIGEST_DOMAIN_V2 : DIGEST_DOMAIN,
+                              v2 ? sizeof DIGEST_DOMAIN_V2 : sizeof DIGEST_DOMAIN) == 1 &&
+             EVP_DigestUpdate(md, buf, (size_t)len) == 1 && /* domains include their NUL */
+             EVP_DigestFinal_ex(md, digest, &out_len) == 1 && out_len == CF_DIGEST_LEN)
         rc = 0;
     EVP_MD_CTX_free(md);
+    if (buf != stack_buf)
+        free(buf);
     return rc;
 }
 

@@ -2,6 +2,7 @@
  * the matching encoder. Every refusal names the field at fault and says what is
  * expected, because a device developer or an operator reads these messages. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cf/batch.h"
@@ -31,10 +32,49 @@ static bool is_plain_name(const char *name)
 
 /* ==== Event ==== */
 
+/* card.proof (api/PROTOCOL.md 4.5): the kind, then each byte field as hex of either
+ * case, "" or absent for empty. Which fields a kind needs is cf_event_validate's. */
+static int proof_from_json(const cJSON *card, const char *path, struct cf_card_proof *proof,
+                           struct cf_error_detail *d)
+{
+    static const char *const allowed[] = {
+        "kind",       "aid",      "aip",           "ca_index", "issuer_cert", "issuer_exp",
+        "issuer_rem", "icc_cert", "icc_exp",       "icc_rem",  "static_data", "ssad",
+        "sdad",       "ddol",     "terminal_data", "tx_data",  NULL};
+    char p[112], kind[8], f[144];
+    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(card, "proof");
+    if (!obj)
+        return 0;
+    path_join(p, sizeof p, path, "proof");
+    int rc = cf_json_check_fields(obj, allowed, p, d);
+    if (!rc)
+        rc = cf_json_get_string(obj, "kind", p, true, sizeof kind - 1, kind, sizeof kind, d);
+    if (!rc && cf_proof_kind_from_name(kind, &proof->kind)) {
+        path_join(f, sizeof f, p, "kind");
+        rc = cf_error_set(d, CF_EFIELD_RANGE, f, "%s must be none, sda, dda, fdda or cda", f);
+    }
+    char *text = rc ? NULL : malloc(2 * CF_PROOF_STATIC_MAX + 1);
+    if (!rc && !text)
+        rc = CF_ENOMEM;
+    for (size_t i = 0; !rc && i < CF_PROOF_FIELDS; i++) {
+        uint8_t *data = NULL;
+        size_t *len = NULL, cap = 0;
+        const char *name = cf_card_proof_field_mut(proof, i, &data, &len, &cap);
+        rc = cf_json_get_string(obj, name, p, false, 2 * cap, text, 2 * cap + 1, d);
+        if (!rc && cf_hex_decode(text, strlen(text), data, cap, len)) {
+            path_join(f, sizeof f, p, name);
+            rc = cf_error_set(d, CF_EFIELD_RANGE, f, "%s must be hex digits, at most %zu bytes", f,
+                              cap);
+        }
+    }
+    free(text);
+    return rc;
+}
+
 static int card_from_json(const cJSON *event, const char *path, struct cf_card_assurance *card,
                           struct cf_error_detail *d)
 {
-    static const char *const allowed[] = {"method", "token", "scheme", "last4", NULL};
+    static const char *const allowed[] = {"method", "token", "scheme", "last4", "proof", NULL};
     char p[96], method[8];
     memset(card, 0, sizeof *card);
     const cJSON *obj = cJSON_GetObjectItemCaseSensitive(event, "card");
@@ -57,6 +97,8 @@ static int card_from_json(const cJSON *event, const char *path, struct cf_card_a
                                 sizeof card->scheme, d);
     if (!rc)
         rc = cf_json_get_string(obj, "last4", p, false, 4, card->last4, sizeof card->last4, d);
+    if (!rc)
+        rc = proof_from_json(obj, p, &card->proof, d);
     return rc;
 }
 
@@ -267,6 +309,27 @@ static bool add_hex(cJSON *obj, const char *name, const uint8_t *bytes, size_t l
            cJSON_AddStringToObject(obj, name, text) != NULL;
 }
 
+/* Empty fields are left out (the decoder reads absent as empty). */
+static bool add_proof(cJSON *card, const struct cf_card_proof *proof)
+{
+    const char *kind = cf_proof_kind_name(proof->kind);
+    if (!kind)
+        return proof->kind == CF_PROOF_ABSENT;
+    cJSON *p = cJSON_AddObjectToObject(card, "proof");
+    char *text = malloc(2 * CF_PROOF_STATIC_MAX + 1);
+    bool ok = p && text && cJSON_AddStringToObject(p, "kind", kind);
+    for (size_t i = 0; ok && i < CF_PROOF_FIELDS; i++) {
+        const uint8_t *data = NULL;
+        size_t len = 0, cap = 0;
+        const char *name = cf_card_proof_field(proof, i, &data, &len, &cap);
+        if (len)
+            ok = len <= cap && cf_hex_encode(data, len, text, 2 * CF_PROOF_STATIC_MAX + 1) == 0 &&
+                 cJSON_AddStringToObject(p, name, text);
+    }
+    free(text);
+    return ok;
+}
+
 static bool add_card(cJSON *obj, const struct cf_card_assurance *card)
 {
     if (card->method == CF_CARD_NONE)
@@ -275,7 +338,8 @@ static bool add_card(cJSON *obj, const struct cf_card_assurance *card)
     return c && cJSON_AddStringToObject(c, "method", cf_card_method_name(card->method)) &&
            cJSON_AddStringToObject(c, "token", card->token) &&
            (!card->scheme[0] || cJSON_AddStringToObject(c, "scheme", card->scheme)) &&
-           (!card->last4[0] || cJSON_AddStringToObject(c, "last4", card->last4));
+           (!card->last4[0] || cJSON_AddStringToObject(c, "last4", card->last4)) &&
+           add_proof(c, &card->proof);
 }
 
 static bool add_extras(cJSON *obj, const struct cf_event *ev)

@@ -141,6 +141,12 @@ try {
   const kinds = await page.locator("#timeline li b").allTextContents();
   check(kinds.join(",") === "Начало визита,Окончание визита,Оценка", `timeline shows ${kinds.join(",")}`);
   check((await page.locator("#timeline").textContent()).includes("HH-SHOP×1"), "the timeline does not list the service done");
+  /* Each end's assurance level in Russian (issue 14), as the server judged it. */
+  const levelNames = ["подпись карты", "данные карты без подписи", "только метка UID", "без карты"];
+  for (const end of ["start", "end"]) {
+    const text = (await page.locator(`#${end}-level`).textContent()) || "";
+    check(levelNames.some((n) => text.includes(n)), `the visit page shows no assurance level at the ${end}: "${text}"`);
+  }
   await shot(page, "4-visit");
   /* Corrections, the statement and the register work on the visit of last month (a
    * register is submitted once its month has ended): dashboard.sh played it. */

@@ -45,6 +45,34 @@ expect_refusal "--pan does not start with an IIN of visa" --scheme visa --pan 22
 expect_refusal "--pan must be 16..19 digits" --scheme visa --pan 4111111111111
 expect_refusal "pan=track2 needs gpo=2" --scheme mir --layout pan=track2,gpo=1
 expect_refusal "records=1..8" --scheme mir --layout records=12
+expect_refusal "--oda must be sda, dda, fdda or cda" --scheme mir --oda rsa
+expect_refusal "--oda needs --out" --scheme mir --oda dda --ca-key "$work/none.pem"
+expect_refusal "--ca-key and --fault belong to --oda" --scheme mir --fault replay
+expect_refusal "--fault must be" --scheme mir --oda dda --fault late --out "$work/x"
+expect_refusal "--ca-index must be two hex digits" --scheme mir --ca-index 9
+
+# --oda: the keys next to the transcript, a live line naming the card's key; the same
+# key files give the same bytes; fDDA without a PDOL is refused.
+pki=${CF_BINARY_DIR}/tools/emv-pki/carefact-emv-pki
+"$pki" ca --key "$work/ca.pem" --rid A000000658 --index 92 >/dev/null
+"$gen" --scheme mir --seed 5 --oda dda --ca-key "$work/ca.pem" --out "$work/d1"
+[ -s "$work/d1.issuer.pem" ] && [ -s "$work/d1.icc.pem" ] || fail "--oda wrote no keys"
+grep -q '^# live: kind=dda key=d1.icc.pem ddol=9f3704' "$work/d1" || fail "no live line"
+grep -q '^resp:.* 9F 46 81 ' "$work/d1" || fail "no ICC certificate on the card"
+cp "$work/d1.issuer.pem" "$work/d2.issuer.pem"
+cp "$work/d1.icc.pem" "$work/d2.icc.pem"
+"$gen" --scheme mir --seed 5 --oda dda --ca-key "$work/ca.pem" --out "$work/d2"
+sed 's/d2.icc.pem/d1.icc.pem/' "$work/d2" | cmp -s - "$work/d1" || fail "the same keys gave other bytes"
+"$gen" --scheme mir --seed 5 --oda sda --ca-key "$work/ca.pem" --out "$work/s1"
+grep -q '^# live:' "$work/s1" && fail "an SDA card has nothing to sign live"
+status=0
+"$gen" --scheme visa --oda fdda --layout pdol=no --ca-key "$work/ca.pem" --out "$work/f" \
+    2>"$work/err" || status=$?
+[ $status -eq 2 ] && grep -q "needs gpo=2 and pdol=yes" "$work/err" || fail "fdda without PDOL: $status"
+status=0
+"$gen" --scheme mir --oda dda --ca-key "$work/no-such.pem" --out "$work/g" 2>"$work/err" || status=$?
+[ $status -eq 1 ] && grep -q "cannot read the CA key" "$work/err" || fail "a missing CA key: $status"
+
 status=0
 "$gen" --scheme mir --out "$work/no/such/dir/card" 2>"$work/err" || status=$?
 [ $status -eq 1 ] && grep -q "cannot write" "$work/err" || fail "an unwritable --out: status $status"

@@ -8,6 +8,10 @@
  * Seeds (corpus/emv): the answers of recorded cards of tests/data/emv/devnied
  * (Apache-2.0) and of synthetic cards of tools/gen-card (gen_*: Mir, UnionPay,
  * Maestro over eight records) in the order this reader asks for them, length-prefixed.
+ *
+ * The same input is read a second time with a proof asked for (cf_emv_read_proof): the
+ * same code and card; on success a proof that the event model accepts (or none at all),
+ * whose static data never holds the PAN; on error the proof all zeros.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,6 +48,56 @@ static int known_code(int rc)
            rc == CF_ENO_PAN || rc == CF_ECOMM;
 }
 
+/* The read with a proof over the same answers. */
+static void check_proof_read(const uint8_t *data, size_t size, int rc_plain,
+                             const struct cf_emv_card *plain)
+{
+    struct fuzz_card source = {data, size, 0};
+    struct cf_emv_card card;
+    struct cf_event *ev = calloc(1, sizeof *ev);
+    char note[128];
+    if (!ev)
+        abort();
+    memset(&card, 0xA5, sizeof card);
+    memset(&ev->card.proof, 0xA5, sizeof ev->card.proof);
+    int rc = cf_emv_read_proof(fuzz_transceive, &source, NULL, &card, &ev->card.proof, note,
+                               sizeof note);
+    if (!known_code(rc))
+        abort();
+    if (rc == 0) {
+        /* The proof's extra commands come after the PAN: the identification is the
+         * plain read's whenever that one succeeded. */
+        if (rc_plain == 0 && strcmp(card.pan, plain->pan) != 0)
+            abort();
+        const struct cf_card_proof *p = &ev->card.proof;
+        if (cf_static_data_holds_pan(p->static_data.data, p->static_data.len, card.pan))
+            abort();
+        if (p->kind != CF_PROOF_ABSENT) {
+            struct cf_error_detail d = {0};
+            ev->kind = CF_EV_CARD_BOUND;
+            ev->seq = 1;
+            ev->wall_ms = INT64_C(1796000000000);
+            memset(ev->worker_id, 1, sizeof ev->worker_id);
+            memset(ev->boot_id, 2, sizeof ev->boot_id);
+            memset(ev->recipient_id, 3, sizeof ev->recipient_id);
+            ev->card.method = CF_CARD_EMV;
+            memcpy(ev->card.token, "AAECAwQFBgcICQoLDA0ODw", 23);
+            memcpy(ev->card.scheme, "mir", 4);
+            memcpy(ev->card.last4, "1234", 5);
+            if (cf_event_validate(ev, &d) != 0)
+                abort();
+        }
+        if (memchr(note, '\0', sizeof note) == NULL)
+            abort();
+    } else {
+        static const struct cf_card_proof zero;
+        if (memcmp(&ev->card.proof, &zero, sizeof zero) != 0)
+            abort();
+    }
+    cf_emv_card_wipe(&card);
+    free(ev);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fuzz_card source = {data, size, 0};
@@ -69,6 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (memcmp(&card, &zero, sizeof card) != 0)
             abort();
     }
+    check_proof_read(data, size, rc, &card);
     cf_emv_card_wipe(&card);
     return 0;
 }

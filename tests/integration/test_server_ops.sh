@@ -72,6 +72,18 @@ if out=$("$carefactd" serve --db "$app_db" --config "$work/bad.conf" 2>&1); then
     fail "a bad config value was accepted"
 fi
 grep -q "line 1: threads must be a whole number" <<<"$out" || fail "bad config message: $out"
+# The EMV CA key file (issue 14): a bad line stops start-up naming the file and the line,
+# by flag and by the configuration key alike.
+printf '# test keys\nA000000658 92 C0FFEE 03\n' >"$work/bad-ca.keys"
+if out=$("$carefactd" serve --db "$app_db" --emv-ca-keys "$work/bad-ca.keys" 2>&1); then
+    fail "a bad EMV CA key line was accepted"
+fi
+grep -q "bad-ca.keys line 2: modulus must be" <<<"$out" || fail "bad CA key message: $out"
+printf 'emv-ca-keys = %s\n' "$work/bad-ca.keys" >"$work/ca.conf"
+if out=$("$carefactd" serve --db "$app_db" --config "$work/ca.conf" 2>&1); then
+    fail "a bad EMV CA key line (config key) was accepted"
+fi
+grep -q "bad-ca.keys line 2: modulus must be" <<<"$out" || fail "bad CA key message: $out"
 
 # HTTPS: a local CA signs the server's certificate; carefactd serves TLS (civetweb
 # through backend/tlscompat), a client pinning that CA gets answers, including a

@@ -40,6 +40,10 @@ allowed=(
     # login throttling (sql/0012): hashes of login texts and client addresses, written
     # before anyone is known (no provider to scope by); no provider's data
     "login_throttle"
+    # card signatures already accepted (sql/0013): SHA-256 digests of card-signed data and
+    # the event they came with, nothing of a provider's data; a replayed signature must be
+    # found whichever provider's terminal sent it first, which a provider's scope would hide
+    "card_sdads"
 )
 allowed_sql=$(printf "'%s'," "${allowed[@]}")
 allowed_sql=${allowed_sql%,}

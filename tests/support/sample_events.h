@@ -61,6 +61,51 @@ static inline void sample_event(struct cf_event *ev, enum cf_event_kind kind)
         ev->reason = CF_REASON_NOBODY_HOME;
 }
 
+/* Fill one proof byte field with n bytes of a pattern starting at first. */
+static inline void sample_proof_bytes(struct cf_proof_bytes *f, uint8_t first, size_t n)
+{
+    f->len = n;
+    for (size_t i = 0; i < n; i++)
+        f->data[i] = (uint8_t)(first + i);
+}
+
+/* A proof of the given kind with every field its kind requires filled with pattern
+ * bytes of a plausible length (the shape only: nothing here verifies). */
+static inline void sample_proof(struct cf_card_proof *p, enum cf_proof_kind kind)
+{
+    static const uint8_t aid[] = {0xa0, 0x00, 0x00, 0x06, 0x58, 0x10, 0x10};
+    memset(p, 0, sizeof *p);
+    p->kind = kind;
+    memcpy(p->aid.data, aid, sizeof aid);
+    p->aid.len = sizeof aid;
+    p->aip.len = 2;
+    p->aip.data[0] = kind == CF_PROOF_SDA ? 0x40 : kind == CF_PROOF_CDA ? 0x01 : 0x20;
+    if (kind == CF_PROOF_NONE || kind == CF_PROOF_ABSENT)
+        return;
+    sample_proof_bytes(&p->ca_index, 0x92, 1);
+    sample_proof_bytes(&p->issuer_cert, 0x6a, 128);
+    sample_proof_bytes(&p->issuer_exp, 0x03, 1);
+    sample_proof_bytes(&p->issuer_rem, 0x20, 36);
+    p->static_data.len = 40;
+    for (size_t i = 0; i < p->static_data.len; i++)
+        p->static_data.data[i] = (uint8_t)(0x5a + i);
+    if (kind == CF_PROOF_SDA) {
+        sample_proof_bytes(&p->ssad, 0x6a, 128);
+        return;
+    }
+    sample_proof_bytes(&p->icc_cert, 0x6a, 112);
+    sample_proof_bytes(&p->icc_exp, 0x03, 1);
+    sample_proof_bytes(&p->sdad, 0x6a, 112);
+    sample_proof_bytes(&p->terminal_data, 0xc0, kind == CF_PROOF_FDDA ? 16 : 4);
+    if (kind == CF_PROOF_DDA) {
+        static const uint8_t ddol[] = {0x9f, 0x37, 0x04};
+        memcpy(p->ddol.data, ddol, sizeof ddol);
+        p->ddol.len = sizeof ddol;
+    }
+    if (kind == CF_PROOF_CDA)
+        sample_proof_bytes(&p->tx_data, 0x9f, 48);
+}
+
 /* A whole visit of the sample events: started (card), ended `minutes` later with HH-01 x1
  * and MED.02 x2, rated 5 half a minute after that. Not yet chained. */
 static inline void sample_visit(struct cf_event ev[3], int64_t minutes)

@@ -613,6 +613,23 @@ static void put_template(struct bytes *b, uint32_t tag, const struct bytes *cont
     put(b, content->data, content->len);
 }
 
+int gc_record_content(const struct gc_card *card, size_t r, uint8_t *out, size_t size, size_t *len)
+{
+    if (!card || !out || !len || r >= card->record_count)
+        return CF_EINVAL;
+    struct bytes *b = calloc(1, sizeof *b);
+    if (!b)
+        return CF_ENOMEM;
+    put_objects(b, &card->records[r].objects);
+    int rc = b->overflow || b->len > size ? CF_ENOSPACE : 0;
+    if (!rc) {
+        memcpy(out, b->data, b->len);
+        *len = b->len;
+    }
+    free(b);
+    return rc;
+}
+
 struct text {
     char *out;
     size_t size, len;
@@ -680,6 +697,8 @@ static void render_header(struct text *t, const struct gc_card *card, const char
              gc_scheme_name(card->scheme), card->pan, card->expiry_year, card->expiry_month, layout,
              (unsigned long long)card->seed);
     text_add(t, "# card: %s\n", line);
+    if (card->live[0])
+        text_add(t, "# live: %s\n", card->live);
 }
 
 /* One piece on purpose: it reads as the session itself, step by step in the order a

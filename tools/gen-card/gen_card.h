@@ -110,6 +110,9 @@ struct gc_card {
                                   gc_card_finish); format 1 ignores it */
     size_t record_count;
     struct gc_record records[GC_RECORDS_MAX];
+    /* "# live: ..." header line for tools/pn532-sim when the card signs (gc_oda.h);
+     * "" for a card that only replays. */
+    char live[1024];
 };
 
 struct gc_options {
@@ -142,6 +145,10 @@ int gc_card_finish(struct gc_card *card);
  * over the 256 data bytes an APDU carries) or CF_EINVAL. */
 int gc_card_render(const struct gc_card *card, const char *command_line, char *out, size_t size,
                    size_t *len);
+
+/* The bytes of record r's objects as they sit inside its template 70 (what offline
+ * data authentication hashes for SFI 1..10). Returns 0, CF_EINVAL or CF_ENOSPACE. */
+int gc_record_content(const struct gc_card *card, size_t r, uint8_t *out, size_t size, size_t *len);
 
 /* Luhn check of a string of digits (true when valid). */
 bool gc_luhn_valid(const char *digits);

@@ -5,9 +5,14 @@
  *
  *   carefact-loadgen --url http://127.0.0.1:8080 --codes FILE --recipients FILE
  *                    [--devices N] [--events M] [--batch B] [--concurrency C]
+ *                    [--proofs DIR]
  *
  * --codes: one enrolment code per line (carefactd enroll-code), one per device;
- * --recipients: recipient ids of the codes' provider, one per line. */
+ * --recipients: recipient ids of the codes' provider, one per line;
+ * --proofs: a folder with ca.pem, issuer.pem and icc.pem (carefact-emv-pki): every start
+ * and end is then confirmed by an EMV card that signs the event's challenge (fDDA at the
+ * start, CDA at the end; the certificates made once, one signature per event, as a card
+ * does), with the token of its PAN under the device's token key (issue 14). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +23,9 @@
 
 #include "cf/batch.h"
 #include "cf/codec.h"
+#include "cf/token.h"
 #include "cf/uuid.h"
+#include "emv_pki.h"
 
 #define MAX_DEVICES 1000
 #define MAX_RECIPIENTS 10000
@@ -29,6 +36,10 @@ struct device {
     uint8_t private_key[32], public_key[32], last_digest[32];
     uint64_t last_seq;
     char code[32];
+    uint8_t token_key[CF_TOKEN_KEY_MAX];
+    size_t token_key_len;
+    char card_token[CF_TOKEN_TEXT_LEN + 1]; /* --proofs: the card's token for this device */
+    struct pki_proof *proofs[2]; /* --proofs: fDDA and CDA, re-signed for each event */
 };
 
 struct run {
@@ -44,6 +55,7 @@ struct run {
     size_t next_device;
     double finished_at; /* when the last worker ran out of devices */
     int64_t first_wall_ms; /* the wall clock of every device's first event */
+    struct pki_card *card; /* --proofs, else NULL */
 };
 
 static double now_s(void)
@@ -123,6 +135,11 @@ static int enroll(CURL *curl, const char *base, struct device *dev)
     cJSON *json = cJSON_Parse(reply.buf);
     const cJSON *id = cJSON_GetObjectItem(json, "device_id");
     const cJSON *worker = cJSON_GetObjectItem(json, "worker_id");
+    const cJSON *token_key = cJSON_GetObjectItem(json, "token_key_hex");
+    if (cJSON_IsString(token_key) &&
+        cf_hex_decode(token_key->valuestring, strlen(token_key->valuestring), dev->token_key,
+                      sizeof dev->token_key, &dev->token_key_len))
+        dev->token_key_len = 0;
     int rc = cJSON_IsString(id) && cJSON_IsString(worker) &&
                      !cf_uuid_from_text(id->valuestring, dev->id) &&
                      !cf_uuid_from_text(worker->valuestring, dev->worker)
@@ -134,6 +151,81 @@ static int enroll(CURL *curl, const char *base, struct device *dev)
 }
 
 /* ==== Events ==== */
+
+static void put_bytes(struct cf_proof_bytes *dst, const struct pki_bytes *src)
+{
+    memcpy(dst->data, src->data, src->len);
+    dst->len = src->len;
+}
+
+/* --proofs: the card confirms ev, signing its challenge (seq and prev as they will be). */
+static void sign_card(struct run *run, struct device *dev, struct cf_event *ev)
+{
+    struct pki_proof *p = dev->proofs[ev->kind == CF_EV_VISIT_STARTED ? 0 : 1];
+    uint8_t challenge[CF_CHALLENGE_LEN];
+    ev->card.method = CF_CARD_EMV;
+    memcpy(ev->card.token, dev->card_token, sizeof dev->card_token);
+    snprintf(ev->card.scheme, sizeof ev->card.scheme, "mir");
+    snprintf(ev->card.last4, sizeof ev->card.last4, "9019");
+    if (cf_card_challenge(dev->id, dev->last_seq + 1, dev->last_digest, ev->visit_id, challenge) ||
+        pki_proof_resign(run->card, challenge, (uint32_t)dev->last_seq, p)) {
+        fprintf(stderr, "loadgen: cannot sign a card proof\n");
+        exit(1);
+    }
+    struct cf_card_proof *q = &ev->card.proof;
+    q->kind = (enum cf_proof_kind)p->kind;
+    put_bytes(&q->aid, &p->aid);
+    put_bytes(&q->aip, &p->aip);
+    put_bytes(&q->ca_index, &p->ca_index);
+    put_bytes(&q->issuer_cert, &p->issuer_cert);
+    put_bytes(&q->issuer_exp, &p->issuer_exp);
+    put_bytes(&q->issuer_rem, &p->issuer_rem);
+    put_bytes(&q->icc_cert, &p->icc_cert);
+    put_bytes(&q->icc_exp, &p->icc_exp);
+    put_bytes(&q->icc_rem, &p->icc_rem);
+    memcpy(q->static_data.data, p->static_data, p->static_len);
+    q->static_data.len = p->static_len;
+    put_bytes(&q->sdad, &p->sdad);
+    put_bytes(&q->terminal_data, &p->terminal_data);
+    put_bytes(&q->tx_data, &p->tx_data);
+}
+
+/* --proofs: the test card (keys from DIR), and each device's token of it and its
+ * certificates, made once. */
+static int load_card(struct run *run, const char *dir)
+{
+    static struct pki_card card;
+    char path[1024];
+    const char *names[3] = {"ca.pem", "issuer.pem", "icc.pem"};
+    EVP_PKEY **keys[3] = {&card.ca, &card.issuer, &card.icc};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (pki_key_read(path, keys[i])) {
+            fprintf(stderr, "loadgen: cannot read the key %s\n", path);
+            return -1;
+        }
+    }
+    memcpy(card.rid, "\xA0\x00\x00\x06\x58", 5);
+    card.ca_index = 0x92;
+    memcpy(card.aid, "\xA0\x00\x00\x06\x58\x10\x10", 7);
+    card.aid_len = 7;
+    snprintf(card.pan, sizeof card.pan, "2200123456789019");
+    snprintf(card.expiry, sizeof card.expiry, "1230");
+    run->card = &card;
+    for (size_t d = 0; d < run->device_count; d++) {
+        struct device *dev = &run->devices[d];
+        static const uint8_t zero[CF_CHALLENGE_LEN];
+        if (cf_token_from_pan(dev->token_key, dev->token_key_len, card.pan, dev->card_token))
+            return -1;
+        for (int k = 0; k < 2; k++) {
+            dev->proofs[k] = malloc(sizeof *dev->proofs[k]);
+            if (!dev->proofs[k] || pki_card_proof(&card, k ? CF_ODA_KIND_CDA : CF_ODA_KIND_FDDA,
+                                                  zero, 0, dev->proofs[k]))
+                return -1;
+        }
+    }
+    return 0;
+}
 
 static void make_event(struct run *run, struct device *dev, uint64_t n, struct cf_event *ev)
 {
@@ -169,6 +261,8 @@ static void make_event(struct run *run, struct device *dev, uint64_t n, struct c
     }
     if (ev->kind == CF_EV_VISIT_RATED)
         ev->rating = 1 + (int32_t)(visit % 5);
+    if (run->card && ev->kind != CF_EV_VISIT_RATED)
+        sign_card(run, dev, ev);
     ev->seq = ++dev->last_seq;
     memcpy(ev->prev_digest, dev->last_digest, 32);
     cf_event_digest(ev, dev->last_digest);
@@ -298,7 +392,7 @@ int main(int argc, char **argv)
 {
     static char codes[MAX_DEVICES][64], recipients_text[MAX_RECIPIENTS][64];
     static uint8_t recipients[MAX_RECIPIENTS][CF_UUID_LEN];
-    const char *codes_file = NULL, *recipients_file = NULL;
+    const char *codes_file = NULL, *recipients_file = NULL, *proofs_dir = NULL;
     struct run run = {
         .url = NULL, .device_count = 10, .events_per_device = 1000, .batch = 100, .concurrency = 8};
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -314,6 +408,8 @@ int main(int argc, char **argv)
             run.events_per_device = (size_t)parse_count(argv[i + 1], 1, 10000000, "--events");
         else if (!strcmp(argv[i], "--batch"))
             run.batch = (size_t)parse_count(argv[i + 1], 1, CF_BATCH_MAX_EVENTS, "--batch");
+        else if (!strcmp(argv[i], "--proofs"))
+            proofs_dir = argv[i + 1];
         else if (!strcmp(argv[i], "--concurrency"))
             run.concurrency = (size_t)parse_count(argv[i + 1], 1, 256, "--concurrency");
         else {
@@ -323,7 +419,8 @@ int main(int argc, char **argv)
     }
     if (!run.url || !codes_file || !recipients_file) {
         fprintf(stderr, "usage: carefact-loadgen --url URL --codes FILE --recipients FILE "
-                        "[--devices N] [--events M] [--batch B] [--concurrency C]\n");
+                        "[--devices N] [--events M] [--batch B] [--concurrency C] "
+                        "[--proofs DIR]\n");
         return 2;
     }
     size_t code_count = read_lines(codes_file, codes, MAX_DEVICES);
@@ -348,6 +445,8 @@ int main(int argc, char **argv)
             return 1;
     }
     curl_easy_cleanup(curl);
+    if (proofs_dir && load_card(&run, proofs_dir))
+        return 1;
     fprintf(stderr,
             "loadgen: %zu devices enrolled; uploading %zu events each in batches of %zu, "
             "%zu at a time\n",

@@ -23,6 +23,7 @@ void sim_card_cleanup(struct sim_card *card)
     if (!card)
         return;
     cf_transcript_cleanup(&card->transcript);
+    gc_live_free(card->live);
     sim_card_init(card);
 }
 
@@ -129,6 +130,19 @@ int sim_card_load_transcript(struct sim_card *card, const char *path, const uint
     if (rc)
         return rc;
     rc = cf_transcript_parse(text, text_len, &transcript, detail);
+    struct gc_live *live = NULL;
+    if (!rc) {
+        char dir[sizeof card->source];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(dir, sizeof dir, ".");
+        rc = gc_live_load(text, text_len, dir, &live, detail);
+        if (rc)
+            cf_transcript_cleanup(&transcript);
+    }
     free(text);
     if (rc)
         return rc;
@@ -140,6 +154,7 @@ int sim_card_load_transcript(struct sim_card *card, const char *path, const uint
     memcpy(card->ats, ats, ats_len);
     card->ats_len = ats_len;
     card->transcript = transcript;
+    card->live = live;
     snprintf(card->source, sizeof card->source, "%s", path);
     return 0;
 }
@@ -158,8 +173,10 @@ int sim_card_set_uid(struct sim_card *card, const uint8_t *uid, size_t uid_len, 
 
 void sim_card_activate(struct sim_card *card)
 {
-    if (card->kind == SIM_CARD_EMV)
+    if (card->kind == SIM_CARD_EMV) {
         cf_transcript_reset(&card->transcript);
+        gc_live_reset(card->live);
+    }
 }
 
 int sim_card_target_data(const struct sim_card *card, uint8_t tg, bool with_ats, uint8_t *out,
@@ -197,7 +214,7 @@ long sim_card_apdu(struct sim_card *card, const uint8_t *apdu, size_t apdu_len, 
         return CF_ENOSPACE;
     /* A UID card with SAK bit 20 has an empty transcript: every command gets the
      * "not found" / "not supported" status an application-less card gives. */
-    return cf_transcript_answer(&card->transcript, apdu, apdu_len, out, out_size);
+    return gc_live_answer(card->live, &card->transcript, apdu, apdu_len, out, out_size);
 }
 
 size_t sim_card_raw(const struct sim_card *card, const uint8_t *frame, size_t frame_len,

@@ -16,6 +16,7 @@
 
 #include "cf/error.h"
 #include "cf/transcript.h"
+#include "gc_oda.h"
 
 #define SIM_CARD_UID_MAX 10
 #define SIM_CARD_ATS_MAX 32 /* ATS bytes after the length byte TL */
@@ -37,6 +38,8 @@ struct sim_card {
     uint8_t ats[SIM_CARD_ATS_MAX]; /* without TL; used when sak & 0x20 */
     size_t ats_len;
     struct cf_transcript transcript; /* owned; empty for UID cards */
+    struct gc_live *live; /* owned; a card that signs (the transcript's "# live:" line,
+                             tools/gen-card/gc_oda.h), NULL for one that only replays */
     char source[256]; /* transcript path, for status lines; "" otherwise */
 };
 
@@ -55,7 +58,10 @@ void sim_card_cleanup(struct sim_card *card);
  * any card). uid/ats may be NULL for the defaults. Returns 0, or CF_EINVAL (bad UID
  * length 4/7/10, ATS over SIM_CARD_ATS_MAX), CF_ETOOBIG (file over
  * CF_TRANSCRIPT_MAX_TEXT), CF_EMALFORM (unreadable file or bad transcript) with
- * *detail saying why. On error the field keeps its previous card. */
+ * *detail saying why. On error the field keeps its previous card. A transcript with a
+ * "# live:" line (carefact-gen-card --oda) becomes a live card: it signs INTERNAL
+ * AUTHENTICATE, GPO (fDDA) and GENERATE AC (CDA) with the ICC key the line names, read
+ * from the transcript's folder (CF_ECRYPTO when it cannot be read). */
 int sim_card_load_transcript(struct sim_card *card, const char *path, const uint8_t *uid,
                              size_t uid_len, const uint8_t *ats, size_t ats_len,
                              struct cf_error_detail *detail);

@@ -75,10 +75,13 @@ int ag_cli_long(const struct ag_cli *cli, const char *option, const char *value,
 
 /* Read the card on the reader: device is --device's value (NULL: LIBNFC_DEVICE),
  * wait_s seconds (0: default). The token key comes from the store's identity.
+ * challenge (NULL: none) is the card challenge of the event the card will confirm
+ * (ag_card_challenge): an EMV card's proof over it lands in out->proof.
  * prompt (Russian) goes to stderr first. Returns 0, AG_EXIT_USAGE (no reader
  * named) or AG_EXIT_FAILED (printed: no card, reader, not enrolled...). */
 int ag_cli_read_card(const struct ag_cli *cli, struct ag_store *store, const char *device,
-                     long wait_s, const char *prompt, struct cf_card_assurance *out);
+                     long wait_s, const char *prompt, const uint8_t *challenge,
+                     struct cf_card_assurance *out);
 
 /* Print obj as one line on stdout and free it. Returns AG_EXIT_OK, or
  * AG_EXIT_FAILED when obj is NULL (out of memory). */

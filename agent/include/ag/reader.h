@@ -38,7 +38,8 @@ struct ag_reader; /* opaque: the libnfc context and device */
 /* The result of one identification. card.method is CF_CARD_EMV (token from the PAN,
  * scheme, last4 set) or CF_CARD_UID (token from the UID; scheme and last4 ""). */
 struct ag_card_read {
-    struct cf_card_assurance card;
+    struct cf_card_assurance card; /* card.proof: when a challenge was given (emv) */
+    char proof_note[128]; /* why the proof is not dynamic (English, no PAN); "" if it is */
     int expiry_year; /* e.g. 2027; 0 when the card gives none or method is uid */
     int expiry_month; /* 1..12; 0 likewise */
 };
@@ -55,12 +56,15 @@ void ag_reader_close(struct ag_reader *reader);
 
 /* Wait up to wait_ms (1..AG_WAIT_MS_MAX) for a card and identify it. token_key
  * (borrowed) is the regional token key, CF_TOKEN_KEY_MIN..CF_TOKEN_KEY_MAX bytes.
+ * challenge (NULL: none, a random unpredictable number and no proof) is the event's
+ * card challenge (cf_card_challenge): an EMV card is then asked for its proof over it
+ * (cf_emv_read_proof) into out->card.proof; the proof never makes the read fail.
  * Returns 0 with *out filled, or with *out zeroed:
  *   CF_ENO_CARD, CF_ECARD_REMOVED, CF_EREADER_STOPPED,
  *   CF_ECARD_LOCKED, CF_ECARD_UNKNOWN, CF_ENOT_PAYMENT, CF_ENO_PAN,
  *   CF_ECOMM (the card answered malformed data),
  *   CF_EINVAL (bad arguments), CF_ECRYPTO. */
 int ag_reader_read_card(struct ag_reader *reader, const uint8_t *token_key, size_t key_len,
-                        int wait_ms, struct ag_card_read *out);
+                        int wait_ms, const uint8_t *challenge, struct ag_card_read *out);
 
 #endif

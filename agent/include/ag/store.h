@@ -118,6 +118,12 @@ void ag_identity_wipe(struct ag_identity *identity);
 int ag_store_append(struct ag_store *store, struct cf_event *event,
                     uint8_t digest_out[CF_DIGEST_LEN], struct cf_error_detail *detail);
 
+/* The chain head (the newest event's seq and digest; 0 and 32 zero bytes when there is
+ * none) and the device id: what the next event is chained to, and its card challenge
+ * is made of. Returns 0, CF_ENOT_ENROLLED or a store error. */
+int ag_store_head(struct ag_store *store, uint64_t *seq, uint8_t digest[CF_DIGEST_LEN],
+                  uint8_t device_id[CF_UUID_LEN]);
+
 struct ag_queue_stats {
     uint64_t last_seq; /* chain head: the newest event's seq (0 = none) */
     uint64_t acked_seq; /* highest seq the server acknowledged */

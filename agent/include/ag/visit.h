@@ -62,6 +62,8 @@ struct ag_visit_result {
 };
 
 struct ag_visit_start {
+    const uint8_t *visit_id; /* NULL: made now; else the id the card's challenge was made
+                                with (ag_card_challenge) */
     const uint8_t *plan_id; /* NULL, or a planned visit from the cache */
     const uint8_t *recipient_id; /* NULL, or the recipient chosen (unplanned visit) */
     struct cf_card_assurance card; /* required */
@@ -69,9 +71,22 @@ struct ag_visit_start {
     struct ag_moment moment;
 };
 
+/* The card challenge (api/PROTOCOL.md 4.5) of the next event this store appends, for
+ * visit_id (NULL: none, as card.bound): read the card with it, then append at once.
+ * When the chain moves in between (another process appended), the proof no longer
+ * matches its event and the server says challenge_mismatch. Returns 0 or a store error. */
+int ag_card_challenge(struct ag_store *store, const uint8_t *visit_id,
+                      uint8_t challenge[CF_CHALLENGE_LEN]);
+
+/* The visit an end would close: visit_id when given, else the visit in progress.
+ * Returns 0 with out filled, CF_ENO_VISIT or a store error. */
+int ag_visit_end_target(struct ag_store *store, const uint8_t *visit_id, int64_t now_ms,
+                        uint8_t out[CF_UUID_LEN]);
+
 /* Start a visit. Returns 0 (visit.started appended) or:
  *   CF_EUNKNOWN_CARD  the card identifies nobody: card.unrecognized was appended
- *                     (result->seq) -- the worker may bind the card;
+ *                     (result->seq, without the card's proof: it was made for the
+ *                     visit.started) -- the worker may bind the card;
  *   CF_ECARD_OTHER    the card belongs to someone else than the plan's / chosen
  *                     recipient (result->candidates says who); nothing appended;
  *   CF_ECARD_AMBIGUOUS a guardian's card for several recipients and none chosen;

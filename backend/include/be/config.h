@@ -8,7 +8,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "cf/oda.h"
+
 #define BE_BODY_MAX_DEFAULT (8u << 20) /* matches CF_BATCH_MAX_JSON */
+#define BE_CA_KEYS_MAX 64 /* EMV CA public keys (--emv-ca-keys): every scheme's live keys fit */
 
 struct be_config {
     char db[1024]; /* libpq connection string (CAREFACT_DB) */
@@ -19,12 +22,17 @@ struct be_config {
     int threads; /* civetweb worker threads (CAREFACT_THREADS), default 16 */
     size_t body_max; /* body cap of the upload routes (BE_BODY_CONFIG) in bytes */
     bool migrate; /* apply migrations at start-up */
+    char emv_ca_keys[1024]; /* EMV CA public key file (CAREFACT_EMV_CA_KEYS); "" = none */
+    /* The keys of that file, read by be_config_load_ca_keys at start-up: without them
+     * every EMV proof fails unknown_ca_key (visits stay, at level none). */
+    struct cf_oda_ca_key ca_keys[BE_CA_KEYS_MAX];
+    size_t ca_key_count;
 };
 
 void be_config_defaults(struct be_config *config);
 
 /* Set one setting by name ("db", "listen", "threads", "sql-dir", "tls-cert",
- * "tls-key", "body-max", "migrate"). Returns 0, or -1 with a message in err. */
+ * "tls-key", "body-max", "migrate", "emv-ca-keys"). Returns 0, or -1 with a message in err. */
 int be_config_set(struct be_config *config, const char *key, const char *value, char *err,
                   size_t err_size);
 /* `key = value` lines (blank lines and '#' comments skipped) from a file, or from an
@@ -34,5 +42,12 @@ int be_config_load_file(struct be_config *config, const char *path, char *err, s
 int be_config_load_stream(struct be_config *config, FILE *stream, const char *name, char *err,
                           size_t err_size);
 int be_config_load_env(struct be_config *config, char *err, size_t err_size);
+
+/* Read config->emv_ca_keys (nothing when ""): one `RID INDEX MODULUS_HEX EXPONENT_HEX` per
+ * line, '#' comments and blank lines skipped, at most BE_CA_KEYS_MAX keys, no (RID, index)
+ * twice. Returns 0, or -1 with "FILE line N: ..." (or why the file cannot be read) in err. */
+int be_config_load_ca_keys(struct be_config *config, char *err, size_t err_size);
+int be_config_load_ca_keys_stream(struct be_config *config, FILE *stream, const char *name,
+                                  char *err, size_t err_size);
 
 #endif

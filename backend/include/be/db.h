@@ -23,6 +23,8 @@ enum be_stmt {
                             * visits, refused seq, refused visit, owner device */
     BE_STMT_DEVICE_STATUS, /* $1 device -> status */
     BE_STMT_AUDIT, /* $1 actor, $2 action, $3 subject, $4 reason, $5 details json */
+    BE_STMT_SDAD_REUSE, /* $1 SDAD digests (hex text[]), $2 accepted (boolean[]), $3 seqs,
+                         * $4 device -> the digests already accepted for another event */
     BE_STMT_COUNT
 };
 

@@ -5,6 +5,7 @@
 #ifndef BE_EVENT_ROW_H
 #define BE_EVENT_ROW_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "be/buf.h"
@@ -18,6 +19,24 @@
     "lon_e7, accuracy_m, service_codes, service_quantities, rating, comment, reason, "             \
     "cancelled_by"
 
+/* The columns ingest adds after BE_EVENT_COPY_COLUMNS: the verdict on the event's card
+ * proof (sql/0013_card_proof.sql), never the proof itself. */
+#define BE_EVENT_COPY_PROOF_COLUMNS                                                                \
+    "card_proof_kind, card_proof_level, card_proof_failure, card_ca_index, card_sdad_digest, "     \
+    "card_body_digest"
+
+/* What the server concluded about one event's card proof. */
+struct be_card_verdict {
+    bool present; /* the event carried a proof; false: every proof column NULL */
+    const char *kind; /* "none", "sda", "dda", "fdda", "cda" (static strings) */
+    const char *level; /* "dynamic", "static" or "none" (static strings) */
+    const char *failure; /* a reason name, or NULL when the proof holds */
+    int ca_index; /* 0..255, or -1 when the proof names none */
+    bool has_sdad_digest;
+    uint8_t sdad_digest[32];
+    uint8_t body_digest[CF_DIGEST_LEN]; /* v1 digest of the event without its proof */
+};
+
 /* Append one line of COPY text format (tab-separated, \N for NULL, backslash
  * escapes) for event with its recomputed digest, stored under provider_id. The
  * event must have passed cf_event_validate. Returns 0, CF_EINVAL (a service code
@@ -26,6 +45,11 @@
  * written: reset the buffer). */
 int be_event_copy_row(const struct cf_event *event, const uint8_t digest[CF_DIGEST_LEN],
                       const uint8_t provider_id[CF_UUID_LEN], struct be_buf *out);
+/* The same line for a COPY of BE_EVENT_COPY_COLUMNS then BE_EVENT_COPY_PROOF_COLUMNS:
+ * the verdict's columns (all NULL when !verdict->present) before the newline. */
+int be_event_copy_row_verdict(const struct cf_event *event, const uint8_t digest[CF_DIGEST_LEN],
+                              const uint8_t provider_id[CF_UUID_LEN],
+                              const struct be_card_verdict *verdict, struct be_buf *out);
 
 /* The select list that reads an event back, for a query over "events e" (column
  * order = enum be_event_col). wall_time comes back as ms, digests as hex, service

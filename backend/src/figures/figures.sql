@@ -23,6 +23,7 @@ b AS MATERIALIZED (SELECT v.provider_id, v.worker_id, v.state, v.duration_s, v.r
   v.reason, v.flags, v.effective_expected_minutes AS expected,
   v.effective_service_codes AS codes, v.state IN ('ended', 'rated') AS ended,
   v.start_confirmed AND v.end_confirmed AND NOT v.must_fix_open AS compliant,
+  v.start_level, v.end_level, v.start_proof_failure, v.end_proof_failure,
   (v.sort_at AT TIME ZONE (SELECT tz FROM p))::date AS day
   FROM visit_effective v
   WHERE v.sort_at >= (SELECT f FROM p) AND v.sort_at < (SELECT t FROM p)
@@ -61,7 +62,16 @@ g AS (SELECT k.key, count(*) AS visits, count(*) FILTER (WHERE ended) AS ended,
     FROM unnest(array_agg(coalesce(reason, 'unspecified'))
     FILTER (WHERE state = 'attempted')) r GROUP BY r) x), '{}') AS attempts_by_reason,
   count(*) FILTER (WHERE ended AND compliant)::float8
-    / nullif(count(*) FILTER (WHERE ended), 0) AS compliance
+    / nullif(count(*) FILTER (WHERE ended), 0) AS compliance,
+  -- the card proofs (sql/0013): of the confirmations (start and end) of ended visits,
+  -- the share the card signed for the event (dynamic); visits with a failed proof
+  count(*) FILTER (WHERE ended AND start_level = 'dynamic')
+    + count(*) FILTER (WHERE ended AND end_level = 'dynamic') AS dynamic_proofs,
+  (count(*) FILTER (WHERE ended AND start_level = 'dynamic')
+    + count(*) FILTER (WHERE ended AND end_level = 'dynamic'))::float8
+    / nullif(2 * count(*) FILTER (WHERE ended), 0) AS dynamic_share,
+  count(*) FILTER (WHERE start_proof_failure IS NOT NULL OR end_proof_failure IS NOT NULL)
+    AS proof_failures
   FROM k GROUP BY k.key),
 items AS (SELECT CASE $1
   WHEN 'worker' THEN json_build_object('worker_id', g.key, 'worker_name', w.full_name)

@@ -18,6 +18,8 @@
 
 #include "be/ingest.h"
 #include "be/buf.h"
+#include "be/card_proof.h"
+#include "be/config.h"
 #include "be/db.h"
 #include "be/event_row.h"
 #include "be/log.h"
@@ -26,7 +28,10 @@
 #include "be/reply.h"
 #include "cf/batch.h"
 #include "cf/codec.h"
+#include "cf/token.h"
 #include "cf/uuid.h"
+
+#include <openssl/crypto.h>
 
 /* COPY text of at most CF_BATCH_MAX_EVENTS events: the largest valid event (32
  * services, a comment of 1000 characters: at most 4000 bytes, a newline escaped as two)
@@ -56,6 +61,8 @@ struct verdict {
 
 struct upload {
     const struct cf_batch *batch;
+    const struct be_config *config; /* the EMV CA keys */
+    struct be_card_verdict *verdicts; /* per new event (from `from`); NULL: no proof */
     char device_id[CF_UUID_TEXT_LEN + 1];
     struct device_row dev;
     struct verdict v;
@@ -177,14 +184,16 @@ static int copy_events(PGconn *db, struct upload *up, size_t from)
     be_buf_init(&rows, COPY_MAX);
     int rc = 0;
     for (size_t i = from; !rc && i < up->batch->count; i++)
-        rc = be_event_copy_row(&up->batch->events[i], up->batch->digests[i], up->dev.provider_id,
-                               &rows);
+        rc = be_event_copy_row_verdict(&up->batch->events[i], up->batch->digests[i],
+                                       up->dev.provider_id,
+                                       up->verdicts ? &up->verdicts[i - from] : NULL, &rows);
     if (rc) {
         be_buf_cleanup(&rows);
         up->failed_step = "encode events";
         return -1;
     }
-    PGresult *res = PQexec(db, "COPY events (" BE_EVENT_COPY_COLUMNS ") FROM STDIN");
+    PGresult *res = PQexec(db, "COPY events (" BE_EVENT_COPY_COLUMNS
+                               ", " BE_EVENT_COPY_PROOF_COLUMNS ") FROM STDIN");
     int ok = PQresultStatus(res) == PGRES_COPY_IN;
     PQclear(res);
     if (ok) {
@@ -203,6 +212,120 @@ static int copy_events(PGconn *db, struct upload *up, size_t from)
     if (!ok)
         up->failed_step = "copy events";
     return ok ? 0 : -1;
+}
+
+/* ==== Card proofs ==== */
+
+/* The region's token key of the device's provider (hex in the row), for the recovered PANs'
+ * tokens. */
+static int load_token_key(PGconn *db, struct upload *up, uint8_t *key, size_t *key_len)
+{
+    char provider[CF_UUID_TEXT_LEN + 1];
+    cf_uuid_to_text(up->dev.provider_id, provider);
+    const char *params[1] = {provider};
+    PGresult *res = PQexecParams(db,
+                                 "SELECT encode(r.token_key, 'hex') FROM providers p "
+                                 "JOIN regions r ON r.id = p.region_id WHERE p.id = $1::uuid",
+                                 1, NULL, params, NULL, NULL, 0);
+    int rc = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 ? 0 : -1;
+    if (!rc && cf_hex_decode(PQgetvalue(res, 0, 0), strlen(PQgetvalue(res, 0, 0)), key,
+                             CF_TOKEN_KEY_MAX, key_len))
+        rc = -1;
+    PQclear(res);
+    if (rc)
+        up->failed_step = "read token key";
+    return rc;
+}
+
+/* The SDADs of this batch already accepted for another event (card_sdads), and the
+ * accepted ones recorded: one statement. A signature twice in the batch is a reuse too
+ * (the later one). NOTE: a concurrent upload of the same SDAD waits on the unique key
+ * and then finds it: exactly one event gets it. */
+static int check_reuse(PGconn *db, struct upload *up, size_t n, uint64_t first_seq)
+{
+    struct be_buf digests, accepted, seqs;
+    be_buf_init(&digests, n * 68 + 4);
+    be_buf_init(&accepted, n * 2 + 4);
+    be_buf_init(&seqs, n * 22 + 4);
+    int rc =
+        be_buf_printf(&digests, "{") || be_buf_printf(&accepted, "{") || be_buf_printf(&seqs, "{");
+    size_t listed = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        struct be_card_verdict *v = &up->verdicts[i];
+        if (!v->present || !v->has_sdad_digest)
+            continue;
+        bool twice = false;
+        for (size_t j = 0; j < i && !twice; j++)
+            twice = up->verdicts[j].has_sdad_digest &&
+                    memcmp(up->verdicts[j].sdad_digest, v->sdad_digest, 32) == 0;
+        if (twice) {
+            be_card_proof_reused(v);
+            continue;
+        }
+        char hex[65];
+        cf_hex_encode(v->sdad_digest, 32, hex, sizeof hex);
+        const char *sep = listed++ ? "," : "";
+        rc = be_buf_printf(&digests, "%s%s", sep, hex) ||
+             be_buf_printf(&accepted, "%s%s", sep, v->failure ? "f" : "t") ||
+             be_buf_printf(&seqs, "%s%" PRIu64, sep, first_seq + i);
+    }
+    if (!rc)
+        rc = be_buf_printf(&digests, "}") || be_buf_printf(&accepted, "}") ||
+             be_buf_printf(&seqs, "}");
+    if (!rc && listed) {
+        const char *params[4] = {digests.data, accepted.data, seqs.data, up->device_id};
+        PGresult *res = be_db_run(db, BE_STMT_SDAD_REUSE, 4, params);
+        rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : -1;
+        for (int r = 0; !rc && r < PQntuples(res); r++) {
+            for (size_t i = 0; i < n; i++) {
+                struct be_card_verdict *v = &up->verdicts[i];
+                char hex[65];
+                if (!v->present || !v->has_sdad_digest)
+                    continue;
+                cf_hex_encode(v->sdad_digest, 32, hex, sizeof hex);
+                if (strcmp(hex, PQgetvalue(res, r, 0)) == 0)
+                    be_card_proof_reused(v);
+            }
+        }
+        PQclear(res);
+    }
+    be_buf_cleanup(&digests);
+    be_buf_cleanup(&accepted);
+    be_buf_cleanup(&seqs);
+    if (rc)
+        up->failed_step = "check card signatures";
+    return rc ? -1 : 0;
+}
+
+/* Judge every new event's card proof (be/card_proof.h), then the reuse of signatures.
+ * A failed proof is a verdict stored with the event, never a refusal of the batch. */
+static int judge_proofs(PGconn *db, struct upload *up, size_t from)
+{
+    size_t n = up->batch->count - from;
+    bool any = false;
+    for (size_t i = from; i < up->batch->count && !any; i++)
+        any = up->batch->events[i].card.method == CF_CARD_EMV &&
+              up->batch->events[i].card.proof.kind != CF_PROOF_ABSENT;
+    if (!any)
+        return 0;
+    uint8_t key[CF_TOKEN_KEY_MAX];
+    size_t key_len = 0;
+    up->verdicts = calloc(n, sizeof *up->verdicts);
+    if (!up->verdicts) {
+        up->failed_step = "judge card proofs";
+        return -1;
+    }
+    int rc = load_token_key(db, up, key, &key_len);
+    for (size_t i = 0; !rc && i < n; i++) {
+        rc = be_card_proof_judge(&up->batch->events[from + i], up->config->ca_keys,
+                                 up->config->ca_key_count, key, key_len, &up->verdicts[i]);
+        if (rc)
+            up->failed_step = "judge card proofs";
+    }
+    OPENSSL_cleanse(key, sizeof key);
+    if (!rc)
+        rc = check_reuse(db, up, n, up->batch->events[from].seq);
+    return rc ? -1 : 0;
 }
 
 /* A new event names a visit this device did not open (ingest_finish, sql/0010): the
@@ -303,7 +426,7 @@ static int ingest_tx(PGconn *db, struct upload *up)
     check_worker(up, from);
     if (v->status)
         return 0;
-    if (copy_events(db, up, from) || finish(db, up))
+    if (judge_proofs(db, up, from) || copy_events(db, up, from) || finish(db, up))
         return -1;
     if (v->status)
         return 0; /* a visit of another terminal: rolled back */
@@ -389,11 +512,12 @@ static void handle_upload(struct be_request *req)
                          "device_id", NULL);
         return;
     }
-    struct upload up = {.batch = &batch};
+    struct upload up = {.batch = &batch, .config = req->config};
     cf_uuid_to_text(path_id, up.device_id);
     PGconn *db = req->db;
     int rc = be_db_transaction(req, NULL, "ingest", upload_tx, &up);
     cf_batch_cleanup(&batch);
+    free(up.verdicts);
     if (rc == BE_TX_FAILED)
         return; /* answered */
     if (up.v.status) {

@@ -70,6 +70,8 @@ int be_config_set(struct be_config *c, const char *key, const char *value, char 
         c->body_max = (size_t)n;
         return 0;
     }
+    if (strcmp(key, "emv-ca-keys") == 0)
+        return set_text(c->emv_ca_keys, sizeof c->emv_ca_keys, value, key, err, err_size);
     if (strcmp(key, "migrate") == 0) {
         if (strcmp(value, "true") && strcmp(value, "false")) {
             snprintf(err, err_size, "migrate must be true or false");
@@ -156,6 +158,7 @@ int be_config_load_env(struct be_config *c, char *err, size_t err_size)
         {"CAREFACT_TLS_KEY", "tls-key"},
         {"CAREFACT_THREADS", "threads"},
         {"CAREFACT_BODY_MAX", "body-max"},
+        {"CAREFACT_EMV_CA_KEYS", "emv-ca-keys"},
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *value = getenv(vars[i][0]);
@@ -163,4 +166,60 @@ int be_config_load_env(struct be_config *c, char *err, size_t err_size)
             return -1;
     }
     return 0;
+}
+
+/* ==== EMV CA public keys ==== */
+
+int be_config_load_ca_keys_stream(struct be_config *c, FILE *f, const char *name, char *err,
+                                  size_t err_size)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int number = 0, rc = 0;
+    c->ca_key_count = 0;
+    while (!rc && (n = getline(&line, &cap, f)) >= 0) {
+        struct cf_oda_ca_key key;
+        struct cf_error_detail detail = {0};
+        number++;
+        if (n > CONFIG_LINE_MAX || strlen(line) != (size_t)n) {
+            snprintf(err, err_size, "%s line %d: longer than %d bytes or holds a NUL byte", name,
+                     number, CONFIG_LINE_MAX);
+            rc = -1;
+            break;
+        }
+        int got = cf_oda_ca_key_parse(line, (size_t)n, &key, &detail);
+        if (got < 0) {
+            snprintf(err, err_size, "%s line %d: %s (expected RID INDEX MODULUS_HEX EXPONENT_HEX)",
+                     name, number, detail.message);
+            rc = -1;
+        } else if (got == 1 && cf_oda_ca_find(c->ca_keys, c->ca_key_count, key.rid, key.index)) {
+            snprintf(err, err_size, "%s line %d: this RID and index are listed twice", name,
+                     number);
+            rc = -1;
+        } else if (got == 1 && c->ca_key_count == BE_CA_KEYS_MAX) {
+            snprintf(err, err_size, "%s line %d: more than %d keys", name, number, BE_CA_KEYS_MAX);
+            rc = -1;
+        } else if (got == 1) {
+            c->ca_keys[c->ca_key_count++] = key;
+        }
+    }
+    free(line);
+    return rc;
+}
+
+int be_config_load_ca_keys(struct be_config *c, char *err, size_t err_size)
+{
+    c->ca_key_count = 0;
+    if (!c->emv_ca_keys[0])
+        return 0;
+    FILE *f = fopen(c->emv_ca_keys, "r");
+    if (!f) {
+        snprintf(err, err_size, "cannot open the EMV CA key file %s: %s", c->emv_ca_keys,
+                 strerror(errno));
+        return -1;
+    }
+    int rc = be_config_load_ca_keys_stream(c, f, c->emv_ca_keys, err, err_size);
+    fclose(f);
+    return rc;
 }

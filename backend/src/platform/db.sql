@@ -38,3 +38,24 @@ SELECT current_user, r.rolsuper, r.rolbypassrls,
           AND pg_has_role(current_user, c.relowner, 'USAGE')
         ORDER BY c.relname LIMIT 1)
 FROM pg_roles r WHERE r.rolname = current_user
+
+-- name: sdad_reuse
+-- $1 SDAD digests (hex, text[]), $2 whether each was accepted (boolean[]), $3 the seq of
+-- each event, $4 device: records the accepted ones in card_sdads (sql/0013) and returns
+-- (hex) those already there -- a replayed card signature. A concurrent upload of the same
+-- digest waits on the unique key, then conflicts: it is returned as reused.
+WITH x AS (
+    SELECT decode(u.h, 'hex') AS d, u.a, u.s
+    FROM unnest($1::text[], $2::boolean[], $3::bigint[]) AS u(h, a, s)
+), known AS (
+    SELECT c.sdad_digest FROM card_sdads c WHERE c.sdad_digest IN (SELECT d FROM x)
+), ins AS (
+    INSERT INTO card_sdads (sdad_digest, device_id, seq)
+    SELECT x.d, $4::uuid, x.s FROM x
+    WHERE x.a AND x.d NOT IN (SELECT sdad_digest FROM known)
+    ON CONFLICT DO NOTHING
+    RETURNING sdad_digest
+)
+SELECT encode(x.d, 'hex') FROM x
+WHERE x.d IN (SELECT sdad_digest FROM known)
+   OR (x.a AND x.d NOT IN (SELECT sdad_digest FROM ins))

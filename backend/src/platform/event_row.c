@@ -86,8 +86,8 @@ static int put_name(struct be_buf *out, const char *name, bool empty_is_null)
     return put_text(out, name);
 }
 
-int be_event_copy_row(const struct cf_event *ev, const uint8_t digest[CF_DIGEST_LEN],
-                      const uint8_t provider_id[CF_UUID_LEN], struct be_buf *out)
+static int copy_fields(const struct cf_event *ev, const uint8_t digest[CF_DIGEST_LEN],
+                       const uint8_t provider_id[CF_UUID_LEN], struct be_buf *out)
 {
     char hex[2 * CF_DIGEST_LEN + 1], when[40];
     const char *kind = cf_event_kind_name(ev->kind);
@@ -156,7 +156,34 @@ int be_event_copy_row(const struct cf_event *ev, const uint8_t digest[CF_DIGEST_
         rc = ev->cancelled_by == CF_ACTOR_NONE
                  ? put(out, "\\N")
                  : put_name(out, cf_actor_name(ev->cancelled_by), false);
+    return rc;
+}
+
+int be_event_copy_row(const struct cf_event *ev, const uint8_t digest[CF_DIGEST_LEN],
+                      const uint8_t provider_id[CF_UUID_LEN], struct be_buf *out)
+{
+    int rc = copy_fields(ev, digest, provider_id, out);
     return rc ? rc : put(out, "\n");
+}
+
+int be_event_copy_row_verdict(const struct cf_event *ev, const uint8_t digest[CF_DIGEST_LEN],
+                              const uint8_t provider_id[CF_UUID_LEN],
+                              const struct be_card_verdict *v, struct be_buf *out)
+{
+    int rc = copy_fields(ev, digest, provider_id, out);
+    if (rc)
+        return rc;
+    if (!v || !v->present)
+        return put(out, "\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\n");
+    char sdad[2 * 32 + 1], body[2 * CF_DIGEST_LEN + 1], index[8];
+    cf_hex_encode(v->body_digest, CF_DIGEST_LEN, body, sizeof body);
+    if (v->has_sdad_digest)
+        cf_hex_encode(v->sdad_digest, sizeof v->sdad_digest, sdad, sizeof sdad);
+    snprintf(index, sizeof index, "%d", v->ca_index);
+    return be_buf_printf(out, "\t%s\t%s\t%s\t%s\t%s%s\t\\\\x%s\n", v->kind, v->level,
+                         v->failure ? v->failure : "\\N", v->ca_index >= 0 ? index : "\\N",
+                         v->has_sdad_digest ? "\\\\x" : "\\N", v->has_sdad_digest ? sdad : "",
+                         body);
 }
 
 /* ==== Reading a row back ==== */

@@ -23,9 +23,9 @@
 #define BODY_MAX_BYTES (16u * 1024)
 #define BODY_MAX_VALUES 16
 
-static const char *const kinds[] = {"low_rating",       "early_leave",      "card_mismatch",
-                                    "abandoned",        "card_binding",     "overlap",
-                                    "far_from_address", "impossible_travel"};
+static const char *const kinds[] = {"low_rating",       "early_leave",       "card_mismatch",
+                                    "abandoned",        "card_binding",      "overlap",
+                                    "far_from_address", "impossible_travel", "card_proof_failed"};
 #define KIND_COUNT (sizeof kinds / sizeof kinds[0])
 
 static bool kind_known(const char *kind)
@@ -107,7 +107,7 @@ static void handle_exception_list(struct be_request *req)
         rc = cf_error_set(&d, CF_EFIELD_RANGE, "kind",
                           "kind must be one of low_rating, early_leave, card_mismatch, "
                           "abandoned, card_binding, overlap, far_from_address, "
-                          "impossible_travel");
+                          "impossible_travel, card_proof_failed");
     if (!rc && !status[0])
         snprintf(status, sizeof status, "open");
     if (!rc && strcmp(status, "open") && strcmp(status, "resolved") && strcmp(status, "all"))

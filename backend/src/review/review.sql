@@ -39,13 +39,17 @@ WITH flagged AS (
            v.sort_at AS at,
            json_build_object('state', v.state, 'rating', v.rating, 'comment', v.comment,
                              'duration_s', v.duration_s,
-                             'expected_minutes', v.expected_minutes) AS detail
+                             'expected_minutes', v.expected_minutes,
+                             'start_level', v.start_level,
+                             'start_proof_failure', v.start_proof_failure,
+                             'end_level', v.end_level,
+                             'end_proof_failure', v.end_proof_failure) AS detail
     FROM visits v CROSS JOIN LATERAL unnest(v.flags) f(kind)
     WHERE ($2 = '' OR $2 IN ('low_rating', 'early_leave', 'card_mismatch', 'overlap',
-                             'far_from_address', 'impossible_travel'))
+                             'far_from_address', 'impossible_travel', 'card_proof_failed'))
     AND cardinality(v.flags) > 0
     AND f.kind IN ('low_rating', 'early_leave', 'card_mismatch', 'overlap', 'far_from_address',
-                   'impossible_travel')
+                   'impossible_travel', 'card_proof_failed')
     AND ($2 = '' OR f.kind = $2) AND ($1 = '' OR v.provider_id = $1::uuid)
     AND ($4 = '' OR v.id = $4::uuid)
     AND ($3 = 'all' OR ($3 = 'open') = NOT EXISTS (SELECT 1 FROM exception_resolutions er
@@ -69,7 +73,9 @@ bindings AS (
     SELECT 'card_binding'::text AS kind, b.id AS subject_id, r.provider_id,
            NULL::uuid AS worker_id, b.recipient_id, b.created_at AS at,
            json_build_object('method', b.method, 'scheme', b.scheme, 'last4', b.last4,
-                             'holder', b.holder, 'status', b.status) AS detail
+                             'holder', b.holder, 'status', b.status,
+                             'proof_level', b.proof_level,
+                             'proof_failure', b.proof_failure) AS detail
     FROM card_bindings b JOIN recipients r ON r.id = b.recipient_id
     WHERE ($2 = '' OR $2 = 'card_binding')
     AND b.id IN (SELECT p.id FROM card_bindings p WHERE p.status = 'pending'

@@ -17,6 +17,7 @@
 #include "be/query.h"
 #include "be/reply.h"
 #include "be/db.h"
+#include "cf/codec.h"
 #include "be/auth.h"
 #include "cf/batch.h"
 #include "cf/uuid.h"
@@ -36,7 +37,9 @@ static int visit_events(struct be_request *req, const char *id, const char *prov
     const char *params[2] = {id, provider};
     PGresult *res = PQexecParams(
         req->db,
-        "SELECT " BE_EVENT_SELECT ", e.received_at FROM events e WHERE e.visit_key = $1::uuid "
+        "SELECT " BE_EVENT_SELECT ", e.received_at, encode(e.card_body_digest, 'hex'), "
+        "e.card_proof_kind, e.card_proof_level, e.card_proof_failure FROM events e "
+        "WHERE e.visit_key = $1::uuid "
         "AND e.provider_id = $2::uuid ORDER BY e.wall_time, e.device_id, e.seq",
         2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -58,7 +61,30 @@ static int visit_events(struct be_request *req, const char *id, const char *prov
             be_log_str("error", "a stored event cannot be read back", "detail", d.message);
             continue;
         }
-        bool verified = memcmp(stored, actual, CF_DIGEST_LEN) == 0;
+        /* An event that came with a card proof is stored without it (the certificates
+         * hold the card number): its row is checked against the digest of the event
+         * without the proof, kept at ingest; the signed digest stays in `digest`. */
+        const char *body_hex =
+            PQgetisnull(res, i, BE_EV_COLUMNS + 1) ? NULL : PQgetvalue(res, i, BE_EV_COLUMNS + 1);
+        uint8_t body[CF_DIGEST_LEN];
+        size_t body_len = 0;
+        bool verified =
+            body_hex
+                ? cf_hex_decode(body_hex, strlen(body_hex), body, sizeof body, &body_len) == 0 &&
+                      body_len == CF_DIGEST_LEN && memcmp(body, actual, CF_DIGEST_LEN) == 0
+                : memcmp(stored, actual, CF_DIGEST_LEN) == 0;
+        if (body_hex) {
+            cJSON *card = cJSON_GetObjectItemCaseSensitive(json, "card");
+            cJSON *proof = card ? cJSON_AddObjectToObject(card, "proof") : NULL;
+            if (proof) {
+                cJSON_AddStringToObject(proof, "kind", PQgetvalue(res, i, BE_EV_COLUMNS + 2));
+                cJSON_AddStringToObject(proof, "level", PQgetvalue(res, i, BE_EV_COLUMNS + 3));
+                if (!PQgetisnull(res, i, BE_EV_COLUMNS + 4))
+                    cJSON_AddStringToObject(proof, "failure",
+                                            PQgetvalue(res, i, BE_EV_COLUMNS + 4));
+                cJSON_AddBoolToObject(proof, "withheld", true);
+            }
+        }
         if (!verified)
             be_log_str("error", "a stored event no longer matches its digest", "device",
                        values[BE_EV_DEVICE_ID]);
@@ -114,9 +140,10 @@ static void handle_visit_get(struct be_request *req)
 
 static const char *const visit_states[] = {"planned", "started",   "ended",
                                            "rated",   "cancelled", "attempted"};
-static const char *const visit_flags[] = {
-    "early_leave",       "overtime", "clock_uncertain",  "card_mismatch",     "low_rating",
-    "unknown_recipient", "overlap",  "far_from_address", "impossible_travel", "rating_amended"};
+static const char *const visit_flags[] = {"early_leave",    "overtime",         "clock_uncertain",
+                                          "card_mismatch",  "low_rating",       "unknown_recipient",
+                                          "overlap",        "far_from_address", "impossible_travel",
+                                          "rating_amended", "card_proof_failed"};
 
 static bool one_of(const char *value, const char *const *list, size_t n)
 {
@@ -179,7 +206,8 @@ static int read_filter(const char *query, struct visit_filter *f, struct cf_erro
         return cf_error_set(d, CF_EFIELD_RANGE, "flag",
                             "flag must be one of early_leave, overtime, clock_uncertain, "
                             "card_mismatch, low_rating, unknown_recipient, overlap, "
-                            "far_from_address, impossible_travel, rating_amended");
+                            "far_from_address, impossible_travel, rating_amended, "
+                            "card_proof_failed");
     if (f->from[0] && !be_time_text_valid(f->from))
         return cf_error_set(d, CF_EFIELD_RANGE, "from",
                             "from must be a time like 2026-11-22T09:00:00Z or a date like "

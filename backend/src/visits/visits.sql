@@ -16,6 +16,8 @@ json_build_object('id', v.id, 'provider_id', v.provider_id, 'worker_id', v.worke
     'end_confirmed', v.end_confirmed, 'start_confirmer', v.start_confirmer,
     'end_confirmer', v.end_confirmer, 'rating', v.rating, 'comment', v.comment,
     'reason', v.reason, 'cancelled_by', v.cancelled_by, 'flags', to_json(v.flags),
+    'start_level', v.start_level, 'start_proof_failure', v.start_proof_failure,
+    'end_level', v.end_level, 'end_proof_failure', v.end_proof_failure,
     'start_location', CASE WHEN v.start_lat_e7 IS NULL THEN NULL
         ELSE json_build_object('lat_e7', v.start_lat_e7, 'lon_e7', v.start_lon_e7,
                                'accuracy_m', v.start_accuracy_m) END,
@@ -49,7 +51,9 @@ json_build_object('id', pl.id, 'provider_id', pl.provider_id, 'worker_id', pl.wo
                          WHERE sv.code = ANY (pl.service_codes)),
     'start_confirmed', false, 'end_confirmed', false, 'start_confirmer', NULL,
     'end_confirmer', NULL, 'rating', NULL, 'comment', NULL, 'reason', NULL,
-    'cancelled_by', NULL, 'flags', '[]'::json, 'start_location', NULL,
+    'cancelled_by', NULL, 'flags', '[]'::json, 'start_level', NULL,
+    'start_proof_failure', NULL, 'end_level', NULL, 'end_proof_failure', NULL,
+    'start_location', NULL,
     'end_location', NULL, 'updated_at', NULL, 'services', '[]'::json,
     'disputed', false, 'corrected', false, 'must_fix_open', false,
     'effective_expected_minutes', (SELECT coalesce(sum(sv.norm_minutes), 0) FROM services sv

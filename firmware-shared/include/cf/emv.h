@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "cf/error.h"
+#include "cf/event.h"
 
 /* Send one command APDU and receive the response APDU (data + SW1 SW2).
  * Returns 0, or a negative CF_E code (CF_ECOMM when the link failed: the read
@@ -98,6 +99,26 @@ struct cf_emv_card {
  * LOCKED, then NOT_PAYMENT). On error *card is all zeros. */
 int cf_emv_read(cf_transceive_fn transceive, void *ctx, const struct cf_emv_terminal *terminal,
                 struct cf_emv_card *card);
+
+/* cf_emv_read, and the card's offline data authentication material as a proof
+ * (api/PROTOCOL.md 4.5) over terminal->unpredictable, the challenge (cf_card_challenge).
+ * Every record of the AFL is read (not only up to the PAN); the records the AFL signs
+ * make the static data (Book 3 10.3: SFI 1..10 without their template 70, 11..30
+ * whole; then the AIP when 9F4A lists it), whose 5A values are masked
+ * (cf_static_data_mask_pan). Then, by what the card offers: fDDA when 9F4B came with the
+ * GPO answer or a record; DDA (AIP 20) with INTERNAL AUTHENTICATE over the DDOL (9F49,
+ * else 9F37 04); CDA (AIP 01, CDOL1 8C) with GENERATE AC asking for an ARQC with the CDA
+ * signature (P1 90; zero amount, the cryptogram is never sent anywhere) when DDA gives
+ * none; SDA (AIP 40, 93). A card that offers none of them, or whose answers do not make
+ * a proof (a field missing or too long, a signing command refused, a record signed for
+ * ODA missing, the PAN in the static data outside 5A), gives kind CF_PROOF_NONE and a
+ * sentence in note (English, never the PAN; may be NULL); a card without an AIP gives
+ * no proof (CF_PROOF_ABSENT). The identification never fails because of the proof: the
+ * return codes are cf_emv_read's, and a link failure during the signing command too.
+ * proof may be NULL (then this is cf_emv_read); on error *proof is zeroed. */
+int cf_emv_read_proof(cf_transceive_fn transceive, void *ctx,
+                      const struct cf_emv_terminal *terminal, struct cf_emv_card *card,
+                      struct cf_card_proof *proof, char *note, size_t note_size);
 
 /* Overwrite the card with zeros (OPENSSL_cleanse). Accepts NULL. */
 void cf_emv_card_wipe(struct cf_emv_card *card);

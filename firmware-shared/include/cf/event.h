@@ -23,7 +23,15 @@
  * recipient_id | plan_id | wall_ms | mono_ms | boot_id | card | location | services |
  * rating | comment | reason | cancelled_by.
  * The exact byte layout is fixed by cf_event_encode and pinned by a unit test with
- * a known digest; changing it is a protocol change. */
+ * a known digest; changing it is a protocol change.
+ *
+ * Version 2 (issue 14): an event whose card carries an EMV proof (card.proof.kind not
+ * CF_PROOF_ABSENT) encodes with version byte 0x02 and is hashed under the domain
+ * "carefact.event.v2": the same fields as version 1, then the proof: its kind as an
+ * integer, then aid, aip, ca_index, issuer_cert, issuer_exp, issuer_rem, icc_cert,
+ * icc_exp, icc_rem, static_data, ssad, sdad, ddol, terminal_data, tx_data, each as a
+ * 4-byte big-endian length and the bytes. An event without a proof is exactly version 1,
+ * so no existing digest changes. */
 #ifndef CF_EVENT_H
 #define CF_EVENT_H
 
@@ -82,6 +90,88 @@ enum cf_actor {
     CF_ACTOR_PROVIDER = 3, /* "provider" */
 };
 
+/* The card's offline data authentication material (api/PROTOCOL.md 4.5): what it proves
+ * is checked by the server (cf/oda.h); the terminal only carries it. */
+enum cf_proof_kind {
+    CF_PROOF_ABSENT = 0, /* no proof object: the event encodes as version 1 */
+    CF_PROOF_NONE = 1, /* "none": an EMV card that offers no ODA material */
+    CF_PROOF_SDA = 2, /* "sda": signed static application data (93) */
+    CF_PROOF_DDA = 3, /* "dda": INTERNAL AUTHENTICATE over the DDOL data */
+    CF_PROOF_FDDA = 4, /* "fdda": Visa qVSDC, 9F4B over UN, amount, currency, 9F69 */
+    CF_PROOF_CDA = 5, /* "cda": GENERATE AC with CDA requested, never sent online */
+};
+
+#define CF_PROOF_FIELD_MAX 1024 /* bytes of every proof field but static_data */
+#define CF_PROOF_STATIC_MAX 2048 /* bytes of static_data */
+#define CF_CHALLENGE_LEN 4 /* the terminal's unpredictable number 9F37 */
+
+struct cf_proof_bytes {
+    size_t len;
+    uint8_t data[CF_PROOF_FIELD_MAX];
+};
+
+struct cf_proof_static {
+    size_t len;
+    uint8_t data[CF_PROOF_STATIC_MAX];
+};
+
+/* Byte strings exactly as the card sent them (empty: len 0). Which are required for
+ * which kind: cf_event_validate (and api/PROTOCOL.md 4.5). */
+struct cf_card_proof {
+    enum cf_proof_kind kind;
+    struct cf_proof_bytes aid; /* 4F / 84 of the selected application, 5..16 bytes */
+    struct cf_proof_bytes aip; /* 82, 2 bytes */
+    struct cf_proof_bytes ca_index; /* 8F, 1 byte */
+    struct cf_proof_bytes issuer_cert; /* 90 */
+    struct cf_proof_bytes issuer_exp; /* 9F32 */
+    struct cf_proof_bytes issuer_rem; /* 92, may be empty */
+    struct cf_proof_bytes icc_cert; /* 9F46 (empty for sda) */
+    struct cf_proof_bytes icc_exp; /* 9F47 */
+    struct cf_proof_bytes icc_rem; /* 9F48, may be empty */
+    struct cf_proof_static static_data; /* the bytes hashed as static data (Book 3 10.3) */
+    struct cf_proof_bytes ssad; /* 93, sda only */
+    struct cf_proof_bytes sdad; /* 9F4B, dda/fdda/cda */
+    struct cf_proof_bytes ddol; /* dda only: the DDOL used */
+    struct cf_proof_bytes terminal_data; /* what the card signed besides its own data */
+    struct cf_proof_bytes tx_data; /* cda only: PDOL ‖ CDOL1 values ‖ GENERATE AC objects */
+};
+
+/* Proof kind <-> wire name ("none", "sda", "dda", "fdda", "cda"); CF_PROOF_ABSENT has
+ * no name (NULL). from_name returns 0 or CF_EFIELD_RANGE. */
+const char *cf_proof_kind_name(enum cf_proof_kind kind);
+int cf_proof_kind_from_name(const char *name, enum cf_proof_kind *out);
+
+/* The proof's byte fields in encoding order (index 0..CF_PROOF_FIELDS-1): wire name,
+ * capacity, and the field of proof. NULL for an index out of range. */
+#define CF_PROOF_FIELDS 15
+const char *cf_card_proof_field(const struct cf_card_proof *proof, size_t index,
+                                const uint8_t **data, size_t *len, size_t *cap);
+/* The same, writable (for decoders): *data points into proof, *len is its length. */
+const char *cf_card_proof_field_mut(struct cf_card_proof *proof, size_t index, uint8_t **data,
+                                    size_t **len, size_t *cap);
+
+/* The challenge a card signs for an event (api/PROTOCOL.md 4.5): the first 4 bytes of
+ * SHA-256("carefact.card-challenge.v1" NUL ‖ device_id ‖ seq (8 bytes BE) ‖ prev_digest
+ * ‖ visit_id (nil UUID when absent)). The agent computes it for the event it is about
+ * to write, before reading the card; the server recomputes it from the received event.
+ * Returns 0, CF_EINVAL (NULL argument), CF_ENOMEM or CF_ECRYPTO. */
+int cf_card_challenge(const uint8_t device_id[16], uint64_t seq, const uint8_t prev_digest[32],
+                      const uint8_t visit_id[16], uint8_t challenge[CF_CHALLENGE_LEN]);
+
+/* The PAN in static data (api/PROTOCOL.md 4.5, src/proof.c). Static data is walked as
+ * BER-TLV from its start, into constructed objects, each level up to its first byte that
+ * does not parse; every 5A of 6..10 bytes found is a PAN object.
+ * mask: overwrite each PAN object's value with FF bytes (the terminal, before the event
+ * is written). Returns how many were masked, or CF_EINVAL.
+ * unmask: write pan (12..19 digits, BCD, F-padded) into each PAN object whose value is
+ * all FF (the verifier, before hashing). Returns how many, CF_EINVAL (bad pan) or
+ * CF_EMALFORM (a masked object too short for pan).
+ * holds_pan: whether pan's digits appear in data as packed BCD (at either nibble) or as
+ * ASCII — what masking the 5A objects does not remove (track data 57, 56, 9F6B). */
+int cf_static_data_mask_pan(uint8_t *data, size_t len);
+int cf_static_data_unmask_pan(uint8_t *data, size_t len, const char *pan);
+bool cf_static_data_holds_pan(const uint8_t *data, size_t len, const char *pan);
+
 struct cf_card_assurance {
     enum cf_card_method method;
     char token[CF_TOKEN_TEXT_LEN + 1]; /* base64url card token; "" when method NONE */
@@ -90,6 +180,7 @@ struct cf_card_assurance {
                                        (cf_scheme_name, never "unknown"), or "" for
                                        uid cards */
     char last4[5]; /* last four PAN digits; "" for uid cards */
+    struct cf_card_proof proof; /* emv only; kind CF_PROOF_ABSENT when none was read */
 };
 
 struct cf_location {
@@ -159,7 +250,8 @@ int cf_event_check_comment(const char *comment, struct cf_error_detail *d);
  *   card.bound                  recipient_id and a card
  * reason only on cancelled/attempt, cancelled_by only on cancelled. A card: method
  * emv|uid, token 22 base64url characters (16 bytes); emv: last4 four digits and a
- * known scheme; uid: last4 and scheme empty; no card: all of it empty.
+ * known scheme; uid: last4 and scheme empty; no card: all of it empty. A proof only
+ * with an emv card, its fields as api/PROTOCOL.md 4.5 requires for its kind ("card.proof.sdad").
  * Returns 0, or CF_EKIND, CF_EFIELD_MISSING (a required field is empty) or
  * CF_EFIELD_RANGE with *detail (may be NULL) naming the field ("card.token",
  * "services[2].quantity"), or CF_EINVAL for a string not NUL-terminated. */
@@ -167,12 +259,12 @@ int cf_event_validate(const struct cf_event *event, struct cf_error_detail *deta
 
 /* Canonical encoding into out (see above). Returns the encoded length (> 0), or
  * CF_ENOSPACE when out_size is too small, or CF_EINVAL for service_count over
- * CF_MAX_SERVICES; with out == NULL returns the size needed. The event need not be
- * valid: encode and digest work on any struct. */
+ * CF_MAX_SERVICES or a proof field longer than its array; with out == NULL returns the size needed.
+ * The event need not be valid: encode and digest work on any struct. */
 long cf_event_encode(const struct cf_event *event, uint8_t *out, size_t out_size);
 
-/* SHA-256("carefact.event.v1" NUL || canonical encoding). Returns 0, CF_EINVAL (as
- * encode), CF_ENOMEM or CF_ECRYPTO. */
+/* SHA-256("carefact.event.v1" NUL || canonical encoding), or "carefact.event.v2" for an
+ * event with a proof. Returns 0, CF_EINVAL (as encode), CF_ENOMEM or CF_ECRYPTO. */
 int cf_event_digest(const struct cf_event *event, uint8_t digest[CF_DIGEST_LEN]);
 
 /* Chain check: event must be seq = prev_seq + 1 with prev_digest equal to

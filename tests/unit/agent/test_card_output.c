@@ -133,7 +133,7 @@ static void test_reader_refuses_bad_arguments(void **state)
     uint8_t key[16] = {0};
     struct ag_card_read out;
     memset(&out, 0x55, sizeof out);
-    assert_int_equal(ag_reader_read_card(NULL, key, sizeof key, 1000, &out), CF_EINVAL);
+    assert_int_equal(ag_reader_read_card(NULL, key, sizeof key, 1000, NULL, &out), CF_EINVAL);
     assert_int_equal(out.card.method, CF_CARD_NONE); /* cleared on every error */
     assert_int_equal(out.card.token[0], '\0');
     ag_reader_close(NULL);

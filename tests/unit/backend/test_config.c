@@ -18,9 +18,9 @@
 static struct be_config config;
 static char err[512];
 
-static const char *const env_vars[] = {"CAREFACT_DB",       "CAREFACT_LISTEN",  "CAREFACT_SQL_DIR",
-                                       "CAREFACT_TLS_CERT", "CAREFACT_TLS_KEY", "CAREFACT_THREADS",
-                                       "CAREFACT_BODY_MAX"};
+static const char *const env_vars[] = {
+    "CAREFACT_DB",      "CAREFACT_LISTEN",  "CAREFACT_SQL_DIR",  "CAREFACT_TLS_CERT",
+    "CAREFACT_TLS_KEY", "CAREFACT_THREADS", "CAREFACT_BODY_MAX", "CAREFACT_EMV_CA_KEYS"};
 
 /* Defaults, and none of carefactd's variables in the environment. */
 static int setup(void **state)
@@ -279,6 +279,56 @@ static void test_environment(void **state)
 
 /* main.c's order: defaults, then the file, then the environment, then flags; each
  * later source overrides only what it sets. */
+/* The EMV CA key file (--emv-ca-keys, issue 14): keys and comments read; a bad line,
+ * a key twice or an unreadable file stops start-up with a message naming it. */
+static int load_keys(const char *text)
+{
+    FILE *f = fmemopen((void *)text, strlen(text), "r");
+    assert_non_null(f);
+    int rc = be_config_load_ca_keys_stream(&config, f, "ca.keys", err, sizeof err);
+    fclose(f);
+    return rc;
+}
+
+static void test_ca_keys(void **state)
+{
+    (void)state;
+    char mod[257], text[1400];
+    memset(mod, 'C', 256);
+    mod[256] = '\0';
+    assert_int_equal(
+        be_config_set(&config, "emv-ca-keys", "/etc/carefact/ca.keys", err, sizeof err), 0);
+    assert_string_equal(config.emv_ca_keys, "/etc/carefact/ca.keys");
+    snprintf(text, sizeof text,
+             "# Mir test keys\n\nA000000658 92 %s 03\n  a000000003 92 %s 010001\n", mod, mod);
+    assert_int_equal(load_keys(text), 0);
+    assert_int_equal(config.ca_key_count, 2);
+    assert_int_equal(config.ca_keys[1].index, 0x92);
+    assert_int_equal(config.ca_keys[1].exponent_len, 3);
+
+    snprintf(text, sizeof text, "# ok\nA000000658 92 %s 03\nA000000658 93 %s 07\n", mod, mod);
+    assert_int_equal(load_keys(text), -1);
+    assert_string_equal(err, "ca.keys line 3: exponent must be 03 or 010001 (expected RID INDEX "
+                             "MODULUS_HEX EXPONENT_HEX)");
+    snprintf(text, sizeof text, "A000000658 92 %s 03\nA000000658 92 %s 03\n", mod, mod);
+    assert_int_equal(load_keys(text), -1);
+    assert_string_equal(err, "ca.keys line 2: this RID and index are listed twice");
+    assert_int_equal(load_keys("A0000006 92 CC 03\n"), -1);
+    assert_string_equal(err, "ca.keys line 1: RID must be 5 bytes in hex (expected RID INDEX "
+                             "MODULUS_HEX EXPONENT_HEX)");
+
+    assert_int_equal(be_config_set(&config, "emv-ca-keys", "/nonexistent/ca.keys", err, sizeof err),
+                     0);
+    assert_int_equal(be_config_load_ca_keys(&config, err, sizeof err), -1);
+    assert_non_null(strstr(err, "cannot open the EMV CA key file /nonexistent/ca.keys"));
+    config.emv_ca_keys[0] = '\0'; /* no file: no keys, no error */
+    assert_int_equal(be_config_load_ca_keys(&config, err, sizeof err), 0);
+    assert_int_equal(config.ca_key_count, 0);
+    setenv("CAREFACT_EMV_CA_KEYS", "/srv/ca.keys", 1);
+    assert_int_equal(be_config_load_env(&config, err, sizeof err), 0);
+    assert_string_equal(config.emv_ca_keys, "/srv/ca.keys");
+}
+
 static void test_later_source_wins(void **state)
 {
     (void)state;
@@ -304,6 +354,7 @@ int main(void)
         cmocka_unit_test_setup(test_file_on_disk, setup),
         cmocka_unit_test_setup(test_environment, setup),
         cmocka_unit_test_setup(test_later_source_wins, setup),
+        cmocka_unit_test_setup(test_ca_keys, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -211,6 +211,53 @@ static void expect_round_trip(const struct cf_event *ev, const uint8_t *prev)
 
 /* ==== The COPY line ==== */
 
+/* The verdict's columns after the event's (ingest's COPY, issue 14): all NULL without a
+ * proof; with one, kind, level, failure, CA index and the two digests as bytea. */
+static void test_copy_verdict_columns(void **state)
+{
+    (void)state;
+    static struct cf_event ev;
+    uint8_t digest[CF_DIGEST_LEN] = {0};
+    struct be_buf line;
+    sample_event(&ev, CF_EV_VISIT_STARTED);
+    be_buf_init(&line, 1 << 16);
+    assert_int_equal(
+        be_event_copy_row_verdict(&ev, digest, (const uint8_t *)"0123456789abcdef", NULL, &line),
+        0);
+    const char *none = "\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\n";
+    assert_string_equal(line.data + line.len - strlen(none), none);
+    be_buf_cleanup(&line);
+
+    struct be_card_verdict v = {.present = true,
+                                .kind = "cda",
+                                .level = "none",
+                                .failure = "reused_signature",
+                                .ca_index = 146,
+                                .has_sdad_digest = true};
+    memset(v.sdad_digest, 0xab, sizeof v.sdad_digest);
+    memset(v.body_digest, 0x01, sizeof v.body_digest);
+    be_buf_init(&line, 1 << 16);
+    assert_int_equal(
+        be_event_copy_row_verdict(&ev, digest, (const uint8_t *)"0123456789abcdef", &v, &line), 0);
+    char want[300];
+    snprintf(want, sizeof want, "\tcda\tnone\treused_signature\t146\t\\\\x%s\t\\\\x%s\n",
+             "abababababababababababababababababababababababababababababababab",
+             "0101010101010101010101010101010101010101010101010101010101010101");
+    assert_string_equal(line.data + line.len - strlen(want), want);
+    be_buf_cleanup(&line);
+    /* a proof that holds: no failure, no SDAD (SDA), no CA index */
+    v.failure = NULL;
+    v.has_sdad_digest = false;
+    v.ca_index = -1;
+    v.kind = "sda";
+    v.level = "static";
+    be_buf_init(&line, 1 << 16);
+    assert_int_equal(
+        be_event_copy_row_verdict(&ev, digest, (const uint8_t *)"0123456789abcdef", &v, &line), 0);
+    assert_non_null(strstr(line.data, "\tsda\tstatic\t\\N\t\\N\t\\N\t\\\\x0101"));
+    be_buf_cleanup(&line);
+}
+
 static void test_copy_line_exact(void **state)
 {
     (void)state;
@@ -483,6 +530,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_copy_line_exact),
+        cmocka_unit_test(test_copy_verdict_columns),
         cmocka_unit_test(test_copy_escapes),
         cmocka_unit_test(test_copy_refusals),
         cmocka_unit_test(test_round_trip_every_kind),

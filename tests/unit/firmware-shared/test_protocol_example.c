@@ -114,6 +114,65 @@ static void example_events(struct cf_event ev[EX_EVENT_COUNT])
         assert_int_equal(cf_event_validate(&ev[i], NULL), 0);
 }
 
+/* Section 13.8: event 1 again, now with a DDA proof, so it encodes as version 2. The
+ * proof's certificate and signature bytes are short placeholders of the right kind
+ * (the example shows the encoding; real ones are 64..248 bytes and verify). The DDOL is
+ * the default 9F37 04, so the terminal data is the challenge itself. */
+static void example_proof_event(struct cf_event *out, uint8_t challenge[CF_CHALLENGE_LEN])
+{
+    struct cf_event ev[EX_EVENT_COUNT];
+    example_events(ev);
+    *out = ev[0];
+    assert_int_equal(
+        cf_card_challenge(out->device_id, out->seq, out->prev_digest, out->visit_id, challenge), 0);
+    static const struct {
+        const char *name, *hex;
+    } fields[] = {
+        {"aid", "a0000006581010"},
+        {"aip", "3800"},
+        {"ca_index", "f1"},
+        {"issuer_cert", "6a02220220ffff12290000010101b0bc"},
+        {"issuer_exp", "03"},
+        {"issuer_rem", "c0ffee"},
+        {"icc_cert", "6a04220220000000000004ffff1229bc"},
+        {"icc_exp", "03"},
+        {"icc_rem", ""},
+        {"static_data", "5f24032912319f0702ff003800"},
+        {"ssad", ""},
+        {"sdad", "6a0501049a3c5e77000000000000bc"},
+        {"ddol", "9f3704"},
+        {"terminal_data", ""},
+        {"tx_data", ""},
+    };
+    struct cf_card_proof *p = &out->card.proof;
+    p->kind = CF_PROOF_DDA;
+    for (size_t i = 0; i < CF_PROOF_FIELDS; i++) {
+        uint8_t *data;
+        size_t *len, cap;
+        assert_string_equal(cf_card_proof_field_mut(p, i, &data, &len, &cap), fields[i].name);
+        assert_int_equal(cf_hex_decode(fields[i].hex, strlen(fields[i].hex), data, cap, len), 0);
+    }
+    memcpy(p->terminal_data.data, challenge, CF_CHALLENGE_LEN);
+    p->terminal_data.len = CF_CHALLENGE_LEN;
+    assert_int_equal(cf_event_validate(out, NULL), 0);
+}
+
+/* "carefact.card-challenge.v1" NUL || device id || seq (8) || prev || visit id. */
+static size_t challenge_input(const struct cf_event *ev, uint8_t out[128])
+{
+    static const char domain[] = "carefact.card-challenge.v1";
+    size_t o = sizeof domain;
+    memcpy(out, domain, sizeof domain);
+    memcpy(out + o, ev->device_id, CF_UUID_LEN);
+    o += CF_UUID_LEN;
+    for (int i = 7; i >= 0; i--)
+        out[o++] = (uint8_t)(ev->seq >> (8 * i));
+    memcpy(out + o, ev->prev_digest, CF_DIGEST_LEN);
+    o += CF_DIGEST_LEN;
+    memcpy(out + o, ev->visit_id, CF_UUID_LEN);
+    return o + CF_UUID_LEN;
+}
+
 static void example_public_key(uint8_t public_key[CF_ED25519_KEY_LEN])
 {
     uint8_t seed[CF_ED25519_KEY_LEN];
@@ -312,32 +371,39 @@ static void test_key_and_token(void **state)
     assert_doc_text("text", "card-token", token);
 }
 
-static void check_event(const struct cf_event *ev, int number)
+static void check_event_named(const struct cf_event *ev, const char *number, const char *domain)
 {
     char name[48];
     uint8_t bytes[4096], digest[CF_DIGEST_LEN], doc[4096], doc_digest[CF_DIGEST_LEN];
     long len = cf_event_encode(ev, bytes, sizeof bytes);
     assert_true(len > 0);
-    snprintf(name, sizeof name, "event-%d-canonical", number);
+    snprintf(name, sizeof name, "event-%s-canonical", number);
     assert_doc_hex(name, bytes, (size_t)len);
     assert_int_equal(cf_event_digest(ev, digest), 0);
-    snprintf(name, sizeof name, "event-%d-digest", number);
+    snprintf(name, sizeof name, "event-%s-digest", number);
     assert_doc_hex(name, digest, sizeof digest);
 
     /* From the document's bytes alone: SHA-256 over the domain and the encoding. */
-    snprintf(name, sizeof name, "event-%d-canonical", number);
+    snprintf(name, sizeof name, "event-%s-canonical", number);
     size_t n = doc_hex(name, doc, sizeof doc);
-    snprintf(name, sizeof name, "event-%d-digest", number);
+    snprintf(name, sizeof name, "event-%s-digest", number);
     assert_int_equal(doc_hex(name, doc_digest, sizeof doc_digest), CF_DIGEST_LEN);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned int out_len = 0;
     assert_non_null(md);
     assert_int_equal(EVP_DigestInit_ex(md, EVP_sha256(), NULL), 1);
-    assert_int_equal(EVP_DigestUpdate(md, "carefact.event.v1", sizeof "carefact.event.v1"), 1);
+    assert_int_equal(EVP_DigestUpdate(md, domain, strlen(domain) + 1), 1);
     assert_int_equal(EVP_DigestUpdate(md, doc, n), 1);
     assert_int_equal(EVP_DigestFinal_ex(md, digest, &out_len), 1);
     EVP_MD_CTX_free(md);
     assert_memory_equal(digest, doc_digest, CF_DIGEST_LEN);
+}
+
+static void check_event(const struct cf_event *ev, int number)
+{
+    char n[16];
+    snprintf(n, sizeof n, "%d", number);
+    check_event_named(ev, n, "carefact.event.v1");
 }
 
 static void test_events(void **state)
@@ -355,6 +421,44 @@ static void test_events(void **state)
     assert_memory_equal(ev[1].prev_digest, d, CF_DIGEST_LEN);
     assert_int_equal(doc_hex("event-2-digest", d, sizeof d), CF_DIGEST_LEN);
     assert_memory_equal(ev[2].prev_digest, d, CF_DIGEST_LEN);
+}
+
+/* 13.8: the challenge and an event with a proof (version 2), from the code and from
+ * the document's bytes alone; the document's JSON parses to the same digest. */
+static void test_proof_event(void **state)
+{
+    (void)state;
+    struct cf_event *ev = malloc(sizeof *ev), *back = malloc(sizeof *back);
+    uint8_t challenge[CF_CHALLENGE_LEN], input[128], doc_in[128], hash[SHA256_DIGEST_LENGTH];
+    uint8_t domain[] = "carefact.event.v2", digest[CF_DIGEST_LEN];
+    struct cf_error_detail d = {0};
+    assert_non_null(ev);
+    assert_non_null(back);
+    example_proof_event(ev, challenge);
+    assert_doc_hex("challenge-input", input, challenge_input(ev, input));
+    assert_doc_hex("challenge", challenge, sizeof challenge);
+    size_t n = doc_hex("challenge-input", doc_in, sizeof doc_in);
+    SHA256(doc_in, n, hash);
+    assert_memory_equal(hash, challenge, CF_CHALLENGE_LEN);
+    assert_doc_hex("digest-domain-v2", domain, sizeof domain);
+    check_event_named(ev, "v2", "carefact.event.v2");
+    cJSON *json = cf_event_to_json(ev);
+    char *text = cJSON_PrintUnformatted(json);
+    assert_doc_text("json", "event-v2-json", text);
+    char *doc = doc_block("json", "event-v2-json");
+    cJSON *parsed = cJSON_Parse(doc);
+    int rc = cf_event_from_json(parsed, ev->device_id, "", back, &d);
+    if (rc)
+        fail_msg("the document's event is refused: %s (%s)", d.message, d.field);
+    assert_int_equal(cf_event_digest(back, digest), 0);
+    assert_int_equal(doc_hex("event-v2-digest", hash, sizeof hash), CF_DIGEST_LEN);
+    assert_memory_equal(digest, hash, CF_DIGEST_LEN);
+    cJSON_Delete(parsed);
+    cJSON_Delete(json);
+    free(doc);
+    free(text);
+    free(back);
+    free(ev);
 }
 
 static void test_seal(void **state)
@@ -505,12 +609,30 @@ static void print_id(const uint8_t id[CF_UUID_LEN], const char *what)
 
 /* Annotated, field by field, in the order of cf_event_encode (the test above checks
  * the result byte for byte against the encoder). */
-static void print_event(const struct cf_event *ev, int number)
+static void print_proof(const struct cf_card_proof *p)
 {
     char c[160];
-    const uint8_t version = 1, present = ev->location.present;
-    printf("```hex event-%d-canonical\n", number);
-    print_hex_line(&version, 1, "version 1");
+    snprintf(c, sizeof c, "proof.kind %d = %s", (int)p->kind, cf_proof_kind_name(p->kind));
+    print_u64((uint64_t)p->kind, c);
+    for (size_t i = 0; i < CF_PROOF_FIELDS; i++) {
+        const uint8_t *data;
+        size_t len, cap;
+        const char *name = cf_card_proof_field(p, i, &data, &len, &cap);
+        snprintf(c, sizeof c, "proof.%s: length %zu", name, len);
+        print_u32((uint32_t)len, c);
+        if (len) {
+            snprintf(c, sizeof c, "proof.%s", name);
+            print_hex_line(data, len, c);
+        }
+    }
+}
+
+static void print_event_named(const struct cf_event *ev, const char *number)
+{
+    char c[160];
+    const uint8_t version = ev->card.proof.kind ? 2 : 1, present = ev->location.present;
+    printf("```hex event-%s-canonical\n", number);
+    print_hex_line(&version, 1, version == 2 ? "version 2 (the event has a proof)" : "version 1");
     print_id(ev->device_id, "device_id");
     snprintf(c, sizeof c, "seq %llu", (unsigned long long)ev->seq);
     print_u64(ev->seq, c);
@@ -556,12 +678,52 @@ static void print_event(const struct cf_event *ev, int number)
     print_u64((uint64_t)ev->reason, c);
     snprintf(c, sizeof c, "cancelled_by %d", (int)ev->cancelled_by);
     print_u64((uint64_t)ev->cancelled_by, c);
+    if (version == 2)
+        print_proof(&ev->card.proof);
     printf("```\n\n");
     uint8_t digest[CF_DIGEST_LEN];
     cf_event_digest(ev, digest);
-    printf("```hex event-%d-digest\n", number);
+    printf("```hex event-%s-digest\n", number);
     print_hex_line(digest, CF_DIGEST_LEN, NULL);
     printf("```\n\n");
+}
+
+static void print_event(const struct cf_event *ev, int number)
+{
+    char n[16];
+    snprintf(n, sizeof n, "%d", number);
+    print_event_named(ev, n);
+}
+
+static void print_proof_example(void)
+{
+    struct cf_event *ev = malloc(sizeof *ev);
+    uint8_t challenge[CF_CHALLENGE_LEN], input[128];
+    if (!ev)
+        return;
+    example_proof_event(ev, challenge);
+    size_t n = challenge_input(ev, input);
+    printf("```hex challenge-input\n");
+    print_hex_line(input, sizeof "carefact.card-challenge.v1",
+                   "\"carefact.card-challenge.v1\" NUL");
+    print_id(ev->device_id, "device_id");
+    print_u64(ev->seq, "seq");
+    print_hex_line(ev->prev_digest, CF_DIGEST_LEN, "prev");
+    print_id(ev->visit_id, "visit_id");
+    printf("```\n\n```hex challenge\n");
+    (void)n;
+    print_hex_line(challenge, sizeof challenge, NULL);
+    printf("```\n\n```hex digest-domain-v2\n");
+    print_hex_line((const uint8_t *)"carefact.event.v2", sizeof "carefact.event.v2",
+                   "\"carefact.event.v2\" NUL");
+    printf("```\n\n");
+    print_event_named(ev, "v2");
+    cJSON *json = cf_event_to_json(ev);
+    char *text = cJSON_PrintUnformatted(json);
+    printf("```json event-v2-json\n%s\n```\n\n", text);
+    free(text);
+    cJSON_Delete(json);
+    free(ev);
 }
 
 static void print_request(const char *name, const char *method, const char *path, const char *body)
@@ -620,6 +782,7 @@ static void print_example(void)
     print_request("request-reference", "GET", reference_path, "");
     free(json);
     cf_batch_cleanup(&batch);
+    print_proof_example();
 }
 
 static int load_doc(void **state)
@@ -646,7 +809,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_and_token), cmocka_unit_test(test_events),
         cmocka_unit_test(test_seal),          cmocka_unit_test(test_batch_body),
-        cmocka_unit_test(test_requests),
+        cmocka_unit_test(test_requests),      cmocka_unit_test(test_proof_event),
     };
     return cmocka_run_group_tests(tests, load_doc, free_doc);
 }
