@@ -40,6 +40,13 @@ allowed=(
     # login throttling (sql/0012): hashes of login texts and client addresses, written
     # before anyone is known (no provider to scope by); no provider's data
     "login_throttle"
+    # the region's offices (sql/0019): where applications are taken in and decided; the
+    # public form lists them; no provider's or applicant's data
+    "offices"
+    # the region's calendar of holidays and transferred working days (sql/0019)
+    "calendar_days"
+    # the legal transitions of an application (sql/0019): rules, not data
+    "application_transitions"
 )
 allowed_sql=$(printf "'%s'," "${allowed[@]}")
 allowed_sql=${allowed_sql%,}
