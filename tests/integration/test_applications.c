@@ -371,6 +371,58 @@ static void test_bad_input(void **state)
     assert_int_equal(cf_harness_sql_long(&harness, "SELECT count(*) FROM applications"), before);
 }
 
+/* One request with extra headers that must answer want (a session when who is set). */
+static void expect_status(struct cf_session *who, const char *method, const char *path,
+                          const char *body, size_t len, const char *header, long want)
+{
+    char cookie[200], token[120];
+    const char *headers[4] = {NULL, NULL, NULL, NULL};
+    size_t n = 0;
+    if (who) {
+        snprintf(cookie, sizeof cookie, "Cookie: %s", who->cookie);
+        snprintf(token, sizeof token, "X-CSRF-Token: %s", who->csrf);
+        headers[n++] = cookie;
+        headers[n++] = token;
+    }
+    if (header)
+        headers[n++] = header;
+    struct cf_http_reply reply;
+    harness.session = NULL;
+    assert_int_equal(cf_http_with(&harness, method, path, body, len, headers, &reply), 0);
+    if (reply.status != want)
+        fail_msg("%s %s: %ld, want %ld: %s", method, path, reply.status, want, reply.body);
+    cf_http_reply_cleanup(&reply);
+}
+
+/* The edge's answers on every application route: malformed JSON 400, not JSON 415, a
+ * body over the route's cap 413 before it is read (a GET takes none). */
+static void test_edges(void **state)
+{
+    (void)state;
+    static const char *const posts[] = {
+        "/api/v1/public/applications", "/api/v1/public/applications/status", "/api/v1/applications",
+        "/api/v1/applications/0f000000-0000-4000-8000-000000000001/transitions"};
+    size_t big = 20 * 1024;
+    char *large = malloc(big + 1);
+    assert_non_null(large);
+    memset(large, ' ', big);
+    large[0] = '{';
+    large[big - 1] = '}';
+    large[big] = '\0';
+    for (size_t i = 0; i < sizeof posts / sizeof posts[0]; i++) {
+        struct cf_session *who = strstr(posts[i], "/public/") ? NULL : &lead_a;
+        expect_status(who, "POST", posts[i], "{not json", 9, NULL, 400);
+        expect_status(who, "POST", posts[i], "{}", 2, "Content-Type: text/plain", 415);
+        expect_status(who, "POST", posts[i], large, big, NULL, 413);
+    }
+    free(large);
+    expect_status(NULL, "GET", "/api/v1/offices", "{}", 2, NULL, 413);
+    /* the front office's form has its own rules: a channel, never "web" */
+    cf_api_expect_problem(as(&intake_a, "POST", "/api/v1/applications",
+                             "{\"channel\":\"web\",\"applicant_name\":\"X\"}", 422),
+                          "validation", "channel");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_offices_see_their_own),
         cmocka_unit_test(test_overdue_and_pages),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_edges),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
