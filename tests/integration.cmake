@@ -59,6 +59,12 @@ cf_add_server_test(NAME integration.backend.comment_limit LABEL integration TIME
 cf_add_server_test(NAME integration.backend.flags LABEL integration TIMEOUT 240 CONTRACT
                    SOURCE integration/test_flags.c)
 
+# Applications (issue 15): the citizen's form and status page, intake, check, return with
+# a reason, assessment and decision, legal transitions by role, working-day deadlines, the
+# journal, offices seeing their own.
+cf_add_server_test(NAME integration.backend.applications LABEL integration TIMEOUT 180 CONTRACT
+                   SOURCE integration/test_applications.c)
+
 # The HTTP edge: body caps and roles checked before the body is read, bad query values
 # (class 22, cursors) answered 400 not 503, per-route caps.
 cf_add_server_test(NAME integration.backend.edge LABEL integration TIMEOUT 180

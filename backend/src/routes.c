@@ -2,6 +2,7 @@
  * route fragment (its routes, roles and body caps). `carefactd routes` prints the
  * routes in this order; a test compares them with the paths of api/openapi.yaml so
  * the contract and the server cannot drift apart. A new module adds one line here. */
+#include "be/applications.h"
 #include "be/audit.h"
 #include "be/corrections.h"
 #include "be/devices.h"
@@ -29,6 +30,7 @@ static const struct be_module *const modules[] = {
     &be_figures_module, /* /api/v1/figures */
     &be_register_module, /* the payment register */
     &be_corrections_module, /* corrections and the recipient's statement */
+    &be_applications_module, /* applications: the public form, intake, decision */
 };
 
 const struct be_route_table be_route_table = {modules, sizeof modules / sizeof modules[0]};

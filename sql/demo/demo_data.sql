@@ -14,6 +14,17 @@ VALUES (md5('demo:provider:1')::uuid, md5('demo:region')::uuid, 'КЦСОН «З
        (md5('demo:provider:2')::uuid, md5('demo:region')::uuid, 'КЦСОН Сокольского округа')
 ON CONFLICT (id) DO NOTHING;
 
+-- Where applications are taken in (issue 15): a multifunctional centre, a village's
+-- authorised person, and the department's back office.
+INSERT INTO offices (id, region_id, kind, name, address)
+VALUES (md5('demo:office:1')::uuid, md5('demo:region')::uuid, 'mfc', 'МФЦ «Мои документы», г. Вологда',
+        'г. Вологда, ул. Предтеченская, д. 19'),
+       (md5('demo:office:2')::uuid, md5('demo:region')::uuid, 'authorised',
+        'Уполномоченный по соцвопросам, д. Кубенское', 'д. Кубенское, ул. Центральная, д. 3'),
+       (md5('demo:office:back')::uuid, md5('demo:region')::uuid, 'back_office',
+        'Департамент социальной защиты населения', 'г. Вологда, ул. Герцена, д. 27')
+ON CONFLICT (id) DO NOTHING;
+
 INSERT INTO workers (id, provider_id, full_name)
 SELECT md5('demo:worker:' || n)::uuid, md5('demo:provider:' || (CASE WHEN n <= 3 THEN 1 ELSE 2 END))::uuid,
        (ARRAY['Смирнова Ольга Викторовна', 'Кузнецова Татьяна Ивановна', 'Попова Елена Сергеевна',

@@ -1,6 +1,7 @@
-/* Fuzz target: the bodies people send to carefactd's review routes, through the same
- * readers the handlers use. The first byte picks the reader (a correction, a visit
- * exception's or a card binding's resolution, a register's return or submit); the
+/* Fuzz target: the bodies people send to carefactd's review and application routes,
+ * through the same readers the handlers use. The first byte picks the reader (a
+ * correction, a visit exception's or a card binding's resolution, a register's return or
+ * submit; an application's public or office form, a transition, a status lookup); the
  * rest is the body. An accepted body must come out as the handler will use it
  * (canonical JSON value, a known action, plain text within its cap); a refusal must be
  * one of the documented codes with a sentence for the person. */
@@ -10,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "be/applications.h"
 #include "be/corrections.h"
 #include "be/register.h"
 #include "be/review.h"
@@ -94,6 +96,62 @@ static void register_change(const char *body, size_t len, bool wants_reason)
         abort();
 }
 
+static bool one_of(const char *value, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(value, *list) == 0)
+            return true;
+    return false;
+}
+
+static void application_form(const char *body, size_t len, enum be_application_source source)
+{
+    static struct be_application_form f; /* 20 KB: off the fuzzer's stack */
+    static const char *const office_channels[] = {"office", "phone", "post", NULL};
+    struct cf_error_detail d = {0};
+    int rc = be_application_read(body, len, source, "2026-12-06", &f, &d);
+    if (rc) {
+        check_refusal(rc, &d);
+        return;
+    }
+    if (source == BE_APP_PUBLIC ? strcmp(f.channel, "web") != 0
+                                : !one_of(f.channel, office_channels))
+        abort();
+    if (strlen(f.applicant_birth_date) != 10 || strcmp(f.applicant_birth_date, "2026-12-06") > 0)
+        abort();
+    check_text(f.applicant_name, BE_APP_NAME_MAX, 1);
+    check_text(f.applicant_address, BE_APP_ADDRESS_MAX, 1);
+    check_text(f.details, BE_APP_DETAILS_MAX, 0);
+}
+
+static void application_move(const char *body, size_t len)
+{
+    static struct be_application_move m;
+    struct cf_error_detail d = {0};
+    int rc = be_application_move_read(body, len, &m, &d);
+    if (rc) {
+        check_refusal(rc, &d);
+        return;
+    }
+    if (!m.to[0] || strcmp(m.to, "draft") == 0)
+        abort();
+    check_text(m.reason, BE_APP_REASON_MAX, 0);
+}
+
+static void application_lookup(const char *body, size_t len)
+{
+    struct be_application_lookup l;
+    struct cf_error_detail d = {0};
+    int rc = be_application_lookup_read(body, len, &l, &d);
+    if (rc) {
+        check_refusal(rc, &d);
+        return;
+    }
+    if (strlen(l.code) != BE_APP_CODE_DIGITS || strspn(l.code, "0123456789") != strlen(l.code) ||
+        l.number[4] != '-')
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 1 << 17)
@@ -103,7 +161,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!body)
         return 0;
     memcpy(body, data + 1, size - 1);
-    switch (data[0] % 5) {
+    switch (data[0] % 9) {
     case 0:
         correction(body, size - 1);
         break;
@@ -116,8 +174,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 3:
         register_change(body, size - 1, true);
         break;
-    default:
+    case 4:
         register_change(body, size - 1, false);
+        break;
+    case 5:
+        application_form(body, size - 1, BE_APP_PUBLIC);
+        break;
+    case 6:
+        application_form(body, size - 1, BE_APP_OFFICE);
+        break;
+    case 7:
+        application_move(body, size - 1);
+        break;
+    default:
+        application_lookup(body, size - 1);
     }
     free(body);
     return 0;

@@ -44,6 +44,13 @@ allowed=(
     # the event they came with, nothing of a provider's data; a replayed signature must be
     # found whichever provider's terminal sent it first, which a provider's scope would hide
     "card_sdads"
+    # the region's offices (sql/0019): where applications are taken in and decided; the
+    # public form lists them; no provider's or applicant's data
+    "offices"
+    # the region's calendar of holidays and transferred working days (sql/0019)
+    "calendar_days"
+    # the legal transitions of an application (sql/0019): rules, not data
+    "application_transitions"
 )
 allowed_sql=$(printf "'%s'," "${allowed[@]}")
 allowed_sql=${allowed_sql%,}

@@ -65,6 +65,13 @@ static int group_setup(void **state)
         cf_harness_account(&harness, "mgr1", "manager", provider1, NULL, PASSWORD) ||
         cf_harness_account(&harness, "wrk1", "worker", provider1, worker1, PASSWORD))
         return -1;
+    char office[40], back[40];
+    sql_text("SELECT md5('demo:office:1')::uuid", office, sizeof office);
+    sql_text("SELECT md5('demo:office:back')::uuid", back, sizeof back);
+    if (cf_harness_staff_account(&harness, "intake1", "intake", office, PASSWORD) ||
+        cf_harness_staff_account(&harness, "lead1", "intake_lead", office, PASSWORD) ||
+        cf_harness_staff_account(&harness, "case1", "caseworker", back, PASSWORD))
+        return -1;
     return 0;
 }
 
@@ -541,14 +548,28 @@ static void test_device_signatures(void **state)
  * here, not read from the server, and the server's list of routes must be exactly its
  * list. */
 
-enum who { NOBODY, EXPIRED, DEVICE, ADMIN, AUTHORITY, MANAGER, WORKER, WHO_COUNT };
-static const char *const who_names[WHO_COUNT] = {"anonymous", "expired", "device", "admin",
-                                                 "authority", "manager", "worker"};
-static const char *const who_logins[WHO_COUNT] = {NULL,    "mgr1", NULL,  "admin1",
-                                                  "auth1", "mgr1", "wrk1"};
+enum who {
+    NOBODY,
+    EXPIRED,
+    DEVICE,
+    ADMIN,
+    AUTHORITY,
+    MANAGER,
+    WORKER,
+    INTAKE,
+    INTAKE_LEAD,
+    CASEWORKER,
+    WHO_COUNT
+};
+static const char *const who_names[WHO_COUNT] = {"anonymous",   "expired",   "device", "admin",
+                                                 "authority",   "manager",   "worker", "intake",
+                                                 "intake_lead", "caseworker"};
+static const char *const who_logins[WHO_COUNT] = {NULL,   "mgr1", NULL,      "admin1", "auth1",
+                                                  "mgr1", "wrk1", "intake1", "lead1",  "case1"};
 #define A(x) (1u << (x))
 #define PEOPLE (A(ADMIN) | A(AUTHORITY) | A(MANAGER) | A(WORKER))
-#define ANYONE (PEOPLE | A(NOBODY) | A(EXPIRED) | A(DEVICE))
+#define STAFF (A(INTAKE) | A(INTAKE_LEAD) | A(CASEWORKER)) /* applications (issue 15) */
+#define ANYONE (PEOPLE | STAFF | A(NOBODY) | A(EXPIRED) | A(DEVICE))
 #define OVERSEE (A(ADMIN) | A(AUTHORITY) | A(MANAGER))
 
 /* Who may use each route, and what the route answers when it works. */
@@ -560,8 +581,8 @@ static const struct route_spec {
     {"GET /healthz", ANYONE, 200},
     {"GET /metrics", ANYONE, 200},
     {"POST /api/v1/session", ANYONE, 201}, /* the password proves */
-    {"GET /api/v1/session", PEOPLE, 200},
-    {"DELETE /api/v1/session", PEOPLE, 204},
+    {"GET /api/v1/session", PEOPLE | STAFF, 200},
+    {"DELETE /api/v1/session", PEOPLE | STAFF, 204},
     {"GET /api/v1/audit", A(ADMIN) | A(AUTHORITY), 200},
     {"POST /api/v1/devices", ANYONE, 201}, /* the one-time code proves */
     {"GET /api/v1/devices", OVERSEE, 200},
@@ -590,6 +611,15 @@ static const struct route_spec {
     {"POST /api/v1/registers/{id}/submit", A(ADMIN) | A(MANAGER), 200},
     {"POST /api/v1/registers/{id}/approve", A(ADMIN) | A(AUTHORITY), 200},
     {"POST /api/v1/registers/{id}/return", A(ADMIN) | A(AUTHORITY), 200},
+    /* applications (issue 15): the citizen's routes are public; the front office files in
+     * its own office; each staff role makes the transitions of its step */
+    {"GET /api/v1/offices", ANYONE, 200},
+    {"POST /api/v1/public/applications", ANYONE, 201},
+    {"POST /api/v1/public/applications/status", ANYONE, 200},
+    {"POST /api/v1/applications", A(ADMIN) | A(INTAKE) | A(INTAKE_LEAD), 201},
+    {"GET /api/v1/applications", STAFF | A(ADMIN) | A(AUTHORITY), 200},
+    {"GET /api/v1/applications/{id}", STAFF | A(ADMIN) | A(AUTHORITY), 200},
+    {"POST /api/v1/applications/{id}/transitions", STAFF | A(ADMIN), 200},
 };
 #define ROUTE_COUNT (sizeof expected / sizeof expected[0])
 
@@ -607,7 +637,7 @@ static const struct route_spec *spec_of(const char *route)
 static struct {
     struct cf_session sessions[WHO_COUNT];
     struct cf_terminal device;
-    char recipient[40], visit[40], first_month[16];
+    char recipient[40], visit[40], first_month[16], office[40];
 } m;
 
 /* A new ended visit of worker 1 (provider 1) that left early: its own exception
@@ -668,6 +698,35 @@ static void submitted_register(char out[16])
              "submitted_by = 'matrix'",
              provider1, out);
     assert_int_equal(cf_harness_sql(&harness, sql), 0);
+}
+
+/* A new application of demo office 1 filed on the public form, then put in state (by
+ * the owner: the matrix tests who may call, not the workflow). Its id, number and code
+ * into the buffers that are not NULL. */
+static void fresh_application(const char *state, char id[40], char number[24], char code[16])
+{
+    char body[600], sql[300];
+    struct cf_http_reply reply;
+    snprintf(body, sizeof body,
+             "{\"office_id\":\"%s\",\"applicant_name\":\"Матрица Заявитель\","
+             "\"applicant_birth_date\":\"1940-01-01\",\"applicant_address\":\"д. 1\","
+             "\"category\":\"elderly\",\"purpose\":\"home_care\",\"consent\":true}",
+             m.office);
+    assert_int_equal(call(NULL, false, "POST", "/api/v1/public/applications", body, &reply), 201);
+    cJSON *filed = cJSON_Parse(reply.body);
+    const cJSON *app = cJSON_GetObjectItem(filed, "application");
+    const char *app_id = cJSON_GetObjectItem(app, "id")->valuestring;
+    if (id)
+        snprintf(id, 40, "%s", app_id);
+    if (number)
+        snprintf(number, 24, "%s", cJSON_GetObjectItem(app, "number")->valuestring);
+    if (code)
+        snprintf(code, 16, "%s", cJSON_GetObjectItem(filed, "code")->valuestring);
+    snprintf(sql, sizeof sql, "UPDATE applications SET state = '%s' WHERE id = '%s'", state,
+             app_id);
+    assert_int_equal(cf_harness_sql(&harness, sql), 0);
+    cJSON_Delete(filed);
+    cf_http_reply_cleanup(&reply);
 }
 
 /* One call: the path and body a working call of this route needs, with the resources
@@ -750,6 +809,35 @@ static void prepare(const char *method, const char *pattern, enum who w, struct 
         snprintf(query, sizeof query, "?group=worker");
     } else if (strcmp(pattern, "/api/v1/registers/{id}") == 0) {
         snprintf(id, sizeof id, "%.7s.%s", m.first_month, provider1);
+    } else if (strcmp(pattern, "/api/v1/applications/{id}") == 0) {
+        fresh_application("submitted", id, NULL, NULL);
+    } else if (strcmp(pattern, "/api/v1/applications/{id}/transitions") == 0) {
+        /* each role's own step: the intake submits a draft, the lead verifies, the
+         * caseworker takes a verified one for assessment (admin: any) */
+        const char *from = w == INTAKE ? "draft" : w == CASEWORKER ? "verified" : "submitted";
+        const char *to = w == INTAKE ? "submitted" : w == CASEWORKER ? "assessment" : "verified";
+        fresh_application(from, id, NULL, NULL);
+        snprintf(p->body, sizeof p->body, "{\"to\":\"%s\"}", to);
+        snprintf(p->after, sizeof p->after, "SELECT state = '%s' FROM applications WHERE id = '%s'",
+                 from, id);
+    } else if (strcmp(pattern, "/api/v1/public/applications/status") == 0) {
+        char number[24], code[16];
+        fresh_application("submitted", NULL, number, code);
+        snprintf(p->body, sizeof p->body, "{\"number\":\"%s\",\"code\":\"%s\"}", number, code);
+    } else if (strcmp(pattern, "/api/v1/public/applications") == 0 ||
+               (strcmp(pattern, "/api/v1/applications") == 0 && post)) {
+        static int filed;
+        char office[64] = "";
+        if (w == ADMIN || strstr(pattern, "/public/"))
+            snprintf(office, sizeof office, "\"office_id\":\"%s\",", m.office);
+        snprintf(p->body, sizeof p->body,
+                 "{%s%s\"applicant_name\":\"Матрица %d\",\"applicant_birth_date\":\"1940-01-01\","
+                 "\"applicant_address\":\"д. 1\",\"category\":\"elderly\","
+                 "\"purpose\":\"home_care\",\"consent\":true}",
+                 office, strstr(pattern, "/public/") ? "" : "\"channel\":\"office\",", ++filed);
+        snprintf(p->after, sizeof p->after,
+                 "SELECT count(*) = 0 FROM applications WHERE applicant_name = 'Матрица %d'",
+                 filed);
     }
     char *brace = strstr(pattern, "{id}");
     if (brace)
@@ -867,6 +955,7 @@ static void matrix_setup(void)
         login(who_logins[w], &m.sessions[w]);
     enrol_device(&m.device);
     sql_text("SELECT md5('demo:recipient:1')::uuid", m.recipient, sizeof m.recipient);
+    sql_text("SELECT md5('demo:office:1')::uuid", m.office, sizeof m.office);
     fresh_visit(m.visit);
     /* Registers from a year ago, month after month: well past, never the open month. */
     sql_text("SELECT to_char(now() - interval '1 year', 'YYYY-MM')", m.first_month,

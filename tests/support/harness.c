@@ -444,8 +444,10 @@ void cf_http_reply_cleanup(struct cf_http_reply *reply)
 
 /* ==== Accounts and sessions ==== */
 
-int cf_harness_account(struct cf_harness *h, const char *login, const char *role,
-                       const char *provider, const char *worker, const char *password)
+/* `carefactd user add` with the options that are not NULL. */
+static int account_add(struct cf_harness *h, const char *login, const char *role,
+                       const char *provider, const char *worker, const char *office,
+                       const char *password)
 {
     char bin[512];
     snprintf(bin, sizeof bin, "%s/backend/carefactd", env_or("CF_BINARY_DIR", "."));
@@ -474,6 +476,10 @@ int cf_harness_account(struct cf_harness *h, const char *login, const char *role
             argv[n++] = "--worker";
             argv[n++] = (char *)worker;
         }
+        if (office) {
+            argv[n++] = "--office";
+            argv[n++] = (char *)office;
+        }
         argv[n++] = (char *)login;
         argv[n] = NULL;
         int devnull = open("/dev/null", O_WRONLY);
@@ -489,6 +495,18 @@ int cf_harness_account(struct cf_harness *h, const char *login, const char *role
     int status = 0;
     waitpid(pid, &status, 0);
     return w > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+int cf_harness_account(struct cf_harness *h, const char *login, const char *role,
+                       const char *provider, const char *worker, const char *password)
+{
+    return account_add(h, login, role, provider, worker, NULL, password);
+}
+
+int cf_harness_staff_account(struct cf_harness *h, const char *login, const char *role,
+                             const char *office, const char *password)
+{
+    return account_add(h, login, role, NULL, NULL, office, password);
 }
 
 int cf_harness_login(struct cf_harness *h, const char *login, const char *password,

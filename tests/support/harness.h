@@ -67,6 +67,9 @@ int cf_harness_carefactd(struct cf_harness *h, const char *const *args, char *ou
 /* Create an account with `carefactd user add` (provider/worker may be NULL). 0 or -1. */
 int cf_harness_account(struct cf_harness *h, const char *login, const char *role,
                        const char *provider, const char *worker, const char *password);
+/* The same for application staff (intake, intake_lead, caseworker) of an office. */
+int cf_harness_staff_account(struct cf_harness *h, const char *login, const char *role,
+                             const char *office, const char *password);
 /* POST /api/v1/session; on 201 fills *out and returns 0, else -1. */
 int cf_harness_login(struct cf_harness *h, const char *login, const char *password,
                      struct cf_session *out);

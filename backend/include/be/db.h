@@ -60,9 +60,11 @@ int be_db_check_serving_role(const char *conninfo, char *err, size_t err_size);
  * (the reason printed to log). */
 int be_db_migrate(const char *conninfo, const char *sql_dir, FILE *log);
 
-/* Set this connection's row-level-security scope (the setting carefact.provider):
- * "*" every provider, else one provider's UUID. Returns 0 or -1. */
-int be_db_set_scope(PGconn *db, const char *scope);
+/* Set this connection's row-level-security scope: carefact.provider ("*" every
+ * provider, else one provider's UUID, "" none), carefact.office ("*" every office's
+ * applications, else one office's UUID, "" none) and carefact.region (a region's UUID:
+ * its applications, "" none). Returns 0 or -1. */
+int be_db_set_scope(PGconn *db, const char *provider, const char *office, const char *region);
 
 /* ==== Failures and transactions ==== */
 

@@ -31,4 +31,10 @@ int be_query_parse(const char *query, struct be_query_param *params, size_t coun
  * ("2026-11-22", meaning midnight UTC), years 1970..9999, fields in range. */
 bool be_time_text_valid(const char *text);
 
+/* A keyset cursor as the lists' next_cursor gives it, "MICROSECONDS_UUID" (the sort
+ * time since the epoch, signed, at most 18 digits; the row's id): its parts into us
+ * (at least 21 bytes) and id (37 bytes, canonical). False when it is anything else. */
+#define BE_CURSOR_US_SIZE 24
+bool be_cursor_split(const char *cursor, char us[BE_CURSOR_US_SIZE], char id[37]);
+
 #endif

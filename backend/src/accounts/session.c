@@ -55,6 +55,10 @@ static cJSON *session_json(const struct be_principal *w, const char *expires_at)
         cJSON_AddStringToObject(user, "provider_id", w->provider);
     else
         cJSON_AddNullToObject(user, "provider_id");
+    if (w->office[0])
+        cJSON_AddStringToObject(user, "office_id", w->office);
+    else
+        cJSON_AddNullToObject(user, "office_id");
     cJSON_AddStringToObject(body, "csrf_token", w->csrf);
     if (expires_at)
         cJSON_AddStringToObject(body, "expires_at", expires_at);
@@ -221,6 +225,8 @@ static void handle_session_create(struct be_request *req)
     w->role = be_role_bit(PQgetvalue(res, 0, 2));
     copy_field(w->provider, sizeof w->provider, res, 3);
     copy_field(w->worker, sizeof w->worker, res, 4);
+    copy_field(w->office, sizeof w->office, res, 7);
+    copy_field(w->region, sizeof w->region, res, 8);
     rc = session_start(req, cookie, sizeof cookie, expires_at, sizeof expires_at);
     if (rc > 0) {
         be_reply_server_fault(req, "session: random token");
@@ -262,7 +268,8 @@ static void handle_session_delete(struct be_request *req)
 
 static const struct be_route routes[] = {
     {"POST", "/api/v1/session", handle_session_create, true, BE_PUBLIC, LOGIN_BODY_MAX},
-    {"GET", "/api/v1/session", handle_session_get, true, BE_PEOPLE, BE_BODY_NONE},
-    {"DELETE", "/api/v1/session", handle_session_delete, true, BE_PEOPLE, BE_BODY_NONE},
+    {"GET", "/api/v1/session", handle_session_get, true, BE_PEOPLE | BE_STAFF, BE_BODY_NONE},
+    {"DELETE", "/api/v1/session", handle_session_delete, true, BE_PEOPLE | BE_STAFF,
+     BE_BODY_NONE},
 };
 const struct be_module be_accounts_module = BE_MODULE("accounts", routes);

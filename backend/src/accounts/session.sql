@@ -15,8 +15,9 @@ SELECT login_succeeded($1, $2, $3::int)
 
 -- name: login_user
 -- $1 login: the account, its password hash and whether it is disabled.
-SELECT id, login, role, provider_id, worker_id, password_hash, disabled_at IS NOT NULL
-FROM users WHERE login = $1
+SELECT u.id, u.login, u.role, u.provider_id, u.worker_id, u.password_hash,
+       u.disabled_at IS NOT NULL, u.office_id, o.region_id
+FROM users u LEFT JOIN offices o ON o.id = u.office_id WHERE u.login = $1
 
 -- name: session_start
 -- $1 hex SHA-256 of the token, $2 user, $3 CSRF token, $4 lifetime (s): the session;

@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "be/password.h"
+#include "be/principal.h"
 #include "be/session.h"
 #include "be/db.h"
 #include "cf/codec.h"
@@ -21,11 +22,13 @@
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: carefactd user add --db CONNINFO --role admin|authority|manager|worker\n"
-            "                          [--provider ID] [--worker ID] LOGIN   (password "
-            "on stdin)\n"
-            "       carefactd user disable --db CONNINFO LOGIN\n");
+    fprintf(
+        stderr,
+        "usage: carefactd user add --db CONNINFO --role admin|authority|manager|worker|\n"
+        "                          intake|intake_lead|caseworker\n"
+        "                          [--provider ID] [--worker ID] [--office ID] LOGIN   (password "
+        "on stdin)\n"
+        "       carefactd user disable --db CONNINFO LOGIN\n");
     return 2;
 }
 
@@ -56,8 +59,11 @@ static int run(PGconn *db, const char *sql, int n, const char *const *params, co
     return rc;
 }
 
-static int user_add(PGconn *db, const char *actor, const char *login, const char *role,
-                    const char *provider, const char *worker)
+struct account {
+    const char *login, *role, *provider, *worker, *office;
+};
+
+static int user_add(PGconn *db, const char *actor, const struct account *a)
 {
     char password[BE_PASSWORD_MAX + 2], hash[160];
     if (read_password(password, sizeof password) || strlen(password) < BE_PASSWORD_MIN) {
@@ -71,10 +77,10 @@ static int user_add(PGconn *db, const char *actor, const char *login, const char
         fprintf(stderr, "carefactd: cannot hash the password\n");
         return 1;
     }
-    const char *params[6] = {login, role, provider, worker, hash, actor};
-    rc = run(db, sql_user_add, 6, params, "user add");
+    const char *params[7] = {a->login, a->role, a->provider, a->worker, hash, actor, a->office};
+    rc = run(db, sql_user_add, 7, params, "user add");
     if (!rc)
-        printf("user %s (%s) added\n", login, role);
+        printf("user %s (%s) added\n", a->login, a->role);
     return rc ? 1 : 0;
 }
 
@@ -89,25 +95,28 @@ static int user_disable(PGconn *db, const char *actor, const char *login)
 
 int be_user_main(int argc, char **argv, const char *db_default)
 {
-    const char *sub = argc > 2 ? argv[2] : "", *conninfo = db_default, *role = "";
-    const char *provider = "", *worker = "", *login = NULL;
+    const char *sub = argc > 2 ? argv[2] : "", *conninfo = db_default;
+    struct account acc = {.login = NULL, .role = "", .provider = "", .worker = "", .office = ""};
     for (int i = 3; i < argc; i++) {
         const char *a = argv[i];
         bool has_value = i + 1 < argc;
         if (strcmp(a, "--db") == 0 && has_value)
             conninfo = argv[++i];
         else if (strcmp(a, "--role") == 0 && has_value)
-            role = argv[++i];
+            acc.role = argv[++i];
         else if (strcmp(a, "--provider") == 0 && has_value)
-            provider = argv[++i];
+            acc.provider = argv[++i];
         else if (strcmp(a, "--worker") == 0 && has_value)
-            worker = argv[++i];
-        else if (a[0] != '-' && !login)
-            login = a;
+            acc.worker = argv[++i];
+        else if (strcmp(a, "--office") == 0 && has_value)
+            acc.office = argv[++i];
+        else if (a[0] != '-' && !acc.login)
+            acc.login = a;
         else
             return usage();
     }
     bool add = strcmp(sub, "add") == 0;
+    const char *login = acc.login;
     if ((!add && strcmp(sub, "disable") != 0) || !login || !conninfo || !conninfo[0])
         return usage();
     size_t login_len = strlen(login);
@@ -119,9 +128,9 @@ int be_user_main(int argc, char **argv, const char *db_default)
                 BE_LOGIN_MAX);
         return 2;
     }
-    if (add && strcmp(role, "admin") != 0 && strcmp(role, "authority") != 0 &&
-        strcmp(role, "manager") != 0 && strcmp(role, "worker") != 0) {
-        fprintf(stderr, "carefactd: --role must be admin, authority, manager or worker\n");
+    if (add && !be_role_bit(acc.role)) {
+        fprintf(stderr, "carefactd: --role must be admin, authority, manager, worker, intake, "
+                        "intake_lead or caseworker\n");
         return 2;
     }
     char actor[96];
@@ -135,8 +144,7 @@ int be_user_main(int argc, char **argv, const char *db_default)
     } else {
         /* Accounts of every provider: the shell is trusted like the database owner. */
         PQclear(PQexec(db, "SELECT set_config('carefact.provider', '*', false)"));
-        rc = add ? user_add(db, actor, login, role, provider, worker)
-                 : user_disable(db, actor, login);
+        rc = add ? user_add(db, actor, &acc) : user_disable(db, actor, login);
     }
     PQfinish(db);
     return rc;

@@ -3,12 +3,15 @@
 -- (tools/sql_embed.c): "-- name: X" is sql_X in C.
 
 -- name: user_add
--- $1 login, $2 role, $3 provider or '', $4 worker or '', $5 password hash, $6 actor.
-WITH u AS (INSERT INTO users (login, role, provider_id, worker_id, password_hash)
-           VALUES ($1, $2, nullif($3, '')::uuid, nullif($4, '')::uuid, $5) RETURNING id)
+-- $1 login, $2 role, $3 provider or '', $4 worker or '', $5 password hash, $6 actor,
+-- $7 office or '' (application staff).
+WITH u AS (INSERT INTO users (login, role, provider_id, worker_id, password_hash, office_id)
+           VALUES ($1, $2, nullif($3, '')::uuid, nullif($4, '')::uuid, $5, nullif($7, '')::uuid)
+           RETURNING id)
 INSERT INTO audit_log (actor, action, subject, details)
 SELECT $6, 'user.add', 'user:' || $1,
-       json_build_object('role', $2, 'provider_id', nullif($3, ''), 'user_id', u.id)
+       json_build_object('role', $2, 'provider_id', nullif($3, ''), 'office_id', nullif($7, ''),
+                         'user_id', u.id)
 FROM u
 
 -- name: user_disable

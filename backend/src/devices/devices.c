@@ -241,7 +241,7 @@ static int find_in_scope(struct be_request *req, const char *find, struct deacti
                          const char *flag_true)
 {
     const char *scope = be_auth_provider_scope(req);
-    if (be_db_set_scope(req->db, "*"))
+    if (be_db_set_scope(req->db, "*", "", ""))
         return BE_TX_FAILED;
     const char *params[1] = {x->id};
     PGresult *res = PQexecParams(req->db, find, 1, NULL, params, NULL, NULL, 0);
@@ -258,7 +258,7 @@ static int find_in_scope(struct be_request *req, const char *find, struct deacti
     PQclear(res);
     if (x->outcome)
         return BE_TX_ROLLBACK;
-    return be_db_set_scope(req->db, scope[0] ? scope : "*") ? BE_TX_FAILED : BE_TX_COMMIT;
+    return be_db_set_scope(req->db, scope[0] ? scope : "*", "", "") ? BE_TX_FAILED : BE_TX_COMMIT;
 }
 
 static int revoke_tx(struct be_request *req, void *ctx)

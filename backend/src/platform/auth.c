@@ -18,9 +18,10 @@ static bool state_changing(const char *method)
     return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
 }
 
-static bool scope_set(struct be_request *req, const char *scope)
+static bool scope_set(struct be_request *req, const char *provider, const char *office,
+                      const char *region)
 {
-    if (be_db_set_scope(req->db, scope) == 0)
+    if (be_db_set_scope(req->db, provider, office, region) == 0)
         return true;
     be_reply_db_error(req, req->db, "authorisation scope");
     return false;
@@ -37,9 +38,9 @@ bool be_auth_authorise(struct be_request *req, unsigned roles)
     if (roles & BE_DEVICE)
         return be_device_check_head(req);
     if (roles & BE_PUBLIC) /* public routes carry their own proof (a one-time code, a password) */
-        return !req->db || scope_set(req, "*");
+        return !req->db || scope_set(req, "*", "*", "");
     /* The connection keeps the last request's scope: reading the session needs all. */
-    int found = req->db && !be_db_set_scope(req->db, "*") ? be_session_load(req) : -1;
+    int found = req->db && !be_db_set_scope(req->db, "*", "*", "") ? be_session_load(req) : -1;
     if (found < 0) {
         be_reply_db_error(req, req->db, "session");
         return false;
@@ -66,7 +67,15 @@ bool be_auth_authorise(struct be_request *req, unsigned roles)
                          NULL, NULL);
         return false;
     }
-    return scope_set(req, req->who.role & BE_OVERSIGHT ? "*" : req->who.provider);
+    /* Oversight sees everything; a provider's people their provider; the front office
+     * its office's applications; the back office its region's. */
+    if (req->who.role & BE_OVERSIGHT)
+        return scope_set(req, "*", "*", "");
+    if (req->who.role & BE_CASEWORKER)
+        return scope_set(req, "", "", req->who.region);
+    if (req->who.role & BE_STAFF)
+        return scope_set(req, "", req->who.office, "");
+    return scope_set(req, req->who.provider, "", "");
 }
 
 bool be_auth_after_body(struct be_request *req, unsigned roles)

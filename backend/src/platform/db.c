@@ -135,11 +135,14 @@ const char *be_db_schema(const PGconn *db)
     return db && db == tdb.conn ? tdb.schema : "";
 }
 
-int be_db_set_scope(PGconn *db, const char *scope)
+int be_db_set_scope(PGconn *db, const char *provider, const char *office, const char *region)
 {
-    const char *params[1] = {scope};
-    PGresult *res = PQexecParams(db, "SELECT set_config('carefact.provider', $1, false)", 1, NULL,
-                                 params, NULL, NULL, 0);
+    const char *params[3] = {provider, office, region};
+    PGresult *res = PQexecParams(db,
+                                 "SELECT set_config('carefact.provider', $1, false), "
+                                 "set_config('carefact.office', $2, false), "
+                                 "set_config('carefact.region', $3, false)",
+                                 3, NULL, params, NULL, NULL, 0);
     int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
     PQclear(res);
     return ok ? 0 : -1;

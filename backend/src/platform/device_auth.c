@@ -74,7 +74,7 @@ bool be_device_check_head(struct be_request *req)
         return refused(req, 401, "device-unauthenticated", "Path too long",
                        "The signed path is longer than the server accepts.");
     /* The lookup itself may see every provider's devices; the handler then only its own. */
-    if (be_db_set_scope(req->db, "*")) {
+    if (be_db_set_scope(req->db, "*", "*", "")) {
         be_reply_db_error(req, req->db, "authorisation scope");
         return false;
     }
@@ -124,7 +124,7 @@ bool be_device_verify(struct be_request *req)
         return refused(req, 401, "device-unauthenticated", "Signature does not verify",
                        "The request is not signed by the key enrolled for this device.");
     req->who.role = BE_DEVICE;
-    if (be_db_set_scope(req->db, req->who.provider)) {
+    if (be_db_set_scope(req->db, req->who.provider, "", "")) {
         be_reply_db_error(req, req->db, "authorisation scope");
         return false;
     }

@@ -13,6 +13,12 @@ unsigned be_role_bit(const char *role)
         return BE_MANAGER;
     if (strcmp(role, "worker") == 0)
         return BE_WORKER;
+    if (strcmp(role, "intake") == 0)
+        return BE_INTAKE;
+    if (strcmp(role, "intake_lead") == 0)
+        return BE_INTAKE_LEAD;
+    if (strcmp(role, "caseworker") == 0)
+        return BE_CASEWORKER;
     return 0;
 }
 
@@ -29,6 +35,12 @@ const char *be_role_name(unsigned role)
         return "worker";
     case BE_DEVICE:
         return "device";
+    case BE_INTAKE:
+        return "intake";
+    case BE_INTAKE_LEAD:
+        return "intake_lead";
+    case BE_CASEWORKER:
+        return "caseworker";
     default:
         return "anonymous";
     }

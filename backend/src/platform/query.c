@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cf/codec.h"
+#include "cf/uuid.h"
 
 /* %-decode src[0..len) into out (size bytes). Returns 0, CF_EMALFORM or
  * CF_EFIELD_RANGE (too long, or a decoded control character). */
@@ -127,4 +128,18 @@ bool be_time_text_valid(const char *t)
         return false;
     int oh = digits(p + 1, 2), om = digits(p + 4, 2);
     return oh >= 0 && oh <= 23 && om >= 0 && om <= 59;
+}
+
+bool be_cursor_split(const char *cursor, char us[BE_CURSOR_US_SIZE], char id[37])
+{
+    const char *sep = strchr(cursor, '_');
+    uint8_t bytes[CF_UUID_LEN];
+    size_t n = sep ? (size_t)(sep - cursor) : 0, sign = cursor[0] == '-';
+    if (n <= sign || n - sign > 18 || n >= BE_CURSOR_US_SIZE ||
+        strspn(cursor + sign, "0123456789") != n - sign || cf_uuid_from_text(sep + 1, bytes))
+        return false;
+    memcpy(us, cursor, n);
+    us[n] = '\0';
+    cf_uuid_to_text(bytes, id);
+    return true;
 }

@@ -78,6 +78,8 @@ int be_session_load(struct be_request *req)
         copy_field(w->provider, sizeof w->provider, res, 3);
         copy_field(w->worker, sizeof w->worker, res, 4);
         copy_field(w->csrf, sizeof w->csrf, res, 5);
+        copy_field(w->office, sizeof w->office, res, 6);
+        copy_field(w->region, sizeof w->region, res, 7);
     }
     PQclear(res);
     return found;

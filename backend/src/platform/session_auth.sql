@@ -4,6 +4,6 @@
 -- name: session_load
 -- $1 hex SHA-256 of the cookie's token: the signed-in user, while the session lasts
 -- and the account is not disabled.
-SELECT u.id, u.login, u.role, u.provider_id, u.worker_id, s.csrf
-FROM sessions s JOIN users u ON u.id = s.user_id
+SELECT u.id, u.login, u.role, u.provider_id, u.worker_id, s.csrf, u.office_id, o.region_id
+FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN offices o ON o.id = u.office_id
 WHERE s.token_hash = decode($1, 'hex') AND s.expires_at > now() AND u.disabled_at IS NULL

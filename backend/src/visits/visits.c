@@ -156,25 +156,11 @@ static bool one_of(const char *value, const char *const *list, size_t n)
 struct visit_filter {
     char provider[64], worker[64], recipient[64], state[16], flag[32];
     char from[48], to[48], cursor[80], limit[8];
-    char cursor_us[24], cursor_id[CF_UUID_TEXT_LEN + 1];
+    char cursor_us[BE_CURSOR_US_SIZE], cursor_id[CF_UUID_TEXT_LEN + 1];
 };
 
 /* The cursor is the last row's "<sort time in us since 1970>_<id>": a whole number
  * (a '-' only in front: times before 1970) that a bigint holds, then a UUID. */
-static bool split_cursor(struct visit_filter *f)
-{
-    const char *us = f->cursor, *sep = strchr(us, '_');
-    uint8_t id[CF_UUID_LEN];
-    size_t n = sep ? (size_t)(sep - us) : 0, sign = us[0] == '-';
-    if (n <= sign || n - sign > 18 || n >= sizeof f->cursor_us ||
-        strspn(us + sign, "0123456789") != n - sign || cf_uuid_from_text(sep + 1, id))
-        return false;
-    memcpy(f->cursor_us, us, n);
-    f->cursor_us[n] = '\0';
-    cf_uuid_to_text(id, f->cursor_id);
-    return true;
-}
-
 /* Parse and check every parameter; on error *detail names it. */
 static int read_filter(const char *query, struct visit_filter *f, struct cf_error_detail *d)
 {
@@ -216,7 +202,7 @@ static int read_filter(const char *query, struct visit_filter *f, struct cf_erro
         return cf_error_set(d, CF_EFIELD_RANGE, "to",
                             "to must be a time like 2026-11-22T18:00:00Z or a date like "
                             "2026-11-23");
-    if (f->cursor[0] && !split_cursor(f))
+    if (f->cursor[0] && !be_cursor_split(f->cursor, f->cursor_us, f->cursor_id))
         return cf_error_set(d, CF_EFIELD_RANGE, "cursor",
                             "cursor must be the next_cursor of the previous page, unchanged");
     if (f->limit[0]) {

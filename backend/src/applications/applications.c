@@ -1,0 +1,662 @@
+/* Applications (issue 15): the citizen's form and status page (public), the front
+ * office's intake, the journal's search and one application with its journal, and the
+ * one way an application changes state (POST .../transitions, the SQL function
+ * application_move, which holds the legal transitions and who may make them).
+ *
+ * Who sees what is row-level security (sql/0019_applications.sql): the front office its
+ * office's applications, the back office its region's, oversight all; an insert outside
+ * the caller's office fails the policy. The applicant's secret code is shown once, when
+ * the application is filed; only its SHA-256 is kept. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "be/applications.h"
+#include "be/audit.h"
+#include "be/auth.h"
+#include "be/db.h"
+#include "be/query.h"
+#include "be/reply.h"
+#include "cf/json.h"
+#include "cf/uuid.h"
+#include "sql/applications_sql.h"
+
+#define FORM_MAX_BYTES (16u * 1024)
+#define FORM_MAX_VALUES 64
+
+static const char *const channels[] = {"web", "office", "phone", "post", "terminal", NULL};
+static const char *const categories[] = {"elderly", "disabled", "disabled_child",
+                                         "family",  "other",    NULL};
+static const char *const purposes[] = {
+    "home_care", "rehab_aid", "rehab_course", "day_centre", "palliative", "other", NULL};
+static const char *const states[] = {"draft",     "submitted",  "returned", "resubmitted",
+                                     "verified",  "assessment", "approved", "refused",
+                                     "withdrawn", NULL};
+
+static bool one_of(const char *value, const char *const *list)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (strcmp(value, list[i]) == 0)
+            return true;
+    return false;
+}
+
+/* ==== Reading bodies (pure) ==== */
+
+/* A required one-of field: present, a string, in list; else an error naming the list. */
+static int get_choice(const cJSON *body, const char *name, const char *const *list,
+                      const char *list_text, bool required, char *out, size_t size,
+                      struct cf_error_detail *d)
+{
+    int rc = cf_json_get_string(body, name, "", required, size - 1, out, size, d);
+    if (!rc && out[0] && !one_of(out, list))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, name, "%s must be one of %s", name, list_text);
+    return rc;
+}
+
+/* "YYYY-MM-DD", a real day, not after today ("YYYY-MM-DD" too). */
+static bool birth_date_valid(const char *date, const char *today)
+{
+    int y, m, dd;
+    char extra;
+    if (strlen(date) != 10 || sscanf(date, "%4d-%2d-%2d%c", &y, &m, &dd, &extra) != 3 ||
+        date[4] != '-' || date[7] != '-' || strspn(date, "0123456789-") != 10)
+        return false;
+    static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1900 || m < 1 || m > 12 || dd < 1 || dd > days[m - 1] || (m == 2 && dd == 29 && !leap))
+        return false;
+    return strcmp(date, today) <= 0;
+}
+
+int be_application_read(const char *text, size_t len, enum be_application_source source,
+                        const char *today, struct be_application_form *f, struct cf_error_detail *d)
+{
+    static const char *const office_fields[] = {"office_id",
+                                                "channel",
+                                                "applicant_name",
+                                                "applicant_birth_date",
+                                                "applicant_phone",
+                                                "applicant_address",
+                                                "representative_name",
+                                                "representative_relation",
+                                                "category",
+                                                "purpose",
+                                                "details",
+                                                "complete",
+                                                "consent",
+                                                NULL};
+    /* the public form: no channel (it is "web") and no completeness (the office's mark) */
+    static const char *const public_fields[] = {"office_id",
+                                                "applicant_name",
+                                                "applicant_birth_date",
+                                                "applicant_phone",
+                                                "applicant_address",
+                                                "representative_name",
+                                                "representative_relation",
+                                                "category",
+                                                "purpose",
+                                                "details",
+                                                "consent",
+                                                NULL};
+    cJSON *body = NULL;
+    memset(f, 0, sizeof *f);
+    int rc = cf_json_parse_capped(text ? text : "", len, FORM_MAX_BYTES, FORM_MAX_VALUES, &body, d);
+    if (!rc)
+        rc = cf_json_check_fields(body, source == BE_APP_PUBLIC ? public_fields : office_fields, "",
+                                  d);
+    uint8_t id[CF_UUID_LEN];
+    if (!rc)
+        rc = cf_json_get_string(body, "office_id", "", source == BE_APP_PUBLIC,
+                                sizeof f->office_id - 1, f->office_id, sizeof f->office_id, d);
+    if (!rc && f->office_id[0] && cf_uuid_from_text(f->office_id, id))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "office_id", "office_id must be an office's id");
+    if (!rc && source == BE_APP_PUBLIC)
+        snprintf(f->channel, sizeof f->channel, "web");
+    else if (!rc) {
+        rc = get_choice(body, "channel", channels, "office, phone, post", true, f->channel,
+                        sizeof f->channel, d);
+        if (!rc && (strcmp(f->channel, "web") == 0 || strcmp(f->channel, "terminal") == 0))
+            rc = cf_error_set(d, CF_EFIELD_RANGE, "channel",
+                              "channel must be one of office, phone, post");
+    }
+    if (!rc)
+        rc = cf_json_get_text(body, "applicant_name", "", true, BE_APP_NAME_MAX,
+                              "the applicant's full name", f->applicant_name,
+                              sizeof f->applicant_name, d);
+    if (!rc)
+        rc = cf_json_get_string(body, "applicant_birth_date", "", true, 10, f->applicant_birth_date,
+                                sizeof f->applicant_birth_date, d);
+    if (!rc && !birth_date_valid(f->applicant_birth_date, today))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "applicant_birth_date",
+                          "applicant_birth_date must be a date like 1948-03-15, not in the future");
+    if (!rc)
+        rc = cf_json_get_string(body, "applicant_phone", "", false, BE_APP_PHONE_MAX,
+                                f->applicant_phone, sizeof f->applicant_phone, d);
+    if (!rc && strspn(f->applicant_phone, "0123456789 +()-") != strlen(f->applicant_phone))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "applicant_phone",
+                          "applicant_phone may hold digits, spaces and + ( ) - only");
+    if (!rc)
+        rc = cf_json_get_text(body, "applicant_address", "", true, BE_APP_ADDRESS_MAX,
+                              "the address where services are needed", f->applicant_address,
+                              sizeof f->applicant_address, d);
+    if (!rc)
+        rc = cf_json_get_text(body, "representative_name", "", false, BE_APP_NAME_MAX,
+                              "the representative's full name", f->representative_name,
+                              sizeof f->representative_name, d);
+    if (!rc)
+        rc = cf_json_get_text(body, "representative_relation", "", false, BE_APP_RELATION_MAX,
+                              "who the representative is to the applicant",
+                              f->representative_relation, sizeof f->representative_relation, d);
+    if (!rc)
+        rc = get_choice(body, "category", categories,
+                        "elderly, disabled, disabled_child, family, other", true, f->category,
+                        sizeof f->category, d);
+    if (!rc)
+        rc = get_choice(body, "purpose", purposes,
+                        "home_care, rehab_aid, rehab_course, day_centre, palliative, other", true,
+                        f->purpose, sizeof f->purpose, d);
+    if (!rc)
+        rc = cf_json_get_text(body, "details", "", false, BE_APP_DETAILS_MAX,
+                              "what is needed, in the applicant's words", f->details,
+                              sizeof f->details, d);
+    if (!rc && source == BE_APP_OFFICE) {
+        const cJSON *complete = cJSON_GetObjectItemCaseSensitive(body, "complete");
+        if (complete && !cJSON_IsBool(complete))
+            rc = cf_error_set(d, CF_EFIELD_TYPE, "complete", "complete must be true or false");
+        f->complete = cJSON_IsTrue(complete);
+    }
+    if (!rc && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "consent")))
+        rc = cf_error_set(d, CF_EFIELD_MISSING, "consent",
+                          "consent must be true: an application is taken only with consent to "
+                          "the processing of personal data");
+    cJSON_Delete(body);
+    return rc;
+}
+
+int be_application_move_read(const char *text, size_t len, struct be_application_move *m,
+                             struct cf_error_detail *d)
+{
+    static const char *const allowed[] = {"to", "reason", NULL};
+    cJSON *body = NULL;
+    memset(m, 0, sizeof *m);
+    int rc = cf_json_parse_capped(text ? text : "", len, FORM_MAX_BYTES, FORM_MAX_VALUES, &body, d);
+    if (!rc)
+        rc = cf_json_check_fields(body, allowed, "", d);
+    if (!rc)
+        rc = get_choice(body, "to", states,
+                        "submitted, returned, resubmitted, verified, assessment, approved, "
+                        "refused, withdrawn",
+                        true, m->to, sizeof m->to, d);
+    if (!rc && strcmp(m->to, "draft") == 0)
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "to", "an application never goes back to draft");
+    if (!rc)
+        rc = cf_json_get_text(body, "reason", "", false, BE_APP_REASON_MAX,
+                              "why (the applicant reads it)", m->reason, sizeof m->reason, d);
+    cJSON_Delete(body);
+    return rc;
+}
+
+int be_application_lookup_read(const char *text, size_t len, struct be_application_lookup *l,
+                               struct cf_error_detail *d)
+{
+    static const char *const allowed[] = {"number", "code", NULL};
+    cJSON *body = NULL;
+    memset(l, 0, sizeof *l);
+    int rc = cf_json_parse_capped(text ? text : "", len, FORM_MAX_BYTES, 8, &body, d);
+    if (!rc)
+        rc = cf_json_check_fields(body, allowed, "", d);
+    if (!rc)
+        rc = cf_json_get_string(body, "number", "", true, sizeof l->number - 1, l->number,
+                                sizeof l->number, d);
+    if (!rc &&
+        (strlen(l->number) < 11 || l->number[4] != '-' || strspn(l->number, "0123456789") != 4 ||
+         strspn(l->number + 5, "0123456789") != strlen(l->number + 5)))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "number",
+                          "number must be the application's number, like 2026-000123");
+    if (!rc)
+        rc = cf_json_get_string(body, "code", "", true, BE_APP_CODE_DIGITS, l->code, sizeof l->code,
+                                d);
+    if (!rc && (strlen(l->code) != BE_APP_CODE_DIGITS ||
+                strspn(l->code, "0123456789") != BE_APP_CODE_DIGITS))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "code",
+                          "code must be the %d digits given when the application was filed",
+                          BE_APP_CODE_DIGITS);
+    cJSON_Delete(body);
+    return rc;
+}
+
+/* ==== Codes ==== */
+
+/* A fresh secret code of BE_APP_CODE_DIGITS decimal digits (unbiased). 0 or -1. */
+static int new_code(char code[BE_APP_CODE_DIGITS + 1])
+{
+    size_t n = 0;
+    while (n < BE_APP_CODE_DIGITS) {
+        unsigned char bytes[16];
+        if (RAND_bytes(bytes, sizeof bytes) != 1)
+            return -1;
+        for (size_t i = 0; i < sizeof bytes && n < BE_APP_CODE_DIGITS; i++)
+            if (bytes[i] < 250) /* 250 = 25 x 10: no digit more likely than another */
+                code[n++] = (char)('0' + bytes[i] % 10);
+        OPENSSL_cleanse(bytes, sizeof bytes);
+    }
+    code[n] = '\0';
+    return 0;
+}
+
+static void code_hash_hex(const char *code, char hex[2 * SHA256_DIGEST_LENGTH + 1])
+{
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)code, strlen(code), digest);
+    for (size_t i = 0; i < sizeof digest; i++)
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+}
+
+/* Today's date (UTC) as YYYY-MM-DD: the bound of a birth date. */
+static void today_text(char out[11])
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+/* ==== Filing ==== */
+
+struct filing {
+    struct be_application_form form;
+    const char *actor, *role;
+    char code[BE_APP_CODE_DIGITS + 1];
+    char id[CF_UUID_TEXT_LEN + 1], number[24];
+    bool submit; /* the public form is submitted at once */
+    bool no_office;
+};
+
+static int filing_tx(struct be_request *req, void *ctx)
+{
+    struct filing *x = ctx;
+    char hash[2 * SHA256_DIGEST_LENGTH + 1];
+    code_hash_hex(x->code, hash);
+    const struct be_application_form *f = &x->form;
+    const char *params[15] = {f->office_id,
+                              f->channel,
+                              f->applicant_name,
+                              f->applicant_birth_date,
+                              f->applicant_phone,
+                              f->applicant_address,
+                              f->representative_name,
+                              f->representative_relation,
+                              f->category,
+                              f->purpose,
+                              f->details,
+                              f->complete ? "t" : "f",
+                              hash,
+                              x->actor,
+                              x->role};
+    PGresult *res = PQexecParams(req->db, sql_application_insert, 15, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK)) {
+        PQclear(res);
+        return BE_TX_FAILED;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        x->no_office = true;
+        return BE_TX_ROLLBACK;
+    }
+    snprintf(x->id, sizeof x->id, "%s", PQgetvalue(res, 0, 0));
+    snprintf(x->number, sizeof x->number, "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    const char *first[3] = {x->id, x->actor, x->role};
+    res = PQexecParams(req->db, sql_application_journal_first, 3, NULL, first, NULL, NULL, 0);
+    bool journalled = be_db_check(req, res, PGRES_COMMAND_OK);
+    PQclear(res);
+    if (!journalled)
+        return BE_TX_FAILED;
+    if (x->submit) {
+        const char *move[6] = {x->id, "submitted", x->actor, x->role, f->office_id, ""};
+        res = PQexecParams(req->db, sql_application_move, 6, NULL, move, NULL, NULL, 0);
+        bool moved =
+            be_db_check(req, res, PGRES_TUPLES_OK) && strcmp(PQgetvalue(res, 0, 0), "moved") == 0;
+        PQclear(res);
+        if (!moved)
+            return BE_TX_FAILED;
+    }
+    return be_audit(req, "application.file", x->id, "", NULL) ? BE_TX_FAILED : BE_TX_COMMIT;
+}
+
+/* The application as GET /api/v1/applications/{id} gives it, plus the code (shown this
+ * once), status 201. */
+static void reply_filed(struct be_request *req, struct filing *x)
+{
+    const char *params[1] = {x->id};
+    PGresult *res = PQexecParams(req->db, sql_application_get, 1, NULL, params, NULL, NULL, 0);
+    cJSON *body = NULL;
+    if (be_db_check(req, res, PGRES_TUPLES_OK) && PQntuples(res) == 1)
+        body = cJSON_Parse(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!body) {
+        be_reply_db_error(req, req->db, "application filed");
+        return;
+    }
+    cJSON_AddStringToObject(body, "code", x->code);
+    be_reply_json(req, 201, body);
+}
+
+static void file_application(struct be_request *req, struct filing *x)
+{
+    if (new_code(x->code)) {
+        be_reply_server_fault(req, "application: random code");
+        return;
+    }
+    int rc = be_db_transaction(req, NULL, "application filing", filing_tx, x);
+    if (rc == BE_TX_COMMIT)
+        reply_filed(req, x);
+    else if (rc == BE_TX_ROLLBACK)
+        be_reply_problem(req, 422, "validation", "A field is not valid",
+                         "There is no such office (a front office files in its own).", "office_id",
+                         NULL);
+    OPENSSL_cleanse(x->code, sizeof x->code);
+}
+
+/* POST /api/v1/public/applications: the citizen's form, submitted at once. */
+static void handle_public_file(struct be_request *req)
+{
+    struct filing x;
+    struct cf_error_detail d = {0};
+    char today[11];
+    memset(&x, 0, sizeof x);
+    today_text(today);
+    if (be_application_read(req->body, req->body_len, BE_APP_PUBLIC, today, &x.form, &d)) {
+        be_reply_invalid(req, &d);
+        return;
+    }
+    x.actor = x.role = "applicant";
+    x.submit = true;
+    file_application(req, &x);
+}
+
+/* POST /api/v1/applications: the front office takes an application in (a draft in its
+ * own office; an administrator names the office). */
+static void handle_office_file(struct be_request *req)
+{
+    struct filing x;
+    struct cf_error_detail d = {0};
+    char today[11];
+    memset(&x, 0, sizeof x);
+    today_text(today);
+    if (be_application_read(req->body, req->body_len, BE_APP_OFFICE, today, &x.form, &d)) {
+        be_reply_invalid(req, &d);
+        return;
+    }
+    if (req->who.office[0]) {
+        if (x.form.office_id[0] && strcmp(x.form.office_id, req->who.office) != 0) {
+            be_reply_problem(req, 403, "forbidden", "Not your office",
+                             "You may take applications in only in your own office.", "office_id",
+                             NULL);
+            return;
+        }
+        snprintf(x.form.office_id, sizeof x.form.office_id, "%s", req->who.office);
+    } else if (!x.form.office_id[0]) {
+        be_reply_problem(req, 422, "validation", "A field is not valid",
+                         "office_id is required: name the office that takes the application in.",
+                         "office_id", NULL);
+        return;
+    }
+    x.actor = req->who.login;
+    x.role = be_role_name(req->who.role);
+    file_application(req, &x);
+}
+
+/* ==== Reading ==== */
+
+static bool read_id(struct be_request *req, char out[CF_UUID_TEXT_LEN + 1])
+{
+    uint8_t id[CF_UUID_LEN];
+    if (cf_uuid_from_text(be_param(req, "id"), id)) {
+        be_reply_problem(req, 404, "not-found", "No such application",
+                         "No application you may see has this id.", NULL, NULL);
+        return false;
+    }
+    cf_uuid_to_text(id, out);
+    return true;
+}
+
+/* The application and its journal as JSON text into *res (PQclear it): 0, 1 when not
+ * visible, -1 on a database error. */
+static int load(struct be_request *req, const char *id, PGresult **res)
+{
+    const char *params[1] = {id};
+    *res = PQexecParams(req->db, sql_application_get, 1, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, *res, PGRES_TUPLES_OK))
+        return -1;
+    return PQntuples(*res) == 1 ? 0 : 1;
+}
+
+static void reply_loaded(struct be_request *req, const char *id, int status)
+{
+    PGresult *res = NULL;
+    int rc = load(req, id, &res);
+    if (rc < 0)
+        be_reply_db_error(req, req->db, "application");
+    else if (rc > 0)
+        be_reply_problem(req, 404, "not-found", "No such application",
+                         "No application you may see has this id.", NULL, NULL);
+    else
+        be_reply_json(req, status, cJSON_Parse(PQgetvalue(res, 0, 0)));
+    PQclear(res);
+}
+
+static void handle_get(struct be_request *req)
+{
+    char id[CF_UUID_TEXT_LEN + 1];
+    if (read_id(req, id))
+        reply_loaded(req, id, 200);
+}
+
+struct list_filter {
+    char state[16], purpose[24], complete[8], office[40], overdue[8], number[24];
+    char cursor[80], cursor_us[BE_CURSOR_US_SIZE], cursor_id[CF_UUID_TEXT_LEN + 1], limit[8];
+};
+
+static int read_list_filter(const char *query, struct list_filter *f, struct cf_error_detail *d)
+{
+    struct be_query_param params[] = {
+        {"state", f->state, sizeof f->state},          {"purpose", f->purpose, sizeof f->purpose},
+        {"complete", f->complete, sizeof f->complete}, {"office", f->office, sizeof f->office},
+        {"overdue", f->overdue, sizeof f->overdue},    {"number", f->number, sizeof f->number},
+        {"cursor", f->cursor, sizeof f->cursor},       {"limit", f->limit, sizeof f->limit},
+    };
+    memset(f, 0, sizeof *f);
+    int rc = be_query_parse(query, params, sizeof params / sizeof params[0], d);
+    uint8_t id[CF_UUID_LEN];
+    if (!rc && f->state[0] && !one_of(f->state, states))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "state",
+                          "state must be one of draft, submitted, returned, resubmitted, "
+                          "verified, assessment, approved, refused, withdrawn");
+    if (!rc && f->purpose[0] && !one_of(f->purpose, purposes))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "purpose",
+                          "purpose must be one of home_care, rehab_aid, rehab_course, "
+                          "day_centre, palliative, other");
+    if (!rc && f->complete[0] && strcmp(f->complete, "true") && strcmp(f->complete, "false"))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "complete", "complete must be true or false");
+    if (!rc && f->overdue[0] && strcmp(f->overdue, "true"))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "overdue", "overdue must be true (or left out)");
+    if (!rc && f->office[0] && cf_uuid_from_text(f->office, id))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "office", "office must be an office's id");
+    if (!rc && strspn(f->number, "0123456789-") != strlen(f->number))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "number",
+                          "number must be the start of an application's number, like 2026-00");
+    if (!rc && f->cursor[0] && !be_cursor_split(f->cursor, f->cursor_us, f->cursor_id))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "cursor",
+                          "cursor must be the next_cursor of the previous page, unchanged");
+    if (!rc && f->limit[0]) {
+        char *end = NULL;
+        long limit = strtol(f->limit, &end, 10);
+        if (*end || end == f->limit || limit < 1 || limit > 500)
+            rc = cf_error_set(d, CF_EFIELD_RANGE, "limit", "limit must be 1 to 500");
+    }
+    return rc;
+}
+
+/* GET /api/v1/applications: the journal's search (row-level security narrows it). */
+static void handle_list(struct be_request *req)
+{
+    struct list_filter f;
+    struct cf_error_detail d = {0};
+    if (read_list_filter(req->query, &f, &d)) {
+        be_reply_query_invalid(req, &d);
+        return;
+    }
+    const char *params[9] = {f.state,
+                             f.purpose,
+                             f.complete[0] ? (strcmp(f.complete, "true") == 0 ? "t" : "f") : "",
+                             f.office,
+                             f.overdue[0] ? "t" : "",
+                             f.number,
+                             f.cursor_us,
+                             f.cursor_id,
+                             f.limit[0] ? f.limit : "50"};
+    PGresult *res = PQexecParams(req->db, sql_application_list, 9, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK) || PQntuples(res) != 1)
+        be_reply_db_error(req, req->db, "application list");
+    else
+        be_reply_json(req, 200, cJSON_Parse(PQgetvalue(res, 0, 0)));
+    PQclear(res);
+}
+
+/* ==== Changing state ==== */
+
+struct moving {
+    char id[CF_UUID_TEXT_LEN + 1];
+    struct be_application_move body;
+    char outcome[16], from[16];
+};
+
+static int move_tx(struct be_request *req, void *ctx)
+{
+    struct moving *x = ctx;
+    const char *params[6] = {x->id,           x->body.to,
+                             req->who.login,  be_role_name(req->who.role),
+                             req->who.office, x->body.reason};
+    PGresult *res = PQexecParams(req->db, sql_application_move, 6, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK) || PQntuples(res) != 1) {
+        PQclear(res);
+        return BE_TX_FAILED;
+    }
+    snprintf(x->outcome, sizeof x->outcome, "%s", PQgetvalue(res, 0, 0));
+    snprintf(x->from, sizeof x->from, "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    if (strcmp(x->outcome, "moved") != 0)
+        return BE_TX_ROLLBACK;
+    char action[48];
+    snprintf(action, sizeof action, "application.%s", x->body.to);
+    return be_audit(req, action, x->id, x->body.reason, NULL) ? BE_TX_FAILED : BE_TX_COMMIT;
+}
+
+static void reply_not_moved(struct be_request *req, const struct moving *x)
+{
+    char detail[200];
+    if (strcmp(x->outcome, "not_found") == 0) {
+        be_reply_problem(req, 404, "not-found", "No such application",
+                         "No application you may see has this id.", NULL, NULL);
+    } else if (strcmp(x->outcome, "role") == 0) {
+        snprintf(detail, sizeof detail, "Your role may not move an application from %s to %s.",
+                 x->from, x->body.to);
+        be_reply_problem(req, 403, "forbidden", "Not allowed for your role", detail, "to", NULL);
+    } else if (strcmp(x->outcome, "reason") == 0) {
+        snprintf(detail, sizeof detail,
+                 "Moving an application to %s needs a reason: the applicant reads it.", x->body.to);
+        be_reply_problem(req, 422, "validation", "A field is not valid", detail, "reason", NULL);
+    } else {
+        snprintf(detail, sizeof detail, "An application in state %s cannot move to %s.", x->from,
+                 x->body.to);
+        be_reply_problem(req, 409, "illegal-transition", "Not a legal transition", detail, "to",
+                         NULL);
+    }
+}
+
+/* POST /api/v1/applications/{id}/transitions: {"to", "reason"}. */
+static void handle_move(struct be_request *req)
+{
+    struct moving x;
+    struct cf_error_detail d = {0};
+    memset(&x, 0, sizeof x);
+    if (!read_id(req, x.id))
+        return;
+    if (be_application_move_read(req->body, req->body_len, &x.body, &d)) {
+        be_reply_invalid(req, &d);
+        return;
+    }
+    int rc = be_db_transaction(req, NULL, "application transition", move_tx, &x);
+    if (rc == BE_TX_COMMIT)
+        reply_loaded(req, x.id, 200);
+    else if (rc == BE_TX_ROLLBACK)
+        reply_not_moved(req, &x);
+}
+
+/* ==== Public ==== */
+
+/* POST /api/v1/public/applications/status: {"number", "code"} → where it stands. A
+ * wrong number and a wrong code get the same 404, so the page tells nobody which
+ * numbers exist. */
+static void handle_status(struct be_request *req)
+{
+    struct be_application_lookup l;
+    struct cf_error_detail d = {0};
+    if (be_application_lookup_read(req->body, req->body_len, &l, &d)) {
+        be_reply_invalid(req, &d);
+        return;
+    }
+    char hash[2 * SHA256_DIGEST_LENGTH + 1];
+    code_hash_hex(l.code, hash);
+    OPENSSL_cleanse(l.code, sizeof l.code);
+    const char *params[2] = {l.number, hash};
+    PGresult *res = PQexecParams(req->db, sql_application_status, 2, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK))
+        be_reply_db_error(req, req->db, "application status");
+    else if (PQntuples(res) != 1)
+        be_reply_problem(req, 404, "not-found", "No such application",
+                         "No application has this number and code; check both.", NULL, NULL);
+    else
+        be_reply_json(req, 200, cJSON_Parse(PQgetvalue(res, 0, 0)));
+    PQclear(res);
+}
+
+/* GET /api/v1/offices: where applications are taken in and decided. */
+static void handle_offices(struct be_request *req)
+{
+    PGresult *res = PQexec(req->db, sql_office_list);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK) || PQntuples(res) != 1)
+        be_reply_db_error(req, req->db, "office list");
+    else {
+        cJSON *body = cJSON_CreateObject();
+        cJSON *items = cJSON_Parse(PQgetvalue(res, 0, 0));
+        if (body && items)
+            cJSON_AddItemToObject(body, "items", items);
+        else
+            cJSON_Delete(items);
+        be_reply_json(req, 200, body);
+    }
+    PQclear(res);
+}
+
+#define STAFF_READ (BE_STAFF | BE_OVERSIGHT)
+
+static const struct be_route routes[] = {
+    {"GET", "/api/v1/offices", handle_offices, true, BE_PUBLIC, BE_BODY_NONE},
+    {"POST", "/api/v1/public/applications", handle_public_file, true, BE_PUBLIC, FORM_MAX_BYTES},
+    {"POST", "/api/v1/public/applications/status", handle_status, true, BE_PUBLIC, BE_BODY_SMALL},
+    {"POST", "/api/v1/applications", handle_office_file, true,
+     BE_INTAKE | BE_INTAKE_LEAD | BE_ADMIN, FORM_MAX_BYTES},
+    {"GET", "/api/v1/applications", handle_list, true, STAFF_READ, BE_BODY_NONE},
+    {"GET", "/api/v1/applications/{id}", handle_get, true, STAFF_READ, BE_BODY_NONE},
+    {"POST", "/api/v1/applications/{id}/transitions", handle_move, true, BE_STAFF | BE_ADMIN,
+     BE_BODY_FORM},
+};
+const struct be_module be_applications_module = BE_MODULE("applications", routes);

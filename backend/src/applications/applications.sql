@@ -1,0 +1,114 @@
+-- The applications module's queries (applications.c). The rules — legal transitions,
+-- deadlines, who sees what — are in sql/0019_applications.sql. Embedded at build time
+-- (tools/sql_embed.c): a query is "-- name: X" and is sql_X in C, a fragment is taken in
+-- with {{X}}.
+
+-- fragment: application_json
+-- One application a (with its office o) as a JSON object; t is the region's date today.
+json_build_object(
+    'id', a.id, 'number', a.number, 'state', a.state,
+    'office', json_build_object('id', o.id, 'kind', o.kind, 'name', o.name),
+    'channel', a.channel,
+    'applicant_name', a.applicant_name, 'applicant_birth_date', a.applicant_birth,
+    'applicant_phone', a.applicant_phone, 'applicant_address', a.applicant_address,
+    'representative_name', a.representative_name,
+    'representative_relation', a.representative_relation,
+    'category', a.category, 'purpose', a.purpose, 'details', a.details,
+    'complete', a.complete, 'consent_at', a.consent_at,
+    'submitted_at', a.submitted_at, 'decision_due', a.decision_due,
+    'decided_at', a.decided_at, 'programme_due', a.programme_due,
+    'overdue', application_overdue(a.state, a.decision_due, region_today(a.region_id)),
+    'reason', a.reason, 'returns', a.returns,
+    'created_by', a.created_by, 'created_at', a.created_at, 'updated_at', a.updated_at)
+
+-- name: office_list
+-- Every office, for the public form's choice and the staff's filters.
+SELECT coalesce(json_agg(json_build_object('id', o.id, 'kind', o.kind, 'name', o.name,
+                                           'address', o.address)
+                         ORDER BY o.kind = 'back_office', o.name, o.id), '[]')::text
+FROM offices o
+
+-- name: application_insert
+-- $1 office, $2 channel, $3 name, $4 birth date, $5 phone, $6 address,
+-- $7 representative, $8 relation, $9 category, $10 purpose, $11 details, $12 complete,
+-- $13 hex SHA-256 of the secret code, $14 who files it (a login or 'applicant'),
+-- $15 their role (unused here: see application_journal_first). A draft in the office's
+-- region, numbered. No row when the office is unknown (or, under row-level security, not
+-- the caller's).
+WITH o AS (SELECT id, region_id FROM offices WHERE id = $1::uuid),
+a AS (
+    INSERT INTO applications (number, region_id, office_id, channel, applicant_name,
+                              applicant_birth, applicant_phone, applicant_address,
+                              representative_name, representative_relation, category,
+                              purpose, details, complete, consent_at, code_hash, created_by)
+    SELECT to_char(now(), 'YYYY') || '-' || lpad(nextval('application_number_seq')::text, 6, '0'),
+           o.region_id, o.id, $2, $3, $4::date, $5, $6, $7, $8, $9, $10, $11, $12::boolean,
+           now(), decode($13, 'hex'), $14
+    FROM o
+    RETURNING id, number, office_id)
+SELECT a.id, a.number, $15 FROM a
+
+-- name: application_journal_first
+-- $1 application, $2 who filed it, $3 their role: the journal's first row. (A statement
+-- of its own: in the insert's statement the application is not yet visible to the
+-- journal's row-level security.)
+INSERT INTO application_journal (application_id, from_state, to_state, actor, actor_role,
+                                 office_id)
+SELECT a.id, NULL, 'draft', $2, $3, a.office_id FROM applications a WHERE a.id = $1::uuid
+
+-- name: application_move
+-- $1 application, $2 state to, $3 actor, $4 role, $5 office or '', $6 reason: the outcome
+-- ('moved', 'not_found', 'illegal', 'role', 'reason') and the state it was in.
+SELECT application_move($1::uuid, $2, $3, $4, nullif($5, '')::uuid, $6),
+       (SELECT state FROM applications WHERE id = $1::uuid)
+
+-- name: application_get
+-- $1 application: it and its journal (oldest first), or no row.
+SELECT json_build_object('application', {{application_json}},
+    'journal', (SELECT coalesce(json_agg(json_build_object(
+                    'at', j.at, 'from', j.from_state, 'to', j.to_state, 'actor', j.actor,
+                    'role', j.actor_role, 'office_id', j.office_id, 'reason', j.reason)
+                    ORDER BY j.id), '[]')
+                FROM application_journal j WHERE j.application_id = a.id))::text
+FROM applications a JOIN offices o ON o.id = a.office_id
+WHERE a.id = $1::uuid
+
+-- name: application_list
+-- The journal's search, newest first: $1 state, $2 purpose, $3 complete ('t'/'f'/''),
+-- $4 office, $5 overdue ('t' or ''), $6 number's start, $7 cursor's microseconds and
+-- $8 its id, $9 limit. Row-level security narrows it to the caller's office or region.
+WITH page AS (
+    SELECT a.* FROM applications a
+    WHERE ($1 = '' OR a.state = $1)
+      AND ($2 = '' OR a.purpose = $2)
+      AND ($3 = '' OR a.complete = ($3 = 't'))
+      AND ($4 = '' OR a.office_id = $4::uuid)
+      AND ($5 = '' OR application_overdue(a.state, a.decision_due, region_today(a.region_id)))
+      AND ($6 = '' OR a.number LIKE $6 || '%')
+      AND ($7 = '' OR (a.created_at, a.id) < (timestamptz 'epoch' + $7::bigint * interval '1 microsecond',
+                                              $8::text::uuid))
+    ORDER BY a.created_at DESC, a.id DESC
+    LIMIT $9::int)
+SELECT json_build_object(
+    'items', coalesce((SELECT json_agg({{application_json}} ORDER BY a.created_at DESC, a.id DESC)
+                       FROM page a JOIN offices o ON o.id = a.office_id), '[]'),
+    'next_cursor', (SELECT CASE WHEN count(*) = $9::int THEN
+                        (SELECT (extract(epoch FROM q.created_at) * 1000000)::bigint || '_' || q.id
+                         FROM page q ORDER BY q.created_at ASC, q.id ASC LIMIT 1) END
+                    FROM page))::text
+
+-- name: application_status
+-- $1 number, $2 hex SHA-256 of the code: what the applicant may see — state, dates,
+-- the reason of a return or refusal, the office — or no row.
+SELECT json_build_object('number', a.number, 'state', a.state,
+                         'office', o.name, 'submitted_at', a.submitted_at,
+                         'decision_due', a.decision_due, 'decided_at', a.decided_at,
+                         'programme_due', a.programme_due,
+                         'reason', CASE WHEN a.state IN ('returned', 'refused', 'withdrawn')
+                                        THEN a.reason ELSE '' END,
+                         'journal', (SELECT coalesce(json_agg(json_build_object(
+                                         'at', j.at, 'to', j.to_state) ORDER BY j.id), '[]')
+                                     FROM application_journal j
+                                     WHERE j.application_id = a.id))::text
+FROM applications a JOIN offices o ON o.id = a.office_id
+WHERE a.number = $1 AND a.code_hash = decode($2, 'hex')
