@@ -43,7 +43,10 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
            >= array_position(ARRAY['none', 'uid', 'static', 'dynamic'], p_payable)
 $$;
 
-ALTER TABLE regions ADD COLUMN payable_level text NOT NULL DEFAULT 'static'
+-- The lowest level a region pays. The default, uid, pays every card that confirmed visits
+-- before proofs existed (an EMV card without a proof is static, a social card uid); a
+-- region raises it to static (no clonable UID-only card) or dynamic (card-signed only).
+ALTER TABLE regions ADD COLUMN payable_level text NOT NULL DEFAULT 'uid'
     CHECK (payable_level IN ('none', 'uid', 'static', 'dynamic'));
 
 -- ==== What ingest stores ====

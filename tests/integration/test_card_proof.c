@@ -492,19 +492,31 @@ static void test_terminal_without_card_cannot_make_dynamic(void **state)
     EVP_PKEY_free(own_icc);
 }
 
-/* The region requires dynamic: a static visit is excluded with below_policy, a dynamic
- * one still paid (mutant proof.payable-boundary: static is paid under the default static);
- * the figures' share of dynamic proofs matches the visits. */
+/* The default pays every card that confirmed visits before proofs existed (a social UID
+ * card too); a region that requires static drops UID-only visits with below_policy, one
+ * that requires dynamic drops static ones too and still pays a dynamic one (mutant
+ * proof.payable-boundary); the figures' share of dynamic proofs matches the visits. */
 static void test_policy_dynamic(void **state)
 {
     (void)state;
     struct confirm legacy = {BY_EMV_NO_PROOF, 0, {0}, NULL, 0, NULL};
     struct confirm dyn = DYN(CF_ODA_KIND_CDA);
+    struct confirm social = {BY_UID, 0, {0}, NULL, 0, NULL};
     char static_visit[CF_UUID_TEXT_LEN + 1], half[CF_UUID_TEXT_LEN + 1];
+    char uid_visit[CF_UUID_TEXT_LEN + 1];
     snprintf(static_visit, sizeof static_visit, "%s", upload_visit(&legacy, &legacy));
     snprintf(half, sizeof half, "%s", upload_visit(&dyn, &legacy));
+    snprintf(uid_visit, sizeof uid_visit, "%s", upload_visit(&social, &social));
     cJSON *doc = cf_api_json(&harness, "GET", "/api/v1/registers/" NOV, NULL, 200);
-    assert_true(included(doc, static_visit)); /* default policy: static is paid */
+    assert_true(included(doc, static_visit)); /* default policy: every card is paid */
+    assert_true(included(doc, uid_visit));
+    cJSON_Delete(doc);
+    assert_int_equal(cf_harness_sql(&harness, "UPDATE regions SET payable_level = 'static' "
+                                              "WHERE id = '" REGION "'"),
+                     0);
+    doc = cf_api_json(&harness, "GET", "/api/v1/registers/" NOV, NULL, 200);
+    assert_string_equal(excluded_reason(doc, uid_visit), "below_policy");
+    assert_true(included(doc, static_visit));
     cJSON_Delete(doc);
     assert_int_equal(cf_harness_sql(&harness, "UPDATE regions SET payable_level = 'dynamic' "
                                               "WHERE id = '" REGION "'"),
@@ -514,7 +526,7 @@ static void test_policy_dynamic(void **state)
     assert_string_equal(excluded_reason(doc, half), "below_policy");
     assert_true(included(doc, dynamic_visit));
     cJSON_Delete(doc);
-    assert_int_equal(cf_harness_sql(&harness, "UPDATE regions SET payable_level = 'static' "
+    assert_int_equal(cf_harness_sql(&harness, "UPDATE regions SET payable_level = 'uid' "
                                               "WHERE id = '" REGION "'"),
                      0);
 
