@@ -1261,10 +1261,18 @@ static int oda_finish(struct emv_session *s, const struct application *app, cons
     }
     if (p->kind == CF_PROOF_NONE && issuer && !o->static_bad && (o->aip[0] & 0x40) && p->ssad.len)
         p->kind = CF_PROOF_SDA;
+    oda_trim(p);
+    if (p->kind != CF_PROOF_NONE && cf_card_proof_check(p, NULL) != 0) {
+        /* What the event model would refuse (an exponent of 4 bytes, ...) is no proof. */
+        oda_note(o, "the card's ODA objects have impossible lengths");
+        p->kind = CF_PROOF_NONE;
+        oda_trim(p);
+    }
     if (p->kind == CF_PROOF_NONE)
         oda_note(o, (o->aip[0] & 0x61) ? "the card's ODA material is incomplete"
                                        : "the card offers no offline data authentication");
-    oda_trim(p);
+    if (cf_card_proof_check(p, NULL) != 0)
+        memset(p, 0, sizeof *p); /* not even an AID the event model takes: no proof */
     return rc;
 }
 

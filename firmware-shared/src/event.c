@@ -321,6 +321,14 @@ static int validate_proof(const struct cf_card_assurance *card, struct cf_error_
     if (card->method != CF_CARD_EMV)
         return cf_error_set(d, CF_EFIELD_RANGE, "card.proof",
                             "card.proof belongs to an emv card only (a uid card cannot sign)");
+    return cf_card_proof_check(p, d);
+}
+
+int cf_card_proof_check(const struct cf_card_proof *p, struct cf_error_detail *d)
+{
+    if (!p || !cf_proof_kind_name(p->kind))
+        return cf_error_set(d, CF_EFIELD_RANGE, "card.proof.kind",
+                            "card.proof.kind must be none, sda, dda, fdda or cda");
     const char *rule = proof_rules[p->kind];
     for (size_t i = 0; i < CF_PROOF_FIELDS; i++) {
         const uint8_t *data;

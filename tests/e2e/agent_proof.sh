@@ -153,6 +153,12 @@ case_cards() {
         seq=$(store_sql "SELECT max(seq) FROM events")
         check_proof "$seq" "$kind" "$work/mir-$kind"
     done
+    # read-card --proof: the kind, and nothing more without the flag (output unchanged).
+    sim_ctl card transcript "$work/mir-cda"
+    agent_ok read-card --device "$d" --token-key-hex "$KEY" --wait 10 --json --proof
+    expect "read-card --proof" "$(jget "$out" proof)" cda
+    agent_ok read-card --device "$d" --token-key-hex "$KEY" --wait 10 --json
+    [[ "$out" != *proof* ]] || fail "read-card without --proof printed a proof: $out"
     # New cards of other schemes bound to recipient 2: card.bound carries the proof.
     card visa-fdda --scheme visa --seed 71 --oda fdda
     card mc-cda --scheme mastercard --seed 72 --oda cda

@@ -7,7 +7,9 @@
  *
  * Seeds (corpus/emv): the answers of recorded cards of tests/data/emv/devnied
  * (Apache-2.0) and of synthetic cards of tools/gen-card (gen_*: Mir, UnionPay,
- * Maestro over eight records) in the order this reader asks for them, length-prefixed.
+ * Maestro over eight records) in the order this reader asks for them, length-prefixed;
+ * gen_oda_*: synthetic cards of gen-card --oda (SDA, DDA, fDDA, CDA, small test keys)
+ * as the proof read asks them, the signing answer included.
  *
  * The same input is read a second time with a proof asked for (cf_emv_read_proof): the
  * same code and card; on success a proof that the event model accepts (or none at all),

@@ -150,6 +150,12 @@ const char *cf_card_proof_field(const struct cf_card_proof *proof, size_t index,
 const char *cf_card_proof_field_mut(struct cf_card_proof *proof, size_t index, uint8_t **data,
                                     size_t **len, size_t *cap);
 
+/* The proof's own rules (what cf_event_validate checks of card.proof, but the card
+ * method): its kind known, the fields its kind requires present and the others empty,
+ * each within its capacity, aid 5..16, aip 2, ca_index 1, exponents 1..3 bytes. Returns
+ * 0 or CF_EFIELD_MISSING / CF_EFIELD_RANGE with *d (may be NULL) naming the field. */
+int cf_card_proof_check(const struct cf_card_proof *proof, struct cf_error_detail *d);
+
 /* The challenge a card signs for an event (api/PROTOCOL.md 4.5): the first 4 bytes of
  * SHA-256("carefact.card-challenge.v1" NUL ‖ device_id ‖ seq (8 bytes BE) ‖ prev_digest
  * ‖ visit_id (nil UUID when absent)). The agent computes it for the event it is about

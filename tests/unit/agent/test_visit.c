@@ -516,6 +516,84 @@ static void test_card_binding_is_pending(void **state)
     assert_int_equal(ag_visit_start(store, &start, &r, NULL), CF_EUNKNOWN_CARD);
 }
 
+/* An EMV card (token as given) with a proof of kind none: aid and aip only. */
+static struct cf_card_assurance emv_card_with_proof(const char *token)
+{
+    struct cf_card_assurance c = card(token);
+    static const uint8_t aid[] = {0xA0, 0x00, 0x00, 0x06, 0x58, 0x10, 0x10};
+    c.method = CF_CARD_EMV;
+    snprintf(c.scheme, sizeof c.scheme, "mir");
+    snprintf(c.last4, sizeof c.last4, "0936");
+    c.proof.kind = CF_PROOF_NONE;
+    memcpy(c.proof.aid.data, aid, sizeof aid);
+    c.proof.aid.len = sizeof aid;
+    c.proof.aip.len = 2;
+    return c;
+}
+
+/* The card's proof: the challenge is the next event's, the started visit keeps the visit id
+ * the challenge was made with, and the proof stays only on the event it was made for. */
+static void test_proof_goes_with_its_event(void **state)
+{
+    (void)state;
+    uint8_t challenge[CF_CHALLENGE_LEN], want[CF_CHALLENGE_LEN], device[CF_UUID_LEN],
+        zero[CF_DIGEST_LEN] = {0}, visit[CF_UUID_LEN], a[CF_UUID_LEN];
+    memset(device, 0xD1, sizeof device);
+    memset(visit, 0x7A, sizeof visit);
+    uuid(RCP_A, a);
+    assert_int_equal(ag_card_challenge(store, visit, challenge), 0);
+    assert_int_equal(cf_card_challenge(device, 1, zero, visit, want), 0);
+    assert_memory_equal(challenge, want, CF_CHALLENGE_LEN);
+
+    /* An unknown card: card.unrecognized, without the proof made for the start. */
+    struct ag_visit_start req = {
+        .visit_id = visit, .card = emv_card_with_proof(TOKEN_X), .moment = at(T0, 5000, 0xE1)};
+    struct ag_visit_result r;
+    assert_int_equal(ag_visit_start(store, &req, &r, NULL), CF_EUNKNOWN_CARD);
+    struct cf_event ev = last_event();
+    assert_int_equal(ev.kind, CF_EV_CARD_UNRECOGNIZED);
+    assert_int_equal(ev.card.proof.kind, CF_PROOF_ABSENT);
+
+    /* The start: the visit id given, the proof kept; the next challenge follows the chain. */
+    uint8_t digest[CF_DIGEST_LEN];
+    assert_int_equal(cf_event_digest(&ev, digest), 0);
+    assert_int_equal(ag_card_challenge(store, visit, challenge), 0);
+    assert_int_equal(cf_card_challenge(device, 2, digest, visit, want), 0);
+    assert_memory_equal(challenge, want, CF_CHALLENGE_LEN);
+    req.card = emv_card_with_proof(TOKEN_A);
+    assert_int_equal(ag_visit_start(store, &req, &r, NULL), 0);
+    ev = last_event();
+    assert_int_equal(ev.kind, CF_EV_VISIT_STARTED);
+    assert_memory_equal(ev.visit_id, visit, CF_UUID_LEN);
+    assert_int_equal(ev.card.proof.kind, CF_PROOF_NONE);
+    uint8_t ending[CF_UUID_LEN];
+    assert_int_equal(ag_visit_end_target(store, NULL, T0 + 1000, ending), 0);
+    assert_memory_equal(ending, visit, CF_UUID_LEN);
+
+    /* The end keeps it; a door attempt drops it; a binding keeps it. */
+    struct ag_visit_end *end = calloc(1, sizeof *end);
+    assert_non_null(end);
+    end->card = emv_card_with_proof(TOKEN_A);
+    end->moment = at(T0 + 60000, 65000, 0xE1);
+    assert_int_equal(ag_visit_end(store, end, &r, NULL), 0);
+    free(end);
+    assert_int_equal(last_event().card.proof.kind, CF_PROOF_NONE);
+    assert_int_equal(ag_visit_end_target(store, NULL, T0 + 70000, ending), CF_ENO_VISIT);
+    struct ag_visit_attempt at_door = {.recipient_id = a,
+                                       .reason = CF_REASON_REFUSED,
+                                       .card = emv_card_with_proof(TOKEN_A),
+                                       .moment = at(T0 + 90000, 95000, 0xE1)};
+    assert_int_equal(ag_visit_attempt(store, &at_door, &r, NULL), 0);
+    ev = last_event();
+    assert_int_equal(ev.kind, CF_EV_VISIT_ATTEMPT);
+    assert_int_equal(ev.card.method, CF_CARD_EMV);
+    assert_int_equal(ev.card.proof.kind, CF_PROOF_ABSENT);
+    struct cf_card_assurance c = emv_card_with_proof(TOKEN_X);
+    struct ag_moment m = at(T0 + 99000, 99500, 0xE1);
+    assert_int_equal(ag_card_bind(store, a, &c, &m, &r, NULL), 0);
+    assert_int_equal(last_event().card.proof.kind, CF_PROOF_NONE);
+}
+
 static void test_expired_certificate_offers_nothing(void **state)
 {
     (void)state;
@@ -551,6 +629,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_started_and_planned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attempt_then_visit_later, setup, teardown),
         cmocka_unit_test_setup_teardown(test_card_binding_is_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_proof_goes_with_its_event, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expired_certificate_offers_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
