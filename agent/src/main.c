@@ -27,6 +27,7 @@ static const struct command commands[] = {
     {"recipients", ag_cmd_recipients, "the recipients, certificates and services held"},
     {"plans", ag_cmd_plans, "today's planned visits and what became of them"},
     {"terminal", ag_cmd_terminal, "the interactive terminal for the worker (Russian)"},
+    {"serve", ag_cmd_serve, "the local daemon behind the touch UI (127.0.0.1, per-start secret)"},
     {"help", cmd_help, "list the commands"},
 };
 
