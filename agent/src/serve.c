@@ -16,8 +16,10 @@
  *  - no inline script (Content-Security-Policy default-src 'self'), no framing.
  *
  * Threads: civetweb's workers answer; one lock guards the store handle they share,
- * another the reader (a card wait never holds the store). A sync thread with its own
- * store handle syncs after each step, every few minutes, and when a link comes up. */
+ * another the reader (a card wait never holds the store). A sync thread runs the
+ * command line's `carefact-agent sync --auto` as a child process after each step,
+ * when due, and when a link comes up: the daemon itself links no HTTP or TLS code
+ * (built as carefact-agentd with --as-needed; `carefact-agent serve` execs it). */
 #include <civetweb.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -72,6 +74,7 @@ struct daemon {
     pthread_cond_t sync_wake;
     bool sync_now, stopping;
     char store_path[1024];
+    char agent_path[1024]; /* carefact-agent, for the sync */
     char device[256];
     uint8_t token_key[64];
     size_t token_key_len;
@@ -686,25 +689,75 @@ static cJSON *api_bind(struct daemon *d, const cJSON *body)
     return o;
 }
 
+/* Sync is the command line's own `carefact-agent sync`, run as a child process: the
+ * daemon links no HTTP or TLS code (its memory stays small; a network library that
+ * hangs or crashes takes only that run with it), and the sync is exactly the CLI's.
+ * Returns the child's exit status (-1: it did not run); its JSON answer in out. */
+static int run_sync(struct daemon *d, bool automatic, char *out, size_t size)
+{
+    char *argv[8];
+    size_t a = 0;
+    argv[a++] = d->agent_path;
+    argv[a++] = "sync";
+    if (automatic)
+        argv[a++] = "--auto";
+    argv[a++] = "--json";
+    argv[a++] = "--store";
+    argv[a++] = d->store_path;
+    argv[a] = NULL;
+    int fds[2];
+    out[0] = '\0';
+    if (pipe(fds))
+        return -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    pid_t pid;
+    int rc = posix_spawn(&pid, d->agent_path, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    size_t got = 0;
+    ssize_t n = 0;
+    while (rc == 0 && (n = read(fds[0], out + got, size - 1 - got)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        got += (size_t)n;
+        if (got == size - 1) {
+            char drain[256];
+            while (read(fds[0], drain, sizeof drain) > 0) {
+            }
+            break;
+        }
+    }
+    out[got] = '\0';
+    close(fds[0]);
+    int status = 0;
+    if (rc != 0)
+        return -1;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 /* A sync the worker asked for (not automatic: it also runs when backing off). */
 static cJSON *api_sync(struct daemon *d)
 {
-    struct ag_store *s = NULL;
-    struct ag_sync_report *rep = calloc(1, sizeof *rep);
-    int rc = rep ? ag_store_open(d->store_path, &s, NULL) : CF_ENOMEM;
-    if (!rc) {
-        struct ag_sync_options opt = {.automatic = false};
-        pthread_mutex_lock(&d->sync_lock);
-        rc = ag_sync_run(s, &opt, rep);
-        pthread_mutex_unlock(&d->sync_lock);
-    }
-    ag_store_close(s);
-    cJSON *o = outcome(rc);
-    if (rc && rep && rep->message[0])
-        cJSON_ReplaceItemInObject(o, "message", cJSON_CreateString(rep->message));
-    if (rep)
-        cJSON_AddNumberToObject(o, "uploaded", (double)rep->uploaded);
-    free(rep);
+    char out[4096];
+    pthread_mutex_lock(&d->sync_lock);
+    int status = run_sync(d, false, out, sizeof out);
+    pthread_mutex_unlock(&d->sync_lock);
+    cJSON *answer = cJSON_Parse(out);
+    const char *message = jstr(answer, "message");
+    cJSON *o = outcome(status == 0 ? 0 : CF_ENETWORK);
+    if (status != 0 && message)
+        cJSON_ReplaceItemInObject(o, "message", cJSON_CreateString(message));
+    const cJSON *up = cJSON_GetObjectItemCaseSensitive(answer, "uploaded");
+    cJSON_AddNumberToObject(o, "uploaded", cJSON_IsNumber(up) ? up->valuedouble : 0);
+    cJSON_Delete(answer);
     return o;
 }
 
@@ -834,14 +887,12 @@ static int handle(struct mg_connection *c, void *data)
 
 /* ==== The sync thread ==== */
 
-/* Its own store handle: a sync waiting on the network never holds the workers'. */
+/* Syncs after each step (unless backing off or held), every IDLE_TICK_MS when due,
+ * and at once when a network link comes up; reaps the speech processes. */
 static void *sync_thread(void *arg)
 {
     struct daemon *d = arg;
-    struct ag_store *s = NULL;
     unsigned long link = ag_link_signature();
-    if (ag_store_open(d->store_path, &s, NULL))
-        return NULL;
     for (;;) {
         pthread_mutex_lock(&d->wake_lock);
         struct timespec until;
@@ -856,21 +907,22 @@ static void *sync_thread(void *arg)
             break;
         unsigned long sig = ag_link_signature();
         struct ag_sync_state st;
-        pthread_mutex_lock(&d->sync_lock);
-        if ((now || (sig && sig != link)) && ag_store_sync_get(s, &st) == 0 && !st.held &&
+        pthread_mutex_lock(&d->store_lock);
+        if ((now || (sig && sig != link)) && ag_store_sync_get(d->store, &st) == 0 && !st.held &&
             (!now || st.failures == 0)) {
             st.next_attempt_ms = 0; /* a step just made, or the link is back */
-            ag_store_sync_put(s, &st);
+            ag_store_sync_put(d->store, &st);
         }
+        pthread_mutex_unlock(&d->store_lock);
         link = sig;
-        struct ag_sync_options opt = {.automatic = true};
-        struct ag_sync_report *rep = calloc(1, sizeof *rep);
-        if (rep)
-            ag_sync_run(s, &opt, rep);
-        free(rep);
+        char out[4096];
+        pthread_mutex_lock(&d->sync_lock);
+        (void)run_sync(d, true, out, sizeof out);
+        while (waitpid(-1, NULL, WNOHANG) > 0) {
+            /* a finished speech process */
+        }
         pthread_mutex_unlock(&d->sync_lock);
     }
-    ag_store_close(s);
     return NULL;
 }
 
@@ -893,6 +945,7 @@ static const char serve_usage[] =
     "usage: carefact-agent serve [--device CONNSTRING] [--port N] [--secret-file FILE]\n"
     "                            [--ui DIR] [--speech on|off] [--speech-wav DIR]\n"
     "                            [--speech-log FILE] [--speech-command CMD] [--store FILE]\n"
+    "                            [--agent PATH]\n"
     "  The agent as a local daemon for the touch UI, on 127.0.0.1 only.\n"
     "  At every start a new secret is made; the start URL holding it is written to\n"
     "  --secret-file (mode 0600; default: the store's path + \".ui-url\"), and the first\n"
@@ -904,7 +957,8 @@ static const char serve_usage[] =
     "  --speech-wav DIR     write the speech as DIR/NNNN.wav instead of playing it\n"
     "  --speech-log FILE    append every spoken text to FILE\n"
     "  --speech-command CMD the speech program (default espeak-ng)\n"
-    "  --store FILE         the agent's store (default: CAREFACT_AGENT_STORE)\n";
+    "  --store FILE         the agent's store (default: CAREFACT_AGENT_STORE)\n"
+    "  --agent PATH         carefact-agent, run for each sync (default: next to this program)\n";
 
 static int copy_opt(const struct ag_cli *cli, const char *name, const char *value, char *out,
                     size_t size)
@@ -924,7 +978,7 @@ int ag_cmd_serve(int argc, char **argv)
         {"--secret-file", true, false, 0, {0}}, {"--ui", true, false, 0, {0}},
         {"--speech", true, false, 0, {0}},      {"--speech-wav", true, false, 0, {0}},
         {"--speech-log", true, false, 0, {0}},  {"--speech-command", true, false, 0, {0}},
-        {"--store", true, false, 0, {0}},
+        {"--store", true, false, 0, {0}},       {"--agent", true, false, 0, {0}},
     };
     struct ag_cli cli = {"serve", serve_usage, false};
     int rc = ag_cli_parse(&cli, argc, argv, o, N(o));
@@ -969,6 +1023,16 @@ int ag_cmd_serve(int argc, char **argv)
         rc = ag_cli_usage_error(&cli, "no store: give --store FILE or set CAREFACT_AGENT_STORE");
     if (!rc)
         rc = copy_opt(&cli, "--store", store, d->store_path, sizeof d->store_path);
+    if (!rc && (v = ag_cli_value(o, N(o), "--agent")))
+        rc = copy_opt(&cli, "--agent", v, d->agent_path, sizeof d->agent_path);
+    if (!rc && !d->agent_path[0]) {
+        char self[900];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        char *slash = n > 0 ? (self[n] = '\0', strrchr(self, '/')) : NULL;
+        if (slash)
+            *slash = '\0';
+        snprintf(d->agent_path, sizeof d->agent_path, "%s/carefact-agent", slash ? self : ".");
+    }
     char secret_file[1100];
     v = ag_cli_value(o, N(o), "--secret-file");
     if (!rc && v)
@@ -1034,7 +1098,6 @@ int ag_cmd_serve(int argc, char **argv)
     }
     OPENSSL_cleanse(url, sizeof url);
     mg_set_request_handler(ctx, "/", handle, d);
-    signal(SIGCHLD, SIG_IGN); /* the speech processes reap themselves */
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -7,8 +7,6 @@
  * NOTE: nothing is marked acknowledged except on a parsed acknowledgement. */
 #include "ag/sync.h"
 
-#include <ifaddrs.h>
-#include <net/if.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -682,21 +680,4 @@ out:
     ag_identity_wipe(r.id);
     free(r.id);
     return rc;
-}
-
-/* A cheap fingerprint of the network interfaces that are up and running (loopback
- * aside): a change to a non-zero value means a link came up. */
-unsigned long ag_link_signature(void)
-{
-    struct ifaddrs *list = NULL, *i;
-    unsigned long sig = 0;
-    if (getifaddrs(&list) != 0)
-        return 0;
-    for (i = list; i; i = i->ifa_next)
-        if (i->ifa_addr && (i->ifa_flags & IFF_UP) && (i->ifa_flags & IFF_RUNNING) &&
-            !(i->ifa_flags & IFF_LOOPBACK))
-            for (const char *p = i->ifa_name; p && *p; p++)
-                sig = sig * 131 + (unsigned char)*p + 1;
-    freeifaddrs(list);
-    return sig;
 }
