@@ -831,6 +831,8 @@ static int handle(struct mg_connection *c, void *data)
             return serve_file(c, d, "index.html", "text/html; charset=utf-8");
         if (strcmp(uri, "/app.js") == 0)
             return serve_file(c, d, "app.js", "text/javascript; charset=utf-8");
+        if (strcmp(uri, "/favicon.ico") == 0) /* the browser asks; there is none */
+            return send_text(c, 204, "text/plain", "", 0, NULL);
         if (strcmp(uri, "/style.css") == 0)
             return serve_file(c, d, "style.css", "text/css; charset=utf-8");
         return send_text(c, 404, "text/plain; charset=utf-8", "not found\n", 10, NULL);

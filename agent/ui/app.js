@@ -386,7 +386,7 @@ function faceSvg(n) {
 
 function rate(visitId, name, minutes) {
   tapLoop++;
-  const comment = h('textarea', { id: 'comment', maxlength: '1000', rows: '3' });
+  const comment = h('textarea', { id: 'comment', maxlength: '1000', rows: '2' });
   const parts = [
     h('p', {}, `Работник был у вас ${minutesText(minutes || 0)}.`),
     h('label', { for: 'comment' }, 'Комментарий, если хотите (можно сказать голосом)'),
