@@ -221,7 +221,7 @@ function waitCard(name, title, lines, then, opts) {
   const loop = ++tapLoop;
   const status = h('p', { role: 'status', id: 'tap-status' }, '');
   show(name, title, [
-    h('div', { class: 'tap' }, h('p', { class: 'big' }, 'Приложите карту к терминалу'), ...lines),
+    h('div', { class: 'tap' }, ...lines, h('p', { class: 'big' }, 'Приложите карту к терминалу')),
     status,
     h('div', { class: 'actions' }, button('Отмена', () => home(), '', { id: 'tap-cancel' })),
   ], Object.assign({ speak: [title, ...lines.map(l => l.textContent || l), 'Приложите карту к терминалу'].join('. ') }, opts || {}));
@@ -337,7 +337,7 @@ function confirmByRecipient(open, services) {
   const lines = [
     h('p', {}, `Работник был у вас ${minutesText(open.minutes)}.`),
     h('p', {}, `Услуги: ${names}.`),
-    h('p', {}, 'Если всё верно, приложите свою карту.'),
+    h('p', {}, 'Если всё верно —'),
   ];
   waitCard('confirm', 'Подтвердите визит', lines, async tap => {
     const r = await api('POST', '/api/visit/end', {

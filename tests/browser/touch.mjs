@@ -99,6 +99,7 @@ async function inspect(label) {
   await page.evaluate(() => document.fonts.ready);
   for (const [size, vp] of [["360x640", PHONE], ["720x1280", LARGE]]) {
     await page.setViewportSize(vp);
+    await page.evaluate(() => window.scrollTo(0, 0));
     await sleep(50);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check(overflow <= 0, `${label}: the page scrolls sideways at ${size} (${overflow} px)`);
