@@ -287,15 +287,28 @@ static void start_visit(struct ui *ui, bool planned)
             }
         }
         if (rc == CF_ECARD_OTHER) {
+            /* the worker chooses: start with this card (recorded; the backend flags
+             * card_mismatch) or go back with nothing recorded */
             char names[512];
             ag_candidates_text(r, names, sizeof names);
             report(rc, &d);
             say(AG_MSG_CARD_BELONGS_TO, names);
+            say(AG_MSG_TERM_OTHER_CARD_CHOICE);
+            if (ask_number(ui, AG_MSG_TERM_ASK_CHOICE, 1) == 1) {
+                req.accept_other_card = true;
+                memset(&d, 0, sizeof d);
+                rc = ag_visit_start(ui->store, &req, r, &d);
+            }
+        }
+        if (rc == CF_ECARD_OTHER) {
+            /* shown above; the worker went back */
         } else if (rc) {
             report(rc, &d);
         } else {
             say(AG_MSG_TERM_VISIT_STARTED);
             ag_print_view(stdout, &r->view, false);
+            if (!r->card_matches)
+                say(AG_MSG_CARD_MISMATCH_WARNING);
         }
     }
     free(r);

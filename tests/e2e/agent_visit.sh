@@ -525,6 +525,14 @@ case_terminal() {
     tmux_wait_for "Карта принадлежит другому получателю"
     tmux_wait_for "Карта принадлежит: Иванов Иван Петрович"
     ! tmux_screen | grep -q "another recipient" || { tmux_screen >&2; fail "English on the terminal"; }
+    # The worker chooses: back, with nothing recorded (starting with the card is the
+    # touch UI's browser test and test_visit's), then leaves.
+    tmux_wait_for "Начать визит с этой картой"
+    local events_before
+    events_before=$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT count(*) FROM events")
+    tmux_keys 0
+    tmux_wait_for "Нажмите цифру и Enter"
+    expect "events after going back" "$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT count(*) FROM events")" "$events_before"
     tmux_keys 0
     tmux_wait_for "TERMINAL-EXIT 0"
     local visit
