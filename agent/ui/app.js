@@ -100,7 +100,7 @@ function show(name, title, parts, opts) {
   document.body.className = o.recipient ? 'recipient' : '';
   document.body.dataset.screen = name;
   const main = document.getElementById('screen');
-  main.replaceChildren(h('h1', { id: 'title' }, title), ...parts);
+  main.replaceChildren(h('h1', { id: 'title' }, title), ...parts.filter((p) => p != null));
   main.setAttribute('aria-labelledby', 'title');
   main.focus();
   say(o.speak || title);

@@ -106,6 +106,8 @@ async function inspect(label) {
     await page.screenshot({ path: join(artifacts, `touch-${label}-${size}.png`), fullPage: true });
   }
   await page.setViewportSize(PHONE);
+  const latin = (await page.locator("body").innerText()).match(/[A-Za-z]{2,}/g);
+  check(!latin, `${label}: English on the screen: ${latin?.join(" ")}`);
   if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(axeSource);
   const result = await page.evaluate(() => window.axe.run(document, {
     runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },

@@ -104,10 +104,11 @@ same_chain_as_server
 
 # What the server made of the day: every visit of this terminal, written for the
 # browser to find on the dashboard, and the facts checked here.
-sql "SELECT id FROM visits WHERE worker_id = '$(worker_id 1)' AND sort_at::date = current_date" \
-    >"$work/visits"
-[ "$(wc -l <"$work/visits")" -ge 6 ] || fail "the server holds fewer visits than the day made: $(cat "$work/visits")"
-got() { sql "SELECT count(*) FROM visits WHERE worker_id = '$(worker_id 1)' AND $1"; }
+mine="id IN (SELECT visit_key FROM events WHERE device_id = '$device_id')"
+sql "SELECT id FROM visits WHERE $mine" >"$work/visits"
+# plans 1-3, the attempt, the cancellation, the unplanned visit
+[ "$(wc -l <"$work/visits")" = 6 ] || fail "the server holds $(wc -l <"$work/visits") visits of the day, not 6"
+got() { sql "SELECT count(*) FROM visits WHERE $mine AND $1"; }
 [ "$(got "state = 'ended' AND plan_id IS NOT NULL")" -ge 1 ] || fail "no ended, unrated planned visit"
 [ "$(got "rating = 4 AND comment = 'Всё хорошо, спасибо'")" = 1 ] || fail "the rating by faces is not on the server"
 [ "$(got "state = 'attempted' AND reason = 'nobody_home'")" = 1 ] || fail "the door attempt is not on the server"
