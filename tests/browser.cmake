@@ -1,4 +1,5 @@
-# Browser tests (label browser) of the manager dashboard: Playwright from
+# Browser tests (label browser) of the manager dashboard and of the terminal's touch UI
+# (carefact-agentd, agent/ui; axe-core on every screen): Playwright from
 # tests/browser/node_modules (tools/deps runs npm ci there) driving /usr/bin/chromium
 # headless against the real carefactd, PostgreSQL, agent and PN532 emulator.
 # Screenshots are kept in <build>/tests/browser-artifacts.
