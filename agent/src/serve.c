@@ -973,6 +973,151 @@ static int copy_opt(const struct ag_cli *cli, const char *name, const char *valu
     return 0;
 }
 
+/* The options into d (defaults first); *port and secret_file as given or defaulted.
+ * Returns 0 or the usage exit status (printed). */
+static int serve_options(struct ag_cli *cli, const struct ag_option *o, size_t n, struct daemon *d,
+                         long *port, char *secret_file, size_t secret_size)
+{
+    int rc = 0;
+    const char *v;
+    d->speech_on = true;
+    snprintf(d->ui_dir, sizeof d->ui_dir, "%s", CF_AGENT_UI_DIR);
+    snprintf(d->speech_command, sizeof d->speech_command, "espeak-ng");
+    const char *device = ag_cli_value(o, n, "--device");
+    if (!device || !device[0])
+        device = getenv("LIBNFC_DEVICE");
+    if (!device || !device[0])
+        rc = ag_cli_usage_error(cli, "no reader: give --device CONNSTRING or set LIBNFC_DEVICE");
+    if (!rc)
+        rc = copy_opt(cli, "--device", device, d->device, sizeof d->device);
+    if (!rc && (v = ag_cli_value(o, n, "--port")))
+        rc = ag_cli_long(cli, "--port", v, 0, 65535, port);
+    if (!rc && (v = ag_cli_value(o, n, "--speech")) && strcmp(v, "on") && strcmp(v, "off"))
+        rc = ag_cli_usage_error(cli, "--speech is on or off");
+    if (!rc && v && strcmp(v, "off") == 0)
+        d->speech_on = false;
+    if (!rc)
+        rc = copy_opt(cli, "--ui", ag_cli_value(o, n, "--ui"), d->ui_dir, sizeof d->ui_dir);
+    if (!rc)
+        rc = copy_opt(cli, "--speech-wav", ag_cli_value(o, n, "--speech-wav"), d->speech_wav_dir,
+                      sizeof d->speech_wav_dir);
+    if (!rc)
+        rc = copy_opt(cli, "--speech-log", ag_cli_value(o, n, "--speech-log"), d->speech_log,
+                      sizeof d->speech_log);
+    if (!rc)
+        rc = copy_opt(cli, "--speech-command", ag_cli_value(o, n, "--speech-command"),
+                      d->speech_command, sizeof d->speech_command);
+    const char *store = ag_cli_value(o, n, "--store");
+    if (!store || !store[0])
+        store = getenv("CAREFACT_AGENT_STORE");
+    if (!rc && (!store || !store[0]))
+        rc = ag_cli_usage_error(cli, "no store: give --store FILE or set CAREFACT_AGENT_STORE");
+    if (!rc)
+        rc = copy_opt(cli, "--store", store, d->store_path, sizeof d->store_path);
+    if (!rc && (v = ag_cli_value(o, n, "--agent")))
+        rc = copy_opt(cli, "--agent", v, d->agent_path, sizeof d->agent_path);
+    if (!rc && !d->agent_path[0]) {
+        char self[900];
+        ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+        char *slash = len > 0 ? (self[len] = '\0', strrchr(self, '/')) : NULL;
+        if (slash)
+            *slash = '\0';
+        snprintf(d->agent_path, sizeof d->agent_path, "%s/carefact-agent", slash ? self : ".");
+    }
+    v = ag_cli_value(o, n, "--secret-file");
+    if (!rc && v)
+        rc = copy_opt(cli, "--secret-file", v, secret_file, secret_size);
+    else if (!rc)
+        snprintf(secret_file, secret_size, "%s.ui-url", d->store_path);
+    return rc;
+}
+
+/* The store opened, the region's token key read from it, this start's secret made. */
+static int serve_open(const struct ag_cli *cli, struct daemon *d)
+{
+    int rc = ag_cli_open_store(cli, d->store_path, &d->store);
+    struct ag_identity *id = rc ? NULL : malloc(sizeof *id);
+    if (!rc && (!id || ag_store_identity_get(d->store, id)))
+        rc = ag_cli_fail(cli, CF_ENOT_ENROLLED, NULL);
+    if (!rc) {
+        memcpy(d->token_key, id->token_key, id->token_key_len);
+        d->token_key_len = id->token_key_len;
+    }
+    ag_identity_wipe(id);
+    free(id);
+    uint8_t raw[SECRET_BYTES];
+    if (!rc && RAND_bytes(raw, sizeof raw) != 1)
+        rc = ag_cli_fail(cli, CF_ECRYPTO, NULL);
+    if (!rc)
+        hex(raw, sizeof raw, d->secret);
+    OPENSSL_cleanse(raw, sizeof raw);
+    return rc;
+}
+
+/* Listen, write the start URL, answer until SIGTERM or SIGINT, then stop the sync
+ * thread and remove the start URL. */
+static int serve_run(struct daemon *d, long port, const char *secret_file)
+{
+    pthread_mutex_init(&d->store_lock, NULL);
+    pthread_mutex_init(&d->reader_lock, NULL);
+    pthread_mutex_init(&d->tap_lock, NULL);
+    pthread_mutex_init(&d->sync_lock, NULL);
+    pthread_mutex_init(&d->wake_lock, NULL);
+    pthread_mutex_init(&d->speech_lock, NULL);
+    pthread_cond_init(&d->sync_wake, NULL);
+    d->sync_now = true; /* a first sync at start, as the text terminal does */
+    char ports[32];
+    snprintf(ports, sizeof ports, "127.0.0.1:%ld", port);
+    const char *options[] = {
+        "listening_ports",   ports, "num_threads", "3", "request_timeout_ms", "20000",
+        "enable_keep_alive", "no",  NULL};
+    struct mg_callbacks callbacks;
+    memset(&callbacks, 0, sizeof callbacks);
+    mg_init_library(0);
+    struct mg_context *ctx = mg_start(&callbacks, d, options);
+    struct mg_server_port sp[2];
+    if (!ctx || mg_get_server_ports(ctx, 2, sp) < 1) {
+        fprintf(stderr, "carefact-agent serve: cannot listen on %s\n", ports);
+        if (ctx)
+            mg_stop(ctx);
+        return AG_EXIT_FAILED;
+    }
+    snprintf(d->host, sizeof d->host, "127.0.0.1:%d", sp[0].port);
+    snprintf(d->origin, sizeof d->origin, "http://%s", d->host);
+    char url[160];
+    snprintf(url, sizeof url, "%s/start?k=%s", d->origin, d->secret);
+    int rc = write_secret_file(secret_file, url);
+    OPENSSL_cleanse(url, sizeof url);
+    if (rc) {
+        fprintf(stderr, "carefact-agent serve: cannot write %s\n", secret_file);
+        mg_stop(ctx);
+        return AG_EXIT_FAILED;
+    }
+    mg_set_request_handler(ctx, "/", handle, d);
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    pthread_t syncer;
+    bool syncing = pthread_create(&syncer, NULL, sync_thread, d) == 0;
+    printf("ready %s/ secret-file %s\n", d->origin, secret_file);
+    fflush(stdout);
+    while (!stop_requested)
+        sleep(1);
+    mg_stop(ctx);
+    if (syncing) {
+        pthread_mutex_lock(&d->wake_lock);
+        d->stopping = true;
+        pthread_cond_signal(&d->sync_wake);
+        pthread_mutex_unlock(&d->wake_lock);
+        pthread_join(syncer, NULL);
+    }
+    (void)unlink(secret_file);
+    return AG_EXIT_OK;
+}
+
 int ag_cmd_serve(int argc, char **argv)
 {
     struct ag_option o[] = {
@@ -990,139 +1135,12 @@ int ag_cmd_serve(int argc, char **argv)
     if (!d)
         return AG_EXIT_FAILED;
     long port = 0;
-    const char *v;
-    d->speech_on = true;
-    snprintf(d->ui_dir, sizeof d->ui_dir, "%s", CF_AGENT_UI_DIR);
-    snprintf(d->speech_command, sizeof d->speech_command, "espeak-ng");
-    const char *device = ag_cli_value(o, N(o), "--device");
-    if (!device || !device[0])
-        device = getenv("LIBNFC_DEVICE");
-    if (!device || !device[0])
-        rc = ag_cli_usage_error(&cli, "no reader: give --device CONNSTRING or set LIBNFC_DEVICE");
-    if (!rc)
-        rc = copy_opt(&cli, "--device", device, d->device, sizeof d->device);
-    if (!rc && (v = ag_cli_value(o, N(o), "--port")))
-        rc = ag_cli_long(&cli, "--port", v, 0, 65535, &port);
-    if (!rc && (v = ag_cli_value(o, N(o), "--speech")) && strcmp(v, "on") && strcmp(v, "off"))
-        rc = ag_cli_usage_error(&cli, "--speech is on or off");
-    if (!rc && v && strcmp(v, "off") == 0)
-        d->speech_on = false;
-    if (!rc)
-        rc = copy_opt(&cli, "--ui", ag_cli_value(o, N(o), "--ui"), d->ui_dir, sizeof d->ui_dir);
-    if (!rc)
-        rc = copy_opt(&cli, "--speech-wav", ag_cli_value(o, N(o), "--speech-wav"),
-                      d->speech_wav_dir, sizeof d->speech_wav_dir);
-    if (!rc)
-        rc = copy_opt(&cli, "--speech-log", ag_cli_value(o, N(o), "--speech-log"), d->speech_log,
-                      sizeof d->speech_log);
-    if (!rc)
-        rc = copy_opt(&cli, "--speech-command", ag_cli_value(o, N(o), "--speech-command"),
-                      d->speech_command, sizeof d->speech_command);
-    const char *store = ag_cli_value(o, N(o), "--store");
-    if (!store || !store[0])
-        store = getenv("CAREFACT_AGENT_STORE");
-    if (!rc && (!store || !store[0]))
-        rc = ag_cli_usage_error(&cli, "no store: give --store FILE or set CAREFACT_AGENT_STORE");
-    if (!rc)
-        rc = copy_opt(&cli, "--store", store, d->store_path, sizeof d->store_path);
-    if (!rc && (v = ag_cli_value(o, N(o), "--agent")))
-        rc = copy_opt(&cli, "--agent", v, d->agent_path, sizeof d->agent_path);
-    if (!rc && !d->agent_path[0]) {
-        char self[900];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        char *slash = n > 0 ? (self[n] = '\0', strrchr(self, '/')) : NULL;
-        if (slash)
-            *slash = '\0';
-        snprintf(d->agent_path, sizeof d->agent_path, "%s/carefact-agent", slash ? self : ".");
-    }
     char secret_file[1100];
-    v = ag_cli_value(o, N(o), "--secret-file");
-    if (!rc && v)
-        rc = copy_opt(&cli, "--secret-file", v, secret_file, sizeof secret_file);
-    else if (!rc)
-        snprintf(secret_file, sizeof secret_file, "%s.ui-url", d->store_path);
-    if (rc) {
-        free(d);
-        return rc;
-    }
-    rc = ag_cli_open_store(&cli, d->store_path, &d->store);
-    struct ag_identity *id = rc ? NULL : malloc(sizeof *id);
-    if (!rc && (!id || ag_store_identity_get(d->store, id)))
-        rc = ag_cli_fail(&cli, CF_ENOT_ENROLLED, NULL);
-    if (!rc) {
-        memcpy(d->token_key, id->token_key, id->token_key_len);
-        d->token_key_len = id->token_key_len;
-    }
-    ag_identity_wipe(id);
-    free(id);
-    uint8_t raw[SECRET_BYTES];
-    if (!rc && RAND_bytes(raw, sizeof raw) != 1)
-        rc = ag_cli_fail(&cli, CF_ECRYPTO, NULL);
-    struct mg_context *ctx = NULL;
-    pthread_t syncer;
-    bool syncing = false;
-    if (rc)
-        goto out;
-    hex(raw, sizeof raw, d->secret);
-    OPENSSL_cleanse(raw, sizeof raw);
-    pthread_mutex_init(&d->store_lock, NULL);
-    pthread_mutex_init(&d->reader_lock, NULL);
-    pthread_mutex_init(&d->tap_lock, NULL);
-    pthread_mutex_init(&d->sync_lock, NULL);
-    pthread_mutex_init(&d->wake_lock, NULL);
-    d->sync_now = true; /* a first sync at start, as the text terminal does */
-    pthread_mutex_init(&d->speech_lock, NULL);
-    pthread_cond_init(&d->sync_wake, NULL);
-
-    char ports[32];
-    snprintf(ports, sizeof ports, "127.0.0.1:%ld", port);
-    const char *options[] = {
-        "listening_ports",   ports, "num_threads", "3", "request_timeout_ms", "20000",
-        "enable_keep_alive", "no",  NULL};
-    struct mg_callbacks callbacks;
-    memset(&callbacks, 0, sizeof callbacks);
-    mg_init_library(0);
-    ctx = mg_start(&callbacks, d, options);
-    struct mg_server_port sp[2];
-    if (!ctx || mg_get_server_ports(ctx, 2, sp) < 1) {
-        fprintf(stderr, "carefact-agent serve: cannot listen on %s\n", ports);
-        rc = AG_EXIT_FAILED;
-        goto out;
-    }
-    snprintf(d->host, sizeof d->host, "127.0.0.1:%d", sp[0].port);
-    snprintf(d->origin, sizeof d->origin, "http://%s", d->host);
-    char url[160];
-    snprintf(url, sizeof url, "%s/start?k=%s", d->origin, d->secret);
-    if (write_secret_file(secret_file, url)) {
-        fprintf(stderr, "carefact-agent serve: cannot write %s\n", secret_file);
-        rc = AG_EXIT_FAILED;
-        goto out;
-    }
-    OPENSSL_cleanse(url, sizeof url);
-    mg_set_request_handler(ctx, "/", handle, d);
-    signal(SIGPIPE, SIG_IGN);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    syncing = pthread_create(&syncer, NULL, sync_thread, d) == 0;
-    printf("ready %s/ secret-file %s\n", d->origin, secret_file);
-    fflush(stdout);
-    while (!stop_requested)
-        sleep(1);
-out:
-    if (ctx)
-        mg_stop(ctx);
-    if (syncing) {
-        pthread_mutex_lock(&d->wake_lock);
-        d->stopping = true;
-        pthread_cond_signal(&d->sync_wake);
-        pthread_mutex_unlock(&d->wake_lock);
-        pthread_join(syncer, NULL);
-    }
-    if (ctx || syncing)
-        (void)unlink(secret_file);
+    rc = serve_options(&cli, o, N(o), d, &port, secret_file, sizeof secret_file);
+    if (!rc)
+        rc = serve_open(&cli, d);
+    if (!rc)
+        rc = serve_run(d, port, secret_file);
     ag_store_close(d->store);
     OPENSSL_cleanse(d, sizeof *d);
     free(d);
