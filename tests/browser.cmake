@@ -1,4 +1,5 @@
-# Browser tests (label browser) of the manager dashboard: Playwright from
+# Browser tests (label browser) of the manager dashboard and of the terminal's touch UI
+# (carefact-agentd, agent/ui; axe-core on every screen): Playwright from
 # tests/browser/node_modules (tools/deps runs npm ci there) driving /usr/bin/chromium
 # headless against the real carefactd, PostgreSQL, agent and PN532 emulator.
 # Screenshots are kept in <build>/tests/browser-artifacts.
@@ -7,3 +8,5 @@ if(NOT TARGET carefactd OR NOT TARGET ag_core OR NOT TARGET pn532-sim)
 endif()
 cf_add_test(NAME browser.dashboard.live_visit LABEL browser TIMEOUT 300
             COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/browser/dashboard.sh)
+cf_add_test(NAME browser.touch.offline_day LABEL browser TIMEOUT 400
+            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/browser/touch.sh)

@@ -31,3 +31,11 @@ if(TARGET carefactd)
   cf_add_test(NAME security.catalogue LABEL security TIMEOUT 120
               COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/security/catalogue.sh)
 endif()
+
+# The touch UI's daemon (carefact-agentd): each rule of its local security model over
+# curl (127.0.0.1 only, the per-start secret, Host, Origin, Sec-Fetch-Site, JSON and
+# X-Carefact-UI on a POST, no CORS).
+if(TARGET carefactd AND TARGET ag_core AND TARGET pn532-sim)
+  cf_add_test(NAME security.agentd_local LABEL security TIMEOUT 120
+              COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/security/agentd_local.sh)
+endif()

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ag/card_tap.h"
 #include "ag/commands.h"
 #include "ag/messages.h"
 #include "ag/reader.h"
@@ -213,37 +214,17 @@ int ag_cli_read_card(const struct ag_cli *cli, struct ag_store *store, const cha
                      long wait_s, const char *prompt, const uint8_t *challenge,
                      struct cf_card_assurance *out)
 {
-    struct ag_identity *id = NULL;
-    struct ag_reader *reader = NULL;
-    struct ag_card_read read;
     memset(out, 0, sizeof *out);
-    memset(&read, 0, sizeof read);
     if (!device || !device[0])
         device = getenv("LIBNFC_DEVICE");
     if (!device || !device[0])
         return ag_cli_usage_error(cli, "no reader: give --device CONNSTRING or set LIBNFC_DEVICE");
     if (strlen(device) > DEVICE_MAX || !printable(device))
         return ag_cli_usage_error(cli, "--device must be a libnfc connstring without spaces");
-    int status = AG_EXIT_OK;
-    id = malloc(sizeof *id);
-    int rc = id ? ag_store_identity_get(store, id) : CF_ENOMEM;
-    if (!rc) {
-        fprintf(stderr, "%s\n", prompt);
-        rc = ag_reader_open(device, &reader);
-    }
-    if (!rc)
-        rc = ag_reader_read_card(reader, id->token_key, id->token_key_len,
-                                 (int)(wait_s > 0 ? wait_s : AG_CARD_WAIT_DEFAULT_S) * 1000,
-                                 challenge, &read);
-    if (rc)
-        status = ag_cli_fail(cli, rc, NULL);
-    else
-        *out = read.card;
-    ag_reader_close(reader);
-    ag_identity_wipe(id);
-    free(id);
-    OPENSSL_cleanse(&read, sizeof read);
-    return status;
+    fprintf(stderr, "%s\n", prompt);
+    int rc = ag_card_tap(store, device, (int)(wait_s > 0 ? wait_s : AG_CARD_WAIT_DEFAULT_S) * 1000,
+                         challenge, out);
+    return rc ? ag_cli_fail(cli, rc, NULL) : AG_EXIT_OK;
 }
 
 const char *ag_reason_text(enum cf_reason reason)

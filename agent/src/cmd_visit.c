@@ -119,7 +119,9 @@ static const char start_usage_head[] =
     "  Waits for the recipient's card, identifies them offline and starts the visit.\n"
     "  --plan ID            a planned visit (carefact-agent plans)\n"
     "  --recipient ID       an unplanned visit to this recipient (or the one a guardian's\n"
-    "                       card acts for)\n";
+    "                       card acts for)\n"
+    "  --accept-other-card  start with another recipient's card all the same (recorded;\n"
+    "                       the server flags card_mismatch)\n";
 
 static int start_failed(struct step *s, int rc, const struct ag_visit_result *r,
                         const struct cf_error_detail *d)
@@ -144,7 +146,8 @@ static int visit_start(int argc, char **argv)
                             CARD_OPTIONS,
                             PLACE_OPTIONS,
                             {"--plan", true, false, 0, {0}},
-                            {"--recipient", true, false, 0, {0}}};
+                            {"--recipient", true, false, 0, {0}},
+                            {"--accept-other-card", false, false, 0, {0}}};
     struct step s = {.cli = {"visit start", usage, false}};
     uint8_t plan[CF_UUID_LEN], recipient[CF_UUID_LEN];
     struct ag_visit_start req;
@@ -155,6 +158,7 @@ static int visit_start(int argc, char **argv)
         req.plan_id = plan;
     if (!rc && r && !(rc = ag_cli_uuid(&s.cli, "--recipient", r, recipient)))
         req.recipient_id = recipient;
+    req.accept_other_card = ag_cli_option(o, N(o), "--accept-other-card") != NULL;
     if (!rc)
         rc = place(&s, o, N(o));
     if (!rc)

@@ -3,6 +3,7 @@
  * table below. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ag/commands.h"
 #include "ag/visit_commands.h"
@@ -14,6 +15,26 @@ struct command {
 };
 
 static int cmd_help(int argc, char **argv);
+
+/* `serve` is carefact-agentd, next to this program: the daemon is a binary of its own
+ * that links no HTTP or TLS library (its memory stays small), and runs this program's
+ * `sync` for each sync. */
+static int cmd_serve(int argc, char **argv)
+{
+    char path[1024];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 32);
+    char *slash = n > 0 ? (path[n] = '\0', strrchr(path, '/')) : NULL;
+    if (!slash) {
+        fprintf(stderr, "carefact-agent serve: cannot find carefact-agentd\n");
+        return AG_EXIT_FAILED;
+    }
+    snprintf(slash, sizeof path - (size_t)(slash - path), "/carefact-agentd");
+    (void)argc;
+    argv[0] = path;
+    execv(path, argv);
+    fprintf(stderr, "carefact-agent serve: cannot run %s\n", path);
+    return AG_EXIT_FAILED;
+}
 
 static const struct command commands[] = {
     {"read-card", ag_cmd_read_card,
@@ -27,6 +48,7 @@ static const struct command commands[] = {
     {"recipients", ag_cmd_recipients, "the recipients, certificates and services held"},
     {"plans", ag_cmd_plans, "today's planned visits and what became of them"},
     {"terminal", ag_cmd_terminal, "the interactive terminal for the worker (Russian)"},
+    {"serve", cmd_serve, "the local daemon behind the touch UI (127.0.0.1, per-start secret)"},
     {"help", cmd_help, "list the commands"},
 };
 

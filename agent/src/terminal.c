@@ -4,8 +4,6 @@
  * the same reader, and syncs by itself: every few minutes while idle (respecting
  * the back-off) and at once when a network link comes up. Plain stdin/stdout, so it
  * runs on a console, over ssh or in tmux (which is how it is tested). */
-#include <ifaddrs.h>
-#include <net/if.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -190,27 +188,10 @@ static void sync_after_action(struct ui *ui)
         run_sync(ui, true);
 }
 
-/* A cheap fingerprint of the network interfaces that are up and running (loopback
- * aside): a change to a non-zero value means a link came up. */
-static unsigned long link_signature(void)
-{
-    struct ifaddrs *list = NULL, *i;
-    unsigned long sig = 0;
-    if (getifaddrs(&list) != 0)
-        return 0;
-    for (i = list; i; i = i->ifa_next)
-        if (i->ifa_addr && (i->ifa_flags & IFF_UP) && (i->ifa_flags & IFF_RUNNING) &&
-            !(i->ifa_flags & IFF_LOOPBACK))
-            for (const char *p = i->ifa_name; p && *p; p++)
-                sig = sig * 131 + (unsigned char)*p + 1;
-    freeifaddrs(list);
-    return sig;
-}
-
 /* Idle: sync when due, and at once when a link comes up. */
 static void idle_tick(struct ui *ui)
 {
-    unsigned long sig = link_signature();
+    unsigned long sig = ag_link_signature();
     if (sig && sig != ui->link_signature) {
         struct ag_sync_state st;
         if (ag_store_sync_get(ui->store, &st) == 0 && !st.held) {
@@ -314,15 +295,28 @@ static void start_visit(struct ui *ui, bool planned)
             }
         }
         if (rc == CF_ECARD_OTHER) {
+            /* the worker chooses: start with this card (recorded; the backend flags
+             * card_mismatch) or go back with nothing recorded */
             char names[512];
             ag_candidates_text(r, names, sizeof names);
             report(rc, &d);
             say(AG_MSG_CARD_BELONGS_TO, names);
+            say(AG_MSG_TERM_OTHER_CARD_CHOICE);
+            if (ask_number(ui, AG_MSG_TERM_ASK_CHOICE, 1) == 1) {
+                req.accept_other_card = true;
+                memset(&d, 0, sizeof d);
+                rc = ag_visit_start(ui->store, &req, r, &d);
+            }
+        }
+        if (rc == CF_ECARD_OTHER) {
+            /* shown above; the worker went back */
         } else if (rc) {
             report(rc, &d);
         } else {
             say(AG_MSG_TERM_VISIT_STARTED);
             ag_print_view(stdout, &r->view, false);
+            if (!r->card_matches)
+                say(AG_MSG_CARD_MISMATCH_WARNING);
         }
     }
     free(r);
@@ -586,7 +580,7 @@ int ag_cmd_terminal(int argc, char **argv)
     if (rc)
         goto out;
     ui->device = ag_cli_value(o, N(o), "--device");
-    ui->link_signature = link_signature();
+    ui->link_signature = ag_link_signature();
     run_sync(ui, true);
     for (bool shown = false;;) {
         char line[LINE_MAX_LEN];

@@ -293,7 +293,8 @@ int ag_visit_start(struct ag_store *store, const struct ag_visit_start *req,
         return rc;
     if (result->candidate_count == 0)
         return record_unrecognized(store, req, result, d);
-    if (chosen && !is_candidate(result, target))
+    result->card_matches = !chosen || is_candidate(result, target);
+    if (!result->card_matches && !req->accept_other_card)
         return cf_error_set(d, CF_ECARD_OTHER, "card", "the card is another recipient's");
     if (!chosen && result->candidate_count > 1)
         return cf_error_set(d, CF_ECARD_AMBIGUOUS, "recipient",

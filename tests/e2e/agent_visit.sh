@@ -525,8 +525,24 @@ case_terminal() {
     tmux_wait_for "Карта принадлежит другому получателю"
     tmux_wait_for "Карта принадлежит: Иванов Иван Петрович"
     ! tmux_screen | grep -q "another recipient" || { tmux_screen >&2; fail "English on the terminal"; }
+    # The worker chooses: back, with nothing recorded (starting with the card is the
+    # touch UI's browser test and test_visit's), then leaves.
+    tmux_wait_for "Начать визит с этой картой"
+    local events_before
+    events_before=$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT count(*) FROM events")
+    tmux_keys 0
+    tmux_wait_for "Нажмите цифру и Enter"
+    expect "events after going back" "$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT count(*) FROM events")" "$events_before"
     tmux_keys 0
     tmux_wait_for "TERMINAL-EXIT 0"
+    # The command line's choice: start with the other card all the same; the server
+    # flags the visit card_mismatch.
+    agent visit start --plan "$(plan_of 2)" --device "pn532_uart:$dev" --wait 10 --json
+    [ $rc -ne 0 ] || fail "another recipient's card started a visit without --accept-other-card"
+    agent_ok visit start --plan "$(plan_of 2)" --accept-other-card --device "pn532_uart:$dev" --wait 10 --json
+    agent_ok sync --json
+    expect "card_mismatch flagged" \
+        "$(sql "SELECT 'card_mismatch' = ANY (flags) FROM visits WHERE plan_id = '$(plan_of 2)'")" t
     local visit
     visit=$(sql "SELECT id FROM visits WHERE plan_id = '$(plan_of 1)'")
     local v

@@ -150,6 +150,9 @@ extern const size_t ag_text_count;
 #define AG_MSG_TERM_CONFIRM_BY_CARD                                                                \
     "\nПолучатель может подтвердить картой.\n 1  Приложить карту\n 0  Без карты\n"
 #define AG_MSG_TERM_ASK_CHOICE "Ваш выбор:"
+#define AG_MSG_TERM_OTHER_CARD_CHOICE                                                                                                                   \
+    "\n 1  Начать визит с этой картой (несовпадение будет записано)\n 0  Назад, ничего не " \
+    "записывать\n"
 #define AG_MSG_TERM_ATTEMPT_RECORDED "\nЗАПИСАНО: визит к %s не состоялся — %s.\n"
 #define AG_MSG_TERM_CANCELLING_OPEN "\nОтменяется визит, который идёт сейчас.\n"
 #define AG_MSG_TERM_WHO_CANCELLED "\nКТО ОТМЕНИЛ:\n 1  работник\n 2  получатель\n 3  организация\n"

@@ -82,4 +82,9 @@ int ag_sync_run(struct ag_store *store, const struct ag_sync_options *options,
  * half. jitter in [0, 1). */
 int64_t ag_sync_backoff_ms(int failures, double jitter);
 
+/* A cheap fingerprint of the network interfaces that are up and running (loopback
+ * aside), 0 when there are none: a change to a non-zero value means a link came up
+ * (the terminal and the daemon then sync at once). */
+unsigned long ag_link_signature(void);
+
 #endif

@@ -52,7 +52,7 @@ struct ag_visit_result {
     uint8_t visit_id[CF_UUID_LEN];
     bool have_view;
     struct ag_recipient_view view; /* start, end, attempt, bind */
-    bool card_matches; /* end: the card is one of the recipient's */
+    bool card_matches; /* start, end: the card is one of the recipient's */
     int64_t duration_ms; /* end: from the monotonic clock when the boot is the same */
     bool clock_uncertain; /* end: start and end on different boots */
     int64_t since_start_ms; /* cancel of a started visit */
@@ -67,6 +67,9 @@ struct ag_visit_start {
     const uint8_t *plan_id; /* NULL, or a planned visit from the cache */
     const uint8_t *recipient_id; /* NULL, or the recipient chosen (unplanned visit) */
     struct cf_card_assurance card; /* required */
+    /* The worker saw that the card is another recipient's and starts the visit with it
+     * anyway: recorded with that card (the backend flags card_mismatch), not refused. */
+    bool accept_other_card;
     struct cf_location location;
     struct ag_moment moment;
 };
@@ -88,7 +91,9 @@ int ag_visit_end_target(struct ag_store *store, const uint8_t *visit_id, int64_t
  *                     (result->seq, without the card's proof: it was made for the
  *                     visit.started) -- the worker may bind the card;
  *   CF_ECARD_OTHER    the card belongs to someone else than the plan's / chosen
- *                     recipient (result->candidates says who); nothing appended;
+ *                     recipient (result->candidates says who); nothing appended --
+ *                     unless accept_other_card, when the visit starts with that card
+ *                     (result->card_matches false);
  *   CF_ECARD_AMBIGUOUS a guardian's card for several recipients and none chosen;
  *   CF_EVISIT_OPEN    a visit is in progress (result->visit_id);
  *   CF_EUNKNOWN_PLAN, CF_EUNKNOWN_RECIPIENT, CF_EVISIT_STATE (the plan is done or

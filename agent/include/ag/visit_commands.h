@@ -27,4 +27,8 @@ int ag_cmd_plans(int argc, char **argv);
 /* terminal [--device CONNSTRING] [--store FILE]: the interactive Russian UI */
 int ag_cmd_terminal(int argc, char **argv);
 
+/* serve [--device CONNSTRING] [--port N] [--secret-file FILE] ...: the local daemon
+ * behind the touch UI (agent/ui/); the main of carefact-agentd */
+int ag_cmd_serve(int argc, char **argv);
+
 #endif

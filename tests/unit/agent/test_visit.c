@@ -270,6 +270,28 @@ static void test_plan_with_another_recipients_card(void **state)
     assert_int_equal(ag_visit_start(store, &req, &r, NULL), CF_EVISIT_OPEN);
 }
 
+/* The worker saw whose card it is and starts anyway: the visit is recorded with that
+ * card (the backend flags card_mismatch), never dropped. */
+static void test_plan_started_with_another_card_when_the_worker_says_so(void **state)
+{
+    (void)state;
+    uint8_t plan[CF_UUID_LEN];
+    uuid(PLAN_A, plan);
+    struct ag_visit_start req = {.plan_id = plan,
+                                 .card = card(TOKEN_B),
+                                 .accept_other_card = true,
+                                 .moment = at(T0, 5000, 0xE1)};
+    struct ag_visit_result r;
+    assert_int_equal(ag_visit_start(store, &req, &r, NULL), 0);
+    assert_false(r.card_matches);
+    struct cf_event ev = last_event();
+    assert_int_equal(ev.kind, CF_EV_VISIT_STARTED);
+    assert_string_equal(ev.card.token, TOKEN_B);
+    assert_memory_equal(ev.plan_id, plan, CF_UUID_LEN);
+    struct ag_visit_row row;
+    assert_int_equal(ag_store_visit_find(store, AG_FIND_OPEN, NULL, &row), 0);
+}
+
 static void test_guardian_card_needs_a_choice(void **state)
 {
     (void)state;
@@ -619,6 +641,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_second_start_while_open_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_card_is_recorded_and_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_with_another_recipients_card, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_started_with_another_card_when_the_worker_says_so,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_guardian_card_needs_a_choice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_plan_and_recipient, setup, teardown),
         cmocka_unit_test_setup_teardown(test_end_checks_services_and_measures, setup, teardown),
