@@ -72,3 +72,9 @@ set_tests_properties(integration.backend.routes_match_spec PROPERTIES LABELS int
   TIMEOUT 60 ENVIRONMENT "CF_SOURCE_DIR=${CMAKE_SOURCE_DIR};CF_BINARY_DIR=${CMAKE_BINARY_DIR}")
 cf_add_test(NAME integration.backend.server_ops LABEL integration TIMEOUT 180
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_server_ops.sh)
+
+# carefactd alone against clients that hold connections (issue 18): idle sockets, bodies
+# trickling in, one address or person holding live streams; /healthz and a device
+# upload answer throughout, the offenders are answered 429/408 and closed in time.
+cf_add_server_test(NAME integration.backend.slow_clients LABEL integration TIMEOUT 180
+                   SOURCE integration/test_slow_clients.c)

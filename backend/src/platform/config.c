@@ -3,6 +3,7 @@
  * command-line flags. Every value is checked; a bad one stops start-up with a
  * message naming it. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,21 @@ void be_config_defaults(struct be_config *c)
     snprintf(c->sql_dir, sizeof c->sql_dir, "%s", BE_DEFAULT_SQL_DIR);
     c->threads = 16;
     c->body_max = BE_BODY_MAX_DEFAULT;
+    c->header_timeout_ms = 5000;
+    c->body_timeout_ms = 10000;
+    c->body_min_rate = 1024;
+    c->address_connections = -1;
+    c->address_streams = 4;
+}
+
+int be_config_address_connections(const struct be_config *c)
+{
+    if (c->address_connections >= 0)
+        return c->address_connections;
+    /* NOTE: never below 6, the connections a browser opens to one host at once: a
+     * lower cap would turn a dashboard's parallel requests into 429s. */
+    return c->threads / 2 > BE_ADDRESS_CONNECTIONS_MIN ? c->threads / 2
+                                                       : BE_ADDRESS_CONNECTIONS_MIN;
 }
 
 static int set_text(char *dst, size_t size, const char *value, const char *key, char *err,
@@ -68,6 +84,25 @@ int be_config_set(struct be_config *c, const char *key, const char *value, char 
         if (set_long(&n, value, 1024, 64L << 20, key, err, err_size))
             return -1;
         c->body_max = (size_t)n;
+        return 0;
+    }
+    static const struct {
+        const char *key;
+        long min, max;
+        size_t offset;
+    } numbers[] = {
+        {"header-timeout-ms", 100, 600000, offsetof(struct be_config, header_timeout_ms)},
+        {"body-timeout-ms", 100, 3600000, offsetof(struct be_config, body_timeout_ms)},
+        {"body-min-rate", 0, 1L << 30, offsetof(struct be_config, body_min_rate)},
+        {"address-connections", 0, 512, offsetof(struct be_config, address_connections)},
+        {"address-streams", 1, 512, offsetof(struct be_config, address_streams)},
+    };
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+        if (strcmp(key, numbers[i].key) != 0)
+            continue;
+        if (set_long(&n, value, numbers[i].min, numbers[i].max, key, err, err_size))
+            return -1;
+        *(int *)(void *)((char *)c + numbers[i].offset) = (int)n;
         return 0;
     }
     if (strcmp(key, "migrate") == 0) {
@@ -156,6 +191,11 @@ int be_config_load_env(struct be_config *c, char *err, size_t err_size)
         {"CAREFACT_TLS_KEY", "tls-key"},
         {"CAREFACT_THREADS", "threads"},
         {"CAREFACT_BODY_MAX", "body-max"},
+        {"CAREFACT_HEADER_TIMEOUT_MS", "header-timeout-ms"},
+        {"CAREFACT_BODY_TIMEOUT_MS", "body-timeout-ms"},
+        {"CAREFACT_BODY_MIN_RATE", "body-min-rate"},
+        {"CAREFACT_ADDRESS_CONNECTIONS", "address-connections"},
+        {"CAREFACT_ADDRESS_STREAMS", "address-streams"},
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *value = getenv(vars[i][0]);
