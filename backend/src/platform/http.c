@@ -187,8 +187,8 @@ static void refuse_connection(struct mg_connection *conn, const struct mg_reques
 {
     char body[400], head[200];
     int body_len = snprintf(body, sizeof body,
-                            "{\"type\":\"/problems/too-many-connections\",\"title\":\"Too many "
-                            "connections\",\"status\":429,\"detail\":\"This address already "
+                            "{\"type\":\"" BE_PROBLEM_BASE "too-many-connections\",\"title\":\"Too "
+                            "many connections\",\"status\":429,\"detail\":\"This address already "
                             "holds %d connections, the most one address may; use fewer at "
                             "once.\"}",
                             cap);
