@@ -344,14 +344,17 @@ static int open_stream(const char *source, const struct cf_session *s, long *sta
     return fd;
 }
 
-/* One person opens 4 streams (2 allowed), then three people open 2 each from the same
- * address (4 allowed per address): the rest are 429 too-many-streams, and the service
- * answers with every allowed stream open. */
+/* One person opens 4 streams (2 allowed), then three more people open 2 each from the
+ * same address (6 allowed per address with 16 threads: its 8 connections less two for
+ * its requests): the rest are 429 too-many-streams, and the service answers with every
+ * allowed stream open; another address still streams. */
+#define PEOPLE 4
+#define ADDRESS_STREAMS 6
 static void test_streams(void **state)
 {
     (void)state;
-    struct cf_session people[3];
-    for (int i = 0; i < 3; i++) {
+    struct cf_session people[PEOPLE];
+    for (int i = 0; i < PEOPLE; i++) {
         char login[32];
         snprintf(login, sizeof login, "streamer-%d", i);
         assert_int_equal(
@@ -366,16 +369,15 @@ static void test_streams(void **state)
         if (fd >= 0)
             fds[open_count++] = fd;
     }
-    for (int p = 1; p < 3; p++)
+    for (int p = 1; p < PEOPLE; p++)
         for (int i = 0; i < 2; i++) {
             int fd = open_stream("127.0.0.4", &people[p], &status);
-            assert_int_equal(status, open_count < 4 ? 200 : 429); /* per address */
+            assert_int_equal(status, open_count < ADDRESS_STREAMS ? 200 : 429); /* per address */
             if (fd >= 0)
                 fds[open_count++] = fd;
         }
-    assert_int_equal(open_count, 4);
-    /* another address still streams */
-    int other = open_stream("127.0.0.5", &people[2], &status);
+    assert_int_equal(open_count, ADDRESS_STREAMS);
+    int other = open_stream("127.0.0.5", &people[PEOPLE - 1], &status);
     assert_int_equal(status, 200);
     expect_service("streams held");
     close(other);

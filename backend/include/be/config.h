@@ -31,8 +31,10 @@ struct be_config {
      * no cap (a benchmark's many terminals on one loopback address). Beyond it a
      * connection is answered 429 and closed. */
     int address_connections;
-    /* Live dashboard streams one client address may hold (CAREFACT_ADDRESS_STREAMS),
-     * default 4; a person holds at most BE_WEB_STREAMS_PER_USER, the server threads/2. */
+    /* Live dashboard streams one client address may hold (CAREFACT_ADDRESS_STREAMS);
+     * -1 (the default): its connection cap less two, so that its ordinary requests keep
+     * two connections (6 with 16 threads). A person holds at most
+     * BE_WEB_STREAMS_PER_USER, the server threads/2. */
     int address_streams;
     bool migrate; /* apply migrations at start-up */
 };
@@ -43,6 +45,10 @@ void be_config_defaults(struct be_config *config);
  * least BE_ADDRESS_CONNECTIONS_MIN, a browser's connections to one host) when it is
  * -1; 0 means no cap. */
 #define BE_ADDRESS_CONNECTIONS_MIN 6
+
+/* The per-address stream cap in force: address_streams, or the connection cap less 2
+ * (at least 1) when it is -1; with no connection cap, threads/2 (the server's own). */
+int be_config_address_streams(const struct be_config *config);
 int be_config_address_connections(const struct be_config *config);
 
 /* Set one setting by name ("db", "listen", "threads", "sql-dir", "tls-cert",

@@ -21,7 +21,7 @@ void be_config_defaults(struct be_config *c)
     c->body_timeout_ms = 10000;
     c->body_min_rate = 1024;
     c->address_connections = -1;
-    c->address_streams = 4;
+    c->address_streams = -1;
 }
 
 int be_config_address_connections(const struct be_config *c)
@@ -32,6 +32,16 @@ int be_config_address_connections(const struct be_config *c)
      * lower cap would turn a dashboard's parallel requests into 429s. */
     return c->threads / 2 > BE_ADDRESS_CONNECTIONS_MIN ? c->threads / 2
                                                        : BE_ADDRESS_CONNECTIONS_MIN;
+}
+
+int be_config_address_streams(const struct be_config *c)
+{
+    if (c->address_streams >= 0)
+        return c->address_streams;
+    int connections = be_config_address_connections(c);
+    if (connections == 0)
+        return c->threads / 2 > 0 ? c->threads / 2 : 1;
+    return connections > 2 ? connections - 2 : 1;
 }
 
 static int set_text(char *dst, size_t size, const char *value, const char *key, char *err,

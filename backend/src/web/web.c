@@ -301,7 +301,7 @@ static void handle_stream(struct be_request *req)
                               "one (the page will retry by itself).");
         return;
     }
-    if (!stream_slot(addr_key, 1, req->config->address_streams)) {
+    if (!stream_slot(addr_key, 1, be_config_address_streams(req->config))) {
         stream_slot(user_key, -1, 0);
         too_many_streams(req, "Your address has as many live dashboards open as one address "
                               "may; close one (the page will retry by itself).");

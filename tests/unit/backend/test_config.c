@@ -166,14 +166,16 @@ static void test_client_limits(void **state)
     assert_int_equal(config.header_timeout_ms, 5000);
     assert_int_equal(config.body_timeout_ms, 10000);
     assert_int_equal(config.body_min_rate, 1024);
-    assert_int_equal(config.address_streams, 4);
     assert_int_equal(be_config_address_connections(&config), 8); /* 16 threads / 2 */
+    assert_int_equal(be_config_address_streams(&config), 6); /* two left for requests */
     assert_int_equal(be_config_set(&config, "threads", "40", err, sizeof err), 0);
     assert_int_equal(be_config_address_connections(&config), 20);
     assert_int_equal(be_config_set(&config, "threads", "4", err, sizeof err), 0);
     assert_int_equal(be_config_address_connections(&config), 6); /* a browser's worth */
+    assert_int_equal(be_config_address_streams(&config), 4);
     assert_int_equal(be_config_set(&config, "address-connections", "0", err, sizeof err), 0);
     assert_int_equal(be_config_address_connections(&config), 0); /* no cap */
+    assert_int_equal(be_config_address_streams(&config), 2); /* the server's: 4 threads / 2 */
     assert_int_equal(be_config_set(&config, "address-connections", "3", err, sizeof err), 0);
     assert_int_equal(be_config_address_connections(&config), 3);
     assert_int_equal(be_config_set(&config, "header-timeout-ms", "100", err, sizeof err), 0);
@@ -193,7 +195,7 @@ static void test_client_limits(void **state)
     setenv("CAREFACT_ADDRESS_STREAMS", "9", 1);
     assert_int_equal(be_config_load_env(&config, err, sizeof err), 0);
     assert_int_equal(config.body_timeout_ms, 2500);
-    assert_int_equal(config.address_streams, 9);
+    assert_int_equal(be_config_address_streams(&config), 9);
 }
 
 static void test_text_lengths(void **state)
