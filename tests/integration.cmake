@@ -88,3 +88,9 @@ if(TARGET emv_pki)
   cf_add_server_test(NAME integration.backend.card_proof LABEL integration TIMEOUT 300 CONTRACT
                      SOURCE integration/test_card_proof.c LIBS emv_pki)
 endif()
+
+# carefactd alone against clients that hold connections (issue 18): idle sockets, bodies
+# trickling in, one address or person holding live streams; /healthz and a device
+# upload answer throughout, the offenders are answered 429/408 and closed in time.
+cf_add_server_test(NAME integration.backend.slow_clients LABEL integration TIMEOUT 180
+                   SOURCE integration/test_slow_clients.c)

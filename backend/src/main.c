@@ -20,7 +20,9 @@ static void usage(FILE *out)
             "usage: carefactd COMMAND [OPTIONS]\n"
             "  serve        --db CONNINFO [--listen HOST:PORT] [--threads N]\n"
             "               [--tls-cert PEM --tls-key PEM] [--sql-dir DIR] [--body-max BYTES]\n"
-            "               [--emv-ca-keys FILE] [--config FILE]\n"
+            "               [--header-timeout-ms MS] [--body-timeout-ms MS]\n"
+            "               [--body-min-rate BYTES_PER_S] [--address-connections N]\n"
+            "               [--address-streams N] [--emv-ca-keys FILE] [--config FILE]\n"
             "  migrate      --db CONNINFO [--sql-dir DIR]\n"
             "  enroll-code  --db CONNINFO --worker ID [--ttl-minutes N]   one-time device code\n"
             "  demo-data    --db CONNINFO --token-key-hex HEX   load the demo region\n"
@@ -29,7 +31,9 @@ static void usage(FILE *out)
             "               (password on stdin)\n"
             "  user disable --db CONNINFO LOGIN\n"
             "Environment: CAREFACT_DB, CAREFACT_LISTEN, CAREFACT_THREADS, CAREFACT_SQL_DIR,\n"
-            "CAREFACT_TLS_CERT, CAREFACT_TLS_KEY, CAREFACT_BODY_MAX, CAREFACT_EMV_CA_KEYS.\n");
+            "CAREFACT_TLS_CERT, CAREFACT_TLS_KEY, CAREFACT_BODY_MAX, CAREFACT_HEADER_TIMEOUT_MS,\n"
+            "CAREFACT_BODY_TIMEOUT_MS, CAREFACT_BODY_MIN_RATE, CAREFACT_ADDRESS_CONNECTIONS,\n"
+            "CAREFACT_ADDRESS_STREAMS, CAREFACT_EMV_CA_KEYS.\n");
 }
 
 /* Parse --key value flags into config (and the enroll-code extras). */

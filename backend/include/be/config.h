@@ -21,6 +21,24 @@ struct be_config {
     char tls_key[1024]; /* PEM private key (CAREFACT_TLS_KEY); "" = inside tls_cert */
     int threads; /* civetweb worker threads (CAREFACT_THREADS), default 16 */
     size_t body_max; /* body cap of the upload routes (BE_BODY_CONFIG) in bytes */
+    /* Slow and idle clients (backend/README "Failures"): the request head must arrive
+     * within header_timeout_ms of the connection's turn (CAREFACT_HEADER_TIMEOUT_MS,
+     * default 5000; also the longest a single read or write may wait); a body must
+     * arrive by body_timeout_ms plus one second per body_min_rate bytes received
+     * (CAREFACT_BODY_TIMEOUT_MS, default 10000; CAREFACT_BODY_MIN_RATE, default 1024). */
+    int header_timeout_ms;
+    int body_timeout_ms;
+    int body_min_rate;
+    /* Connections one client address may hold at once (CAREFACT_ADDRESS_CONNECTIONS);
+     * -1 (the default) means threads/2 but at least BE_ADDRESS_CONNECTIONS_MIN, 0 means
+     * no cap (a benchmark's many terminals on one loopback address). Beyond it a
+     * connection is answered 429 and closed. */
+    int address_connections;
+    /* Live dashboard streams one client address may hold (CAREFACT_ADDRESS_STREAMS);
+     * -1 (the default): its connection cap less two, so that its ordinary requests keep
+     * two connections (6 with 16 threads). A person holds at most
+     * BE_WEB_STREAMS_PER_USER, the server threads/2. */
+    int address_streams;
     bool migrate; /* apply migrations at start-up */
     char emv_ca_keys[1024]; /* EMV CA public key file (CAREFACT_EMV_CA_KEYS); "" = none */
     /* The keys of that file, read by be_config_load_ca_keys at start-up: without them
@@ -31,8 +49,20 @@ struct be_config {
 
 void be_config_defaults(struct be_config *config);
 
+/* The per-address connection cap in force: address_connections, or threads/2 (at
+ * least BE_ADDRESS_CONNECTIONS_MIN, a browser's connections to one host) when it is
+ * -1; 0 means no cap. */
+#define BE_ADDRESS_CONNECTIONS_MIN 6
+
+/* The per-address stream cap in force: address_streams, or the connection cap less 2
+ * (at least 1) when it is -1; with no connection cap, threads/2 (the server's own). */
+int be_config_address_streams(const struct be_config *config);
+int be_config_address_connections(const struct be_config *config);
+
 /* Set one setting by name ("db", "listen", "threads", "sql-dir", "tls-cert",
- * "tls-key", "body-max", "migrate", "emv-ca-keys"). Returns 0, or -1 with a message in err. */
+ * "tls-key", "body-max", "header-timeout-ms", "body-timeout-ms", "body-min-rate",
+ * "address-connections", "address-streams", "migrate", "emv-ca-keys"). Returns 0, or -1
+ * with a message in err. */
 int be_config_set(struct be_config *config, const char *key, const char *value, char *err,
                   size_t err_size);
 /* `key = value` lines (blank lines and '#' comments skipped) from a file, or from an

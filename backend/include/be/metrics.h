@@ -10,6 +10,11 @@ void be_metrics_request(size_t route_index, int status, double seconds);
 void be_metrics_events(unsigned long count);
 void be_metrics_rejection(const char *reason); /* a problem type name */
 void be_metrics_db_error(void);
+/* A connection refused or closed by the edge's limits: "address-cap" (answered 429 at
+ * once: its address held its share of the threads), "no-request" (closed without a
+ * whole request head: the header deadline, or a client that left), "slow-body" (closed
+ * after 408: the body's progress deadline). */
+void be_metrics_connection_refused(const char *reason);
 
 /* The method and pattern of route i of the table the metrics are rendered for. */
 typedef void (*be_metrics_route_name)(const void *ctx, size_t i, const char **method,

@@ -21,12 +21,16 @@ struct be_path_param {
     char value[BE_PATH_PARAM_MAX + 1];
 };
 
+#define BE_READ_TOO_SLOW (-2)
+
 /* What the server edge provides for one connection (conn is its handle). */
 struct be_transport {
     const char *(*header)(void *conn, const char *name); /* NULL when absent */
     bool (*is_tls)(void *conn);
     int (*write)(void *conn, const void *data, size_t len); /* bytes written or -1 */
-    int (*read)(void *conn, void *buf, size_t len); /* bytes read, 0 at the end, -1 */
+    /* bytes read, 0 at the end, -1 when the connection broke, BE_READ_TOO_SLOW when
+     * the body came slower than the server allows (the connection will be closed) */
+    int (*read)(void *conn, void *buf, size_t len);
     long long (*content_length)(void *conn); /* -1 when not given (chunked, none) */
     const char *(*remote_addr)(void *conn); /* the client's IP address as text, or NULL */
 };

@@ -28,8 +28,9 @@ const char *be_web_dir(void);
  * line as keep-alive every 2 s (how a closed browser is noticed). A stream
  * ends after BE_WEB_STREAM_SECONDS; the browser's EventSource reconnects by itself
  * (`retry:`), which keeps shutdown drains short. At most half the worker threads
- * stream at once, and at most BE_WEB_STREAMS_PER_USER for one person (429 problem
- * `too-many-streams` beyond either). */
+ * stream at once, at most BE_WEB_STREAMS_PER_USER for one person and at most
+ * be_config_address_streams for one client address (429 problem `too-many-streams`
+ * beyond any). */
 #define BE_WEB_STREAM_SECONDS 25
 #define BE_WEB_STREAMS_PER_USER 2
 

@@ -3,6 +3,7 @@
  * command-line flags. Every value is checked; a bad one stops start-up with a
  * message naming it. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,31 @@ void be_config_defaults(struct be_config *c)
     snprintf(c->sql_dir, sizeof c->sql_dir, "%s", BE_DEFAULT_SQL_DIR);
     c->threads = 16;
     c->body_max = BE_BODY_MAX_DEFAULT;
+    c->header_timeout_ms = 5000;
+    c->body_timeout_ms = 10000;
+    c->body_min_rate = 1024;
+    c->address_connections = -1;
+    c->address_streams = -1;
+}
+
+int be_config_address_connections(const struct be_config *c)
+{
+    if (c->address_connections >= 0)
+        return c->address_connections;
+    /* NOTE: never below 6, the connections a browser opens to one host at once: a
+     * lower cap would turn a dashboard's parallel requests into 429s. */
+    return c->threads / 2 > BE_ADDRESS_CONNECTIONS_MIN ? c->threads / 2
+                                                       : BE_ADDRESS_CONNECTIONS_MIN;
+}
+
+int be_config_address_streams(const struct be_config *c)
+{
+    if (c->address_streams >= 0)
+        return c->address_streams;
+    int connections = be_config_address_connections(c);
+    if (connections == 0)
+        return c->threads / 2 > 0 ? c->threads / 2 : 1;
+    return connections > 2 ? connections - 2 : 1;
 }
 
 static int set_text(char *dst, size_t size, const char *value, const char *key, char *err,
@@ -72,6 +98,25 @@ int be_config_set(struct be_config *c, const char *key, const char *value, char 
     }
     if (strcmp(key, "emv-ca-keys") == 0)
         return set_text(c->emv_ca_keys, sizeof c->emv_ca_keys, value, key, err, err_size);
+    static const struct {
+        const char *key;
+        long min, max;
+        size_t offset;
+    } numbers[] = {
+        {"header-timeout-ms", 100, 600000, offsetof(struct be_config, header_timeout_ms)},
+        {"body-timeout-ms", 100, 3600000, offsetof(struct be_config, body_timeout_ms)},
+        {"body-min-rate", 0, 1L << 30, offsetof(struct be_config, body_min_rate)},
+        {"address-connections", 0, 512, offsetof(struct be_config, address_connections)},
+        {"address-streams", 1, 512, offsetof(struct be_config, address_streams)},
+    };
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+        if (strcmp(key, numbers[i].key) != 0)
+            continue;
+        if (set_long(&n, value, numbers[i].min, numbers[i].max, key, err, err_size))
+            return -1;
+        *(int *)(void *)((char *)c + numbers[i].offset) = (int)n;
+        return 0;
+    }
     if (strcmp(key, "migrate") == 0) {
         if (strcmp(value, "true") && strcmp(value, "false")) {
             snprintf(err, err_size, "migrate must be true or false");
@@ -159,6 +204,11 @@ int be_config_load_env(struct be_config *c, char *err, size_t err_size)
         {"CAREFACT_THREADS", "threads"},
         {"CAREFACT_BODY_MAX", "body-max"},
         {"CAREFACT_EMV_CA_KEYS", "emv-ca-keys"},
+        {"CAREFACT_HEADER_TIMEOUT_MS", "header-timeout-ms"},
+        {"CAREFACT_BODY_TIMEOUT_MS", "body-timeout-ms"},
+        {"CAREFACT_BODY_MIN_RATE", "body-min-rate"},
+        {"CAREFACT_ADDRESS_CONNECTIONS", "address-connections"},
+        {"CAREFACT_ADDRESS_STREAMS", "address-streams"},
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *value = getenv(vars[i][0]);

@@ -17,13 +17,15 @@
 #define STATUS_SLOTS (STATUS_LAST - STATUS_FIRST + 2) /* the last slot: status "0" */
 static const double buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 #define BUCKETS (sizeof buckets / sizeof buckets[0])
-static const char *const reasons[] = {"malformed-json",  "malformed-body", "validation",
-                                      "too-large",       "tampering",      "sequence-gap",
-                                      "bad-seal",        "unknown-device", "revoked-device",
-                                      "enrollment-code", "not-found",      "method-not-allowed",
-                                      "unauthenticated", "forbidden",      "csrf",
-                                      "login-failed",    "login-locked",   "device-unauthenticated",
-                                      "device-mismatch", "bad-framing",    "other"};
+static const char *const reasons[] = {
+    "malformed-json",   "malformed-body", "validation",
+    "too-large",        "tampering",      "sequence-gap",
+    "bad-seal",         "unknown-device", "revoked-device",
+    "enrollment-code",  "not-found",      "method-not-allowed",
+    "unauthenticated",  "forbidden",      "csrf",
+    "login-failed",     "login-locked",   "device-unauthenticated",
+    "device-mismatch",  "bad-framing",    "too-slow",
+    "too-many-streams", "other"};
 #define REASONS (sizeof reasons / sizeof reasons[0])
 
 /* NOTE: static storage is zero-initialised, which is a valid atomic state. */
@@ -33,6 +35,9 @@ static atomic_ulong latency_micros_sum;
 static atomic_ulong events_ingested;
 static atomic_ulong rejections[REASONS];
 static atomic_ulong db_errors;
+static const char *const connection_reasons[] = {"address-cap", "no-request", "slow-body"};
+#define CONNECTION_REASONS (sizeof connection_reasons / sizeof connection_reasons[0])
+static atomic_ulong connections_refused[CONNECTION_REASONS];
 
 void be_metrics_request(size_t route_index, int status, double seconds)
 {
@@ -67,6 +72,13 @@ void be_metrics_rejection(const char *reason)
 void be_metrics_db_error(void)
 {
     atomic_fetch_add(&db_errors, 1);
+}
+
+void be_metrics_connection_refused(const char *reason)
+{
+    for (size_t i = 0; i < CONNECTION_REASONS; i++)
+        if (strcmp(connection_reasons[i], reason) == 0)
+            atomic_fetch_add(&connections_refused[i], 1);
 }
 
 struct text {
@@ -140,5 +152,11 @@ char *be_metrics_render(size_t route_count, be_metrics_route_name route_name, co
            "# TYPE carefact_db_errors_total counter\n"
            "carefact_db_errors_total %lu\n",
            atomic_load(&db_errors));
+    append(&t, "# HELP carefact_connections_refused_total Connections refused or closed by the "
+               "edge's limits, by reason.\n"
+               "# TYPE carefact_connections_refused_total counter\n");
+    for (size_t i = 0; i < CONNECTION_REASONS; i++)
+        append(&t, "carefact_connections_refused_total{reason=\"%s\"} %lu\n", connection_reasons[i],
+               atomic_load(&connections_refused[i]));
     return t.buf;
 }

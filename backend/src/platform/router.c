@@ -104,8 +104,8 @@ static bool body_type_ok(const struct be_request *req, long long declared)
 }
 
 /* Read the whole body (Content-Length or chunked) up to cap. Returns 0, or 413 when
- * over the cap (a chunked body: as soon as cap + 1 bytes have arrived), or 400 when
- * the connection broke. */
+ * over the cap (a chunked body: as soon as cap + 1 bytes have arrived), 408 when it
+ * arrived too slowly, or 400 when the connection broke. */
 static int read_body(struct be_request *req, size_t cap, char **out, size_t *out_len)
 {
     long long declared = req->io->content_length(req->conn);
@@ -136,7 +136,7 @@ static int read_body(struct be_request *req, size_t cap, char **out, size_t *out
         int n = req->io->read(req->conn, buf + len, size - len);
         if (n < 0) {
             free(buf);
-            return 400;
+            return n == BE_READ_TOO_SLOW ? 408 : 400;
         }
         if (n == 0)
             break;
@@ -210,6 +210,12 @@ void be_dispatch(const struct be_route_table *table, struct be_request *req, siz
     int rc = read_body(req, cap, &body, &req->body_len);
     if (rc == 413) {
         reply_too_large(req, cap);
+    } else if (rc == 408) {
+        req->close_connection = true; /* the edge closes it: the rest may never come */
+        be_reply_problem(req, 408, "too-slow", "The body came too slowly",
+                         "The body did not arrive in time; send it again over a faster "
+                         "connection.",
+                         NULL, NULL);
     } else if (rc) {
         be_reply_problem(req, 400, "malformed-body", "The body could not be read",
                          "The connection broke while the body was being sent; send it again.", NULL,

@@ -155,42 +155,42 @@ static void handle_web_asset(struct be_request *req)
 
 static atomic_int streams_open;
 
-/* Streams open per person: one person may not take every slot. A person without a free
- * row here (more than STREAM_USERS people streaming, past any real thread count) is
- * refused like one over their cap. */
-#define STREAM_USERS 64
+/* Streams open per person and per client address: neither one person nor one address
+ * (a browser opening tabs, a script) may take every slot. A key without a free row here
+ * (more than STREAM_KEYS people and addresses streaming, past any real thread count) is
+ * refused like one over its cap. Keys are "u:" + user id and "a:" + address. */
+#define STREAM_KEYS 128
 static struct {
-    char user_id[BE_UUID_TEXT];
+    char key[64];
     int open;
-} stream_users[STREAM_USERS];
-static pthread_mutex_t stream_users_lock = PTHREAD_MUTEX_INITIALIZER;
+} stream_keys[STREAM_KEYS];
+static pthread_mutex_t stream_keys_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Take (delta 1) or give back (delta -1) one of user_id's stream slots. false when the
- * person already holds BE_WEB_STREAMS_PER_USER. */
-static bool stream_user_slot(const char *user_id, int delta)
+/* Take (delta 1) or give back (delta -1) one of key's stream slots. false when key
+ * already holds cap. */
+static bool stream_slot(const char *key, int delta, int cap)
 {
     bool ok = false;
-    pthread_mutex_lock(&stream_users_lock);
+    pthread_mutex_lock(&stream_keys_lock);
     int found = -1, free_row = -1;
-    for (int i = 0; i < STREAM_USERS && found < 0; i++) {
-        if (stream_users[i].open > 0 && strcmp(stream_users[i].user_id, user_id) == 0)
+    for (int i = 0; i < STREAM_KEYS && found < 0; i++) {
+        if (stream_keys[i].open > 0 && strcmp(stream_keys[i].key, key) == 0)
             found = i;
-        else if (stream_users[i].open == 0 && free_row < 0)
+        else if (stream_keys[i].open == 0 && free_row < 0)
             free_row = i;
     }
     if (delta < 0 && found >= 0) {
-        stream_users[found].open--;
+        stream_keys[found].open--;
         ok = true;
-    } else if (delta > 0 && found >= 0 && stream_users[found].open < BE_WEB_STREAMS_PER_USER) {
-        stream_users[found].open++;
+    } else if (delta > 0 && found >= 0 && stream_keys[found].open < cap) {
+        stream_keys[found].open++;
         ok = true;
     } else if (delta > 0 && found < 0 && free_row >= 0) {
-        snprintf(stream_users[free_row].user_id, sizeof stream_users[free_row].user_id, "%s",
-                 user_id);
-        stream_users[free_row].open = 1;
+        snprintf(stream_keys[free_row].key, sizeof stream_keys[free_row].key, "%s", key);
+        stream_keys[free_row].open = 1;
         ok = true;
     }
-    pthread_mutex_unlock(&stream_users_lock);
+    pthread_mutex_unlock(&stream_keys_lock);
     return ok;
 }
 
@@ -293,14 +293,24 @@ static void too_many_streams(struct be_request *req, const char *detail)
 static void handle_stream(struct be_request *req)
 {
     int cap = req->config->threads / 2 > 0 ? req->config->threads / 2 : 1;
-    if (!stream_user_slot(req->who.user_id, 1)) {
+    char user_key[64], addr_key[64];
+    snprintf(user_key, sizeof user_key, "u:%s", req->who.user_id);
+    snprintf(addr_key, sizeof addr_key, "a:%s", be_request_remote_addr(req));
+    if (!stream_slot(user_key, 1, BE_WEB_STREAMS_PER_USER)) {
         too_many_streams(req, "You have as many live dashboards open as one person may; close "
                               "one (the page will retry by itself).");
         return;
     }
+    if (!stream_slot(addr_key, 1, be_config_address_streams(req->config))) {
+        stream_slot(user_key, -1, 0);
+        too_many_streams(req, "Your address has as many live dashboards open as one address "
+                              "may; close one (the page will retry by itself).");
+        return;
+    }
     if (atomic_fetch_add(&streams_open, 1) >= cap) {
         atomic_fetch_sub(&streams_open, 1);
-        stream_user_slot(req->who.user_id, -1);
+        stream_slot(user_key, -1, 0);
+        stream_slot(addr_key, -1, 0);
         too_many_streams(req, "Every stream slot of this server is taken; the page will retry "
                               "by itself.");
         return;
@@ -327,7 +337,8 @@ out:
     PQclear(res);
     PQfinish(listener);
     atomic_fetch_sub(&streams_open, 1);
-    stream_user_slot(req->who.user_id, -1);
+    stream_slot(user_key, -1, 0);
+    stream_slot(addr_key, -1, 0);
 }
 
 void be_web_notify_ingest(PGconn *db, const char *device_id, long long stored)

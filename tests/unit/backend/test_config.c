@@ -18,9 +18,19 @@
 static struct be_config config;
 static char err[512];
 
-static const char *const env_vars[] = {
-    "CAREFACT_DB",      "CAREFACT_LISTEN",  "CAREFACT_SQL_DIR",  "CAREFACT_TLS_CERT",
-    "CAREFACT_TLS_KEY", "CAREFACT_THREADS", "CAREFACT_BODY_MAX", "CAREFACT_EMV_CA_KEYS"};
+static const char *const env_vars[] = {"CAREFACT_DB",
+                                       "CAREFACT_LISTEN",
+                                       "CAREFACT_SQL_DIR",
+                                       "CAREFACT_TLS_CERT",
+                                       "CAREFACT_TLS_KEY",
+                                       "CAREFACT_THREADS",
+                                       "CAREFACT_BODY_MAX",
+                                       "CAREFACT_HEADER_TIMEOUT_MS",
+                                       "CAREFACT_BODY_TIMEOUT_MS",
+                                       "CAREFACT_BODY_MIN_RATE",
+                                       "CAREFACT_ADDRESS_CONNECTIONS",
+                                       "CAREFACT_ADDRESS_STREAMS",
+                                       "CAREFACT_EMV_CA_KEYS"};
 
 /* Defaults, and none of carefactd's variables in the environment. */
 static int setup(void **state)
@@ -58,6 +68,11 @@ static void expect_same(const struct be_config *a, const struct be_config *b)
     assert_string_equal(a->tls_key, b->tls_key);
     assert_int_equal(a->threads, b->threads);
     assert_int_equal(a->body_max, b->body_max);
+    assert_int_equal(a->header_timeout_ms, b->header_timeout_ms);
+    assert_int_equal(a->body_timeout_ms, b->body_timeout_ms);
+    assert_int_equal(a->body_min_rate, b->body_min_rate);
+    assert_int_equal(a->address_connections, b->address_connections);
+    assert_int_equal(a->address_streams, b->address_streams);
     assert_int_equal(a->migrate, b->migrate);
 }
 
@@ -142,6 +157,46 @@ static void test_bad_values(void **state)
     expect_set_refused("threads", long_value,
                        "threads must be a whole number from 1 to 512, not "
                        "'7777777777777777777777777777777777777777'");
+}
+
+/* The slow-client limits (issue 18): defaults, ranges, the environment, and the
+ * per-address cap that follows the thread count unless set. */
+static void test_client_limits(void **state)
+{
+    (void)state;
+    assert_int_equal(config.header_timeout_ms, 5000);
+    assert_int_equal(config.body_timeout_ms, 10000);
+    assert_int_equal(config.body_min_rate, 1024);
+    assert_int_equal(be_config_address_connections(&config), 8); /* 16 threads / 2 */
+    assert_int_equal(be_config_address_streams(&config), 6); /* two left for requests */
+    assert_int_equal(be_config_set(&config, "threads", "40", err, sizeof err), 0);
+    assert_int_equal(be_config_address_connections(&config), 20);
+    assert_int_equal(be_config_set(&config, "threads", "4", err, sizeof err), 0);
+    assert_int_equal(be_config_address_connections(&config), 6); /* a browser's worth */
+    assert_int_equal(be_config_address_streams(&config), 4);
+    assert_int_equal(be_config_set(&config, "address-connections", "0", err, sizeof err), 0);
+    assert_int_equal(be_config_address_connections(&config), 0); /* no cap */
+    assert_int_equal(be_config_address_streams(&config), 2); /* the server's: 4 threads / 2 */
+    assert_int_equal(be_config_set(&config, "address-connections", "3", err, sizeof err), 0);
+    assert_int_equal(be_config_address_connections(&config), 3);
+    assert_int_equal(be_config_set(&config, "header-timeout-ms", "100", err, sizeof err), 0);
+    assert_int_equal(config.header_timeout_ms, 100);
+    assert_int_equal(be_config_set(&config, "body-min-rate", "0", err, sizeof err), 0);
+    assert_int_equal(config.body_min_rate, 0);
+    expect_set_refused("header-timeout-ms", "99",
+                       "header-timeout-ms must be a whole number from 100 to 600000, not '99'");
+    expect_set_refused("body-timeout-ms", "3600001",
+                       "body-timeout-ms must be a whole number from 100 to 3600000, not "
+                       "'3600001'");
+    expect_set_refused("address-connections", "-1",
+                       "address-connections must be a whole number from 0 to 512, not '-1'");
+    expect_set_refused("address-streams", "0",
+                       "address-streams must be a whole number from 1 to 512, not '0'");
+    setenv("CAREFACT_BODY_TIMEOUT_MS", "2500", 1);
+    setenv("CAREFACT_ADDRESS_STREAMS", "9", 1);
+    assert_int_equal(be_config_load_env(&config, err, sizeof err), 0);
+    assert_int_equal(config.body_timeout_ms, 2500);
+    assert_int_equal(be_config_address_streams(&config), 9);
 }
 
 static void test_text_lengths(void **state)
@@ -348,6 +403,7 @@ int main(void)
         cmocka_unit_test_setup(test_defaults, setup),
         cmocka_unit_test_setup(test_each_setting, setup),
         cmocka_unit_test_setup(test_bad_values, setup),
+        cmocka_unit_test_setup(test_client_limits, setup),
         cmocka_unit_test_setup(test_text_lengths, setup),
         cmocka_unit_test_setup(test_file_lines, setup),
         cmocka_unit_test_setup(test_file_errors, setup),
