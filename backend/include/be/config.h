@@ -19,12 +19,24 @@ struct be_config {
     int threads; /* civetweb worker threads (CAREFACT_THREADS), default 16 */
     size_t body_max; /* body cap of the upload routes (BE_BODY_CONFIG) in bytes */
     bool migrate; /* apply migrations at start-up */
+    /* Webhooks (be/webhooks.h): the back-off after the n-th failure in a row is
+     * webhook_backoff_ms * 2^(n-1), at most webhook_backoff_max_ms; a subscription is
+     * disabled after webhook_disable_after failures in a row. Tests shorten the schedule
+     * (milliseconds instead of seconds) rather than wait: these are the clock they
+     * control. */
+    long webhook_backoff_ms; /* CAREFACT_WEBHOOK_BACKOFF_MS, default 10,000 */
+    long webhook_backoff_max_ms; /* CAREFACT_WEBHOOK_BACKOFF_MAX_MS, default 600,000 */
+    long webhook_disable_after; /* CAREFACT_WEBHOOK_DISABLE_AFTER, default 20 */
+    long webhook_timeout_ms; /* one attempt's limit, CAREFACT_WEBHOOK_TIMEOUT_MS, 10,000 */
+    long webhook_poll_ms; /* an idle sender's pause, CAREFACT_WEBHOOK_POLL_MS, 1,000 */
 };
 
 void be_config_defaults(struct be_config *config);
 
 /* Set one setting by name ("db", "listen", "threads", "sql-dir", "tls-cert",
- * "tls-key", "body-max", "migrate"). Returns 0, or -1 with a message in err. */
+ * "tls-key", "body-max", "migrate", "webhook-backoff-ms", "webhook-backoff-max-ms",
+ * "webhook-disable-after", "webhook-timeout-ms", "webhook-poll-ms"). Returns 0, or -1 with a
+ * message in err. */
 int be_config_set(struct be_config *config, const char *key, const char *value, char *err,
                   size_t err_size);
 /* `key = value` lines (blank lines and '#' comments skipped) from a file, or from an

@@ -16,6 +16,35 @@ void be_config_defaults(struct be_config *c)
     snprintf(c->sql_dir, sizeof c->sql_dir, "%s", BE_DEFAULT_SQL_DIR);
     c->threads = 16;
     c->body_max = BE_BODY_MAX_DEFAULT;
+    c->webhook_backoff_ms = 10000;
+    c->webhook_backoff_max_ms = 600000;
+    c->webhook_disable_after = 20;
+    c->webhook_timeout_ms = 10000;
+    c->webhook_poll_ms = 1000;
+}
+
+/* The webhook settings: name, where, bounds. */
+static long *webhook_setting(struct be_config *c, const char *key, long *min, long *max)
+{
+    struct {
+        const char *name;
+        long *value;
+        long min, max;
+    } const settings[] = {
+        {"webhook-backoff-ms", &c->webhook_backoff_ms, 1, 86400000L},
+        {"webhook-backoff-max-ms", &c->webhook_backoff_max_ms, 1, 86400000L},
+        {"webhook-disable-after", &c->webhook_disable_after, 1, 1000},
+        {"webhook-timeout-ms", &c->webhook_timeout_ms, 100, 120000},
+        {"webhook-poll-ms", &c->webhook_poll_ms, 10, 60000},
+    };
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        if (strcmp(key, settings[i].name) == 0) {
+            *min = settings[i].min;
+            *max = settings[i].max;
+            return settings[i].value;
+        }
+    }
+    return NULL;
 }
 
 static int set_text(char *dst, size_t size, const char *value, const char *key, char *err,
@@ -78,6 +107,10 @@ int be_config_set(struct be_config *c, const char *key, const char *value, char 
         c->migrate = strcmp(value, "true") == 0;
         return 0;
     }
+    long min = 0, max = 0;
+    long *webhook = webhook_setting(c, key, &min, &max);
+    if (webhook)
+        return set_long(webhook, value, min, max, key, err, err_size);
     snprintf(err, err_size, "unknown setting '%.40s'", key);
     return -1;
 }
@@ -156,6 +189,11 @@ int be_config_load_env(struct be_config *c, char *err, size_t err_size)
         {"CAREFACT_TLS_KEY", "tls-key"},
         {"CAREFACT_THREADS", "threads"},
         {"CAREFACT_BODY_MAX", "body-max"},
+        {"CAREFACT_WEBHOOK_BACKOFF_MS", "webhook-backoff-ms"},
+        {"CAREFACT_WEBHOOK_BACKOFF_MAX_MS", "webhook-backoff-max-ms"},
+        {"CAREFACT_WEBHOOK_DISABLE_AFTER", "webhook-disable-after"},
+        {"CAREFACT_WEBHOOK_TIMEOUT_MS", "webhook-timeout-ms"},
+        {"CAREFACT_WEBHOOK_POLL_MS", "webhook-poll-ms"},
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *value = getenv(vars[i][0]);
