@@ -583,6 +583,14 @@ static void test_refusals(void **state)
         "not-found", NULL);
     snprintf(path, sizeof path, "/api/v1/webhooks/%s/deliveries?limit=0", subscription);
     cf_api_expect_problem(cf_api_json(&harness, "GET", path, NULL, 400), "validation", "limit");
+    cf_api_expect_problem(cf_api_json(&harness, "POST", "/api/v1/webhooks", "{\"url\":", 400),
+                          "malformed-json", NULL);
+    /* Not JSON: 415, unread (backend/README.md, Dispatch). */
+    static const char *const plain[] = {"Content-Type: text/plain", NULL};
+    struct cf_http_reply reply = {0};
+    assert_int_equal(cf_http_with(&harness, "POST", "/api/v1/webhooks", "x", 1, plain, &reply), 0);
+    assert_int_equal(reply.status, 415);
+    cf_http_reply_cleanup(&reply);
     harness.session = &authority;
     cf_api_expect_problem(cf_api_json(&harness, "POST", "/api/v1/webhooks",
                                       "{\"region_id\":\"" REGION "\",\"url\":\"http://x/\","
