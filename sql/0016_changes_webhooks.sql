@@ -261,6 +261,7 @@ LANGUAGE sql AS $$
     WITH heads AS (
         SELECT DISTINCT ON (d.subscription_id, d.order_key) d.id
         FROM webhook_deliveries d JOIN changes c ON c.id = d.change_id
+        JOIN webhook_subscriptions s ON s.id = d.subscription_id AND s.enabled
         WHERE d.status = 'pending' AND c.position IS NOT NULL
         ORDER BY d.subscription_id, d.order_key, c.position
     ), due AS (
