@@ -28,7 +28,11 @@
 #include "sql/sender_sql.h"
 
 #define CLAIM_BATCH 20
-#define LEASE_MARGIN_MS 30000 /* beyond the attempt's timeout */
+/* A lease is the attempt's timeout and this: time enough to record the outcome. A sender
+ * that dies mid-attempt holds its deliveries this long at most; a record slower than this
+ * lets another sender send again (a duplicate with the same id, which at least once
+ * allows). */
+#define LEASE_MARGIN_MS 5000
 #define FAILED_SUBSCRIPTIONS_MAX CLAIM_BATCH
 
 int be_webhook_sign(const char *secret, long long timestamp_s, const char *body, size_t body_len,
