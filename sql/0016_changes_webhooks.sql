@@ -6,12 +6,11 @@
 -- writes one row of `changes` in the same transaction (triggers below; several changes
 -- to one subject in one transaction are one row, holding the last state). The row's
 -- `position` — the feed's order and the consumer's cursor — is handed out at COMMIT by
--- the deferred trigger `changes_seal`, under one transaction-level advisory lock that
--- is held until the transaction has ended: positions are therefore taken in commit
--- order, and a transaction can only take a position after every transaction that took
--- a lower one is visible (PostgreSQL makes a commit visible before it releases its
--- locks). A reader that sees position p sees every committed position below p: reading
--- "position > cursor ORDER BY position" never skips a row that commits later.
+-- the deferred trigger `changes_seal`, and the transaction then holds a lock naming its
+-- position until it has ended. A reader (`changes_page`) hands out only positions below
+-- the lowest one still held: a change is never handed out before one that precedes it has
+-- committed or rolled back, so "position > cursor" never skips a row that commits later,
+-- and commits are not serialised (backend/README.md, "Change feed and webhooks").
 
 -- ==== The feed ====
 
@@ -39,8 +38,10 @@ CREATE INDEX changes_provider_position ON changes (provider_id, position);
 ALTER TABLE changes ENABLE ROW LEVEL SECURITY;
 CREATE POLICY by_provider ON changes
     USING (provider_id = ANY ((SELECT visible_providers())::uuid[]));
--- Read only: rows are written by the triggers below, which run as the owner.
+-- Read only: rows are written by the triggers below, which run as the owner. The
+-- sequence is read (never advanced) by changes_low_water.
 GRANT SELECT ON changes TO carefact_app;
+GRANT SELECT ON SEQUENCE changes_position TO carefact_app;
 
 -- One change of a subject in this transaction: a new row, or the transaction's row of
 -- that subject brought up to date (its first op kept: inserted then updated is an insert).
@@ -56,28 +57,103 @@ LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
                   ELSE EXCLUDED.op END
 $$;
 
+-- The lock key of a position in flight: 2^62 + position, a range no other advisory lock of
+-- the schema uses (those are int4 hashes: keys from -2^31 to 2^31). changes_low_water reads
+-- it back from pg_locks.
+CREATE FUNCTION changes_inflight_key(p_position bigint) RETURNS bigint
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT (1::bigint << 62) + p_position
+$$;
+
 -- At COMMIT (a deferred constraint trigger, fired once per row written; all but the
--- first find nothing to do): take the feed lock, then number this transaction's rows.
--- NOTE: the lock is held until the transaction has ended, so commits that write changes
--- are serialised from here to their end (the commit record's flush included); see
--- backend/README.md for what that costs.
+-- first find nothing to do): take this transaction's positions, a block of consecutive
+-- numbers, and hold the lock of the first until the transaction ends. Taking the numbers
+-- and the lock is one step under the feed's lock (session-level, released at once, so the
+-- commit itself runs unserialised): a reader, which takes the same lock to look, sees
+-- every position taken either held (in flight) or its transaction ended (PostgreSQL makes
+-- a commit visible before it releases the transaction's locks).
 CREATE FUNCTION changes_seal() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    n integer;
+    first bigint;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM changes WHERE tx = pg_current_xact_id() AND position IS NULL) THEN
+    SELECT count(*) INTO n FROM changes WHERE tx = pg_current_xact_id() AND position IS NULL;
+    IF n = 0 THEN
         RETURN NULL;
     END IF;
-    PERFORM pg_advisory_xact_lock(hashtext('carefact.changes'));
-    UPDATE changes c SET position = n.position
-    FROM (SELECT s.id, nextval('changes_position') AS position
-          FROM (SELECT id FROM changes WHERE tx = pg_current_xact_id() AND position IS NULL
-                ORDER BY id) s) n
-    WHERE c.id = n.id;
+    BEGIN
+        PERFORM pg_advisory_lock(hashtext('carefact.changes'));
+        first := nextval('changes_position');
+        IF n > 1 THEN
+            PERFORM setval('changes_position', first + n - 1);
+        END IF;
+        PERFORM pg_advisory_xact_lock(changes_inflight_key(first));
+        PERFORM pg_advisory_unlock(hashtext('carefact.changes'));
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM pg_advisory_unlock(hashtext('carefact.changes'));
+        RAISE;
+    END;
+    UPDATE changes c SET position = first + s.rank - 1
+    FROM (SELECT id, row_number() OVER (ORDER BY id) AS rank FROM changes
+          WHERE tx = pg_current_xact_id() AND position IS NULL) s
+    WHERE c.id = s.id;
     RETURN NULL;
 END
 $$;
 CREATE CONSTRAINT TRIGGER changes_seal AFTER INSERT ON changes
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION changes_seal();
+
+-- The feed's low-water mark: every position below it is settled (committed, visible to a
+-- statement that starts now, or rolled back for good); the lowest position still held by
+-- a transaction in flight, else the next position to be taken. Looked at under the feed's
+-- lock (shared), so no writer is between taking its numbers and holding its lock.
+CREATE FUNCTION changes_low_water() RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    mark bigint;
+BEGIN
+    PERFORM pg_advisory_lock_shared(hashtext('carefact.changes'));
+    BEGIN
+        SELECT min(((l.classid::bigint << 32) | l.objid::bigint) - (1::bigint << 62)) INTO mark
+        FROM pg_locks l
+        WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND l.classid::bigint >= (1::bigint << 30) AND l.classid::bigint < (1::bigint << 31);
+        IF mark IS NULL THEN
+            SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END INTO mark
+            FROM changes_position;
+        END IF;
+        PERFORM pg_advisory_unlock_shared(hashtext('carefact.changes'));
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM pg_advisory_unlock_shared(hashtext('carefact.changes'));
+        RAISE;
+    END;
+    RETURN mark;
+END
+$$;
+
+-- A page of the feed: the changes after p_after, below the low-water mark, in order.
+-- NOTE: the rows are read by a statement that starts after the mark was taken (a
+-- VOLATILE function's statements each take a fresh snapshot under READ COMMITTED), so
+-- every committed position below the mark is visible to it; under REPEATABLE READ the
+-- snapshot would be older than the mark, which is refused.
+CREATE FUNCTION changes_page(p_after bigint, p_limit integer)
+RETURNS SETOF changes
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    mark bigint;
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'changes_page needs READ COMMITTED';
+    END IF;
+    mark := changes_low_water();
+    RETURN QUERY
+        SELECT c.*
+        FROM changes c WHERE c.position > p_after AND c.position < mark
+        ORDER BY c.position LIMIT p_limit;
+END
+$$;
 
 -- ==== What writes changes ====
 
