@@ -13,6 +13,7 @@
 #include "be/http.h"
 #include "be/session.h"
 #include "be/tls.h"
+#include "be/webhooks.h"
 
 static void usage(FILE *out)
 {
@@ -156,7 +157,12 @@ int main(int argc, char **argv)
             fprintf(stderr, "carefactd: %s\n", err);
             return 1;
         }
-        return be_serve(&config);
+        /* The webhook sender runs beside the HTTP server and stops after it has drained. */
+        if (be_webhook_sender_start(&config))
+            return 1;
+        int rc = be_serve(&config);
+        be_webhook_sender_stop();
+        return rc;
     }
     fprintf(stderr, "carefactd: unknown command '%.40s'\n", command);
     usage(stderr);

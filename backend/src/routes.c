@@ -6,6 +6,7 @@
 #include "be/audit.h"
 #include "be/corrections.h"
 #include "be/devices.h"
+#include "be/feed.h"
 #include "be/figures.h"
 #include "be/ingest.h"
 #include "be/ops.h"
@@ -16,6 +17,7 @@
 #include "be/session.h"
 #include "be/visits.h"
 #include "be/web.h"
+#include "be/webhooks.h"
 
 static const struct be_module *const modules[] = {
     &be_ops_module, /* /healthz, /metrics */
@@ -31,6 +33,8 @@ static const struct be_module *const modules[] = {
     &be_register_module, /* the payment register */
     &be_corrections_module, /* corrections and the recipient's statement */
     &be_applications_module, /* applications: the public form, intake, decision */
+    &be_feed_module, /* /api/v1/changes */
+    &be_webhooks_module, /* /api/v1/webhooks: subscriptions and their delivery log */
 };
 
 const struct be_route_table be_route_table = {modules, sizeof modules / sizeof modules[0]};

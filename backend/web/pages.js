@@ -11,4 +11,6 @@ export const PAGE_LIST = [
   { name: "ratings", module: "./figures.js", nav: "Оценки" },
   { name: "register", module: "./register.js", nav: "Реестр оплаты" },
   { name: "devices", module: "./devices.js", nav: "Терминалы" },
+  { name: "webhooks", module: "./webhooks.js", nav: "Интеграции" },
+  { name: "webhook", module: "./webhooks.js" },
 ];

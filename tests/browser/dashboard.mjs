@@ -24,7 +24,8 @@ import { join } from "node:path";
 
 const { URL: base, WORK: work, ARTIFACTS: artifacts, LOGIN: login, PASSWORD: password, SPEC: specPath,
   AUTHORITY_LOGIN: authorityLogin, AUTHORITY_PASSWORD: authorityPassword, OLD_VISIT: oldVisit,
-  DEMO_SQL: demoSql, RATING: rating, RATING_COMMENT: ratingComment, SPARE_DEVICE: spareDevice } = process.env;
+  DEMO_SQL: demoSql, RATING: rating, RATING_COMMENT: ratingComment, SPARE_DEVICE: spareDevice,
+  HOOK: hook, ADMIN_LOGIN: adminLogin, ADMIN_PASSWORD: adminPassword } = process.env;
 const spec = readFileSync(specPath, "utf8");
 const inSpec = (path) => spec.includes(`\n  ${path}:`);
 const has = {
@@ -33,6 +34,7 @@ const has = {
   figures: inSpec("/api/v1/figures"),
   register: inSpec("/api/v1/registers") && inSpec("/api/v1/registers/{id}"),
   devices: inSpec("/api/v1/devices/{id}/revoke"),
+  webhooks: inSpec("/api/v1/webhooks/{id}/enable") && inSpec("/api/v1/webhooks/{id}/deliveries"),
 };
 const pending = Object.entries(has).filter(([, on]) => !on).map(([name]) => name);
 /* The catalogue the demo data loads: code -> {norm, tariff} (minutes, kopecks). */
@@ -433,6 +435,32 @@ try {
       check((await page.locator(`#register-included tr[data-visit="${oldVisit}"] .qty`).first().textContent()) === "2",
         "the approved register's quantity changed");
     }
+  }
+
+  {
+    step = "webhooks";
+    check(Boolean(hook && adminLogin), "dashboard.sh passed no HOOK / ADMIN_LOGIN");
+    /* The department sees the disabled subscription and its delivery log, without the
+     * button (only the administrator enables); the administrator enables it with a reason. */
+    await page.locator("#logout").click();
+    await signInAs(authorityLogin, authorityPassword);
+    await rendered("#/webhooks");
+    const row = page.locator(`#webhooks tr[data-subscription="${hook}"]`);
+    await row.waitFor({ timeout: 10000 });
+    check((await row.locator(".status").textContent()).includes("отключена"), "the disabled subscription is not shown as such");
+    check(await row.locator("button.enable").count() === 0, "the department is offered the administrator's button");
+    await row.locator("a", { hasText: "журнал доставок" }).click();
+    await page.locator("main h1", { hasText: "Журнал доставок" }).waitFor({ timeout: 10000 });
+    check(await page.locator("main .error:not([hidden])").count() === 0, "the delivery log shows an error");
+    await shot(page, "13-webhook-log");
+    await page.locator("#logout").click();
+    await signInAs(adminLogin, adminPassword);
+    await rendered("#/webhooks");
+    await row.locator("button.enable").click();
+    await page.locator("#enable-form textarea[name=reason]").fill("Приёмник регистра снова работает");
+    await page.locator("#enable-form button[type=submit]").click();
+    await page.locator(`#webhooks tr[data-subscription="${hook}"][data-enabled=true]`).waitFor({ timeout: 10000 });
+    await shot(page, "14-webhooks");
   }
 
   check(scriptErrors.length === 0, `script errors: ${scriptErrors.join("; ")}`);

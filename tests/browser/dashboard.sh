@@ -88,7 +88,16 @@ manager_password=$(sed -n 's/^demo account: login manager1 password \([^ ]*\).*/
 # A spare terminal of the demo provider's second worker, for the devices page to revoke.
 spare_device=$(sql "INSERT INTO devices (id, worker_id, public_key) VALUES (gen_random_uuid(),
                     md5('demo:worker:2')::uuid, decode(repeat('00', 32), 'hex')) RETURNING id")
+# A webhook subscription of the demo region that the sender disabled (its receiver
+# refuses connections), for the integrations page; the administrator enables it again.
+hook=$(sql "INSERT INTO webhook_subscriptions (region_id, url, events, secret, created_by, enabled,
+                consecutive_failures, disabled_at)
+            SELECT region_id, 'http://127.0.0.1:9/hook', '{visit.changed}', repeat('s', 64), 'admin',
+                false, 20, now() FROM providers LIMIT 1 RETURNING id")
+admin_password=webadmin-$RANDOM$RANDOM
+echo "$admin_password" | "$carefactd" user add --db "$db" --role admin webadmin >/dev/null
 URL="http://127.0.0.1:$port2" WORK="$work" SPARE_DEVICE="$spare_device" ARTIFACTS="$artifacts" LOGIN=manager1 PASSWORD="$manager_password" \
+    HOOK="$hook" ADMIN_LOGIN=webadmin ADMIN_PASSWORD="$admin_password" \
     AUTHORITY_LOGIN=authority AUTHORITY_PASSWORD="$authority_password" SPEC="$src/api/openapi.yaml" OLD_VISIT="$old_visit" \
     DEMO_SQL="$src/sql/demo/demo_data.sql" RATING=2 RATING_COMMENT="Пришла ненадолго" \
     node "$src/tests/browser/dashboard.mjs" >"$work/browser.log" 2>&1 &

@@ -620,6 +620,14 @@ static const struct route_spec {
     {"GET /api/v1/applications", STAFF | A(ADMIN) | A(AUTHORITY), 200},
     {"GET /api/v1/applications/{id}", STAFF | A(ADMIN) | A(AUTHORITY), 200},
     {"POST /api/v1/applications/{id}/transitions", STAFF | A(ADMIN), 200},
+    /* the change feed and webhooks (issue 20): the feed is scoped like the lists; a
+     * subscription carries every provider of its region, so only admin and authority read
+     * them, and only the admin (who runs the integrations) makes or enables one */
+    {"GET /api/v1/changes", OVERSEE, 200},
+    {"GET /api/v1/webhooks", A(ADMIN) | A(AUTHORITY), 200},
+    {"POST /api/v1/webhooks", A(ADMIN), 201},
+    {"POST /api/v1/webhooks/{id}/enable", A(ADMIN), 200},
+    {"GET /api/v1/webhooks/{id}/deliveries", A(ADMIN) | A(AUTHORITY), 200},
 };
 #define ROUTE_COUNT (sizeof expected / sizeof expected[0])
 
@@ -740,6 +748,37 @@ struct prepared {
     struct cf_terminal device_after; /* the device's chain once the batch is stored */
 };
 
+/* Webhooks: a subscription of provider 1's region made for this call alone (disabled, so
+ * enabling it is a change; its address refuses connections), or a new one's body. */
+static void prepare_webhook(const char *pattern, bool post, char id[120], struct prepared *p)
+{
+    char sql[600], tag[40];
+    sql_text("SELECT gen_random_uuid()", tag, sizeof tag);
+    if (strcmp(pattern, "/api/v1/webhooks") == 0 && post) {
+        char region[40];
+        snprintf(sql, sizeof sql, "SELECT region_id FROM providers WHERE id = '%s'", provider1);
+        sql_text(sql, region, sizeof region);
+        snprintf(p->body, sizeof p->body,
+                 "{\"region_id\":\"%s\",\"url\":\"http://127.0.0.1:9/%s\","
+                 "\"events\":[\"visit.changed\"]}",
+                 region, tag);
+        snprintf(p->after, sizeof p->after,
+                 "SELECT count(*) = 0 FROM webhook_subscriptions WHERE url LIKE '%%%s'", tag);
+        return;
+    }
+    snprintf(sql, sizeof sql,
+             "INSERT INTO webhook_subscriptions (region_id, url, events, secret, created_by, "
+             "enabled) SELECT region_id, 'http://127.0.0.1:9/%s', '{visit.changed}', "
+             "repeat('s', 64), 'matrix', false FROM providers WHERE id = '%s' RETURNING id",
+             tag, provider1);
+    sql_text(sql, id, 40);
+    if (strstr(pattern, "/enable")) {
+        snprintf(p->body, sizeof p->body, "{\"reason\":\"Приёмник снова работает\"}");
+        snprintf(p->after, sizeof p->after,
+                 "SELECT NOT enabled FROM webhook_subscriptions WHERE id = '%s'", id);
+    }
+}
+
 static void prepare(const char *method, const char *pattern, enum who w, struct prepared *p)
 {
     char id[120] = "", query[80] = "";
@@ -803,6 +842,8 @@ static void prepare(const char *method, const char *pattern, enum who w, struct 
                      "SELECT coalesce((SELECT state FROM registers WHERE provider_id = '%s' AND "
                      "month = '%s-01'), 'draft') = '%s'",
                      provider1, month, strstr(pattern, "/submit") ? "draft" : "submitted");
+    } else if (strncmp(pattern, "/api/v1/webhooks", 16) == 0) {
+        prepare_webhook(pattern, post, id, p);
     } else if (strcmp(pattern, "/api/v1/registers") == 0) {
         snprintf(query, sizeof query, "?month=%.7s", m.first_month);
     } else if (strcmp(pattern, "/api/v1/figures") == 0) {

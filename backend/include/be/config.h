@@ -26,25 +26,35 @@ struct be_config {
      * default 5000; also the longest a single read or write may wait); a body must
      * arrive by body_timeout_ms plus one second per body_min_rate bytes received
      * (CAREFACT_BODY_TIMEOUT_MS, default 10000; CAREFACT_BODY_MIN_RATE, default 1024). */
-    int header_timeout_ms;
-    int body_timeout_ms;
-    int body_min_rate;
+    long header_timeout_ms;
+    long body_timeout_ms;
+    long body_min_rate;
     /* Connections one client address may hold at once (CAREFACT_ADDRESS_CONNECTIONS);
      * -1 (the default) means threads/2 but at least BE_ADDRESS_CONNECTIONS_MIN, 0 means
      * no cap (a benchmark's many terminals on one loopback address). Beyond it a
      * connection is answered 429 and closed. */
-    int address_connections;
+    long address_connections;
     /* Live dashboard streams one client address may hold (CAREFACT_ADDRESS_STREAMS);
      * -1 (the default): its connection cap less two, so that its ordinary requests keep
      * two connections (6 with 16 threads). A person holds at most
      * BE_WEB_STREAMS_PER_USER, the server threads/2. */
-    int address_streams;
+    long address_streams;
     bool migrate; /* apply migrations at start-up */
     char emv_ca_keys[1024]; /* EMV CA public key file (CAREFACT_EMV_CA_KEYS); "" = none */
     /* The keys of that file, read by be_config_load_ca_keys at start-up: without them
      * every EMV proof fails unknown_ca_key (visits stay, at level none). */
     struct cf_oda_ca_key ca_keys[BE_CA_KEYS_MAX];
     size_t ca_key_count;
+    /* Webhooks (be/webhooks.h): the back-off after the n-th failure in a row is
+     * webhook_backoff_ms * 2^(n-1), at most webhook_backoff_max_ms; a subscription is
+     * disabled after webhook_disable_after failures in a row. Tests shorten the schedule
+     * (milliseconds instead of seconds) rather than wait: these are the clock they
+     * control. */
+    long webhook_backoff_ms; /* CAREFACT_WEBHOOK_BACKOFF_MS, default 10,000 */
+    long webhook_backoff_max_ms; /* CAREFACT_WEBHOOK_BACKOFF_MAX_MS, default 600,000 */
+    long webhook_disable_after; /* CAREFACT_WEBHOOK_DISABLE_AFTER, default 20 */
+    long webhook_timeout_ms; /* one attempt's limit, CAREFACT_WEBHOOK_TIMEOUT_MS, 10,000 */
+    long webhook_poll_ms; /* an idle sender's pause, CAREFACT_WEBHOOK_POLL_MS, 1,000 */
 };
 
 void be_config_defaults(struct be_config *config);
@@ -61,8 +71,9 @@ int be_config_address_connections(const struct be_config *config);
 
 /* Set one setting by name ("db", "listen", "threads", "sql-dir", "tls-cert",
  * "tls-key", "body-max", "header-timeout-ms", "body-timeout-ms", "body-min-rate",
- * "address-connections", "address-streams", "migrate", "emv-ca-keys"). Returns 0, or -1
- * with a message in err. */
+ * "address-connections", "address-streams", "migrate", "emv-ca-keys", "webhook-backoff-ms",
+ * "webhook-backoff-max-ms", "webhook-disable-after", "webhook-timeout-ms", "webhook-poll-ms").
+ * Returns 0, or -1 with a message in err. */
 int be_config_set(struct be_config *config, const char *key, const char *value, char *err,
                   size_t err_size);
 /* `key = value` lines (blank lines and '#' comments skipped) from a file, or from an

@@ -22,12 +22,17 @@ void be_config_defaults(struct be_config *c)
     c->body_min_rate = 1024;
     c->address_connections = -1;
     c->address_streams = -1;
+    c->webhook_backoff_ms = 10000;
+    c->webhook_backoff_max_ms = 600000;
+    c->webhook_disable_after = 20;
+    c->webhook_timeout_ms = 10000;
+    c->webhook_poll_ms = 1000;
 }
 
 int be_config_address_connections(const struct be_config *c)
 {
     if (c->address_connections >= 0)
-        return c->address_connections;
+        return (int)c->address_connections;
     /* NOTE: never below 6, the connections a browser opens to one host at once: a
      * lower cap would turn a dashboard's parallel requests into 429s. */
     return c->threads / 2 > BE_ADDRESS_CONNECTIONS_MIN ? c->threads / 2
@@ -37,7 +42,7 @@ int be_config_address_connections(const struct be_config *c)
 int be_config_address_streams(const struct be_config *c)
 {
     if (c->address_streams >= 0)
-        return c->address_streams;
+        return (int)c->address_streams;
     int connections = be_config_address_connections(c);
     if (connections == 0)
         return c->threads / 2 > 0 ? c->threads / 2 : 1;
@@ -108,13 +113,19 @@ int be_config_set(struct be_config *c, const char *key, const char *value, char 
         {"body-min-rate", 0, 1L << 30, offsetof(struct be_config, body_min_rate)},
         {"address-connections", 0, 512, offsetof(struct be_config, address_connections)},
         {"address-streams", 1, 512, offsetof(struct be_config, address_streams)},
+        {"webhook-backoff-ms", 1, 86400000L, offsetof(struct be_config, webhook_backoff_ms)},
+        {"webhook-backoff-max-ms", 1, 86400000L,
+         offsetof(struct be_config, webhook_backoff_max_ms)},
+        {"webhook-disable-after", 1, 1000, offsetof(struct be_config, webhook_disable_after)},
+        {"webhook-timeout-ms", 100, 120000, offsetof(struct be_config, webhook_timeout_ms)},
+        {"webhook-poll-ms", 10, 60000, offsetof(struct be_config, webhook_poll_ms)},
     };
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
         if (strcmp(key, numbers[i].key) != 0)
             continue;
         if (set_long(&n, value, numbers[i].min, numbers[i].max, key, err, err_size))
             return -1;
-        *(int *)(void *)((char *)c + numbers[i].offset) = (int)n;
+        *(long *)(void *)((char *)c + numbers[i].offset) = n;
         return 0;
     }
     if (strcmp(key, "migrate") == 0) {
@@ -209,6 +220,11 @@ int be_config_load_env(struct be_config *c, char *err, size_t err_size)
         {"CAREFACT_BODY_MIN_RATE", "body-min-rate"},
         {"CAREFACT_ADDRESS_CONNECTIONS", "address-connections"},
         {"CAREFACT_ADDRESS_STREAMS", "address-streams"},
+        {"CAREFACT_WEBHOOK_BACKOFF_MS", "webhook-backoff-ms"},
+        {"CAREFACT_WEBHOOK_BACKOFF_MAX_MS", "webhook-backoff-max-ms"},
+        {"CAREFACT_WEBHOOK_DISABLE_AFTER", "webhook-disable-after"},
+        {"CAREFACT_WEBHOOK_TIMEOUT_MS", "webhook-timeout-ms"},
+        {"CAREFACT_WEBHOOK_POLL_MS", "webhook-poll-ms"},
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *value = getenv(vars[i][0]);

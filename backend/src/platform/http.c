@@ -553,7 +553,7 @@ int be_serve(const struct be_config *config)
     options[o++] = "num_threads";
     options[o++] = threads;
     char header_timeout[16];
-    snprintf(header_timeout, sizeof header_timeout, "%d", config->header_timeout_ms);
+    snprintf(header_timeout, sizeof header_timeout, "%ld", config->header_timeout_ms);
     options[o++] = "request_timeout_ms";
     options[o++] = header_timeout;
     options[o++] = "enable_keep_alive";
