@@ -61,6 +61,7 @@ struct upload {
     struct verdict v;
     uint64_t acked; /* highest seq held after this batch */
     size_t stored; /* events newly stored */
+    bool judge; /* visits changed: their integrity is judged after the COMMIT */
     const char *failed_step; /* database step that failed, for the log */
 };
 
@@ -242,6 +243,7 @@ static int finish(PGconn *db, struct upload *up)
     int ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) == 4;
     if (ok && !PQgetisnull(res, 0, 1))
         ok = refuse_foreign_visit(up, res, up->batch->events[0].seq) == 0;
+    up->judge = ok && strcmp(PQgetvalue(res, 0, 0), "0") != 0;
     PQclear(res);
     if (!ok)
         up->failed_step = "rebuild visits";
@@ -355,6 +357,23 @@ static void reply_verdict(struct be_request *req, const struct verdict *v)
     be_reply_problem(req, v->status, v->type, v->title, v->detail, v->field, extra);
 }
 
+/* The integrity of the visits the batch changed (sql/0014_growth.sql): judged after the
+ * COMMIT, in a short transaction of its own, so one worker's terminals upload side by
+ * side and only the judging takes turns. The batch queued them in its transaction; if
+ * this fails, or carefactd dies first, they stay queued and the upkeep judges them
+ * (upkeep.c: at start and every few seconds). The answer waits for the judging, so
+ * what the terminal's upload changed is judged when it is acknowledged. */
+static void judge_integrity(PGconn *db, const struct upload *up)
+{
+    char worker[CF_UUID_TEXT_LEN + 1];
+    cf_uuid_to_text(up->dev.worker_id, worker);
+    const char *params[1] = {worker};
+    PGresult *res = be_db_run(db, BE_STMT_INTEGRITY_DRAIN, 1, params);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        be_log_str("warn", "integrity judging left to the upkeep", "error", PQerrorMessage(db));
+    PQclear(res);
+}
+
 /* Keep the batch only when something new was stored: a refusal or a pure replay
  * rolls back. */
 static int upload_tx(struct be_request *req, void *ctx)
@@ -403,6 +422,8 @@ static void handle_upload(struct be_request *req)
         return;
     }
     /* NOTE: the acknowledgement is built only after COMMIT returned. */
+    if (up.judge)
+        judge_integrity(db, &up);
     be_metrics_events(up.stored);
     be_web_notify_ingest(db, up.device_id, (long long)up.stored); /* live dashboards */
     cJSON *body = cJSON_CreateObject();

@@ -25,6 +25,7 @@ static const struct statement statements[BE_STMT_COUNT] = {
     [BE_STMT_INGEST_FINISH] = {"be_ingest_finish", sql_ingest_finish, 4},
     [BE_STMT_DEVICE_STATUS] = {"be_device_status", sql_device_status, 1},
     [BE_STMT_AUDIT] = {"be_audit", sql_audit, 5},
+    [BE_STMT_INTEGRITY_DRAIN] = {"be_integrity_drain", sql_integrity_drain, 1},
 };
 
 /* One connection per worker thread, with what was read from it at connect. */

@@ -28,6 +28,16 @@ SELECT status FROM devices WHERE id = $1::uuid
 INSERT INTO audit_log (actor, action, subject, reason, details)
 VALUES ($1, $2, $3, $4, $5::jsonb)
 
+-- name: integrity_drain
+-- $1 worker: judge the integrity of the visits the worker's uploads changed, after their
+-- commit (sql/0014_growth.sql), in a transaction of its own
+SELECT visit_integrity_drain($1::uuid)
+
+-- name: upkeep
+-- Not prepared: the upkeep's pass (upkeep.c), as '*': the month partitions of events
+-- ahead, then every queued integrity judgement (what an instance that died left)
+SELECT events_partitions_ensure(), visit_integrity_drain()
+
 -- name: serving_role
 -- Not prepared: read once at start-up by be_db_check_serving_role. The role, whether it
 -- is a superuser or bypasses row-level security, and one public table or view it owns
