@@ -23,7 +23,10 @@ enum be_stmt {
                             * visits, refused seq, refused visit, owner device */
     BE_STMT_DEVICE_STATUS, /* $1 device -> status */
     BE_STMT_AUDIT, /* $1 actor, $2 action, $3 subject, $4 reason, $5 details json */
-    BE_STMT_INTEGRITY_DRAIN, /* $1 worker -> visits whose integrity flags changed */
+    BE_STMT_INTEGRITY_LOCK, /* $1 worker -> whether its drain lock was taken */
+    BE_STMT_INTEGRITY_DRAIN, /* $1 worker -> uploads whose integrity was judged */
+    BE_STMT_INTEGRITY_UNLOCK, /* $1 worker -> unlocked */
+    BE_STMT_INTEGRITY_PENDING, /* $1 worker -> whether uploads wait to be judged */
     BE_STMT_COUNT
 };
 

@@ -358,20 +358,47 @@ static void reply_verdict(struct be_request *req, const struct verdict *v)
 }
 
 /* The integrity of the visits the batch changed (sql/0014_growth.sql): judged after the
- * COMMIT, in a short transaction of its own, so one worker's terminals upload side by
- * side and only the judging takes turns. The batch queued them in its transaction; if
- * this fails, or carefactd dies first, they stay queued and the upkeep judges them
- * (upkeep.c: at start and every few seconds). The answer waits for the judging, so
- * what the terminal's upload changed is judged when it is acknowledged. */
+ * COMMIT, outside the upload's transaction, so one worker's terminals upload side by side
+ * and only the judging takes turns. The batch queued its visits in its transaction; the
+ * upload that takes the worker's drain lock judges everything queued for the worker
+ * (its own batch and those of the worker's other terminals), round after round, then
+ * unlocks and looks again: an upload that found the lock taken returns at once, its batch
+ * judged by the holder, who looks after unlocking. A sequence of uploads (the tests, a
+ * single terminal) is judged before each is acknowledged. What is left -- a failure,
+ * a carefactd that died after COMMIT, the rounds used up -- stays queued for the next
+ * upload of the worker or the upkeep (upkeep.c: at start and every few seconds). */
+#define JUDGE_ROUNDS 8
+
+static int integrity_step(PGconn *db, enum be_stmt stmt, const char *worker)
+{
+    const char *params[1] = {worker};
+    PGresult *res = be_db_run(db, stmt, 1, params);
+    int v = -1;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        const char *s = PQgetvalue(res, 0, 0);
+        v = strcmp(s, "t") == 0 ? 1 : strcmp(s, "f") == 0 ? 0 : (int)strtol(s, NULL, 10);
+    } else {
+        be_log_str("warn", "integrity judging left to the upkeep", "error", PQerrorMessage(db));
+    }
+    PQclear(res);
+    return v;
+}
+
 static void judge_integrity(PGconn *db, const struct upload *up)
 {
     char worker[CF_UUID_TEXT_LEN + 1];
     cf_uuid_to_text(up->dev.worker_id, worker);
-    const char *params[1] = {worker};
-    PGresult *res = be_db_run(db, BE_STMT_INTEGRITY_DRAIN, 1, params);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        be_log_str("warn", "integrity judging left to the upkeep", "error", PQerrorMessage(db));
-    PQclear(res);
+    for (int lock = 0; lock < 2; lock++) {
+        if (integrity_step(db, BE_STMT_INTEGRITY_LOCK, worker) != 1)
+            return; /* another upload of the worker judges (or the upkeep will) */
+        for (int round = 0; round < JUDGE_ROUNDS; round++)
+            if (integrity_step(db, BE_STMT_INTEGRITY_DRAIN, worker) <= 0)
+                break;
+        if (integrity_step(db, BE_STMT_INTEGRITY_UNLOCK, worker) != 1)
+            return;
+        if (integrity_step(db, BE_STMT_INTEGRITY_PENDING, worker) != 1)
+            return;
+    }
 }
 
 /* Keep the batch only when something new was stored: a refusal or a pure replay

@@ -43,7 +43,7 @@ void be_upkeep_pass(const char *conninfo)
         cJSON *fields = cJSON_CreateObject();
         if (fields) {
             cJSON_AddStringToObject(fields, "partitions_created", PQgetvalue(res, 0, 0));
-            cJSON_AddStringToObject(fields, "integrity_verdicts_changed", PQgetvalue(res, 0, 1));
+            cJSON_AddStringToObject(fields, "integrity_uploads_judged", PQgetvalue(res, 0, 1));
         }
         be_log("info", "upkeep", fields);
     }
