@@ -365,9 +365,11 @@ static void reply_verdict(struct be_request *req, const struct verdict *v)
  * unlocks and looks again: an upload that found the lock taken returns at once, its batch
  * judged by the holder, who looks after unlocking. A sequence of uploads (the tests, a
  * single terminal) is judged before each is acknowledged. What is left -- a failure,
- * a carefactd that died after COMMIT, the rounds used up -- stays queued for the next
+ * a carefactd that died after COMMIT, the rounds or the time used up (so the holder's
+ * own answer is not held for its colleagues' judging) -- stays queued for the next
  * upload of the worker or the upkeep (upkeep.c: at start and every few seconds). */
 #define JUDGE_ROUNDS 8
+#define JUDGE_BUDGET_MS 1000
 
 static int integrity_step(PGconn *db, enum be_stmt stmt, const char *worker)
 {
@@ -388,11 +390,13 @@ static void judge_integrity(PGconn *db, const struct upload *up)
 {
     char worker[CF_UUID_TEXT_LEN + 1];
     cf_uuid_to_text(up->dev.worker_id, worker);
-    for (int lock = 0; lock < 2; lock++) {
+    int64_t until = cf_time_now_ms() + JUDGE_BUDGET_MS;
+    for (int lock = 0; lock < 2 && cf_time_now_ms() < until; lock++) {
         if (integrity_step(db, BE_STMT_INTEGRITY_LOCK, worker) != 1)
             return; /* another upload of the worker judges (or the upkeep will) */
         for (int round = 0; round < JUDGE_ROUNDS; round++)
-            if (integrity_step(db, BE_STMT_INTEGRITY_DRAIN, worker) <= 0)
+            if (integrity_step(db, BE_STMT_INTEGRITY_DRAIN, worker) <= 0 ||
+                cf_time_now_ms() >= until)
                 break;
         if (integrity_step(db, BE_STMT_INTEGRITY_UNLOCK, worker) != 1)
             return;
