@@ -25,7 +25,11 @@ void be_upkeep_pass(const char *conninfo)
     if (conn && PQstatus(conn) != CONNECTION_OK)
         be_upkeep_close();
     if (!conn) {
-        conn = PQconnectdb(conninfo);
+        /* NOTE: a bounded dial (the conninfo's own connect_timeout wins): the upkeep runs
+         * on the thread that watches for SIGTERM, which an unreachable host must not hold. */
+        const char *const keys[] = {"connect_timeout", "dbname", NULL};
+        const char *const values[] = {"5", conninfo, NULL};
+        conn = PQconnectdbParams(keys, values, 1);
         if (PQstatus(conn) != CONNECTION_OK ||
             be_db_exec(conn, "SET application_name = 'carefactd upkeep'") ||
             be_db_set_scope(conn, "*")) {
