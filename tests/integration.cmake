@@ -106,3 +106,9 @@ endif()
 # upload answer throughout, the offenders are answered 429/408 and closed in time.
 cf_add_server_test(NAME integration.backend.slow_clients LABEL integration TIMEOUT 180
                    SOURCE integration/test_slow_clients.c)
+
+# Growth (issue 18, sql/0014): events partitioned by month with (device, seq) still
+# stored once (across months, in a statement, racing), partitions ahead and a missing
+# month's error, pruning in ingest_finish's plans, the integrity queue judged at start.
+cf_add_test(NAME integration.backend.partitions LABEL integration TIMEOUT 120
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_partitions.sh)

@@ -163,6 +163,10 @@ CREATE FUNCTION gen.boot(w integer, t timestamptz) RETURNS uuid LANGUAGE sql IMM
     SELECT md5('gen:boot:' || w || ':' || extract(epoch FROM date_trunc('week', t)))::uuid
 $$;
 
+-- events is partitioned by the month received (sql/0014_growth.sql): the months of the
+-- history first (the received_at below are at most minutes after the visit's times).
+SELECT events_partitions_ensure((SELECT min(start_at) FROM gen.visit), now() + interval '2 months');
+
 INSERT INTO events (device_id, seq, digest, kind, visit_id, worker_id, recipient_id, wall_time,
                     mono_ms, boot_id, received_at, provider_id, card_method, card_token,
                     card_scheme, card_last4, lat_e7, lon_e7, accuracy_m, service_codes,

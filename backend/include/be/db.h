@@ -25,6 +25,10 @@ enum be_stmt {
     BE_STMT_AUDIT, /* $1 actor, $2 action, $3 subject, $4 reason, $5 details json */
     BE_STMT_SDAD_REUSE, /* $1 SDAD digests (hex text[]), $2 accepted (boolean[]), $3 seqs,
                          * $4 device -> the digests already accepted for another event */
+    BE_STMT_INTEGRITY_LOCK, /* $1 worker -> whether its drain lock was taken */
+    BE_STMT_INTEGRITY_DRAIN, /* $1 worker -> uploads whose integrity was judged */
+    BE_STMT_INTEGRITY_UNLOCK, /* $1 worker -> unlocked */
+    BE_STMT_INTEGRITY_PENDING, /* $1 worker -> whether uploads wait to be judged */
     BE_STMT_COUNT
 };
 

@@ -68,6 +68,7 @@ struct upload {
     struct verdict v;
     uint64_t acked; /* highest seq held after this batch */
     size_t stored; /* events newly stored */
+    bool judge; /* visits changed: their integrity is judged after the COMMIT */
     const char *failed_step; /* database step that failed, for the log */
 };
 
@@ -365,6 +366,7 @@ static int finish(PGconn *db, struct upload *up)
     int ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) == 4;
     if (ok && !PQgetisnull(res, 0, 1))
         ok = refuse_foreign_visit(up, res, up->batch->events[0].seq) == 0;
+    up->judge = ok && strcmp(PQgetvalue(res, 0, 0), "0") != 0;
     PQclear(res);
     if (!ok)
         up->failed_step = "rebuild visits";
@@ -478,6 +480,54 @@ static void reply_verdict(struct be_request *req, const struct verdict *v)
     be_reply_problem(req, v->status, v->type, v->title, v->detail, v->field, extra);
 }
 
+/* The integrity of the visits the batch changed (sql/0014_growth.sql): judged after the
+ * COMMIT, outside the upload's transaction, so one worker's terminals upload side by side
+ * and only the judging takes turns. The batch queued its visits in its transaction; the
+ * upload that takes the worker's drain lock judges everything queued for the worker
+ * (its own batch and those of the worker's other terminals), round after round, then
+ * unlocks and looks again: an upload that found the lock taken returns at once, its batch
+ * judged by the holder, who looks after unlocking. A sequence of uploads (the tests, a
+ * single terminal) is judged before each is acknowledged. What is left -- a failure,
+ * a carefactd that died after COMMIT, the rounds or the time used up (so the holder's
+ * own answer is not held for its colleagues' judging) -- stays queued for the next
+ * upload of the worker or the upkeep (upkeep.c: at start and every few seconds). */
+#define JUDGE_ROUNDS 8
+#define JUDGE_BUDGET_MS 1000
+
+static int integrity_step(PGconn *db, enum be_stmt stmt, const char *worker)
+{
+    const char *params[1] = {worker};
+    PGresult *res = be_db_run(db, stmt, 1, params);
+    int v = -1;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        const char *s = PQgetvalue(res, 0, 0);
+        v = strcmp(s, "t") == 0 ? 1 : strcmp(s, "f") == 0 ? 0 : (int)strtol(s, NULL, 10);
+    } else {
+        be_log_str("warn", "integrity judging left to the upkeep", "error", PQerrorMessage(db));
+    }
+    PQclear(res);
+    return v;
+}
+
+static void judge_integrity(PGconn *db, const struct upload *up)
+{
+    char worker[CF_UUID_TEXT_LEN + 1];
+    cf_uuid_to_text(up->dev.worker_id, worker);
+    int64_t until = cf_time_now_ms() + JUDGE_BUDGET_MS;
+    for (int lock = 0; lock < 2 && cf_time_now_ms() < until; lock++) {
+        if (integrity_step(db, BE_STMT_INTEGRITY_LOCK, worker) != 1)
+            return; /* another upload of the worker judges (or the upkeep will) */
+        for (int round = 0; round < JUDGE_ROUNDS; round++)
+            if (integrity_step(db, BE_STMT_INTEGRITY_DRAIN, worker) <= 0 ||
+                cf_time_now_ms() >= until)
+                break;
+        if (integrity_step(db, BE_STMT_INTEGRITY_UNLOCK, worker) != 1)
+            return;
+        if (integrity_step(db, BE_STMT_INTEGRITY_PENDING, worker) != 1)
+            return;
+    }
+}
+
 /* Keep the batch only when something new was stored: a refusal or a pure replay
  * rolls back. */
 static int upload_tx(struct be_request *req, void *ctx)
@@ -527,6 +577,8 @@ static void handle_upload(struct be_request *req)
         return;
     }
     /* NOTE: the acknowledgement is built only after COMMIT returned. */
+    if (up.judge)
+        judge_integrity(db, &up);
     be_metrics_events(up.stored);
     be_web_notify_ingest(db, up.device_id, (long long)up.stored); /* live dashboards */
     cJSON *body = cJSON_CreateObject();

@@ -26,6 +26,10 @@ static const struct statement statements[BE_STMT_COUNT] = {
     [BE_STMT_DEVICE_STATUS] = {"be_device_status", sql_device_status, 1},
     [BE_STMT_AUDIT] = {"be_audit", sql_audit, 5},
     [BE_STMT_SDAD_REUSE] = {"be_sdad_reuse", sql_sdad_reuse, 4},
+    [BE_STMT_INTEGRITY_LOCK] = {"be_integrity_lock", sql_integrity_lock, 1},
+    [BE_STMT_INTEGRITY_DRAIN] = {"be_integrity_drain", sql_integrity_drain, 1},
+    [BE_STMT_INTEGRITY_UNLOCK] = {"be_integrity_unlock", sql_integrity_unlock, 1},
+    [BE_STMT_INTEGRITY_PENDING] = {"be_integrity_pending", sql_integrity_pending, 1},
 };
 
 /* One connection per worker thread, with what was read from it at connect. */

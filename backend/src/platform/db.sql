@@ -28,6 +28,27 @@ SELECT status FROM devices WHERE id = $1::uuid
 INSERT INTO audit_log (actor, action, subject, reason, details)
 VALUES ($1, $2, $3, $4, $5::jsonb)
 
+-- The integrity of what uploads changed, judged after their commit (sql/0014_growth.sql,
+-- ingest.c judge_integrity): the worker's drain lock (the key visit_integrity_drain
+-- takes), one drain in a transaction of its own (the number of uploads judged), the
+-- unlock, and whether any upload of the worker is still queued.
+-- name: integrity_lock
+SELECT pg_try_advisory_lock(hashtextextended('visit_integrity:' || $1::uuid, 0))
+
+-- name: integrity_drain
+SELECT visit_integrity_drain($1::uuid)
+
+-- name: integrity_unlock
+SELECT pg_advisory_unlock(hashtextextended('visit_integrity:' || $1::uuid, 0))
+
+-- name: integrity_pending
+SELECT EXISTS (SELECT 1 FROM visit_integrity_queue WHERE worker_id = $1::uuid)
+
+-- name: upkeep
+-- Not prepared: the upkeep's pass (upkeep.c), as '*': the month partitions of events
+-- ahead, then every queued integrity judgement (what an instance that died left)
+SELECT events_partitions_ensure(), visit_integrity_drain()
+
 -- name: serving_role
 -- Not prepared: read once at start-up by be_db_check_serving_role. The role, whether it
 -- is a superuser or bypasses row-level security, and one public table or view it owns

@@ -29,6 +29,7 @@
 #include "be/router.h"
 #include "be/http.h"
 #include "be/tls.h"
+#include "be/upkeep.h"
 
 /* ==== The transport (civetweb) ==== */
 
@@ -593,9 +594,14 @@ int be_serve(const struct be_config *config)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     be_log_str("info", "serving", "listen", ports);
-    /* sleep() returns early on the signal; at worst the check comes a second late. */
-    while (!stop_requested)
+    /* sleep() returns early on the signal; at worst the check comes a second late. The
+     * upkeep runs here, at start and every BE_UPKEEP_PERIOD_S seconds. */
+    for (int tick = 0; !stop_requested; tick++) {
+        if (tick % BE_UPKEEP_PERIOD_S == 0)
+            be_upkeep_pass(config->db);
         sleep(1);
+    }
+    be_upkeep_close();
     be_log_str("info", "stopping: draining requests in flight", "listen", ports);
     atomic_store(&draining, true);
     for (int waited_ms = 0; atomic_load(&requests_in_flight) > 0 && waited_ms < 30000;

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Integration test of the growth schema (sql/0014_growth.sql, issue 18). Mutants
+# growth.exactly-once-race, growth.exactly-once-statement, growth.upkeep-no-drain.
+#   1. events is partitioned by the month received, and a device's seq is still stored
+#      once: across two months, twice in one statement, and by two transactions racing
+#      (the trigger events_exactly_once on the device's head; the primary key alone now
+#      holds received_at);
+#   2. a month without its partition fails with PostgreSQL's clear error, and carefactd's
+#      upkeep creates this month's and the next two at start;
+#   3. the queries ingest_finish runs on the batch just stored read one partition
+#      (partition pruning in the plans of the real function, through auto_explain);
+#   4. an integrity verdict is never lost: an upload committed by a carefactd that died
+#      before judging it is judged by the next carefactd's upkeep at start.
+set -euo pipefail
+fail() { echo "FAIL: $*" >&2; exit 1; }
+carefactd="$CF_BINARY_DIR/backend/carefactd"
+work=$(mktemp -d /tmp/cfpart.XXXXXX)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    "$CF_SOURCE_DIR/tools/pg" destroy "$work" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+db=$("$CF_SOURCE_DIR/tools/pg" start "$work" --owner-pid $$)
+app_db=$("$CF_SOURCE_DIR/tools/pg" conninfo "$work" --app)
+su_db=$("$CF_SOURCE_DIR/tools/pg" conninfo "$work" --superuser)
+"$carefactd" migrate --db "$db" >/dev/null 2>&1 || fail "migrate"
+"$carefactd" demo-data --db "$db" \
+    --token-key-hex 63617265666163742d64656d6f2d726567696f6e2d746f6b656e2d6b65792121 >/dev/null ||
+    fail "demo-data"
+sql() { psql "$db" -XtAqv ON_ERROR_STOP=1 -c "$1"; }
+worker="md5('demo:worker:1')::uuid" provider="md5('demo:provider:1')::uuid"
+recipient=$(sql "SELECT id FROM recipients WHERE provider_id = $provider ORDER BY id LIMIT 1")
+device() { # a device of worker 1, by name
+    sql "INSERT INTO devices (id, worker_id, public_key)
+         VALUES (md5('test:device:$1')::uuid, $worker, decode(repeat('00', 32), 'hex'))
+         ON CONFLICT DO NOTHING"
+    echo "md5('test:device:$1')::uuid"
+}
+# one event row: device, seq, received_at, kind, visit, wall time, mono_ms
+row() {
+    echo "($1, $2, decode(repeat('11', 32), 'hex'), '$4', $5, $worker, '$recipient', $6, $7,
+           md5('test:boot')::uuid, $3, $provider)"
+}
+cols="device_id, seq, digest, kind, visit_id, worker_id, recipient_id, wall_time, mono_ms,
+      boot_id, received_at, provider_id"
+
+# ==== 1. Partitions and exactly once ====
+[ "$(sql "SELECT relkind FROM pg_class WHERE relname = 'events'")" = p ] ||
+    fail "events is not a partitioned table"
+# history: partitions for the last three months too
+sql "SELECT events_partitions_ensure(now() - interval '3 months', now())" >/dev/null
+a=$(device a)
+sql "INSERT INTO events ($cols) VALUES $(row "$a" 1 "now()" visit.attempt NULL "now()" 1000)"
+[ "$(sql "SELECT last_seq FROM devices WHERE id = $a")" = 1 ] || fail "the head did not move"
+# the same (device, seq) received in another month: another partition, same seq
+out=$(psql "$db" -XtAq -c "INSERT INTO events ($cols)
+    VALUES $(row "$a" 1 "now() - interval '40 days'" visit.attempt NULL "now()" 1000)" 2>&1) &&
+    fail "(device, seq) stored twice in two months"
+grep -q "event (device .*, seq 1) is stored already" <<<"$out" || fail "duplicate refused how? $out"
+# twice in one statement, in two months
+out=$(psql "$db" -XtAq -c "INSERT INTO events ($cols)
+    VALUES $(row "$a" 2 "now()" visit.attempt NULL "now()" 1000),
+           $(row "$a" 2 "now() - interval '40 days'" visit.attempt NULL "now()" 1000)" 2>&1) &&
+    fail "(device, seq) stored twice in one statement"
+grep -q "seq 2) is stored already" <<<"$out" || fail "duplicate in a statement refused how? $out"
+# two transactions racing for the same seq, in two months: the second waits, then refuses
+b=$(device b)
+psql "$db" -XtAq -c "BEGIN" -c "INSERT INTO events ($cols)
+    VALUES $(row "$b" 1 "now()" visit.attempt NULL "now()" 1000)" -c "SELECT pg_sleep(1.5)" \
+    -c "COMMIT" >/dev/null &
+first=$!
+sleep 0.5
+out=$(psql "$db" -XtAq -c "INSERT INTO events ($cols)
+    VALUES $(row "$b" 1 "now() - interval '40 days'" visit.attempt NULL "now()" 1000)" 2>&1) &&
+    fail "two racing transactions stored (device, seq) twice"
+wait "$first" || fail "the first of the racing transactions failed"
+grep -q "is stored already" <<<"$out" || fail "the race refused how? $out"
+[ "$(sql "SELECT count(*) FROM events WHERE device_id = $b")" = 1 ] || fail "race: not one row"
+
+# ==== 2. A missing month; partitions ahead ====
+out=$(psql "$db" -XtAq -c "INSERT INTO events ($cols)
+    VALUES $(row "$a" 3 "'2001-01-15'" visit.attempt NULL "now()" 1000)" 2>&1) &&
+    fail "an event was stored in a month without a partition"
+grep -q 'no partition of relation "events" found for row' <<<"$out" || fail "missing month: $out"
+ahead=("$(sql "SELECT 'events_' || to_char(now() AT TIME ZONE 'UTC' + interval '1 month', 'YYYY_MM')")"
+       "$(sql "SELECT 'events_' || to_char(now() AT TIME ZONE 'UTC' + interval '2 months', 'YYYY_MM')")")
+for t in "${ahead[@]}"; do sql "DROP TABLE $t"; done
+
+# ==== 4 (set-up). Two overlapping visits of worker 1 on two terminals, their uploads
+# committed (as ingest does: events, then ingest_finish) but not judged ====
+c=$(device c)
+d=$(device d)
+upload() { # device, visit, start offset (minutes before now)
+    psql "$db" -XtAqv ON_ERROR_STOP=1 -c "BEGIN" -c "INSERT INTO events ($cols) VALUES
+        $(row "$1" 1 "now()" visit.started "'$2'" "now() - interval '$3 minutes'" 1000),
+        $(row "$1" 2 "now()" visit.ended "'$2'" "now() - interval '$3 minutes' + interval '30 minutes'" 1801000)" \
+        -c "SELECT visits FROM ingest_finish($1, 0, 2, decode(repeat('11', 32), 'hex'))" -c "COMMIT" \
+        >/dev/null
+}
+v1=$(sql "SELECT gen_random_uuid()") v2=$(sql "SELECT gen_random_uuid()")
+upload "$c" "$v1" 120
+upload "$d" "$v2" 110
+[ "$(sql "SELECT count(*) FROM visit_integrity_queue")" = 2 ] || fail "the uploads were not queued"
+[ "$(sql "SELECT count(*) FROM visits WHERE id IN ('$v1', '$v2') AND state = 'ended'
+          AND integrity_flags = '{}'")" = 2 ] || fail "visits judged inside the upload's transaction"
+
+# ==== 3. Pruning in ingest_finish's queries on the batch just stored ====
+e=$(device e)
+plans=$(psql "$su_db" -XtAq -c "LOAD 'auto_explain'" -c "SET auto_explain.log_min_duration = 0" \
+    -c "SET auto_explain.log_nested_statements = on" -c "SET auto_explain.log_level = notice" \
+    -c "SET client_min_messages = notice" -c "BEGIN" \
+    -c "INSERT INTO events ($cols) VALUES $(row "$e" 1 "now()" visit.attempt NULL "now()" 1000)" \
+    -c "SELECT visits FROM ingest_finish($e, 0, 1, decode(repeat('11', 32), 'hex'))" \
+    -c "ROLLBACK" 2>&1)
+partitions=$(sql "SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass")
+[ "$partitions" -ge 4 ] || fail "expected several partitions, found $partitions"
+this=$(sql "SELECT 'events_' || to_char(now() AT TIME ZONE 'UTC', 'YYYY_MM')")
+# the plans of the two queries that read the batch (its visits, its card bindings)
+for q in "SELECT array_agg(DISTINCT e.visit_key)" "INSERT INTO card_bindings"; do
+    plan=$(awk -v q="$q" '/NOTICE:  duration:/ { p = 0; buf = "" } { buf = buf "\n" $0 }
+                          index($0, q) { p = 1 } p && /Subplans Removed|Seq Scan|Index|Result/ { print buf; buf = "" }' \
+        <<<"$plans")
+    [ -n "$plan" ] || fail "no plan of \"$q\" in: $plans"
+    grep -q "Subplans Removed: $((partitions - 1))" <<<"$plan" ||
+        fail "\"$q\" is not pruned to one partition of $partitions: $plan"
+    grep -q "$this" <<<"$plan" || fail "\"$q\" does not read this month's partition $this: $plan"
+done
+
+# ==== carefactd starts: partitions ahead, and the queue judged ====
+. "$CF_SOURCE_DIR/tools/lib/port.sh"
+p=$(cf_pick_port)
+"$carefactd" serve --db "$app_db" --listen "127.0.0.1:$p" 2>"$work/serve.log" &
+pids+=($!)
+for _ in $(seq 100); do
+    [ "$(sql "SELECT count(*) FROM visit_integrity_queue")" = 0 ] &&
+        [ -n "$(sql "SELECT to_regclass('${ahead[1]}')")" ] && break
+    sleep 0.1
+done
+for t in "${ahead[@]}"; do
+    [ -n "$(sql "SELECT to_regclass('$t')")" ] || fail "carefactd did not create $t at start"
+done
+[ "$(sql "SELECT count(*) FROM visit_integrity_queue")" = 0 ] || fail "the queue was not drained"
+[ "$(sql "SELECT count(*) FROM visits WHERE id IN ('$v1', '$v2')
+          AND 'overlap' = ANY (flags)")" = 2 ] || fail "the queued overlap was not judged at start"
+[ -z "${SHOW_PLANS:-}" ] || echo "$plans" | grep -B2 -A12 "array_agg(DISTINCT e.visit_key)" | head -40
+echo "partitions: exactly once across months and races, partitions ahead, pruning, queue judged"
