@@ -318,9 +318,10 @@ case_epoch_change() {
     server_down
     # Into an emptied schema: "pg_restore --clean" cannot drop the primary key of a
     # partition of events (sql/0014: "cannot drop inherited constraint"), so a logical
-    # restore replaces the schema whole (backend/README.md, "Performance").
-    psql "$db" -XqAv ON_ERROR_STOP=1 -c "DROP SCHEMA public CASCADE" -c "CREATE SCHEMA public" \
-        >/dev/null 2>&1
+    # restore replaces the schema whole (backend/README.md, "Performance"), and the
+    # federal publication with it (sql/0015: a database's object, not the schema's).
+    psql "$db" -XqAv ON_ERROR_STOP=1 -c "DROP PUBLICATION IF EXISTS carefact_federal" \
+        -c "DROP SCHEMA public CASCADE" -c "CREATE SCHEMA public" >/dev/null 2>&1
     pg_restore --single-transaction -d "$db" "$work/backup.dump"
     server_restart
     expect "after restore" "$(server_events)" 5
