@@ -210,6 +210,9 @@ static void test_hold_confirm_cancel(void **state)
              0);
     cf_api_expect_problem(as(NULL, "POST", path, body, 404), "not-found", NULL);
     snprintf(body, sizeof body,
+             "{\"secret\":\"%s\",\"person_name\":\"Сидорова Мария\",\"phone\":\"900-11\"}", secret);
+    cf_api_expect_problem(as(NULL, "POST", path, body, 422), "validation", "phone");
+    snprintf(body, sizeof body,
              "{\"secret\":\"%s\",\"person_name\":\"Сидорова Мария\",\"phone\":\"+7 "
              "900 111-22-33\"}",
              secret);
@@ -228,6 +231,8 @@ static void test_hold_confirm_cancel(void **state)
 
     /* the citizen cancels with the secret; the slot is free again */
     snprintf(path, sizeof path, "/api/v1/public/appointments/%s/cancel", id);
+    snprintf(body, sizeof body, "{\"secret\":\"%032d\"}", 7);
+    cf_api_expect_problem(as(NULL, "POST", path, body, 404), "not-found", NULL);
     snprintf(body, sizeof body, "{\"secret\":\"%s\"}", secret);
     cJSON *cancelled = as(NULL, "POST", path, body, 200);
     a = cJSON_GetObjectItem(cancelled, "appointment");
@@ -520,6 +525,8 @@ static void test_own_office_only(void **state)
     /* bad input */
     snprintf(path, sizeof path, "/api/v1/offices/%s/appointments?date=tomorrow", OFFICE_A);
     cf_api_expect_problem(as(&intake_a, "GET", path, NULL, 400), "validation", "date");
+    snprintf(path, sizeof path, "/api/v1/public/offices/%s/slots?date=2026-13-01", OFFICE_A);
+    cf_api_expect_problem(as(NULL, "GET", path, NULL, 400), "validation", "date");
     snprintf(path, sizeof path, "/api/v1/public/offices/%s/slots?date=%s",
              "0f000000-0000-4000-8000-0000000000ff", date);
     cf_api_expect_problem(as(NULL, "GET", path, NULL, 404), "not-found", NULL);
