@@ -48,7 +48,7 @@ CREATE TABLE office_closures (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX office_closures_office ON office_closures USING gist (office_id, days);
-GRANT SELECT ON office_closures TO carefact_app;
+GRANT SELECT, INSERT ON office_closures TO carefact_app;
 
 -- The slots of an office on a local day: every opening period cut into slot_minutes,
 -- as instants in the region's time zone. No row when the office takes no appointments
@@ -369,5 +369,132 @@ BEGIN
         UPDATE appointments SET rescheduled_to = taken.appointment_id WHERE id = p_id;
     END IF;
     RETURN QUERY SELECT taken.outcome, taken.appointment_id;
+END
+$$;
+
+-- ==== Closures move appointments; people are told through the outbox ====
+
+-- Messages to people (SMS), written in the transaction that decided them and sent after
+-- it by carefactd's sender (src/appointments/outbox.c) through a pluggable transport.
+-- A message is claimed with FOR UPDATE SKIP LOCKED, sent, and marked sent in the same
+-- transaction, with its id as the gateway's idempotency key: a crash between the
+-- gateway's answer and the COMMIT sends it again under the same id, which the gateway
+-- (and the tests' receiver) takes once. One message per appointment and kind.
+CREATE TABLE outbox (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    office_id uuid NOT NULL REFERENCES office_booking,
+    region_id uuid NOT NULL REFERENCES regions,
+    appointment_id uuid NOT NULL REFERENCES appointments,
+    kind text NOT NULL CHECK (kind IN ('moved', 'cancelled', 'reminder')),
+    phone text NOT NULL CHECK (length(phone) BETWEEN 1 AND 40),
+    body text NOT NULL CHECK (length(body) BETWEEN 1 AND 1000),
+    state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+    attempts integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    sent_at timestamptz,
+    last_error text NOT NULL DEFAULT '' CHECK (length(last_error) <= 500),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (appointment_id, kind)
+);
+CREATE INDEX outbox_pending ON outbox (next_attempt_at, id) WHERE state = 'pending';
+ALTER TABLE outbox ENABLE ROW LEVEL SECURITY;
+CREATE POLICY by_office ON outbox USING (application_visible(office_id, region_id));
+GRANT SELECT, INSERT, UPDATE ON outbox TO carefact_app;
+
+-- The phone a message goes to: the normalised number when the person is keyed by it.
+CREATE FUNCTION appointment_phone(p_key text, p_phone text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN p_key LIKE 'tel:%' THEN '+' || substr(p_key, 5) ELSE p_phone END
+$$;
+
+-- An appointment's start as people read it: "07.12 в 09:00", the region's local time.
+CREATE FUNCTION appointment_when(p_start timestamptz, p_region uuid) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT to_char(p_start AT TIME ZONE r.timezone, 'DD.MM "в" HH24:MI')
+    FROM regions r WHERE r.id = p_region
+$$;
+
+-- Close office p_office from p_from to p_to (local dates, both included) for p_reason.
+-- Each booked appointment of those days moves to the first free slot after the closure
+-- (within the horizon; the person, kind and secret kept, appointment_reschedule), or is
+-- cancelled when there is none; holds of those days are cancelled (nobody to tell yet).
+-- Each person is told through the outbox. Returns the closure's id and the counts.
+CREATE FUNCTION office_close(p_office uuid, p_from date, p_to date, p_reason text, p_actor text)
+RETURNS TABLE (closure_id uuid, moved integer, cancelled integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    b office_booking;
+    tz text;
+    region uuid;
+    c uuid;
+    a appointments;
+    cand timestamptz;
+    r record;
+    done boolean;
+    n_moved integer := 0;
+    n_cancelled integer := 0;
+    office_name text;
+BEGIN
+    SELECT * INTO b FROM office_booking WHERE office_id = p_office;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    SELECT rg.timezone, o.region_id, o.name INTO tz, region, office_name
+    FROM offices o JOIN regions rg ON rg.id = o.region_id WHERE o.id = p_office;
+    INSERT INTO office_closures (office_id, days, reason)
+    VALUES (p_office, daterange(p_from, p_to, '[]'), btrim(p_reason)) RETURNING id INTO c;
+    PERFORM appointment_expire_holds(p_office);
+    UPDATE appointments SET state = 'cancelled', hold_until = NULL, cancelled_at = now(),
+                            reason = btrim(p_reason), updated_at = now()
+    WHERE office_id = p_office AND state = 'held'
+      AND lower(during) >= p_from::timestamp AT TIME ZONE tz
+      AND lower(during) < (p_to + 1)::timestamp AT TIME ZONE tz;
+    FOR a IN SELECT * FROM appointments
+             WHERE office_id = p_office AND state = 'booked'
+               AND lower(during) >= p_from::timestamp AT TIME ZONE tz
+               AND lower(during) < (p_to + 1)::timestamp AT TIME ZONE tz
+             ORDER BY lower(during), seat FOR UPDATE
+    LOOP
+        done := false;
+        FOR cand IN
+            SELECT s.starts
+            FROM generate_series(p_to + 1, (now() AT TIME ZONE tz)::date + b.horizon_days,
+                                 interval '1 day') d,
+                 office_slots(p_office, d::date) s
+            WHERE appointment_refusal(p_office, s.starts) IS NULL
+              AND (SELECT count(*) FROM appointments x
+                   WHERE x.office_id = p_office
+                     AND x.during && tstzrange(s.starts, s.ends, '[)')
+                     AND appointment_live(x.state, x.hold_until)) < b.seats
+            ORDER BY s.starts LIMIT 10
+        LOOP
+            BEGIN
+                SELECT * INTO r FROM appointment_reschedule(a.id, cand, p_actor);
+                IF r.outcome <> 'taken' THEN
+                    RAISE EXCEPTION 'slot gone' USING ERRCODE = 'P0001'; -- undo, try the next
+                END IF;
+                INSERT INTO outbox (office_id, region_id, appointment_id, kind, phone, body)
+                VALUES (p_office, region, a.id, 'moved', appointment_phone(a.person_key, a.phone),
+                        office_name || ': ' || p_reason || '. Ваша запись на '
+                        || appointment_when(lower(a.during), region) || ' перенесена на '
+                        || appointment_when(cand, region) || '.');
+                done := true;
+                n_moved := n_moved + 1;
+                EXIT;
+            EXCEPTION WHEN raise_exception THEN
+                NULL;
+            END;
+        END LOOP;
+        IF NOT done THEN
+            PERFORM appointment_move(a.id, 'cancelled', p_reason);
+            INSERT INTO outbox (office_id, region_id, appointment_id, kind, phone, body)
+            VALUES (p_office, region, a.id, 'cancelled', appointment_phone(a.person_key, a.phone),
+                    office_name || ': ' || p_reason || '. Ваша запись на '
+                    || appointment_when(lower(a.during), region)
+                    || ' отменена: свободного времени нет, запишитесь снова.');
+            n_cancelled := n_cancelled + 1;
+        END IF;
+    END LOOP;
+    RETURN QUERY SELECT c, n_moved, n_cancelled;
 END
 $$;

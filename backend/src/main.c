@@ -11,6 +11,7 @@
 #include "be/devices.h"
 #include "be/router.h"
 #include "be/http.h"
+#include "be/outbox.h"
 #include "be/session.h"
 #include "be/tls.h"
 
@@ -20,7 +21,7 @@ static void usage(FILE *out)
             "usage: carefactd COMMAND [OPTIONS]\n"
             "  serve        --db CONNINFO [--listen HOST:PORT] [--threads N]\n"
             "               [--tls-cert PEM --tls-key PEM] [--sql-dir DIR] [--body-max BYTES]\n"
-            "               [--config FILE]\n"
+            "               [--sms-url URL [--outbox-interval-ms MS]] [--config FILE]\n"
             "  migrate      --db CONNINFO [--sql-dir DIR]\n"
             "  enroll-code  --db CONNINFO --worker ID [--ttl-minutes N]   one-time device code\n"
             "  demo-data    --db CONNINFO --token-key-hex HEX   load the demo region\n"
@@ -147,7 +148,16 @@ int main(int argc, char **argv)
             fprintf(stderr, "carefactd: %s\n", err);
             return 1;
         }
-        return be_serve(&config);
+        /* The outbox sender (appointments' messages) runs beside the server when a
+         * gateway is configured; it stops after the server has drained. */
+        if (config.sms_url[0] &&
+            be_outbox_start(config.db, config.sms_url, config.outbox_interval_ms)) {
+            fprintf(stderr, "carefactd: the outbox sender could not start\n");
+            return 1;
+        }
+        int served = be_serve(&config);
+        be_outbox_stop();
+        return served;
     }
     fprintf(stderr, "carefactd: unknown command '%.40s'\n", command);
     usage(stderr);

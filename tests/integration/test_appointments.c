@@ -5,9 +5,17 @@
  * booking; the per-person limit across phone spellings; the state machine's illegal
  * moves are 409; rescheduling links the old appointment to the new; the front office
  * sees only its own office; the day's figures (waiting and service times) against an
- * independent computation. */
+ * independent computation; an office closure moves the day's appointments and tells
+ * each person through the outbox, no message lost or taken twice across a crash of
+ * carefactd in the middle of a send (a local SMS gateway receiver records them). */
 #include <math.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -32,7 +40,83 @@
 #define CLIENTS 50
 
 static struct cf_harness harness;
-static struct cf_session intake_a, intake_b;
+static struct cf_session intake_a, intake_b, lead_b;
+
+/* ==== A local SMS gateway: records every request, answers 200 ==== */
+
+#define RECEIVED_MAX 64
+static struct {
+    int fd, port;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    int count;
+    char keys[RECEIVED_MAX][64]; /* Idempotency-Key of each request */
+    char bodies[RECEIVED_MAX][1024];
+    bool hold_first; /* keep the first request waiting until released */
+    bool released;
+} gateway = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER};
+
+static void gateway_take(int conn)
+{
+    char request[4096];
+    size_t got = 0;
+    const char *end = NULL;
+    while (got < sizeof request - 1) {
+        ssize_t n = read(conn, request + got, sizeof request - 1 - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        request[got] = '\0';
+        end = strstr(request, "\r\n\r\n");
+        const char *length = strstr(request, "Content-Length: ");
+        if (end && length && got >= (size_t)(end + 4 - request) + strtoul(length + 16, NULL, 10))
+            break;
+    }
+    if (!end)
+        return;
+    const char *key = strstr(request, "Idempotency-Key: ");
+    pthread_mutex_lock(&gateway.lock);
+    int i = gateway.count < RECEIVED_MAX ? gateway.count++ : RECEIVED_MAX - 1;
+    snprintf(gateway.keys[i], sizeof gateway.keys[i], "%.*s",
+             key ? (int)strcspn(key + 17, "\r\n") : 0, key ? key + 17 : "");
+    snprintf(gateway.bodies[i], sizeof gateway.bodies[i], "%s", end + 4);
+    pthread_cond_broadcast(&gateway.changed);
+    while (i == 0 && gateway.hold_first && !gateway.released)
+        pthread_cond_wait(&gateway.changed, &gateway.lock);
+    pthread_mutex_unlock(&gateway.lock);
+    static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+    ssize_t w = write(conn, ok, sizeof ok - 1);
+    (void)w;
+}
+
+static void *gateway_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        int conn = accept(gateway.fd, NULL, NULL);
+        if (conn < 0)
+            return NULL;
+        gateway_take(conn);
+        close(conn);
+    }
+}
+
+static int gateway_start(void)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    gateway.fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (gateway.fd < 0 || bind(gateway.fd, (struct sockaddr *)&addr, sizeof addr) ||
+        listen(gateway.fd, 16) || getsockname(gateway.fd, (struct sockaddr *)&addr, &len))
+        return -1;
+    gateway.port = ntohs(addr.sin_port);
+    return pthread_create(&gateway.thread, NULL, gateway_main, NULL) ? -1 : 0;
+}
+
+static char sms_url[80];
+static const char *serve_args[] = {"--sms-url", sms_url, "--outbox-interval-ms", "200", NULL};
 
 /* Offices open every day 09:00-12:00 local (Moscow) in 30-minute slots, so the tests
  * never meet a weekend. */
@@ -51,12 +135,17 @@ static const char seed_sql[] =
 static int group_setup(void **state)
 {
     (void)state;
-    if (cf_harness_start(&harness, NULL) || cf_harness_sql(&harness, seed_sql))
+    if (gateway_start())
+        return -1;
+    snprintf(sms_url, sizeof sms_url, "http://127.0.0.1:%d/sms", gateway.port);
+    if (cf_harness_start(&harness, serve_args) || cf_harness_sql(&harness, seed_sql))
         return -1;
     if (cf_harness_staff_account(&harness, "intake-a", "intake", OFFICE_A, PASSWORD) ||
         cf_harness_staff_account(&harness, "intake-b", "intake", OFFICE_B, PASSWORD) ||
+        cf_harness_staff_account(&harness, "lead-b", "intake_lead", OFFICE_B, PASSWORD) ||
         cf_harness_login(&harness, "intake-a", PASSWORD, &intake_a) ||
-        cf_harness_login(&harness, "intake-b", PASSWORD, &intake_b))
+        cf_harness_login(&harness, "intake-b", PASSWORD, &intake_b) ||
+        cf_harness_login(&harness, "lead-b", PASSWORD, &lead_b))
         return -1;
     return 0;
 }
@@ -615,14 +704,136 @@ static void test_figures(void **state)
     cJSON_Delete(f);
 }
 
+/* ==== A closure moves the day and tells the people ==== */
+
+static void test_closure_moves_and_tells(void **state)
+{
+    (void)state;
+    char day[11], next[11], start[40], ids[3][40], sql[600], body[300], path[160];
+    day_after(12, day);
+    day_after(13, next);
+    /* office B (one desk): three booked at 09:00, 09:30, 10:00 and a hold at 10:30 of the
+     * day it closes; the next day's 09:00 already taken */
+    for (int i = 0; i < 3; i++) {
+        snprintf(body, sizeof body,
+                 "{\"start\":\"%sT%02d:%02d:00+03:00\",\"kind\":\"aid_handover\","
+                 "\"person_name\":\"Закрытие %d\",\"phone\":\"8 900 200-00-0%d\"}",
+                 day, 9 + i / 2, (i % 2) * 30, i, i);
+        cJSON *r = as(&intake_b, "POST", "/api/v1/appointments", body, 201);
+        snprintf(ids[i], sizeof ids[i], "%s",
+                 cf_json_str(cJSON_GetObjectItem(r, "appointment"), "id"));
+        cJSON_Delete(r);
+    }
+    slot_start(day, 3, start);
+    cJSON_Delete(hold(OFFICE_B, start, 201));
+    slot_start(next, 0, start);
+    snprintf(body, sizeof body,
+             "{\"start\":\"%s\",\"kind\":\"consultation\",\"person_name\":\"Занято\","
+             "\"phone\":\"+79002009999\"}",
+             start);
+    cJSON_Delete(as(&intake_b, "POST", "/api/v1/appointments", body, 201));
+
+    pthread_mutex_lock(&gateway.lock);
+    gateway.hold_first = true; /* the first message's answer waits: carefactd dies meanwhile */
+    pthread_mutex_unlock(&gateway.lock);
+
+    /* only the office's lead (or an admin) closes it; bad input named */
+    snprintf(path, sizeof path, "/api/v1/offices/%s/closures", OFFICE_B);
+    snprintf(body, sizeof body, "{\"from\":\"%s\",\"to\":\"%s\",\"reason\":\"Отключение света\"}",
+             day, day);
+    cf_api_expect_problem(as(&intake_b, "POST", path, body, 403), "forbidden", NULL);
+    char bad[200];
+    snprintf(bad, sizeof bad, "{\"from\":\"%s\",\"to\":\"%s\",\"reason\":\" \"}", day, day);
+    cf_api_expect_problem(as(&lead_b, "POST", path, bad, 422), "validation", "reason");
+    snprintf(bad, sizeof bad, "{\"from\":\"%s\",\"to\":\"2020-01-01\",\"reason\":\"x\"}", day);
+    cf_api_expect_problem(as(&lead_b, "POST", path, bad, 422), "validation", "to");
+    cJSON *closed = as(&lead_b, "POST", path, body, 201);
+    assert_int_equal(cf_json_long(closed, "moved"), 3);
+    assert_int_equal(cf_json_long(closed, "cancelled"), 0);
+    cJSON_Delete(closed);
+
+    /* each moved to the next free slots of the next day (09:30, 10:00, 10:30), linked */
+    for (int i = 0; i < 3; i++) {
+        snprintf(sql, sizeof sql,
+                 "SELECT o.state || ' ' || (lower(n.during) = '%sT%02d:%02d:00+03:00') || ' ' || "
+                 "n.person_name FROM appointments o JOIN appointments n ON n.id = "
+                 "o.rescheduled_to WHERE o.id = '%s'",
+                 next, 9 + (i + 1) / 2, ((i + 1) % 2) * 30, ids[i]);
+        char *row = cf_harness_sql_value(&harness, sql);
+        char want[80];
+        snprintf(want, sizeof want, "rescheduled true Закрытие %d", i);
+        assert_string_equal(row, want);
+        free(row);
+    }
+    snprintf(sql, sizeof sql,
+             "SELECT state || ' ' || reason FROM appointments WHERE office_id = '" OFFICE_B
+             "' AND lower(during) = '%sT10:30:00+03:00'",
+             day);
+    char *held = cf_harness_sql_value(&harness, sql);
+    assert_string_equal(held, "cancelled Отключение света"); /* the hold: nobody to tell */
+    free(held);
+
+    /* the sender takes the first message; carefactd dies before its COMMIT */
+    pthread_mutex_lock(&gateway.lock);
+    while (gateway.count < 1)
+        pthread_cond_wait(&gateway.changed, &gateway.lock);
+    pthread_mutex_unlock(&gateway.lock);
+    kill(harness.server, SIGKILL);
+    waitpid(harness.server, NULL, 0);
+    harness.server = 0;
+    pthread_mutex_lock(&gateway.lock);
+    gateway.released = true;
+    pthread_cond_broadcast(&gateway.changed);
+    pthread_mutex_unlock(&gateway.lock);
+    assert_int_equal(cf_harness_sql_long(&harness, "SELECT count(*) FROM outbox WHERE state = "
+                                                   "'pending'"),
+                     3); /* nothing was marked: nothing lost */
+    assert_int_equal(cf_harness_start_server(&harness, serve_args), 0);
+    for (int tries = 0; tries < 150; tries++) {
+        if (cf_harness_sql_long(&harness, "SELECT count(*) FROM outbox WHERE state = 'sent'") == 3)
+            break;
+        usleep(100 * 1000);
+    }
+    assert_int_equal(
+        cf_harness_sql_long(&harness, "SELECT count(*) FROM outbox WHERE state = 'sent'"), 3);
+    /* every message reached the gateway; the one in flight at the crash came again under
+     * its own id (the gateway takes it once); no id twice otherwise */
+    pthread_mutex_lock(&gateway.lock);
+    int unique = 0, repeats = 0;
+    for (int i = 0; i < gateway.count; i++) {
+        bool seen = false;
+        for (int j = 0; j < i; j++)
+            seen = seen || strcmp(gateway.keys[i], gateway.keys[j]) == 0;
+        if (seen) {
+            repeats++;
+            assert_string_equal(gateway.keys[i], gateway.keys[0]);
+        } else {
+            unique++;
+        }
+        assert_true(strncmp(gateway.keys[i], "carefact-outbox-", 16) == 0);
+        assert_non_null(strstr(gateway.bodies[i], "перенесена"));
+        assert_non_null(strstr(gateway.bodies[i], "+7900200000"));
+    }
+    printf("outbox: %d messages, %d delivered, %d repeated under the same id after the crash\n", 3,
+           unique, repeats);
+    assert_int_equal(unique, 3);
+    assert_int_equal(repeats, 1);
+    pthread_mutex_unlock(&gateway.lock);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hold_confirm_cancel), cmocka_unit_test(test_fifty_clients_one_slot),
-        cmocka_unit_test(test_hold_expires),        cmocka_unit_test(test_closures_refuse),
-        cmocka_unit_test(test_person_limit),        cmocka_unit_test(test_state_machine),
-        cmocka_unit_test(test_own_office_only),     cmocka_unit_test(test_figures),
+        cmocka_unit_test(test_hold_confirm_cancel),
+        cmocka_unit_test(test_fifty_clients_one_slot),
+        cmocka_unit_test(test_hold_expires),
+        cmocka_unit_test(test_closures_refuse),
+        cmocka_unit_test(test_person_limit),
+        cmocka_unit_test(test_state_machine),
+        cmocka_unit_test(test_own_office_only),
+        cmocka_unit_test(test_figures),
+        cmocka_unit_test(test_closure_moves_and_tells),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
     curl_global_cleanup();

@@ -73,6 +73,19 @@ int be_appointment_move_read(const char *text, size_t len, struct be_appointment
 int be_appointment_start_read(const char *text, size_t len, char start[40],
                               struct cf_error_detail *d);
 
+/* An office's closure {"from", "to" (local dates, both included), "reason" (what people
+ * are told)}: dates "YYYY-MM-DD", from not before today ("YYYY-MM-DD"), to not before
+ * from and at most BE_APPT_CLOSURE_DAYS_MAX days on; the reason required, at most
+ * BE_APPT_CLOSURE_REASON_MAX characters. Pure. */
+#define BE_APPT_CLOSURE_DAYS_MAX 31
+#define BE_APPT_CLOSURE_REASON_MAX 300
+struct be_office_closure {
+    char from[11], to[11];
+    char reason[BE_APPT_CLOSURE_REASON_MAX * 4 + 1];
+};
+int be_office_closure_read(const char *text, size_t len, const char *today,
+                           struct be_office_closure *out, struct cf_error_detail *d);
+
 extern const struct be_module be_appointments_module;
 
 #endif

@@ -19,12 +19,15 @@ struct be_config {
     int threads; /* civetweb worker threads (CAREFACT_THREADS), default 16 */
     size_t body_max; /* body cap of the upload routes (BE_BODY_CONFIG) in bytes */
     bool migrate; /* apply migrations at start-up */
+    char sms_url[512]; /* the SMS gateway the outbox sender posts to (CAREFACT_SMS_URL); "" = off */
+    int outbox_interval_ms; /* between the sender's passes (CAREFACT_OUTBOX_INTERVAL_MS), 5000 */
 };
 
 void be_config_defaults(struct be_config *config);
 
 /* Set one setting by name ("db", "listen", "threads", "sql-dir", "tls-cert",
- * "tls-key", "body-max", "migrate"). Returns 0, or -1 with a message in err. */
+ * "tls-key", "body-max", "migrate", "sms-url", "outbox-interval-ms"). Returns 0, or -1 with a
+ * message in err. */
 int be_config_set(struct be_config *config, const char *key, const char *value, char *err,
                   size_t err_size);
 /* `key = value` lines (blank lines and '#' comments skipped) from a file, or from an

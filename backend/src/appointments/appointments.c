@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -207,6 +208,48 @@ int be_appointment_start_read(const char *text, size_t len, char start[40],
         rc = cf_json_check_fields(body, allowed, "", d);
     if (!rc)
         rc = get_start(body, start, d);
+    cJSON_Delete(body);
+    return rc;
+}
+
+/* "YYYY-MM-DD" as days since the epoch; false when it is not a real date. */
+static bool day_number(const char *date, long *days)
+{
+    struct tm tm = {0};
+    if (strlen(date) != 10 || !be_time_text_valid(date) ||
+        sscanf(date, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
+        return false;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    tm.tm_hour = 12;
+    *days = (long)(timegm(&tm) / 86400);
+    return true;
+}
+
+int be_office_closure_read(const char *text, size_t len, const char *today,
+                           struct be_office_closure *c, struct cf_error_detail *d)
+{
+    static const char *const allowed[] = {"from", "to", "reason", NULL};
+    cJSON *body = NULL;
+    long from = 0, to = 0, now = 0;
+    memset(c, 0, sizeof *c);
+    int rc = cf_json_parse_capped(text ? text : "", len, BODY_MAX_BYTES, 8, &body, d);
+    if (!rc)
+        rc = cf_json_check_fields(body, allowed, "", d);
+    if (!rc)
+        rc = cf_json_get_string(body, "from", "", true, 10, c->from, sizeof c->from, d);
+    if (!rc && (!day_number(c->from, &from) || !day_number(today, &now) || from < now))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "from",
+                          "from must be a day like 2026-12-07, today or later");
+    if (!rc)
+        rc = cf_json_get_string(body, "to", "", true, 10, c->to, sizeof c->to, d);
+    if (!rc && (!day_number(c->to, &to) || to < from || to - from >= BE_APPT_CLOSURE_DAYS_MAX))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "to",
+                          "to must be a day from `from` on, at most 31 days in all");
+    if (!rc)
+        rc = cf_json_get_text(body, "reason", "", true, BE_APPT_CLOSURE_REASON_MAX,
+                              "why the office is closed (people are told)", c->reason,
+                              sizeof c->reason, d);
     cJSON_Delete(body);
     return rc;
 }
@@ -660,6 +703,78 @@ static void handle_figures(struct be_request *req)
     reply_office_query(req, sql_appointment_figures, "appointment figures", true);
 }
 
+/* ==== Closures ==== */
+
+struct closing {
+    char office[CF_UUID_TEXT_LEN + 1];
+    struct be_office_closure body;
+    char id[CF_UUID_TEXT_LEN + 1], moved[12], cancelled[12];
+};
+
+static int close_tx(struct be_request *req, void *ctx)
+{
+    struct closing *x = ctx;
+    const char *params[5] = {x->office, x->body.from, x->body.to, x->body.reason, req->who.login};
+    PGresult *res = PQexecParams(req->db, sql_office_close, 5, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK)) {
+        PQclear(res);
+        return BE_TX_FAILED;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return BE_TX_ROLLBACK; /* the office takes no appointments */
+    }
+    snprintf(x->id, sizeof x->id, "%s", PQgetvalue(res, 0, 0));
+    snprintf(x->moved, sizeof x->moved, "%s", PQgetvalue(res, 0, 1));
+    snprintf(x->cancelled, sizeof x->cancelled, "%s", PQgetvalue(res, 0, 2));
+    PQclear(res);
+    char details[80];
+    snprintf(details, sizeof details, "{\"moved\":%s,\"cancelled\":%s}", x->moved, x->cancelled);
+    return be_audit(req, "office.close", x->office, x->body.reason, details) ? BE_TX_FAILED
+                                                                             : BE_TX_COMMIT;
+}
+
+/* POST /api/v1/offices/{id}/closures: {"from", "to", "reason"} — the office closes; its
+ * appointments of those days move to the first free slots after (or are cancelled),
+ * and each person is told through the outbox, all in one transaction. */
+static void handle_close(struct be_request *req)
+{
+    struct closing x;
+    struct cf_error_detail d = {0};
+    uint8_t id[CF_UUID_LEN];
+    char today[11];
+    memset(&x, 0, sizeof x);
+    if (cf_uuid_from_text(be_param(req, "id"), id)) {
+        be_reply_problem(req, 404, "not-found", "No such office",
+                         "No office taking appointments has this id.", NULL, NULL);
+        return;
+    }
+    cf_uuid_to_text(id, x.office);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(today, sizeof today, "%Y-%m-%d", &tm);
+    if (be_office_closure_read(req->body, req->body_len, today, &x.body, &d)) {
+        be_reply_invalid(req, &d);
+        return;
+    }
+    if (!own_office(req, x.office, NULL))
+        return;
+    int rc = be_db_transaction(req, NULL, "office closure", close_tx, &x);
+    if (rc == BE_TX_ROLLBACK) {
+        be_reply_problem(req, 404, "not-found", "No such office",
+                         "No office taking appointments has this id.", NULL, NULL);
+    } else if (rc == BE_TX_COMMIT) {
+        cJSON *body = cJSON_CreateObject();
+        if (body) {
+            cJSON_AddStringToObject(body, "closure_id", x.id);
+            cJSON_AddNumberToObject(body, "moved", (double)strtol(x.moved, NULL, 10));
+            cJSON_AddNumberToObject(body, "cancelled", (double)strtol(x.cancelled, NULL, 10));
+        }
+        be_reply_json(req, 201, body);
+    }
+}
+
 #define DESK (BE_INTAKE | BE_INTAKE_LEAD | BE_ADMIN)
 
 static const struct be_route routes[] = {
@@ -676,5 +791,7 @@ static const struct be_route routes[] = {
      BE_BODY_NONE},
     {"GET", "/api/v1/offices/{id}/appointments/figures", handle_figures, true, DESK | BE_AUTHORITY,
      BE_BODY_NONE},
+    {"POST", "/api/v1/offices/{id}/closures", handle_close, true, BE_INTAKE_LEAD | BE_ADMIN,
+     BE_BODY_SMALL},
 };
 const struct be_module be_appointments_module = BE_MODULE("appointments", routes);

@@ -112,3 +112,8 @@ SELECT json_build_object(
     'service_p90_s', (SELECT percentile_disc(0.9) WITHIN GROUP (ORDER BY s) FROM services),
     'service_mean_s', (SELECT round(avg(s), 1) FROM services))::text
 FROM office_booking b WHERE b.office_id = $1::uuid
+
+-- name: office_close
+-- $1 office, $2 first day, $3 last day (local), $4 reason, $5 actor: the closure's id and
+-- how many appointments moved and were cancelled; no row when the office takes none.
+SELECT closure_id, moved, cancelled FROM office_close($1::uuid, $2::date, $3::date, $4, $5)

@@ -16,6 +16,7 @@ void be_config_defaults(struct be_config *c)
     snprintf(c->sql_dir, sizeof c->sql_dir, "%s", BE_DEFAULT_SQL_DIR);
     c->threads = 16;
     c->body_max = BE_BODY_MAX_DEFAULT;
+    c->outbox_interval_ms = 5000;
 }
 
 static int set_text(char *dst, size_t size, const char *value, const char *key, char *err,
@@ -68,6 +69,19 @@ int be_config_set(struct be_config *c, const char *key, const char *value, char 
         if (set_long(&n, value, 1024, 64L << 20, key, err, err_size))
             return -1;
         c->body_max = (size_t)n;
+        return 0;
+    }
+    if (strcmp(key, "sms-url") == 0) {
+        if (value[0] && strncmp(value, "http://", 7) && strncmp(value, "https://", 8)) {
+            snprintf(err, err_size, "sms-url must be an http:// or https:// address");
+            return -1;
+        }
+        return set_text(c->sms_url, sizeof c->sms_url, value, key, err, err_size);
+    }
+    if (strcmp(key, "outbox-interval-ms") == 0) {
+        if (set_long(&n, value, 50, 3600000, key, err, err_size))
+            return -1;
+        c->outbox_interval_ms = (int)n;
         return 0;
     }
     if (strcmp(key, "migrate") == 0) {
@@ -156,6 +170,8 @@ int be_config_load_env(struct be_config *c, char *err, size_t err_size)
         {"CAREFACT_TLS_KEY", "tls-key"},
         {"CAREFACT_THREADS", "threads"},
         {"CAREFACT_BODY_MAX", "body-max"},
+        {"CAREFACT_SMS_URL", "sms-url"},
+        {"CAREFACT_OUTBOX_INTERVAL_MS", "outbox-interval-ms"},
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *value = getenv(vars[i][0]);
