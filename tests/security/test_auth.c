@@ -631,6 +631,7 @@ static const struct route_spec {
     {"POST /api/v1/appointments/{id}/reschedule", A(ADMIN) | A(INTAKE) | A(INTAKE_LEAD), 201},
     {"GET /api/v1/offices/{id}/appointments", A(ADMIN) | A(AUTHORITY) | A(INTAKE) | A(INTAKE_LEAD),
      200},
+    {"POST /api/v1/offices/{id}/closures", A(ADMIN) | A(INTAKE_LEAD), 201},
     {"GET /api/v1/offices/{id}/appointments/figures",
      A(ADMIN) | A(AUTHORITY) | A(INTAKE) | A(INTAKE_LEAD), 200},
 };
@@ -929,6 +930,21 @@ static void prepare(const char *method, const char *pattern, enum who w, struct 
                      m.office, start, ++callers);
         snprintf(p->after, sizeof p->after,
                  "SELECT count(*) = 0 FROM appointments WHERE lower(during) = '%s'", start);
+    } else if (strcmp(pattern, "/api/v1/offices/{id}/closures") == 0) {
+        /* a day 25 days on, closed again by each allowed call (no appointment there);
+         * a refused call leaves the closures the allowed callers before it made */
+        char day[11];
+        int closures = 0;
+        for (int v = 0; v < (int)w; v++)
+            closures += (spec_of("POST /api/v1/offices/{id}/closures")->allowed & A(v)) != 0;
+        sql_text("SELECT ((now() AT TIME ZONE 'Europe/Moscow')::date + 25)::text", day, sizeof day);
+        snprintf(id, sizeof id, "%s", m.office);
+        snprintf(p->body, sizeof p->body,
+                 "{\"from\":\"%s\",\"to\":\"%s\",\"reason\":\"Матрица: санитарный день\"}", day,
+                 day);
+        snprintf(p->after, sizeof p->after,
+                 "SELECT count(*) = %d FROM office_closures WHERE reason LIKE 'Матрица%%'",
+                 closures);
     } else if (strncmp(pattern, "/api/v1/public/appointments/{id}/", 33) == 0) {
         char secret[40];
         fresh_appointment(true, id, secret);
