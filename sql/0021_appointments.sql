@@ -498,3 +498,32 @@ BEGIN
     RETURN QUERY SELECT c, n_moved, n_cancelled;
 END
 $$;
+
+-- ==== Reminders the day before ====
+
+CREATE INDEX appointments_booked_start ON appointments (lower(during)) WHERE state = 'booked';
+
+-- Write the reminders due at p_now: one per booked appointment of the next local day of
+-- its region, from 10:00 local time the day before (one booked after that is reminded at
+-- the next pass). Once per appointment (the outbox's unique key); a rescheduled
+-- appointment's new one has its own. The outbox sender calls it before every pass.
+-- Returns how many it wrote.
+CREATE FUNCTION appointment_remind(p_now timestamptz) RETURNS integer
+LANGUAGE sql AS $$
+    WITH due AS (
+        INSERT INTO outbox (office_id, region_id, appointment_id, kind, phone, body)
+        SELECT a.office_id, a.region_id, a.id, 'reminder', appointment_phone(a.person_key, a.phone),
+               o.name || ': напоминаем о записи ' || appointment_when(lower(a.during), a.region_id)
+               || coalesce(', ' || nullif(o.address, ''), '') || ', окно ' || a.seat || '.'
+        FROM appointments a
+        JOIN offices o ON o.id = a.office_id
+        JOIN regions r ON r.id = a.region_id
+        WHERE a.state = 'booked'
+          AND lower(a.during) > p_now AND lower(a.during) < p_now + interval '2 days'
+          AND (lower(a.during) AT TIME ZONE r.timezone)::date
+              = (p_now AT TIME ZONE r.timezone)::date + 1
+          AND (p_now AT TIME ZONE r.timezone)::time >= time '10:00'
+        ON CONFLICT (appointment_id, kind) DO NOTHING
+        RETURNING 1)
+    SELECT count(*)::integer FROM due
+$$;

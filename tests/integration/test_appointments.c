@@ -53,7 +53,8 @@ static struct {
     int count;
     char keys[RECEIVED_MAX][64]; /* Idempotency-Key of each request */
     char bodies[RECEIVED_MAX][1024];
-    bool hold_first; /* keep the first request waiting until released */
+    int first; /* the request hold_first holds: the first one from here */
+    bool hold_first; /* keep that request waiting until released */
     bool released;
 } gateway = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER};
 
@@ -82,7 +83,7 @@ static void gateway_take(int conn)
              key ? (int)strcspn(key + 17, "\r\n") : 0, key ? key + 17 : "");
     snprintf(gateway.bodies[i], sizeof gateway.bodies[i], "%s", end + 4);
     pthread_cond_broadcast(&gateway.changed);
-    while (i == 0 && gateway.hold_first && !gateway.released)
+    while (i == gateway.first && gateway.hold_first && !gateway.released)
         pthread_cond_wait(&gateway.changed, &gateway.lock);
     pthread_mutex_unlock(&gateway.lock);
     static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
@@ -733,8 +734,11 @@ static void test_closure_moves_and_tells(void **state)
              start);
     cJSON_Delete(as(&intake_b, "POST", "/api/v1/appointments", body, 201));
 
+    /* a reminder may have gone for tomorrow's booking of an earlier test while it was
+     * booked: the messages of this closure are the ones after this point */
     pthread_mutex_lock(&gateway.lock);
-    gateway.hold_first = true; /* the first message's answer waits: carefactd dies meanwhile */
+    gateway.hold_first = true; /* the next message's answer waits: carefactd dies meanwhile */
+    gateway.first = gateway.count;
     pthread_mutex_unlock(&gateway.lock);
 
     /* only the office's lead (or an admin) closes it; bad input named */
@@ -775,7 +779,7 @@ static void test_closure_moves_and_tells(void **state)
 
     /* the sender takes the first message; carefactd dies before its COMMIT */
     pthread_mutex_lock(&gateway.lock);
-    while (gateway.count < 1)
+    while (gateway.count <= gateway.first)
         pthread_cond_wait(&gateway.changed, &gateway.lock);
     pthread_mutex_unlock(&gateway.lock);
     kill(harness.server, SIGKILL);
@@ -785,33 +789,39 @@ static void test_closure_moves_and_tells(void **state)
     gateway.released = true;
     pthread_cond_broadcast(&gateway.changed);
     pthread_mutex_unlock(&gateway.lock);
-    assert_int_equal(cf_harness_sql_long(&harness, "SELECT count(*) FROM outbox WHERE state = "
-                                                   "'pending'"),
+    assert_int_equal(cf_harness_sql_long(
+                         &harness, "SELECT count(*) FROM outbox WHERE kind = 'moved' AND state = "
+                                   "'pending'"),
                      3); /* nothing was marked: nothing lost */
     assert_int_equal(cf_harness_start_server(&harness, serve_args), 0);
     for (int tries = 0; tries < 150; tries++) {
-        if (cf_harness_sql_long(&harness, "SELECT count(*) FROM outbox WHERE state = 'sent'") == 3)
+        if (cf_harness_sql_long(
+                &harness, "SELECT count(*) FROM outbox WHERE kind = 'moved' AND state = 'sent'") ==
+            3)
             break;
         usleep(100 * 1000);
     }
     assert_int_equal(
-        cf_harness_sql_long(&harness, "SELECT count(*) FROM outbox WHERE state = 'sent'"), 3);
+        cf_harness_sql_long(&harness,
+                            "SELECT count(*) FROM outbox WHERE kind = 'moved' AND state = 'sent'"),
+        3);
     /* every message reached the gateway; the one in flight at the crash came again under
      * its own id (the gateway takes it once); no id twice otherwise */
     pthread_mutex_lock(&gateway.lock);
     int unique = 0, repeats = 0;
-    for (int i = 0; i < gateway.count; i++) {
+    for (int i = gateway.first; i < gateway.count; i++) {
         bool seen = false;
-        for (int j = 0; j < i; j++)
+        for (int j = gateway.first; j < i; j++)
             seen = seen || strcmp(gateway.keys[i], gateway.keys[j]) == 0;
         if (seen) {
             repeats++;
-            assert_string_equal(gateway.keys[i], gateway.keys[0]);
+            assert_string_equal(gateway.keys[i], gateway.keys[gateway.first]);
         } else {
             unique++;
         }
         assert_true(strncmp(gateway.keys[i], "carefact-outbox-", 16) == 0);
-        assert_non_null(strstr(gateway.bodies[i], "перенесена"));
+        if (!strstr(gateway.bodies[i], "перенесена"))
+            fail_msg("message %d: %s", i, gateway.bodies[i]);
         assert_non_null(strstr(gateway.bodies[i], "+7900200000"));
     }
     printf("outbox: %d messages, %d delivered, %d repeated under the same id after the crash\n", 3,
@@ -819,6 +829,51 @@ static void test_closure_moves_and_tells(void **state)
     assert_int_equal(unique, 3);
     assert_int_equal(repeats, 1);
     pthread_mutex_unlock(&gateway.lock);
+}
+
+/* ==== Reminders the day before ==== */
+
+/* mutant appointments.remind-before-ten */
+static void test_reminders(void **state)
+{
+    (void)state;
+    char day[11], before[11], start[40], id[40], other[40], sql[600];
+    day_after(6, day);
+    day_after(5, before);
+    slot_start(day, 2, start);
+    book_id(start, "+7 900 300-00-01", id);
+    slot_start(day, 3, start);
+    book_id(start, "+7 900 300-00-02", other);
+    move(other, "cancelled", "Передумала", 200, NULL, NULL);
+    /* 09:59 the day before: not yet; 10:00: written, once; never for a cancelled one */
+    static const char *const at[] = {"09:59", "10:00", "18:30"};
+    static const long want[] = {0, 1, 1};
+    for (int i = 0; i < 3; i++) {
+        snprintf(sql, sizeof sql,
+                 "SELECT appointment_remind('%s %s'::timestamp AT TIME ZONE 'Europe/Moscow')",
+                 before, at[i]);
+        assert_int_equal(cf_harness_sql(&harness, sql), 0);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM outbox WHERE kind = 'reminder' AND appointment_id IN "
+                 "('%s', '%s')",
+                 id, other);
+        assert_int_equal(cf_harness_sql_long(&harness, sql), want[i]);
+    }
+    /* the sender delivers it to the normalised number */
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM outbox WHERE kind = 'reminder' AND appointment_id = '%s' AND "
+             "state = 'sent'",
+             id);
+    for (int tries = 0; tries < 100 && cf_harness_sql_long(&harness, sql) != 1; tries++)
+        usleep(100 * 1000);
+    assert_int_equal(cf_harness_sql_long(&harness, sql), 1);
+    pthread_mutex_lock(&gateway.lock);
+    bool found = false;
+    for (int i = 0; i < gateway.count; i++)
+        found = found || (strstr(gateway.bodies[i], "напоминаем о записи") &&
+                          strstr(gateway.bodies[i], "+79003000001"));
+    pthread_mutex_unlock(&gateway.lock);
+    assert_true(found);
 }
 
 int main(void)
@@ -834,6 +889,7 @@ int main(void)
         cmocka_unit_test(test_own_office_only),
         cmocka_unit_test(test_figures),
         cmocka_unit_test(test_closure_moves_and_tells),
+        cmocka_unit_test(test_reminders), /* after the closure: its gateway counts */
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
     curl_global_cleanup();

@@ -35,7 +35,8 @@ void be_sms_http_transport(struct be_sms_transport *t, const char *url);
 /* The JSON body the HTTP adapter sends for msg, malloc'd (caller frees), or NULL. Pure. */
 char *be_sms_json(const struct be_sms *msg);
 
-/* One pass over db (a connection whose scope sees every office): claim up to limit due
+/* One pass over db (a connection whose scope sees every office): write the reminders
+ * due now (appointment_remind, sql/0021), then claim up to limit due
  * messages (FOR UPDATE SKIP LOCKED, so instances share the work), send each through t,
  * mark it sent (or count the attempt and retry later: 30 s, doubling, up to 1 h; failed
  * after 10 attempts), COMMIT. Returns the number sent, or -1 on a database error

@@ -7,7 +7,8 @@
  * and the one window left — the gateway answered, then carefactd died before COMMIT —
  * resends the message under the same id, which the gateway drops as a repeat
  * (Idempotency-Key). The transaction is open while a pass sends, at most `limit`
- * messages of a 10-second timeout each. */
+ * messages of a 10-second timeout each. Before each pass it writes the reminders due
+ * (appointment_remind: the day before, from 10:00 local time). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -108,6 +109,10 @@ int be_outbox_pass(PGconn *db, const struct be_sms_transport *t, int limit)
 {
     char limit_text[16];
     snprintf(limit_text, sizeof limit_text, "%d", limit);
+    /* the day-before reminders due now join the queue first (once each: the outbox's
+     * unique key) */
+    if (!run(db, sql_outbox_remind, 0, NULL, PGRES_TUPLES_OK))
+        return -1;
     if (be_db_exec(db, "BEGIN"))
         return -1;
     const char *params[1] = {limit_text};

@@ -20,3 +20,7 @@ UPDATE outbox SET attempts = attempts + 1, last_error = left($2, 500),
     next_attempt_at = now() + least(interval '1 hour', interval '30 seconds' * 2 ^ attempts),
     state = CASE WHEN attempts + 1 >= 10 THEN 'failed' ELSE 'pending' END
 WHERE id = $1::bigint
+
+-- name: outbox_remind
+-- The reminders due now (appointment_remind): how many were written.
+SELECT appointment_remind(now())
