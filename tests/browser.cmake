@@ -3,6 +3,11 @@
 # tests/browser/node_modules (tools/deps runs npm ci there) driving /usr/bin/chromium
 # headless against the real carefactd, PostgreSQL, agent and PN532 emulator.
 # Screenshots are kept in <build>/tests/browser-artifacts.
+# The citizen's booking page (issue 16): hold, confirm, cancel; needs carefactd only.
+if(TARGET carefactd)
+  cf_add_test(NAME browser.booking.hold_confirm LABEL browser TIMEOUT 180
+              COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/browser/booking.sh)
+endif()
 if(NOT TARGET carefactd OR NOT TARGET ag_core OR NOT TARGET pn532-sim)
   return()
 endif()

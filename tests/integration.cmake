@@ -76,6 +76,11 @@ cf_add_server_test(NAME integration.backend.flags LABEL integration TIMEOUT 240 
 # journal, offices seeing their own.
 cf_add_server_test(NAME integration.backend.applications LABEL integration TIMEOUT 180 CONTRACT
                    SOURCE integration/test_applications.c)
+# Appointments (issue 16): slots, holds, one slot booked from 50 concurrent clients gives
+# exactly one success, holds expiring, closures, the per-person limit, the state
+# machine, rescheduling, offices seeing their own, the day's figures computed apart.
+cf_add_server_test(NAME integration.backend.appointments LABEL integration TIMEOUT 240 CONTRACT
+                   SOURCE integration/test_appointments.c LIBS m Threads::Threads)
 
 # The HTTP edge: body caps and roles checked before the body is read, bad query values
 # (class 22, cursors) answered 400 not 503, per-route caps.

@@ -11,6 +11,7 @@
 #include "be/devices.h"
 #include "be/router.h"
 #include "be/http.h"
+#include "be/outbox.h"
 #include "be/session.h"
 #include "be/tls.h"
 #include "be/webhooks.h"
@@ -23,7 +24,8 @@ static void usage(FILE *out)
             "               [--tls-cert PEM --tls-key PEM] [--sql-dir DIR] [--body-max BYTES]\n"
             "               [--header-timeout-ms MS] [--body-timeout-ms MS]\n"
             "               [--body-min-rate BYTES_PER_S] [--address-connections N]\n"
-            "               [--address-streams N] [--emv-ca-keys FILE] [--config FILE]\n"
+            "               [--address-streams N] [--emv-ca-keys FILE]\n"
+            "               [--sms-url URL [--outbox-interval-ms MS]] [--config FILE]\n"
             "  migrate      --db CONNINFO [--sql-dir DIR]\n"
             "  enroll-code  --db CONNINFO --worker ID [--ttl-minutes N]   one-time device code\n"
             "  demo-data    --db CONNINFO --token-key-hex HEX   load the demo region\n"
@@ -157,10 +159,18 @@ int main(int argc, char **argv)
             fprintf(stderr, "carefactd: %s\n", err);
             return 1;
         }
-        /* The webhook sender runs beside the HTTP server and stops after it has drained. */
+        /* The senders run beside the HTTP server and stop after it has drained: the
+         * webhooks' always, the outbox's (appointments' messages) when a gateway is set. */
         if (be_webhook_sender_start(&config))
             return 1;
+        if (config.sms_url[0] &&
+            be_outbox_start(config.db, config.sms_url, (int)config.outbox_interval_ms)) {
+            fprintf(stderr, "carefactd: the outbox sender could not start\n");
+            be_webhook_sender_stop();
+            return 1;
+        }
         int rc = be_serve(&config);
+        be_outbox_stop();
         be_webhook_sender_stop();
         return rc;
     }

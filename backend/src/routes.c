@@ -3,6 +3,7 @@
  * routes in this order; a test compares them with the paths of api/openapi.yaml so
  * the contract and the server cannot drift apart. A new module adds one line here. */
 #include "be/applications.h"
+#include "be/appointments.h"
 #include "be/audit.h"
 #include "be/corrections.h"
 #include "be/devices.h"
@@ -35,6 +36,7 @@ static const struct be_module *const modules[] = {
     &be_applications_module, /* applications: the public form, intake, decision */
     &be_feed_module, /* /api/v1/changes */
     &be_webhooks_module, /* /api/v1/webhooks: subscriptions and their delivery log */
+    &be_appointments_module, /* appointments: slots, holds, the desk, figures */
 };
 
 const struct be_route_table be_route_table = {modules, sizeof modules / sizeof modules[0]};

@@ -25,6 +25,16 @@ VALUES (md5('demo:office:1')::uuid, md5('demo:region')::uuid, 'mfc', 'МФЦ «�
         'Департамент социальной защиты населения', 'г. Вологда, ул. Герцена, д. 27')
 ON CONFLICT (id) DO NOTHING;
 
+-- Appointments at the centre (issue 16): three desks, 15-minute slots, open Monday to
+-- Saturday 08:00-20:00 (Saturday to 17:00).
+INSERT INTO office_booking (office_id, seats, slot_minutes)
+VALUES (md5('demo:office:1')::uuid, 3, 15)
+ON CONFLICT (office_id) DO NOTHING;
+INSERT INTO office_hours (office_id, isodow, opens, closes)
+SELECT md5('demo:office:1')::uuid, d, '08:00', CASE WHEN d = 6 THEN time '17:00' ELSE '20:00' END
+FROM generate_series(1, 6) d
+ON CONFLICT DO NOTHING;
+
 INSERT INTO workers (id, provider_id, full_name)
 SELECT md5('demo:worker:' || n)::uuid, md5('demo:provider:' || (CASE WHEN n <= 3 THEN 1 ELSE 2 END))::uuid,
        (ARRAY['Смирнова Ольга Викторовна', 'Кузнецова Татьяна Ивановна', 'Попова Елена Сергеевна',

@@ -1,7 +1,9 @@
 /* Fuzz target: the bodies people send to carefactd's review and application routes,
  * through the same readers the handlers use. The first byte picks the reader (a
  * correction, a visit exception's or a card binding's resolution, a register's return or
- * submit; an application's public or office form, a transition, a status lookup); the
+ * submit; an application's public or office form, a transition, a status lookup; an
+ * appointment's hold, the desk's booking, a confirmation, a cancellation, a transition,
+ * a reschedule); the
  * rest is the body. An accepted body must come out as the handler will use it
  * (canonical JSON value, a known action, plain text within its cap); a refusal must be
  * one of the documented codes with a sentence for the person. */
@@ -12,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "be/applications.h"
+#include "be/appointments.h"
 #include "be/corrections.h"
 #include "be/register.h"
 #include "be/review.h"
@@ -152,6 +155,72 @@ static void application_lookup(const char *body, size_t len)
         abort();
 }
 
+/* An accepted person key is exactly "tel:7" and 10 digits, or "person:" and a uuid. */
+static void check_person_key(const char *key)
+{
+    if (strncmp(key, "tel:7", 5) == 0) {
+        if (strlen(key) != 15 || strspn(key + 5, "0123456789") != 10)
+            abort();
+    } else if (strncmp(key, "person:", 7) != 0 || strlen(key) != 43) {
+        abort();
+    }
+}
+
+static void appointment_take(const char *body, size_t len, enum be_appointment_source source)
+{
+    static struct be_appointment_take t;
+    static const char *const kinds[] = {"document_check", "consultation", "home_survey",
+                                        "aid_handover",   "aid_return",   NULL};
+    struct cf_error_detail d = {0};
+    int rc = be_appointment_take_read(body, len, source, &t, &d);
+    if (rc) {
+        check_refusal(rc, &d);
+        return;
+    }
+    if (!one_of(t.kind, kinds) || !t.start[0] || (source == BE_APPT_PUBLIC && !t.office_id[0]))
+        abort();
+    if (source == BE_APPT_PUBLIC && t.person_key[0]) /* a hold names nobody */
+        abort();
+    if (source == BE_APPT_STAFF) {
+        check_person_key(t.person_key);
+        check_text(t.person_name, BE_APPT_NAME_MAX, 1);
+    }
+}
+
+static void appointment_public(const char *body, size_t len, enum be_appointment_public_kind kind)
+{
+    static struct be_appointment_public p;
+    struct cf_error_detail d = {0};
+    int rc = be_appointment_public_read(body, len, kind, &p, &d);
+    if (rc) {
+        check_refusal(rc, &d);
+        return;
+    }
+    if (strlen(p.secret) != BE_APPT_SECRET_HEX)
+        abort();
+    if (kind == BE_APPT_CONFIRM) {
+        check_person_key(p.person_key);
+        check_text(p.person_name, BE_APPT_NAME_MAX, 1);
+    } else {
+        check_text(p.reason, BE_APPT_REASON_MAX, 0);
+    }
+}
+
+static void appointment_move(const char *body, size_t len, bool reschedule)
+{
+    static struct be_appointment_move m;
+    char start[40];
+    struct cf_error_detail d = {0};
+    int rc = reschedule ? be_appointment_start_read(body, len, start, &d)
+                        : be_appointment_move_read(body, len, &m, &d);
+    if (rc) {
+        check_refusal(rc, &d);
+        return;
+    }
+    if (reschedule ? !start[0] : (!m.to[0] || strcmp(m.to, "booked") == 0))
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 1 << 17)
@@ -161,7 +230,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!body)
         return 0;
     memcpy(body, data + 1, size - 1);
-    switch (data[0] % 9) {
+    switch (data[0] % 15) {
     case 0:
         correction(body, size - 1);
         break;
@@ -186,8 +255,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 7:
         application_move(body, size - 1);
         break;
-    default:
+    case 8:
         application_lookup(body, size - 1);
+        break;
+    case 9:
+        appointment_take(body, size - 1, BE_APPT_PUBLIC);
+        break;
+    case 10:
+        appointment_take(body, size - 1, BE_APPT_STAFF);
+        break;
+    case 11:
+        appointment_public(body, size - 1, BE_APPT_CONFIRM);
+        break;
+    case 12:
+        appointment_public(body, size - 1, BE_APPT_CANCEL);
+        break;
+    case 13:
+        appointment_move(body, size - 1, false);
+        break;
+    default:
+        appointment_move(body, size - 1, true);
     }
     free(body);
     return 0;

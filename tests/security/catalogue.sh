@@ -51,6 +51,13 @@ allowed=(
     "calendar_days"
     # the legal transitions of an application (sql/0019): rules, not data
     "application_transitions"
+    # an office's booking settings, opening hours and closures (sql/0021): configuration
+    # of the region, the public slot page reads them; no provider's or person's data
+    "office_booking"
+    "office_hours"
+    "office_closures"
+    # the legal transitions of an appointment (sql/0021): rules, not data
+    "appointment_transitions"
 )
 allowed_sql=$(printf "'%s'," "${allowed[@]}")
 allowed_sql=${allowed_sql%,}

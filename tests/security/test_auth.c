@@ -628,6 +628,20 @@ static const struct route_spec {
     {"POST /api/v1/webhooks", A(ADMIN), 201},
     {"POST /api/v1/webhooks/{id}/enable", A(ADMIN), 200},
     {"GET /api/v1/webhooks/{id}/deliveries", A(ADMIN) | A(AUTHORITY), 200},
+    /* appointments (issue 16): the citizen's routes are public (a hold's secret proves);
+     * the front office of the office works its day; the authority reads */
+    {"GET /api/v1/public/offices/{id}/slots", ANYONE, 200},
+    {"POST /api/v1/public/appointments", ANYONE, 201},
+    {"POST /api/v1/public/appointments/{id}/confirm", ANYONE, 200},
+    {"POST /api/v1/public/appointments/{id}/cancel", ANYONE, 200},
+    {"POST /api/v1/appointments", A(ADMIN) | A(INTAKE) | A(INTAKE_LEAD), 201},
+    {"POST /api/v1/appointments/{id}/transitions", A(ADMIN) | A(INTAKE) | A(INTAKE_LEAD), 200},
+    {"POST /api/v1/appointments/{id}/reschedule", A(ADMIN) | A(INTAKE) | A(INTAKE_LEAD), 201},
+    {"GET /api/v1/offices/{id}/appointments", A(ADMIN) | A(AUTHORITY) | A(INTAKE) | A(INTAKE_LEAD),
+     200},
+    {"POST /api/v1/offices/{id}/closures", A(ADMIN) | A(INTAKE_LEAD), 201},
+    {"GET /api/v1/offices/{id}/appointments/figures",
+     A(ADMIN) | A(AUTHORITY) | A(INTAKE) | A(INTAKE_LEAD), 200},
 };
 #define ROUTE_COUNT (sizeof expected / sizeof expected[0])
 
@@ -735,6 +749,60 @@ static void fresh_application(const char *state, char id[40], char number[24], c
     assert_int_equal(cf_harness_sql(&harness, sql), 0);
     cJSON_Delete(filed);
     cf_http_reply_cleanup(&reply);
+}
+
+/* A slot of demo office 1 that can be booked and has no appointment yet (each call its
+ * own), as RFC 3339 UTC into start; its local date into date when not NULL. */
+static void free_slot(char start[40], char date[11])
+{
+    char sql[900], both[64];
+    snprintf(sql, sizeof sql,
+             "SELECT to_char(s.starts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+             "|| ' ' || (s.starts AT TIME ZONE r.timezone)::date FROM regions r, "
+             "generate_series(1, 20) d, office_slots('%s', (now() AT TIME ZONE r.timezone)::date "
+             "+ d) s WHERE r.id = md5('demo:region')::uuid AND appointment_refusal('%s', "
+             "s.starts) IS NULL AND NOT EXISTS (SELECT 1 FROM appointments a WHERE "
+             "a.office_id = '%s' AND lower(a.during) = s.starts) ORDER BY s.starts LIMIT 1",
+             m.office, m.office, m.office);
+    sql_text(sql, both, sizeof both);
+    assert_true(strlen(both) == 31);
+    snprintf(start, 40, "%.20s", both);
+    if (date)
+        snprintf(date, 11, "%.10s", both + 21);
+}
+
+/* A new appointment of demo office 1: held (through the public route: its secret into
+ * secret) or booked for a person of its own phone (by the owner). Its id into id. */
+static void fresh_appointment(bool held, char id[40], char secret[40])
+{
+    static int people;
+    char start[40], body[300];
+    free_slot(start, NULL);
+    if (held) {
+        struct cf_http_reply reply;
+        snprintf(body, sizeof body,
+                 "{\"office_id\":\"%s\",\"start\":\"%s\",\"kind\":\"consultation\"}", m.office,
+                 start);
+        assert_int_equal(call(NULL, false, "POST", "/api/v1/public/appointments", body, &reply),
+                         201);
+        cJSON *held_json = cJSON_Parse(reply.body);
+        const cJSON *held_id =
+            cJSON_GetObjectItem(cJSON_GetObjectItem(held_json, "appointment"), "id");
+        const cJSON *held_secret = cJSON_GetObjectItem(held_json, "secret");
+        assert_true(cJSON_IsString(held_id) && cJSON_IsString(held_secret));
+        snprintf(id, 40, "%s", held_id->valuestring);
+        snprintf(secret, 40, "%s", held_secret->valuestring);
+        cJSON_Delete(held_json);
+        cf_http_reply_cleanup(&reply);
+        return;
+    }
+    char sql[600];
+    snprintf(sql, sizeof sql,
+             "SELECT appointment_id FROM appointment_take('%s', '%s', 'consultation', true, "
+             "'tel:7950%07d', 'Матрица', '', 'phone', 'matrix', sha256('x'))",
+             m.office, start, ++people);
+    sql_text(sql, id, 40);
+    assert_int_equal(strlen(id), 36);
 }
 
 /* One call: the path and body a working call of this route needs, with the resources
@@ -879,6 +947,65 @@ static void prepare(const char *method, const char *pattern, enum who w, struct 
         snprintf(p->after, sizeof p->after,
                  "SELECT count(*) = 0 FROM applications WHERE applicant_name = 'Матрица %d'",
                  filed);
+    }
+    /* appointments (issue 16) */
+    static int callers;
+    if (strcmp(pattern, "/api/v1/public/offices/{id}/slots") == 0 ||
+        strncmp(pattern, "/api/v1/offices/{id}/appointments", 33) == 0) {
+        char date[11], start[40];
+        free_slot(start, date);
+        snprintf(id, sizeof id, "%s", m.office);
+        snprintf(query, sizeof query, "?date=%s", date);
+    } else if (strcmp(pattern, "/api/v1/public/appointments") == 0 ||
+               strcmp(pattern, "/api/v1/appointments") == 0) {
+        char start[40];
+        free_slot(start, NULL);
+        if (strstr(pattern, "/public/"))
+            snprintf(p->body, sizeof p->body,
+                     "{\"office_id\":\"%s\",\"start\":\"%s\",\"kind\":\"consultation\"}", m.office,
+                     start);
+        else
+            snprintf(p->body, sizeof p->body,
+                     "{\"office_id\":\"%s\",\"start\":\"%s\",\"kind\":\"consultation\","
+                     "\"person_name\":\"Матрица\",\"phone\":\"+7951%07d\"}",
+                     m.office, start, ++callers);
+        snprintf(p->after, sizeof p->after,
+                 "SELECT count(*) = 0 FROM appointments WHERE lower(during) = '%s'", start);
+    } else if (strcmp(pattern, "/api/v1/offices/{id}/closures") == 0) {
+        /* a day 25 days on, closed again by each allowed call (no appointment there);
+         * a refused call leaves the closures the allowed callers before it made */
+        char day[11];
+        int closures = 0;
+        for (int v = 0; v < (int)w; v++)
+            closures += (spec_of("POST /api/v1/offices/{id}/closures")->allowed & A(v)) != 0;
+        sql_text("SELECT ((now() AT TIME ZONE 'Europe/Moscow')::date + 25)::text", day, sizeof day);
+        snprintf(id, sizeof id, "%s", m.office);
+        snprintf(p->body, sizeof p->body,
+                 "{\"from\":\"%s\",\"to\":\"%s\",\"reason\":\"Матрица: санитарный день\"}", day,
+                 day);
+        snprintf(p->after, sizeof p->after,
+                 "SELECT count(*) = %d FROM office_closures WHERE reason LIKE 'Матрица%%'",
+                 closures);
+    } else if (strncmp(pattern, "/api/v1/public/appointments/{id}/", 33) == 0) {
+        char secret[40];
+        fresh_appointment(true, id, secret);
+        if (strstr(pattern, "/confirm"))
+            snprintf(p->body, sizeof p->body,
+                     "{\"secret\":\"%s\",\"person_name\":\"Матрица\",\"phone\":\"+7952%07d\"}",
+                     secret, ++callers);
+        else
+            snprintf(p->body, sizeof p->body, "{\"secret\":\"%s\"}", secret);
+    } else if (strncmp(pattern, "/api/v1/appointments/{id}/", 26) == 0) {
+        fresh_appointment(false, id, NULL);
+        if (strstr(pattern, "/transitions"))
+            snprintf(p->body, sizeof p->body, "{\"to\":\"checked_in\"}");
+        else {
+            char start[40];
+            free_slot(start, NULL);
+            snprintf(p->body, sizeof p->body, "{\"start\":\"%s\"}", start);
+        }
+        snprintf(p->after, sizeof p->after,
+                 "SELECT state = 'booked' FROM appointments WHERE id = '%s'", id);
     }
     char *brace = strstr(pattern, "{id}");
     if (brace)

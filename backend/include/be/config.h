@@ -55,6 +55,8 @@ struct be_config {
     long webhook_disable_after; /* CAREFACT_WEBHOOK_DISABLE_AFTER, default 20 */
     long webhook_timeout_ms; /* one attempt's limit, CAREFACT_WEBHOOK_TIMEOUT_MS, 10,000 */
     long webhook_poll_ms; /* an idle sender's pause, CAREFACT_WEBHOOK_POLL_MS, 1,000 */
+    char sms_url[512]; /* the SMS gateway the outbox sender posts to (CAREFACT_SMS_URL); "" = off */
+    long outbox_interval_ms; /* between the sender's passes (CAREFACT_OUTBOX_INTERVAL_MS), 5000 */
 };
 
 void be_config_defaults(struct be_config *config);
@@ -72,8 +74,8 @@ int be_config_address_connections(const struct be_config *config);
 /* Set one setting by name ("db", "listen", "threads", "sql-dir", "tls-cert",
  * "tls-key", "body-max", "header-timeout-ms", "body-timeout-ms", "body-min-rate",
  * "address-connections", "address-streams", "migrate", "emv-ca-keys", "webhook-backoff-ms",
- * "webhook-backoff-max-ms", "webhook-disable-after", "webhook-timeout-ms", "webhook-poll-ms").
- * Returns 0, or -1 with a message in err. */
+ * "webhook-backoff-max-ms", "webhook-disable-after", "webhook-timeout-ms", "webhook-poll-ms",
+ * "sms-url", "outbox-interval-ms"). Returns 0, or -1 with a message in err. */
 int be_config_set(struct be_config *config, const char *key, const char *value, char *err,
                   size_t err_size);
 /* `key = value` lines (blank lines and '#' comments skipped) from a file, or from an

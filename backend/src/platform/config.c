@@ -27,6 +27,7 @@ void be_config_defaults(struct be_config *c)
     c->webhook_disable_after = 20;
     c->webhook_timeout_ms = 10000;
     c->webhook_poll_ms = 1000;
+    c->outbox_interval_ms = 5000;
 }
 
 int be_config_address_connections(const struct be_config *c)
@@ -101,6 +102,13 @@ int be_config_set(struct be_config *c, const char *key, const char *value, char 
         c->body_max = (size_t)n;
         return 0;
     }
+    if (strcmp(key, "sms-url") == 0) {
+        if (value[0] && strncmp(value, "http://", 7) && strncmp(value, "https://", 8)) {
+            snprintf(err, err_size, "sms-url must be an http:// or https:// address");
+            return -1;
+        }
+        return set_text(c->sms_url, sizeof c->sms_url, value, key, err, err_size);
+    }
     if (strcmp(key, "emv-ca-keys") == 0)
         return set_text(c->emv_ca_keys, sizeof c->emv_ca_keys, value, key, err, err_size);
     static const struct {
@@ -119,6 +127,7 @@ int be_config_set(struct be_config *c, const char *key, const char *value, char 
         {"webhook-disable-after", 1, 1000, offsetof(struct be_config, webhook_disable_after)},
         {"webhook-timeout-ms", 100, 120000, offsetof(struct be_config, webhook_timeout_ms)},
         {"webhook-poll-ms", 10, 60000, offsetof(struct be_config, webhook_poll_ms)},
+        {"outbox-interval-ms", 50, 3600000, offsetof(struct be_config, outbox_interval_ms)},
     };
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
         if (strcmp(key, numbers[i].key) != 0)
@@ -225,6 +234,8 @@ int be_config_load_env(struct be_config *c, char *err, size_t err_size)
         {"CAREFACT_WEBHOOK_DISABLE_AFTER", "webhook-disable-after"},
         {"CAREFACT_WEBHOOK_TIMEOUT_MS", "webhook-timeout-ms"},
         {"CAREFACT_WEBHOOK_POLL_MS", "webhook-poll-ms"},
+        {"CAREFACT_SMS_URL", "sms-url"},
+        {"CAREFACT_OUTBOX_INTERVAL_MS", "outbox-interval-ms"},
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *value = getenv(vars[i][0]);

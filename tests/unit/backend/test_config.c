@@ -95,6 +95,8 @@ static void test_defaults(void **state)
     assert_int_equal(config.threads, 16);
     assert_int_equal(config.body_max, 8u << 20);
     assert_false(config.migrate);
+    assert_string_equal(config.sms_url, ""); /* no outbox sender */
+    assert_int_equal(config.outbox_interval_ms, 5000);
     size_t len = strlen(config.sql_dir);
     assert_true(len > 4);
     assert_string_equal(config.sql_dir + len - 4, "/sql"); /* the source tree's sql/ */
@@ -127,6 +129,11 @@ static void test_each_setting(void **state)
     assert_true(config.migrate);
     assert_int_equal(be_config_set(&config, "migrate", "false", err, sizeof err), 0);
     assert_false(config.migrate);
+    assert_int_equal(be_config_set(&config, "sms-url", "https://sms.example/send", err, sizeof err),
+                     0);
+    assert_string_equal(config.sms_url, "https://sms.example/send");
+    assert_int_equal(be_config_set(&config, "outbox-interval-ms", "50", err, sizeof err), 0);
+    assert_int_equal(config.outbox_interval_ms, 50);
 }
 
 static void test_bad_values(void **state)
@@ -148,6 +155,10 @@ static void test_bad_values(void **state)
                        "body-max must be a whole number from 1024 to 67108864, not '1e6'");
     expect_set_refused("migrate", "yes", "migrate must be true or false");
     expect_set_refused("migrate", "TRUE", "migrate must be true or false");
+    expect_set_refused("sms-url", "ftp://sms.example",
+                       "sms-url must be an http:// or https:// address");
+    expect_set_refused("outbox-interval-ms", "10",
+                       "outbox-interval-ms must be a whole number from 50 to 3600000, not '10'");
     expect_set_refused("colour", "blue", "unknown setting 'colour'");
     expect_set_refused("--threads", "4", "unknown setting '--threads'");
     /* A long value is quoted only in part. */

@@ -1,0 +1,797 @@
+/* Appointments (issue 16): the citizen's free slots, hold, confirmation and
+ * cancellation (public: the hold's secret proves who may confirm or cancel), the front
+ * office's booking for a caller on the phone, its state changes (one SQL function,
+ * appointment_move, over the table of legal transitions), rescheduling, an office's day
+ * and its figures.
+ *
+ * Double booking is refused by the database's exclusion constraint, not by a check
+ * here: appointment_take tries the seats in turn and the constraint decides between
+ * concurrent takers. Who sees what is row-level security (the front office its office;
+ * sql/0021_appointments.sql); a staff call naming another office is a 403 here first.
+ * The hold's secret is returned once; only its SHA-256 is kept. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "be/appointments.h"
+#include "be/audit.h"
+#include "be/auth.h"
+#include "be/db.h"
+#include "be/query.h"
+#include "be/reply.h"
+#include "cf/json.h"
+#include "cf/uuid.h"
+#include "sql/appointments_sql.h"
+
+#define BODY_MAX_BYTES (16u * 1024)
+#define BODY_MAX_VALUES 32
+
+static const char *const kinds[] = {"document_check", "consultation", "home_survey",
+                                    "aid_handover",   "aid_return",   NULL};
+/* the states the front office moves an appointment to */
+static const char *const staff_moves[] = {"checked_in", "in_service", "served", "left_unserved",
+                                          "no_show",    "cancelled",  NULL};
+
+static bool one_of(const char *value, const char *const *list)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (strcmp(value, list[i]) == 0)
+            return true;
+    return false;
+}
+
+/* ==== Reading bodies (pure) ==== */
+
+int be_appointment_phone_key(const char *phone, char *out, size_t out_size)
+{
+    char digits[24];
+    size_t n = 0;
+    for (const char *p = phone; *p; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (n + 1 >= sizeof digits)
+                return CF_EFIELD_RANGE;
+            digits[n++] = *p;
+        } else if (!strchr(" +()-", *p)) {
+            return CF_EFIELD_RANGE;
+        }
+    }
+    digits[n] = '\0';
+    const char *national; /* the 10 digits after the country code */
+    if (n == 10)
+        national = digits;
+    else if (n == 11 && (digits[0] == '7' || digits[0] == '8'))
+        national = digits + 1;
+    else
+        return CF_EFIELD_RANGE;
+    int written = snprintf(out, out_size, "tel:7%s", national);
+    return written > 0 && (size_t)written < out_size ? 0 : CF_EFIELD_RANGE;
+}
+
+static int get_phone(const cJSON *body, bool required, char *phone, size_t phone_size, char *key,
+                     size_t key_size, struct cf_error_detail *d)
+{
+    int rc =
+        cf_json_get_string(body, "phone", "", required, BE_APPT_PHONE_MAX, phone, phone_size, d);
+    if (!rc && phone[0] && be_appointment_phone_key(phone, key, key_size))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "phone",
+                          "phone must be a Russian phone number, like +7 912 345-67-89");
+    return rc;
+}
+
+static int get_start(const cJSON *body, char start[40], struct cf_error_detail *d)
+{
+    int rc = cf_json_get_string(body, "start", "", true, 39, start, 40, d);
+    if (!rc && (!be_time_text_valid(start) || !strchr(start, 'T')))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "start",
+                          "start must be a slot's start as the slots list gives it, like "
+                          "2026-12-07T09:00:00+03:00");
+    return rc;
+}
+
+int be_appointment_take_read(const char *text, size_t len, enum be_appointment_source source,
+                             struct be_appointment_take *t, struct cf_error_detail *d)
+{
+    static const char *const public_fields[] = {"office_id", "start", "kind", NULL};
+    static const char *const staff_fields[] = {"office_id", "start",     "kind", "person_name",
+                                               "phone",     "person_id", NULL};
+    cJSON *body = NULL;
+    uint8_t id[CF_UUID_LEN];
+    memset(t, 0, sizeof *t);
+    int rc = cf_json_parse_capped(text ? text : "", len, BODY_MAX_BYTES, BODY_MAX_VALUES, &body, d);
+    if (!rc)
+        rc = cf_json_check_fields(body, source == BE_APPT_PUBLIC ? public_fields : staff_fields, "",
+                                  d);
+    if (!rc)
+        rc = cf_json_get_string(body, "office_id", "", source == BE_APPT_PUBLIC,
+                                sizeof t->office_id - 1, t->office_id, sizeof t->office_id, d);
+    if (!rc && t->office_id[0] && cf_uuid_from_text(t->office_id, id))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "office_id", "office_id must be an office's id");
+    if (!rc)
+        rc = get_start(body, t->start, d);
+    if (!rc)
+        rc = cf_json_get_string(body, "kind", "", true, sizeof t->kind - 1, t->kind, sizeof t->kind,
+                                d);
+    if (!rc && !one_of(t->kind, kinds))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "kind",
+                          "kind must be one of document_check, consultation, home_survey, "
+                          "aid_handover, aid_return");
+    if (!rc && source == BE_APPT_STAFF) {
+        rc = cf_json_get_text(body, "person_name", "", true, BE_APPT_NAME_MAX,
+                              "the person's full name", t->person_name, sizeof t->person_name, d);
+        if (!rc)
+            rc = get_phone(body, true, t->phone, sizeof t->phone, t->person_key,
+                           sizeof t->person_key, d);
+        if (!rc)
+            rc = cf_json_get_string(body, "person_id", "", false, sizeof t->person_id - 1,
+                                    t->person_id, sizeof t->person_id, d);
+        if (!rc && t->person_id[0]) {
+            if (cf_uuid_from_text(t->person_id, id))
+                rc = cf_error_set(d, CF_EFIELD_RANGE, "person_id",
+                                  "person_id must be a recipient's id");
+            else {
+                char canonical[CF_UUID_TEXT_LEN + 1];
+                cf_uuid_to_text(id, canonical);
+                snprintf(t->person_key, sizeof t->person_key, "person:%s", canonical);
+            }
+        }
+    }
+    cJSON_Delete(body);
+    return rc;
+}
+
+int be_appointment_public_read(const char *text, size_t len, enum be_appointment_public_kind kind,
+                               struct be_appointment_public *p, struct cf_error_detail *d)
+{
+    static const char *const confirm_fields[] = {"secret", "person_name", "phone", NULL};
+    static const char *const cancel_fields[] = {"secret", "reason", NULL};
+    cJSON *body = NULL;
+    memset(p, 0, sizeof *p);
+    int rc = cf_json_parse_capped(text ? text : "", len, BODY_MAX_BYTES, BODY_MAX_VALUES, &body, d);
+    if (!rc)
+        rc = cf_json_check_fields(body, kind == BE_APPT_CONFIRM ? confirm_fields : cancel_fields,
+                                  "", d);
+    if (!rc)
+        rc = cf_json_get_string(body, "secret", "", true, BE_APPT_SECRET_HEX, p->secret,
+                                sizeof p->secret, d);
+    if (!rc && (strlen(p->secret) != BE_APPT_SECRET_HEX ||
+                strspn(p->secret, "0123456789abcdef") != BE_APPT_SECRET_HEX))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "secret",
+                          "secret must be the secret the hold was answered with");
+    if (!rc && kind == BE_APPT_CONFIRM) {
+        rc = cf_json_get_text(body, "person_name", "", true, BE_APPT_NAME_MAX, "your full name",
+                              p->person_name, sizeof p->person_name, d);
+        if (!rc)
+            rc = get_phone(body, true, p->phone, sizeof p->phone, p->person_key,
+                           sizeof p->person_key, d);
+    } else if (!rc) {
+        rc = cf_json_get_text(body, "reason", "", false, BE_APPT_REASON_MAX,
+                              "why (the office reads it)", p->reason, sizeof p->reason, d);
+    }
+    cJSON_Delete(body);
+    return rc;
+}
+
+int be_appointment_move_read(const char *text, size_t len, struct be_appointment_move *m,
+                             struct cf_error_detail *d)
+{
+    static const char *const allowed[] = {"to", "reason", NULL};
+    cJSON *body = NULL;
+    memset(m, 0, sizeof *m);
+    int rc = cf_json_parse_capped(text ? text : "", len, BODY_MAX_BYTES, 8, &body, d);
+    if (!rc)
+        rc = cf_json_check_fields(body, allowed, "", d);
+    if (!rc)
+        rc = cf_json_get_string(body, "to", "", true, sizeof m->to - 1, m->to, sizeof m->to, d);
+    if (!rc && !one_of(m->to, staff_moves))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "to",
+                          "to must be one of checked_in, in_service, served, left_unserved, "
+                          "no_show, cancelled");
+    if (!rc)
+        rc = cf_json_get_text(body, "reason", "", false, BE_APPT_REASON_MAX,
+                              "why (the person reads it)", m->reason, sizeof m->reason, d);
+    cJSON_Delete(body);
+    return rc;
+}
+
+int be_appointment_start_read(const char *text, size_t len, char start[40],
+                              struct cf_error_detail *d)
+{
+    static const char *const allowed[] = {"start", NULL};
+    cJSON *body = NULL;
+    start[0] = '\0';
+    int rc = cf_json_parse_capped(text ? text : "", len, BODY_MAX_BYTES, 4, &body, d);
+    if (!rc)
+        rc = cf_json_check_fields(body, allowed, "", d);
+    if (!rc)
+        rc = get_start(body, start, d);
+    cJSON_Delete(body);
+    return rc;
+}
+
+/* "YYYY-MM-DD" as days since the epoch; false when it is not a real date. */
+static bool day_number(const char *date, long *days)
+{
+    struct tm tm = {0};
+    if (strlen(date) != 10 || !be_time_text_valid(date) ||
+        sscanf(date, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
+        return false;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    tm.tm_hour = 12;
+    *days = (long)(timegm(&tm) / 86400);
+    return true;
+}
+
+int be_office_closure_read(const char *text, size_t len, const char *today,
+                           struct be_office_closure *c, struct cf_error_detail *d)
+{
+    static const char *const allowed[] = {"from", "to", "reason", NULL};
+    cJSON *body = NULL;
+    long from = 0, to = 0, now = 0;
+    memset(c, 0, sizeof *c);
+    int rc = cf_json_parse_capped(text ? text : "", len, BODY_MAX_BYTES, 8, &body, d);
+    if (!rc)
+        rc = cf_json_check_fields(body, allowed, "", d);
+    if (!rc)
+        rc = cf_json_get_string(body, "from", "", true, 10, c->from, sizeof c->from, d);
+    if (!rc && (!day_number(c->from, &from) || !day_number(today, &now) || from < now))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "from",
+                          "from must be a day like 2026-12-07, today or later");
+    if (!rc)
+        rc = cf_json_get_string(body, "to", "", true, 10, c->to, sizeof c->to, d);
+    if (!rc && (!day_number(c->to, &to) || to < from || to - from >= BE_APPT_CLOSURE_DAYS_MAX))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "to",
+                          "to must be a day from `from` on, at most 31 days in all");
+    if (!rc)
+        rc = cf_json_get_text(body, "reason", "", true, BE_APPT_CLOSURE_REASON_MAX,
+                              "why the office is closed (people are told)", c->reason,
+                              sizeof c->reason, d);
+    cJSON_Delete(body);
+    return rc;
+}
+
+/* ==== Answers ==== */
+
+static void reply_not_found(struct be_request *req)
+{
+    be_reply_problem(req, 404, "not-found", "No such appointment",
+                     "No appointment you may see has this id (or the secret is not its own).", NULL,
+                     NULL);
+}
+
+/* A refusal of appointment_take, appointment_move, appointment_confirm or
+ * appointment_reschedule as its problem; from is the state the appointment was in. */
+static void reply_refused(struct be_request *req, const char *outcome, const char *from,
+                          const char *to)
+{
+    char detail[240];
+    if (strcmp(outcome, "not_found") == 0)
+        reply_not_found(req);
+    else if (strcmp(outcome, "no_office") == 0)
+        be_reply_problem(req, 422, "validation", "A field is not valid",
+                         "This office takes no appointments.", "office_id", NULL);
+    else if (strcmp(outcome, "not_a_slot") == 0)
+        be_reply_problem(req, 422, "validation", "A field is not valid",
+                         "start is not the start of one of the office's slots that day.", "start",
+                         NULL);
+    else if (strcmp(outcome, "past") == 0)
+        be_reply_problem(req, 422, "validation", "A field is not valid",
+                         "This slot has already begun.", "start", NULL);
+    else if (strcmp(outcome, "beyond_horizon") == 0)
+        be_reply_problem(req, 422, "validation", "A field is not valid",
+                         "Appointments are taken only so many days ahead (see the slots' "
+                         "horizon_days).",
+                         "start", NULL);
+    else if (strcmp(outcome, "closed") == 0)
+        be_reply_problem(req, 409, "office-closed", "The office is closed that day",
+                         "The office is closed that day: choose another day.", "start", NULL);
+    else if (strcmp(outcome, "full") == 0)
+        be_reply_problem(req, 409, "slot-taken", "The slot is taken",
+                         "Someone else has just taken this slot: choose another.", "start", NULL);
+    else if (strcmp(outcome, "limit") == 0)
+        be_reply_problem(req, 409, "person-limit", "Too many appointments",
+                         "This person already has as many appointments as one may hold; "
+                         "cancel one first.",
+                         "phone", NULL);
+    else if (strcmp(outcome, "expired") == 0)
+        be_reply_problem(req, 409, "hold-expired", "The hold has expired",
+                         "The 15 minutes to confirm have passed: choose the slot again.", NULL,
+                         NULL);
+    else if (strcmp(outcome, "reason") == 0) {
+        snprintf(detail, sizeof detail,
+                 "Moving an appointment to %s needs a reason: the person reads it.", to);
+        be_reply_problem(req, 422, "validation", "A field is not valid", detail, "reason", NULL);
+    } else if (strcmp(outcome, "too_early") == 0)
+        be_reply_problem(req, 409, "too-early", "Too early for a no-show",
+                         "A person is a no-show only once the grace period after the start has "
+                         "passed.",
+                         "to", NULL);
+    else {
+        snprintf(detail, sizeof detail, "An appointment in state %s cannot move to %s.", from, to);
+        be_reply_problem(req, 409, "illegal-transition", "Not a legal transition", detail, "to",
+                         NULL);
+    }
+}
+
+/* The appointment id as JSON into the answer (status), optionally with the secret. */
+static void reply_appointment(struct be_request *req, const char *id, int status,
+                              const char *secret)
+{
+    const char *params[1] = {id};
+    PGresult *res = PQexecParams(req->db, sql_appointment_get, 1, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK))
+        be_reply_db_error(req, req->db, "appointment");
+    else if (PQntuples(res) != 1)
+        reply_not_found(req);
+    else {
+        cJSON *body = cJSON_CreateObject();
+        cJSON *appointment = cJSON_Parse(PQgetvalue(res, 0, 0));
+        if (body && appointment) {
+            cJSON_AddItemToObject(body, "appointment", appointment);
+            if (secret)
+                cJSON_AddStringToObject(body, "secret", secret);
+        } else {
+            cJSON_Delete(appointment);
+            cJSON_Delete(body);
+            body = NULL;
+        }
+        be_reply_json(req, status, body);
+    }
+    PQclear(res);
+}
+
+static bool read_id(struct be_request *req, char out[CF_UUID_TEXT_LEN + 1])
+{
+    uint8_t id[CF_UUID_LEN];
+    if (cf_uuid_from_text(be_param(req, "id"), id)) {
+        reply_not_found(req);
+        return false;
+    }
+    cf_uuid_to_text(id, out);
+    return true;
+}
+
+static int new_secret(char out[BE_APPT_SECRET_HEX + 1])
+{
+    unsigned char bytes[BE_APPT_SECRET_HEX / 2];
+    if (RAND_bytes(bytes, sizeof bytes) != 1)
+        return -1;
+    for (size_t i = 0; i < sizeof bytes; i++)
+        snprintf(out + 2 * i, 3, "%02x", bytes[i]);
+    OPENSSL_cleanse(bytes, sizeof bytes);
+    return 0;
+}
+
+/* ==== Taking a slot ==== */
+
+struct taking {
+    struct be_appointment_take body;
+    bool booked;
+    const char *channel;
+    char secret[BE_APPT_SECRET_HEX + 1];
+    char outcome[16], id[CF_UUID_TEXT_LEN + 1];
+};
+
+static int take_tx(struct be_request *req, void *ctx)
+{
+    struct taking *x = ctx;
+    const char *actor = req->who.login[0] ? req->who.login : "citizen";
+    const char *params[10] = {x->body.office_id,
+                              x->body.start,
+                              x->body.kind,
+                              x->booked ? "t" : "f",
+                              x->body.person_key,
+                              x->body.person_name,
+                              x->body.phone,
+                              x->channel,
+                              actor,
+                              x->secret};
+    PGresult *res = PQexecParams(req->db, sql_appointment_take, 10, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK) || PQntuples(res) != 1) {
+        static const char *const names[10] = {"office_id", "start", "kind"};
+        be_db_name_field(req, names, params, 3);
+        PQclear(res);
+        return BE_TX_FAILED;
+    }
+    snprintf(x->outcome, sizeof x->outcome, "%s", PQgetvalue(res, 0, 0));
+    snprintf(x->id, sizeof x->id, "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    if (strcmp(x->outcome, "taken") != 0)
+        return BE_TX_ROLLBACK;
+    if (!x->booked)
+        return BE_TX_COMMIT; /* a hold is nobody's yet: audited when confirmed */
+    return be_audit(req, "appointment.book", x->id, "", NULL) ? BE_TX_FAILED : BE_TX_COMMIT;
+}
+
+static void take(struct be_request *req, struct taking *x)
+{
+    if (new_secret(x->secret)) {
+        be_reply_server_fault(req, "appointment: random secret");
+        return;
+    }
+    int rc = be_db_transaction(req, NULL, "appointment booking", take_tx, x);
+    if (rc == BE_TX_COMMIT)
+        reply_appointment(req, x->id, 201, x->booked ? NULL : x->secret);
+    else if (rc == BE_TX_ROLLBACK)
+        reply_refused(req, x->outcome, "", "");
+    OPENSSL_cleanse(x->secret, sizeof x->secret);
+}
+
+/* POST /api/v1/public/appointments: the citizen holds a slot for 15 minutes. */
+static void handle_hold(struct be_request *req)
+{
+    struct taking x;
+    struct cf_error_detail d = {0};
+    memset(&x, 0, sizeof x);
+    if (be_appointment_take_read(req->body, req->body_len, BE_APPT_PUBLIC, &x.body, &d)) {
+        be_reply_invalid(req, &d);
+        return;
+    }
+    x.channel = "web";
+    take(req, &x);
+}
+
+/* May the caller work on this office's appointments? Staff only in their own office. */
+static bool own_office(struct be_request *req, const char *office, const char *field)
+{
+    if (!req->who.office[0] || strcmp(req->who.office, "*") == 0 ||
+        strcmp(office, req->who.office) == 0)
+        return true;
+    be_reply_problem(req, 403, "forbidden", "Not your office",
+                     "You may work only on your own office's appointments.", field, NULL);
+    return false;
+}
+
+/* POST /api/v1/appointments: the front office books for a caller on the phone. */
+static void handle_book(struct be_request *req)
+{
+    struct taking x;
+    struct cf_error_detail d = {0};
+    memset(&x, 0, sizeof x);
+    if (be_appointment_take_read(req->body, req->body_len, BE_APPT_STAFF, &x.body, &d)) {
+        be_reply_invalid(req, &d);
+        return;
+    }
+    if (!x.body.office_id[0] && !req->who.office[0]) {
+        be_reply_problem(req, 422, "validation", "A field is not valid",
+                         "office_id is required: name the office of the appointment.", "office_id",
+                         NULL);
+        return;
+    }
+    if (!x.body.office_id[0])
+        snprintf(x.body.office_id, sizeof x.body.office_id, "%s", req->who.office);
+    if (!own_office(req, x.body.office_id, "office_id"))
+        return;
+    x.booked = true;
+    x.channel = "phone";
+    take(req, &x);
+}
+
+/* ==== Changing state ==== */
+
+struct moving {
+    char id[CF_UUID_TEXT_LEN + 1];
+    const char *to, *reason, *secret; /* secret: the citizen's (public routes), else NULL */
+    const struct be_appointment_public *person; /* a confirmation, else NULL */
+    char outcome[16], from[16];
+};
+
+static int move_tx(struct be_request *req, void *ctx)
+{
+    struct moving *x = ctx;
+    PGresult *res;
+    if (x->secret) { /* the citizen: the secret must be this appointment's */
+        const char *check[2] = {x->id, x->secret};
+        res = PQexecParams(req->db, sql_appointment_by_secret, 2, NULL, check, NULL, NULL, 0);
+        if (!be_db_check(req, res, PGRES_TUPLES_OK)) {
+            PQclear(res);
+            return BE_TX_FAILED;
+        }
+        bool mine = PQntuples(res) == 1;
+        PQclear(res);
+        if (!mine) {
+            snprintf(x->outcome, sizeof x->outcome, "not_found");
+            return BE_TX_ROLLBACK;
+        }
+    }
+    if (x->person) {
+        const char *params[4] = {x->id, x->person->person_key, x->person->person_name,
+                                 x->person->phone};
+        res = PQexecParams(req->db, sql_appointment_confirm, 4, NULL, params, NULL, NULL, 0);
+    } else {
+        const char *params[3] = {x->id, x->to, x->reason};
+        res = PQexecParams(req->db, sql_appointment_move, 3, NULL, params, NULL, NULL, 0);
+    }
+    if (!be_db_check(req, res, PGRES_TUPLES_OK) || PQntuples(res) != 1) {
+        PQclear(res);
+        return BE_TX_FAILED;
+    }
+    snprintf(x->outcome, sizeof x->outcome, "%s", PQgetvalue(res, 0, 0));
+    snprintf(x->from, sizeof x->from, "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    if (strcmp(x->outcome, "moved") != 0)
+        return BE_TX_ROLLBACK;
+    char action[48];
+    snprintf(action, sizeof action, "appointment.%s", x->to);
+    return be_audit(req, action, x->id, x->reason, NULL) ? BE_TX_FAILED : BE_TX_COMMIT;
+}
+
+static void move(struct be_request *req, struct moving *x)
+{
+    int rc = be_db_transaction(req, NULL, "appointment change", move_tx, x);
+    if (rc == BE_TX_COMMIT)
+        reply_appointment(req, x->id, 200, NULL);
+    else if (rc == BE_TX_ROLLBACK)
+        reply_refused(req, x->outcome, x->from, x->to);
+}
+
+/* POST /api/v1/public/appointments/{id}/confirm: the hold becomes a booking. */
+static void handle_confirm(struct be_request *req)
+{
+    struct moving x;
+    struct be_appointment_public body;
+    struct cf_error_detail d = {0};
+    memset(&x, 0, sizeof x);
+    if (!read_id(req, x.id))
+        return;
+    if (be_appointment_public_read(req->body, req->body_len, BE_APPT_CONFIRM, &body, &d)) {
+        be_reply_invalid(req, &d);
+        return;
+    }
+    x.to = "booked";
+    x.reason = "";
+    x.secret = body.secret;
+    x.person = &body;
+    move(req, &x);
+    OPENSSL_cleanse(body.secret, sizeof body.secret);
+}
+
+/* POST /api/v1/public/appointments/{id}/cancel: the citizen cancels. */
+static void handle_public_cancel(struct be_request *req)
+{
+    struct moving x;
+    struct be_appointment_public body;
+    struct cf_error_detail d = {0};
+    memset(&x, 0, sizeof x);
+    if (!read_id(req, x.id))
+        return;
+    if (be_appointment_public_read(req->body, req->body_len, BE_APPT_CANCEL, &body, &d)) {
+        be_reply_invalid(req, &d);
+        return;
+    }
+    x.to = "cancelled";
+    x.reason = body.reason[0] ? body.reason : "Отменено по просьбе заявителя";
+    x.secret = body.secret;
+    move(req, &x);
+    OPENSSL_cleanse(body.secret, sizeof body.secret);
+}
+
+/* POST /api/v1/appointments/{id}/transitions: {"to", "reason"} by the front office. */
+static void handle_move(struct be_request *req)
+{
+    struct moving x;
+    struct be_appointment_move body;
+    struct cf_error_detail d = {0};
+    memset(&x, 0, sizeof x);
+    if (!read_id(req, x.id))
+        return;
+    if (be_appointment_move_read(req->body, req->body_len, &body, &d)) {
+        be_reply_invalid(req, &d);
+        return;
+    }
+    x.to = body.to;
+    x.reason = body.reason;
+    move(req, &x);
+}
+
+struct rescheduling {
+    char id[CF_UUID_TEXT_LEN + 1], start[40];
+    char outcome[16], new_id[CF_UUID_TEXT_LEN + 1], from[16];
+};
+
+static int reschedule_tx(struct be_request *req, void *ctx)
+{
+    struct rescheduling *x = ctx;
+    const char *actor = req->who.login;
+    const char *params[3] = {x->id, x->start, actor};
+    PGresult *res =
+        PQexecParams(req->db, sql_appointment_reschedule, 3, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK) || PQntuples(res) != 1) {
+        static const char *const names[2] = {NULL, "start"};
+        be_db_name_field(req, names, params, 2);
+        PQclear(res);
+        return BE_TX_FAILED;
+    }
+    snprintf(x->outcome, sizeof x->outcome, "%s", PQgetvalue(res, 0, 0));
+    snprintf(x->new_id, sizeof x->new_id, "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    if (strcmp(x->outcome, "taken") != 0) {
+        /* an illegal move: the state it is in, for the answer */
+        const char *one[1] = {x->id};
+        res = PQexecParams(req->db, sql_appointment_state, 1, NULL, one, NULL, NULL, 0);
+        if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+            snprintf(x->from, sizeof x->from, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        return BE_TX_ROLLBACK;
+    }
+    return be_audit(req, "appointment.reschedule", x->id, "", NULL) ? BE_TX_FAILED : BE_TX_COMMIT;
+}
+
+/* POST /api/v1/appointments/{id}/reschedule: {"start"} — a new appointment, the old one
+ * linked to it. */
+static void handle_reschedule(struct be_request *req)
+{
+    struct rescheduling x;
+    struct cf_error_detail d = {0};
+    memset(&x, 0, sizeof x);
+    if (!read_id(req, x.id))
+        return;
+    if (be_appointment_start_read(req->body, req->body_len, x.start, &d)) {
+        be_reply_invalid(req, &d);
+        return;
+    }
+    int rc = be_db_transaction(req, NULL, "appointment reschedule", reschedule_tx, &x);
+    if (rc == BE_TX_COMMIT)
+        reply_appointment(req, x.new_id, 201, NULL);
+    else if (rc == BE_TX_ROLLBACK)
+        reply_refused(req, x.outcome, x.from, "rescheduled");
+}
+
+/* ==== Reading: slots, an office's day, its figures ==== */
+
+/* ?date=YYYY-MM-DD (required) into date; false when answered 400. */
+static bool read_date(struct be_request *req, char date[11])
+{
+    struct cf_error_detail d = {0};
+    struct be_query_param params[] = {{"date", date, 11}};
+    date[0] = '\0';
+    int rc = be_query_parse(req->query, params, 1, &d);
+    if (!rc && (strlen(date) != 10 || !be_time_text_valid(date)))
+        rc = cf_error_set(&d, CF_EFIELD_RANGE, "date", "date must be a day like 2026-12-07");
+    if (rc) {
+        be_reply_query_invalid(req, &d);
+        return false;
+    }
+    return true;
+}
+
+/* One office's JSON of query (params: office, date), or 404 when it takes none. */
+static void reply_office_query(struct be_request *req, const char *query, const char *what,
+                               bool staff)
+{
+    char office[CF_UUID_TEXT_LEN + 1], date[11];
+    uint8_t id[CF_UUID_LEN];
+    if (cf_uuid_from_text(be_param(req, "id"), id)) {
+        be_reply_problem(req, 404, "not-found", "No such office",
+                         "No office taking appointments has this id.", NULL, NULL);
+        return;
+    }
+    cf_uuid_to_text(id, office);
+    if (!read_date(req, date) || (staff && !own_office(req, office, NULL)))
+        return;
+    const char *params[2] = {office, date};
+    PGresult *res = PQexecParams(req->db, query, 2, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK))
+        be_reply_db_error(req, req->db, what);
+    else if (PQntuples(res) != 1)
+        be_reply_problem(req, 404, "not-found", "No such office",
+                         "No office taking appointments has this id.", NULL, NULL);
+    else
+        be_reply_json(req, 200, cJSON_Parse(PQgetvalue(res, 0, 0)));
+    PQclear(res);
+}
+
+/* GET /api/v1/public/offices/{id}/slots?date=: the day's bookable slots, free seats. */
+static void handle_slots(struct be_request *req)
+{
+    reply_office_query(req, sql_appointment_slots, "appointment slots", false);
+}
+
+/* GET /api/v1/offices/{id}/appointments?date=: the office's day. */
+static void handle_day(struct be_request *req)
+{
+    reply_office_query(req, sql_appointment_day, "appointment day", true);
+}
+
+/* GET /api/v1/offices/{id}/appointments/figures?date=: waiting and service times. */
+static void handle_figures(struct be_request *req)
+{
+    reply_office_query(req, sql_appointment_figures, "appointment figures", true);
+}
+
+/* ==== Closures ==== */
+
+struct closing {
+    char office[CF_UUID_TEXT_LEN + 1];
+    struct be_office_closure body;
+    char id[CF_UUID_TEXT_LEN + 1], moved[12], cancelled[12];
+};
+
+static int close_tx(struct be_request *req, void *ctx)
+{
+    struct closing *x = ctx;
+    const char *params[5] = {x->office, x->body.from, x->body.to, x->body.reason, req->who.login};
+    PGresult *res = PQexecParams(req->db, sql_office_close, 5, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK)) {
+        PQclear(res);
+        return BE_TX_FAILED;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return BE_TX_ROLLBACK; /* the office takes no appointments */
+    }
+    snprintf(x->id, sizeof x->id, "%s", PQgetvalue(res, 0, 0));
+    snprintf(x->moved, sizeof x->moved, "%s", PQgetvalue(res, 0, 1));
+    snprintf(x->cancelled, sizeof x->cancelled, "%s", PQgetvalue(res, 0, 2));
+    PQclear(res);
+    char details[80];
+    snprintf(details, sizeof details, "{\"moved\":%s,\"cancelled\":%s}", x->moved, x->cancelled);
+    return be_audit(req, "office.close", x->office, x->body.reason, details) ? BE_TX_FAILED
+                                                                             : BE_TX_COMMIT;
+}
+
+/* POST /api/v1/offices/{id}/closures: {"from", "to", "reason"} — the office closes; its
+ * appointments of those days move to the first free slots after (or are cancelled),
+ * and each person is told through the outbox, all in one transaction. */
+static void handle_close(struct be_request *req)
+{
+    struct closing x;
+    struct cf_error_detail d = {0};
+    uint8_t id[CF_UUID_LEN];
+    char today[11];
+    memset(&x, 0, sizeof x);
+    if (cf_uuid_from_text(be_param(req, "id"), id)) {
+        be_reply_problem(req, 404, "not-found", "No such office",
+                         "No office taking appointments has this id.", NULL, NULL);
+        return;
+    }
+    cf_uuid_to_text(id, x.office);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(today, sizeof today, "%Y-%m-%d", &tm);
+    if (be_office_closure_read(req->body, req->body_len, today, &x.body, &d)) {
+        be_reply_invalid(req, &d);
+        return;
+    }
+    if (!own_office(req, x.office, NULL))
+        return;
+    int rc = be_db_transaction(req, NULL, "office closure", close_tx, &x);
+    if (rc == BE_TX_ROLLBACK) {
+        be_reply_problem(req, 404, "not-found", "No such office",
+                         "No office taking appointments has this id.", NULL, NULL);
+    } else if (rc == BE_TX_COMMIT) {
+        cJSON *body = cJSON_CreateObject();
+        if (body) {
+            cJSON_AddStringToObject(body, "closure_id", x.id);
+            cJSON_AddNumberToObject(body, "moved", (double)strtol(x.moved, NULL, 10));
+            cJSON_AddNumberToObject(body, "cancelled", (double)strtol(x.cancelled, NULL, 10));
+        }
+        be_reply_json(req, 201, body);
+    }
+}
+
+#define DESK (BE_INTAKE | BE_INTAKE_LEAD | BE_ADMIN)
+
+static const struct be_route routes[] = {
+    {"GET", "/api/v1/public/offices/{id}/slots", handle_slots, true, BE_PUBLIC, BE_BODY_NONE},
+    {"POST", "/api/v1/public/appointments", handle_hold, true, BE_PUBLIC, BE_BODY_SMALL},
+    {"POST", "/api/v1/public/appointments/{id}/confirm", handle_confirm, true, BE_PUBLIC,
+     BE_BODY_SMALL},
+    {"POST", "/api/v1/public/appointments/{id}/cancel", handle_public_cancel, true, BE_PUBLIC,
+     BE_BODY_SMALL},
+    {"POST", "/api/v1/appointments", handle_book, true, DESK, BE_BODY_SMALL},
+    {"POST", "/api/v1/appointments/{id}/transitions", handle_move, true, DESK, BE_BODY_SMALL},
+    {"POST", "/api/v1/appointments/{id}/reschedule", handle_reschedule, true, DESK, BE_BODY_SMALL},
+    {"GET", "/api/v1/offices/{id}/appointments", handle_day, true, DESK | BE_AUTHORITY,
+     BE_BODY_NONE},
+    {"GET", "/api/v1/offices/{id}/appointments/figures", handle_figures, true, DESK | BE_AUTHORITY,
+     BE_BODY_NONE},
+    {"POST", "/api/v1/offices/{id}/closures", handle_close, true, BE_INTAKE_LEAD | BE_ADMIN,
+     BE_BODY_SMALL},
+};
+const struct be_module be_appointments_module = BE_MODULE("appointments", routes);

@@ -1,0 +1,71 @@
+/* The browser half of tests/browser/booking.sh: Playwright (playwright-core) driving
+ * Debian's Chromium headless on the citizen's booking page. A citizen picks demo office
+ * 1 and the next weekday, holds the first free time, confirms it with name and phone,
+ * sees the booking, then cancels it. After each step the free seats of that time are
+ * read from the server's API (not from the page) and must have moved: 3 → 2 held →
+ * 2 booked → 3 cancelled. No page error may occur. */
+import { chromium } from "playwright-core";
+import { join } from "node:path";
+
+const { URL: base, OFFICE: office, ARTIFACTS: artifacts } = process.env;
+const fail = (msg) => { console.error(`FAIL: ${msg}`); process.exit(1); };
+
+/* The next Monday..Friday after today (UTC dates are close enough: the office is open
+ * Monday to Saturday). */
+const when = new Date(Date.now() + 86400000);
+while ([0, 6].includes(when.getUTCDay())) when.setUTCDate(when.getUTCDate() + 1);
+const date = when.toISOString().slice(0, 10);
+
+async function freeAt(start) {
+  const res = await fetch(`${base}/api/v1/public/offices/${office}/slots?date=${date}`);
+  if (!res.ok) fail(`slots: ${res.status}`);
+  const { items } = await res.json();
+  const slot = items.find((s) => Date.parse(s.start) === Date.parse(start));
+  return slot ? slot.free : -1;
+}
+
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
+const errors = [];
+try {
+  const page = await browser.newPage({ locale: "ru-RU", timezoneId: "Europe/Moscow" });
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(`${base}/web/booking.html`);
+  await page.getByLabel("Отделение").selectOption(office);
+  await page.getByLabel("День").fill(date);
+  await page.getByLabel("День").dispatchEvent("change");
+  const first = page.locator("#slots button").first();
+  await first.waitFor({ timeout: 10000 });
+  const label = await first.getAttribute("aria-label");
+  if (!/свободных мест: 3$/.test(label)) fail(`the first time's label: ${label}`);
+  const [slots] = await Promise.all([
+    fetch(`${base}/api/v1/public/offices/${office}/slots?date=${date}`).then((r) => r.json()),
+  ]);
+  const start = slots.items[0].start;
+  if ((await freeAt(start)) !== 3) fail("the first time is not free on all three desks");
+
+  await first.click();
+  await page.getByText("Подтвердите запись").waitFor();
+  const heldText = await page.locator("#held").textContent();
+  if (!/время за вами до \d\d:\d\d/.test(heldText)) fail(`the hold: ${heldText}`);
+  if ((await freeAt(start)) !== 2) fail("the hold did not take a seat");
+  await page.screenshot({ path: join(artifacts, "booking-held.png") });
+
+  await page.getByLabel("Фамилия, имя, отчество").fill("Сидорова Мария Ивановна");
+  await page.getByLabel("Телефон").fill("8 900 123-45-67");
+  await page.getByRole("button", { name: "Записаться" }).click();
+  await page.getByText("Вы записаны").waitFor();
+  const booked = await page.locator("#booked").textContent();
+  if (!booked.includes("МФЦ") || !/в \d\d:\d\d/.test(booked)) fail(`the booking: ${booked}`);
+  if ((await page.locator("#status").textContent()) !== "Запись подтверждена.") fail("no confirmation said");
+  if ((await freeAt(start)) !== 2) fail("the booking does not hold its seat");
+  await page.screenshot({ path: join(artifacts, "booking-done.png") });
+
+  await page.getByRole("button", { name: "Отменить запись" }).click();
+  await page.getByText("Запись отменена.").waitFor();
+  if ((await freeAt(start)) !== 3) fail("the cancelled time is not free again");
+  await page.locator("#slots button").first().waitFor();
+  await page.screenshot({ path: join(artifacts, "booking-cancelled.png") });
+  if (errors.length) fail(`page errors: ${errors.join("; ")}`);
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,149 @@
+/* The appointments module's pure readers (be/appointments.h): the person key of a phone
+ * in every usual Russian writing (the per-person limit counts by it), and the bodies of
+ * a hold, a booking by the desk, a confirmation, a cancellation, a transition and a
+ * reschedule — each refusal naming its field. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "be/appointments.h"
+
+#define OFFICE "0f000000-0000-4000-8000-00000000000a"
+#define SECRET "0123456789abcdef0123456789abcdef"
+
+/* mutant appointments.phone-key-country: 8 and 7 are the same person */
+static void test_phone_key(void **state)
+{
+    (void)state;
+    static const char *const same[] = {"+7 (912) 345-67-89", "8 912 345 67 89", "89123456789",
+                                       "9123456789", "7-912-345-67-89"};
+    char key[BE_APPT_PERSON_KEY_MAX + 1];
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        assert_int_equal(be_appointment_phone_key(same[i], key, sizeof key), 0);
+        assert_string_equal(key, "tel:79123456789");
+    }
+    static const char *const bad[] = {"",           "12345",        "+1 212 555 0100 1",
+                                      "912345678",  "79123456789a", "+7 912 345 67 890",
+                                      "69123456789"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(be_appointment_phone_key(bad[i], key, sizeof key), CF_EFIELD_RANGE);
+    char small[8];
+    assert_int_equal(be_appointment_phone_key("9123456789", small, sizeof small), CF_EFIELD_RANGE);
+}
+
+static int take(const char *body, enum be_appointment_source source, struct be_appointment_take *t,
+                struct cf_error_detail *d)
+{
+    memset(d, 0, sizeof *d);
+    return be_appointment_take_read(body, strlen(body), source, t, d);
+}
+
+static void test_hold_and_booking(void **state)
+{
+    (void)state;
+    struct be_appointment_take t;
+    struct cf_error_detail d;
+    assert_int_equal(take("{\"office_id\":\"" OFFICE "\",\"start\":\"2026-12-07T09:00:00+03:00\","
+                          "\"kind\":\"aid_return\"}",
+                          BE_APPT_PUBLIC, &t, &d),
+                     0);
+    assert_string_equal(t.kind, "aid_return");
+    assert_string_equal(t.person_key, "");
+    /* the citizen names no person in a hold: the page confirms it */
+    assert_int_not_equal(take("{\"office_id\":\"" OFFICE "\",\"start\":\"2026-12-07T09:00:00Z\","
+                              "\"kind\":\"consultation\",\"phone\":\"9123456789\"}",
+                              BE_APPT_PUBLIC, &t, &d),
+                         0);
+    assert_string_equal(d.field, "phone");
+    assert_int_not_equal(take("{\"start\":\"2026-12-07T09:00:00Z\",\"kind\":\"consultation\"}",
+                              BE_APPT_PUBLIC, &t, &d),
+                         0);
+    assert_string_equal(d.field, "office_id");
+    assert_int_not_equal(take("{\"office_id\":\"" OFFICE "\",\"start\":\"2026-12-07\","
+                              "\"kind\":\"consultation\"}",
+                              BE_APPT_PUBLIC, &t, &d),
+                         0);
+    assert_string_equal(d.field, "start");
+    assert_int_not_equal(take("{\"office_id\":\"" OFFICE "\",\"start\":\"2026-12-07T09:00:00Z\","
+                              "\"kind\":\"haircut\"}",
+                              BE_APPT_PUBLIC, &t, &d),
+                         0);
+    assert_string_equal(d.field, "kind");
+
+    /* the desk: the person is required; person_id wins over the phone for the limit */
+    assert_int_equal(take("{\"start\":\"2026-12-07T09:00:00Z\",\"kind\":\"home_survey\","
+                          "\"person_name\":\"Иванова Анна\",\"phone\":\"8 912 345 67 89\"}",
+                          BE_APPT_STAFF, &t, &d),
+                     0);
+    assert_string_equal(t.office_id, "");
+    assert_string_equal(t.person_key, "tel:79123456789");
+    assert_int_equal(take("{\"start\":\"2026-12-07T09:00:00Z\",\"kind\":\"home_survey\","
+                          "\"person_name\":\"Иванова Анна\",\"phone\":\"8 912 345 67 89\","
+                          "\"person_id\":\"0F000000-0000-4000-8000-0000000000AA\"}",
+                          BE_APPT_STAFF, &t, &d),
+                     0);
+    assert_string_equal(t.person_key, "person:0f000000-0000-4000-8000-0000000000aa");
+    assert_int_not_equal(take("{\"start\":\"2026-12-07T09:00:00Z\",\"kind\":\"home_survey\","
+                              "\"phone\":\"8 912 345 67 89\"}",
+                              BE_APPT_STAFF, &t, &d),
+                         0);
+    assert_string_equal(d.field, "person_name");
+    assert_int_not_equal(take("{\"start\":\"2026-12-07T09:00:00Z\",\"kind\":\"home_survey\","
+                              "\"person_name\":\"Иванова\",\"phone\":\"8 912 345\"}",
+                              BE_APPT_STAFF, &t, &d),
+                         0);
+    assert_string_equal(d.field, "phone");
+    assert_int_not_equal(take("{not json", BE_APPT_STAFF, &t, &d), 0);
+}
+
+static void test_confirm_cancel_move(void **state)
+{
+    (void)state;
+    struct be_appointment_public p;
+    struct cf_error_detail d = {0};
+    const char confirm[] =
+        "{\"secret\":\"" SECRET "\",\"person_name\":\"Петров Пётр\",\"phone\":\"+79123456789\"}";
+    assert_int_equal(be_appointment_public_read(confirm, strlen(confirm), BE_APPT_CONFIRM, &p, &d),
+                     0);
+    assert_string_equal(p.person_key, "tel:79123456789");
+    const char short_secret[] = "{\"secret\":\"0123\"}";
+    assert_int_not_equal(
+        be_appointment_public_read(short_secret, strlen(short_secret), BE_APPT_CANCEL, &p, &d), 0);
+    assert_string_equal(d.field, "secret");
+    const char cancel[] = "{\"secret\":\"" SECRET "\",\"reason\":\"Заболела\"}";
+    assert_int_equal(be_appointment_public_read(cancel, strlen(cancel), BE_APPT_CANCEL, &p, &d), 0);
+    assert_string_equal(p.reason, "Заболела");
+    /* a confirmation without the person is refused */
+    assert_int_not_equal(
+        be_appointment_public_read(cancel, strlen(cancel), BE_APPT_CONFIRM, &p, &d), 0);
+
+    struct be_appointment_move m;
+    const char served[] = "{\"to\":\"served\"}";
+    assert_int_equal(be_appointment_move_read(served, strlen(served), &m, &d), 0);
+    const char booked[] = "{\"to\":\"booked\"}"; /* only a hold's confirmation books */
+    assert_int_not_equal(be_appointment_move_read(booked, strlen(booked), &m, &d), 0);
+    assert_string_equal(d.field, "to");
+
+    char start[40];
+    const char later[] = "{\"start\":\"2026-12-08T10:00:00+03:00\"}";
+    assert_int_equal(be_appointment_start_read(later, strlen(later), start, &d), 0);
+    assert_string_equal(start, "2026-12-08T10:00:00+03:00");
+    const char extra[] = "{\"start\":\"2026-12-08T10:00:00+03:00\",\"seat\":2}";
+    assert_int_not_equal(be_appointment_start_read(extra, strlen(extra), start, &d), 0);
+    assert_string_equal(d.field, "seat");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_phone_key),
+        cmocka_unit_test(test_hold_and_booking),
+        cmocka_unit_test(test_confirm_cancel_move),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
