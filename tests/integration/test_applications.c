@@ -670,6 +670,11 @@ static void test_edges(void **state)
         expect_status(who, "POST", posts[i], "{}", 2, "Content-Type: text/plain", 415);
         expect_status(who, "POST", posts[i], large, big, NULL, 413);
     }
+    /* the provider's acceptance: its own role, the same edges */
+    static const char accept[] = "/api/v1/programmes/0f000000-0000-4000-8000-000000000001/accept";
+    expect_status(&manager, "POST", accept, "{not json", 9, NULL, 400);
+    expect_status(&manager, "POST", accept, "{}", 2, "Content-Type: text/plain", 415);
+    expect_status(&manager, "POST", accept, large, big, NULL, 413);
     free(large);
     expect_status(NULL, "GET", "/api/v1/offices", "{}", 2, NULL, 413);
     /* the front office's form has its own rules: a channel, never "web" */

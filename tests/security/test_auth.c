@@ -620,6 +620,9 @@ static const struct route_spec {
     {"GET /api/v1/applications", STAFF | A(ADMIN) | A(AUTHORITY), 200},
     {"GET /api/v1/applications/{id}", STAFF | A(ADMIN) | A(AUTHORITY), 200},
     {"POST /api/v1/applications/{id}/transitions", STAFF | A(ADMIN), 200},
+    /* the programme an approval made: its provider's manager reads and accepts it */
+    {"GET /api/v1/programmes", OVERSEE, 200},
+    {"POST /api/v1/programmes/{id}/accept", A(ADMIN) | A(MANAGER), 200},
 };
 #define ROUTE_COUNT (sizeof expected / sizeof expected[0])
 
@@ -820,6 +823,26 @@ static void prepare(const char *method, const char *pattern, enum who w, struct 
         snprintf(p->body, sizeof p->body, "{\"to\":\"%s\"}", to);
         snprintf(p->after, sizeof p->after, "SELECT state = '%s' FROM applications WHERE id = '%s'",
                  from, id);
+    } else if (strcmp(pattern, "/api/v1/programmes/{id}/accept") == 0) {
+        /* a programme of provider 1 made for this call (by the owner: the approval itself
+         * is integration.backend.applications') */
+        char application[40], sql[1200];
+        fresh_application("approved", application, NULL, NULL);
+        snprintf(sql, sizeof sql,
+                 "WITH r AS (INSERT INTO recipients (id, provider_id, full_name) VALUES "
+                 "(gen_random_uuid(), '%s', 'Матрица Получатель') RETURNING id), "
+                 "c AS (INSERT INTO certificates (id, recipient_id, number, valid_from, valid_to) "
+                 "SELECT gen_random_uuid(), r.id, 'M-' || r.id, current_date, current_date + 90 "
+                 "FROM r RETURNING id, recipient_id) "
+                 "INSERT INTO programmes (application_id, provider_id, recipient_id, "
+                 "certificate_id, valid_from, valid_to, created_by) SELECT '%s', '%s', "
+                 "c.recipient_id, c.id, current_date, current_date + 90, 'matrix' FROM c "
+                 "RETURNING id",
+                 provider1, application, provider1);
+        sql_text(sql, id, 40);
+        snprintf(p->body, sizeof p->body, "{}");
+        snprintf(p->after, sizeof p->after,
+                 "SELECT accepted_at IS NULL FROM programmes WHERE id = '%s'", id);
     } else if (strcmp(pattern, "/api/v1/public/applications/status") == 0) {
         char number[24], code[16];
         fresh_application("submitted", NULL, number, code);
