@@ -173,7 +173,8 @@ static void date_after_today(int n, char out[11])
 
 /* An approval's body: provider, term, the first service's code (the other is
  * HH-CLEAN) and the first rule's worker (the other is WORKER_1). Two rules: Monday,
- * Wednesday, Friday at 10:00 (the first service) and Tuesday at 14:30 (both). */
+ * Wednesday, Friday at 10:00 (the first service) and the other days at 14:30 (both):
+ * every day of the term has one plan, so a plan outside the term shows. */
 static void approval_body(char *out, size_t size, const char *provider, const char *from,
                           const char *to, const char *service, const char *worker)
 {
@@ -182,7 +183,7 @@ static void approval_body(char *out, size_t size, const char *provider, const ch
              "\"valid_to\":\"%s\",\"services\":[{\"code\":\"%s\",\"volume\":12,\"period\":"
              "\"month\"},{\"code\":\"HH-CLEAN\",\"volume\":4,\"period\":\"month\"}],"
              "\"rules\":[{\"worker_id\":\"%s\",\"weekdays\":[1,3,5],\"time\":\"10:00\","
-             "\"services\":[\"%s\"]},{\"worker_id\":\"" WORKER_1 "\",\"weekdays\":[2],"
+             "\"services\":[\"%s\"]},{\"worker_id\":\"" WORKER_1 "\",\"weekdays\":[2,4,6,7],"
              "\"time\":\"14:30\",\"services\":[\"HH-CLEAN\",\"%s\"]}]}}",
              provider, from, to, service, worker, service, service);
 }
@@ -352,8 +353,9 @@ static void test_offices_see_their_own(void **state)
 
 /* Count, independently of the server, the plans the rules of approval_body make from
  * day `from_offset` (days after today) through the 14 days' horizon or the term's end
- * (`to_offset`): one for each Monday, Wednesday, Friday and Tuesday. */
-static long expected_plans(int from_offset, int to_offset)
+ * (`to_offset`): one a day; with mwf, only those of the first rule (Monday, Wednesday,
+ * Friday). */
+static long expected_plans(int from_offset, int to_offset, bool mwf)
 {
     long n = 0;
     for (int day = from_offset; day <= 13 && day <= to_offset; day++) {
@@ -363,7 +365,7 @@ static long expected_plans(int from_offset, int to_offset)
         t.tm_mday += day;
         time_t then = timegm(&t);
         gmtime_r(&then, &t);
-        if (t.tm_wday >= 1 && t.tm_wday <= 5 && t.tm_wday != 4)
+        if (!mwf || t.tm_wday == 1 || t.tm_wday == 3 || t.tm_wday == 5)
             n++;
     }
     return n;
@@ -437,8 +439,8 @@ static void test_approval_programme_plans(void **state)
     approve(&lead_a, id, body, 403, "forbidden", "to");
 
     approve(&caseworker, id, body, 200, NULL, NULL);
-    long plans = expected_plans(2, 9);
-    assert_true(plans >= 4);
+    long plans = expected_plans(2, 9, false); /* mutant programmes.plans-before-term */
+    assert_int_equal(plans, 8);
     assert_int_equal(count(totals, ""), before + 1000000 + 10000 + plans * 10 + 1);
     assert_int_equal(count("SELECT count(*) FROM recipients r JOIN applications a ON "
                            "a.recipient_id = r.id WHERE a.id = '%s' AND r.full_name = "
@@ -463,6 +465,13 @@ static void test_approval_programme_plans(void **state)
               "'Europe/Moscow')::date - (now() AT TIME ZONE 'Europe/Moscow')::date BETWEEN 2 AND 9",
               id),
         plans);
+    /* each on its rule's weekdays */
+    assert_int_equal(count("SELECT count(*) FROM visit_plans p JOIN applications a ON "
+                           "a.recipient_id = p.recipient_id WHERE a.id = '%s' AND "
+                           "extract(isodow FROM p.planned_start AT TIME ZONE 'Europe/Moscow') "
+                           "IN (1, 3, 5) AND p.service_codes = '{HH-SHOP}'",
+                           id),
+                     expected_plans(2, 9, true));
     /* the application records what it made; the caseworker sees the programme */
     snprintf(path, sizeof path, "/api/v1/applications/%s", id);
     cJSON *full = as(&caseworker, "GET", path, NULL, 200);
