@@ -412,6 +412,26 @@ static void test_approval_programme_plans(void **state)
         "FROM programmes)%s";
     long before = count(totals, "");
 
+    /* what the form offers: the region's providers with their active workers, the
+     * catalogue */
+    snprintf(path, sizeof path, "/api/v1/applications/%s/programme-choices", id);
+    cJSON *choices = as(&caseworker, "GET", path, NULL, 200);
+    const cJSON *providers = cJSON_GetObjectItem(choices, "providers");
+    assert_int_equal(cJSON_GetArraySize(providers), 2);
+    assert_string_equal(
+        cf_json_str(
+            cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(providers, 1), "workers"), 0),
+            "id"),
+        WORKER_1); /* КЦСОН Тестовый after КЦСОН Второй */
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(choices, "services")), 2);
+    cJSON_Delete(choices);
+    cf_api_expect_problem(as(&intake_a, "GET", path, NULL, 403), "forbidden", NULL);
+    cf_api_expect_problem(
+        as(&caseworker, "GET",
+           "/api/v1/applications/0f000000-0000-4000-8000-000000000001/programme-choices", NULL,
+           404),
+        "not-found", NULL);
+
     /* bad programmes: each a 422 naming the field, nothing created, still in assessment */
     approval_body(body, sizeof body, PROVIDER, from, to, "NO-SUCH", WORKER_1);
     approve(&caseworker, id, body, 422, "validation", "programme.services[0].code");

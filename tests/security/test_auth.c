@@ -621,6 +621,7 @@ static const struct route_spec {
     {"GET /api/v1/applications/{id}", STAFF | A(ADMIN) | A(AUTHORITY), 200},
     {"POST /api/v1/applications/{id}/transitions", STAFF | A(ADMIN), 200},
     /* the programme an approval made: its provider's manager reads and accepts it */
+    {"GET /api/v1/applications/{id}/programme-choices", A(ADMIN) | A(CASEWORKER), 200},
     {"GET /api/v1/programmes", OVERSEE, 200},
     {"POST /api/v1/programmes/{id}/accept", A(ADMIN) | A(MANAGER), 200},
 };
@@ -812,7 +813,8 @@ static void prepare(const char *method, const char *pattern, enum who w, struct 
         snprintf(query, sizeof query, "?group=worker");
     } else if (strcmp(pattern, "/api/v1/registers/{id}") == 0) {
         snprintf(id, sizeof id, "%.7s.%s", m.first_month, provider1);
-    } else if (strcmp(pattern, "/api/v1/applications/{id}") == 0) {
+    } else if (strcmp(pattern, "/api/v1/applications/{id}") == 0 ||
+               strcmp(pattern, "/api/v1/applications/{id}/programme-choices") == 0) {
         fresh_application("submitted", id, NULL, NULL);
     } else if (strcmp(pattern, "/api/v1/applications/{id}/transitions") == 0) {
         /* each role's own step: the intake submits a draft, the lead verifies, the

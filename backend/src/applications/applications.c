@@ -995,6 +995,50 @@ static void handle_programme_accept(struct be_request *req)
     }
 }
 
+struct choices {
+    char id[CF_UUID_TEXT_LEN + 1];
+    char *json; /* the answer (heap) */
+};
+
+/* Every provider for this transaction only (the caseworker sees none otherwise), then
+ * those of the application's region. */
+static int choices_tx(struct be_request *req, void *ctx)
+{
+    struct choices *x = ctx;
+    PGresult *res = PQexec(req->db, "SELECT set_config('carefact.provider', '*', true)");
+    bool scoped = be_db_check(req, res, PGRES_TUPLES_OK);
+    PQclear(res);
+    if (!scoped)
+        return BE_TX_FAILED;
+    const char *params[1] = {x->id};
+    res = PQexecParams(req->db, sql_programme_choices, 1, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK)) {
+        PQclear(res);
+        return BE_TX_FAILED;
+    }
+    if (PQntuples(res) == 1)
+        x->json = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return x->json ? BE_TX_COMMIT : BE_TX_ROLLBACK;
+}
+
+/* GET /api/v1/applications/{id}/programme-choices: the providers of the application's
+ * region with their active workers, and the catalogue — what an approval's programme
+ * may name. */
+static void handle_programme_choices(struct be_request *req)
+{
+    struct choices x = {.json = NULL};
+    if (!read_id(req, x.id))
+        return;
+    int rc = be_db_transaction(req, "BEGIN READ ONLY", "programme choices", choices_tx, &x);
+    if (rc == BE_TX_COMMIT)
+        be_reply_json(req, 200, cJSON_Parse(x.json));
+    else if (rc == BE_TX_ROLLBACK)
+        be_reply_problem(req, 404, "not-found", "No such application",
+                         "No application you may see has this id.", NULL, NULL);
+    free(x.json);
+}
+
 int be_plans_generate(const char *conninfo, long *added, char *error, size_t error_size)
 {
     int rc = -1;
@@ -1029,6 +1073,8 @@ static const struct be_route routes[] = {
     {"GET", "/api/v1/applications/{id}", handle_get, true, STAFF_READ, BE_BODY_NONE},
     {"POST", "/api/v1/applications/{id}/transitions", handle_move, true, BE_STAFF | BE_ADMIN,
      BE_BODY_FORM},
+    {"GET", "/api/v1/applications/{id}/programme-choices", handle_programme_choices, true,
+     BE_CASEWORKER | BE_ADMIN, BE_BODY_NONE},
     /* the provider's manager reads and accepts the programme an approval made */
     {"GET", "/api/v1/programmes", handle_programme_list, true, BE_MANAGER | BE_OVERSIGHT,
      BE_BODY_NONE},

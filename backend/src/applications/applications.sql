@@ -183,3 +183,23 @@ SELECT accepted_by, accepted_at FROM programmes WHERE id = $1::uuid
 -- carefactd plan-visits (as the owner): every running programme's plans through the
 -- horizon; the number added.
 SELECT plans_generate_all()
+
+-- name: programme_choices
+-- $1 application (visible to the caller): what its programme may name — the providers of
+-- its region with their active workers, and the catalogue. Run under the provider scope
+-- '*' set for the transaction (staff see no provider otherwise); no row when the
+-- application is not visible.
+SELECT json_build_object(
+    'providers', (SELECT coalesce(json_agg(json_build_object(
+                      'id', pv.id, 'name', pv.name,
+                      'workers', (SELECT coalesce(json_agg(json_build_object(
+                                      'id', w.id, 'full_name', w.full_name)
+                                      ORDER BY w.full_name, w.id), '[]')
+                                  FROM workers w WHERE w.provider_id = pv.id AND w.active))
+                      ORDER BY pv.name, pv.id), '[]')
+                  FROM providers pv WHERE pv.region_id = a.region_id),
+    'services', (SELECT coalesce(json_agg(json_build_object(
+                     'code', s.code, 'name', s.name, 'norm_minutes', s.norm_minutes)
+                     ORDER BY s.code), '[]')
+                 FROM services s))::text
+FROM applications a WHERE a.id = $1::uuid
