@@ -254,6 +254,23 @@ static void test_citizen_to_decision(void **state)
     cf_api_expect_problem(status_of(number, wrong, 404), "not-found", NULL);
     cf_api_expect_problem(status_of("2026-999999", code, 404), "not-found", NULL);
 
+    /* what each role may do next: the lead verifies, returns or withdraws; the intake
+     * only withdraws */
+    char path[100];
+    snprintf(path, sizeof path, "/api/v1/applications/%s", id);
+    cJSON *next = as(&lead_a, "GET", path, NULL, 200);
+    const cJSON *steps = cJSON_GetObjectItem(next, "transitions");
+    assert_int_equal(cJSON_GetArraySize(steps), 3);
+    assert_string_equal(cf_json_str(cJSON_GetArrayItem(steps, 0), "to"), "returned");
+    assert_true(cf_json_true(cJSON_GetArrayItem(steps, 0), "reason_required"));
+    assert_string_equal(cf_json_str(cJSON_GetArrayItem(steps, 1), "to"), "verified");
+    cJSON_Delete(next);
+    next = as(&intake_a, "GET", path, NULL, 200);
+    steps = cJSON_GetObjectItem(next, "transitions");
+    assert_int_equal(cJSON_GetArraySize(steps), 1);
+    assert_string_equal(cf_json_str(cJSON_GetArrayItem(steps, 0), "to"), "withdrawn");
+    cJSON_Delete(next);
+
     /* the intake may not verify; the lead returns it, a reason is required */
     move(&intake_a, id, "verified", NULL, 403, "forbidden", "to");
     move(&lead_a, id, "returned", NULL, 422, "validation", "reason");
@@ -276,8 +293,6 @@ static void test_citizen_to_decision(void **state)
     approve(&caseworker, id, approval, 200, NULL, NULL);
     move(&caseworker, id, "returned", "поздно", 409, "illegal-transition", "to");
 
-    char path[100];
-    snprintf(path, sizeof path, "/api/v1/applications/%s", id);
     cJSON *full = as(&caseworker, "GET", path, NULL, 200);
     app = cJSON_GetObjectItem(full, "application");
     assert_string_equal(cf_json_str(app, "state"), "approved");

@@ -536,8 +536,8 @@ static int filing_tx(struct be_request *req, void *ctx)
  * once), status 201. */
 static void reply_filed(struct be_request *req, struct filing *x)
 {
-    const char *params[1] = {x->id};
-    PGresult *res = PQexecParams(req->db, sql_application_get, 1, NULL, params, NULL, NULL, 0);
+    const char *params[2] = {x->id, x->role};
+    PGresult *res = PQexecParams(req->db, sql_application_get, 2, NULL, params, NULL, NULL, 0);
     cJSON *body = NULL;
     if (be_db_check(req, res, PGRES_TUPLES_OK) && PQntuples(res) == 1)
         body = cJSON_Parse(PQgetvalue(res, 0, 0));
@@ -633,8 +633,8 @@ static bool read_id(struct be_request *req, char out[CF_UUID_TEXT_LEN + 1])
  * visible, -1 on a database error. */
 static int load(struct be_request *req, const char *id, PGresult **res)
 {
-    const char *params[1] = {id};
-    *res = PQexecParams(req->db, sql_application_get, 1, NULL, params, NULL, NULL, 0);
+    const char *params[2] = {id, be_role_name(req->who.role)};
+    *res = PQexecParams(req->db, sql_application_get, 2, NULL, params, NULL, NULL, 0);
     if (!be_db_check(req, *res, PGRES_TUPLES_OK))
         return -1;
     return PQntuples(*res) == 1 ? 0 : 1;

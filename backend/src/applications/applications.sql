@@ -78,8 +78,14 @@ SELECT r.outcome, (SELECT state FROM applications WHERE id = $1::uuid),
 FROM application_approve($1::uuid, $2::jsonb, $3, $4, nullif($5, '')::uuid) r
 
 -- name: application_get
--- $1 application: it and its journal (oldest first), or no row.
+-- $1 application, $2 the caller's role: it, its journal (oldest first) and the
+-- transitions from its state that role may make (an admin any), or no row.
 SELECT json_build_object('application', {{application_json}},
+    'transitions', (SELECT coalesce(json_agg(json_build_object(
+                        'to', t.to_state, 'reason_required', t.reason_required)
+                        ORDER BY t.to_state), '[]')
+                    FROM application_transitions t
+                    WHERE t.from_state = a.state AND ($2 = 'admin' OR $2 = ANY (t.roles))),
     'journal', (SELECT coalesce(json_agg(json_build_object(
                     'at', j.at, 'from', j.from_state, 'to', j.to_state, 'actor', j.actor,
                     'role', j.actor_role, 'office_id', j.office_id, 'reason', j.reason)
