@@ -7,3 +7,5 @@ if(NOT TARGET carefactd OR NOT TARGET ag_core OR NOT TARGET pn532-sim)
 endif()
 cf_add_test(NAME browser.dashboard.live_visit LABEL browser TIMEOUT 300
             COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/browser/dashboard.sh)
+cf_add_test(NAME browser.applications.office_to_plans LABEL browser TIMEOUT 300
+            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/browser/applications.sh)
