@@ -6,7 +6,9 @@
  * page, the intake passes it on again, the lead verifies it, the caseworker takes it and
  * approves it with a programme (provider 1, HH-SHOP, Monday, Wednesday and Friday at
  * 10:00, worker 1), and the provider's manager sees the certificate and the plans of the
- * next 14 days (each weekday comes twice in 14 days: 3 × 2 = 6) and accepts it. Prints
+ * next 14 days (each weekday comes twice in 14 days: 3 × 2 = 6) and accepts it. Before
+ * that, a citizen files on the public form (Russian messages under the fields, the first
+ * wrong one focused, every field reached by its label) and reads the status page. Prints
  * "application <number>" for the shell's checks in the database. */
 import { chromium } from "playwright-core";
 import { join } from "node:path";
@@ -56,8 +58,48 @@ async function move(to, reason = "") {
 
 const buttons = async () => page.locator("#application-actions button").evaluateAll((b) => b.map((x) => x.dataset.to).sort().join(","));
 
-let step = "intake signs in";
+let step = "citizen files";
 try {
+  /* The citizen's form: no sign-in; errors in Russian under each field, the first one
+   * focused; then filed, with the number and the code shown once. */
+  await page.goto(`${base}/web/apply.html`);
+  const apply = page.locator("#apply-form");
+  await apply.locator("#office_id option").nth(1).waitFor({ state: "attached", timeout: 10000 });
+  check(!(await apply.locator("#office_id").textContent()).includes("Департамент"), "the back office is offered to citizens");
+  await apply.locator("button[type=submit]").click();
+  await page.locator("#applicant_name-error", { hasText: "Укажите фамилию" }).waitFor({ timeout: 5000 });
+  check(await page.evaluate(() => document.activeElement?.id) === "applicant_name", "the first wrong field is not focused");
+  check(await page.locator("#consent-error", { hasText: "согласия" }).isVisible(), "no message about consent");
+  /* filled from the keyboard: every field has its label */
+  await page.getByLabel("Фамилия, имя, отчество *").fill("Орлова Вера Николаевна");
+  await page.getByLabel("Дата рождения *").fill("1944-03-08");
+  await page.getByLabel("Адрес, где нужны услуги *").fill("д. Кубенское, ул. Школьная, д. 2");
+  await page.getByLabel("Кто вы *").selectOption("elderly");
+  await page.getByLabel("Какая помощь нужна *").selectOption("rehab_aid");
+  await page.getByLabel("Опишите своими словами").fill("Нужны ходунки на два месяца");
+  await page.getByLabel("Куда подать *").selectOption({ index: 1 });
+  await page.getByLabel(/согласна\) на обработку/).check();
+  await apply.locator("button[type=submit]").click();
+  await page.locator("#filed").waitFor({ timeout: 10000 });
+  const citizenNumber = (await page.locator("#filed-number").textContent()).trim();
+  const citizenCode = (await page.locator("#filed-code").textContent()).trim();
+  check(/^\d{10}$/.test(citizenCode), `no code shown: ${citizenCode}`);
+  await shot(page, "0-citizen-filed");
+
+  step = "citizen reads the status";
+  await page.goto(`${base}/web/status.html`);
+  await page.getByLabel(/Номер заявления/).fill(citizenNumber);
+  await page.getByLabel(/Код из 10 цифр/).fill("0000000000");
+  await page.locator("#status-form button[type=submit]").click();
+  await page.locator("#number-error", { hasText: "не найдено" }).waitFor({ timeout: 10000 });
+  await page.getByLabel(/Код из 10 цифр/).fill(citizenCode);
+  await page.locator("#status-form button[type=submit]").click();
+  await page.locator('#status-state[data-state="submitted"]').waitFor({ timeout: 10000 });
+  check((await page.locator("#status-next").textContent()).includes("Решение — до"), "no next step with its date");
+  check(!(await page.locator("#status").textContent()).includes("Орлова"), "the status page shows personal data");
+  await shot(page, "0-citizen-status");
+
+  step = "intake signs in";
   await signInAs("intake1", staffPassword);
   /* staff land on the journal, and see no provider's pages */
   await page.locator("main h1", { hasText: "Журнал заявлений" }).waitFor({ timeout: 15000 });
