@@ -198,3 +198,38 @@ BEGIN
     PERFORM plans_generate(programme, region_today(a.region_id) + plan_horizon_days() - 1);
 END
 $$;
+
+-- ==== Throttling the citizen's pages ====
+
+-- The public form and the status lookup, per client address, by the login throttle's
+-- mechanism (sql/0012): a row of login_throttle keyed by the SHA-256 of
+-- 'public:<kind> <address>' (a prefix no login key has), locked with
+-- login_throttle_row, taken before the request is read. Every request counts; from the
+-- p_after-th within p_forget_s seconds of the previous one the address is locked 1 s,
+-- 2 s, 4 s ... p_max_s, and a locked request is refused and not counted. Returns the
+-- seconds to wait, or 0 to go ahead. Old rows go with login_attempt's clean-up.
+CREATE FUNCTION public_attempt(p_kind text, p_address text, p_after int, p_forget_s int,
+                               p_max_s int) RETURNS int
+LANGUAGE plpgsql AS $$
+DECLARE
+    t login_throttle := login_throttle_row(
+        sha256(convert_to('public:' || p_kind || ' ' || p_address, 'UTF8')));
+    wait double precision := coalesce(extract(epoch FROM t.locked_until - now()), 0);
+BEGIN
+    IF wait > 0 THEN
+        RETURN ceil(wait)::int;
+    END IF;
+    IF t.last_failure_at < now() - p_forget_s * interval '1 second' THEN
+        t.failures := 0;
+    END IF;
+    UPDATE login_throttle
+    SET failures = t.failures + 1,
+        last_failure_at = now(),
+        locked_until = CASE WHEN t.failures + 1 >= p_after
+                            THEN now() + least(power(2, least(t.failures + 1 - p_after, 20)),
+                                               p_max_s) * interval '1 second'
+                            ELSE locked_until END
+    WHERE key = t.key;
+    RETURN 0;
+END
+$$;

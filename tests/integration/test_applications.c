@@ -127,6 +127,13 @@ static cJSON *as(struct cf_session *who, const char *method, const char *path, c
     return out;
 }
 
+/* The public routes are throttled per client address (here always 127.0.0.1): each test
+ * starts with a fresh budget. */
+static void throttle_reset(void)
+{
+    assert_int_equal(cf_harness_sql(&harness, "DELETE FROM login_throttle"), 0);
+}
+
 static const char citizen_form[] =
     "{\"office_id\":\"" OFFICE_A "\",\"applicant_name\":\"Сидорова Мария Ивановна\","
     "\"applicant_birth_date\":\"1941-05-09\",\"applicant_phone\":\"+7 (900) 123-45-67\","
@@ -215,6 +222,7 @@ static cJSON *status_of(const char *number, const char *code, long want)
 static void test_citizen_to_decision(void **state)
 {
     (void)state;
+    throttle_reset();
     sign_in("intake-a", "intake", OFFICE_A, &intake_a);
     sign_in("lead-a", "intake_lead", OFFICE_A, &lead_a);
     sign_in("caseworker", "caseworker", BACK, &caseworker);
@@ -329,6 +337,7 @@ static void test_citizen_to_decision(void **state)
 static void test_offices_see_their_own(void **state)
 {
     (void)state;
+    throttle_reset();
     sign_in("intake-b", "intake", OFFICE_B, &intake_b);
     sign_in("manager", "manager", NULL, &manager);
 
@@ -413,6 +422,7 @@ static void application_in_assessment(char out[40])
 static void test_approval_programme_plans(void **state)
 {
     (void)state;
+    throttle_reset();
     assert_int_equal(
         cf_harness_account(&harness, "manager-2", "manager", PROVIDER_2, NULL, PASSWORD), 0);
     assert_int_equal(cf_harness_login(&harness, "manager-2", PASSWORD, &manager_2), 0);
@@ -594,6 +604,7 @@ static void test_approval_programme_plans(void **state)
 static void test_overdue_and_pages(void **state)
 {
     (void)state;
+    throttle_reset();
     for (int i = 0; i < 3; i++) {
         cJSON *filed = as(NULL, "POST", "/api/v1/public/applications", citizen_form, 201);
         cJSON_Delete(filed);
@@ -634,6 +645,7 @@ static void test_overdue_and_pages(void **state)
 static void test_bad_input(void **state)
 {
     (void)state;
+    throttle_reset();
     long before = cf_harness_sql_long(&harness, "SELECT count(*) FROM applications");
     static const struct {
         const char *from, *to, *field;
@@ -698,6 +710,7 @@ static void expect_status(struct cf_session *who, const char *method, const char
 static void test_edges(void **state)
 {
     (void)state;
+    throttle_reset();
     static const char *const posts[] = {
         "/api/v1/public/applications", "/api/v1/public/applications/status", "/api/v1/applications",
         "/api/v1/applications/0f000000-0000-4000-8000-000000000001/transitions"};
@@ -727,6 +740,33 @@ static void test_edges(void **state)
                           "validation", "channel");
 }
 
+/* The public routes, per client address: the 21st status lookup within 15 minutes and
+ * the 11th filing within an hour wait (429 rate-limited, retry_after_s); one page's
+ * budget is not the other's; a refused request is not counted; the keys are hashes of
+ * the address (no address in the table). */
+static void test_public_rate_limit(void **state)
+{
+    (void)state;
+    throttle_reset();
+    for (int i = 0; i < 20; i++) /* mutant applications.status-unthrottled */
+        cf_api_expect_problem(status_of("2026-999999", "0123456789", 404), "not-found", NULL);
+    cJSON *locked = status_of("2026-999999", "0123456789", 429);
+    assert_true(cf_json_long(locked, "retry_after_s") >= 1);
+    cf_api_expect_problem(locked, "rate-limited", NULL);
+    assert_int_equal(cf_harness_sql_long(&harness,
+                                         "SELECT failures FROM login_throttle WHERE key = "
+                                         "sha256(convert_to('public:status 127.0.0.1', 'UTF8'))"),
+                     20);
+    for (int i = 0; i < 10; i++)
+        cJSON_Delete(as(NULL, "POST", "/api/v1/public/applications", citizen_form, 201));
+    cJSON *refused = as(NULL, "POST", "/api/v1/public/applications", citizen_form, 429);
+    assert_true(cf_json_long(refused, "retry_after_s") >= 1);
+    cf_api_expect_problem(refused, "rate-limited", NULL);
+    /* the front office is not throttled */
+    cJSON_Delete(as(&intake_a, "POST", "/api/v1/applications", office_form, 201));
+    throttle_reset();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -736,6 +776,7 @@ int main(void)
         cmocka_unit_test(test_overdue_and_pages),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_edges),
+        cmocka_unit_test(test_public_rate_limit),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

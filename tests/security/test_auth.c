@@ -711,6 +711,7 @@ static void fresh_application(const char *state, char id[40], char number[24], c
 {
     char body[600], sql[300];
     struct cf_http_reply reply;
+    forget_failures(); /* the public form's budget per address (sql/0020) */
     snprintf(body, sizeof body,
              "{\"office_id\":\"%s\",\"applicant_name\":\"Матрица Заявитель\","
              "\"applicant_birth_date\":\"1940-01-01\",\"applicant_address\":\"д. 1\","
@@ -852,6 +853,7 @@ static void prepare(const char *method, const char *pattern, enum who w, struct 
     } else if (strcmp(pattern, "/api/v1/public/applications") == 0 ||
                (strcmp(pattern, "/api/v1/applications") == 0 && post)) {
         static int filed;
+        forget_failures(); /* the public form's budget per address (sql/0020) */
         char office[64] = "";
         if (w == ADMIN || strstr(pattern, "/public/"))
             snprintf(office, sizeof office, "\"office_id\":\"%s\",", m.office);
