@@ -190,36 +190,53 @@ function approvalForm(choices) {
     <span class="actions"><label>Действует с<input type="date" name="valid_from" value="${iso(today)}" required></label>
       <label>по<input type="date" name="valid_to" value="${iso(end)}" required></label></span>
     <fieldset><legend>Услуги и объёмы</legend><table class="services-edit"><tbody>${services}</tbody></table></fieldset>
-    <fieldset><legend>Правило посещений</legend>
-      <div role="group" aria-label="Дни недели">${WEEKDAYS.map((d, i) =>
-        `<label class="check"><input type="checkbox" name="weekday" value="${i + 1}"> ${d}</label>`).join(" ")}</div>
-      <label>Время<input type="time" name="time" value="10:00" required></label>
-      <label>Сотрудник<select name="worker" required></select></label>
-      <p class="muted">Услуги посещения — отмеченные выше.</p></fieldset>
+    <div id="rules">${ruleBlock(1)}</div>
+    <p><button type="button" class="plain" id="rule-add">Добавить правило посещений</button></p>
+    <p class="muted">Услуги каждого посещения — отмеченные выше.</p>
     <span class="actions"><button type="submit">Одобрить</button> <button type="button" class="plain" id="approval-cancel">Отмена</button></span>
     </form>`;
 }
 
+/* One plan rule of the programme: weekdays, a time, a worker of the chosen provider. */
+const ruleBlock = (n) => `<fieldset class="rule"><legend>Правило посещений ${n}</legend>
+  <div role="group" aria-label="Дни недели, правило ${n}">${WEEKDAYS.map((d, i) =>
+    `<label class="check"><input type="checkbox" name="weekday" value="${i + 1}"> ${d}</label>`).join(" ")}</div>
+  <label>Время<input type="time" name="time" value="10:00" required></label>
+  <label>Сотрудник<select name="worker" required></select></label></fieldset>`;
+
 function bindApprovalForm(form, choices, id, say, rerender) {
   const workers = () => {
     const p = choices.providers.find((x) => x.id === form.provider.value);
-    form.worker.innerHTML = (p?.workers || []).map((w) => `<option value="${esc(w.id)}">${esc(w.full_name)}</option>`).join("");
+    const list = (p?.workers || []).map((w) => `<option value="${esc(w.id)}">${esc(w.full_name)}</option>`).join("");
+    for (const select of form.querySelectorAll("select[name=worker]")) select.innerHTML = list;
   };
   form.provider.addEventListener("change", workers);
   workers();
+  document.getElementById("rule-add").addEventListener("click", () => {
+    const rules = document.getElementById("rules");
+    if (rules.children.length >= 16) return say("Не больше 16 правил");
+    rules.insertAdjacentHTML("beforeend", ruleBlock(rules.children.length + 1));
+    workers();
+    rules.lastElementChild.querySelector("input").focus();
+  });
   document.getElementById("approval-cancel").addEventListener("click", () => { form.remove(); });
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const services = [...form.querySelectorAll("tr[data-code]")].filter((tr) => tr.querySelector("input[name=service]").checked)
       .map((tr) => ({ code: tr.dataset.code, volume: Number(tr.querySelector("input[name=volume]").value),
         period: tr.querySelector("select[name=period]").value }));
-    const weekdays = [...form.querySelectorAll("input[name=weekday]:checked")].map((c) => Number(c.value));
     if (!services.length) return say("Отметьте хотя бы одну услугу");
-    if (!weekdays.length) return say("Отметьте дни недели посещений");
-    if (!form.worker.value) return say("Выберите сотрудника");
+    const rules = [];
+    for (const [i, block] of [...form.querySelectorAll("fieldset.rule")].entries()) {
+      const weekdays = [...block.querySelectorAll("input[name=weekday]:checked")].map((c) => Number(c.value));
+      const workerId = block.querySelector("select[name=worker]").value;
+      if (!weekdays.length) return say(`Правило ${i + 1}: отметьте дни недели посещений`);
+      if (!workerId) return say(`Правило ${i + 1}: выберите сотрудника`);
+      rules.push({ worker_id: workerId, weekdays, time: block.querySelector("input[name=time]").value,
+        services: services.map((s) => s.code) });
+    }
     const programme = {
-      provider_id: form.provider.value, valid_from: form.valid_from.value, valid_to: form.valid_to.value, services,
-      rules: [{ worker_id: form.worker.value, weekdays, time: form.time.value, services: services.map((s) => s.code) }],
+      provider_id: form.provider.value, valid_from: form.valid_from.value, valid_to: form.valid_to.value, services, rules,
     };
     const r = await post(`/api/v1/applications/${encodeURIComponent(id)}/transitions`, { to: "approved", programme });
     if (r.error || r.missing) return say(r.error || "Одобрение недоступно на этом сервере");

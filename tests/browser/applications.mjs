@@ -4,9 +4,10 @@
  * presses only the buttons the page offers their role: the intake takes an application
  * in at the office and passes it on, the lead returns it with a reason typed in the
  * page, the intake passes it on again, the lead verifies it, the caseworker takes it and
- * approves it with a programme (provider 1, HH-SHOP, Monday, Wednesday and Friday at
- * 10:00, worker 1), and the provider's manager sees the certificate and the plans of the
- * next 14 days (each weekday comes twice in 14 days: 3 × 2 = 6) and accepts it. Before
+ * approves it with a programme (provider 1, HH-SHOP, worker 1: Monday, Wednesday and
+ * Friday at 10:00, and a second rule, Tuesday at 15:00), and the provider's manager sees
+ * the certificate and the plans of the next 14 days (each weekday comes twice in 14 days:
+ * (3 + 1) × 2 = 8) and accepts it. Before
  * that, a citizen files on the public form (Russian messages under the fields, the first
  * wrong one focused, every field reached by its label) and reads the status page. Prints
  * "application <number>" for the shell's checks in the database. */
@@ -166,9 +167,16 @@ try {
   await approval.locator("select[name=provider]").selectOption(provider);
   await approval.locator('tr[data-code="HH-SHOP"] input[name=service]').check();
   await approval.locator('tr[data-code="HH-SHOP"] input[name=volume]').fill("12");
-  for (const day of ["1", "3", "5"]) await approval.locator(`input[name=weekday][value="${day}"]`).check();
-  await approval.locator("input[name=time]").fill("10:00");
-  await approval.locator("select[name=worker]").selectOption(worker);
+  const first = approval.locator("fieldset.rule").nth(0);
+  for (const day of ["1", "3", "5"]) await first.locator(`input[name=weekday][value="${day}"]`).check();
+  await first.locator("input[name=time]").fill("10:00");
+  await first.locator("select[name=worker]").selectOption(worker);
+  /* a second rule: Tuesdays at 15:00 */
+  await approval.locator("#rule-add").click();
+  const second = approval.locator("fieldset.rule").nth(1);
+  await second.locator('input[name=weekday][value="2"]').check();
+  await second.locator("input[name=time]").fill("15:00");
+  await second.locator("select[name=worker]").selectOption(worker);
   await shot(page, "3-programme");
   await approval.locator("button[type=submit]").click();
   await page.locator('#application[data-state="approved"]').waitFor({ timeout: 15000 });
@@ -181,7 +189,7 @@ try {
   await page.goto(`${base}/#/programmes`);
   const row = page.locator("#programmes tr[data-programme]", { hasText: number });
   await row.waitFor({ timeout: 15000 });
-  check((await row.locator("td.plans").textContent()).trim() === "6", `plans shown: ${await row.locator("td.plans").textContent()}`);
+  check((await row.locator("td.plans").textContent()).trim() === "8", `plans shown: ${await row.locator("td.plans").textContent()}`);
   check((await row.textContent()).includes("Белова Антонина Петровна"), "the recipient is not shown");
   await row.locator("button.accept").click();
   await page.locator('#programmes tr[data-accepted="1"]', { hasText: number }).waitFor({ timeout: 15000 });

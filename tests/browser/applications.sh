@@ -47,6 +47,6 @@ number=$(sed -n 's/^application \(.*\)$/\1/p' "$work/browser.log")
 [ "$(sql "SELECT count(*) FROM certificates WHERE number = '$number'")" = 1 ] ||
     fail "no certificate $number"
 [ "$(sql "SELECT count(*) FROM visit_plans p JOIN applications a ON a.recipient_id = p.recipient_id
-          WHERE a.number = '$number'")" = 6 ] || fail "not six plans for $number"
+          WHERE a.number = '$number'")" = 8 ] || fail "not eight plans for $number"
 [ "$(sql "SELECT accepted_by FROM programmes p JOIN applications a ON a.id = p.application_id
           WHERE a.number = '$number'")" = manager1 ] || fail "the programme was not accepted by manager1"
