@@ -15,3 +15,5 @@ cf_add_test(NAME browser.dashboard.live_visit LABEL browser TIMEOUT 300
             COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/browser/dashboard.sh)
 cf_add_test(NAME browser.touch.offline_day LABEL browser TIMEOUT 400
             COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/browser/touch.sh)
+cf_add_test(NAME browser.applications.office_to_plans LABEL browser TIMEOUT 300
+            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/browser/applications.sh)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "be/applications.h"
 #include "be/config.h"
 #include "be/db.h"
 #include "be/demo.h"
@@ -29,6 +30,8 @@ static void usage(FILE *out)
             "  migrate      --db CONNINFO [--sql-dir DIR]\n"
             "  enroll-code  --db CONNINFO --worker ID [--ttl-minutes N]   one-time device code\n"
             "  demo-data    --db CONNINFO --token-key-hex HEX   load the demo region\n"
+            "  plan-visits  --db CONNINFO   plans of every running programme, 14 days ahead\n"
+            "               (daily; re-runnable)\n"
             "  routes       print the HTTP routes served\n"
             "  user add     --db CONNINFO --role ROLE [--provider ID] [--worker ID] LOGIN\n"
             "               (password on stdin)\n"
@@ -109,6 +112,15 @@ int main(int argc, char **argv)
             return 2;
         }
         return be_demo_data_load(config.db, config.sql_dir, extra_arg, stdout) ? 1 : 0;
+    }
+    if (strcmp(command, "plan-visits") == 0) {
+        long added = 0;
+        if (be_plans_generate(config.db, &added, err, sizeof err)) {
+            fprintf(stderr, "carefactd: %s\n", err);
+            return 1;
+        }
+        printf("%ld visit plans added\n", added);
+        return 0;
     }
     if (strcmp(command, "enroll-code") == 0) {
         char code[BE_ENROLL_CODE_LEN + 1];

@@ -2,7 +2,8 @@
  * This module holds the router, the live stream and signing in; the pages live in
  * their own modules, listed one line each in pages.js (overview.js: today, visits,
  * exceptions; visit.js: one visit, its corrections, the recipient's statement;
- * figures.js: workers, ratings; register.js: the payment register). Parts of the API
+ * figures.js: workers, ratings; register.js: the payment register; applications.js: the
+ * applications journal, one application, the provider's programmes). Parts of the API
  * that this server does not have yet answer 404; their views then say "нет данных"
  * instead of breaking. All text shown is Russian. */
 import { PAGE_LIST } from "./pages.js";
@@ -20,13 +21,24 @@ const modules = await Promise.all(PAGE_LIST.map((p) => import(p.module)));
 PAGE_LIST.forEach((p, i) => {
   PAGES[p.name] = modules[i].pages[p.name];
 });
-document.getElementById("nav").innerHTML = PAGE_LIST.filter((p) => p.nav)
-  .map((p) => `<a href="#/${esc(p.name)}" data-page="${esc(p.name)}">${esc(p.nav)}</a>`).join("\n");
+/* The application staff (front and back office) see no provider's visits: their pages
+ * are the applications, where they land after signing in. */
+const STAFF_ROLES = ["intake", "intake_lead", "caseworker"];
+const isStaff = () => STAFF_ROLES.includes(currentUser()?.role);
+const PROVIDER_PEOPLE = ["manager", "authority", "admin", "worker"];
+const mayOpen = (p) => (p.roles || PROVIDER_PEOPLE).includes(currentUser()?.role);
+
+/* The navigation bar: the pages with a label that the signed-in role may open. */
+function showNav() {
+  document.getElementById("nav").innerHTML = currentUser() ? PAGE_LIST.filter((p) => p.nav && mayOpen(p))
+    .map((p) => `<a href="#/${esc(p.name)}" data-page="${esc(p.name)}">${esc(p.nav)}</a>`).join("\n") : "";
+}
 
 function route() {
   const [path, query] = location.hash.replace(/^#\/?/, "").split("?");
   const [name, arg] = path.split("/");
-  return { name: PAGES[name] ? name : "today", arg: arg ? decodeURIComponent(arg) : "", params: new URLSearchParams(query || "") };
+  const home = isStaff() ? "applications" : "today";
+  return { name: PAGES[name] ? name : home, arg: arg ? decodeURIComponent(arg) : "", params: new URLSearchParams(query || "") };
 }
 
 let renderSeq = 0;
@@ -73,6 +85,8 @@ setInterval(() => {
 
 /* Who is signed in, with a way out, in the header. */
 function showUser() {
+  showNav();
+  document.getElementById("live").hidden = isStaff(); /* no live stream for staff */
   const box = document.getElementById("user");
   const user = currentUser();
   box.innerHTML = user ? `${esc(user.login)} <button id="logout" class="plain">Выйти</button>` : "";
@@ -88,7 +102,7 @@ function signIn(message = "") {
   showLogin(main, () => {
     showUser();
     render();
-    if (!streaming) {
+    if (!streaming && !isStaff()) {
       streaming = true;
       connectStream();
     }
@@ -101,6 +115,7 @@ whoami().then((user) => {
   if (!user) return signIn();
   showUser();
   render();
+  if (isStaff()) return; /* the live stream carries visits, which staff do not see */
   streaming = true;
   connectStream();
 });

@@ -1,7 +1,14 @@
 /* The dashboard's pages, one line each: the name in the address (#/name), the module
- * whose `pages` object renders it, and the label in the navigation bar (none: reached
- * from another page). A new page is its module and one line here. */
+ * whose `pages` object renders it, the label in the navigation bar (none: reached from
+ * another page) and the roles whose bar shows it (none: the provider's people and the
+ * department — manager, authority, admin, worker). A new page is its module and one line
+ * here. */
+const STAFF = ["intake", "intake_lead", "caseworker", "authority", "admin"];
 export const PAGE_LIST = [
+  { name: "applications", module: "./applications.js", nav: "Заявления", roles: STAFF },
+  { name: "application", module: "./applications.js", roles: STAFF },
+  { name: "application-new", module: "./applications.js", roles: STAFF },
+  { name: "programmes", module: "./applications.js", nav: "Программы", roles: ["manager", "authority", "admin"] },
   { name: "today", module: "./overview.js", nav: "Сегодня" },
   { name: "visits", module: "./overview.js", nav: "Посещения" },
   { name: "visit", module: "./visit.js" },

@@ -138,7 +138,11 @@ static void application_move(const char *body, size_t len)
     }
     if (!m.to[0] || strcmp(m.to, "draft") == 0)
         abort();
+    /* a programme exactly with an approval */
+    if ((m.programme != NULL) != (strcmp(m.to, "approved") == 0))
+        abort();
     check_text(m.reason, BE_APP_REASON_MAX, 0);
+    be_application_move_cleanup(&m);
 }
 
 static void application_lookup(const char *body, size_t len)

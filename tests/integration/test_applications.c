@@ -24,10 +24,13 @@
 #define OFFICE_A "0f000000-0000-4000-8000-00000000000a" /* a multifunctional centre */
 #define OFFICE_B "0f000000-0000-4000-8000-00000000000b" /* a village's authorised person */
 #define BACK "0f000000-0000-4000-8000-0000000000bb" /* the department */
+#define PROVIDER_2 "00000000-0000-4000-8000-000000000003"
+#define WORKER_1 "00000000-0000-4000-8000-0000000000a1" /* of PROVIDER */
+#define WORKER_2 "00000000-0000-4000-8000-0000000000a2" /* of PROVIDER_2 */
 #define PASSWORD "correct horse battery"
 
 static struct cf_harness harness;
-static struct cf_session intake_a, lead_a, intake_b, caseworker, manager;
+static struct cf_session intake_a, lead_a, intake_b, caseworker, manager, manager_2;
 static char holiday[11]; /* the first weekday after today, made a holiday */
 
 static const char seed_sql[] =
@@ -37,7 +40,14 @@ static const char seed_sql[] =
     "INSERT INTO offices (id, region_id, kind, name) VALUES "
     "  ('" OFFICE_A "', '" REGION "', 'mfc', 'МФЦ Центральный'),"
     "  ('" OFFICE_B "', '" REGION "', 'authorised', 'Уполномоченный, д. Луговая'),"
-    "  ('" BACK "', '" REGION "', 'back_office', 'Департамент соцзащиты');";
+    "  ('" BACK "', '" REGION "', 'back_office', 'Департамент соцзащиты');"
+    "INSERT INTO providers VALUES ('" PROVIDER_2 "', '" REGION "', 'КЦСОН Второй');"
+    "INSERT INTO workers (id, provider_id, full_name) VALUES "
+    "  ('" WORKER_1 "', '" PROVIDER "', 'Иванова Анна'),"
+    "  ('" WORKER_2 "', '" PROVIDER_2 "', 'Петрова Ольга');"
+    "INSERT INTO services (code, name, category, form, norm_minutes, tariff_kopecks) VALUES "
+    "  ('HH-SHOP', 'Покупка продуктов', 'household', 'home', 30, 15000),"
+    "  ('HH-CLEAN', 'Уборка', 'household', 'home', 45, 20000);";
 
 static void sign_in(const char *login, const char *role, const char *office, struct cf_session *out)
 {
@@ -117,6 +127,13 @@ static cJSON *as(struct cf_session *who, const char *method, const char *path, c
     return out;
 }
 
+/* The public routes are throttled per client address (here always 127.0.0.1): each test
+ * starts with a fresh budget. */
+static void throttle_reset(void)
+{
+    assert_int_equal(cf_harness_sql(&harness, "DELETE FROM login_throttle"), 0);
+}
+
 static const char citizen_form[] =
     "{\"office_id\":\"" OFFICE_A "\",\"applicant_name\":\"Сидорова Мария Ивановна\","
     "\"applicant_birth_date\":\"1941-05-09\",\"applicant_phone\":\"+7 (900) 123-45-67\","
@@ -149,6 +166,50 @@ static void move(struct cf_session *who, const char *id, const char *to, const c
     }
 }
 
+/* The date n days after the region's today. */
+static void date_after_today(int n, char out[11])
+{
+    struct tm t;
+    region_today(&t);
+    t.tm_hour = 12;
+    t.tm_mday += n;
+    time_t then = timegm(&t);
+    gmtime_r(&then, &t);
+    date_text(&t, out);
+}
+
+/* An approval's body: provider, term, the first service's code (the other is
+ * HH-CLEAN) and the first rule's worker (the other is WORKER_1). Two rules: Monday,
+ * Wednesday, Friday at 10:00 (the first service) and the other days at 14:30 (both):
+ * every day of the term has one plan, so a plan outside the term shows. */
+static void approval_body(char *out, size_t size, const char *provider, const char *from,
+                          const char *to, const char *service, const char *worker)
+{
+    snprintf(out, size,
+             "{\"to\":\"approved\",\"programme\":{\"provider_id\":\"%s\",\"valid_from\":\"%s\","
+             "\"valid_to\":\"%s\",\"services\":[{\"code\":\"%s\",\"volume\":12,\"period\":"
+             "\"month\"},{\"code\":\"HH-CLEAN\",\"volume\":4,\"period\":\"month\"}],"
+             "\"rules\":[{\"worker_id\":\"%s\",\"weekdays\":[1,3,5],\"time\":\"10:00\","
+             "\"services\":[\"%s\"]},{\"worker_id\":\"" WORKER_1 "\",\"weekdays\":[2,4,6,7],"
+             "\"time\":\"14:30\",\"services\":[\"HH-CLEAN\",\"%s\"]}]}}",
+             provider, from, to, service, worker, service, service);
+}
+
+static void approve(struct cf_session *who, const char *id, const char *body, long want,
+                    const char *problem, const char *field)
+{
+    char path[120];
+    snprintf(path, sizeof path, "/api/v1/applications/%s/transitions", id);
+    cJSON *res = as(who, "POST", path, body, want);
+    if (problem)
+        cf_api_expect_problem(res, problem, field);
+    else {
+        assert_string_equal(cf_json_str(cJSON_GetObjectItem(res, "application"), "state"),
+                            "approved");
+        cJSON_Delete(res);
+    }
+}
+
 static cJSON *status_of(const char *number, const char *code, long want)
 {
     char body[200];
@@ -161,6 +222,7 @@ static cJSON *status_of(const char *number, const char *code, long want)
 static void test_citizen_to_decision(void **state)
 {
     (void)state;
+    throttle_reset();
     sign_in("intake-a", "intake", OFFICE_A, &intake_a);
     sign_in("lead-a", "intake_lead", OFFICE_A, &lead_a);
     sign_in("caseworker", "caseworker", BACK, &caseworker);
@@ -200,6 +262,23 @@ static void test_citizen_to_decision(void **state)
     cf_api_expect_problem(status_of(number, wrong, 404), "not-found", NULL);
     cf_api_expect_problem(status_of("2026-999999", code, 404), "not-found", NULL);
 
+    /* what each role may do next: the lead verifies, returns or withdraws; the intake
+     * only withdraws */
+    char path[100];
+    snprintf(path, sizeof path, "/api/v1/applications/%s", id);
+    cJSON *next = as(&lead_a, "GET", path, NULL, 200);
+    const cJSON *steps = cJSON_GetObjectItem(next, "transitions");
+    assert_int_equal(cJSON_GetArraySize(steps), 3);
+    assert_string_equal(cf_json_str(cJSON_GetArrayItem(steps, 0), "to"), "returned");
+    assert_true(cf_json_true(cJSON_GetArrayItem(steps, 0), "reason_required"));
+    assert_string_equal(cf_json_str(cJSON_GetArrayItem(steps, 1), "to"), "verified");
+    cJSON_Delete(next);
+    next = as(&intake_a, "GET", path, NULL, 200);
+    steps = cJSON_GetObjectItem(next, "transitions");
+    assert_int_equal(cJSON_GetArraySize(steps), 1);
+    assert_string_equal(cf_json_str(cJSON_GetArrayItem(steps, 0), "to"), "withdrawn");
+    cJSON_Delete(next);
+
     /* the intake may not verify; the lead returns it, a reason is required */
     move(&intake_a, id, "verified", NULL, 403, "forbidden", "to");
     move(&lead_a, id, "returned", NULL, 422, "validation", "reason");
@@ -211,13 +290,17 @@ static void test_citizen_to_decision(void **state)
 
     move(&intake_a, id, "resubmitted", NULL, 200, NULL, NULL);
     move(&lead_a, id, "verified", NULL, 200, NULL, NULL);
-    move(&caseworker, id, "approved", NULL, 409, "illegal-transition", "to");
+    char approval[1500], from[11], to[11];
+    date_after_today(0, from);
+    date_after_today(365, to);
+    approval_body(approval, sizeof approval, PROVIDER, from, to, "HH-SHOP", WORKER_1);
+    approve(&caseworker, id, approval, 409, "illegal-transition", "to");
     move(&caseworker, id, "assessment", NULL, 200, NULL, NULL);
-    move(&caseworker, id, "approved", NULL, 200, NULL, NULL);
+    /* an approval without its programme decides nothing */
+    move(&caseworker, id, "approved", NULL, 422, "validation", "programme");
+    approve(&caseworker, id, approval, 200, NULL, NULL);
     move(&caseworker, id, "returned", "поздно", 409, "illegal-transition", "to");
 
-    char path[100];
-    snprintf(path, sizeof path, "/api/v1/applications/%s", id);
     cJSON *full = as(&caseworker, "GET", path, NULL, 200);
     app = cJSON_GetObjectItem(full, "application");
     assert_string_equal(cf_json_str(app, "state"), "approved");
@@ -254,6 +337,7 @@ static void test_citizen_to_decision(void **state)
 static void test_offices_see_their_own(void **state)
 {
     (void)state;
+    throttle_reset();
     sign_in("intake-b", "intake", OFFICE_B, &intake_b);
     sign_in("manager", "manager", NULL, &manager);
 
@@ -291,10 +375,236 @@ static void test_offices_see_their_own(void **state)
     move(&intake_a, id, "withdrawn", "Заявитель передумал", 200, NULL, NULL);
 }
 
+/* Count, independently of the server, the plans the rules of approval_body make from
+ * day `from_offset` (days after today) through the 14 days' horizon or the term's end
+ * (`to_offset`): one a day; with mwf, only those of the first rule (Monday, Wednesday,
+ * Friday). */
+static long expected_plans(int from_offset, int to_offset, bool mwf)
+{
+    long n = 0;
+    for (int day = from_offset; day <= 13 && day <= to_offset; day++) {
+        struct tm t;
+        region_today(&t);
+        t.tm_hour = 12;
+        t.tm_mday += day;
+        time_t then = timegm(&t);
+        gmtime_r(&then, &t);
+        if (!mwf || t.tm_wday == 1 || t.tm_wday == 3 || t.tm_wday == 5)
+            n++;
+    }
+    return n;
+}
+
+static long count(const char *sql_format, const char *arg)
+{
+    char sql[400];
+    snprintf(sql, sizeof sql, sql_format, arg);
+    return cf_harness_sql_long(&harness, sql);
+}
+
+/* An application taken in at office A and moved to assessment; its id into out. */
+static void application_in_assessment(char out[40])
+{
+    cJSON *filed = as(&intake_a, "POST", "/api/v1/applications", office_form, 201);
+    snprintf(out, 40, "%s", cf_json_str(cJSON_GetObjectItem(filed, "application"), "id"));
+    cJSON_Delete(filed);
+    move(&intake_a, out, "submitted", NULL, 200, NULL, NULL);
+    move(&lead_a, out, "verified", NULL, 200, NULL, NULL);
+    move(&caseworker, out, "assessment", NULL, 200, NULL, NULL);
+}
+
+/* The approval's one transaction: a bad programme is a 422 naming the field and
+ * creates nothing; a good one creates exactly one recipient, one certificate with its
+ * services, the rules and the plans of the next 14 days within the term, recorded on
+ * the application; a second approval is refused; generating again adds nothing. The
+ * provider's manager sees and accepts it (once, journalled); another provider's
+ * manager neither sees nor accepts it. Renewal is flagged 30 days before the end. */
+static void test_approval_programme_plans(void **state)
+{
+    (void)state;
+    throttle_reset();
+    assert_int_equal(
+        cf_harness_account(&harness, "manager-2", "manager", PROVIDER_2, NULL, PASSWORD), 0);
+    assert_int_equal(cf_harness_login(&harness, "manager-2", PASSWORD, &manager_2), 0);
+    char id[40], body[1500], from[11], to[11], today[11], path[120];
+    application_in_assessment(id);
+    date_after_today(0, today);
+    date_after_today(2, from); /* the term starts the day after tomorrow */
+    date_after_today(9, to); /* and ends before the horizon */
+    static const char *const totals =
+        "SELECT (SELECT count(*) FROM recipients) * 1000000 + (SELECT count(*) FROM "
+        "certificates) * 10000 + (SELECT count(*) FROM visit_plans) * 10 + (SELECT count(*) "
+        "FROM programmes)%s";
+    long before = count(totals, "");
+
+    /* what the form offers: the region's providers with their active workers, the
+     * catalogue */
+    snprintf(path, sizeof path, "/api/v1/applications/%s/programme-choices", id);
+    cJSON *choices = as(&caseworker, "GET", path, NULL, 200);
+    const cJSON *providers = cJSON_GetObjectItem(choices, "providers");
+    assert_int_equal(cJSON_GetArraySize(providers), 2);
+    assert_string_equal(
+        cf_json_str(
+            cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(providers, 1), "workers"), 0),
+            "id"),
+        WORKER_1); /* КЦСОН Тестовый after КЦСОН Второй */
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(choices, "services")), 2);
+    cJSON_Delete(choices);
+    cf_api_expect_problem(as(&intake_a, "GET", path, NULL, 403), "forbidden", NULL);
+    cf_api_expect_problem(
+        as(&caseworker, "GET",
+           "/api/v1/applications/0f000000-0000-4000-8000-000000000001/programme-choices", NULL,
+           404),
+        "not-found", NULL);
+
+    /* bad programmes: each a 422 naming the field, nothing created, still in assessment */
+    approval_body(body, sizeof body, PROVIDER, from, to, "NO-SUCH", WORKER_1);
+    approve(&caseworker, id, body, 422, "validation", "programme.services[0].code");
+    approval_body(body, sizeof body, PROVIDER, from, to, "HH-SHOP", WORKER_2);
+    approve(&caseworker, id, body, 422, "validation", "programme.rules[0].worker_id");
+    approval_body(body, sizeof body, PROVIDER, to, from, "HH-SHOP", WORKER_1);
+    approve(&caseworker, id, body, 422, "validation", "programme.valid_to");
+    approval_body(body, sizeof body, REGION, from, to, "HH-SHOP", WORKER_1);
+    approve(&caseworker, id, body, 422, "validation", "programme.provider_id");
+    approval_body(body, sizeof body, PROVIDER, from, to, "HH-SHOP", WORKER_1);
+    char *at = strstr(body, "[1,3,5]");
+    memcpy(at, "[1,3,3]", 7);
+    approve(&caseworker, id, body, 422, "validation", "programme.rules[0].weekdays[2]");
+    approval_body(body, sizeof body, PROVIDER, from, to, "HH-SHOP", WORKER_1);
+    at = strstr(body, "\"10:00\"");
+    memcpy(at, "\"24:00\"", 7);
+    approve(&caseworker, id, body, 422, "validation", "programme.rules[0].time");
+    assert_int_equal(count(totals, ""), before);
+    assert_int_equal(count("SELECT count(*) FROM applications WHERE id = '%s' AND state = "
+                           "'assessment' AND recipient_id IS NULL",
+                           id),
+                     1);
+    /* only the caseworker approves */
+    approval_body(body, sizeof body, PROVIDER, from, to, "HH-SHOP", WORKER_1);
+    approve(&lead_a, id, body, 403, "forbidden", "to");
+
+    approve(&caseworker, id, body, 200, NULL, NULL);
+    long plans = expected_plans(2, 9, false); /* mutant programmes.plans-before-term */
+    assert_int_equal(plans, 8);
+    assert_int_equal(count(totals, ""), before + 1000000 + 10000 + plans * 10 + 1);
+    assert_int_equal(count("SELECT count(*) FROM recipients r JOIN applications a ON "
+                           "a.recipient_id = r.id WHERE a.id = '%s' AND r.full_name = "
+                           "a.applicant_name AND r.address = a.applicant_address",
+                           id),
+                     1);
+    assert_int_equal(count("SELECT count(*) FROM certificates c JOIN applications a ON "
+                           "a.certificate_id = c.id AND c.recipient_id = a.recipient_id AND "
+                           "c.number = a.number WHERE a.id = '%s'",
+                           id),
+                     1);
+    assert_int_equal(count("SELECT count(*) FROM certificate_services cs JOIN applications a "
+                           "ON a.certificate_id = cs.certificate_id WHERE a.id = '%s'",
+                           id),
+                     2);
+    /* every plan at its rule's local time, within the term, of the recipient */
+    assert_int_equal(
+        count("SELECT count(*) FROM visit_plans p JOIN applications a ON "
+              "a.recipient_id = p.recipient_id WHERE a.id = '%s' AND "
+              "to_char(p.planned_start AT TIME ZONE 'Europe/Moscow', 'HH24:MI') IN "
+              "('10:00', '14:30') AND (p.planned_start AT TIME ZONE "
+              "'Europe/Moscow')::date - (now() AT TIME ZONE 'Europe/Moscow')::date BETWEEN 2 AND 9",
+              id),
+        plans);
+    /* each on its rule's weekdays */
+    assert_int_equal(count("SELECT count(*) FROM visit_plans p JOIN applications a ON "
+                           "a.recipient_id = p.recipient_id WHERE a.id = '%s' AND "
+                           "extract(isodow FROM p.planned_start AT TIME ZONE 'Europe/Moscow') "
+                           "IN (1, 3, 5) AND p.service_codes = '{HH-SHOP}'",
+                           id),
+                     expected_plans(2, 9, true));
+    /* the application records what it made; the caseworker sees the programme */
+    snprintf(path, sizeof path, "/api/v1/applications/%s", id);
+    cJSON *full = as(&caseworker, "GET", path, NULL, 200);
+    const cJSON *app = cJSON_GetObjectItem(full, "application");
+    const cJSON *programme = cJSON_GetObjectItem(app, "programme");
+    assert_non_null(cf_json_str(app, "recipient_id"));
+    assert_non_null(cf_json_str(app, "certificate_id"));
+    assert_string_equal(cf_json_str(programme, "valid_to"), to);
+    assert_true(cf_json_true(programme, "renewal_due")); /* it ends within 30 days */
+    char programme_id[40];
+    snprintf(programme_id, sizeof programme_id, "%s", cf_json_str(programme, "id"));
+    cJSON_Delete(full);
+
+    /* a second approval is impossible; generating again adds nothing */
+    approve(&caseworker, id, body, 409, "illegal-transition", "to");
+    char out[80];
+    const char *const generate[] = {"plan-visits", NULL};
+    assert_int_equal(cf_harness_carefactd(&harness, generate, out, sizeof out), 0);
+    assert_string_equal(out, "0 visit plans added");
+    assert_int_equal(count(totals, ""), before + 1000000 + 10000 + plans * 10 + 1);
+    /* plans dropped from the horizon come back from the daily run, once */
+    assert_int_equal(count("WITH x AS (DELETE FROM visit_plans p USING applications a WHERE a.id = "
+                           "'%s' AND p.recipient_id = a.recipient_id RETURNING 1) "
+                           "SELECT count(*) FROM x",
+                           id),
+                     plans);
+    assert_int_equal(cf_harness_carefactd(&harness, generate, out, sizeof out), 0);
+    char want[40];
+    snprintf(want, sizeof want, "%ld visit plans added", plans);
+    assert_string_equal(out, want);
+
+    /* the provider's manager sees it; another provider's manager does not */
+    cJSON *list = as(&manager, "GET", "/api/v1/programmes?accepted=false", NULL, 200);
+    const cJSON *item = NULL, *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(list, "items"))
+    {
+        if (strcmp(cf_json_str(it, "id"), programme_id) == 0)
+            item = it;
+    }
+    assert_non_null(item);
+    assert_int_equal(cf_json_long(item, "plans"), plans);
+    assert_string_equal(cf_json_str(cJSON_GetObjectItem(item, "recipient"), "full_name"),
+                        "Кузнецов Пётр Семёнович");
+    assert_int_equal(cJSON_GetArraySize(
+                         cJSON_GetObjectItem(cJSON_GetObjectItem(item, "certificate"), "services")),
+                     2);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(item, "rules")), 2);
+    assert_true(cf_json_true(item, "renewal_due"));
+    cJSON_Delete(list);
+    list = as(&manager_2, "GET", "/api/v1/programmes", NULL, 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(list, "items")), 0);
+    cJSON_Delete(list);
+    snprintf(path, sizeof path, "/api/v1/programmes/%s/accept", programme_id);
+    cf_api_expect_problem(as(&manager_2, "POST", path, NULL, 404), "not-found", NULL);
+    cf_api_expect_problem(as(&caseworker, "POST", path, NULL, 403), "forbidden", NULL);
+    cf_api_expect_problem(as(&manager, "POST", path, "{\"note\":1}", 422), "validation", "note");
+    cJSON *accepted = as(&manager, "POST", path, "{}", 200);
+    assert_string_equal(cf_json_str(accepted, "accepted_by"), "manager");
+    cJSON_Delete(accepted);
+    cf_api_expect_problem(as(&manager, "POST", path, NULL, 409), "programme-accepted", NULL);
+    assert_int_equal(count("SELECT count(*) FROM audit_log WHERE action = 'programme.accept' AND "
+                           "subject = '%s'",
+                           programme_id),
+                     1);
+    cf_api_expect_problem(as(&manager, "GET", "/api/v1/programmes?accepted=maybe", NULL, 400),
+                          "validation", "accepted");
+
+    /* renewal: from 30 days before the end, not 31 */
+    for (int days = 30; days <= 31; days++) {
+        char sql[200], end[11];
+        date_after_today(days, end);
+        snprintf(sql, sizeof sql, "UPDATE programmes SET valid_to = '%s' WHERE id = '%s'", end,
+                 programme_id);
+        assert_int_equal(cf_harness_sql(&harness, sql), 0);
+        snprintf(path, sizeof path, "/api/v1/applications/%s", id);
+        full = as(&caseworker, "GET", path, NULL, 200);
+        programme = cJSON_GetObjectItem(cJSON_GetObjectItem(full, "application"), "programme");
+        assert_int_equal(cf_json_true(programme, "renewal_due"), days == 30);
+        cJSON_Delete(full);
+    }
+    (void)today;
+}
+
 /* Overdue: a decision not taken by its due date is in the overdue queue; pages. */
 static void test_overdue_and_pages(void **state)
 {
     (void)state;
+    throttle_reset();
     for (int i = 0; i < 3; i++) {
         cJSON *filed = as(NULL, "POST", "/api/v1/public/applications", citizen_form, 201);
         cJSON_Delete(filed);
@@ -335,6 +645,7 @@ static void test_overdue_and_pages(void **state)
 static void test_bad_input(void **state)
 {
     (void)state;
+    throttle_reset();
     long before = cf_harness_sql_long(&harness, "SELECT count(*) FROM applications");
     static const struct {
         const char *from, *to, *field;
@@ -399,6 +710,7 @@ static void expect_status(struct cf_session *who, const char *method, const char
 static void test_edges(void **state)
 {
     (void)state;
+    throttle_reset();
     static const char *const posts[] = {
         "/api/v1/public/applications", "/api/v1/public/applications/status", "/api/v1/applications",
         "/api/v1/applications/0f000000-0000-4000-8000-000000000001/transitions"};
@@ -415,6 +727,11 @@ static void test_edges(void **state)
         expect_status(who, "POST", posts[i], "{}", 2, "Content-Type: text/plain", 415);
         expect_status(who, "POST", posts[i], large, big, NULL, 413);
     }
+    /* the provider's acceptance: its own role, the same edges */
+    static const char accept[] = "/api/v1/programmes/0f000000-0000-4000-8000-000000000001/accept";
+    expect_status(&manager, "POST", accept, "{not json", 9, NULL, 400);
+    expect_status(&manager, "POST", accept, "{}", 2, "Content-Type: text/plain", 415);
+    expect_status(&manager, "POST", accept, large, big, NULL, 413);
     free(large);
     expect_status(NULL, "GET", "/api/v1/offices", "{}", 2, NULL, 413);
     /* the front office's form has its own rules: a channel, never "web" */
@@ -423,14 +740,43 @@ static void test_edges(void **state)
                           "validation", "channel");
 }
 
+/* The public routes, per client address: the 21st status lookup within 15 minutes and
+ * the 11th filing within an hour wait (429 rate-limited, retry_after_s); one page's
+ * budget is not the other's; a refused request is not counted; the keys are hashes of
+ * the address (no address in the table). */
+static void test_public_rate_limit(void **state)
+{
+    (void)state;
+    throttle_reset();
+    for (int i = 0; i < 20; i++) /* mutant applications.status-unthrottled */
+        cf_api_expect_problem(status_of("2026-999999", "0123456789", 404), "not-found", NULL);
+    cJSON *locked = status_of("2026-999999", "0123456789", 429);
+    assert_true(cf_json_long(locked, "retry_after_s") >= 1);
+    cf_api_expect_problem(locked, "rate-limited", NULL);
+    assert_int_equal(cf_harness_sql_long(&harness,
+                                         "SELECT failures FROM login_throttle WHERE key = "
+                                         "sha256(convert_to('public:status 127.0.0.1', 'UTF8'))"),
+                     20);
+    for (int i = 0; i < 10; i++)
+        cJSON_Delete(as(NULL, "POST", "/api/v1/public/applications", citizen_form, 201));
+    cJSON *refused = as(NULL, "POST", "/api/v1/public/applications", citizen_form, 429);
+    assert_true(cf_json_long(refused, "retry_after_s") >= 1);
+    cf_api_expect_problem(refused, "rate-limited", NULL);
+    /* the front office is not throttled */
+    cJSON_Delete(as(&intake_a, "POST", "/api/v1/applications", office_form, 201));
+    throttle_reset();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_citizen_to_decision),
         cmocka_unit_test(test_offices_see_their_own),
+        cmocka_unit_test(test_approval_programme_plans),
         cmocka_unit_test(test_overdue_and_pages),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_edges),
+        cmocka_unit_test(test_public_rate_limit),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -642,6 +642,10 @@ static const struct route_spec {
     {"POST /api/v1/offices/{id}/closures", A(ADMIN) | A(INTAKE_LEAD), 201},
     {"GET /api/v1/offices/{id}/appointments/figures",
      A(ADMIN) | A(AUTHORITY) | A(INTAKE) | A(INTAKE_LEAD), 200},
+    /* the programme an approval made: its provider's manager reads and accepts it */
+    {"GET /api/v1/applications/{id}/programme-choices", A(ADMIN) | A(CASEWORKER), 200},
+    {"GET /api/v1/programmes", OVERSEE, 200},
+    {"POST /api/v1/programmes/{id}/accept", A(ADMIN) | A(MANAGER), 200},
 };
 #define ROUTE_COUNT (sizeof expected / sizeof expected[0])
 
@@ -729,6 +733,7 @@ static void fresh_application(const char *state, char id[40], char number[24], c
 {
     char body[600], sql[300];
     struct cf_http_reply reply;
+    forget_failures(); /* the public form's budget per address (sql/0020) */
     snprintf(body, sizeof body,
              "{\"office_id\":\"%s\",\"applicant_name\":\"Матрица Заявитель\","
              "\"applicant_birth_date\":\"1940-01-01\",\"applicant_address\":\"д. 1\","
@@ -918,7 +923,8 @@ static void prepare(const char *method, const char *pattern, enum who w, struct 
         snprintf(query, sizeof query, "?group=worker");
     } else if (strcmp(pattern, "/api/v1/registers/{id}") == 0) {
         snprintf(id, sizeof id, "%.7s.%s", m.first_month, provider1);
-    } else if (strcmp(pattern, "/api/v1/applications/{id}") == 0) {
+    } else if (strcmp(pattern, "/api/v1/applications/{id}") == 0 ||
+               strcmp(pattern, "/api/v1/applications/{id}/programme-choices") == 0) {
         fresh_application("submitted", id, NULL, NULL);
     } else if (strcmp(pattern, "/api/v1/applications/{id}/transitions") == 0) {
         /* each role's own step: the intake submits a draft, the lead verifies, the
@@ -929,6 +935,26 @@ static void prepare(const char *method, const char *pattern, enum who w, struct 
         snprintf(p->body, sizeof p->body, "{\"to\":\"%s\"}", to);
         snprintf(p->after, sizeof p->after, "SELECT state = '%s' FROM applications WHERE id = '%s'",
                  from, id);
+    } else if (strcmp(pattern, "/api/v1/programmes/{id}/accept") == 0) {
+        /* a programme of provider 1 made for this call (by the owner: the approval itself
+         * is integration.backend.applications') */
+        char application[40], sql[1200];
+        fresh_application("approved", application, NULL, NULL);
+        snprintf(sql, sizeof sql,
+                 "WITH r AS (INSERT INTO recipients (id, provider_id, full_name) VALUES "
+                 "(gen_random_uuid(), '%s', 'Матрица Получатель') RETURNING id), "
+                 "c AS (INSERT INTO certificates (id, recipient_id, number, valid_from, valid_to) "
+                 "SELECT gen_random_uuid(), r.id, 'M-' || r.id, current_date, current_date + 90 "
+                 "FROM r RETURNING id, recipient_id) "
+                 "INSERT INTO programmes (application_id, provider_id, recipient_id, "
+                 "certificate_id, valid_from, valid_to, created_by) SELECT '%s', '%s', "
+                 "c.recipient_id, c.id, current_date, current_date + 90, 'matrix' FROM c "
+                 "RETURNING id",
+                 provider1, application, provider1);
+        sql_text(sql, id, 40);
+        snprintf(p->body, sizeof p->body, "{}");
+        snprintf(p->after, sizeof p->after,
+                 "SELECT accepted_at IS NULL FROM programmes WHERE id = '%s'", id);
     } else if (strcmp(pattern, "/api/v1/public/applications/status") == 0) {
         char number[24], code[16];
         fresh_application("submitted", NULL, number, code);
@@ -936,6 +962,7 @@ static void prepare(const char *method, const char *pattern, enum who w, struct 
     } else if (strcmp(pattern, "/api/v1/public/applications") == 0 ||
                (strcmp(pattern, "/api/v1/applications") == 0 && post)) {
         static int filed;
+        forget_failures(); /* the public form's budget per address (sql/0020) */
         char office[64] = "";
         if (w == ADMIN || strstr(pattern, "/public/"))
             snprintf(office, sizeof office, "\"office_id\":\"%s\",", m.office);

@@ -55,14 +55,29 @@ int be_application_read(const char *text, size_t len, enum be_application_source
                         const char *today, struct be_application_form *out,
                         struct cf_error_detail *d);
 
+#define BE_PROGRAMME_SERVICES_MAX 32 /* services of one programme */
+#define BE_PROGRAMME_RULES_MAX 16 /* plan rules of one programme */
+
 /* The body of a transition: {"to": state, "reason": text (optional here; the database
- * says when a reason is required)}. Pure. */
+ * says when a reason is required), "programme": {...} (with "to": "approved" and only
+ * then, required)}. The programme, checked in shape, is kept as compact JSON text in
+ * out->programme (heap: release with be_application_move_cleanup; NULL without one):
+ *   {"provider_id": uuid, "valid_from": date, "valid_to": date (not before valid_from),
+ *    "services": [1..32 of {"code": catalogue code, "volume": 1..10000,
+ *                           "period": "month" | "year"}, each code once],
+ *    "rules": [1..16 of {"worker_id": uuid, "weekdays": [1..7 of 1 (Monday) .. 7, each
+ *               once], "time": "HH:MM", "services": [1..32 of the programme's codes]}]}
+ * Whether the provider, codes and workers exist is the database's
+ * (application_approve). Returns 0 or a CF_E... code with *d naming the field
+ * ("programme.rules[0].weekdays[2]"). Pure. */
 struct be_application_move {
     char to[16];
     char reason[BE_APP_REASON_MAX * 4 + 1];
+    char *programme;
 };
 int be_application_move_read(const char *text, size_t len, struct be_application_move *out,
                              struct cf_error_detail *d);
+void be_application_move_cleanup(struct be_application_move *m);
 
 /* The body of the public status lookup: {"number": "2026-000123", "code": ten digits}.
  * Pure. */
@@ -72,6 +87,13 @@ struct be_application_lookup {
 };
 int be_application_lookup_read(const char *text, size_t len, struct be_application_lookup *out,
                                struct cf_error_detail *d);
+
+/* carefactd plan-visits: connect to conninfo (as the owner) and make the visit plans of
+ * every running programme through the horizon (plans_generate_all, sql/0020: today and
+ * the 13 days after, in each region; re-runnable, nothing made twice). Run daily (cron,
+ * a systemd timer): the approval itself makes only the first 14 days. Returns 0 with
+ * *added the plans made, or -1 with a sentence in error. */
+int be_plans_generate(const char *conninfo, long *added, char *error, size_t error_size);
 
 extern const struct be_module be_applications_module;
 

@@ -269,7 +269,6 @@ static void handle_session_delete(struct be_request *req)
 static const struct be_route routes[] = {
     {"POST", "/api/v1/session", handle_session_create, true, BE_PUBLIC, LOGIN_BODY_MAX},
     {"GET", "/api/v1/session", handle_session_get, true, BE_PEOPLE | BE_STAFF, BE_BODY_NONE},
-    {"DELETE", "/api/v1/session", handle_session_delete, true, BE_PEOPLE | BE_STAFF,
-     BE_BODY_NONE},
+    {"DELETE", "/api/v1/session", handle_session_delete, true, BE_PEOPLE | BE_STAFF, BE_BODY_NONE},
 };
 const struct be_module be_accounts_module = BE_MODULE("accounts", routes);

@@ -28,6 +28,8 @@
 
 #define FORM_MAX_BYTES (16u * 1024)
 #define FORM_MAX_VALUES 64
+/* a transition with the largest programme: 32 services, 16 rules of 7 days, 32 codes */
+#define MOVE_MAX_VALUES 1024
 
 static const char *const channels[] = {"web", "office", "phone", "post", "terminal", NULL};
 static const char *const categories[] = {"elderly", "disabled", "disabled_child",
@@ -59,8 +61,8 @@ static int get_choice(const cJSON *body, const char *name, const char *const *li
     return rc;
 }
 
-/* "YYYY-MM-DD", a real day, not after today ("YYYY-MM-DD" too). */
-static bool birth_date_valid(const char *date, const char *today)
+/* "YYYY-MM-DD", a real day from 1900 on. */
+static bool date_valid(const char *date)
 {
     int y, m, dd;
     char extra;
@@ -69,9 +71,14 @@ static bool birth_date_valid(const char *date, const char *today)
         return false;
     static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (y < 1900 || m < 1 || m > 12 || dd < 1 || dd > days[m - 1] || (m == 2 && dd == 29 && !leap))
-        return false;
-    return strcmp(date, today) <= 0;
+    return !(y < 1900 || m < 1 || m > 12 || dd < 1 || dd > days[m - 1] ||
+             (m == 2 && dd == 29 && !leap));
+}
+
+/* A real day, not after today ("YYYY-MM-DD" too). */
+static bool birth_date_valid(const char *date, const char *today)
+{
+    return date_valid(date) && strcmp(date, today) <= 0;
 }
 
 int be_application_read(const char *text, size_t len, enum be_application_source source,
@@ -179,13 +186,192 @@ int be_application_read(const char *text, size_t len, enum be_application_source
     return rc;
 }
 
+/* ==== The programme of an approval (pure) ==== */
+
+static bool service_code_valid(const char *code)
+{
+    size_t n = strlen(code);
+    return n >= 1 && n <= 32 &&
+           strspn(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+/* An array of 1..max items at path, else an error naming it. */
+static int get_array(const cJSON *parent, const char *name, const char *path, int max,
+                     const cJSON **out, struct cf_error_detail *d)
+{
+    char field[96];
+    snprintf(field, sizeof field, "%s.%s", path, name);
+    *out = cJSON_GetObjectItemCaseSensitive(parent, name);
+    if (!*out)
+        return cf_error_set(d, CF_EFIELD_MISSING, field, "%s is required", field);
+    if (!cJSON_IsArray(*out) || cJSON_GetArraySize(*out) < 1 || cJSON_GetArraySize(*out) > max)
+        return cf_error_set(d, CF_EFIELD_RANGE, field, "%s must be a list of 1 to %d items", field,
+                            max);
+    return 0;
+}
+
+/* Does services (the programme's, already read) hold code? */
+static bool has_service(const cJSON *services, const char *code, const cJSON *before)
+{
+    const cJSON *s;
+    cJSON_ArrayForEach(s, services)
+    {
+        if (s == before)
+            break;
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(s, "code");
+        if (cJSON_IsString(c) && strcmp(c->valuestring, code) == 0)
+            return true;
+    }
+    return false;
+}
+
+static int read_programme_services(const cJSON *services, struct cf_error_detail *d)
+{
+    static const char *const allowed[] = {"code", "volume", "period", NULL};
+    static const char *const periods[] = {"month", "year", NULL};
+    int i = 0, rc = 0;
+    const cJSON *s;
+    cJSON_ArrayForEach(s, services)
+    {
+        char path[64], field[96], code[40], period[8];
+        int64_t volume;
+        snprintf(path, sizeof path, "programme.services[%d]", i++);
+        snprintf(field, sizeof field, "%s.code", path);
+        rc = cf_json_check_fields(s, allowed, path, d);
+        if (!rc)
+            rc = cf_json_get_string(s, "code", path, true, 32, code, sizeof code, d);
+        if (!rc && !service_code_valid(code))
+            rc = cf_error_set(d, CF_EFIELD_RANGE, field, "%s must be a code of the catalogue",
+                              field);
+        if (!rc && has_service(services, code, s))
+            rc = cf_error_set(d, CF_EFIELD_RANGE, field, "%s names a service twice", field);
+        if (!rc)
+            rc = cf_json_get_int(s, "volume", path, true, 1, 10000, &volume, d);
+        if (!rc) {
+            char *dot = strrchr(field, '.');
+            snprintf(dot, sizeof field - (size_t)(dot - field), ".period");
+            rc = cf_json_get_string(s, "period", path, true, sizeof period - 1, period,
+                                    sizeof period, d);
+            if (!rc && !one_of(period, periods))
+                rc = cf_error_set(d, CF_EFIELD_RANGE, field, "%s must be month or year", field);
+        }
+        if (rc)
+            break;
+    }
+    return rc;
+}
+
+/* "HH:MM", 00:00 to 23:59. */
+static bool time_valid(const char *t)
+{
+    return strlen(t) == 5 && strspn(t, "0123456789") == 2 && t[2] == ':' &&
+           strspn(t + 3, "0123456789") == 2 && (t[0] - '0') * 10 + (t[1] - '0') < 24 && t[3] < '6';
+}
+
+static int read_programme_rule(const cJSON *rule, const char *path, const cJSON *services,
+                               struct cf_error_detail *d)
+{
+    static const char *const allowed[] = {"worker_id", "weekdays", "time", "services", NULL};
+    uint8_t worker[CF_UUID_LEN];
+    char field[96], time_text[8];
+    const cJSON *days = NULL, *codes = NULL, *item;
+    int rc = cf_json_check_fields(rule, allowed, path, d);
+    if (!rc)
+        rc = cf_json_get_uuid(rule, "worker_id", path, true, worker, d);
+    if (!rc)
+        rc = get_array(rule, "weekdays", path, 7, &days, d);
+    unsigned seen = 0;
+    int j = 0;
+    cJSON_ArrayForEach(item, days)
+    {
+        if (rc)
+            break;
+        snprintf(field, sizeof field, "%s.weekdays[%d]", path, j++);
+        double value = cJSON_IsNumber(item) ? item->valuedouble : 0;
+        int day = value >= 1 && value <= 7 ? (int)value : 0;
+        if (day == 0 || value != day || (seen & (1u << day)))
+            rc = cf_error_set(d, CF_EFIELD_RANGE, field,
+                              "%s must be a weekday 1 (Monday) to 7 (Sunday), each once", field);
+        seen |= 1u << (day & 7);
+    }
+    if (!rc)
+        rc = cf_json_get_string(rule, "time", path, true, 5, time_text, sizeof time_text, d);
+    snprintf(field, sizeof field, "%s.time", path);
+    if (!rc && !time_valid(time_text))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, field, "%s must be a local time like 09:30", field);
+    if (!rc)
+        rc = get_array(rule, "services", path, BE_PROGRAMME_SERVICES_MAX, &codes, d);
+    j = 0;
+    cJSON_ArrayForEach(item, codes)
+    {
+        if (rc)
+            break;
+        snprintf(field, sizeof field, "%s.services[%d]", path, j++);
+        if (!cJSON_IsString(item) || !has_service(services, item->valuestring, NULL))
+            rc = cf_error_set(d, CF_EFIELD_RANGE, field,
+                              "%s must be one of the programme's services", field);
+    }
+    return rc;
+}
+
+/* The programme of an approval (see be/applications.h): 0 or an error naming a field. */
+static int read_programme(const cJSON *programme, struct cf_error_detail *d)
+{
+    static const char *const allowed[] = {"provider_id", "valid_from", "valid_to",
+                                          "services",    "rules",      NULL};
+    uint8_t provider[CF_UUID_LEN];
+    char from[12], to[12];
+    const cJSON *services = NULL, *rules = NULL, *rule;
+    int rc = cf_json_check_fields(programme, allowed, "programme", d);
+    if (!rc)
+        rc = cf_json_get_uuid(programme, "provider_id", "programme", true, provider, d);
+    if (!rc)
+        rc = cf_json_get_string(programme, "valid_from", "programme", true, 10, from, sizeof from,
+                                d);
+    if (!rc && !date_valid(from))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "programme.valid_from",
+                          "programme.valid_from must be a date like 2026-12-01");
+    if (!rc)
+        rc = cf_json_get_string(programme, "valid_to", "programme", true, 10, to, sizeof to, d);
+    if (!rc && !date_valid(to))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "programme.valid_to",
+                          "programme.valid_to must be a date like 2027-11-30");
+    if (!rc && strcmp(to, from) < 0)
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "programme.valid_to",
+                          "programme.valid_to must not be before programme.valid_from");
+    if (!rc)
+        rc = get_array(programme, "services", "programme", BE_PROGRAMME_SERVICES_MAX, &services, d);
+    if (!rc)
+        rc = read_programme_services(services, d);
+    if (!rc)
+        rc = get_array(programme, "rules", "programme", BE_PROGRAMME_RULES_MAX, &rules, d);
+    int i = 0;
+    cJSON_ArrayForEach(rule, rules)
+    {
+        if (rc)
+            break;
+        char path[48];
+        snprintf(path, sizeof path, "programme.rules[%d]", i++);
+        rc = read_programme_rule(rule, path, services, d);
+    }
+    return rc;
+}
+
+void be_application_move_cleanup(struct be_application_move *m)
+{
+    if (m) {
+        free(m->programme);
+        m->programme = NULL;
+    }
+}
+
 int be_application_move_read(const char *text, size_t len, struct be_application_move *m,
                              struct cf_error_detail *d)
 {
-    static const char *const allowed[] = {"to", "reason", NULL};
+    static const char *const allowed[] = {"to", "reason", "programme", NULL};
     cJSON *body = NULL;
     memset(m, 0, sizeof *m);
-    int rc = cf_json_parse_capped(text ? text : "", len, FORM_MAX_BYTES, FORM_MAX_VALUES, &body, d);
+    int rc = cf_json_parse_capped(text ? text : "", len, FORM_MAX_BYTES, MOVE_MAX_VALUES, &body, d);
     if (!rc)
         rc = cf_json_check_fields(body, allowed, "", d);
     if (!rc)
@@ -198,6 +384,22 @@ int be_application_move_read(const char *text, size_t len, struct be_application
     if (!rc)
         rc = cf_json_get_text(body, "reason", "", false, BE_APP_REASON_MAX,
                               "why (the applicant reads it)", m->reason, sizeof m->reason, d);
+    const cJSON *programme = rc ? NULL : cJSON_GetObjectItemCaseSensitive(body, "programme");
+    bool approval = !rc && strcmp(m->to, "approved") == 0;
+    if (approval && !programme)
+        rc = cf_error_set(d, CF_EFIELD_MISSING, "programme",
+                          "programme is required: an approval decides the provider, the "
+                          "services, the term and the plan rules");
+    else if (!rc && programme && !approval)
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "programme",
+                          "programme goes only with an approval (to: approved)");
+    else if (approval)
+        rc = read_programme(programme, d);
+    if (!rc && approval) {
+        m->programme = cJSON_PrintUnformatted(programme);
+        if (!m->programme)
+            rc = cf_error_set(d, CF_ENOMEM, "", "out of memory");
+    }
     cJSON_Delete(body);
     return rc;
 }
@@ -229,6 +431,49 @@ int be_application_lookup_read(const char *text, size_t len, struct be_applicati
                           BE_APP_CODE_DIGITS);
     cJSON_Delete(body);
     return rc;
+}
+
+/* ==== Throttling the public routes ==== */
+
+/* Per client address (the TCP peer, as the login throttle: X-Forwarded-For is never
+ * believed), by the login throttle's rows (sql/0020 public_attempt). */
+#define PUBLIC_FILE_AFTER 10 /* filings from one address before each further one waits */
+#define PUBLIC_FILE_FORGET_S 3600
+#define PUBLIC_STATUS_AFTER 20 /* status lookups (a wrong code included) */
+#define PUBLIC_STATUS_FORGET_S 900
+#define PUBLIC_LOCK_MAX_S 900
+
+/* Take one request of kind from the client's address before its body is read. Returns
+ * false to go ahead; true when answered (429 rate-limited with retry_after_s, or 503). */
+static bool public_throttled(struct be_request *req, const char *kind, int after, int forget_s)
+{
+    char after_text[12], forget_text[12], max_text[12];
+    snprintf(after_text, sizeof after_text, "%d", after);
+    snprintf(forget_text, sizeof forget_text, "%d", forget_s);
+    snprintf(max_text, sizeof max_text, "%d", PUBLIC_LOCK_MAX_S);
+    const char *params[5] = {kind, be_request_remote_addr(req), after_text, forget_text, max_text};
+    PGresult *res = PQexecParams(req->db, sql_public_attempt, 5, NULL, params, NULL, NULL, 0);
+    long wait_s = -1;
+    if (be_db_check(req, res, PGRES_TUPLES_OK) && PQntuples(res) == 1) {
+        char *end = NULL;
+        wait_s = strtol(PQgetvalue(res, 0, 0), &end, 10);
+        if (!end || *end != '\0' || wait_s < 0)
+            wait_s = -1;
+    }
+    PQclear(res);
+    if (wait_s < 0) {
+        be_reply_db_error(req, req->db, "public throttle");
+        return true;
+    }
+    if (wait_s == 0)
+        return false;
+    char detail[200];
+    snprintf(detail, sizeof detail, "Too many requests from here; try again in %ld s.", wait_s);
+    cJSON *extra = cJSON_CreateObject();
+    if (extra)
+        cJSON_AddNumberToObject(extra, "retry_after_s", (double)wait_s);
+    be_reply_problem(req, 429, "rate-limited", "Too many requests", detail, NULL, extra);
+    return true;
 }
 
 /* ==== Codes ==== */
@@ -334,8 +579,8 @@ static int filing_tx(struct be_request *req, void *ctx)
  * once), status 201. */
 static void reply_filed(struct be_request *req, struct filing *x)
 {
-    const char *params[1] = {x->id};
-    PGresult *res = PQexecParams(req->db, sql_application_get, 1, NULL, params, NULL, NULL, 0);
+    const char *params[2] = {x->id, x->role};
+    PGresult *res = PQexecParams(req->db, sql_application_get, 2, NULL, params, NULL, NULL, 0);
     cJSON *body = NULL;
     if (be_db_check(req, res, PGRES_TUPLES_OK) && PQntuples(res) == 1)
         body = cJSON_Parse(PQgetvalue(res, 0, 0));
@@ -371,6 +616,8 @@ static void handle_public_file(struct be_request *req)
     struct cf_error_detail d = {0};
     char today[11];
     memset(&x, 0, sizeof x);
+    if (public_throttled(req, "file", PUBLIC_FILE_AFTER, PUBLIC_FILE_FORGET_S))
+        return;
     today_text(today);
     if (be_application_read(req->body, req->body_len, BE_APP_PUBLIC, today, &x.form, &d)) {
         be_reply_invalid(req, &d);
@@ -431,8 +678,8 @@ static bool read_id(struct be_request *req, char out[CF_UUID_TEXT_LEN + 1])
  * visible, -1 on a database error. */
 static int load(struct be_request *req, const char *id, PGresult **res)
 {
-    const char *params[1] = {id};
-    *res = PQexecParams(req->db, sql_application_get, 1, NULL, params, NULL, NULL, 0);
+    const char *params[2] = {id, be_role_name(req->who.role)};
+    *res = PQexecParams(req->db, sql_application_get, 2, NULL, params, NULL, NULL, 0);
     if (!be_db_check(req, *res, PGRES_TUPLES_OK))
         return -1;
     return PQntuples(*res) == 1 ? 0 : 1;
@@ -535,33 +782,44 @@ static void handle_list(struct be_request *req)
 struct moving {
     char id[CF_UUID_TEXT_LEN + 1];
     struct be_application_move body;
-    char outcome[16], from[16];
+    char outcome[16], from[16], field[96], programme[CF_UUID_TEXT_LEN + 1];
 };
 
+/* The move, or with a programme the approval (application_approve: the move, then the
+ * recipient, certificate, programme, rules and plans), its outcome into x. */
 static int move_tx(struct be_request *req, void *ctx)
 {
     struct moving *x = ctx;
-    const char *params[6] = {x->id,           x->body.to,
+    const char *params[6] = {x->id,           x->body.programme ? x->body.programme : x->body.to,
                              req->who.login,  be_role_name(req->who.role),
                              req->who.office, x->body.reason};
-    PGresult *res = PQexecParams(req->db, sql_application_move, 6, NULL, params, NULL, NULL, 0);
+    PGresult *res =
+        PQexecParams(req->db, x->body.programme ? sql_application_approve : sql_application_move,
+                     x->body.programme ? 5 : 6, NULL, params, NULL, NULL, 0);
     if (!be_db_check(req, res, PGRES_TUPLES_OK) || PQntuples(res) != 1) {
         PQclear(res);
         return BE_TX_FAILED;
     }
     snprintf(x->outcome, sizeof x->outcome, "%s", PQgetvalue(res, 0, 0));
     snprintf(x->from, sizeof x->from, "%s", PQgetvalue(res, 0, 1));
+    if (x->body.programme) {
+        snprintf(x->field, sizeof x->field, "%s", PQgetvalue(res, 0, 2));
+        snprintf(x->programme, sizeof x->programme, "%s", PQgetvalue(res, 0, 3));
+    }
     PQclear(res);
     if (strcmp(x->outcome, "moved") != 0)
         return BE_TX_ROLLBACK;
-    char action[48];
+    char action[48], details[80] = "";
     snprintf(action, sizeof action, "application.%s", x->body.to);
-    return be_audit(req, action, x->id, x->body.reason, NULL) ? BE_TX_FAILED : BE_TX_COMMIT;
+    if (x->programme[0])
+        snprintf(details, sizeof details, "{\"programme\":\"%s\"}", x->programme);
+    return be_audit(req, action, x->id, x->body.reason, details[0] ? details : NULL) ? BE_TX_FAILED
+                                                                                     : BE_TX_COMMIT;
 }
 
 static void reply_not_moved(struct be_request *req, const struct moving *x)
 {
-    char detail[200];
+    char detail[320];
     if (strcmp(x->outcome, "not_found") == 0) {
         be_reply_problem(req, 404, "not-found", "No such application",
                          "No application you may see has this id.", NULL, NULL);
@@ -569,6 +827,12 @@ static void reply_not_moved(struct be_request *req, const struct moving *x)
         snprintf(detail, sizeof detail, "Your role may not move an application from %s to %s.",
                  x->from, x->body.to);
         be_reply_problem(req, 403, "forbidden", "Not allowed for your role", detail, "to", NULL);
+    } else if (strcmp(x->outcome, "invalid") == 0) {
+        snprintf(detail, sizeof detail,
+                 "%s: no such choice (a provider of the application's region, a service of the "
+                 "catalogue, an active worker of that provider).",
+                 x->field);
+        be_reply_problem(req, 422, "validation", "A field is not valid", detail, x->field, NULL);
     } else if (strcmp(x->outcome, "reason") == 0) {
         snprintf(detail, sizeof detail,
                  "Moving an application to %s needs a reason: the applicant reads it.", x->body.to);
@@ -594,6 +858,7 @@ static void handle_move(struct be_request *req)
         return;
     }
     int rc = be_db_transaction(req, NULL, "application transition", move_tx, &x);
+    be_application_move_cleanup(&x.body);
     if (rc == BE_TX_COMMIT)
         reply_loaded(req, x.id, 200);
     else if (rc == BE_TX_ROLLBACK)
@@ -609,6 +874,8 @@ static void handle_status(struct be_request *req)
 {
     struct be_application_lookup l;
     struct cf_error_detail d = {0};
+    if (public_throttled(req, "status", PUBLIC_STATUS_AFTER, PUBLIC_STATUS_FORGET_S))
+        return;
     if (be_application_lookup_read(req->body, req->body_len, &l, &d)) {
         be_reply_invalid(req, &d);
         return;
@@ -646,6 +913,201 @@ static void handle_offices(struct be_request *req)
     PQclear(res);
 }
 
+/* ==== Programmes: what an approval decided, for the provider ==== */
+
+/* The programmes in scope as a JSON array (text) into *out (caller frees): 0 or -1. */
+static int programme_items(struct be_request *req, const char *accepted, const char *limit,
+                           const char *id, char **out)
+{
+    const char *params[3] = {accepted, limit, id};
+    PGresult *res = PQexecParams(req->db, sql_programme_list, 3, NULL, params, NULL, NULL, 0);
+    *out = NULL;
+    if (be_db_check(req, res, PGRES_TUPLES_OK) && PQntuples(res) == 1)
+        *out = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return *out ? 0 : -1;
+}
+
+/* GET /api/v1/programmes?accepted=true|false&limit=: the provider's manager sees their
+ * provider's (row-level security), oversight every one. */
+static void handle_programme_list(struct be_request *req)
+{
+    char accepted[8] = "", limit[8] = "";
+    struct be_query_param params[] = {{"accepted", accepted, sizeof accepted},
+                                      {"limit", limit, sizeof limit}};
+    struct cf_error_detail d = {0};
+    int rc = be_query_parse(req->query, params, 2, &d);
+    if (!rc && accepted[0] && strcmp(accepted, "true") && strcmp(accepted, "false"))
+        rc = cf_error_set(&d, CF_EFIELD_RANGE, "accepted", "accepted must be true or false");
+    if (!rc && limit[0]) {
+        char *end = NULL;
+        long n = strtol(limit, &end, 10);
+        if (*end || end == limit || n < 1 || n > 500)
+            rc = cf_error_set(&d, CF_EFIELD_RANGE, "limit", "limit must be 1 to 500");
+    }
+    if (rc) {
+        be_reply_query_invalid(req, &d);
+        return;
+    }
+    char *items = NULL;
+    if (programme_items(req, accepted[0] ? (accepted[0] == 't' ? "t" : "f") : "",
+                        limit[0] ? limit : "100", "", &items)) {
+        be_reply_db_error(req, req->db, "programme list");
+        return;
+    }
+    cJSON *body = cJSON_CreateObject();
+    cJSON *list = cJSON_Parse(items);
+    free(items);
+    if (body && list)
+        cJSON_AddItemToObject(body, "items", list);
+    else
+        cJSON_Delete(list);
+    be_reply_json(req, 200, body);
+}
+
+struct acceptance {
+    char id[CF_UUID_TEXT_LEN + 1];
+    char accepted_by[BE_APP_NAME_MAX + 1]; /* who had, when refused; "" when not visible */
+};
+
+static int accept_tx(struct be_request *req, void *ctx)
+{
+    struct acceptance *x = ctx;
+    const char *params[2] = {x->id, req->who.login};
+    PGresult *res = PQexecParams(req->db, sql_programme_accept, 2, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK)) {
+        PQclear(res);
+        return BE_TX_FAILED;
+    }
+    bool accepted = PQntuples(res) == 1;
+    PQclear(res);
+    if (accepted)
+        return be_audit(req, "programme.accept", x->id, "", NULL) ? BE_TX_FAILED : BE_TX_COMMIT;
+    res = PQexecParams(req->db, sql_programme_accepted, 1, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK)) {
+        PQclear(res);
+        return BE_TX_FAILED;
+    }
+    if (PQntuples(res) == 1)
+        snprintf(x->accepted_by, sizeof x->accepted_by, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return BE_TX_ROLLBACK;
+}
+
+/* POST /api/v1/programmes/{id}/accept (no body, or {}): the provider takes the
+ * programme on; once. */
+static void handle_programme_accept(struct be_request *req)
+{
+    static const char *const allowed[] = {NULL};
+    struct acceptance x;
+    struct cf_error_detail d = {0};
+    uint8_t id[CF_UUID_LEN];
+    memset(&x, 0, sizeof x);
+    if (cf_uuid_from_text(be_param(req, "id"), id)) {
+        be_reply_problem(req, 404, "not-found", "No such programme",
+                         "No programme you may see has this id.", NULL, NULL);
+        return;
+    }
+    cf_uuid_to_text(id, x.id);
+    if (req->body_len > 0) {
+        cJSON *body = NULL;
+        int rc = cf_json_parse_capped(req->body, req->body_len, FORM_MAX_BYTES, 8, &body, &d);
+        if (!rc)
+            rc = cf_json_check_fields(body, allowed, "", &d);
+        cJSON_Delete(body);
+        if (rc) {
+            be_reply_invalid(req, &d);
+            return;
+        }
+    }
+    int rc = be_db_transaction(req, NULL, "programme acceptance", accept_tx, &x);
+    if (rc == BE_TX_ROLLBACK && !x.accepted_by[0]) {
+        be_reply_problem(req, 404, "not-found", "No such programme",
+                         "No programme you may see has this id.", NULL, NULL);
+    } else if (rc == BE_TX_ROLLBACK) {
+        char detail[300];
+        snprintf(detail, sizeof detail, "The programme was accepted already, by %s.",
+                 x.accepted_by);
+        be_reply_problem(req, 409, "programme-accepted", "Accepted already", detail, NULL, NULL);
+    } else if (rc == BE_TX_COMMIT) {
+        char *items = NULL;
+        if (programme_items(req, "", "1", x.id, &items)) {
+            be_reply_db_error(req, req->db, "programme");
+            return;
+        }
+        cJSON *list = cJSON_Parse(items);
+        free(items);
+        be_reply_json(req, 200, cJSON_DetachItemFromArray(list, 0));
+        cJSON_Delete(list);
+    }
+}
+
+struct choices {
+    char id[CF_UUID_TEXT_LEN + 1];
+    char *json; /* the answer (heap) */
+};
+
+/* Every provider for this transaction only (the caseworker sees none otherwise), then
+ * those of the application's region. */
+static int choices_tx(struct be_request *req, void *ctx)
+{
+    struct choices *x = ctx;
+    PGresult *res = PQexec(req->db, "SELECT set_config('carefact.provider', '*', true)");
+    bool scoped = be_db_check(req, res, PGRES_TUPLES_OK);
+    PQclear(res);
+    if (!scoped)
+        return BE_TX_FAILED;
+    const char *params[1] = {x->id};
+    res = PQexecParams(req->db, sql_programme_choices, 1, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK)) {
+        PQclear(res);
+        return BE_TX_FAILED;
+    }
+    if (PQntuples(res) == 1)
+        x->json = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return x->json ? BE_TX_COMMIT : BE_TX_ROLLBACK;
+}
+
+/* GET /api/v1/applications/{id}/programme-choices: the providers of the application's
+ * region with their active workers, and the catalogue — what an approval's programme
+ * may name. */
+static void handle_programme_choices(struct be_request *req)
+{
+    struct choices x = {.json = NULL};
+    if (!read_id(req, x.id))
+        return;
+    int rc = be_db_transaction(req, "BEGIN READ ONLY", "programme choices", choices_tx, &x);
+    if (rc == BE_TX_COMMIT)
+        be_reply_json(req, 200, cJSON_Parse(x.json));
+    else if (rc == BE_TX_ROLLBACK)
+        be_reply_problem(req, 404, "not-found", "No such application",
+                         "No application you may see has this id.", NULL, NULL);
+    free(x.json);
+}
+
+int be_plans_generate(const char *conninfo, long *added, char *error, size_t error_size)
+{
+    int rc = -1;
+    *added = 0;
+    PGconn *db = PQconnectdb(conninfo);
+    if (PQstatus(db) != CONNECTION_OK) {
+        snprintf(error, error_size, "cannot connect to the database: %s", PQerrorMessage(db));
+        PQfinish(db);
+        return -1;
+    }
+    PGresult *res = PQexec(db, sql_plans_generate_all);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        snprintf(error, error_size, "database error: %s", PQerrorMessage(db));
+    } else {
+        *added = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+        rc = 0;
+    }
+    PQclear(res);
+    PQfinish(db);
+    return rc;
+}
+
 #define STAFF_READ (BE_STAFF | BE_OVERSIGHT)
 
 static const struct be_route routes[] = {
@@ -658,5 +1120,12 @@ static const struct be_route routes[] = {
     {"GET", "/api/v1/applications/{id}", handle_get, true, STAFF_READ, BE_BODY_NONE},
     {"POST", "/api/v1/applications/{id}/transitions", handle_move, true, BE_STAFF | BE_ADMIN,
      BE_BODY_FORM},
+    {"GET", "/api/v1/applications/{id}/programme-choices", handle_programme_choices, true,
+     BE_CASEWORKER | BE_ADMIN, BE_BODY_NONE},
+    /* the provider's manager reads and accepts the programme an approval made */
+    {"GET", "/api/v1/programmes", handle_programme_list, true, BE_MANAGER | BE_OVERSIGHT,
+     BE_BODY_NONE},
+    {"POST", "/api/v1/programmes/{id}/accept", handle_programme_accept, true, BE_MANAGER | BE_ADMIN,
+     BE_BODY_SMALL},
 };
 const struct be_module be_applications_module = BE_MODULE("applications", routes);

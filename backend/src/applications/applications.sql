@@ -19,7 +19,14 @@ json_build_object(
     'decided_at', a.decided_at, 'programme_due', a.programme_due,
     'overdue', application_overdue(a.state, a.decision_due, region_today(a.region_id)),
     'reason', a.reason, 'returns', a.returns,
-    'created_by', a.created_by, 'created_at', a.created_at, 'updated_at', a.updated_at)
+    'created_by', a.created_by, 'created_at', a.created_at, 'updated_at', a.updated_at,
+    'recipient_id', a.recipient_id, 'certificate_id', a.certificate_id,
+    'programme', (SELECT json_build_object(
+                      'id', p.id, 'provider_id', p.provider_id, 'valid_from', p.valid_from,
+                      'valid_to', p.valid_to, 'accepted_at', p.accepted_at,
+                      'accepted_by', p.accepted_by,
+                      'renewal_due', programme_renewal_due(p.valid_to, region_today(a.region_id)))
+                  FROM programmes p WHERE p.application_id = a.id))
 
 -- name: office_list
 -- Every office, for the public form's choice and the staff's filters.
@@ -62,9 +69,23 @@ SELECT a.id, NULL, 'draft', $2, $3, a.office_id FROM applications a WHERE a.id =
 SELECT application_move($1::uuid, $2, $3, $4, nullif($5, '')::uuid, $6),
        (SELECT state FROM applications WHERE id = $1::uuid)
 
+-- name: application_approve
+-- $1 application, $2 the programme (JSON, checked in shape), $3 actor, $4 role, $5 office
+-- or '': application_approve's outcome (application_move's, or 'invalid'), the state it
+-- was in, the field refused ('' if none), the programme made ('' if none).
+SELECT r.outcome, (SELECT state FROM applications WHERE id = $1::uuid),
+       coalesce(r.field, ''), coalesce(r.programme::text, '')
+FROM application_approve($1::uuid, $2::jsonb, $3, $4, nullif($5, '')::uuid) r
+
 -- name: application_get
--- $1 application: it and its journal (oldest first), or no row.
+-- $1 application, $2 the caller's role: it, its journal (oldest first) and the
+-- transitions from its state that role may make (an admin any), or no row.
 SELECT json_build_object('application', {{application_json}},
+    'transitions', (SELECT coalesce(json_agg(json_build_object(
+                        'to', t.to_state, 'reason_required', t.reason_required)
+                        ORDER BY t.to_state), '[]')
+                    FROM application_transitions t
+                    WHERE t.from_state = a.state AND ($2 = 'admin' OR $2 = ANY (t.roles))),
     'journal', (SELECT coalesce(json_agg(json_build_object(
                     'at', j.at, 'from', j.from_state, 'to', j.to_state, 'actor', j.actor,
                     'role', j.actor_role, 'office_id', j.office_id, 'reason', j.reason)
@@ -112,3 +133,85 @@ SELECT json_build_object('number', a.number, 'state', a.state,
                                      WHERE j.application_id = a.id))::text
 FROM applications a JOIN offices o ON o.id = a.office_id
 WHERE a.number = $1 AND a.code_hash = decode($2, 'hex')
+
+-- name: programme_list
+-- The programmes the caller may see (a manager: their provider's; row-level security),
+-- newest first: $1 accepted ('t', 'f' or ''), $2 limit, $3 one programme's id or ''. Each
+-- with the recipient, the certificate (numbered as the application) and its services, the
+-- rules and the plans made. (A manager does not see the application itself.)
+SELECT coalesce(json_agg(json_build_object(
+    'id', p.id, 'application_id', p.application_id,
+    'provider', json_build_object('id', pv.id, 'name', pv.name),
+    'recipient', json_build_object('id', r.id, 'full_name', r.full_name, 'address', r.address),
+    'certificate', json_build_object(
+        'id', c.id, 'number', c.number, 'valid_from', c.valid_from, 'valid_to', c.valid_to,
+        'services', (SELECT coalesce(json_agg(json_build_object(
+                         'code', cs.service_code, 'name', s.name, 'volume', cs.volume,
+                         'period', cs.period) ORDER BY cs.service_code), '[]')
+                     FROM certificate_services cs JOIN services s ON s.code = cs.service_code
+                     WHERE cs.certificate_id = c.id)),
+    'rules', (SELECT coalesce(json_agg(json_build_object(
+                  'id', pr.id, 'worker', json_build_object('id', w.id, 'full_name', w.full_name),
+                  'weekdays', pr.weekdays, 'time', to_char(pr.start_time, 'HH24:MI'),
+                  'services', pr.service_codes) ORDER BY pr.start_time, pr.id), '[]')
+              FROM plan_rules pr JOIN workers w ON w.id = pr.worker_id
+              WHERE pr.programme_id = p.id),
+    'plans', (SELECT count(*) FROM visit_plans vp JOIN plan_rules pr ON pr.id = vp.rule_id
+              WHERE pr.programme_id = p.id),
+    'next_plan_at', (SELECT min(vp.planned_start) FROM visit_plans vp
+                     JOIN plan_rules pr ON pr.id = vp.rule_id
+                     WHERE pr.programme_id = p.id AND vp.planned_start >= now()),
+    'renewal_due', programme_renewal_due(p.valid_to, (now() AT TIME ZONE rg.timezone)::date),
+    'accepted_at', p.accepted_at, 'accepted_by', p.accepted_by,
+    'created_by', p.created_by, 'created_at', p.created_at)
+    ORDER BY p.created_at DESC, p.id DESC), '[]')::text
+FROM (SELECT * FROM programmes
+      WHERE ($1 = '' OR (accepted_at IS NOT NULL) = ($1 = 't'))
+        AND ($3 = '' OR id = $3::uuid)
+      ORDER BY created_at DESC, id DESC LIMIT $2::int) p
+JOIN providers pv ON pv.id = p.provider_id
+JOIN regions rg ON rg.id = pv.region_id
+JOIN recipients r ON r.id = p.recipient_id
+JOIN certificates c ON c.id = p.certificate_id
+
+-- name: programme_accept
+-- $1 programme, $2 the manager's login: accepted now, or no row (not visible, or
+-- accepted already: programme_accepted tells which).
+UPDATE programmes SET accepted_at = now(), accepted_by = $2
+WHERE id = $1::uuid AND accepted_at IS NULL
+RETURNING id
+
+-- name: programme_accepted
+-- $1 programme: who accepted it and when, or no row when the caller may not see it.
+SELECT accepted_by, accepted_at FROM programmes WHERE id = $1::uuid
+
+-- name: plans_generate_all
+-- carefactd plan-visits (as the owner): every running programme's plans through the
+-- horizon; the number added.
+SELECT plans_generate_all()
+
+-- name: programme_choices
+-- $1 application (visible to the caller): what its programme may name — the providers of
+-- its region with their active workers, and the catalogue. Run under the provider scope
+-- '*' set for the transaction (staff see no provider otherwise); no row when the
+-- application is not visible.
+SELECT json_build_object(
+    'providers', (SELECT coalesce(json_agg(json_build_object(
+                      'id', pv.id, 'name', pv.name,
+                      'workers', (SELECT coalesce(json_agg(json_build_object(
+                                      'id', w.id, 'full_name', w.full_name)
+                                      ORDER BY w.full_name, w.id), '[]')
+                                  FROM workers w WHERE w.provider_id = pv.id AND w.active))
+                      ORDER BY pv.name, pv.id), '[]')
+                  FROM providers pv WHERE pv.region_id = a.region_id),
+    'services', (SELECT coalesce(json_agg(json_build_object(
+                     'code', s.code, 'name', s.name, 'norm_minutes', s.norm_minutes)
+                     ORDER BY s.code), '[]')
+                 FROM services s))::text
+FROM applications a WHERE a.id = $1::uuid
+
+-- name: public_attempt
+-- $1 which page ('file' or 'status'), $2 the client's address, $3 requests before the
+-- lock, $4 seconds after which the count is forgotten, $5 the longest lock: the seconds
+-- to wait, or 0 (sql/0020: the login throttle's mechanism).
+SELECT public_attempt($1, $2, $3::int, $4::int, $5::int)

@@ -1,0 +1,340 @@
+/* The applications pages (issue 15): the journal of applications for the front and back
+ * office (search by state, completeness, purpose, office, overdue, number), one
+ * application with its journal and the transitions the signed-in role may make (the
+ * server names them: a return, a refusal and a withdrawal ask for a reason typed in the
+ * page), the caseworker's approval form (the programme: provider, services with volumes,
+ * term, plan rules), and the provider's programmes to accept. */
+import { api, dateTime, errorBox, esc, localDate, nodata, post, role, short } from "./util.js";
+
+export const APPLICATION_STATES = {
+  draft: "формирование", submitted: "передано", returned: "возвращено на доработку",
+  resubmitted: "передано повторно", verified: "проверено", assessment: "на рассмотрении",
+  approved: "одобрено", refused: "отказано", withdrawn: "отозвано",
+};
+export const PURPOSES = {
+  home_care: "обслуживание на дому", rehab_aid: "прокат средств реабилитации", rehab_course: "курс реабилитации",
+  day_centre: "дневное пребывание", palliative: "паллиативная помощь", other: "другое",
+};
+const CATEGORIES = { elderly: "пожилой гражданин", disabled: "инвалид", disabled_child: "ребёнок-инвалид", family: "семья", other: "другое" };
+const CHANNELS = { web: "сайт", office: "приём в офисе", phone: "телефон", post: "почта", terminal: "выездная бригада" };
+const ROLES = { applicant: "заявитель", intake: "приём", intake_lead: "проверка", caseworker: "департамент", admin: "администратор" };
+/* The label of each button; the server says which the role may press. */
+const ACTIONS = {
+  submitted: "Передать", verified: "Проверено — передать в департамент", resubmitted: "Передать повторно",
+  assessment: "Взять на рассмотрение", approved: "Одобрить и назначить программу", returned: "Вернуть на доработку",
+  refused: "Отказать", withdrawn: "Отозвать заявление",
+};
+const WEEKDAYS = ["Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс"];
+
+const stateBadge = (s) => `<span class="state ${esc(s)}">${esc(APPLICATION_STATES[s] || s)}</span>`;
+const options = (names, selected) => Object.entries(names)
+  .map(([k, v]) => `<option value="${esc(k)}"${k === selected ? " selected" : ""}>${esc(v)}</option>`).join("");
+
+/* ==== The journal ==== */
+
+async function pageJournal(params) {
+  const head = `<h1>Журнал заявлений</h1>${FILERS.includes(role()) ? '<p><a id="new-application" href="#/application-new">Новое заявление</a></p>' : ""}`;
+  const offices = (await api("/api/v1/offices")).data?.items || [];
+  const query = new URLSearchParams();
+  for (const k of ["state", "purpose", "complete", "office", "overdue", "number"]) if (params.get(k)) query.set(k, params.get(k));
+  const r = await api(`/api/v1/applications?${query}`);
+  const filters = `<form class="filters" id="journal-filters">
+    <label>Номер<input name="number" value="${esc(params.get("number") || "")}" inputmode="numeric" pattern="[0-9-]*"></label>
+    <label>Состояние<select name="state"><option value="">все</option>${options(APPLICATION_STATES, params.get("state"))}</select></label>
+    <label>Цель<select name="purpose"><option value="">все</option>${options(PURPOSES, params.get("purpose"))}</select></label>
+    <label>Комплект документов<select name="complete"><option value="">все</option>${options({ true: "полный", false: "неполный" }, params.get("complete"))}</select></label>
+    <label>Офис<select name="office"><option value="">все</option>${options(Object.fromEntries(offices.map((o) => [o.id, o.name])), params.get("office"))}</select></label>
+    <label class="check"><span><input type="checkbox" name="overdue" value="true"${params.get("overdue") ? " checked" : ""}> просрочено</span></label>
+    <button type="submit">Найти</button></form>`;
+  if (r.missing) return head + filters + nodata("журнал заявлений не подключён на этом сервере");
+  if (r.error) return head + filters + errorBox(r.error);
+  const items = r.data.items;
+  if (!items.length) return head + filters + nodata("заявлений не найдено");
+  const rows = items.map((a) => `<tr data-application="${esc(a.id)}" data-state="${esc(a.state)}">
+    <td><a class="open" href="#/application/${esc(a.id)}">${esc(a.number)}</a></td><td>${stateBadge(a.state)}</td>
+    <td>${esc(a.applicant_name)}</td><td>${esc(PURPOSES[a.purpose] || a.purpose)}</td><td>${esc(a.office?.name)}</td>
+    <td>${a.complete ? "полный" : "неполный"}</td>
+    <td>${localDate(a.decision_due)}${a.overdue ? ' <span class="flag">просрочено</span>' : ""}</td>
+    <td class="num">${esc(a.returns)}</td></tr>`).join("");
+  return `${head}${filters}<table id="applications"><thead><tr><th>Номер</th><th>Состояние</th><th>Заявитель</th>
+    <th>Цель</th><th>Офис</th><th>Документы</th><th>Решение до</th><th class="num">Возвратов</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+function bindJournal() {
+  document.getElementById("journal-filters")?.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const query = new URLSearchParams();
+    for (const [k, v] of new FormData(e.target)) if (v) query.set(k, v);
+    location.hash = `#/applications?${query}`;
+  });
+}
+
+/* ==== Taking an application in at the office ==== */
+
+const FILERS = ["intake", "intake_lead"];
+
+function pageNew() {
+  const head = "<h1>Новое заявление</h1>";
+  if (!FILERS.includes(role())) return head + nodata("заявления принимают сотрудники приёма");
+  const field = (name, label, extra = "") => `<label>${label}<input name="${name}" ${extra}></label>`;
+  return `${head}<form id="intake-form" class="reason-form" novalidate>
+    ${field("applicant_name", "ФИО заявителя", 'required maxlength="200" autocomplete="off"')}
+    ${field("applicant_birth_date", "Дата рождения", 'type="date" required')}
+    ${field("applicant_phone", "Телефон", 'type="tel" maxlength="40"')}
+    ${field("applicant_address", "Адрес, где нужны услуги", 'required maxlength="300"')}
+    ${field("representative_name", "Представитель (если есть)", 'maxlength="200"')}
+    ${field("representative_relation", "Кем приходится", 'maxlength="100"')}
+    <label>Способ подачи<select name="channel">${options({ office: CHANNELS.office, phone: CHANNELS.phone, post: CHANNELS.post }, "office")}</select></label>
+    <label>Категория<select name="category">${options(CATEGORIES, "elderly")}</select></label>
+    <label>Цель<select name="purpose">${options(PURPOSES, "home_care")}</select></label>
+    <label>Что нужно<textarea name="details" rows="3" maxlength="2000"></textarea></label>
+    <label class="check"><span><input type="checkbox" name="complete"> Комплект документов полный</span></label>
+    <label class="check"><span><input type="checkbox" name="consent"> Заявитель согласен на обработку персональных данных</span></label>
+    <p id="intake-message" class="error" role="alert" hidden></p>
+    <button type="submit">Принять заявление</button></form>`;
+}
+
+function bindNew() {
+  const form = document.getElementById("intake-form");
+  if (!form) return;
+  form.querySelector("input").focus();
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const say = (text) => {
+      const m = document.getElementById("intake-message");
+      m.textContent = text;
+      m.hidden = !text;
+    };
+    const data = new FormData(form);
+    const body = { complete: data.get("complete") === "on", consent: data.get("consent") === "on" };
+    for (const k of ["applicant_name", "applicant_birth_date", "applicant_phone", "applicant_address", "representative_name",
+      "representative_relation", "channel", "category", "purpose", "details"]) body[k] = String(data.get(k) || "").trim();
+    if (!body.consent) return say("Без согласия на обработку персональных данных заявление не принимается");
+    const r = await post("/api/v1/applications", body);
+    if (r.error || r.missing) return say(r.error || "Приём заявлений недоступен на этом сервере");
+    /* the code is shown this once: the applicant follows the application with it */
+    const a = r.data.application;
+    document.getElementById("main").innerHTML = `<h1>Заявление ${esc(a.number)} принято</h1>
+      <p class="cards"><span class="card">Номер<b id="filed-number">${esc(a.number)}</b></span>
+      <span class="card">Код для проверки статуса<b id="filed-code">${esc(r.data.code)}</b></span></p>
+      <p>Передайте номер и код заявителю: код показывается один раз.</p>
+      <p><a id="filed-open" href="#/application/${esc(a.id)}">Открыть заявление</a></p>`;
+  });
+}
+
+/* ==== One application ==== */
+
+const journalRow = (j) => `<li data-to="${esc(j.to)}"><b>${stateBadge(j.to)}</b> ${dateTime(j.at)},
+  ${esc(j.actor)} (${esc(ROLES[j.role] || j.role)})${j.reason ? `: <span class="reason">«${esc(j.reason)}»</span>` : ""}</li>`;
+
+function programmeBox(p, a) {
+  if (!p) return "";
+  return `<h2>Индивидуальная программа</h2><div class="cards" id="programme" data-programme="${esc(p.id)}">
+    <div class="card">Срок<b>${localDate(p.valid_from)} — ${localDate(p.valid_to)}</b></div>
+    <div class="card">Получатель услуг<b id="programme-recipient">${esc(short(a.recipient_id))}</b></div>
+    <div class="card">Сертификат<b id="programme-certificate">${esc(a.number)}</b></div>
+    <div class="card">Поставщик<b>${p.accepted_at ? `принял ${dateTime(p.accepted_at)}` : "ещё не принял"}</b></div></div>
+    ${p.renewal_due ? '<p class="flag" id="renewal-due">Срок программы истекает: пора продлить</p>' : ""}`;
+}
+
+async function pageApplication(id) {
+  const back = '<p><a href="#/applications">← журнал заявлений</a></p>';
+  const r = await api(`/api/v1/applications/${encodeURIComponent(id)}`);
+  if (r.missing) return `<h1>Заявление</h1>${back}${nodata("такого заявления нет")}`;
+  if (r.error) return `<h1>Заявление</h1>${back}${errorBox(r.error)}`;
+  const { application: a, journal, transitions } = r.data;
+  const buttons = (transitions || []).map((t) =>
+    `<button type="button" class="${t.to === "withdrawn" || t.to === "refused" || t.to === "returned" ? "plain" : ""}"
+      data-to="${esc(t.to)}" data-reason="${t.reason_required ? "1" : ""}">${esc(ACTIONS[t.to] || t.to)}</button>`).join(" ");
+  return `<h1>Заявление ${esc(a.number)} ${stateBadge(a.state)}</h1>${back}
+    <div id="application" data-id="${esc(a.id)}" data-state="${esc(a.state)}">
+    <table class="services-compare"><tbody>
+      <tr><th>Заявитель</th><td>${esc(a.applicant_name)}, ${localDate(a.applicant_birth_date)}</td></tr>
+      <tr><th>Адрес</th><td>${esc(a.applicant_address)}</td></tr>
+      <tr><th>Телефон</th><td>${esc(a.applicant_phone || "—")}</td></tr>
+      ${a.representative_name ? `<tr><th>Представитель</th><td>${esc(a.representative_name)} (${esc(a.representative_relation)})</td></tr>` : ""}
+      <tr><th>Категория</th><td>${esc(CATEGORIES[a.category] || a.category)}</td></tr>
+      <tr><th>Цель</th><td>${esc(PURPOSES[a.purpose] || a.purpose)}</td></tr>
+      <tr><th>Что нужно</th><td>${esc(a.details || "—")}</td></tr>
+      <tr><th>Офис, способ подачи</th><td>${esc(a.office?.name)}, ${esc(CHANNELS[a.channel] || a.channel)}</td></tr>
+      <tr><th>Комплект документов</th><td>${a.complete ? "полный" : "неполный"}</td></tr>
+      <tr><th>Решение до</th><td>${localDate(a.decision_due)}${a.overdue ? ' <span class="flag">просрочено</span>' : ""}</td></tr>
+      ${a.programme_due ? `<tr><th>Программа до</th><td>${localDate(a.programme_due)}</td></tr>` : ""}
+      ${a.reason ? `<tr><th>Причина</th><td id="application-reason">${esc(a.reason)}</td></tr>` : ""}
+    </tbody></table></div>
+    ${programmeBox(a.programme, a)}
+    <p class="actions" id="application-actions">${buttons}</p>
+    <p id="application-message" class="error" role="alert" hidden></p>
+    <form id="reason-form" class="reason-form" novalidate hidden>
+      <label>Причина (её прочтёт заявитель)<textarea name="reason" rows="3" maxlength="1000" required></textarea></label>
+      <span class="actions"><button type="submit">Подтвердить</button> <button type="button" class="plain" id="reason-cancel">Отмена</button></span>
+    </form>
+    <div id="approval"></div>
+    <h2>Журнал</h2><ol class="timeline" id="application-journal">${journal.map(journalRow).join("")}</ol>`;
+}
+
+/* The approval form: the programme from the region's providers, their workers and the
+ * catalogue (GET …/programme-choices). */
+function approvalForm(choices) {
+  const today = new Date();
+  const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+  const end = new Date(today.getFullYear() + 1, today.getMonth(), today.getDate() - 1);
+  const services = choices.services.map((s) => `<tr data-code="${esc(s.code)}">
+    <td><label class="check"><input type="checkbox" name="service" value="${esc(s.code)}"> ${esc(s.code)} — ${esc(s.name)}</label></td>
+    <td><label>Объём <input type="number" name="volume" min="1" max="10000" value="4" aria-label="Объём ${esc(s.code)}"></label></td>
+    <td><select name="period" aria-label="Период ${esc(s.code)}"><option value="month">в месяц</option><option value="year">в год</option></select></td></tr>`).join("");
+  return `<form id="approval-form" class="reason-form" novalidate>
+    <h2>Программа</h2>
+    <label>Поставщик услуг<select name="provider" required>${choices.providers.map((p) =>
+      `<option value="${esc(p.id)}">${esc(p.name)}</option>`).join("")}</select></label>
+    <span class="actions"><label>Действует с<input type="date" name="valid_from" value="${iso(today)}" required></label>
+      <label>по<input type="date" name="valid_to" value="${iso(end)}" required></label></span>
+    <fieldset><legend>Услуги и объёмы</legend><table class="services-edit"><tbody>${services}</tbody></table></fieldset>
+    <div id="rules">${ruleBlock(1)}</div>
+    <p><button type="button" class="plain" id="rule-add">Добавить правило посещений</button></p>
+    <p class="muted">Услуги каждого посещения — отмеченные выше.</p>
+    <span class="actions"><button type="submit">Одобрить</button> <button type="button" class="plain" id="approval-cancel">Отмена</button></span>
+    </form>`;
+}
+
+/* One plan rule of the programme: weekdays, a time, a worker of the chosen provider. */
+const ruleBlock = (n) => `<fieldset class="rule"><legend>Правило посещений ${n}</legend>
+  <div role="group" aria-label="Дни недели, правило ${n}">${WEEKDAYS.map((d, i) =>
+    `<label class="check"><input type="checkbox" name="weekday" value="${i + 1}"> ${d}</label>`).join(" ")}</div>
+  <label>Время<input type="time" name="time" value="10:00" required></label>
+  <label>Сотрудник<select name="worker" required></select></label></fieldset>`;
+
+function bindApprovalForm(form, choices, id, say, rerender) {
+  const workers = () => {
+    const p = choices.providers.find((x) => x.id === form.provider.value);
+    const list = (p?.workers || []).map((w) => `<option value="${esc(w.id)}">${esc(w.full_name)}</option>`).join("");
+    for (const select of form.querySelectorAll("select[name=worker]")) select.innerHTML = list;
+  };
+  form.provider.addEventListener("change", workers);
+  workers();
+  document.getElementById("rule-add").addEventListener("click", () => {
+    const rules = document.getElementById("rules");
+    if (rules.children.length >= 16) return say("Не больше 16 правил");
+    rules.insertAdjacentHTML("beforeend", ruleBlock(rules.children.length + 1));
+    workers();
+    rules.lastElementChild.querySelector("input").focus();
+  });
+  document.getElementById("approval-cancel").addEventListener("click", () => { form.remove(); });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const services = [...form.querySelectorAll("tr[data-code]")].filter((tr) => tr.querySelector("input[name=service]").checked)
+      .map((tr) => ({ code: tr.dataset.code, volume: Number(tr.querySelector("input[name=volume]").value),
+        period: tr.querySelector("select[name=period]").value }));
+    if (!services.length) return say("Отметьте хотя бы одну услугу");
+    const rules = [];
+    for (const [i, block] of [...form.querySelectorAll("fieldset.rule")].entries()) {
+      const weekdays = [...block.querySelectorAll("input[name=weekday]:checked")].map((c) => Number(c.value));
+      const workerId = block.querySelector("select[name=worker]").value;
+      if (!weekdays.length) return say(`Правило ${i + 1}: отметьте дни недели посещений`);
+      if (!workerId) return say(`Правило ${i + 1}: выберите сотрудника`);
+      rules.push({ worker_id: workerId, weekdays, time: block.querySelector("input[name=time]").value,
+        services: services.map((s) => s.code) });
+    }
+    const programme = {
+      provider_id: form.provider.value, valid_from: form.valid_from.value, valid_to: form.valid_to.value, services, rules,
+    };
+    const r = await post(`/api/v1/applications/${encodeURIComponent(id)}/transitions`, { to: "approved", programme });
+    if (r.error || r.missing) return say(r.error || "Одобрение недоступно на этом сервере");
+    rerender();
+  });
+}
+
+function bindApplication(rerender) {
+  const box = document.getElementById("application");
+  if (!box) return;
+  const id = box.dataset.id;
+  const say = (text) => {
+    const m = document.getElementById("application-message");
+    m.textContent = text;
+    m.hidden = !text;
+  };
+  const move = async (body) => {
+    const r = await post(`/api/v1/applications/${encodeURIComponent(id)}/transitions`, body);
+    if (r.error || r.missing) return say(r.error || "Это действие недоступно на этом сервере");
+    rerender();
+  };
+  const form = document.getElementById("reason-form");
+  let pending = "";
+  for (const button of document.querySelectorAll("#application-actions button")) {
+    button.addEventListener("click", async () => {
+      say("");
+      const to = button.dataset.to;
+      if (to === "approved") {
+        const r = await api(`/api/v1/applications/${encodeURIComponent(id)}/programme-choices`);
+        if (r.error || r.missing) return say(r.error || "Одобрение недоступно на этом сервере");
+        const holder = document.getElementById("approval");
+        holder.innerHTML = approvalForm(r.data);
+        bindApprovalForm(holder.querySelector("form"), r.data, id, say, rerender);
+        holder.querySelector("select").focus();
+      } else if (button.dataset.reason) {
+        pending = to;
+        form.hidden = false;
+        form.querySelector("button[type=submit]").textContent = ACTIONS[to] || "Подтвердить";
+        form.querySelector("textarea").focus();
+      } else {
+        move({ to });
+      }
+    });
+  }
+  document.getElementById("reason-cancel")?.addEventListener("click", () => { form.hidden = true; });
+  form?.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const reason = String(new FormData(form).get("reason") || "").trim();
+    if (!reason) return say("Укажите причину: её прочтёт заявитель");
+    move({ to: pending, reason });
+  });
+}
+
+/* ==== The provider's programmes ==== */
+
+const PERIODS = { month: "в месяц", year: "в год" };
+const programmeRow = (p) => `<tr data-programme="${esc(p.id)}" data-accepted="${p.accepted_at ? "1" : ""}">
+  <td>${esc(p.recipient.full_name)}<br><span class="muted">${esc(p.recipient.address)}</span></td>
+  <td class="certificate">${esc(p.certificate.number)}<br>${localDate(p.certificate.valid_from)} — ${localDate(p.certificate.valid_to)}
+    ${p.renewal_due ? '<br><span class="flag">пора продлить</span>' : ""}</td>
+  <td>${p.certificate.services.map((s) => `${esc(s.name)}: ${esc(s.volume)} ${esc(PERIODS[s.period] || s.period)}`).join("<br>")}</td>
+  <td>${p.rules.map((r) => `${r.weekdays.map((d) => WEEKDAYS[d - 1]).join(", ")} в ${esc(r.time)}, ${esc(r.worker.full_name)}`).join("<br>")}</td>
+  <td class="num plans">${esc(p.plans)}</td><td>${dateTime(p.next_plan_at)}</td>
+  <td>${p.accepted_at ? `принята ${dateTime(p.accepted_at)}, ${esc(p.accepted_by)}`
+    : role() === "manager" || role() === "admin" ? '<button type="button" class="accept">Принять</button>' : "ожидает поставщика"}</td></tr>`;
+
+async function pageProgrammes() {
+  const head = "<h1>Индивидуальные программы</h1>";
+  const r = await api("/api/v1/programmes");
+  if (r.missing) return head + nodata("программы не подключены на этом сервере");
+  if (r.error) return head + errorBox(r.error);
+  if (!r.data.items.length) return head + nodata("назначенных программ нет");
+  return `${head}<p id="programmes-message" class="error" role="alert" hidden></p>
+    <table id="programmes"><thead><tr><th>Получатель</th><th>Сертификат</th><th>Услуги</th><th>Посещения</th>
+    <th class="num">Запланировано</th><th>Ближайшее</th><th>Поставщик</th></tr></thead>
+    <tbody>${r.data.items.map(programmeRow).join("")}</tbody></table>`;
+}
+
+function bindProgrammes(rerender) {
+  for (const button of document.querySelectorAll("#programmes button.accept")) {
+    button.addEventListener("click", async () => {
+      const id = button.closest("tr").dataset.programme;
+      const r = await post(`/api/v1/programmes/${encodeURIComponent(id)}/accept`);
+      const m = document.getElementById("programmes-message");
+      if (r.error || r.missing) {
+        m.textContent = r.error || "Принятие программ недоступно на этом сервере";
+        m.hidden = false;
+        return;
+      }
+      rerender();
+    });
+  }
+}
+
+/* The pages of this module (pages.js lists them). */
+export const pages = {
+  applications: { render: (params) => pageJournal(params), after: bindJournal },
+  application: { render: (params, id) => pageApplication(id), after: bindApplication, tab: "applications" },
+  "application-new": { render: () => pageNew(), after: bindNew, tab: "applications" },
+  programmes: { render: () => pageProgrammes(), after: bindProgrammes },
+};
