@@ -9,10 +9,12 @@ chmod 755 "$work"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 cleanup() {
     local rc=$?
-    [ -n "${loadgen_pid:-}" ] && kill "$loadgen_pid" 2>/dev/null
+    set +e
+    [ -z "${loadgen_pid:-}" ] || kill "$loadgen_pid" 2>/dev/null
+    [ -z "${slow_pid:-}" ] || kill "$slow_pid" 2>/dev/null
     if [ $rc -ne 0 ] && [ -d "$work/c" ]; then
         "$root/tools/cluster" status "$work/c" >&2 || true
-        tail -n 20 "$work"/c/pg*/patroni.log "$work"/c/app*/carefactd.log >&2 2>/dev/null || true
+        tail -n 20 "$work"/c/pg*/patroni.log "$work"/c/app*/carefactd.log "$work"/c/restore/server.log >&2 2>/dev/null || true
     fi
     "$root/tools/cluster" destroy "$work/c" >/dev/null 2>&1 || true
     rm -rf "$work"

@@ -14,7 +14,7 @@
 #
 # Targets: cf_test_support (when carefactd is built) and fault_proxy.
 
-set(CF_TEST_LABELS unit integration e2e fault browser security fuzz)
+set(CF_TEST_LABELS unit integration e2e fault browser security fuzz cluster)
 set(CF_TESTS_DIR ${CMAKE_CURRENT_SOURCE_DIR}) # tests/ (functions run in their caller's scope)
 set(CF_TEST_SUPPORT_DIR ${CMAKE_CURRENT_LIST_DIR})
 
