@@ -3,7 +3,8 @@
 # once, in the plain build: a sanitizer build adds nothing to drills of other programs
 # (nginx, Patroni, PostgreSQL) and would only slow them. One at a time (RESOURCE_LOCK):
 # each brings up five daemons and two PostgreSQL servers on a 2-core machine.
-if(CF_SANITIZE OR NOT TARGET carefactd OR NOT TARGET carefact-loadgen)
+if(CF_SANITIZE OR NOT TARGET carefactd OR NOT TARGET carefact-loadgen OR NOT TARGET ag_core
+   OR NOT TARGET pn532-sim)
   return()
 endif()
 foreach(drill IN ITEMS failover pitr slow_clients)

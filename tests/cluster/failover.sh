@@ -5,6 +5,7 @@
 # the terminals go on. Afterwards every acknowledged event is in the database exactly
 # once, the epoch is the one before (no terminal re-uploads: a clean synchronous failover
 # loses nothing, sql/0018_epoch_lineage.sql) and the old primary is back as a standby.
+# Then the demo's home visit goes through the failed-over cluster (tools/cluster demo).
 #   failover.sh BUILD_DIR
 BUILD=$(cd "${1:?usage: failover.sh BUILD_DIR}" && pwd)
 source "$(dirname "$0")/lib.sh"
@@ -53,4 +54,12 @@ until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$api/sync")"
     sleep 1
 done
 "$root/tools/cluster" status "$CLUSTER_DIR"
+
+# The demo's home visit (agent, emulated reader, HTTPS pinned to the cluster's CA) goes
+# through the cluster that just failed over.
+"$root/tools/cluster" demo "$CLUSTER_DIR" >"$work/demo.log" 2>&1 ||
+    { tail -30 "$work/demo.log" >&2; fail "the demo's visit through the cluster"; }
+grep -q "подтверждён картой получателя: в начале да, в конце да" "$work/demo.log" ||
+    { tail -30 "$work/demo.log" >&2; fail "the demo's visit was not confirmed through the cluster"; }
+grep -q "этот визит — HH-SHOP" "$work/demo.log" || fail "the demo's visit is not in the register"
 echo "PASS: $((devices * events)) events acknowledged, each held once; epoch kept across the failover"
