@@ -33,7 +33,9 @@ sql() { psql "$CLUSTER_DB" -XtAc "$1"; }
 # make_terminals N: N enrolment codes (workers 1-3 of provider 1) and its recipients.
 make_terminals() {
     local n=$1 i
-    sql "SELECT id FROM recipients WHERE provider_id = md5('demo:provider:1')::uuid" >"$work/recipients"
+    # Not recipient 1: the demo's visit (tools/cluster demo) needs their certificate's volume.
+    sql "SELECT id FROM recipients WHERE provider_id = md5('demo:provider:1')::uuid
+         AND id <> md5('demo:recipient:1')::uuid" >"$work/recipients"
     for i in $(seq "$n"); do
         "$BUILD/backend/carefactd" enroll-code --db "$CLUSTER_DB" \
             --worker "$(sql "SELECT md5('demo:worker:$(((i - 1) % 3 + 1))')::uuid")"
