@@ -62,4 +62,21 @@ done
 grep -q "подтверждён картой получателя: в начале да, в конце да" "$work/demo.log" ||
     { tail -30 "$work/demo.log" >&2; fail "the demo's visit was not confirmed through the cluster"; }
 grep -q "этот визит — HH-SHOP" "$work/demo.log" || fail "the demo's visit is not in the register"
+
+# The visit list is a heavy read: carefactd serves it from the standby (db-read,
+# prefer-standby), and it answers there with what the primary acknowledged.
+password=$(sed -n 's/^demo account: login authority password \([^ ]*\).*/\1/p' "$CLUSTER_DIR/demo/demo-data.out")
+curl -fsS --cacert "$CLUSTER_CA" -c "$work/cookies" -H 'Content-Type: application/json' \
+    -d "{\"login\":\"authority\",\"password\":\"$password\"}" "$CLUSTER_URL/api/v1/session" >/dev/null
+for _ in 1 2 3 4; do
+    curl -fsS --cacert "$CLUSTER_CA" -b "$work/cookies" "$CLUSTER_URL/api/v1/visits?limit=5" >"$work/list.json" ||
+        fail "the visit list through the cluster"
+done
+grep -q '"items"' "$work/list.json" || fail "the visit list: $(head -c 300 "$work/list.json")"
+standby_port=$(eval echo "\$PG${old}_PORT")
+standby_db=$(sed "s/host=127.0.0.1,127.0.0.1 port=[0-9,]*/host=127.0.0.1 port=$standby_port/; s/target_session_attrs=read-write/target_session_attrs=any/" <<<"$CLUSTER_DB")
+[ "$(psql "$standby_db" -XtAc "SELECT pg_is_in_recovery()")" = t ] || fail "pg$old is not the standby"
+readers=$(psql "$standby_db" -XtAc "SELECT count(*) FROM pg_stat_activity WHERE usename = 'carefact_app'")
+[ "$readers" -ge 1 ] || fail "no carefactd connection on the standby after the visit list (db-read)"
+echo "the visit list was read from the standby pg$old ($readers carefactd connections there)"
 echo "PASS: $((devices * events)) events acknowledged, each held once; epoch kept across the failover"

@@ -12,6 +12,11 @@
 
 struct be_config {
     char db[1024]; /* libpq connection string (CAREFACT_DB) */
+    /* libpq connection string of the heavy read-only routes (visit lists, figures;
+     * CAREFACT_DB_READ); "" = db. A deployment with a hot standby points it at the
+     * standby (target_session_attrs=prefer-standby): those answers may lag the primary
+     * by what the standby has not replayed yet. */
+    char db_read[1024];
     char listen[128]; /* host:port (CAREFACT_LISTEN), default 127.0.0.1:8080 */
     char sql_dir[1024]; /* migrations folder (CAREFACT_SQL_DIR) */
     char tls_cert[1024]; /* PEM certificate chain for HTTPS (CAREFACT_TLS_CERT); "" = HTTP */
@@ -23,7 +28,7 @@ struct be_config {
 
 void be_config_defaults(struct be_config *config);
 
-/* Set one setting by name ("db", "listen", "threads", "sql-dir", "tls-cert",
+/* Set one setting by name ("db", "db-read", "listen", "threads", "sql-dir", "tls-cert",
  * "tls-key", "body-max", "migrate"). Returns 0, or -1 with a message in err. */
 int be_config_set(struct be_config *config, const char *key, const char *value, char *err,
                   size_t err_size);
