@@ -1,6 +1,7 @@
-# Sourced by tools/demo: the demo's card, data and visit. Each step runs what exists
-# in this version of carefact and says plainly what it skipped. Expects $root,
-# $var, $build, $pids from tools/demo.
+# Sourced by tools/demo (and tools/cluster demo): the demo's card, data and visit. Each
+# step runs what exists in this version of carefact and says plainly what it skipped.
+# Expects $root, $var, $build, $pids; $demo_url (default http://$listen) is where the
+# terminal and the reader of the result talk to, $demo_ca the CA of an https $demo_url.
 
 # The demo region's card-token key (never a real key: real regions generate theirs).
 DEMO_TOKEN_KEY=63617265666163742d64656d6f2d726567696f6e2d746f6b656e2d6b65792121
@@ -79,7 +80,9 @@ demo_agent() {
 demo_play_visit() {
     export CAREFACT_AGENT_STORE=$var/agent.db
     rm -f "$CAREFACT_AGENT_STORE" "$CAREFACT_AGENT_STORE-wal" "$CAREFACT_AGENT_STORE-shm"
-    local url=http://$listen reader=pn532_uart:$sim_dev plan visit which
+    local url=${demo_url:-http://$listen} reader=pn532_uart:$sim_dev plan visit which
+    local tls=()
+    [ -z "${demo_ca:-}" ] || tls=(--cacert "$demo_ca")
     local recipient="md5('demo:recipient:1')::uuid"
     plan=$(psql "$db" -XtAc "SELECT id FROM visit_plans WHERE recipient_id = $recipient
            ORDER BY planned_start LIMIT 1")
@@ -90,7 +93,7 @@ demo_play_visit() {
     fi
 
     say "6. The terminal: enrolment and today's plan (reference data kept for offline work)"
-    demo_agent enroll --server "$url" --code "$enroll_code"
+    demo_agent enroll --server "$url" --code "$enroll_code" ${demo_ca:+--ca "$demo_ca"}
     demo_agent plans
 
     say "7. At the door: the recipient taps their card, the visit starts (offline: nothing is sent yet)"
@@ -114,10 +117,10 @@ demo_play_visit() {
     local password
     password=$(sed -n 's/^demo account: login authority password \([^ ]*\).*/\1/p' "$var/demo-data.out")
     echo "\$ curl -c cookies -H 'Content-Type: application/json' -d '{\"login\":\"authority\",\"password\":\"…\"}' $url/api/v1/session"
-    curl -fsS -c "$var/cookies" -H 'Content-Type: application/json' \
+    curl -fsS "${tls[@]}" -c "$var/cookies" -H 'Content-Type: application/json' \
         -d "{\"login\":\"authority\",\"password\":\"$password\"}" "$url/api/v1/session" >/dev/null
     echo "\$ curl -b cookies $url/api/v1/visits/$visit"
-    curl -fsS -b "$var/cookies" "$url/api/v1/visits/$visit" | node -e '
+    curl -fsS "${tls[@]}" -b "$var/cookies" "$url/api/v1/visits/$visit" | node -e '
         let body = ""; process.stdin.on("data", d => body += d).on("end", () => {
             const v = JSON.parse(body).visit || JSON.parse(body);
             const yes = b => b ? "да" : "нет";
@@ -137,7 +140,7 @@ demo_play_visit() {
                FROM visits v JOIN providers p ON p.id = v.provider_id JOIN regions rg ON rg.id = p.region_id
                WHERE v.id = '$visit'")
     echo "\$ curl -b cookies $url/api/v1/registers/$register"
-    curl -fsS -b "$var/cookies" "$url/api/v1/registers/$register" | VISIT=$visit node -e '
+    curl -fsS "${tls[@]}" -b "$var/cookies" "$url/api/v1/registers/$register" | VISIT=$visit node -e '
         let body = ""; process.stdin.on("data", d => body += d).on("end", () => {
             const g = JSON.parse(body);
             const rub = k => (k / 100).toLocaleString("ru-RU", {minimumFractionDigits: 2}) + " руб.";

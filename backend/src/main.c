@@ -21,7 +21,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: carefactd COMMAND [OPTIONS]\n"
-            "  serve        --db CONNINFO [--listen HOST:PORT] [--threads N]\n"
+            "  serve        --db CONNINFO [--db-read CONNINFO] [--listen HOST:PORT] [--threads N]\n"
             "               [--tls-cert PEM --tls-key PEM] [--sql-dir DIR] [--body-max BYTES]\n"
             "               [--header-timeout-ms MS] [--body-timeout-ms MS]\n"
             "               [--body-min-rate BYTES_PER_S] [--address-connections N]\n"
@@ -36,7 +36,8 @@ static void usage(FILE *out)
             "  user add     --db CONNINFO --role ROLE [--provider ID] [--worker ID] LOGIN\n"
             "               (password on stdin)\n"
             "  user disable --db CONNINFO LOGIN\n"
-            "Environment: CAREFACT_DB, CAREFACT_LISTEN, CAREFACT_THREADS, CAREFACT_SQL_DIR,\n"
+            "Environment: CAREFACT_DB, CAREFACT_DB_READ, CAREFACT_LISTEN, CAREFACT_THREADS, "
+            "CAREFACT_SQL_DIR,\n"
             "CAREFACT_TLS_CERT, CAREFACT_TLS_KEY, CAREFACT_BODY_MAX, CAREFACT_HEADER_TIMEOUT_MS,\n"
             "CAREFACT_BODY_TIMEOUT_MS, CAREFACT_BODY_MIN_RATE, CAREFACT_ADDRESS_CONNECTIONS,\n"
             "CAREFACT_ADDRESS_STREAMS, CAREFACT_EMV_CA_KEYS.\n");
@@ -167,7 +168,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "carefactd: %s\n", err);
             return 2;
         }
-        if (be_db_check_serving_role(config.db, err, sizeof err)) {
+        if (be_db_check_serving_role(config.db, err, sizeof err) ||
+            (config.db_read[0] && be_db_check_serving_role(config.db_read, err, sizeof err))) {
             fprintf(stderr, "carefactd: %s\n", err);
             return 1;
         }

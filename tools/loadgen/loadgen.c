@@ -5,7 +5,17 @@
  *
  *   carefact-loadgen --url http://127.0.0.1:8080 --codes FILE --recipients FILE
  *                    [--devices N] [--events M] [--batch B] [--concurrency C]
- *                    [--proofs DIR]
+ *                    [--proofs DIR] [--cacert PEM] [--retry-seconds S] [--pause-ms P]
+ *                    [--acked FILE]
+ *
+ * --retry-seconds: a terminal's patience, as the agent's (the failover and restore drills
+ * of tools/cluster): a batch that gets no acknowledgement (no answer, 429, 5xx) is sent
+ * again until S seconds pass without progress; an acknowledgement or a sequence-gap that
+ * says the server holds less than it acknowledged before (a restore: new epoch) makes the
+ * terminal upload again from there. Without it, the first refusal ends the device's run.
+ * --pause-ms: a pause between a device's batches (a steady trickle instead of a burst).
+ * --acked FILE: per device, "device_id highest_seq_ever_acknowledged last_acked_seq
+ * epoch_changes reuploads" (what the drills count the database against).
  *
  * --codes: one enrolment code per line (carefactd enroll-code), one per device;
  * --recipients: recipient ids of the codes' provider, one per line;
@@ -40,10 +50,16 @@ struct device {
     size_t token_key_len;
     char card_token[CF_TOKEN_TEXT_LEN + 1]; /* --proofs: the card's token for this device */
     struct pki_proof *proofs[2]; /* --proofs: fDDA and CDA, re-signed for each event */
+    /* --retry-seconds: every event kept (a restore may ask for them again). */
+    struct cf_event *kept;
+    uint64_t acked, max_acked;
+    char epoch[64];
+    unsigned long epoch_changes, reuploads;
 };
 
 struct run {
     const char *url;
+    long retry_seconds, pause_ms;
     struct device *devices;
     size_t device_count, events_per_device, batch, concurrency;
     uint8_t (*recipients)[CF_UUID_LEN];
@@ -51,7 +67,7 @@ struct run {
     pthread_mutex_t lock;
     double *latencies; /* seconds per batch */
     size_t latency_count, latency_cap;
-    unsigned long events_acked, failures;
+    unsigned long events_acked, failures, retries;
     size_t next_device;
     double finished_at; /* when the last worker ran out of devices */
     int64_t first_wall_ms; /* the wall clock of every device's first event */
@@ -84,6 +100,8 @@ static size_t on_data(char *data, size_t size, size_t count, void *userdata)
 
 /* POST body to url; signed as dev (cf_request_sign, as the agent does) when dev is
  * given. */
+static const char *cacert;
+
 static long post(CURL *curl, const char *url, const char *body, const struct device *dev,
                  struct sink *reply)
 {
@@ -113,6 +131,8 @@ static long post(CURL *curl, const char *url, const char *body, const struct dev
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, reply);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    if (cacert)
+        curl_easy_setopt(curl, CURLOPT_CAINFO, cacert);
     if (curl_easy_perform(curl) == CURLE_OK)
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(headers);
@@ -325,6 +345,83 @@ static void drive_device(struct run *run, CURL *curl, struct device *dev)
     free(events);
 }
 
+static void sleep_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+/* --retry-seconds: upload every event of one device, as a patient terminal would. */
+static void drive_device_patiently(struct run *run, CURL *curl, struct device *dev)
+{
+    size_t total = run->events_per_device;
+    dev->kept = calloc(total, sizeof *dev->kept);
+    if (!dev->kept) {
+        record(run, 0, 0, 0);
+        return;
+    }
+    for (size_t i = 0; i < total; i++)
+        make_event(run, dev, i, &dev->kept[i]);
+    char url[512];
+    snprintf(url, sizeof url, "%s/api/v1/devices/%s/events", run->url, dev->id_text);
+    double last_progress = now_s();
+    while (dev->acked < total) {
+        size_t from = (size_t)dev->acked, n = total - from < run->batch ? total - from : run->batch;
+        struct cf_batch batch;
+        if (cf_batch_build(dev->id, dev->kept + from, n, dev->private_key, &batch))
+            break;
+        char *body = cf_batch_to_json(&batch);
+        cf_batch_cleanup(&batch);
+        struct sink reply;
+        double t0 = now_s();
+        long status = body ? post(curl, url, body, dev, &reply) : 0;
+        double latency = now_s() - t0;
+        free(body);
+        cJSON *json = (status == 200 || status == 409) ? cJSON_Parse(reply.buf) : NULL;
+        const cJSON *acked = cJSON_GetObjectItem(json, "acked_seq");
+        const cJSON *expected = cJSON_GetObjectItem(json, "expected_seq");
+        const cJSON *epoch = cJSON_GetObjectItem(json, "epoch");
+        long long held = -1;
+        if (status == 200 && cJSON_IsNumber(acked))
+            held = (long long)acked->valuedouble;
+        else if (status == 409 && cJSON_IsNumber(expected))
+            held = (long long)expected->valuedouble - 1;
+        if (cJSON_IsString(epoch)) {
+            if (dev->epoch[0] && strcmp(dev->epoch, epoch->valuestring))
+                dev->epoch_changes++;
+            snprintf(dev->epoch, sizeof dev->epoch, "%s", epoch->valuestring);
+        }
+        cJSON_Delete(json);
+        if (held >= 0 && (uint64_t)held <= total) {
+            if ((uint64_t)held < dev->acked)
+                dev->reuploads++; /* the server lost what it acknowledged: again from there */
+            if (status == 200) {
+                record(run, latency, (uint64_t)held > dev->acked ? (size_t)held - dev->acked : 0,
+                       1);
+                if ((uint64_t)held > dev->max_acked)
+                    dev->max_acked = (uint64_t)held;
+            }
+            if ((uint64_t)held != dev->acked)
+                last_progress = now_s();
+            dev->acked = (uint64_t)held;
+            if (run->pause_ms)
+                sleep_ms(run->pause_ms);
+            continue;
+        }
+        int transient = status == 0 || status == 429 || status >= 500;
+        if (!transient || now_s() - last_progress > (double)run->retry_seconds) {
+            record(run, latency, 0, 0);
+            fprintf(stderr, "loadgen: device %s batch refused (%ld): %.300s\n", dev->id_text,
+                    status, reply.buf);
+            break;
+        }
+        pthread_mutex_lock(&run->lock);
+        run->retries++;
+        pthread_mutex_unlock(&run->lock);
+        sleep_ms(200);
+    }
+}
+
 static void *worker_thread(void *arg)
 {
     struct run *run = arg;
@@ -335,7 +432,10 @@ static void *worker_thread(void *arg)
         pthread_mutex_unlock(&run->lock);
         if (i >= run->device_count || !curl)
             break;
-        drive_device(run, curl, &run->devices[i]);
+        if (run->retry_seconds)
+            drive_device_patiently(run, curl, &run->devices[i]);
+        else
+            drive_device(run, curl, &run->devices[i]);
     }
     double t = now_s();
     pthread_mutex_lock(&run->lock);
@@ -393,6 +493,7 @@ int main(int argc, char **argv)
     static char codes[MAX_DEVICES][64], recipients_text[MAX_RECIPIENTS][64];
     static uint8_t recipients[MAX_RECIPIENTS][CF_UUID_LEN];
     const char *codes_file = NULL, *recipients_file = NULL, *proofs_dir = NULL;
+    const char *acked_file = NULL;
     struct run run = {
         .url = NULL, .device_count = 10, .events_per_device = 1000, .batch = 100, .concurrency = 8};
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -410,6 +511,14 @@ int main(int argc, char **argv)
             run.batch = (size_t)parse_count(argv[i + 1], 1, CF_BATCH_MAX_EVENTS, "--batch");
         else if (!strcmp(argv[i], "--proofs"))
             proofs_dir = argv[i + 1];
+        else if (!strcmp(argv[i], "--cacert"))
+            cacert = argv[i + 1];
+        else if (!strcmp(argv[i], "--acked"))
+            acked_file = argv[i + 1];
+        else if (!strcmp(argv[i], "--retry-seconds"))
+            run.retry_seconds = parse_count(argv[i + 1], 1, 3600, "--retry-seconds");
+        else if (!strcmp(argv[i], "--pause-ms"))
+            run.pause_ms = parse_count(argv[i + 1], 0, 60000, "--pause-ms");
         else if (!strcmp(argv[i], "--concurrency"))
             run.concurrency = (size_t)parse_count(argv[i + 1], 1, 256, "--concurrency");
         else {
@@ -420,7 +529,8 @@ int main(int argc, char **argv)
     if (!run.url || !codes_file || !recipients_file) {
         fprintf(stderr, "usage: carefact-loadgen --url URL --codes FILE --recipients FILE "
                         "[--devices N] [--events M] [--batch B] [--concurrency C] "
-                        "[--proofs DIR]\n");
+                        "[--proofs DIR] [--cacert PEM] [--retry-seconds S] [--pause-ms P] "
+                        "[--acked FILE]\n");
         return 2;
     }
     size_t code_count = read_lines(codes_file, codes, MAX_DEVICES);
@@ -484,6 +594,26 @@ int main(int argc, char **argv)
            1000 * percentile(run.latencies, run.latency_count, 0.5),
            1000 * percentile(run.latencies, run.latency_count, 0.95),
            1000 * percentile(run.latencies, run.latency_count, 0.99));
+    if (run.retry_seconds) {
+        unsigned long changes = 0, reuploads = 0;
+        FILE *f = acked_file ? fopen(acked_file, "w") : NULL;
+        for (size_t i = 0; i < run.device_count; i++) {
+            const struct device *d = &run.devices[i];
+            changes += d->epoch_changes;
+            reuploads += d->reuploads;
+            if (f)
+                fprintf(f, "%s %llu %llu %lu %lu\n", d->id_text, (unsigned long long)d->max_acked,
+                        (unsigned long long)d->acked, d->epoch_changes, d->reuploads);
+        }
+        if (f && fclose(f)) {
+            fprintf(stderr, "loadgen: cannot write %s\n", acked_file);
+            run.failures++;
+        }
+        printf("loadgen: retries=%lu epoch_changes=%lu reuploads=%lu\n", run.retries, changes,
+               reuploads);
+    }
+    for (size_t i = 0; i < run.device_count; i++)
+        free(run.devices[i].kept);
     free(run.latencies);
     free(run.devices);
     return run.failures ? 1 : 0;

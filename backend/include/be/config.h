@@ -15,6 +15,11 @@
 
 struct be_config {
     char db[1024]; /* libpq connection string (CAREFACT_DB) */
+    /* libpq connection string of the heavy read-only routes (visit lists, figures;
+     * CAREFACT_DB_READ); "" = db. A deployment with a hot standby points it at the
+     * standby (target_session_attrs=prefer-standby): those answers may lag the primary
+     * by what the standby has not replayed yet. */
+    char db_read[1024];
     char listen[128]; /* host:port (CAREFACT_LISTEN), default 127.0.0.1:8080 */
     char sql_dir[1024]; /* migrations folder (CAREFACT_SQL_DIR) */
     char tls_cert[1024]; /* PEM certificate chain for HTTPS (CAREFACT_TLS_CERT); "" = HTTP */
@@ -71,7 +76,7 @@ void be_config_defaults(struct be_config *config);
 int be_config_address_streams(const struct be_config *config);
 int be_config_address_connections(const struct be_config *config);
 
-/* Set one setting by name ("db", "listen", "threads", "sql-dir", "tls-cert",
+/* Set one setting by name ("db", "db-read", "listen", "threads", "sql-dir", "tls-cert",
  * "tls-key", "body-max", "header-timeout-ms", "body-timeout-ms", "body-min-rate",
  * "address-connections", "address-streams", "migrate", "emv-ca-keys", "webhook-backoff-ms",
  * "webhook-backoff-max-ms", "webhook-disable-after", "webhook-timeout-ms", "webhook-poll-ms",

@@ -37,6 +37,10 @@ enum be_stmt {
  * NULL when the database cannot be reached or the schema is not migrated (logged).
  * Borrowed: freed by be_db_thread_exit. */
 PGconn *be_db_thread_conn(const char *conninfo);
+/* The same for the heavy read-only routes' connection (config db-read, BE_DB_READ): a
+ * second connection of this thread, kept apart from the first. */
+PGconn *be_db_thread_conn_read(const char *conninfo);
+/* Closes both of this thread's connections. */
 void be_db_thread_exit(void);
 
 /* Execute a prepared statement on this thread's connection db. Caller PQclears. */

@@ -20,6 +20,11 @@
 #define BE_BODY_LARGE (64u << 10) /* corrections, reference fetch */
 #define BE_BODY_CONFIG SIZE_MAX /* uploads: the server's --body-max (8 MiB by default) */
 
+/* A route's needs_db for a heavy read-only route (lists, figures): served from the
+ * config's db-read connection (a hot standby, where a little lag is harmless), or db
+ * when db-read is not set. Such a route's handler writes nothing. */
+#define BE_DB_READ 2
+
 /* One route: method, pattern ("{name}" = one path segment, read with be_param),
  * handler, whether it needs a database connection, the roles that may call it
  * (BE_MANAGER | BE_AUTHORITY ...; a route without roles is refused to everyone, so
@@ -28,7 +33,7 @@ struct be_route {
     const char *method;
     const char *pattern;
     void (*handle)(struct be_request *req);
-    bool needs_db;
+    unsigned char needs_db; /* 0 none; true: the primary (db); BE_DB_READ: db-read */
     unsigned roles;
     size_t body_max;
 };

@@ -112,6 +112,6 @@ static void handle_figures(struct be_request *req)
 
 static const struct be_route routes[] = {
     /* A worker sees only their own. */
-    {"GET", "/api/v1/figures", handle_figures, true, BE_PEOPLE, BE_BODY_NONE},
+    {"GET", "/api/v1/figures", handle_figures, BE_DB_READ, BE_PEOPLE, BE_BODY_NONE},
 };
 const struct be_module be_figures_module = BE_MODULE("figures", routes);

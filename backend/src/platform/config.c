@@ -82,6 +82,8 @@ int be_config_set(struct be_config *c, const char *key, const char *value, char 
     long n = 0;
     if (strcmp(key, "db") == 0)
         return set_text(c->db, sizeof c->db, value, key, err, err_size);
+    if (strcmp(key, "db-read") == 0)
+        return set_text(c->db_read, sizeof c->db_read, value, key, err, err_size);
     if (strcmp(key, "listen") == 0)
         return set_text(c->listen, sizeof c->listen, value, key, err, err_size);
     if (strcmp(key, "sql-dir") == 0)
@@ -217,6 +219,7 @@ int be_config_load_env(struct be_config *c, char *err, size_t err_size)
 {
     static const char *const vars[][2] = {
         {"CAREFACT_DB", "db"},
+        {"CAREFACT_DB_READ", "db-read"},
         {"CAREFACT_LISTEN", "listen"},
         {"CAREFACT_SQL_DIR", "sql-dir"},
         {"CAREFACT_TLS_CERT", "tls-cert"},

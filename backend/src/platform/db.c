@@ -38,7 +38,7 @@ struct thread_db {
     char epoch[40];
     char schema[128];
 };
-static _Thread_local struct thread_db tdb;
+static _Thread_local struct thread_db tdb, tdb_read;
 
 /* NOTE: a connection the database closed (a restart) still says CONNECTION_OK until
  * a query fails on it. Between requests our connections are idle, so the server has
@@ -89,31 +89,47 @@ static int setup(PGconn *db, struct thread_db *t)
     return ok ? 0 : -1;
 }
 
-PGconn *be_db_thread_conn(const char *conninfo)
+static void thread_db_close(struct thread_db *t)
 {
-    if (tdb.conn && PQstatus(tdb.conn) == CONNECTION_OK && idle_socket_alive(tdb.conn))
-        return tdb.conn;
-    /* NOTE: after a database restart the old session is gone, with its prepared
-     * statements: dial a new one and set it up again. */
-    be_db_thread_exit();
+    PQfinish(t->conn);
+    memset(t, 0, sizeof *t);
+}
+
+static PGconn *thread_conn(struct thread_db *t, const char *conninfo)
+{
+    if (t->conn && PQstatus(t->conn) == CONNECTION_OK && idle_socket_alive(t->conn))
+        return t->conn;
+    /* NOTE: after a database restart (or a failover) the old session is gone, with its
+     * prepared statements: dial a new one and set it up again. */
+    thread_db_close(t);
     PGconn *db = PQconnectdb(conninfo);
     if (PQstatus(db) != CONNECTION_OK) {
         be_log_str("error", "database connection failed", "error", PQerrorMessage(db));
         PQfinish(db);
         return NULL;
     }
-    if (setup(db, &tdb)) {
+    if (setup(db, t)) {
         PQfinish(db);
         return NULL;
     }
-    tdb.conn = db;
+    t->conn = db;
     return db;
+}
+
+PGconn *be_db_thread_conn(const char *conninfo)
+{
+    return thread_conn(&tdb, conninfo);
+}
+
+PGconn *be_db_thread_conn_read(const char *conninfo)
+{
+    return thread_conn(&tdb_read, conninfo);
 }
 
 void be_db_thread_exit(void)
 {
-    PQfinish(tdb.conn);
-    memset(&tdb, 0, sizeof tdb);
+    thread_db_close(&tdb);
+    thread_db_close(&tdb_read);
 }
 
 PGresult *be_db_run(PGconn *db, enum be_stmt stmt, int nparams, const char *const *params)
@@ -131,11 +147,15 @@ int be_db_exec(PGconn *db, const char *sql)
 
 const char *be_db_epoch(const PGconn *db)
 {
+    if (db && db == tdb_read.conn)
+        return tdb_read.epoch;
     return db && db == tdb.conn ? tdb.epoch : "";
 }
 
 const char *be_db_schema(const PGconn *db)
 {
+    if (db && db == tdb_read.conn)
+        return tdb_read.schema;
     return db && db == tdb.conn ? tdb.schema : "";
 }
 

@@ -184,7 +184,9 @@ void be_dispatch(const struct be_route_table *table, struct be_request *req, siz
     *route_index = index;
     req->route = route->pattern;
     if (route->needs_db) {
-        req->db = be_db_thread_conn(req->config->db);
+        req->db = route->needs_db == BE_DB_READ && req->config->db_read[0]
+                      ? be_db_thread_conn_read(req->config->db_read)
+                      : be_db_thread_conn(req->config->db);
         if (!req->db) {
             be_reply_db_error(req, NULL, "connect");
             return;

@@ -648,7 +648,9 @@ static void handle_register_return(struct be_request *req)
 static const struct be_route routes[] = {
     {"GET", "/api/v1/registers", handle_register_list, true, BE_OVERSIGHT | BE_MANAGER,
      BE_BODY_NONE},
-    {"GET", "/api/v1/registers/{id}", handle_register_get, true, BE_OVERSIGHT | BE_MANAGER,
+    /* The document (a month's draft or a decided register): one READ ONLY snapshot, from
+     * db-read (the standby) when set. */
+    {"GET", "/api/v1/registers/{id}", handle_register_get, BE_DB_READ, BE_OVERSIGHT | BE_MANAGER,
      BE_BODY_NONE},
     {"GET", "/api/v1/registers/{id}/export", handle_register_export, true,
      BE_OVERSIGHT | BE_MANAGER, BE_BODY_NONE},

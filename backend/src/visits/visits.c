@@ -266,7 +266,7 @@ static void handle_visit_list(struct be_request *req)
 }
 
 static const struct be_route routes[] = {
-    {"GET", "/api/v1/visits", handle_visit_list, true, BE_PEOPLE, BE_BODY_NONE},
+    {"GET", "/api/v1/visits", handle_visit_list, BE_DB_READ, BE_PEOPLE, BE_BODY_NONE},
     {"GET", "/api/v1/visits/{id}", handle_visit_get, true, BE_PEOPLE, BE_BODY_NONE},
 };
 const struct be_module be_visits_module = BE_MODULE("visits", routes);

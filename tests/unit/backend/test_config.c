@@ -30,7 +30,8 @@ static const char *const env_vars[] = {"CAREFACT_DB",
                                        "CAREFACT_BODY_MIN_RATE",
                                        "CAREFACT_ADDRESS_CONNECTIONS",
                                        "CAREFACT_ADDRESS_STREAMS",
-                                       "CAREFACT_EMV_CA_KEYS"};
+                                       "CAREFACT_EMV_CA_KEYS",
+                                       "CAREFACT_DB_READ"};
 
 /* Defaults, and none of carefactd's variables in the environment. */
 static int setup(void **state)
@@ -62,6 +63,7 @@ static int load(const char *text)
 static void expect_same(const struct be_config *a, const struct be_config *b)
 {
     assert_string_equal(a->db, b->db);
+    assert_string_equal(a->db_read, b->db_read);
     assert_string_equal(a->listen, b->listen);
     assert_string_equal(a->sql_dir, b->sql_dir);
     assert_string_equal(a->tls_cert, b->tls_cert);
@@ -395,6 +397,27 @@ static void test_ca_keys(void **state)
     assert_string_equal(config.emv_ca_keys, "/srv/ca.keys");
 }
 
+/* db-read: "" by default (the heavy reads use db), set from a file line or
+ * CAREFACT_DB_READ, refused when too long. */
+static void test_db_read(void **state)
+{
+    (void)state;
+    assert_string_equal(config.db_read, "");
+    assert_int_equal(load("db = host=a\ndb-read = host=a,b target_session_attrs=prefer-standby\n"),
+                     0);
+    assert_string_equal(config.db, "host=a");
+    assert_string_equal(config.db_read, "host=a,b target_session_attrs=prefer-standby");
+    setenv("CAREFACT_DB_READ", "host=c", 1);
+    assert_int_equal(be_config_load_env(&config, err, sizeof err), 0);
+    unsetenv("CAREFACT_DB_READ");
+    assert_string_equal(config.db_read, "host=c");
+    char long_value[1100];
+    memset(long_value, 'x', sizeof long_value - 1);
+    long_value[sizeof long_value - 1] = '\0';
+    assert_int_equal(be_config_set(&config, "db-read", long_value, err, sizeof err), -1);
+    assert_non_null(strstr(err, "db-read is too long"));
+}
+
 static void test_later_source_wins(void **state)
 {
     (void)state;
@@ -422,6 +445,7 @@ int main(void)
         cmocka_unit_test_setup(test_environment, setup),
         cmocka_unit_test_setup(test_later_source_wins, setup),
         cmocka_unit_test_setup(test_ca_keys, setup),
+        cmocka_unit_test_setup(test_db_read, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
