@@ -578,7 +578,7 @@ static void put_u32(struct writer *w, uint32_t v)
 static void put_str(struct writer *w, const char *s, size_t cap)
 {
     size_t len = strnlen(s, cap); /* cap: an unterminated array is not read past its end */
-    put_u32(w, (uint32_t)len);
+    put_u32(w, (uint32_t)len); /* the prefix: where this string ends */
     put_bytes(w, s, len);
 }
 
