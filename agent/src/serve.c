@@ -504,6 +504,45 @@ static bool tap_challenge(struct daemon *d, const char *what, struct tap *t,
     return rc == 0;
 }
 
+/* One card read on a thread of its own: civetweb's worker threads have small stacks, and
+ * an EMV read with its proof (certificates, the static data, the signature) is deep --
+ * under AddressSanitizer it overflowed one. TAP_STACK_BYTES is address space; only the
+ * pages the read touches are memory. */
+#define TAP_STACK_BYTES (4u << 20)
+
+struct tap_job {
+    const struct daemon *d;
+    int wait_ms;
+    const uint8_t *challenge;
+    struct cf_card_assurance *card;
+    int rc;
+};
+
+static void *tap_job_run(void *arg)
+{
+    struct tap_job *j = arg;
+    j->rc = ag_card_tap_key(j->d->device, j->d->token_key, j->d->token_key_len, j->wait_ms,
+                            j->challenge, j->card);
+    return NULL;
+}
+
+static int tap_on_own_stack(const struct daemon *d, int wait_ms, const uint8_t *challenge,
+                            struct cf_card_assurance *card)
+{
+    struct tap_job job = {d, wait_ms, challenge, card, CF_ENOMEM};
+    pthread_attr_t attr;
+    pthread_t thread;
+    if (pthread_attr_init(&attr))
+        return CF_ENOMEM;
+    int rc = pthread_attr_setstacksize(&attr, TAP_STACK_BYTES) ||
+             pthread_create(&thread, &attr, tap_job_run, &job);
+    pthread_attr_destroy(&attr);
+    if (rc)
+        return CF_ENOMEM;
+    pthread_join(thread, NULL);
+    return job.rc;
+}
+
 /* Wait a little for a card (the page asks again while it shows "tap the card"). */
 static cJSON *api_tap(struct daemon *d, const cJSON *body)
 {
@@ -517,8 +556,7 @@ static cJSON *api_tap(struct daemon *d, const cJSON *body)
     memset(&made, 0, sizeof made);
     bool proof = tap_challenge(d, jstr(body, "for"), &made, challenge);
     pthread_mutex_lock(&d->reader_lock);
-    int rc = ag_card_tap_key(d->device, d->token_key, d->token_key_len, (int)wait,
-                             proof ? challenge : NULL, &card);
+    int rc = tap_on_own_stack(d, (int)wait, proof ? challenge : NULL, &card);
     pthread_mutex_unlock(&d->reader_lock);
     if (!rc)
         rc = ag_moment_now(&moment);

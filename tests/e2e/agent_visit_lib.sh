@@ -40,7 +40,8 @@ cleanup() {
     [ -n "$proxy_pid" ] && kill -KILL "$proxy_pid" 2>/dev/null
     sim_stop
     if [ $status -ne 0 ]; then
-        for f in "$work"/carefactd.log "$work"/sim.err "$work"/proxy.log "$work"/last.out "$work"/last.err; do
+        for f in "$work"/carefactd.log "$work"/sim.err "$work"/proxy.log "$work"/last.out "$work"/last.err \
+            "$work"/agentd.err; do
             [ -s "$f" ] && { echo "--- $(basename "$f") (last 25 lines)" >&2; tail -25 "$f" >&2; }
         done
     fi

@@ -54,6 +54,7 @@ expect_refusal "--ca-index must be two hex digits" --scheme mir --ca-index 9
 # --oda: the keys next to the transcript, a live line naming the card's key; the same
 # key files give the same bytes; fDDA without a PDOL is refused.
 pki=${CF_BINARY_DIR}/tools/emv-pki/carefact-emv-pki
+emulated "$work" pki
 "$pki" ca --key "$work/ca.pem" --rid A000000658 --index 92 >/dev/null
 "$gen" --scheme mir --seed 5 --oda dda --ca-key "$work/ca.pem" --out "$work/d1"
 [ -s "$work/d1.issuer.pem" ] && [ -s "$work/d1.icc.pem" ] || fail "--oda wrote no keys"
