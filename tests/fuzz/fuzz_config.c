@@ -12,6 +12,7 @@
  *   texts (nothing cut short), as a number for the numbers, and the defaults for the
  *   rest -- all within their bounds. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,33 +25,54 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define LINE_MAX_BYTES 2048
 
-enum kind { TEXT, NUMBER, FLAG };
+enum kind { TEXT, NUMBER, FLAG, URL, LONG };
 
 /* The settings be/config.h names, their bounds and where they land. */
 struct setting {
     const char *key;
     enum kind kind;
-    size_t capacity; /* TEXT: the field's size, NUL included */
-    long min, max; /* NUMBER */
+    size_t capacity; /* TEXT, URL: the field's size, NUL included */
+    long min, max; /* NUMBER, LONG */
+    size_t offset; /* TEXT, URL, LONG past the first eight: where in struct be_config */
     const char *value; /* the last value the text gave (points into the copy), or NULL */
     size_t value_len;
 };
 
+#define SETTING_COUNT 22
+
 static void settings_init(struct setting *s, const struct be_config *c)
 {
+#define AT(field) offsetof(struct be_config, field)
     const struct setting table[] = {
-        {"db", TEXT, sizeof c->db, 0, 0, NULL, 0},
-        {"listen", TEXT, sizeof c->listen, 0, 0, NULL, 0},
-        {"sql-dir", TEXT, sizeof c->sql_dir, 0, 0, NULL, 0},
-        {"tls-cert", TEXT, sizeof c->tls_cert, 0, 0, NULL, 0},
-        {"tls-key", TEXT, sizeof c->tls_key, 0, 0, NULL, 0},
-        {"threads", NUMBER, 0, 1, 512, NULL, 0},
-        {"body-max", NUMBER, 0, 1024, 64L << 20, NULL, 0},
-        {"migrate", FLAG, 0, 0, 0, NULL, 0},
+        {"db", TEXT, sizeof c->db, 0, 0, 0, NULL, 0},
+        {"listen", TEXT, sizeof c->listen, 0, 0, 0, NULL, 0},
+        {"sql-dir", TEXT, sizeof c->sql_dir, 0, 0, 0, NULL, 0},
+        {"tls-cert", TEXT, sizeof c->tls_cert, 0, 0, 0, NULL, 0},
+        {"tls-key", TEXT, sizeof c->tls_key, 0, 0, 0, NULL, 0},
+        {"threads", NUMBER, 0, 1, 512, 0, NULL, 0},
+        {"body-max", NUMBER, 0, 1024, 64L << 20, 0, NULL, 0},
+        {"migrate", FLAG, 0, 0, 0, 0, NULL, 0},
+        /* the settings issues 14, 16, 18 and 20 added */
+        {"db-read", TEXT, sizeof c->db_read, 0, 0, AT(db_read), NULL, 0},
+        {"emv-ca-keys", TEXT, sizeof c->emv_ca_keys, 0, 0, AT(emv_ca_keys), NULL, 0},
+        {"sms-url", URL, sizeof c->sms_url, 0, 0, AT(sms_url), NULL, 0},
+        {"header-timeout-ms", LONG, 0, 100, 600000, AT(header_timeout_ms), NULL, 0},
+        {"body-timeout-ms", LONG, 0, 100, 3600000, AT(body_timeout_ms), NULL, 0},
+        {"body-min-rate", LONG, 0, 0, 1L << 30, AT(body_min_rate), NULL, 0},
+        {"address-connections", LONG, 0, 0, 512, AT(address_connections), NULL, 0},
+        {"address-streams", LONG, 0, 1, 512, AT(address_streams), NULL, 0},
+        {"webhook-backoff-ms", LONG, 0, 1, 86400000L, AT(webhook_backoff_ms), NULL, 0},
+        {"webhook-backoff-max-ms", LONG, 0, 1, 86400000L, AT(webhook_backoff_max_ms), NULL, 0},
+        {"webhook-disable-after", LONG, 0, 1, 1000, AT(webhook_disable_after), NULL, 0},
+        {"webhook-timeout-ms", LONG, 0, 100, 120000, AT(webhook_timeout_ms), NULL, 0},
+        {"webhook-poll-ms", LONG, 0, 10, 60000, AT(webhook_poll_ms), NULL, 0},
+        {"outbox-interval-ms", LONG, 0, 50, 3600000, AT(outbox_interval_ms), NULL, 0},
     };
+#undef AT
+    _Static_assert(sizeof table / sizeof table[0] == SETTING_COUNT, "SETTING_COUNT");
     memcpy(s, table, sizeof table);
 }
-#define SETTING_COUNT 8
+#define FIRST_ADDED 8 /* settings[FIRST_ADDED...] are checked through their offsets */
 
 static bool blank(char ch)
 {
@@ -88,7 +110,11 @@ static bool value_ok(const struct setting *s, const char *value, size_t len)
     switch (s->kind) {
     case TEXT:
         return len < s->capacity;
+    case URL: /* empty (off), or an http:// or https:// address */
+        return len < s->capacity && (len == 0 || (len >= 7 && memcmp(value, "http://", 7) == 0) ||
+                                     (len >= 8 && memcmp(value, "https://", 8) == 0));
     case NUMBER:
+    case LONG:
         return number_ok(value, len, s->min, s->max, &ignored);
     case FLAG:
         return (len == 4 && memcmp(value, "true", 4) == 0) ||
@@ -172,6 +198,18 @@ static void check_accepted(const struct setting *s, const struct be_config *c,
     bool migrate = s[7].value ? s[7].value_len == 4 : d->migrate;
     if (c->migrate != migrate)
         abort();
+    for (int i = FIRST_ADDED; i < SETTING_COUNT; i++) {
+        const char *got = (const char *)c + s[i].offset, *def = (const char *)d + s[i].offset;
+        if (s[i].kind != LONG) {
+            same_text(&s[i], got, s[i].capacity, def);
+            continue;
+        }
+        long want = *(const long *)(const void *)def, value = *(const long *)(const void *)got;
+        if (s[i].value && !number_ok(s[i].value, s[i].value_len, s[i].min, s[i].max, &want))
+            abort();
+        if (value != want)
+            abort();
+    }
 }
 
 /* "fuzz.conf line N: ..." with N == line. */

@@ -654,6 +654,7 @@ static void test_bad_input(void **state)
         {"\"1941-05-09\"", "\"2999-01-01\"", "applicant_birth_date"},
         {"\"1941-05-09\"", "\"1941-02-30\"", "applicant_birth_date"},
         {"\"home_care\"", "\"holiday\"", "purpose"},
+        {"\"elderly\"", "\"\"", "category"}, /* a required choice left empty */
         {"\"consent\":true", "\"consent\":true,\"channel\":\"office\"", "channel"},
         {"\"+7 (900) 123-45-67\"", "\"call me\"", "applicant_phone"},
         {"\"" OFFICE_A "\"", "\"not-an-id\"", "office_id"},

@@ -56,7 +56,7 @@ static int get_choice(const cJSON *body, const char *name, const char *const *li
                       struct cf_error_detail *d)
 {
     int rc = cf_json_get_string(body, name, "", required, size - 1, out, size, d);
-    if (!rc && out[0] && !one_of(out, list))
+    if (!rc && (out[0] || required) && !one_of(out, list))
         rc = cf_error_set(d, CF_EFIELD_RANGE, name, "%s must be one of %s", name, list_text);
     return rc;
 }
