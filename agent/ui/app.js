@@ -177,12 +177,12 @@ async function home(message, cls) {
         button('Завершить', () => chooseServices(), 'primary', { id: 'end-visit' }),
         button('Отменить визит', () => chooseReason('cancel-open', null), 'danger'))));
   }
-  const todo = state.plans.filter(p => p.state === 'planned' || p.state === 'attempted');
+  const waiting = state.plans.filter(p => p.state === 'planned' || p.state === 'attempted');
   const done = state.plans.filter(p => !(p.state === 'planned' || p.state === 'attempted'));
   parts.push(h('h2', {}, 'План на сегодня'));
   if (!state.plans.length) parts.push(h('p', {}, 'Запланированных визитов нет.'));
   const list = h('ul', { class: 'plain', id: 'plans' });
-  todo.forEach((p, i) => list.append(planItem(p, i === 0 && !open)));
+  waiting.forEach((p, i) => list.append(planItem(p, i === 0 && !open)));
   done.forEach(p => list.append(planItem(p, false)));
   parts.push(list);
   parts.push(h('div', { class: 'actions' },

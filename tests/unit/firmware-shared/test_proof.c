@@ -339,9 +339,12 @@ static void test_json_refusals(void **state)
         cJSON *json = cf_event_to_json(ev);
         cJSON *proof = cJSON_GetObjectItem(cJSON_GetObjectItem(json, "card"), "proof");
         cJSON_DeleteItemFromObject(proof, c->what);
-        if (c->value && c->value[0] == '#')
-            cJSON_AddNumberToObject(proof, c->what, atoi(c->value + 1));
-        else if (c->value)
+        if (c->value && c->value[0] == '#') { /* "#N": the number N */
+            char *end = NULL;
+            long n = strtol(c->value + 1, &end, 10);
+            assert_true(end != c->value + 1 && *end == '\0');
+            cJSON_AddNumberToObject(proof, c->what, (double)n);
+        } else if (c->value)
             cJSON_AddStringToObject(proof, c->what, c->value);
         int rc = cf_event_from_json(json, ev->device_id, "events[2]", back, &d);
         if (rc != c->code || strcmp(d.field, c->field) != 0)

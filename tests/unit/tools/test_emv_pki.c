@@ -65,8 +65,8 @@ static int reset(void **state)
     f->card.ca_index = 0x92;
     memcpy(f->card.aid, "\xA0\x00\x00\x06\x58\x10\x10", 7);
     f->card.aid_len = 7;
-    strcpy(f->card.pan, "2200123456789019");
-    strcpy(f->card.expiry, "1230");
+    snprintf(f->card.pan, sizeof f->card.pan, "%s", "2200123456789019");
+    snprintf(f->card.expiry, sizeof f->card.expiry, "%s", "1230");
     return 0;
 }
 
@@ -143,7 +143,7 @@ static void test_long_pan(void **state)
 {
     struct fixture *f = *state;
     struct cf_oda_result r;
-    strcpy(f->card.pan, "2200123456789012345");
+    snprintf(f->card.pan, sizeof f->card.pan, "%s", "2200123456789012345");
     assert_int_equal(prove(f, CF_ODA_KIND_FDDA, &r), CF_ODA_OK);
     assert_string_equal(r.pan, "2200123456789012345");
 }
@@ -183,9 +183,9 @@ static void test_expiry_month_edge(void **state)
 {
     struct fixture *f = *state;
     struct cf_oda_result r;
-    strcpy(f->card.expiry, "1226");
+    snprintf(f->card.expiry, sizeof f->card.expiry, "%s", "1226");
     assert_int_equal(prove(f, CF_ODA_KIND_DDA, &r), CF_ODA_OK);
-    strcpy(f->card.expiry, "1126");
+    snprintf(f->card.expiry, sizeof f->card.expiry, "%s", "1126");
     assert_int_equal(prove(f, CF_ODA_KIND_DDA, &r), CF_ODA_EXPIRED);
 }
 
