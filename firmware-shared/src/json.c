@@ -190,9 +190,18 @@ int cf_json_get_hex(const cJSON *object, const char *name, const char *path, boo
 
 /* ==== Parsing ==== */
 
+static bool hex4(const char *p)
+{
+    for (int i = 0; i < 4; i++)
+        if (cf_hex_digit(p[i]) < 0)
+            return false;
+    return true;
+}
+
 /* One flat pass over the text before cJSON sees it. Refuses (CF_EJSON) raw control
- * bytes anywhere but JSON whitespace, \u0000 escapes (they would cut a C string
- * short without a trace) and nesting deeper than CF_JSON_MAX_DEPTH (cJSON recurses
+ * bytes anywhere but JSON whitespace, \u0000 escapes and \u escapes without four hex
+ * digits (cJSON decodes those as NUL too: either would cut a C string short without
+ * a trace) and nesting deeper than CF_JSON_MAX_DEPTH (cJSON recurses
  * per level); refuses (CF_ETOOBIG) more than max_values values. The value count is
  * an upper bound, 1 + commas + opening brackets outside strings, so the tree cJSON
  * then builds has at most that many nodes. Anything else wrong is left to cJSON. */
@@ -211,11 +220,17 @@ static int scan_text(const char *text, size_t len, size_t max_values, struct cf_
             if (c == '"') {
                 in_string = false;
             } else if (c == '\\' && i + 1 < len) {
-                if (text[i + 1] == 'u' && len - i >= 6 && memcmp(text + i + 2, "0000", 4) == 0)
-                    return cf_error_set(d, CF_EJSON, "",
-                                        "the body has \\u0000 (byte %zu): strings may not hold "
-                                        "NUL characters",
-                                        i);
+                if (text[i + 1] == 'u') {
+                    if (len - i < 6 || !hex4(text + i + 2))
+                        return cf_error_set(d, CF_EJSON, "",
+                                            "the body has \\u without four hex digits (byte %zu)",
+                                            i);
+                    if (memcmp(text + i + 2, "0000", 4) == 0)
+                        return cf_error_set(d, CF_EJSON, "",
+                                            "the body has \\u0000 (byte %zu): strings may not "
+                                            "hold NUL characters",
+                                            i);
+                }
                 i++; /* the escaped character cannot end the string */
             }
             continue;

@@ -71,12 +71,13 @@ int be_appointment_phone_key(const char *phone, char *out, size_t out_size)
     return written > 0 && (size_t)written < out_size ? 0 : CF_EFIELD_RANGE;
 }
 
-static int get_phone(const cJSON *body, bool required, char *phone, size_t phone_size, char *key,
-                     size_t key_size, struct cf_error_detail *d)
+/* The person's phone, required and not empty: it is how the office reaches them and
+ * the key their per-person limit counts by. */
+static int get_phone(const cJSON *body, char *phone, size_t phone_size, char *key, size_t key_size,
+                     struct cf_error_detail *d)
 {
-    int rc =
-        cf_json_get_string(body, "phone", "", required, BE_APPT_PHONE_MAX, phone, phone_size, d);
-    if (!rc && phone[0] && be_appointment_phone_key(phone, key, key_size))
+    int rc = cf_json_get_string(body, "phone", "", true, BE_APPT_PHONE_MAX, phone, phone_size, d);
+    if (!rc && be_appointment_phone_key(phone, key, key_size))
         rc = cf_error_set(d, CF_EFIELD_RANGE, "phone",
                           "phone must be a Russian phone number, like +7 912 345-67-89");
     return rc;
@@ -123,8 +124,7 @@ int be_appointment_take_read(const char *text, size_t len, enum be_appointment_s
         rc = cf_json_get_text(body, "person_name", "", true, BE_APPT_NAME_MAX,
                               "the person's full name", t->person_name, sizeof t->person_name, d);
         if (!rc)
-            rc = get_phone(body, true, t->phone, sizeof t->phone, t->person_key,
-                           sizeof t->person_key, d);
+            rc = get_phone(body, t->phone, sizeof t->phone, t->person_key, sizeof t->person_key, d);
         if (!rc)
             rc = cf_json_get_string(body, "person_id", "", false, sizeof t->person_id - 1,
                                     t->person_id, sizeof t->person_id, d);
@@ -165,8 +165,7 @@ int be_appointment_public_read(const char *text, size_t len, enum be_appointment
         rc = cf_json_get_text(body, "person_name", "", true, BE_APPT_NAME_MAX, "your full name",
                               p->person_name, sizeof p->person_name, d);
         if (!rc)
-            rc = get_phone(body, true, p->phone, sizeof p->phone, p->person_key,
-                           sizeof p->person_key, d);
+            rc = get_phone(body, p->phone, sizeof p->phone, p->person_key, sizeof p->person_key, d);
     } else if (!rc) {
         rc = cf_json_get_text(body, "reason", "", false, BE_APPT_REASON_MAX,
                               "why (the office reads it)", p->reason, sizeof p->reason, d);

@@ -98,6 +98,13 @@ static void test_hold_and_booking(void **state)
                               BE_APPT_STAFF, &t, &d),
                          0);
     assert_string_equal(d.field, "phone");
+    /* an empty phone is no phone: the booking would name nobody (fuzz.request_body;
+     * mutant appointments.empty-phone) */
+    assert_int_not_equal(take("{\"start\":\"2026-12-07T09:00:00Z\",\"kind\":\"home_survey\","
+                              "\"person_name\":\"Иванова\",\"phone\":\"\"}",
+                              BE_APPT_STAFF, &t, &d),
+                         0);
+    assert_string_equal(d.field, "phone");
     assert_int_not_equal(take("{not json", BE_APPT_STAFF, &t, &d), 0);
 }
 
