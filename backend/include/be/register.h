@@ -64,9 +64,10 @@ struct be_register_head {
 };
 
 /* The totals of rows (n of them, ordered as the register is: an included visit's
- * lines next to each other). Pure. */
-void be_register_totals_of(const struct be_register_row *rows, size_t n,
-                           struct be_register_totals *out);
+ * lines next to each other). Returns 0, or CF_ETOOBIG when the sum of the amounts does
+ * not fit in 64 bits (no register can be that large: its lines are corrupt). Pure. */
+int be_register_totals_of(const struct be_register_row *rows, size_t n,
+                          struct be_register_totals *out);
 
 /* The register document, GET /api/v1/registers/{id} (api/openapi.yaml `Register`):
  * head and totals, then "included" (the included rows, in order) and "excluded", as

@@ -241,7 +241,9 @@ static void read_head(struct register_doc *doc)
 static int settle_totals(const struct register_ref *ref, struct register_doc *doc)
 {
     struct be_register_totals lines;
-    be_register_totals_of(doc->rows, doc->n, &lines);
+    int rc = be_register_totals_of(doc->rows, doc->n, &lines);
+    if (rc)
+        return rc;
     if (PQgetisnull(doc->head_res, 0, HEAD_TOTAL)) { /* a draft: its rows' */
         doc->head.totals = lines;
         return 0;

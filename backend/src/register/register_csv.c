@@ -195,8 +195,8 @@ static int put_excluded(struct be_buf *out, const struct be_register_row *row)
     return rc;
 }
 
-void be_register_totals_of(const struct be_register_row *rows, size_t n,
-                           struct be_register_totals *out)
+int be_register_totals_of(const struct be_register_row *rows, size_t n,
+                          struct be_register_totals *out)
 {
     const char *last_visit = NULL;
     *out = (struct be_register_totals){0};
@@ -209,8 +209,10 @@ void be_register_totals_of(const struct be_register_row *rows, size_t n,
         if (!last_visit || !rows[i].visit_id || strcmp(last_visit, rows[i].visit_id) != 0)
             out->included_count++;
         last_visit = rows[i].visit_id;
-        out->total_kopecks += rows[i].amount_kopecks;
+        if (__builtin_add_overflow(out->total_kopecks, rows[i].amount_kopecks, &out->total_kopecks))
+            return CF_ETOOBIG;
     }
+    return 0;
 }
 
 int be_register_csv(const struct be_register_totals *totals, const struct be_register_row *rows,
