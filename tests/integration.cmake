@@ -76,6 +76,11 @@ cf_add_server_test(NAME integration.backend.flags LABEL integration TIMEOUT 240 
 # journal, offices seeing their own.
 cf_add_server_test(NAME integration.backend.applications LABEL integration TIMEOUT 180 CONTRACT
                    SOURCE integration/test_applications.c)
+# The applications' exchange with the central system (issue 20): exports taking each
+# decision once (also four at once), the document fetched again, answers recorded once,
+# the journal, applications in the change feed scoped like the applications.
+cf_add_server_test(NAME integration.backend.exchange LABEL integration TIMEOUT 180 CONTRACT
+                   SOURCE integration/test_exchange.c LIBS Threads::Threads)
 # Appointments (issue 16): slots, holds, one slot booked from 50 concurrent clients gives
 # exactly one success, holds expiring, closures, the per-person limit, the state
 # machine, rescheduling, offices seeing their own, the day's figures computed apart.

@@ -10,6 +10,7 @@ export const APPLICATION_STATES = {
   draft: "формирование", submitted: "передано", returned: "возвращено на доработку",
   resubmitted: "передано повторно", verified: "проверено", assessment: "на рассмотрении",
   approved: "одобрено", refused: "отказано", withdrawn: "отозвано",
+  exported: "выгружено", answer_received: "получен ответ",
 };
 export const PURPOSES = {
   home_care: "обслуживание на дому", rehab_aid: "прокат средств реабилитации", rehab_course: "курс реабилитации",
@@ -32,8 +33,23 @@ const options = (names, selected) => Object.entries(names)
 
 /* ==== The journal ==== */
 
+/* The back office's exports of decisions to the region's central system (issue 20): the
+ * button and the last exports, each with its document and how many were answered. */
+async function exportsBox() {
+  if (role() !== "caseworker") return "";
+  const r = await api("/api/v1/application-exports");
+  const rows = (r.data?.items || []).slice(0, 5).map((e) => `<tr data-export="${esc(e.id)}">
+    <td>${dateTime(e.created_at)}</td><td>${esc(e.created_by)}</td><td class="num">${esc(e.application_count)}</td>
+    <td class="num">${esc(e.answered_count)}</td>
+    <td><a href="/api/v1/application-exports/${esc(e.id)}" download="vygruzka-${esc(short(e.id))}.json">документ</a></td></tr>`).join("");
+  return `<section id="exports"><h2>Выгрузка решений в региональную систему</h2>
+    <p><button type="button" id="export-now">Выгрузить новые решения</button> <span id="export-message" role="status"></span></p>
+    ${rows ? `<table><thead><tr><th>Когда</th><th>Кто</th><th class="num">Заявлений</th><th class="num">С ответом</th><th></th></tr></thead>
+    <tbody>${rows}</tbody></table>` : ""}</section>`;
+}
+
 async function pageJournal(params) {
-  const head = `<h1>Журнал заявлений</h1>${FILERS.includes(role()) ? '<p><a id="new-application" href="#/application-new">Новое заявление</a></p>' : ""}`;
+  const head = `<h1>Журнал заявлений</h1>${FILERS.includes(role()) ? '<p><a id="new-application" href="#/application-new">Новое заявление</a></p>' : ""}${await exportsBox()}`;
   const offices = (await api("/api/v1/offices")).data?.items || [];
   const query = new URLSearchParams();
   for (const k of ["state", "purpose", "complete", "office", "overdue", "number"]) if (params.get(k)) query.set(k, params.get(k));
@@ -60,7 +76,14 @@ async function pageJournal(params) {
     <th>Цель</th><th>Офис</th><th>Документы</th><th>Решение до</th><th class="num">Возвратов</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
-function bindJournal() {
+function bindJournal(rerender) {
+  document.getElementById("export-now")?.addEventListener("click", async () => {
+    const say = document.getElementById("export-message");
+    const r = await post("/api/v1/application-exports", {});
+    if (r.problem?.type?.endsWith("/nothing-to-export")) return (say.textContent = "Новых решений для выгрузки нет");
+    if (r.error || r.missing) return (say.textContent = r.error || "Выгрузка недоступна на этом сервере");
+    rerender();
+  });
   document.getElementById("journal-filters")?.addEventListener("submit", (e) => {
     e.preventDefault();
     const query = new URLSearchParams();
@@ -161,7 +184,9 @@ async function pageApplication(id) {
       <tr><th>Решение до</th><td>${localDate(a.decision_due)}${a.overdue ? ' <span class="flag">просрочено</span>' : ""}</td></tr>
       ${a.programme_due ? `<tr><th>Программа до</th><td>${localDate(a.programme_due)}</td></tr>` : ""}
       ${a.reason ? `<tr><th>Причина</th><td id="application-reason">${esc(a.reason)}</td></tr>` : ""}
+      ${a.exchange ? `<tr><th>Региональная система</th><td id="application-exchange" data-exchange="${esc(a.exchange.state)}">${exchangeText(a.exchange)}</td></tr>` : ""}
     </tbody></table></div>
+    ${a.exchange?.state === "exported" && ["caseworker", "admin"].includes(role()) ? answerForm() : ""}
     ${programmeBox(a.programme, a)}
     <p class="actions" id="application-actions">${buttons}</p>
     <p id="application-message" class="error" role="alert" hidden></p>
@@ -172,6 +197,23 @@ async function pageApplication(id) {
     <div id="approval"></div>
     <h2>Журнал</h2><ol class="timeline" id="application-journal">${journal.map(journalRow).join("")}</ol>`;
 }
+
+const OUTCOMES = { accepted: "принято", rejected: "отклонено" };
+function exchangeText(x) {
+  const sent = `выгружено ${dateTime(x.exported_at)}`;
+  if (!x.answer) return `${sent}, ответа ещё нет`;
+  const a = x.answer;
+  return `${sent}; ответ ${dateTime(a.answered_at)}: <b>${esc(OUTCOMES[a.outcome] || a.outcome)}</b>${a.reference ? `, № ${esc(a.reference)}` : ""}${a.note ? ` — «${esc(a.note)}»` : ""}`;
+}
+
+/* The central system's answer, typed in by the back office (it may also come by the API
+ * or in a webhook's reply). */
+const answerForm = () => `<form id="answer-form" class="reason-form" novalidate>
+  <h2>Ответ региональной системы</h2>
+  <label>Решение<select name="outcome"><option value="accepted">принято</option><option value="rejected">отклонено</option></select></label>
+  <label>Номер дела в региональной системе<input name="reference" maxlength="100"></label>
+  <label>Примечание (при отклонении — почему)<textarea name="note" rows="2" maxlength="1000"></textarea></label>
+  <span class="actions"><button type="submit">Записать ответ</button></span></form>`;
 
 /* The approval form: the programme from the region's providers, their workers and the
  * catalogue (GET …/programme-choices). */
@@ -281,6 +323,15 @@ function bindApplication(rerender) {
       }
     });
   }
+  document.getElementById("answer-form")?.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const f = new FormData(e.target);
+    const body = { outcome: f.get("outcome"), reference: String(f.get("reference") || "").trim(), note: String(f.get("note") || "").trim() };
+    if (body.outcome === "rejected" && !body.note) return say("Укажите, почему региональная система отклонила заявление");
+    const r = await post(`/api/v1/applications/${encodeURIComponent(id)}/answer`, body);
+    if (r.error || r.missing) return say(r.error || "Запись ответа недоступна на этом сервере");
+    rerender();
+  });
   document.getElementById("reason-cancel")?.addEventListener("click", () => { form.hidden = true; });
   form?.addEventListener("submit", (e) => {
     e.preventDefault();

@@ -8,6 +8,7 @@ const STATES = {
   draft: "формируется в офисе", submitted: "передано на проверку", returned: "возвращено на доработку",
   resubmitted: "передано на проверку повторно", verified: "проверено, передано в департамент",
   assessment: "рассматривается в департаменте", approved: "одобрено", refused: "отказано", withdrawn: "отозвано",
+  exported: "передано в региональную систему", answer_received: "получен ответ региональной системы",
 };
 /* What happens next, per state (due: the date that applies). */
 const NEXT = {

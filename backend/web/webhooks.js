@@ -12,6 +12,7 @@ const EVENT_NAMES = {
   "register.changed": "реестры оплаты",
   "certificate.changed": "сертификаты",
   "card_binding.changed": "карты",
+  "application.changed": "заявления",
 };
 const DELIVERY_NAMES = { pending: "ожидает", delivered: "доставлено" };
 const canEnable = () => role() === "admin";

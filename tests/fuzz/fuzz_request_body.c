@@ -3,7 +3,8 @@
  * correction, a visit exception's or a card binding's resolution, a register's return or
  * submit; an application's public or office form, a transition, a status lookup; an
  * appointment's hold, the desk's booking, a confirmation, a cancellation, a transition,
- * a reschedule); the
+ * a reschedule; an export of decided applications, the central system's answer by the API
+ * or in a webhook's reply); the
  * rest is the body. An accepted body must come out as the handler will use it
  * (canonical JSON value, a known action, plain text within its cap); a refusal must be
  * one of the documented codes with a sentence for the person. */
@@ -16,6 +17,7 @@
 #include "be/applications.h"
 #include "be/appointments.h"
 #include "be/corrections.h"
+#include "be/exchange.h"
 #include "be/register.h"
 #include "be/review.h"
 #include "cf/text.h"
@@ -225,6 +227,59 @@ static void appointment_move(const char *body, size_t len, bool reschedule)
         abort();
 }
 
+/* An accepted export names a region (canonical lowercase uuid) or none, and a limit in
+ * range. */
+static void export_request(const char *body, size_t len)
+{
+    struct be_export_request e;
+    struct cf_error_detail d = {0};
+    int rc = be_export_read(body, len, &e, &d);
+    if (rc) {
+        check_refusal(rc, &d);
+        return;
+    }
+    if (e.limit < 1 || e.limit > BE_EXPORT_LIMIT_MAX)
+        abort();
+    if (e.region_id[0] &&
+        (strlen(e.region_id) != 36 || strspn(e.region_id, "0123456789abcdef-") != 36))
+        abort();
+}
+
+/* An accepted answer is accepted or rejected, its texts plain and within their caps, a
+ * rejection with a note. */
+static void check_answer(const struct be_answer *a)
+{
+    bool rejected = strcmp(a->outcome, "rejected") == 0;
+    if (!rejected && strcmp(a->outcome, "accepted") != 0)
+        abort();
+    check_text(a->reference, BE_ANSWER_REFERENCE_MAX, 0);
+    check_text(a->note, BE_ANSWER_NOTE_MAX, rejected);
+}
+
+static void answer(const char *body, size_t len)
+{
+    struct be_answer a;
+    struct cf_error_detail d = {0};
+    int rc = be_answer_read(body, len, &a, &d);
+    if (rc) {
+        check_refusal(rc, &d);
+        return;
+    }
+    check_answer(&a);
+}
+
+/* A reply holds a valid answer (1), none (0), or one refused with a sentence (-1). */
+static void answer_in_reply(const char *body, size_t len)
+{
+    struct be_answer a;
+    struct cf_error_detail d = {0};
+    int found = be_answer_in_reply(body, len, &a, &d);
+    if (found == 1)
+        check_answer(&a);
+    else if (found == -1 ? !d.message[0] : found != 0)
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 1 << 17)
@@ -234,7 +289,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!body)
         return 0;
     memcpy(body, data + 1, size - 1);
-    switch (data[0] % 15) {
+    switch (data[0] % 18) {
     case 0:
         correction(body, size - 1);
         break;
@@ -277,8 +332,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 13:
         appointment_move(body, size - 1, false);
         break;
-    default:
+    case 14:
         appointment_move(body, size - 1, true);
+        break;
+    case 15:
+        export_request(body, size - 1);
+        break;
+    case 16:
+        answer(body, size - 1);
+        break;
+    default:
+        answer_in_reply(body, size - 1);
     }
     free(body);
     return 0;

@@ -49,7 +49,7 @@ static const char *const serve_args[] = {"--webhook-backoff-ms",
                                          "--webhook-backoff-max-ms",
                                          "600",
                                          "--webhook-timeout-ms",
-                                         "400",
+                                         "1000",
                                          "--webhook-poll-ms",
                                          "20",
                                          NULL};
@@ -58,7 +58,7 @@ static const char *const serve_args_disable_soon[] = {"--webhook-backoff-ms",
                                                       "--webhook-backoff-max-ms",
                                                       "600",
                                                       "--webhook-timeout-ms",
-                                                      "400",
+                                                      "1000",
                                                       "--webhook-poll-ms",
                                                       "20",
                                                       "--webhook-disable-after",
@@ -373,7 +373,7 @@ static void test_receiver_timing_out_gives_same_id_twice(void **state)
     set_mode("timeout");
     change(0);
     change(0);
-    sleep_ms(900); /* the first attempt (400 ms) given up, at least one more */
+    sleep_ms(1300); /* the first attempt (1 s) given up, at least one more */
     set_mode("ok");
     wait_all_delivered(10000);
     assert_true(check_log() >= 1); /* the timed-out one came again, with its id */
@@ -638,6 +638,108 @@ static void test_refusals(void **state)
                           "unauthenticated", NULL);
 }
 
+/* ==== The central system's answer in the reply (sql/0023, be/exchange.h) ==== */
+
+#define BACK_OFFICE "0f000000-0000-4000-8000-0000000000bb"
+
+/* A decided application of REGION, number 2026-90000n, made in SQL (the exchange starts
+ * from a decision; the way to one is integration.backend.applications'). */
+static void decided_application(int n, const char *state)
+{
+    char sql[900];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO applications (number, region_id, office_id, channel, applicant_name, "
+             "applicant_birth, applicant_address, category, purpose, consent_at, state, "
+             "code_hash, submitted_at, decided_at, reason, created_by) VALUES "
+             "('2026-90000%d', '" REGION "', '" BACK_OFFICE "', 'office', 'Заявитель %d', "
+             "'1940-01-01', 'д. Луговая, %d', 'elderly', 'home_care', now(), '%s', "
+             "sha256('%d'), now(), now() + interval '%d seconds', '%s', 'test')",
+             n, n, n, state, n, n, strcmp(state, "refused") == 0 ? "не наш случай" : "");
+    assert_int_equal(cf_harness_sql(&harness, sql), 0);
+}
+
+static long answered(const char *number, const char *via)
+{
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM applications WHERE number = '%s' AND answer_via = '%s'", number,
+             via);
+    return cf_harness_sql_long(&harness, sql);
+}
+
+/* A receiver that answers an export in its reply: the answer is recorded (via webhook,
+ * journalled as answer_received by the subscription), and an answer that is not valid is
+ * not taken -- the delivery is delivered, the attempt's log says why. */
+static void test_answer_in_reply(void **state)
+{
+    (void)state;
+    struct cf_session caseworker;
+    assert_int_equal(cf_harness_sql(&harness, "INSERT INTO offices (id, region_id, kind, name) "
+                                              "VALUES ('" BACK_OFFICE "', '" REGION "', "
+                                              "'back_office', 'Департамент')"),
+                     0);
+    assert_int_equal(
+        cf_harness_staff_account(&harness, "hook-caseworker", "caseworker", BACK_OFFICE, PASSWORD),
+        0);
+    assert_int_equal(cf_harness_login(&harness, "hook-caseworker", PASSWORD, &caseworker), 0);
+    harness.session = &admin;
+    char body[512], path[160];
+    snprintf(body, sizeof body,
+             "{\"region_id\":\"" REGION "\",\"url\":\"http://127.0.0.1:%d/hook\","
+             "\"events\":[\"application.changed\"]}",
+             hook_port);
+    cJSON *made = cf_api_json(&harness, "POST", "/api/v1/webhooks", body, 201);
+    snprintf(path, sizeof path, "/mode?set=answer&secret=%s", cf_json_str(made, "secret"));
+    free(control(path));
+    cJSON_Delete(made);
+
+    decided_application(1, "approved");
+    decided_application(2, "refused");
+    harness.session = &caseworker;
+    cJSON_Delete(cf_api_json(&harness, "POST", "/api/v1/application-exports", "{}", 201));
+    for (int waited = 0;
+         answered("2026-900001", "webhook") + answered("2026-900002", "webhook") < 2;
+         waited += 50) {
+        if (waited > 10000)
+            fail_msg("the answers in the replies were not recorded in 10 s");
+        sleep_ms(50);
+    }
+    char *id =
+        cf_harness_sql_value(&harness, "SELECT id FROM applications WHERE number = '2026-900002'");
+    snprintf(path, sizeof path, "/api/v1/applications/%s", id);
+    free(id);
+    cJSON *got = cf_api_json(&harness, "GET", path, NULL, 200);
+    const cJSON *exchange =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(got, "application"), "exchange");
+    assert_string_equal(cf_json_str(exchange, "state"), "answer_received");
+    const cJSON *answer = cJSON_GetObjectItem(exchange, "answer");
+    assert_string_equal(cf_json_str(answer, "outcome"), "accepted");
+    assert_string_equal(cf_json_str(answer, "reference"), "ЦР-2026-900002");
+    assert_string_equal(cf_json_str(answer, "via"), "webhook");
+    cJSON_Delete(got);
+    assert_int_equal(cf_harness_sql_long(&harness,
+                                         "SELECT count(*) FROM application_journal j JOIN "
+                                         "webhook_subscriptions s ON j.actor = 'webhook:' || s.id "
+                                         "WHERE j.to_state = 'answer_received'"),
+                     2);
+
+    /* Not a valid answer: delivered, not taken, the log says why. */
+    snprintf(path, sizeof path, "/mode?set=bad-answer");
+    free(control(path));
+    decided_application(3, "approved");
+    cJSON_Delete(cf_api_json(&harness, "POST", "/api/v1/application-exports", "{}", 201));
+    harness.session = NULL;
+    wait_all_delivered(10000);
+    assert_int_equal(answered("2026-900003", "webhook"), 0);
+    assert_int_equal(cf_harness_sql_long(&harness,
+                                         "SELECT count(*) FROM webhook_attempts a JOIN "
+                                         "webhook_deliveries d ON d.id = a.delivery_id "
+                                         "WHERE d.status = 'delivered' AND a.error LIKE "
+                                         "'%answer.outcome must be accepted or rejected%'"),
+                     1);
+    free(control("/mode?set=ok"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -652,6 +754,7 @@ int main(void)
         cmocka_unit_test(test_disabled_after_failures_enabled_by_hand),
         cmocka_unit_test(test_recipe_refuses_bad_signature_and_old_timestamp),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_answer_in_reply),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

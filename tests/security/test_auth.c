@@ -623,7 +623,7 @@ static const struct route_spec {
     /* the change feed and webhooks (issue 20): the feed is scoped like the lists; a
      * subscription carries every provider of its region, so only admin and authority read
      * them, and only the admin (who runs the integrations) makes or enables one */
-    {"GET /api/v1/changes", OVERSEE, 200},
+    {"GET /api/v1/changes", OVERSEE | A(CASEWORKER), 200}, /* the back office: applications */
     {"GET /api/v1/webhooks", A(ADMIN) | A(AUTHORITY), 200},
     {"POST /api/v1/webhooks", A(ADMIN), 201},
     {"POST /api/v1/webhooks/{id}/enable", A(ADMIN), 200},
@@ -644,6 +644,12 @@ static const struct route_spec {
      A(ADMIN) | A(AUTHORITY) | A(INTAKE) | A(INTAKE_LEAD), 200},
     /* the programme an approval made: its provider's manager reads and accepts it */
     {"GET /api/v1/applications/{id}/programme-choices", A(ADMIN) | A(CASEWORKER), 200},
+    /* the exchange with the central system (issue 20): the back office exports and records
+     * answers; oversight reads the exports */
+    {"POST /api/v1/application-exports", A(ADMIN) | A(CASEWORKER), 201},
+    {"GET /api/v1/application-exports", A(ADMIN) | A(AUTHORITY) | A(CASEWORKER), 200},
+    {"GET /api/v1/application-exports/{id}", A(ADMIN) | A(AUTHORITY) | A(CASEWORKER), 200},
+    {"POST /api/v1/applications/{id}/answer", A(ADMIN) | A(CASEWORKER), 200},
     {"GET /api/v1/programmes", OVERSEE, 200},
     {"POST /api/v1/programmes/{id}/accept", A(ADMIN) | A(MANAGER), 200},
 };
@@ -935,6 +941,35 @@ static void prepare(const char *method, const char *pattern, enum who w, struct 
         snprintf(p->body, sizeof p->body, "{\"to\":\"%s\"}", to);
         snprintf(p->after, sizeof p->after, "SELECT state = '%s' FROM applications WHERE id = '%s'",
                  from, id);
+    } else if (strcmp(pattern, "/api/v1/application-exports") == 0 && post) {
+        /* a decision of its own waiting: the working call exports it (with whatever else
+         * waits in the region); a refused one leaves it waiting */
+        char application[40], region[40], sql[200];
+        fresh_application("approved", application, NULL, NULL);
+        snprintf(sql, sizeof sql, "SELECT region_id FROM offices WHERE id = '%s'", m.office);
+        sql_text(sql, region, sizeof region);
+        snprintf(p->body, sizeof p->body, "{\"region_id\":\"%s\"}", region);
+        snprintf(p->after, sizeof p->after,
+                 "SELECT export_id IS NULL FROM applications WHERE id = '%s'", application);
+    } else if (strcmp(pattern, "/api/v1/application-exports/{id}") == 0 ||
+               strcmp(pattern, "/api/v1/applications/{id}/answer") == 0) {
+        /* an approved application exported (by the owner: the export itself is
+         * integration.backend.exchange's) */
+        char application[40], sql[700];
+        fresh_application("approved", application, NULL, NULL);
+        snprintf(sql, sizeof sql,
+                 "WITH e AS (INSERT INTO application_exports (region_id, application_count, "
+                 "created_by) SELECT region_id, 1, 'matrix' FROM applications WHERE id = '%s' "
+                 "RETURNING id) UPDATE applications a SET export_id = e.id, exported_at = now() "
+                 "FROM e WHERE a.id = '%s' RETURNING e.id",
+                 application, application);
+        sql_text(sql, id, 40);
+        if (post) {
+            snprintf(id, sizeof id, "%s", application);
+            snprintf(p->body, sizeof p->body, "{\"outcome\":\"accepted\"}");
+            snprintf(p->after, sizeof p->after,
+                     "SELECT answered_at IS NULL FROM applications WHERE id = '%s'", application);
+        }
     } else if (strcmp(pattern, "/api/v1/programmes/{id}/accept") == 0) {
         /* a programme of provider 1 made for this call (by the owner: the approval itself
          * is integration.backend.applications') */

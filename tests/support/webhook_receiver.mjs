@@ -10,6 +10,10 @@
 //   ok       200 at once            fail     503 at once
 //   slow     200 after 200 ms       timeout  200 after 1500 ms (the sender gave up)
 //   down     nothing listens on the hook port (connection refused)
+//   answer   200; to an application's export (application.changed, data.exchange
+//            "exported") with the central system's answer in the body:
+//            {"answer": {"outcome": "accepted", "reference": "ЦР-<number>"}}
+//   bad-answer  the same with {"answer": {"outcome": "maybe"}} (not a valid answer)
 // A delivery that fails the recipe (bad signature, timestamp outside the window) is
 // answered 401 and logged with why, whatever the mode.
 import { createHmac, timingSafeEqual } from "node:crypto";
@@ -59,6 +63,16 @@ function hook(req, res) {
     if (mode === "fail") return answer(503);
     if (mode === "slow") return setTimeout(() => answer(200), 200);
     if (mode === "timeout") return setTimeout(() => answer(200), 1500);
+    const exported = change.kind === "application.changed" && change.data?.exchange === "exported";
+    if ((mode === "answer" || mode === "bad-answer") && exported) {
+      const reply = mode === "answer"
+        ? { answer: { outcome: "accepted", reference: `ЦР-${change.data.number}` } }
+        : { answer: { outcome: "maybe" } };
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(reply));
+      entry.answered = 200;
+      return;
+    }
     return answer(200);
   });
 }

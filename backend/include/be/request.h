@@ -70,6 +70,9 @@ struct be_request {
 /* The value of the path parameter {name} of the request's route, or "" when the
  * route has none of that name (borrowed: lives as long as req). */
 const char *be_param(const struct be_request *req, const char *name);
+/* The path parameter {name} as a UUID in canonical text (lowercase) into out: true, or
+ * false when it is not a UUID (the caller answers its own 404). */
+bool be_param_uuid(const struct be_request *req, const char *name, char out[37]);
 
 /* A request header's value (case-insensitive name), or NULL. */
 const char *be_request_header(const struct be_request *req, const char *name);

@@ -21,6 +21,8 @@ json_build_object(
     'reason', a.reason, 'returns', a.returns,
     'created_by', a.created_by, 'created_at', a.created_at, 'updated_at', a.updated_at,
     'recipient_id', a.recipient_id, 'certificate_id', a.certificate_id,
+    'exchange', application_exchange_json(a.export_id, a.exported_at, a.answer_outcome,
+        a.answer_reference, a.answer_note, a.answer_via, a.answered_at),
     'programme', (SELECT json_build_object(
                       'id', p.id, 'provider_id', p.provider_id, 'valid_from', p.valid_from,
                       'valid_to', p.valid_to, 'accepted_at', p.accepted_at,

@@ -1,6 +1,7 @@
 /* The change feed (see be/feed.h): GET /api/v1/changes?cursor=&limit=. Reads what
  * sql/0016's triggers wrote, in the order changes_seal numbered it, scoped like the lists
- * (row-level security: admin and authority every provider, a manager their own). */
+ * (row-level security: admin and authority everything, a manager their provider's, the
+ * back office its region's applications, sql/0023). */
 #include "be/feed.h"
 
 #include <errno.h>
@@ -61,7 +62,10 @@ static cJSON *change_json(const PGresult *res, int i)
     cJSON_AddStringToObject(c, "kind", PQgetvalue(res, i, 1));
     cJSON_AddStringToObject(c, "subject_id", PQgetvalue(res, i, 2));
     cJSON_AddStringToObject(c, "op", PQgetvalue(res, i, 3));
-    cJSON_AddStringToObject(c, "provider_id", PQgetvalue(res, i, 4));
+    if (PQgetisnull(res, i, 4)) /* an application's: scoped by office, no provider */
+        cJSON_AddNullToObject(c, "provider_id");
+    else
+        cJSON_AddStringToObject(c, "provider_id", PQgetvalue(res, i, 4));
     cJSON_AddStringToObject(c, "region_id", PQgetvalue(res, i, 5));
     cJSON_AddStringToObject(c, "changed_at", PQgetvalue(res, i, 6));
     cJSON_AddItemToObject(c, "data", data);
@@ -134,6 +138,7 @@ static void handle_changes(struct be_request *req)
 }
 
 static const struct be_route routes[] = {
-    {"GET", "/api/v1/changes", handle_changes, true, BE_OVERSIGHT | BE_MANAGER, BE_BODY_NONE},
+    {"GET", "/api/v1/changes", handle_changes, true, BE_OVERSIGHT | BE_MANAGER | BE_CASEWORKER,
+     BE_BODY_NONE},
 };
 const struct be_module be_feed_module = BE_MODULE("feed", routes);

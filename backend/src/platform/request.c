@@ -5,12 +5,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cf/uuid.h"
+
 const char *be_param(const struct be_request *req, const char *name)
 {
     for (size_t i = 0; i < req->param_count; i++)
         if (strcmp(req->params[i].name, name) == 0)
             return req->params[i].value;
     return "";
+}
+
+bool be_param_uuid(const struct be_request *req, const char *name, char out[37])
+{
+    uint8_t id[CF_UUID_LEN];
+    if (cf_uuid_from_text(be_param(req, name), id))
+        return false;
+    cf_uuid_to_text(id, out);
+    return true;
 }
 
 const char *be_request_header(const struct be_request *req, const char *name)

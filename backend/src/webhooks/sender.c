@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "be/exchange.h"
 #include "be/log.h"
 #include "cf/codec.h"
 #include "sql/sender_sql.h"
@@ -73,16 +74,33 @@ static struct {
     const struct be_config *config;
 } sender;
 
-static size_t discard(char *data, size_t size, size_t n, void *user)
+/* The receiver's reply, kept up to REPLY_KEEP bytes (the rest is read and dropped): it
+ * may carry the central system's answer to an exported application (be/exchange.h). */
+#define REPLY_KEEP (16u * 1024)
+struct reply {
+    char text[REPLY_KEEP + 1];
+    size_t len;
+    bool cut;
+};
+
+static size_t keep_reply(char *data, size_t size, size_t n, void *user)
 {
-    (void)data;
-    (void)user;
-    return size * n; /* the receiver's body means nothing to us */
+    struct reply *r = user;
+    size_t take = size * n;
+    if (take > REPLY_KEEP - r->len) {
+        take = REPLY_KEEP - r->len;
+        r->cut = true;
+    }
+    memcpy(r->text + r->len, data, take);
+    r->len += take;
+    r->text[r->len] = '\0';
+    return size * n;
 }
 
 /* One POST. Returns the HTTP status, or 0 with err filled when no answer came. */
 static long post_delivery(CURL *curl, const char *url, const char *id, const char *secret,
-                          const char *body, long timeout_ms, char *err, size_t err_size)
+                          const char *body, long timeout_ms, struct reply *reply, char *err,
+                          size_t err_size)
 {
     long long now = (long long)time(NULL);
     char signature[BE_WEBHOOK_SIGNATURE_MAX], h_id[96], h_time[64], h_sig[128];
@@ -109,7 +127,11 @@ static long post_delivery(CURL *curl, const char *url, const char *id, const cha
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+    reply->len = 0;
+    reply->cut = false;
+    reply->text[0] = '\0';
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_reply);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, reply);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_err);
     CURLcode rc = curl_easy_perform(curl);
     long status = 0;
@@ -164,6 +186,34 @@ static void release(PGconn *db, const char *id)
     PQclear(PQexecParams(db, sql_release, 1, NULL, params, NULL, NULL, 0));
 }
 
+/* The central system's answer in a delivered reply, recorded (application_answer_reply,
+ * sql/0023). What went wrong with it goes to note (the attempt's log: the delivery itself
+ * is delivered either way, a reply is not retried). */
+static void take_answer(PGconn *db, const char *id, const struct reply *reply, char *note,
+                        size_t note_size)
+{
+    struct be_answer a;
+    struct cf_error_detail d = {0};
+    int found = reply->cut ? 0 : be_answer_in_reply(reply->text, reply->len, &a, &d);
+    if (found < 0) {
+        snprintf(note, note_size, "the answer in the reply was not taken: %.200s", d.message);
+        return;
+    }
+    if (found == 0)
+        return;
+    const char *params[4] = {id, a.outcome, a.reference, a.note};
+    PGresult *res = PQexecParams(db, sql_answer_reply, 4, NULL, params, NULL, NULL, 0);
+    const char *outcome = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1
+                              ? PQgetvalue(res, 0, 0)
+                              : NULL;
+    if (!outcome)
+        snprintf(note, note_size, "the answer in the reply was not recorded: %.200s",
+                 PQerrorMessage(db));
+    else if (strcmp(outcome, "answered") != 0 && strcmp(outcome, "same") != 0)
+        snprintf(note, note_size, "the answer in the reply was not taken: %s", outcome);
+    PQclear(res);
+}
+
 /* One round: lease, send, record. Returns how many were attempted, or -1 when the
  * database failed. After a subscription's failure its other deliveries of the round are
  * released unsent, so a receiver that is down costs one failure per round, not one per
@@ -181,6 +231,7 @@ static int send_round(PGconn *db, CURL *curl)
         PQclear(res);
         return -1;
     }
+    static struct reply reply; /* the sender's one thread */
     char failed[FAILED_SUBSCRIPTIONS_MAX][40];
     int failed_count = 0, attempted = 0;
     for (int i = 0; i < PQntuples(res); i++) {
@@ -194,13 +245,16 @@ static int send_round(PGconn *db, CURL *curl)
         }
         char err[CURL_ERROR_SIZE + 32] = "";
         long long started = now_ms();
-        long status = post_delivery(curl, PQgetvalue(res, i, 2), id, PQgetvalue(res, i, 3),
-                                    PQgetvalue(res, i, 4), c->webhook_timeout_ms, err, sizeof err);
+        long status =
+            post_delivery(curl, PQgetvalue(res, i, 2), id, PQgetvalue(res, i, 3),
+                          PQgetvalue(res, i, 4), c->webhook_timeout_ms, &reply, err, sizeof err);
         bool ok = status >= 200 && status <= 299;
         if (!ok && !err[0])
             snprintf(err, sizeof err, "HTTP %ld", status);
+        if (ok)
+            take_answer(db, id, &reply, err, sizeof err);
         attempted++;
-        int enabled = record(db, id, ok, status, ok ? "" : err, now_ms() - started);
+        int enabled = record(db, id, ok, status, err, now_ms() - started);
         if ((!ok || enabled == 0) && failed_count < FAILED_SUBSCRIPTIONS_MAX)
             snprintf(failed[failed_count++], sizeof failed[0], "%s", sub);
     }

@@ -3,7 +3,9 @@
 -- SQL functions of sql/0016_changes_webhooks.sql.
 
 -- name: scope
-SELECT set_config('carefact.provider', '*', false)
+-- Every provider's and every office's: the sender reads every change and records the
+-- answers that come back in replies (sql/0023).
+SELECT set_config('carefact.provider', '*', false), set_config('carefact.office', '*', false)
 
 -- name: claim
 -- $1 how many, $2 the lease in ms: due deliveries, leased to this sender.
@@ -18,3 +20,7 @@ SELECT webhook_record($1::uuid, $2::boolean, $3::int, $4, $5::int, $6::bigint, $
 -- name: release
 -- $1 delivery: not attempted in this round (its subscription just failed): free at once.
 UPDATE webhook_deliveries SET leased_until = NULL WHERE id = $1::uuid AND status = 'pending'
+
+-- name: answer_reply
+-- $1 delivery, $2 outcome, $3 reference, $4 note: the answer a receiver put in its reply.
+SELECT application_answer_reply($1::uuid, $2, $3, $4)

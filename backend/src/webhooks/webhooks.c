@@ -24,8 +24,9 @@
 #define URL_MAX 2000
 #define REASON_MAX_CHARS 500
 
-static const char *const event_kinds[] = {"visit.changed", "correction.created", "register.changed",
-                                          "certificate.changed", "card_binding.changed"};
+static const char *const event_kinds[] = {"visit.changed",        "correction.created",
+                                          "register.changed",     "certificate.changed",
+                                          "card_binding.changed", "application.changed"};
 #define EVENT_KINDS (sizeof event_kinds / sizeof event_kinds[0])
 
 int be_webhook_url_valid(const char *url)
@@ -97,7 +98,8 @@ static int read_events(const cJSON *body, struct subscription *s, struct cf_erro
         if (k == EVENT_KINDS)
             return cf_error_set(d, CF_EFIELD_RANGE, field,
                                 "%s must be one of visit.changed, correction.created, "
-                                "register.changed, certificate.changed, card_binding.changed",
+                                "register.changed, certificate.changed, card_binding.changed, "
+                                "application.changed",
                                 field);
         if (seen & (1u << k))
             return cf_error_set(d, CF_EFIELD_RANGE, field, "%s names a kind already given", field);
