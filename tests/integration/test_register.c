@@ -581,6 +581,35 @@ static void test_approved_is_frozen_and_late_goes_next(void **state)
         "register-state", NULL);
 }
 
+/* db-read pointing at a read-only connection, as a hot standby is (issue 18): every
+ * route served from it answers as before. */
+static void test_reads_on_a_read_only_connection(void **state)
+{
+    (void)state;
+    char db_read[400];
+    snprintf(db_read, sizeof db_read, "%s options='-c default_transaction_read_only=on'",
+             harness.app_conninfo);
+    const char *const args[] = {"--db-read", db_read, NULL};
+    cf_harness_stop_server(&harness);
+    assert_int_equal(cf_harness_start_server(&harness, args), 0);
+    cJSON *list = request_as(&manager, "GET", "/api/v1/registers?month=2026-10", NULL, 200);
+    assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(list, "items")) >= 1);
+    cJSON_Delete(list);
+    cJSON *doc = request_as(&manager, "GET", "/api/v1/registers/" OCT, NULL, 200);
+    assert_string_equal(cf_json_str(doc, "month"), "2026-10");
+    cJSON_Delete(doc);
+    struct cf_http_reply reply;
+    harness.session = &manager;
+    assert_int_equal(
+        cf_http(&harness, "GET", "/api/v1/registers/" OCT "/export?format=csv", NULL, 0, &reply),
+        0);
+    assert_int_equal(reply.status, 200);
+    cf_http_reply_cleanup(&reply);
+    harness.session = NULL;
+    cJSON_Delete(request_as(&manager, "GET", "/api/v1/visits?limit=5", NULL, 200));
+    cJSON_Delete(request_as(&manager, "GET", "/api/v1/figures?group=worker", NULL, 200));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -589,6 +618,7 @@ int main(void)
         cmocka_unit_test(test_scope_and_validation),
         cmocka_unit_test(test_state_machine),
         cmocka_unit_test(test_approved_is_frozen_and_late_goes_next),
+        cmocka_unit_test(test_reads_on_a_read_only_connection),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
