@@ -213,19 +213,10 @@ static void handle_export_get(struct be_request *req)
 static void handle_export_list(struct be_request *req)
 {
     PGresult *res = PQexecParams(req->db, sql_export_list, 0, NULL, NULL, NULL, NULL, 0);
-    if (!be_db_check(req, res, PGRES_TUPLES_OK) || PQntuples(res) != 1) {
+    if (!be_db_check(req, res, PGRES_TUPLES_OK) || PQntuples(res) != 1)
         be_reply_db_error(req, req->db, "export list");
-    } else {
-        cJSON *body = cJSON_CreateObject();
-        cJSON *items = cJSON_Parse(PQgetvalue(res, 0, 0));
-        if (body && items)
-            cJSON_AddItemToObject(body, "items", items);
-        else
-            cJSON_Delete(items);
-        be_reply_json(req, 200, body && items ? body : NULL);
-        if (!items)
-            cJSON_Delete(body);
-    }
+    else
+        be_reply_json(req, 200, cJSON_Parse(PQgetvalue(res, 0, 0)));
     PQclear(res);
 }
 

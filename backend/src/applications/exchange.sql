@@ -37,13 +37,14 @@ SELECT json_build_object('id', e.id, 'region_id', e.region_id, 'created_at', e.c
 FROM application_exports e WHERE e.id = $1::uuid
 
 -- name: export_list
--- The caller's exports, newest first (at most 100), each with how many were answered.
-SELECT coalesce(json_agg(json_build_object('id', e.id, 'region_id', e.region_id,
+-- The caller's exports, newest first (at most 100), each with how many were answered:
+-- {"items": [...]}.
+SELECT json_build_object('items', coalesce(json_agg(json_build_object('id', e.id, 'region_id', e.region_id,
            'created_at', e.created_at, 'created_by', e.created_by,
            'application_count', e.application_count,
            'answered_count', (SELECT count(*) FROM applications a
                               WHERE a.export_id = e.id AND a.answered_at IS NOT NULL))
-           ORDER BY e.created_at DESC, e.id DESC), '[]')::text
+           ORDER BY e.created_at DESC, e.id DESC), '[]'))::text
 FROM (SELECT * FROM application_exports ORDER BY created_at DESC, id DESC LIMIT 100) e
 
 -- name: answer
