@@ -11,6 +11,7 @@
  * - accepted: every setting is the last value the text gave it, byte for byte for the
  *   texts (nothing cut short), as a number for the numbers, and the defaults for the
  *   rest -- all within their bounds. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdbool.h>
@@ -25,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define LINE_MAX_BYTES 2048
 
-enum kind { TEXT, NUMBER, FLAG, URL, LONG };
+enum kind { TEXT, NUMBER, FLAG, URL, LONG, ADDRESSES };
 
 /* The settings be/config.h names, their bounds and where they land. */
 struct setting {
@@ -38,7 +39,7 @@ struct setting {
     size_t value_len;
 };
 
-#define SETTING_COUNT 22
+#define SETTING_COUNT 23
 
 static void settings_init(struct setting *s, const struct be_config *c)
 {
@@ -67,6 +68,8 @@ static void settings_init(struct setting *s, const struct be_config *c)
         {"webhook-timeout-ms", LONG, 0, 100, 120000, AT(webhook_timeout_ms), NULL, 0},
         {"webhook-poll-ms", LONG, 0, 10, 60000, AT(webhook_poll_ms), NULL, 0},
         {"outbox-interval-ms", LONG, 0, 50, 3600000, AT(outbox_interval_ms), NULL, 0},
+        {"trusted-proxies", ADDRESSES, sizeof c->trusted_proxies, 0, 8, AT(trusted_proxies), NULL,
+         0},
     };
 #undef AT
     _Static_assert(sizeof table / sizeof table[0] == SETTING_COUNT, "SETTING_COUNT");
@@ -104,6 +107,39 @@ static bool number_ok(const char *value, size_t len, long min, long max, long *o
     return true;
 }
 
+/* Up to max IP addresses separated by commas, blanks around each allowed; "" is none. */
+static bool addresses_ok(const char *value, size_t len, long max)
+{
+    char buf[LINE_MAX_BYTES + 1];
+    if (len >= sizeof buf)
+        return false;
+    memcpy(buf, value, len);
+    buf[len] = '\0';
+    long count = 0;
+    for (char *p = buf; *p;) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = '\0';
+        const char *a = p, *b = p + strlen(p);
+        while (a < b && blank(*a))
+            a++;
+        while (b > a && blank(b[-1]))
+            b--;
+        char one[64];
+        unsigned char ip[16];
+        if (b - a <= 0 || b - a >= (long)sizeof one)
+            return false;
+        memcpy(one, a, (size_t)(b - a));
+        one[b - a] = '\0';
+        if (inet_pton(AF_INET, one, ip) != 1 && inet_pton(AF_INET6, one, ip) != 1)
+            return false;
+        if (++count > max)
+            return false;
+        p = comma ? comma + 1 : p + strlen(p);
+    }
+    return true;
+}
+
 static bool value_ok(const struct setting *s, const char *value, size_t len)
 {
     long ignored;
@@ -113,6 +149,8 @@ static bool value_ok(const struct setting *s, const char *value, size_t len)
     case URL: /* empty (off), or an http:// or https:// address */
         return len < s->capacity && (len == 0 || (len >= 7 && memcmp(value, "http://", 7) == 0) ||
                                      (len >= 8 && memcmp(value, "https://", 8) == 0));
+    case ADDRESSES:
+        return len < s->capacity && addresses_ok(value, len, s->max);
     case NUMBER:
     case LONG:
         return number_ok(value, len, s->min, s->max, &ignored);

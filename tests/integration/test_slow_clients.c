@@ -47,19 +47,20 @@ static const char seed_sql[] =
     "INSERT INTO workers VALUES ('" WORKER "', '00000000-0000-4000-8000-000000000002', "
     "  'Иванова Анна');";
 
+static const char *const serve_args[] = {"--threads",
+                                         "16",
+                                         "--header-timeout-ms",
+                                         "2000",
+                                         "--body-timeout-ms",
+                                         "3000",
+                                         "--body-min-rate",
+                                         "1024",
+                                         NULL};
+
 static int group_setup(void **state)
 {
     (void)state;
-    static const char *const args[] = {"--threads",
-                                       "16",
-                                       "--header-timeout-ms",
-                                       "2000",
-                                       "--body-timeout-ms",
-                                       "3000",
-                                       "--body-min-rate",
-                                       "1024",
-                                       NULL};
-    if (cf_harness_start(&harness, args) || cf_harness_sql(&harness, seed_sql))
+    if (cf_harness_start(&harness, serve_args) || cf_harness_sql(&harness, seed_sql))
         return -1;
     cf_terminal_enrol(&harness, WORKER, &terminal);
     return 0;
@@ -385,6 +386,79 @@ static void test_streams(void **state)
         close(fds[i]);
 }
 
+/* ==== Behind a trusted proxy ==== */
+
+#define PROXY "127.0.0.3"
+
+/* One failed login sent from source with an X-Forwarded-For header; the answer's status. */
+static long login_via(const char *source, const char *forwarded)
+{
+    static const char body[] = "{\"login\":\"proxied\",\"password\":\"wrong\"}";
+    char request[512], answer[2048] = "";
+    int n =
+        snprintf(request, sizeof request,
+                 "POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 "X-Forwarded-For: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                 forwarded, sizeof body - 1, body);
+    int fd = connect_from(source);
+    assert_int_equal(write(fd, request, (size_t)n), n);
+    read_until_closed(fd, 5, answer, sizeof answer);
+    close(fd);
+    return strncmp(answer, "HTTP/1.1 ", 9) == 0 ? strtol(answer + 9, NULL, 10) : -1;
+}
+
+/* The failures the login throttle holds for the pair (proxied, address). */
+static long failures_of(const char *address)
+{
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(sum(failures), 0) FROM login_throttle WHERE key = "
+             "login_throttle_key('pair', 'proxied', '%s')",
+             address);
+    return cf_harness_sql_long(&harness, sql);
+}
+
+/* carefactd behind a proxy it trusts (trusted-proxies): a request from the proxy is the
+ * client's whose address ends X-Forwarded-For, so the login throttle counts the client,
+ * not the proxy; anyone else's X-Forwarded-For is ignored; and the proxy's connections
+ * are not capped per address (it caps its clients itself). */
+static void test_trusted_proxy(void **state)
+{
+    (void)state;
+    const char *args[16];
+    size_t n = 0;
+    while (serve_args[n])
+        args[n] = serve_args[n], n++;
+    args[n++] = "--trusted-proxies";
+    args[n++] = PROXY;
+    args[n] = NULL;
+    cf_harness_stop_server(&harness);
+    assert_int_equal(cf_harness_start_server(&harness, args), 0);
+
+    assert_int_equal(login_via(PROXY, "198.51.100.9, 203.0.113.7"), 401);
+    assert_int_equal(failures_of("203.0.113.7"), 1); /* the address the proxy added */
+    assert_int_equal(failures_of("198.51.100.9"), 0); /* what the client claimed: not believed */
+    assert_int_equal(failures_of(PROXY), 0);
+    assert_int_equal(login_via("127.0.0.4", "203.0.113.8"), 401); /* not a trusted proxy */
+    assert_int_equal(failures_of("127.0.0.4"), 1);
+    assert_int_equal(failures_of("203.0.113.8"), 0);
+    assert_int_equal(login_via(PROXY, "not-an-address"), 401); /* garbage: the peer's */
+    assert_int_equal(failures_of(PROXY), 1);
+
+    /* More connections than one address may hold, from the proxy: none refused. */
+    int fds[OFFENDERS];
+    for (int i = 0; i < OFFENDERS; i++)
+        fds[i] = connect_from(PROXY);
+    for (int i = 0; i < OFFENDERS; i++) {
+        char answer[256] = "";
+        if (read_until_closed(fds[i], 0.05, answer, sizeof answer))
+            fail_msg("the trusted proxy's connection %d was refused: %s", i, answer);
+    }
+    for (int i = 0; i < OFFENDERS; i++)
+        close(fds[i]);
+    expect_service("behind the trusted proxy");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -392,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_slow_bodies),
         cmocka_unit_test(test_refused_body_not_drained_forever),
         cmocka_unit_test(test_streams),
+        cmocka_unit_test(test_trusted_proxy),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -61,6 +61,12 @@ struct be_config {
     long webhook_timeout_ms; /* one attempt's limit, CAREFACT_WEBHOOK_TIMEOUT_MS, 10,000 */
     long webhook_poll_ms; /* an idle sender's pause, CAREFACT_WEBHOOK_POLL_MS, 1,000 */
     char sms_url[512]; /* the SMS gateway the outbox sender posts to (CAREFACT_SMS_URL); "" = off */
+    /* The reverse proxies in front (CAREFACT_TRUSTED_PROXIES): up to BE_TRUSTED_PROXIES_MAX
+     * IP addresses, comma-separated; "" = none (the default: carefactd faces clients).
+     * A request from one of them is the client's whose address ends its X-Forwarded-For
+     * (what the proxy added), and the per-address connection cap does not apply to them
+     * (the proxy caps per client address itself). */
+    char trusted_proxies[256];
     long outbox_interval_ms; /* between the sender's passes (CAREFACT_OUTBOX_INTERVAL_MS), 5000 */
 };
 
@@ -75,6 +81,11 @@ void be_config_defaults(struct be_config *config);
  * (at least 1) when it is -1; with no connection cap, threads/2 (the server's own). */
 int be_config_address_streams(const struct be_config *config);
 int be_config_address_connections(const struct be_config *config);
+
+#define BE_TRUSTED_PROXIES_MAX 8
+/* Whether addr (an IP address as text, as the socket gives it) is one of trusted_proxies
+ * (compared as addresses: "::1" is "0:0::1"). Pure. */
+bool be_config_proxy_trusted(const struct be_config *config, const char *addr);
 
 /* Set one setting by name ("db", "db-read", "listen", "threads", "sql-dir", "tls-cert",
  * "tls-key", "body-max", "header-timeout-ms", "body-timeout-ms", "body-min-rate",

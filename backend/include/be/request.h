@@ -65,6 +65,9 @@ struct be_request {
     const char *set_cookie; /* a Set-Cookie value to send with the reply, or NULL */
     bool close_connection; /* the answer says Connection: close (the edge closes it) */
     struct be_db_failure db_failure;
+    /* The client's address a trusted proxy named (be_request_resolve_client); "" when
+     * the TCP peer is the client. */
+    char client_addr[48];
 };
 
 /* The value of the path parameter {name} of the request's route, or "" when the
@@ -77,9 +80,14 @@ bool be_param_uuid(const struct be_request *req, const char *name, char out[37])
 /* A request header's value (case-insensitive name), or NULL. */
 const char *be_request_header(const struct be_request *req, const char *name);
 
-/* The client's IP address as text (the TCP peer: no X-Forwarded-For is believed), or ""
- * when the transport does not know it (borrowed). */
+/* The client's IP address as text, or "" when the transport does not know it
+ * (borrowed): the TCP peer, or, when the peer is one of the configured trusted-proxies
+ * (be/config.h), the address at the end of its X-Forwarded-For -- the one that proxy
+ * added. Anyone else's X-Forwarded-For is ignored. Every per-address rule (the login and
+ * public throttles, the stream cap) keys on this. */
 const char *be_request_remote_addr(const struct be_request *req);
+/* Settle the client's address for be_request_remote_addr (be_dispatch calls it first). */
+void be_request_resolve_client(struct be_request *req);
 /* Is the request over TLS (cookies get Secure)? */
 bool be_request_is_tls(const struct be_request *req);
 

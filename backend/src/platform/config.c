@@ -2,6 +2,7 @@
  * "key = value", '#' comments), then environment variables (CAREFACT_DB, ...), then
  * command-line flags. Every value is checked; a bad one stops start-up with a
  * message naming it. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -61,6 +62,83 @@ static int set_text(char *dst, size_t size, const char *value, const char *key, 
     return 0;
 }
 
+/* An IP address as text into its bytes (4 or 16): the length, or 0 when it is none. */
+static size_t ip_bytes(const char *text, size_t len, unsigned char out[16])
+{
+    char buf[INET6_ADDRSTRLEN];
+    if (len == 0 || len >= sizeof buf)
+        return 0;
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    if (inet_pton(AF_INET, buf, out) == 1)
+        return 4;
+    return inet_pton(AF_INET6, buf, out) == 1 ? 16 : 0;
+}
+
+/* A comma-separated list of addresses (blanks around each trimmed) into ips/lens, at most
+ * max: the count, -1 at an entry that is not an address (its text into *bad, *bad_len),
+ * or -2 when there are more than max. */
+static int address_list(const char *list, unsigned char ips[][16], size_t *lens, int max,
+                        const char **bad, size_t *bad_len)
+{
+    int count = 0;
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        if (!end)
+            end = p + strlen(p);
+        const char *a = p, *b = end;
+        while (a < b && (*a == ' ' || *a == '\t'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+            b--;
+        if (count == max)
+            return -2;
+        if (!(lens[count] = ip_bytes(a, (size_t)(b - a), ips[count]))) {
+            *bad = a;
+            *bad_len = (size_t)(b - a);
+            return -1;
+        }
+        count++;
+        p = *end ? end + 1 : end;
+    }
+    return count;
+}
+
+static int set_proxies(struct be_config *c, const char *value, char *err, size_t err_size)
+{
+    unsigned char ips[BE_TRUSTED_PROXIES_MAX][16];
+    size_t lens[BE_TRUSTED_PROXIES_MAX], bad_len = 0;
+    const char *bad = NULL;
+    int count = address_list(value, ips, lens, BE_TRUSTED_PROXIES_MAX, &bad, &bad_len);
+    if (count == -1) {
+        snprintf(err, err_size,
+                 "trusted-proxies must be IP addresses separated by commas; '%.*s' is not one",
+                 (int)(bad_len > 60 ? 60 : bad_len), bad);
+        return -1;
+    }
+    if (count < 0) {
+        snprintf(err, err_size, "trusted-proxies holds at most %d addresses",
+                 BE_TRUSTED_PROXIES_MAX);
+        return -1;
+    }
+    return set_text(c->trusted_proxies, sizeof c->trusted_proxies, value, "trusted-proxies", err,
+                    err_size);
+}
+
+bool be_config_proxy_trusted(const struct be_config *c, const char *addr)
+{
+    unsigned char ip[16], ips[BE_TRUSTED_PROXIES_MAX][16];
+    size_t n, lens[BE_TRUSTED_PROXIES_MAX], bad_len = 0;
+    const char *bad = NULL;
+    if (!c || !c->trusted_proxies[0] || !addr || !(n = ip_bytes(addr, strlen(addr), ip)))
+        return false;
+    int count = address_list(c->trusted_proxies, ips, lens, BE_TRUSTED_PROXIES_MAX, &bad, &bad_len);
+    for (int i = 0; i < count; i++)
+        if (lens[i] == n && memcmp(ips[i], ip, n) == 0)
+            return true;
+    return false;
+}
+
 static int set_long(long *dst, const char *value, long min, long max, const char *key, char *err,
                     size_t err_size)
 {
@@ -111,6 +189,8 @@ int be_config_set(struct be_config *c, const char *key, const char *value, char 
         }
         return set_text(c->sms_url, sizeof c->sms_url, value, key, err, err_size);
     }
+    if (strcmp(key, "trusted-proxies") == 0)
+        return set_proxies(c, value, err, err_size);
     if (strcmp(key, "emv-ca-keys") == 0)
         return set_text(c->emv_ca_keys, sizeof c->emv_ca_keys, value, key, err, err_size);
     static const struct {
@@ -238,6 +318,7 @@ int be_config_load_env(struct be_config *c, char *err, size_t err_size)
         {"CAREFACT_WEBHOOK_TIMEOUT_MS", "webhook-timeout-ms"},
         {"CAREFACT_WEBHOOK_POLL_MS", "webhook-poll-ms"},
         {"CAREFACT_SMS_URL", "sms-url"},
+        {"CAREFACT_TRUSTED_PROXIES", "trusted-proxies"},
         {"CAREFACT_OUTBOX_INTERVAL_MS", "outbox-interval-ms"},
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {

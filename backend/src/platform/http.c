@@ -238,7 +238,8 @@ static int init_connection(const struct mg_connection *conn, void **conn_data)
     state->watch_row = -1;
     const struct mg_request_info *ri = early_request_info(conn);
     int cap = be_config_address_connections(limits);
-    if (!ri || cap == 0)
+    /* a trusted proxy carries many clients on its connections and caps them itself */
+    if (!ri || cap == 0 || be_config_proxy_trusted(limits, ri->remote_addr))
         return 0;
     snprintf(state->addr, sizeof state->addr, "%s", ri->remote_addr);
     state->counted = address_slot(state->addr, 1, cap);

@@ -2,6 +2,7 @@
  * what it may ask of its connection, through the transport the server edge filled. */
 #include "be/request.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,10 +30,38 @@ const char *be_request_header(const struct be_request *req, const char *name)
     return req->io ? req->io->header(req->conn, name) : NULL;
 }
 
-const char *be_request_remote_addr(const struct be_request *req)
+static const char *peer_addr(const struct be_request *req)
 {
     const char *addr = req->io && req->io->remote_addr ? req->io->remote_addr(req->conn) : NULL;
     return addr ? addr : "";
+}
+
+const char *be_request_remote_addr(const struct be_request *req)
+{
+    return req->client_addr[0] ? req->client_addr : peer_addr(req);
+}
+
+void be_request_resolve_client(struct be_request *req)
+{
+    req->client_addr[0] = '\0';
+    const char *forwarded = be_request_header(req, "X-Forwarded-For");
+    if (!forwarded || !be_config_proxy_trusted(req->config, peer_addr(req)))
+        return;
+    const char *last = strrchr(forwarded, ',');
+    const char *a = last ? last + 1 : forwarded, *b = a + strlen(a);
+    while (a < b && (*a == ' ' || *a == '\t'))
+        a++;
+    while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+        b--;
+    char text[INET6_ADDRSTRLEN];
+    unsigned char ip[16];
+    if ((size_t)(b - a) >= sizeof text)
+        return;
+    memcpy(text, a, (size_t)(b - a));
+    text[b - a] = '\0';
+    /* only an address: a proxy that forwards garbage leaves the peer's */
+    if (inet_pton(AF_INET, text, ip) == 1 || inet_pton(AF_INET6, text, ip) == 1)
+        snprintf(req->client_addr, sizeof req->client_addr, "%s", text);
 }
 
 bool be_request_is_tls(const struct be_request *req)

@@ -169,6 +169,7 @@ void be_dispatch(const struct be_route_table *table, struct be_request *req, siz
     size_t index = (size_t)-1;
     *route_index = (size_t)-1;
     req->routes = table;
+    be_request_resolve_client(req);
     const struct be_route *route = be_route_find(table, req->method, req->path, req->params,
                                                  &req->param_count, &index, &path_known);
     if (!route) {

@@ -418,6 +418,38 @@ static void test_db_read(void **state)
     assert_non_null(strstr(err, "db-read is too long"));
 }
 
+/* trusted-proxies: addresses only, at most 8; an address is trusted whatever its
+ * spelling (mutant config.proxy-any-address). */
+static void test_trusted_proxies(void **state)
+{
+    (void)state;
+    assert_false(be_config_proxy_trusted(&config, "127.0.0.1")); /* none by default */
+    assert_int_equal(be_config_set(&config, "trusted-proxies", "127.0.0.1, ::1", err, sizeof err),
+                     0);
+    assert_true(be_config_proxy_trusted(&config, "127.0.0.1"));
+    assert_true(be_config_proxy_trusted(&config, "0:0:0:0:0:0:0:1"));
+    assert_false(be_config_proxy_trusted(&config, "127.0.0.2"));
+    assert_false(be_config_proxy_trusted(&config, "203.0.113.5"));
+    assert_false(be_config_proxy_trusted(&config, "not an address"));
+    assert_false(be_config_proxy_trusted(&config, ""));
+    expect_set_refused("trusted-proxies", "127.0.0.1, proxy.local",
+                       "trusted-proxies must be IP addresses separated by commas; 'proxy.local' "
+                       "is not one");
+    expect_set_refused("trusted-proxies", "10.0.0.1,,10.0.0.2",
+                       "trusted-proxies must be IP addresses separated by commas; '' is not one");
+    expect_set_refused("trusted-proxies",
+                       "1.1.1.1,1.1.1.2,1.1.1.3,1.1.1.4,1.1.1.5,1.1.1.6,"
+                       "1.1.1.7,1.1.1.8,1.1.1.9",
+                       "trusted-proxies holds at most 8 addresses");
+    assert_true(be_config_proxy_trusted(&config, "127.0.0.1")); /* a refusal keeps the last */
+    assert_int_equal(be_config_set(&config, "trusted-proxies", "", err, sizeof err), 0);
+    assert_false(be_config_proxy_trusted(&config, "127.0.0.1"));
+    setenv("CAREFACT_TRUSTED_PROXIES", "10.1.2.3", 1);
+    assert_int_equal(be_config_load_env(&config, err, sizeof err), 0);
+    unsetenv("CAREFACT_TRUSTED_PROXIES");
+    assert_true(be_config_proxy_trusted(&config, "10.1.2.3"));
+}
+
 static void test_later_source_wins(void **state)
 {
     (void)state;
@@ -446,6 +478,7 @@ int main(void)
         cmocka_unit_test_setup(test_later_source_wins, setup),
         cmocka_unit_test_setup(test_ca_keys, setup),
         cmocka_unit_test_setup(test_db_read, setup),
+        cmocka_unit_test_setup(test_trusted_proxies, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
