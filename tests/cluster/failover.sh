@@ -19,6 +19,15 @@ old=$(curl -s "http://127.0.0.1:$API1_PORT/primary" -o /dev/null -w '%{http_code
 start_terminals $devices $events 10 20
 wait_acked $((devices * events / 4))
 
+# One of the three etcd members dies first: the other two keep the quorum, so Patroni keeps
+# its leader lock and can still fail over (with one member, this alone stopped the cluster).
+etcd_pid=$(head -1 "$CLUSTER_DIR/etcd/2/pid")
+kill -9 "$etcd_pid"
+echo "killed etcd member 2 (pid $etcd_pid)"
+sleep 2
+curl -fs --max-time 2 "http://127.0.0.1:$ETCD_PORT/health" | grep -q true ||
+    fail "etcd lost its quorum with one member of three down"
+
 postmaster=$(head -1 "$CLUSTER_DIR/pg$old/data/postmaster.pid")
 before=$(acked_now)
 t0=$(date +%s.%N)
