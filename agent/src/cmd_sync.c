@@ -134,10 +134,10 @@ static int enroll_request(struct ag_cli *cli, struct ag_identity *id, const char
         snprintf(d.message, sizeof d.message, "HTTP %ld: %s", reply.status,
                  cJSON_IsString(detail) ? detail->valuestring : "no explanation");
         cJSON_Delete(problem);
-        rc = reply.status == 403                          ? CF_EDEVICE_REFUSED
-             : reply.status >= 500                        ? CF_ESERVER
-             : reply.status == 400 || reply.status == 422 ? CF_EREJECTED
-                                                          : CF_EBAD_ANSWER;
+        rc = reply.status == 403 ? CF_EDEVICE_REFUSED
+             : reply.status >= 500 || reply.status == 408 || reply.status == 429 ? CF_ESERVER
+             : reply.status == 400 || reply.status == 422                        ? CF_EREJECTED
+                                                                                 : CF_EBAD_ANSWER;
         if (reply.status == 403 && !cli->json)
             fprintf(stderr, AG_MSG_ENROLL_CODE_REFUSED);
     }

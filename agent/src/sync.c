@@ -144,11 +144,13 @@ static int status_failure(struct sync_run *r, const struct ag_reply *reply, cons
     struct problem p;
     parse_problem(reply, &p);
     long s = reply->status;
-    int code = s == 401 || s == 403 || s == 404   ? CF_EDEVICE_REFUSED
-               : s == 409                         ? CF_ECONFLICT
-               : s == 400 || s == 413 || s == 422 ? CF_EREJECTED
-               : s >= 500 && s <= 599             ? CF_ESERVER
-                                                  : CF_EBAD_ANSWER;
+    /* 408 and 429 are the server (or the proxy in front) asking for time: busy, like a
+     * 5xx, retried with back-off -- never a bad answer or a refusal to hold. */
+    int code = s == 401 || s == 403 || s == 404                 ? CF_EDEVICE_REFUSED
+               : s == 409                                       ? CF_ECONFLICT
+               : s == 400 || s == 413 || s == 422               ? CF_EREJECTED
+               : (s >= 500 && s <= 599) || s == 408 || s == 429 ? CF_ESERVER
+                                                                : CF_EBAD_ANSWER;
     return fail(r, code, "%s: HTTP %ld%s%s%s%s", what, s, p.type[0] ? " " : "", p.type,
                 p.detail[0] ? ": " : "", p.detail);
 }

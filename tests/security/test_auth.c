@@ -755,8 +755,10 @@ static void fresh_application(const char *state, char id[40], char number[24], c
         snprintf(number, 24, "%s", cJSON_GetObjectItem(app, "number")->valuestring);
     if (code)
         snprintf(code, 16, "%s", cJSON_GetObjectItem(filed, "code")->valuestring);
-    snprintf(sql, sizeof sql, "UPDATE applications SET state = '%s' WHERE id = '%s'", state,
-             app_id);
+    snprintf(sql, sizeof sql,
+             "UPDATE applications SET state = '%s', decided_at = CASE WHEN '%s' IN ('approved', "
+             "'refused') THEN now() END WHERE id = '%s'",
+             state, state, app_id);
     assert_int_equal(cf_harness_sql(&harness, sql), 0);
     cJSON_Delete(filed);
     cf_http_reply_cleanup(&reply);

@@ -6,6 +6,9 @@
  * back-off and the failure count that may disable the subscription). Any number of
  * carefactd instances may send: a lease keeps a delivery to one sender.
  *
+ * A 2xx reply to the delivery of an application's export may carry the central system's
+ * answer (be/exchange.h): it is recorded before the attempt is.
+ *
  * NOTE: at least once, never at most once: a delivery is recorded after its answer came,
  * so a process that dies between the two sends it again (the same id, the same body)
  * when its lease has passed; receivers deduplicate by X-Carefact-Delivery. */
@@ -231,7 +234,7 @@ static int send_round(PGconn *db, CURL *curl)
         PQclear(res);
         return -1;
     }
-    static struct reply reply; /* the sender's one thread */
+    struct reply reply;
     char failed[FAILED_SUBSCRIPTIONS_MAX][40];
     int failed_count = 0, attempted = 0;
     for (int i = 0; i < PQntuples(res); i++) {

@@ -599,9 +599,10 @@ static void test_server_and_network_failures_back_off(void **state)
     server.failing = 1000;
     int64_t moved = 0;
     for (int failures = 1; failures <= 9; failures++) {
-        /* Alternate 503 and a network failure: both are retried later. */
+        /* Alternate a busy server (503, 429 from a proxy's limit, 408 from a slow link)
+         * and a network failure: all are retried later (mutant sync.busy-is-bad-answer). */
         server.fail_rc = failures % 2 ? 0 : CF_ENETWORK;
-        server.fail_status = 503;
+        server.fail_status = failures % 6 == 1 ? 503 : failures % 6 == 3 ? 429 : 408;
         int code = failures % 2 ? CF_ESERVER : CF_ENETWORK;
         int before = server.exchanges;
         /* An automatic sync before the time is not even tried. */
