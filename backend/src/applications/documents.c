@@ -10,7 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/sha.h>
 
 #include "be/audit.h"
 #include "be/auth.h"
