@@ -143,6 +143,10 @@ try {
   check(scan.status() === 200 && scan.headers()["content-type"] === "image/png" && (await scan.body()).equals(png),
         "the scan does not download as the PNG attached");
   await shot(page, "1b-document");
+  await page.goto(await page.locator("#application-print").evaluate((a) => a.href));
+  check(await page.locator("h1", { hasText: number }).count() === 1, "the printable form does not show the number");
+  await shot(page, "1c-form");
+  await openApplication(id, "draft");
   await move("submitted");
 
   step = "lead returns it with a reason";

@@ -191,7 +191,7 @@ static void test_upload_and_download(void **state)
     cJSON_Delete(upload(&caseworker, id, "kind=statement&name=statement.pdf",
                         "application/pdf; name=x", pdf, strlen(pdf), 201));
 
-    /* the declared type must be the bytes' */
+    /* the declared type must be the bytes' (mutant documents.declared-type-ignored) */
     refused(&intake_a, id, "kind=passport&name=a.jpg", "image/jpeg", png, sizeof png, 422,
             "media-type-mismatch", NULL);
     refused(&intake_a, id, "kind=passport&name=a.pdf", "application/pdf", jpeg, sizeof jpeg, 422,
@@ -298,6 +298,7 @@ static void test_offices_see_their_own(void **state)
     cf_api_expect_problem(as(&intake_b, "GET", path, NULL, 404), "not-found", NULL);
     cf_api_expect_problem(as(&manager, "GET", path, NULL, 403), "forbidden", NULL);
     snprintf(path, sizeof path, "/api/v1/applications/%s/documents/%s", id, doc_id);
+    /* mutant rls.documents-open */
     cf_api_expect_problem(as(&intake_b, "GET", path, NULL, 404), "not-found", NULL);
     cf_api_expect_problem(as(&intake_b, "DELETE", path, NULL, 404), "not-found", NULL);
     snprintf(path, sizeof path, "/api/v1/applications/%s/form", id);
@@ -338,6 +339,7 @@ static void test_remove_rules(void **state)
 
     move(&intake_a, id, "submitted", "");
     snprintf(path, sizeof path, "/api/v1/applications/%s/documents/%s", id, ids[1]);
+    /* mutant documents.removable-after-submit */
     cf_api_expect_problem(as(&lead_a, "DELETE", path, NULL, 409), "document-locked", NULL);
     /* still taken while it is checked */
     cJSON_Delete(upload(&lead_a, id, "kind=other&name=x.png", "image/png", png, sizeof png, 201));
@@ -387,7 +389,7 @@ static void test_caps(void **state)
     refused(&intake_a, id, "kind=medical&name=big.pdf", "application/pdf", file, big + 1, 413,
             "too-large", NULL);
     free(file);
-    /* 19 more documents, then the 21st refused */
+    /* 19 more documents, then the 21st refused (mutant documents.count-cap) */
     for (int i = 0; i < 19; i++) {
         char body[80];
         int n = snprintf(body, sizeof body, "%%PDF-1.4\n%% cap %d\n%%%%EOF\n", i);
@@ -396,7 +398,8 @@ static void test_caps(void **state)
     }
     refused(&intake_a, id, "kind=other&name=n.pdf", "application/pdf", pdf, strlen(pdf), 409,
             "too-many-documents", NULL);
-    /* the database keeps the caps and the digest whoever inserts */
+    /* the database keeps the caps and the digest whoever inserts (mutant
+     * documents.digest-unchecked) */
     char sql[400];
     snprintf(sql, sizeof sql,
              "INSERT INTO application_documents (application_id, kind, file_name, media_type, "

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-
 #include "be/audit.h"
 #include "be/auth.h"
 #include "be/db.h"
@@ -479,8 +478,8 @@ static const char form_head[] =
     "table{width:100%;border-collapse:collapse;margin:3mm 0}"
     "th,td{border:1px solid #000;padding:1.5mm 2mm;text-align:left;vertical-align:top}"
     "th{width:38%;font-weight:normal}"
-    ".sign{display:flex;justify-content:space-between;margin-top:12mm}"
-    ".line{border-top:1px solid #000;min-width:55mm;text-align:center;font-size:9pt;"
+    ".sign{display:flex;gap:8mm;margin-top:14mm}"
+    ".line{flex:1;border-top:1px solid #000;text-align:center;font-size:9pt;"
     "padding-top:1mm}"
     ".note{font-size:10pt}"
     "@media print{.noprint{display:none}}"

@@ -40,6 +40,7 @@ static void test_sniff_pdf(void **state)
     assert_null(sniff_text("%PDF-"));
     assert_null(sniff_text("%%EOF"));
     assert_null(sniff_text(" %PDF-1.4\n%%EOF"));
+    /* mutant documents.markup-ignored */
     assert_null(sniff_text("%PDF-1.4\n<script>alert(1)</script>\n%%EOF"));
     assert_null(sniff_text("%PDF-1.4\n<SVG onload=x>\n%%EOF")); /* any case */
     assert_null(sniff_text("%PDF-1.4\n<!DocType html>\n%%EOF"));
@@ -71,7 +72,7 @@ static void test_sniff_png(void **state)
     assert_string_equal(be_document_sniff(png, sizeof png), "image/png");
     unsigned char copy[sizeof png + 16];
     memcpy(copy, png, sizeof png);
-    memcpy(copy + sizeof png, "<svg/>", 6);
+    memcpy(copy + sizeof png, "<svg/>", 6); /* mutant documents.png-trailing */
     assert_null(be_document_sniff(copy, sizeof png + 6)); /* a polyglot */
     memcpy(copy, png, sizeof png);
     copy[12] = 'X'; /* the first chunk is not IHDR */
@@ -114,7 +115,7 @@ static void test_sniff_other(void **state)
     memcpy(big + cap - 5, "%%EOF", 5);
     assert_string_equal(be_document_sniff(big, cap), "application/pdf");
     memcpy(big + cap - 4, "%%EOF", 5);
-    assert_null(be_document_sniff(big, cap + 1));
+    assert_null(be_document_sniff(big, cap + 1)); /* mutant documents.size-cap */
     free(big);
 }
 
@@ -180,7 +181,8 @@ static void test_disposition(void **state)
                                   "filename*=UTF-8''%D0%9F%D0%B0%D1%81%D0%BF%D0%BE%D1%80%D1%82%201"
                                   ".pdf\r\n");
     be_buf_reset(&out);
-    /* quotes, semicolons, CR LF and percent never reach the header as themselves */
+    /* quotes, semicolons, CR LF and percent never reach the header as themselves (mutant
+     * documents.disposition-raw) */
     assert_int_equal(be_document_disposition("a\"b;c\r\nX: y%.png", &out), 0);
     assert_string_equal(out.data, "Content-Disposition: attachment; filename=\"a_b_c__X__y_.png\"; "
                                   "filename*=UTF-8''a%22b%3Bc%0D%0AX%3A%20y%25.png\r\n");
@@ -192,6 +194,7 @@ static void test_html_escape(void **state)
     (void)state;
     struct be_buf out;
     be_buf_init(&out, 4096);
+    /* mutant documents.html-unescaped */
     assert_int_equal(be_html_escape(&out, "<script>alert(\"x\")</script> O'Neil & Co — ок"), 0);
     assert_string_equal(out.data, "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; O&#39;Neil "
                                   "&amp; Co — ок");

@@ -259,6 +259,7 @@ static void test_dispatch_file_route(void **state)
         assert_int_equal(handled, 1);
         assert_int_equal(c.bytes_read, 4);
     }
+    /* mutant router.file-any-type */
     static const char *const refused[] = {"application/json",
                                           "text/html",
                                           "image/svg+xml",
