@@ -278,7 +278,13 @@ static void document_query(const char *body, size_t len)
     int rc = be_document_upload_read(query, &u, &d);
     free(query);
     if (rc) {
+        /* a query's refusals: those of a body, or a bad %-escape; naming kind, name, or
+         * (an unknown parameter) none */
+        if (rc == CF_EMALFORM)
+            rc = CF_EFIELD_RANGE;
         check_refusal(rc, &d);
+        if (d.field[0] && strcmp(d.field, "kind") && strcmp(d.field, "name"))
+            abort();
         return;
     }
     static const char *const kinds[] = {"passport", "snils",     "medical",
