@@ -223,6 +223,9 @@ static void test_upload_and_download(void **state)
     memcpy(scripted + 63, png + 33, sizeof png - 33);
     refused(&intake_a, id, "kind=passport&name=s.png", "image/png", scripted, sizeof scripted, 415,
             "unsupported-media-type", NULL);
+    /* an empty file is none */
+    refused(&intake_a, id, "kind=passport&name=empty.pdf", "application/pdf", "", 0, 422,
+            "validation", NULL);
     /* the query: kind and name required and checked */
     refused(&intake_a, id, "kind=diploma&name=a.png", "image/png", png, sizeof png, 400,
             "validation", "kind");
