@@ -81,6 +81,11 @@ cf_add_server_test(NAME integration.backend.applications LABEL integration TIMEO
 # the journal, applications in the change feed scoped like the applications.
 cf_add_server_test(NAME integration.backend.exchange LABEL integration TIMEOUT 180 CONTRACT
                    SOURCE integration/test_exchange.c LIBS Threads::Threads)
+# An application's documents and its printable form (issue 15): sniffed uploads and the
+# refusals (HTML, SVG, polyglots, a lying Content-Type), the caps, duplicates, download
+# headers, removal rules, offices seeing their own, the form escaped.
+cf_add_server_test(NAME integration.backend.documents LABEL integration TIMEOUT 180 CONTRACT
+                   SOURCE integration/test_documents.c LIBS OpenSSL::Crypto)
 # Appointments (issue 16): slots, holds, one slot booked from 50 concurrent clients gives
 # exactly one success, holds expiring, closures, the per-person limit, the state
 # machine, rescheduling, offices seeing their own, the day's figures computed apart.

@@ -8,6 +8,7 @@
 #include "be/corrections.h"
 #include "be/devices.h"
 #include "be/exchange.h"
+#include "be/documents.h"
 #include "be/feed.h"
 #include "be/figures.h"
 #include "be/ingest.h"
@@ -36,6 +37,7 @@ static const struct be_module *const modules[] = {
     &be_corrections_module, /* corrections and the recipient's statement */
     &be_applications_module, /* applications: the public form, intake, decision */
     &be_exchange_module, /* applications' exports to the central system and its answers */
+    &be_application_documents_module, /* an application's documents, its printable form */
     &be_feed_module, /* /api/v1/changes */
     &be_webhooks_module, /* /api/v1/webhooks: subscriptions and their delivery log */
     &be_appointments_module, /* appointments: slots, holds, the desk, figures */

@@ -3,7 +3,9 @@
  * application with its journal and the transitions the signed-in role may make (the
  * server names them: a return, a refusal and a withdrawal ask for a reason typed in the
  * page), the caseworker's approval form (the programme: provider, services with volumes,
- * term, plan rules), and the provider's programmes to accept. */
+ * term, plan rules), the application's documents (attach a PDF, JPEG or PNG, download,
+ * remove while it is formed) with the link to its printable form, and the provider's
+ * programmes to accept. */
 import { api, dateTime, errorBox, esc, localDate, nodata, post, role, short } from "./util.js";
 
 export const APPLICATION_STATES = {
@@ -30,6 +32,72 @@ const WEEKDAYS = ["Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс"];
 const stateBadge = (s) => `<span class="state ${esc(s)}">${esc(APPLICATION_STATES[s] || s)}</span>`;
 const options = (names, selected) => Object.entries(names)
   .map(([k, v]) => `<option value="${esc(k)}"${k === selected ? " selected" : ""}>${esc(v)}</option>`).join("");
+
+/* ==== Documents ==== */
+
+const DOCUMENT_KINDS = {
+  passport: "паспорт", snils: "СНИЛС", medical: "медицинское заключение", income: "сведения о доходах",
+  statement: "заявление", other: "иной документ",
+};
+const DOCUMENT_WRITERS = ["intake", "intake_lead", "caseworker", "admin"];
+const DOCUMENT_TYPES = ["application/pdf", "image/jpeg", "image/png"];
+const DOCUMENT_BYTES_MAX = 10 * 1024 * 1024;
+const sizeText = (n) => n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} МБ` : `${Math.max(1, Math.round(n / 1024))} КБ`;
+
+/* The documents panel: the list (each a download), removal while the application is formed
+ * (draft or returned), attaching a file while it is not decided, the printable form. */
+function documentsPanel(a, docs) {
+  const base = `/api/v1/applications/${encodeURIComponent(a.id)}`;
+  const writer = DOCUMENT_WRITERS.includes(role());
+  const removable = writer && (a.state === "draft" || a.state === "returned");
+  const open = writer && !["approved", "refused", "withdrawn"].includes(a.state);
+  const rows = docs.map((d) => `<tr data-document="${esc(d.id)}">
+    <td>${esc(DOCUMENT_KINDS[d.kind] || d.kind)}</td>
+    <td><a class="download" href="${base}/documents/${encodeURIComponent(d.id)}" download="${esc(d.file_name)}">${esc(d.file_name)}</a></td>
+    <td class="num">${sizeText(d.size)}</td><td>${esc(d.uploaded_by)}, ${dateTime(d.uploaded_at)}</td>
+    <td>${removable ? '<button type="button" class="plain remove-document">Удалить</button>' : ""}</td></tr>`).join("");
+  return `<h2>Документы</h2>
+    <p><a id="application-print" href="${base}/form" target="_blank" rel="noopener">Печать заявления</a></p>
+    ${docs.length ? `<table id="documents"><thead><tr><th>Вид</th><th>Файл</th><th>Размер</th><th>Приложил</th><th></th></tr></thead>
+      <tbody>${rows}</tbody></table>` : '<p id="documents" class="muted">Документы не приложены.</p>'}
+    ${open ? `<form id="document-form" class="document-form" novalidate>
+      <label>Вид документа<select name="kind">${options(DOCUMENT_KINDS, "passport")}</select></label>
+      <label>Файл (PDF, JPEG или PNG, до 10 МБ)<input type="file" name="file" accept="${DOCUMENT_TYPES.join(",")}"></label>
+      <button type="submit">Приложить</button></form>` : ""}
+    <p id="document-message" class="error" role="alert" hidden></p>`;
+}
+
+function bindDocuments(id, rerender) {
+  const say = (text) => {
+    const m = document.getElementById("document-message");
+    if (!m) return;
+    m.textContent = text;
+    m.hidden = !text;
+  };
+  const base = `/api/v1/applications/${encodeURIComponent(id)}/documents`;
+  const form = document.getElementById("document-form");
+  form?.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    say("");
+    const file = form.querySelector("input[type=file]").files[0];
+    if (!file) return say("Выберите файл");
+    if (!DOCUMENT_TYPES.includes(file.type)) return say("Документ принимается только в формате PDF, JPEG или PNG");
+    if (file.size > DOCUMENT_BYTES_MAX) return say("Файл больше 10 МБ");
+    const query = new URLSearchParams({ kind: form.querySelector("select").value, name: file.name });
+    const r = await api(`${base}?${query}`, { method: "POST", headers: { "Content-Type": file.type }, body: file });
+    if (r.missing) return say("Заявление не найдено");
+    if (r.error) return say(r.error);
+    rerender();
+  });
+  for (const button of document.querySelectorAll("#documents .remove-document")) {
+    button.addEventListener("click", async () => {
+      const doc = button.closest("tr").dataset.document;
+      const r = await api(`${base}/${encodeURIComponent(doc)}`, { method: "DELETE" });
+      if (r.error) return say(r.error);
+      rerender();
+    });
+  }
+}
 
 /* ==== The journal ==== */
 
@@ -166,6 +234,7 @@ async function pageApplication(id) {
   if (r.missing) return `<h1>Заявление</h1>${back}${nodata("такого заявления нет")}`;
   if (r.error) return `<h1>Заявление</h1>${back}${errorBox(r.error)}`;
   const { application: a, journal, transitions } = r.data;
+  const docs = (await api(`/api/v1/applications/${encodeURIComponent(id)}/documents`)).data?.items || [];
   const buttons = (transitions || []).map((t) =>
     `<button type="button" class="${t.to === "withdrawn" || t.to === "refused" || t.to === "returned" ? "plain" : ""}"
       data-to="${esc(t.to)}" data-reason="${t.reason_required ? "1" : ""}">${esc(ACTIONS[t.to] || t.to)}</button>`).join(" ");
@@ -195,6 +264,7 @@ async function pageApplication(id) {
       <span class="actions"><button type="submit">Подтвердить</button> <button type="button" class="plain" id="reason-cancel">Отмена</button></span>
     </form>
     <div id="approval"></div>
+    ${documentsPanel(a, docs)}
     <h2>Журнал</h2><ol class="timeline" id="application-journal">${journal.map(journalRow).join("")}</ol>`;
 }
 
@@ -290,6 +360,7 @@ function bindApplication(rerender) {
   const box = document.getElementById("application");
   if (!box) return;
   const id = box.dataset.id;
+  bindDocuments(id, rerender);
   const say = (text) => {
     const m = document.getElementById("application-message");
     m.textContent = text;

@@ -2,7 +2,8 @@
  * Debian's Chromium headless against a real carefactd with the demo data. Each person
  * signs in and lands where their role works (staff: the applications journal), and
  * presses only the buttons the page offers their role: the intake takes an application
- * in at the office and passes it on, the lead returns it with a reason typed in the
+ * in at the office, attaches a scan (a PNG: listed, downloaded as itself, named on the
+ * printable form) and passes it on, the lead returns it with a reason typed in the
  * page, the intake passes it on again, the lead verifies it, the caseworker takes it and
  * approves it with a programme (provider 1, HH-SHOP, worker 1: Monday, Wednesday and
  * Friday at 10:00, and a second rule, Tuesday at 15:00), and the provider's manager sees
@@ -128,6 +129,24 @@ try {
   await page.locator('#application[data-state="draft"]').waitFor({ timeout: 10000 });
   const id = await page.locator("#application").getAttribute("data-id");
   check(await buttons() === "submitted,withdrawn", `the intake's buttons on a draft: ${await buttons()}`);
+
+  step = "intake attaches a scan and opens the printable form";
+  const png = Buffer.from("89504e470d0a1a0a0000000d4948445200000001000000010806000000" +
+    "1f15c4890000000b4944415478 9c636000020000050001 7a5eab3f0000000049454e44ae426082".replace(/ /g, ""), "hex");
+  await page.locator("#document-form select").selectOption("passport");
+  await page.locator("#document-form input[type=file]").setInputFiles({ name: "паспорт.png", mimeType: "image/png", buffer: png });
+  await page.locator("#document-form button[type=submit]").click();
+  await page.locator("#documents a.download", { hasText: "паспорт.png" }).waitFor({ timeout: 10000 });
+  const printed = await page.request.get(await page.locator("#application-print").evaluate((a) => a.href));
+  check(printed.status() === 200 && (await printed.text()).includes("паспорт.png"), "the printable form does not list the scan");
+  const scan = await page.request.get(await page.locator("#documents a.download").evaluate((a) => a.href));
+  check(scan.status() === 200 && scan.headers()["content-type"] === "image/png" && (await scan.body()).equals(png),
+        "the scan does not download as the PNG attached");
+  await shot(page, "1b-document");
+  await page.goto(await page.locator("#application-print").evaluate((a) => a.href));
+  check(await page.locator("h1", { hasText: number }).count() === 1, "the printable form does not show the number");
+  await shot(page, "1c-form");
+  await openApplication(id, "draft");
   await move("submitted");
 
   step = "lead returns it with a reason";

@@ -4,19 +4,22 @@
  * submit; an application's public or office form, a transition, a status lookup; an
  * appointment's hold, the desk's booking, a confirmation, a cancellation, a transition,
  * a reschedule; an export of decided applications, the central system's answer by the API
- * or in a webhook's reply); the
- * rest is the body. An accepted body must come out as the handler will use it
+ * or in a webhook's reply; an application's document as the sniffer sees it, a document
+ * upload's query string); the rest is the body. An accepted body must come out as the
+ * handler will use it
  * (canonical JSON value, a known action, plain text within its cap); a refusal must be
  * one of the documented codes with a sentence for the person. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 
 #include "be/applications.h"
 #include "be/appointments.h"
 #include "be/corrections.h"
+#include "be/documents.h"
 #include "be/exchange.h"
 #include "be/register.h"
 #include "be/review.h"
@@ -280,6 +283,94 @@ static void answer_in_reply(const char *body, size_t len)
         abort();
 }
 
+/* A document's bytes: what the sniffer names must be what the bytes are, independently
+ * checked here (the magic, the end, no markup where a browser would look, the cap). */
+static void document_sniff(const char *body, size_t len)
+{
+    const unsigned char *b = (const unsigned char *)body;
+    const char *type = be_document_sniff(b, len);
+    if (!type)
+        return;
+    if (len == 0 || len > BE_DOC_BYTES_MAX || !be_document_type_agrees(type, type))
+        abort();
+    size_t head = len < 1024 ? len : 1024;
+    static const char *const markup[] = {"<svg", "<html", "<script", "<!doctype", "<?xml"};
+    for (size_t i = 0; i < head; i++)
+        for (size_t t = 0; b[i] == '<' && t < sizeof markup / sizeof markup[0]; t++)
+            if (i + strlen(markup[t]) <= len &&
+                strncasecmp(body + i, markup[t], strlen(markup[t])) == 0)
+                abort();
+    if (strcmp(type, "application/pdf") == 0) {
+        size_t end = len;
+        while (end && (b[end - 1] == '\n' || b[end - 1] == '\r' || b[end - 1] == ' '))
+            end--;
+        if (memcmp(b, "%PDF-", 5) != 0 || end < 10 || memcmp(b + end - 5, "%%EOF", 5) != 0)
+            abort();
+    } else if (strcmp(type, "image/jpeg") == 0) {
+        if (b[0] != 0xFF || b[1] != 0xD8 || b[2] != 0xFF || b[len - 2] != 0xFF ||
+            b[len - 1] != 0xD9)
+            abort();
+    } else if (strcmp(type, "image/png") == 0) {
+        if (len < 45 || memcmp(b, "\x89PNG\r\n\x1a\n", 8) != 0 ||
+            memcmp(b + len - 8, "IEND\xae\x42\x60\x82", 8) != 0)
+            abort();
+    } else {
+        abort();
+    }
+}
+
+/* An upload's query: an accepted one names a known kind and a plain name, and the
+ * download's Content-Disposition and the form's HTML made from that name hold nothing
+ * that could end the header or the markup. */
+static void document_query(const char *body, size_t len)
+{
+    char *query = malloc(len + 1);
+    if (!query)
+        return;
+    memcpy(query, body, len);
+    query[len] = '\0';
+    struct be_document_upload u;
+    struct cf_error_detail d = {0};
+    int rc = be_document_upload_read(query, &u, &d);
+    free(query);
+    if (rc) {
+        /* a query's refusals: those of a body, or a bad %-escape; naming kind, name, or
+         * (an unknown parameter) none */
+        if (rc == CF_EMALFORM)
+            rc = CF_EFIELD_RANGE;
+        check_refusal(rc, &d);
+        if (d.field[0] && strcmp(d.field, "kind") && strcmp(d.field, "name"))
+            abort();
+        return;
+    }
+    static const char *const kinds[] = {"passport", "snils",     "medical",
+                                        "income",   "statement", "other"};
+    size_t k = 0;
+    while (k < 6 && strcmp(u.kind, kinds[k]))
+        k++;
+    if (k == 6 || !u.name[0] || strlen(u.name) > BE_DOC_NAME_MAX || cf_text_chars(u.name) < 0 ||
+        strpbrk(u.name, "/\\\n"))
+        abort();
+    struct be_buf out;
+    be_buf_init(&out, 4096);
+    if (be_document_disposition(u.name, &out))
+        abort();
+    /* one line, printable ASCII, ending CRLF; exactly the two quotes of filename="" */
+    size_t quotes = 0;
+    for (size_t i = 0; i + 2 < out.len; i++) {
+        unsigned char c = (unsigned char)out.data[i];
+        if (c < 0x20 || c > 0x7E)
+            abort();
+        quotes += c == '"';
+    }
+    if (quotes != 2 || out.len < 2 || strcmp(out.data + out.len - 2, "\r\n") != 0)
+        abort();
+    be_buf_reset(&out);
+    if (be_html_escape(&out, u.name) || strpbrk(out.data ? out.data : "", "<>\"'"))
+        abort();
+    be_buf_cleanup(&out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 1 << 17)
@@ -289,7 +380,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!body)
         return 0;
     memcpy(body, data + 1, size - 1);
-    switch (data[0] % 18) {
+    switch (data[0] % 20) {
     case 0:
         correction(body, size - 1);
         break;
@@ -341,8 +432,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 16:
         answer(body, size - 1);
         break;
-    default:
+    case 17:
         answer_in_reply(body, size - 1);
+        break;
+    case 18:
+        document_sniff(body, size - 1);
+        break;
+    default:
+        document_query(body, size - 1);
     }
     free(body);
     return 0;

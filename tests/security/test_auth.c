@@ -83,12 +83,19 @@ static int group_teardown(void **state)
 }
 
 /* One request with an optional session (csrf: send its X-CSRF-Token). */
+/* The Content-Type of the next call's body when it is not JSON (a document), or NULL. */
+static const char *call_content_type;
+
 static long call(const struct cf_session *s, bool csrf, const char *method, const char *path,
                  const char *body, struct cf_http_reply *reply)
 {
-    char cookie[200], token[120];
-    const char *headers[3] = {NULL, NULL, NULL};
+    char cookie[200], token[120], type[80];
+    const char *headers[4] = {NULL, NULL, NULL, NULL};
     size_t n = 0;
+    if (call_content_type) {
+        snprintf(type, sizeof type, "Content-Type: %s", call_content_type);
+        headers[n++] = type;
+    }
     if (s) {
         snprintf(cookie, sizeof cookie, "Cookie: %s", s->cookie);
         headers[n++] = cookie;
@@ -620,6 +627,13 @@ static const struct route_spec {
     {"GET /api/v1/applications", STAFF | A(ADMIN) | A(AUTHORITY), 200},
     {"GET /api/v1/applications/{id}", STAFF | A(ADMIN) | A(AUTHORITY), 200},
     {"POST /api/v1/applications/{id}/transitions", STAFF | A(ADMIN), 200},
+    /* an application's documents and its printable form: whoever sees the application
+     * reads them; the staff (and the admin) attach and remove */
+    {"POST /api/v1/applications/{id}/documents", STAFF | A(ADMIN), 201},
+    {"GET /api/v1/applications/{id}/documents", STAFF | A(ADMIN) | A(AUTHORITY), 200},
+    {"GET /api/v1/applications/{id}/documents/{doc}", STAFF | A(ADMIN) | A(AUTHORITY), 200},
+    {"DELETE /api/v1/applications/{id}/documents/{doc}", STAFF | A(ADMIN), 204},
+    {"GET /api/v1/applications/{id}/form", STAFF | A(ADMIN) | A(AUTHORITY), 200},
     /* the change feed and webhooks (issue 20): the feed is scoped like the lists; a
      * subscription carries every provider of its region, so only admin and authority read
      * them, and only the admin (who runs the integrations) makes or enables one */
@@ -824,6 +838,7 @@ static void fresh_appointment(bool held, char id[40], char secret[40])
  * (nothing changed), "" when nothing to check. */
 struct prepared {
     char path[256], body[2048], after[400];
+    const char *content_type; /* the body's when not JSON (a document), else NULL */
     struct cf_session own; /* a session made for this call */
     const struct cf_session *session;
     struct cf_terminal device_after; /* the device's chain once the batch is stored */
@@ -862,7 +877,7 @@ static void prepare_webhook(const char *pattern, bool post, char id[120], struct
 
 static void prepare(const char *method, const char *pattern, enum who w, struct prepared *p)
 {
-    char id[120] = "", query[80] = "";
+    char id[120] = "", query[80] = "", doc[40] = "";
     memset(p, 0, sizeof *p);
     p->session = (w == NOBODY || w == DEVICE) ? NULL : &m.sessions[w];
     bool post = strcmp(method, "POST") == 0;
@@ -931,6 +946,30 @@ static void prepare(const char *method, const char *pattern, enum who w, struct 
         snprintf(query, sizeof query, "?group=worker");
     } else if (strcmp(pattern, "/api/v1/registers/{id}") == 0) {
         snprintf(id, sizeof id, "%.7s.%s", m.first_month, provider1);
+    } else if (strncmp(pattern, "/api/v1/applications/{id}/documents", 35) == 0 ||
+               strcmp(pattern, "/api/v1/applications/{id}/form") == 0) {
+        /* a draft of demo office 1 with one document, both made for this call */
+        static int documents;
+        char sql[600];
+        fresh_application("draft", id, NULL, NULL);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO application_documents (application_id, kind, file_name, "
+                 "media_type, size, sha256, content, uploaded_by) SELECT '%s', 'other', "
+                 "'m.pdf', 'application/pdf', octet_length(c), sha256(c), c, 'matrix' FROM "
+                 "convert_to(E'%%PDF-1.4\\n%%%%EOF\\n', 'UTF8') c RETURNING id",
+                 id);
+        sql_text(sql, doc, sizeof doc);
+        if (post) {
+            snprintf(query, sizeof query, "?kind=passport&name=matrix.pdf");
+            snprintf(p->body, sizeof p->body, "%%PDF-1.4\n%% matrix %d\n%%%%EOF\n", ++documents);
+            p->content_type = "application/pdf";
+            snprintf(p->after, sizeof p->after,
+                     "SELECT count(*) = 1 FROM application_documents WHERE application_id = '%s'",
+                     id);
+        } else if (strcmp(method, "DELETE") == 0) {
+            snprintf(p->after, sizeof p->after,
+                     "SELECT count(*) = 1 FROM application_documents WHERE id = '%s'", doc);
+        }
     } else if (strcmp(pattern, "/api/v1/applications/{id}") == 0 ||
                strcmp(pattern, "/api/v1/applications/{id}/programme-choices") == 0) {
         fresh_application("submitted", id, NULL, NULL);
@@ -1077,6 +1116,12 @@ static void prepare(const char *method, const char *pattern, enum who w, struct 
                  brace + 4, query);
     else
         snprintf(p->path, sizeof p->path, "%s%s", pattern, query);
+    char *second = strstr(p->path, "{doc}");
+    if (second) {
+        char rest[256];
+        snprintf(rest, sizeof rest, "%s", second + 5);
+        snprintf(second, sizeof p->path - (size_t)(second - p->path), "%s%s", doc, rest);
+    }
 
     if (strcmp(pattern, "/api/v1/session") == 0 && post) {
         snprintf(p->body, sizeof p->body, "{\"login\":\"%s\",\"password\":\"" PASSWORD "\"}",
@@ -1237,7 +1282,9 @@ static void test_role_route_matrix(void **state)
                 reply.body = last_signed_body;
                 last_signed_body = NULL;
             } else {
+                call_content_type = p.content_type;
                 st = call(p.session, true, method, p.path, p.body[0] ? p.body : NULL, &reply);
+                call_content_type = NULL;
             }
             if (ok) {
                 if (st != spec->works)

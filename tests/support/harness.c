@@ -306,6 +306,11 @@ static size_t on_header(char *data, size_t size, size_t count, void *userdata)
 {
     struct cf_http_reply *reply = userdata;
     size_t n = size * count;
+    size_t used = strlen(reply->headers);
+    if (used + n < sizeof reply->headers) {
+        memcpy(reply->headers + used, data, n);
+        reply->headers[used + n] = '\0';
+    }
     static const char name[] = "set-cookie:";
     if (!reply->set_cookie[0] && n > sizeof name - 1 &&
         strncasecmp(data, name, sizeof name - 1) == 0) {

@@ -40,6 +40,7 @@ struct cf_http_reply {
     char set_cookie[256]; /* the first Set-Cookie header, "" when none */
     char content_disposition[256]; /* the Content-Disposition header, "" when none */
     char etag[96]; /* the ETag header, "" when none */
+    char headers[2048]; /* every header line as received (CRLF-ended), cut at the size */
 };
 
 /* Start PostgreSQL, migrate, start carefactd (extra_args: NULL-terminated list of

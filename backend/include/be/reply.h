@@ -24,6 +24,13 @@ void be_reply_text(struct be_request *req, int status, const char *content_type,
 void be_reply_attachment(struct be_request *req, const char *content_type, const char *filename,
                          const char *body, size_t len);
 
+/* Send body (len bytes, borrowed) with extra_headers (each "Name: value\r\n", built by
+ * the caller from checked values only: nothing a client sent goes in unescaped; may be
+ * NULL): an application's document with its own Content-Disposition and security
+ * headers, the printable form. */
+void be_reply_with_headers(struct be_request *req, int status, const char *content_type,
+                           const char *extra_headers, const char *body, size_t len);
+
 /* RFC 7807 problem: type is the stable short name ("validation", "tampering"...),
  * published as https://carefact.example/problems/<type>; field may be NULL.
  * extra (may be NULL, taken) adds members such as expected_seq. */

@@ -19,6 +19,13 @@
 #define BE_BODY_FORM (16u << 10) /* a person's small form: resolve, register return */
 #define BE_BODY_LARGE (64u << 10) /* corrections, reference fetch */
 #define BE_BODY_CONFIG SIZE_MAX /* uploads: the server's --body-max (8 MiB by default) */
+/* A route whose body is a file (an application's document), not JSON: its cap is cap
+ * bytes and its body must be declared application/pdf, image/jpeg or image/png (415
+ * otherwise, unread) -- types a page of another site cannot send without a CORS
+ * preflight, like JSON. The handler still checks the bytes (be/documents.h). The
+ * top bit of body_max marks it; BE_BODY_CONFIG has every bit set and stays itself. */
+#define BE_BODY_FILE_FLAG ((SIZE_MAX >> 1) + 1)
+#define BE_BODY_FILE(cap) (BE_BODY_FILE_FLAG | (size_t)(cap))
 
 /* A route's needs_db for a heavy read-only route (lists, figures): served from the
  * config's db-read connection (a hot standby, where a little lag is harmless), or db
@@ -76,6 +83,9 @@ const struct be_route *be_route_find(const struct be_route_table *table, const c
 
 /* A route's body cap in bytes under config (BE_BODY_CONFIG: config->body_max). Pure. */
 size_t be_route_body_max(const struct be_route *route, const struct be_config *config);
+
+/* Does the route take a file (BE_BODY_FILE) instead of JSON? Pure. */
+bool be_route_body_file(const struct be_route *route);
 
 /* Serve req (method, path, query, io and conn set) by table: answers 404/405, 413
  * (before reading), 401/403 (before reading, for people and for devices as far as

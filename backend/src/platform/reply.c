@@ -107,6 +107,12 @@ void be_reply_text(struct be_request *req, int status, const char *content_type,
     send_body(req, status, content_type, text, strlen(text));
 }
 
+void be_reply_with_headers(struct be_request *req, int status, const char *content_type,
+                           const char *extra_headers, const char *body, size_t len)
+{
+    send_reply(req, status, content_type, extra_headers, body, len);
+}
+
 void be_reply_attachment(struct be_request *req, const char *content_type, const char *filename,
                          const char *body, size_t len)
 {

@@ -81,26 +81,43 @@ const struct be_route *be_route_find(const struct be_route_table *table, const c
 
 size_t be_route_body_max(const struct be_route *route, const struct be_config *config)
 {
-    return route->body_max == BE_BODY_CONFIG ? config->body_max : route->body_max;
+    if (route->body_max == BE_BODY_CONFIG)
+        return config->body_max;
+    return route->body_max & ~BE_BODY_FILE_FLAG;
+}
+
+bool be_route_body_file(const struct be_route *route)
+{
+    return route->body_max != BE_BODY_CONFIG && (route->body_max & BE_BODY_FILE_FLAG) != 0;
 }
 
 /* ==== Dispatch ==== */
 
+/* Is type (a Content-Type header, may be NULL) media, with parameters allowed? */
+static bool type_is(const char *type, const char *media)
+{
+    size_t n = strlen(media);
+    if (!type || strncasecmp(type, media, n) != 0)
+        return false;
+    char next = type[n];
+    return next == '\0' || next == ';' || next == ' ' || next == '\t';
+}
+
 /* Does a request that carries a body (a length over 0, or chunked) declare it as JSON,
- * the only kind of body any route reads? A form or text/plain body is what a page of
- * another site can send without asking the browser's permission (no CORS preflight);
- * refusing it makes every JSON route out of such a page's reach. */
-static bool body_type_ok(const struct be_request *req, long long declared)
+ * the only kind of body a route reads but a file route (BE_BODY_FILE: a PDF, JPEG or
+ * PNG)? A form or text/plain body is what a page of another site can send without
+ * asking the browser's permission (no CORS preflight); refusing it makes every route
+ * out of such a page's reach. */
+static bool body_type_ok(const struct be_request *req, long long declared, bool file)
 {
     const char *chunked = be_request_header(req, "Transfer-Encoding");
     if (declared == 0 || (declared < 0 && !chunked))
         return true;
     const char *type = be_request_header(req, "Content-Type");
-    static const char json[] = "application/json";
-    if (!type || strncasecmp(type, json, sizeof json - 1) != 0)
-        return false;
-    char next = type[sizeof json - 1];
-    return next == '\0' || next == ';' || next == ' ' || next == '\t';
+    if (file)
+        return type_is(type, "application/pdf") || type_is(type, "image/jpeg") ||
+               type_is(type, "image/png");
+    return type_is(type, "application/json");
 }
 
 /* Read the whole body (Content-Length or chunked) up to cap. Returns 0, or 413 when
@@ -204,9 +221,17 @@ void be_dispatch(const struct be_route_table *table, struct be_request *req, siz
         reply_too_large(req, cap);
         return;
     }
-    if (cap > 0 && !body_type_ok(req, declared)) {
-        be_reply_problem(req, 415, "unsupported-media-type", "The body must be JSON",
-                         "Send the body with Content-Type: application/json.", NULL, NULL);
+    bool file = be_route_body_file(route);
+    if (cap > 0 && !body_type_ok(req, declared, file)) {
+        if (file)
+            be_reply_problem(req, 415, "unsupported-media-type",
+                             "The file must be PDF, JPEG or PNG",
+                             "Документ принимается только в формате PDF, JPEG или PNG: send it "
+                             "with Content-Type application/pdf, image/jpeg or image/png.",
+                             NULL, NULL);
+        else
+            be_reply_problem(req, 415, "unsupported-media-type", "The body must be JSON",
+                             "Send the body with Content-Type: application/json.", NULL, NULL);
         return;
     }
     char *body = NULL;

@@ -223,6 +223,73 @@ static void test_dispatch_caps_before_reading(void **state)
     assert_int_equal(dispatch("GET", "/nowhere", &none), 404);
 }
 
+/* A file route (BE_BODY_FILE): its own cap, a body declared PDF, JPEG or PNG only (JSON,
+ * HTML or a form refused 415 unread); a JSON route takes no file. */
+static const struct be_route file_routes[] = {
+    {"POST", "/files", handle, false, BE_PUBLIC, BE_BODY_FILE(100)},
+};
+static const struct be_module files = BE_MODULE("files", file_routes);
+static const struct be_module *const file_modules[] = {&files, &forms};
+static const struct be_route_table file_table = {file_modules, 2};
+
+static int dispatch_file(const char *method, const char *path, struct fake_conn *c)
+{
+    static const struct be_config config = {.body_max = 8u << 20};
+    struct be_request req = {
+        .config = &config, .method = method, .path = path, .io = &fake, .conn = c};
+    size_t index;
+    be_dispatch(&file_table, &req, &index);
+    return req.status;
+}
+
+static void test_dispatch_file_route(void **state)
+{
+    (void)state;
+    static const struct be_config config = {.body_max = 8u << 20};
+    assert_int_equal(be_route_body_max(&file_routes[0], &config), 100);
+    assert_true(be_route_body_file(&file_routes[0]));
+    assert_false(be_route_body_file(&doc_routes[1])); /* BE_BODY_CONFIG: an upload of JSON */
+    assert_false(be_route_body_file(&form_routes[0]));
+    static const char *const taken[] = {"image/png", "image/jpeg", "application/pdf",
+                                        "Application/PDF; name=a.pdf"};
+    for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++) {
+        handled = 0;
+        struct fake_conn c = {.content_length = 4, .body = "abcd", .content_type = taken[i]};
+        dispatch_file("POST", "/files", &c);
+        assert_int_equal(handled, 1);
+        assert_int_equal(c.bytes_read, 4);
+    }
+    /* mutant router.file-any-type */
+    static const char *const refused[] = {"application/json",
+                                          "text/html",
+                                          "image/svg+xml",
+                                          "text/plain",
+                                          "multipart/form-data; boundary=x",
+                                          "image/pngx",
+                                          "application/x-www-form-urlencoded"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        handled = 0;
+        struct fake_conn c = {.content_length = 4, .body = "abcd", .content_type = refused[i]};
+        assert_int_equal(dispatch_file("POST", "/files", &c), 415);
+        assert_int_equal(c.bytes_read, 0);
+        assert_int_equal(handled, 0);
+        assert_non_null(strstr(c.written, "unsupported-media-type"));
+    }
+    char big[200];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    struct fake_conn over = {.content_length = 101, .body = big, .content_type = "image/png"};
+    assert_int_equal(dispatch_file("POST", "/files", &over), 413);
+    assert_int_equal(over.bytes_read, 0);
+    struct fake_conn chunked = {.content_length = -1, .body = big, .content_type = "image/png"};
+    assert_int_equal(dispatch_file("POST", "/files", &chunked), 413);
+    /* a JSON route does not take a file */
+    handled = 0;
+    struct fake_conn png = {.content_length = 4, .body = "abcd", .content_type = "image/png"};
+    assert_int_equal(dispatch_file("POST", "/api/v1/session", &png), 415);
+    assert_int_equal(handled, 0);
+}
+
 /* ==== Failures ==== */
 
 static void test_sqlstate_status(void **state)
@@ -272,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_segment_rules),
         cmocka_unit_test(test_find_and_caps),
         cmocka_unit_test(test_dispatch_caps_before_reading),
+        cmocka_unit_test(test_dispatch_file_route),
         cmocka_unit_test(test_sqlstate_status),
         cmocka_unit_test(test_server_fault_is_503_not_db),
     };
