@@ -38,7 +38,7 @@ struct setting {
     size_t value_len;
 };
 
-#define SETTING_COUNT 22
+#define SETTING_COUNT 23
 
 static void settings_init(struct setting *s, const struct be_config *c)
 {
@@ -67,6 +67,7 @@ static void settings_init(struct setting *s, const struct be_config *c)
         {"webhook-timeout-ms", LONG, 0, 100, 120000, AT(webhook_timeout_ms), NULL, 0},
         {"webhook-poll-ms", LONG, 0, 10, 60000, AT(webhook_poll_ms), NULL, 0},
         {"outbox-interval-ms", LONG, 0, 50, 3600000, AT(outbox_interval_ms), NULL, 0},
+        {"public-holds-per-address", LONG, 0, 1, 1000, AT(public_holds_per_address), NULL, 0},
     };
 #undef AT
     _Static_assert(sizeof table / sizeof table[0] == SETTING_COUNT, "SETTING_COUNT");

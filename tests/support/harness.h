@@ -40,6 +40,7 @@ struct cf_http_reply {
     char set_cookie[256]; /* the first Set-Cookie header, "" when none */
     char content_disposition[256]; /* the Content-Disposition header, "" when none */
     char etag[96]; /* the ETag header, "" when none */
+    char retry_after[16]; /* the Retry-After header, "" when none */
 };
 
 /* Start PostgreSQL, migrate, start carefactd (extra_args: NULL-terminated list of
