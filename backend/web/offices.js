@@ -69,7 +69,7 @@ async function pageOfficeBooking(params) {
     aria-label="Часы работы: ${esc(name)}" placeholder="выходной" value="${esc(periodsText(b.hours || [], i + 1))}"${dis}></td></tr>`).join("");
   return `${head}${chooser}<p><b>${esc(b.name)}</b>: ${b.takes_appointments ? "запись на приём открыта" : "запись на приём ещё не открыта — сохраните настройки, чтобы открыть"}.</p>
     <form id="booking-form" data-office="${esc(b.office_id)}">
-      <fieldset><legend>Приём</legend>${numbers}</fieldset>
+      <fieldset class="filters"><legend>Приём</legend>${numbers}</fieldset>
       <fieldset><legend>Часы работы (местное время; перерыв — два периода: «09:00-13:00, 14:00-18:00»)</legend>
         <table id="office-hours"><tbody>${days}</tbody></table></fieldset>
       <p id="booking-message" role="alert" hidden></p>
