@@ -540,10 +540,50 @@ out:
     return rc < 0 ? AG_EXIT_OK : rc;
 }
 
+/* ==== card check-in ==== */
+
+static const char check_in_usage_head[] =
+    "usage: carefact-agent card check-in [options]\n"
+    "  At an office's desk: the person taps their card to say they have come. The server\n"
+    "  checks in their booked appointment at this moment when the event is synced.\n";
+
+static int card_check_in(int argc, char **argv)
+{
+    char usage[2048];
+    snprintf(usage, sizeof usage, "%s%s%s", check_in_usage_head, card_help, common_help);
+    struct ag_option o[] = {COMMON_OPTIONS, CARD_OPTIONS};
+    struct step s = {.cli = {"card check-in", usage, false}};
+    int rc = ag_cli_parse(&s.cli, argc, argv, o, N(o));
+    if (!rc)
+        rc = ag_cli_open_store(&s.cli, ag_cli_value(o, N(o), "--store"), &s.store);
+    if (!rc)
+        rc = read_card_now(&s, o, N(o), AG_MSG_CLI_TAP_CHECK_IN, true, NULL);
+    if (!rc)
+        rc = take_moment(&s);
+    if (rc)
+        goto out;
+    struct ag_visit_result *res = malloc(sizeof *res);
+    struct cf_error_detail d = {0};
+    int vrc = res ? ag_card_check_in(s.store, &s.card, &s.moment, res, &d) : CF_ENOMEM;
+    rc = outcome(&s, vrc, res, &d);
+    if (!vrc && !s.cli.json) {
+        printf(AG_MSG_CHECKED_IN, s.card.last4[0] ? AG_MSG_BIND_LAST_DIGITS : "", s.card.last4);
+        printf(AG_MSG_CHECKED_IN_SYNC);
+        print_ids(res);
+    }
+    free(res);
+out:
+    ag_store_close(s.store);
+    return rc < 0 ? AG_EXIT_OK : rc;
+}
+
 int ag_cmd_card(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "bind") == 0)
         return card_bind(argc - 1, argv + 1);
-    fprintf(stderr, "usage: carefact-agent card bind --recipient ID [--device CONNSTRING] ...\n");
+    if (argc >= 2 && strcmp(argv[1], "check-in") == 0)
+        return card_check_in(argc - 1, argv + 1);
+    fprintf(stderr, "usage: carefact-agent card bind --recipient ID [--device CONNSTRING] ...\n"
+                    "       carefact-agent card check-in [--device CONNSTRING] ...\n");
     return argc >= 2 && (strcmp(argv[1], "--help") == 0) ? AG_EXIT_OK : AG_EXIT_USAGE;
 }

@@ -44,7 +44,9 @@ static const struct command commands[] = {
     {"sync", ag_cmd_sync, "send waiting events, update the reference data (--auto)"},
     {"status", ag_cmd_status, "events waiting and since when, last sync, clock skew (--verify)"},
     {"visit", ag_cmd_visit, "a step of a home visit: start, end, rate, cancel, attempt"},
-    {"card", ag_cmd_card, "card bind: bind a new card to a recipient (pending confirmation)"},
+    {"card", ag_cmd_card,
+     "card bind: bind a new card to a recipient (pending confirmation); card check-in: the "
+     "person's card at an office's desk"},
     {"recipients", ag_cmd_recipients, "the recipients, certificates and services held"},
     {"plans", ag_cmd_plans, "today's planned visits and what became of them"},
     {"terminal", ag_cmd_terminal, "the interactive terminal for the worker (Russian)"},

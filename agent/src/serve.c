@@ -480,7 +480,7 @@ static cJSON *api_recipients(struct daemon *d)
 
 /* The challenge (api/PROTOCOL.md 4.5) of the event the tap will confirm, "for" in the
  * body: "start" (a visit id made now, kept with the tap for the start), "end" (the
- * visit in progress) or "bind" (no visit); the card signs it, so its proof belongs to
+ * visit in progress), "bind" or "checkin" (no visit); the card signs it, so its proof belongs to
  * that event. Anything else (a door attempt) asks no proof. Returns true with the
  * challenge made. */
 static bool tap_challenge(struct daemon *d, const char *what, struct tap *t,
@@ -495,9 +495,9 @@ static bool tap_challenge(struct daemon *d, const char *what, struct tap *t,
         rc = cf_uuid_v7(ag_wall_now_ms(), t->visit_id);
     else if (strcmp(what, "end") == 0)
         rc = ag_visit_end_target(d->store, NULL, ag_wall_now_ms(), t->visit_id);
-    else if (strcmp(what, "bind") == 0)
-        rc = 0;
-    t->has_visit_id = !rc && strcmp(what, "bind") != 0;
+    else if (strcmp(what, "bind") == 0 || strcmp(what, "checkin") == 0)
+        rc = 0; /* no visit: a binding, a check-in at an office's desk */
+    t->has_visit_id = !rc && strcmp(what, "bind") != 0 && strcmp(what, "checkin") != 0;
     if (!rc)
         rc = ag_card_challenge(d->store, t->has_visit_id ? t->visit_id : NULL, challenge);
     pthread_mutex_unlock(&d->store_lock);
@@ -769,6 +769,25 @@ static cJSON *api_bind(struct daemon *d, const cJSON *body)
     return o;
 }
 
+/* The person's card at an office's desk (issue 16): appointment.checked_in with the tap's
+ * card and proof; the server finds the appointment when the event is synced. */
+static cJSON *api_check_in(struct daemon *d, const cJSON *body)
+{
+    struct cf_card_assurance card;
+    struct ag_moment m;
+    struct ag_visit_result *r = malloc(sizeof *r);
+    int rc = r ? 0 : CF_ENOMEM;
+    if (!rc && !take_tap(d, body, false, &card, &m, NULL))
+        rc = CF_ENO_CARD;
+    if (!rc)
+        rc = ag_card_check_in(d->store, &card, &m, r, NULL);
+    cJSON *o = outcome(rc);
+    if (!rc)
+        cJSON_AddStringToObject(o, "last4", card.last4);
+    free(r);
+    return o;
+}
+
 /* Sync is the command line's own `carefact-agent sync`, run as a child process: the
  * daemon links no HTTP or TLS code (its memory stays small; a network library that
  * hangs or crashes takes only that run with it), and the sync is exactly the CLI's.
@@ -945,6 +964,7 @@ static int handle(struct mg_connection *c, void *data)
         {"/api/visit/cancel", api_cancel, true, true},
         {"/api/visit/attempt", api_attempt, true, true},
         {"/api/card/bind", api_bind, true, true},
+        {"/api/card/check-in", api_check_in, true, true},
         {"/api/speech", api_speech, false, false},
         {"/api/say", api_say, false, false},
     };

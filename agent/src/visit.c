@@ -578,3 +578,24 @@ int ag_card_bind(struct ag_store *store, const uint8_t recipient_id[CF_UUID_LEN]
     free(ev);
     return rc;
 }
+
+/* ==== Check-in at an office's desk ==== */
+
+int ag_card_check_in(struct ag_store *store, const struct cf_card_assurance *card,
+                     const struct ag_moment *moment, struct ag_visit_result *result,
+                     struct cf_error_detail *d)
+{
+    memset(result, 0, sizeof *result);
+    if (!has_card(card))
+        return cf_error_set(d, CF_EINVAL, "card", "a check-in needs the person's card");
+    struct cf_event *ev = malloc(sizeof *ev);
+    if (!ev)
+        return CF_ENOMEM;
+    int rc = new_event(store, CF_EV_APPOINTMENT_CHECKED_IN, moment, ev);
+    if (!rc) {
+        ev->card = *card; /* with its proof: read with this event's challenge */
+        rc = append(store, ev, result, d);
+    }
+    free(ev);
+    return rc;
+}

@@ -187,7 +187,8 @@ async function home(message, cls) {
   parts.push(list);
   parts.push(h('div', { class: 'actions' },
     button('Визит без плана', () => chooseRecipient('unplanned'), '', { id: 'unplanned' }),
-    button('Привязать карту', () => chooseRecipient('bind'), '', { id: 'bind' })));
+    button('Привязать карту', () => chooseRecipient('bind'), '', { id: 'bind' }),
+    button('Отметить приход в офис', () => checkIn(), '', { id: 'check-in' })));
   const title = open ? 'Визит идёт' : 'Сегодняшние визиты';
   show('home', title, parts, { speak: message || title });
 }
@@ -217,7 +218,7 @@ function noAccess() {
 
 // What a tap confirms, by the screen that waits for it: the daemon has the card sign
 // the challenge of that event (its proof belongs to it; api/PROTOCOL.md 4.5).
-const TAP_FOR = { 'tap-start': 'start', confirm: 'end', 'tap-bind': 'bind' };
+const TAP_FOR = { 'tap-start': 'start', confirm: 'end', 'tap-bind': 'bind', 'tap-check-in': 'checkin' };
 
 // Show the prompt and ask the daemon for a card until one is tapped; then run
 // then(tap). The screen's cancel button stops the wait.
@@ -465,6 +466,18 @@ async function chooseRecipient(kind) {
     h('ul', { class: 'plain' }, ...list),
     h('div', { class: 'actions' }, button('Назад', () => home())),
   ]);
+}
+
+// ==== Check-in at an office's desk (a terminal at the desk) ====
+
+// The visitor taps their card: the event goes with the next sync, and the server marks
+// their appointment arrived at this moment (the terminal knows no appointments).
+function checkIn() {
+  waitCard('tap-check-in', 'Приход посетителя', [h('p', {}, 'Посетитель прикладывает свою карту.')], async tap => {
+    const r = await api('POST', '/api/card/check-in', { tap });
+    home(r.ok ? 'Приход отмечен картой. Запись на приём отметится после отправки.' : r.message,
+      r.ok ? 'notice' : 'warning');
+  });
 }
 
 // ==== Start-up ====

@@ -28,7 +28,10 @@ async function api(method, path, body) {
   const json = await res.json().catch(() => ({}));
   if (!res.ok) {
     const type = String(json.type || "").split("/").pop();
-    const err = new Error(problems[type] || json.detail || "Сервер не отвечает, попробуйте позже.");
+    const text = type === "too-many-holds"
+      ? `Отсюда уже выбрано слишком много времени сразу. Подтвердите или отмените одну из записей либо повторите через ${Math.ceil((json.retry_after_s || 60) / 60)} мин.`
+      : problems[type] || json.detail || "Сервер не отвечает, попробуйте позже.";
+    const err = new Error(text);
     err.status = res.status;
     throw err;
   }

@@ -9,6 +9,7 @@ export const PAGE_LIST = [
   { name: "application", module: "./applications.js", roles: STAFF },
   { name: "application-new", module: "./applications.js", roles: STAFF },
   { name: "programmes", module: "./applications.js", nav: "Программы", roles: ["manager", "authority", "admin"] },
+  { name: "office-booking", module: "./offices.js", nav: "Запись: настройки", roles: ["intake_lead", "authority", "admin"] },
   { name: "today", module: "./overview.js", nav: "Сегодня" },
   { name: "visits", module: "./overview.js", nav: "Посещения" },
   { name: "visit", module: "./visit.js" },

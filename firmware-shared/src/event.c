@@ -26,10 +26,14 @@
 /* ==== Names ==== */
 
 static const char *const kind_names[] = {
-    [CF_EV_VISIT_STARTED] = "visit.started", [CF_EV_VISIT_ENDED] = "visit.ended",
-    [CF_EV_VISIT_RATED] = "visit.rated",     [CF_EV_VISIT_CANCELLED] = "visit.cancelled",
-    [CF_EV_VISIT_ATTEMPT] = "visit.attempt", [CF_EV_CARD_UNRECOGNIZED] = "card.unrecognized",
+    [CF_EV_VISIT_STARTED] = "visit.started",
+    [CF_EV_VISIT_ENDED] = "visit.ended",
+    [CF_EV_VISIT_RATED] = "visit.rated",
+    [CF_EV_VISIT_CANCELLED] = "visit.cancelled",
+    [CF_EV_VISIT_ATTEMPT] = "visit.attempt",
+    [CF_EV_CARD_UNRECOGNIZED] = "card.unrecognized",
     [CF_EV_CARD_BOUND] = "card.bound",
+    [CF_EV_APPOINTMENT_CHECKED_IN] = "appointment.checked_in",
 };
 static const char *const method_names[] = {[CF_CARD_EMV] = "emv", [CF_CARD_UID] = "uid"};
 static const char *const reason_names[] = {
@@ -456,6 +460,7 @@ static int require_id(const uint8_t id[CF_UUID_LEN], const char *field, struct c
  * event is made on a worker's terminal and carries its monotonic clock). */
 struct kind_rule {
     bool visit_id, recipient_id, card_required, reason, rating;
+    bool no_visit; /* visit_id must be absent: the event belongs to no visit */
 };
 
 static const struct kind_rule kind_rules[] = {
@@ -466,6 +471,7 @@ static const struct kind_rule kind_rules[] = {
     [CF_EV_VISIT_ATTEMPT] = {.recipient_id = true, .reason = true},
     [CF_EV_CARD_UNRECOGNIZED] = {.card_required = true},
     [CF_EV_CARD_BOUND] = {.recipient_id = true, .card_required = true},
+    [CF_EV_APPOINTMENT_CHECKED_IN] = {.card_required = true, .no_visit = true},
 };
 
 static int validate_kind_fields(const struct cf_event *ev, struct cf_error_detail *d)
@@ -478,6 +484,10 @@ static int validate_kind_fields(const struct cf_event *ev, struct cf_error_detai
         rc = require_id(ev->recipient_id, "recipient_id", d);
     if (rc)
         return rc;
+    if (rule->no_visit && !cf_uuid_is_nil(ev->visit_id))
+        return cf_error_set(d, CF_EFIELD_RANGE, "visit_id",
+                            "visit_id belongs to no appointment.checked_in: a check-in at the "
+                            "desk is not a visit");
     if (rule->rating && (ev->rating < 1 || ev->rating > 5))
         return cf_error_set(d, ev->rating ? CF_EFIELD_RANGE : CF_EFIELD_MISSING, "rating",
                             "rating must be a whole number from 1 to 5");

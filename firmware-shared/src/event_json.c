@@ -214,7 +214,8 @@ int cf_event_from_json(const cJSON *obj, const uint8_t device_id[CF_UUID_LEN], c
         path_join(field, sizeof field, path, "kind");
         rc = cf_error_set(d, CF_EKIND, field,
                           "%s '%s' is unknown: expected visit.started, visit.ended, visit.rated, "
-                          "visit.cancelled, visit.attempt, card.unrecognized or card.bound",
+                          "visit.cancelled, visit.attempt, card.unrecognized, card.bound or "
+                          "appointment.checked_in",
                           field, is_plain_name(kind) ? kind : "?");
     }
     if (!rc)

@@ -65,6 +65,34 @@ try {
   if ((await freeAt(start)) !== 3) fail("the cancelled time is not free again");
   await page.locator("#slots button").first().waitFor();
   await page.screenshot({ path: join(artifacts, "booking-cancelled.png") });
+
+  /* The office's lead: the settings form. A slot length that does not divide the day is
+   * refused in Russian; 20 minutes and a lunch break on Monday are saved, and the
+   * citizen's slots follow. */
+  await page.goto(`${base}/`);
+  const login = page.locator("#login-form");
+  await login.waitFor({ timeout: 15000 });
+  await login.locator("input[name=login]").fill("lead1");
+  await login.locator("input[name=password]").fill(process.env.LEAD_PASSWORD);
+  await login.locator("button[type=submit]").click();
+  await page.locator("#user", { hasText: "lead1" }).waitFor({ timeout: 10000 });
+  await page.getByRole("link", { name: "Запись: настройки" }).click();
+  const form = page.locator("#booking-form");
+  await form.waitFor({ timeout: 10000 });
+  if ((await page.getByLabel("Длительность приёма, минут").inputValue()) !== "15") fail("the form's slot length");
+  await page.getByLabel("Длительность приёма, минут").fill("25");
+  await form.getByRole("button", { name: "Сохранить" }).click();
+  await page.locator("#booking-message", { hasText: "Длительность приёма должна делить час" }).waitFor();
+  await page.getByLabel("Длительность приёма, минут").fill("20");
+  await page.getByLabel("Часы работы: понедельник").fill("08:00-12:00, 13:00-20:00");
+  await form.getByRole("button", { name: "Сохранить" }).click();
+  await page.locator("#booking-message", { hasText: "Настройки сохранены." }).waitFor();
+  await page.screenshot({ path: join(artifacts, "booking-office-settings.png") });
+  const settings = await page.evaluate(async (o) => (await fetch(`/api/v1/offices/${o}/booking`)).json(), office);
+  const monday = settings.hours.filter((h) => h.weekday === 1).map((h) => `${h.opens}-${h.closes}`).join(",");
+  if (settings.slot_minutes !== 20 || monday !== "08:00-12:00,13:00-20:00") fail(`saved: ${JSON.stringify(settings)}`);
+  const after = await (await fetch(`${base}/api/v1/public/offices/${office}/slots?date=${date}`)).json();
+  if (after.slot_minutes !== 20) fail(`the citizen's slots: ${after.slot_minutes} minutes`);
   if (errors.length) fail(`page errors: ${errors.join("; ")}`);
 } finally {
   await browser.close();

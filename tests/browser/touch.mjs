@@ -329,6 +329,12 @@ window.attack = async () => {
   await onScreen("tap-bind");
   await card("new", () => page.locator("main .notice", { hasText: "Карта привязана" }).waitFor({ timeout: 5000 }));
 
+  /* A visitor's card at an office's desk (issue 16): appointment.checked_in. */
+  step = "check-in";
+  await tap(page.locator("#check-in"));
+  await onScreen("tap-check-in");
+  await card(plans[0].recipient_id, () => page.locator("main .notice", { hasText: "Приход отмечен картой" }).waitFor({ timeout: 5000 }));
+
   /* The sound switch. */
   step = "speech";
   await tap(page.locator("#speech"));

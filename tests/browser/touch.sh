@@ -117,6 +117,8 @@ got() { sql "SELECT count(*) FROM visits WHERE $mine AND $1"; }
 [ "$(got "plan_id IS NULL AND state IN ('ended', 'rated')")" = 1 ] || fail "the unplanned visit is not on the server"
 [ "$(sql "SELECT count(*) FROM card_bindings WHERE status = 'pending'")" -ge 1 ] ||
     fail "the new card's binding is not waiting for the manager"
+[ "$(sql "SELECT count(*) FROM events WHERE device_id = '$device_id' AND kind = 'appointment.checked_in'
+          AND card_token IS NOT NULL")" = 1 ] || fail "the check-in at the desk is not on the server"
 cp "$work/visits" "$work/visits.list"
 touch "$work/checked"
 

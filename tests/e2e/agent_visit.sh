@@ -589,6 +589,39 @@ case_unknown_card() {
         "$(recipient_id 9) pending"
 }
 
+# ==== Check-in by card at an office's desk (issue 16) ====
+
+case_desk_check_in() {
+    pg_up
+    server_up
+    enroll
+    sim_start --transcript "$transcripts/VisaCardPpse"
+    local office appointment
+    office=$(sql "SELECT md5('demo:office:1')::uuid")
+    # Recipient 1 (the Visa card) booked at demo office 1 in ten minutes; made by the owner:
+    # the slot rules are integration.backend.appointments'.
+    appointment=$(sql "INSERT INTO appointments (office_id, region_id, seat, during, kind, state,
+                         channel, person_key, person_name, secret_hash, created_by, booked_at)
+                       SELECT o.id, o.region_id, 1, tstzrange(now() + interval '10 minutes',
+                              now() + interval '25 minutes'), 'consultation', 'booked', 'phone',
+                              'person:' || md5('demo:recipient:1')::uuid, 'Иванов Иван Петрович',
+                              sha256('x'), 'e2e', now()
+                       FROM offices o WHERE o.id = '$office' RETURNING id")
+    agent_ok card check-in --device "pn532_uart:$dev" --wait 10
+    grep -q "Приход отмечен картой" <<<"$out" || fail "check-in text: $out"
+    expect "before sync" "$(sql "SELECT state FROM appointments WHERE id = '$appointment'")" booked
+    agent_ok sync --json
+    expect "uploaded" "$(jget "$out" uploaded)" 1
+    expect "kind on the server" \
+        "$(sql "SELECT kind FROM events WHERE device_id = '$device_id'")" appointment.checked_in
+    expect "after sync" "$(sql "SELECT state || ' ' || (check_in_device = '$device_id')
+                                 || ' ' || (checked_in_at <= now()) FROM appointments
+                                 WHERE id = '$appointment'")" "checked_in true true"
+    [ -n "$(sql "SELECT check_in_level FROM appointments WHERE id = '$appointment'")" ] ||
+        fail "no card level recorded"
+    same_chain_as_server
+}
+
 # ==== HTTPS with the server's CA pinned ====
 
 # make_ca NAME: a CA key and certificate in $work/NAME-ca.{key,pem}.

@@ -5,7 +5,8 @@
  * appointment's hold, the desk's booking, a confirmation, a cancellation, a transition,
  * a reschedule; an export of decided applications, the central system's answer by the API
  * or in a webhook's reply; an application's document as the sniffer sees it, a document
- * upload's query string); the rest is the body. An accepted body must come out as the
+ * upload's query string; an office's booking settings and hours, a closure); the rest is
+ * the body. An accepted body must come out as the
  * handler will use it
  * (canonical JSON value, a known action, plain text within its cap); a refusal must be
  * one of the documented codes with a sentence for the person. */
@@ -371,6 +372,51 @@ static void document_query(const char *body, size_t len)
     be_buf_cleanup(&out);
 }
 
+/* An accepted office's settings hold every rule office_booking_set checks again: the
+ * bounds, a sensible slot length, periods of whole slots within the day, none
+ * overlapping another of its weekday. */
+static void office_booking(const char *body, size_t len)
+{
+    static struct be_office_booking b;
+    struct cf_error_detail d = {0};
+    int rc = be_office_booking_read(body, len, &b, &d);
+    if (rc) {
+        check_refusal(rc, &d);
+        return;
+    }
+    if (b.seats < 1 || b.seats > 50 || b.horizon_days < 1 || b.horizon_days > 90 ||
+        b.person_limit < 1 || b.person_limit > 20 || b.hold_minutes < 1 || b.hold_minutes > 60 ||
+        b.grace_minutes < 0 || b.grace_minutes > 120 ||
+        !be_office_slot_minutes_ok(b.slot_minutes) || b.period_count > BE_OFFICE_PERIODS_MAX)
+        abort();
+    for (size_t i = 0; i < b.period_count; i++) {
+        const struct be_office_period *p = &b.periods[i];
+        if (p->weekday < 1 || p->weekday > 7 || p->opens < 0 || p->closes > 24 * 60 ||
+            p->opens >= p->closes || (p->closes - p->opens) % b.slot_minutes != 0)
+            abort();
+        for (size_t j = 0; j < i; j++)
+            if (b.periods[j].weekday == p->weekday && b.periods[j].opens < p->closes &&
+                p->opens < b.periods[j].closes)
+                abort();
+    }
+}
+
+/* An accepted closure names real days, from today on, at most 31 of them, and a reason. */
+static void office_closure(const char *body, size_t len)
+{
+    static struct be_office_closure c;
+    struct cf_error_detail d = {0};
+    int rc = be_office_closure_read(body, len, "2026-12-06", &c, &d);
+    if (rc) {
+        check_refusal(rc, &d);
+        return;
+    }
+    if (strlen(c.from) != 10 || strlen(c.to) != 10 || strcmp(c.from, "2026-12-06") < 0 ||
+        strcmp(c.to, c.from) < 0)
+        abort();
+    check_text(c.reason, BE_APPT_CLOSURE_REASON_MAX, 1);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 1 << 17)
@@ -380,7 +426,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!body)
         return 0;
     memcpy(body, data + 1, size - 1);
-    switch (data[0] % 20) {
+    switch (data[0] % 22) {
     case 0:
         correction(body, size - 1);
         break;
@@ -438,8 +484,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 18:
         document_sniff(body, size - 1);
         break;
-    default:
+    case 19:
         document_query(body, size - 1);
+        break;
+    case 20:
+        office_booking(body, size - 1);
+        break;
+    default:
+        office_closure(body, size - 1);
     }
     free(body);
     return 0;

@@ -31,6 +31,8 @@
 
 #include "api_check.h"
 #include "harness.h"
+#include "sample_events.h"
+#include "terminal.h"
 
 #define REGION "00000000-0000-4000-8000-000000000001"
 #define OFFICE_A "0f000000-0000-4000-8000-00000000000a" /* two desks */
@@ -40,7 +42,7 @@
 #define CLIENTS 50
 
 static struct cf_harness harness;
-static struct cf_session intake_a, intake_b, lead_b;
+static struct cf_session intake_a, intake_b, lead_b, admin;
 
 /* ==== A local SMS gateway: records every request, answers 200 ==== */
 
@@ -117,7 +119,9 @@ static int gateway_start(void)
 }
 
 static char sms_url[80];
-static const char *serve_args[] = {"--sms-url", sms_url, "--outbox-interval-ms", "200", NULL};
+#define HOLD_CAP 3 /* live holds one client address may have (public-holds-per-address) */
+static const char *serve_args[] = {
+    "--sms-url", sms_url, "--outbox-interval-ms", "200", "--public-holds-per-address", "3", NULL};
 
 /* Offices open every day 09:00-12:00 local (Moscow) in 30-minute slots, so the tests
  * never meet a weekend. */
@@ -146,7 +150,9 @@ static int group_setup(void **state)
         cf_harness_staff_account(&harness, "lead-b", "intake_lead", OFFICE_B, PASSWORD) ||
         cf_harness_login(&harness, "intake-a", PASSWORD, &intake_a) ||
         cf_harness_login(&harness, "intake-b", PASSWORD, &intake_b) ||
-        cf_harness_login(&harness, "lead-b", PASSWORD, &lead_b))
+        cf_harness_login(&harness, "lead-b", PASSWORD, &lead_b) ||
+        cf_harness_account(&harness, "admin-t", "admin", NULL, NULL, PASSWORD) ||
+        cf_harness_login(&harness, "admin-t", PASSWORD, &admin))
         return -1;
     return 0;
 }
@@ -337,6 +343,7 @@ static void test_hold_confirm_cancel(void **state)
 
 struct racer {
     const char *url, *body;
+    char from[32]; /* the client's own loopback address ("host!127.0.0.N"), or "" */
     pthread_barrier_t *start;
     long status;
     char type[96];
@@ -365,6 +372,8 @@ static void *race(void *arg)
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    if (r->from[0])
+        curl_easy_setopt(curl, CURLOPT_INTERFACE, r->from);
     pthread_barrier_wait(r->start);
     if (curl_easy_perform(curl) == CURLE_OK)
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
@@ -387,7 +396,10 @@ static void test_fifty_clients_one_slot(void **state)
     pthread_barrier_t go;
     pthread_barrier_init(&go, NULL, CLIENTS);
     for (int i = 0; i < CLIENTS; i++) {
+        /* fifty citizens, each from an address of its own (127.0.0.2 ...): the cap of
+         * holds per address is not what refuses them */
         racers[i] = (struct racer){.url = url, .body = body, .start = &go};
+        snprintf(racers[i].from, sizeof racers[i].from, "host!127.0.0.%d", i + 2);
         assert_int_equal(pthread_create(&threads[i], NULL, race, &racers[i]), 0);
     }
     int won = 0, lost = 0;
@@ -626,6 +638,352 @@ static void test_own_office_only(void **state)
                           "validation", "start");
     cf_api_expect_problem(as(NULL, "POST", "/api/v1/public/appointments", "{not json", 400),
                           "malformed-json", NULL);
+}
+
+/* ==== Live holds per client address ==== */
+
+/* One hold from loopback address from ("127.0.0.N"): the status. */
+static long hold_from(const char *from, const char *office, const char *start)
+{
+    char url[200], body[300];
+    snprintf(url, sizeof url, "%s/api/v1/public/appointments", harness.base_url);
+    snprintf(body, sizeof body, "{\"office_id\":\"%s\",\"start\":\"%s\",\"kind\":\"consultation\"}",
+             office, start);
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, 1);
+    struct racer r = {.url = url, .body = body, .start = &go};
+    snprintf(r.from, sizeof r.from, "host!%s", from);
+    race(&r);
+    pthread_barrier_destroy(&go);
+    return r.status;
+}
+
+/* mutant appointments.address-cap */
+static void test_holds_per_address(void **state)
+{
+    (void)state;
+    char date[11], start[40], body[300], sql[300], ids[HOLD_CAP][40], secret[40] = "";
+    day_after(14, date);
+    /* the holds this address made in the tests before stop counting: the cap from here */
+    assert_int_equal(cf_harness_sql(&harness, "UPDATE appointments SET hold_address = NULL"), 0);
+    for (int i = 0; i < HOLD_CAP; i++) { /* in two offices: the cap is the address's */
+        slot_start(date, i, start);
+        cJSON *held = hold(i % 2 ? OFFICE_B : OFFICE_A, start, 201);
+        snprintf(ids[i], sizeof ids[i], "%s",
+                 cf_json_str(cJSON_GetObjectItem(held, "appointment"), "id"));
+        if (i == 0)
+            snprintf(secret, sizeof secret, "%s", cf_json_str(held, "secret"));
+        cJSON_Delete(held);
+    }
+    /* one more from the same address: 429 with when to come back, in the body and the
+     * header, and nothing held */
+    slot_start(date, HOLD_CAP, start);
+    snprintf(body, sizeof body, "{\"office_id\":\"%s\",\"start\":\"%s\",\"kind\":\"consultation\"}",
+             OFFICE_A, start);
+    struct cf_http_reply reply;
+    assert_int_equal(
+        cf_http(&harness, "POST", "/api/v1/public/appointments", body, strlen(body), &reply), 0);
+    assert_int_equal(reply.status, 429);
+    assert_string_equal(reply.content_type, "application/problem+json");
+    cJSON *problem = cJSON_Parse(reply.body);
+    long retry = cf_json_long(problem, "retry_after_s");
+    assert_true(retry >= 1 && retry <= 15 * 60);
+    assert_int_equal(strtol(reply.retry_after, NULL, 10), retry);
+    cJSON_Delete(problem);
+    cf_api_expect_problem(cJSON_Parse(reply.body), "too-many-holds", NULL);
+    cf_http_reply_cleanup(&reply);
+    assert_int_equal(free_at(OFFICE_A, date, HOLD_CAP), 2);
+    /* another address is not held back */
+    assert_int_equal(hold_from("127.0.0.200", OFFICE_A, start), 201);
+    assert_int_equal(free_at(OFFICE_A, date, HOLD_CAP), 1);
+    /* a confirmed hold stops counting: room for one more */
+    char path[160];
+    snprintf(path, sizeof path, "/api/v1/public/appointments/%s/confirm", ids[0]);
+    snprintf(body, sizeof body,
+             "{\"secret\":\"%s\",\"person_name\":\"Кузьмина Анна\",\"phone\":\"+79005550101\"}",
+             secret);
+    cJSON_Delete(as(NULL, "POST", path, body, 200));
+    cJSON_Delete(hold(OFFICE_A, start, 201));
+    slot_start(date, HOLD_CAP + 1, start);
+    cf_api_expect_problem(hold(OFFICE_A, start, 429), "too-many-holds", NULL);
+    /* so does a hold past its end */
+    snprintf(sql, sizeof sql,
+             "UPDATE appointments SET hold_until = now() - interval '1 second' WHERE id = '%s'",
+             ids[1]);
+    assert_int_equal(cf_harness_sql(&harness, sql), 0);
+    cJSON_Delete(hold(OFFICE_A, start, 201));
+    /* only a hash of the address is kept */
+    assert_int_equal(cf_harness_sql_long(&harness, "SELECT count(*) FROM appointments WHERE "
+                                                   "position('127.0.0' IN encode(hold_address, "
+                                                   "'escape')) > 0"),
+                     0);
+    /* the tests after this one hold from this address again */
+    assert_int_equal(cf_harness_sql(&harness, "UPDATE appointments SET hold_address = NULL"), 0);
+}
+
+/* ==== An office's settings and hours ==== */
+
+#define EVERY_DAY(opens, closes)                                                                   \
+    "{\"weekday\":1,\"opens\":\"" opens "\",\"closes\":\"" closes "\"},"                           \
+    "{\"weekday\":2,\"opens\":\"" opens "\",\"closes\":\"" closes "\"},"                           \
+    "{\"weekday\":3,\"opens\":\"" opens "\",\"closes\":\"" closes "\"},"                           \
+    "{\"weekday\":4,\"opens\":\"" opens "\",\"closes\":\"" closes "\"},"                           \
+    "{\"weekday\":5,\"opens\":\"" opens "\",\"closes\":\"" closes "\"},"                           \
+    "{\"weekday\":6,\"opens\":\"" opens "\",\"closes\":\"" closes "\"},"                           \
+    "{\"weekday\":7,\"opens\":\"" opens "\",\"closes\":\"" closes "\"}"
+
+static void put_booking(struct cf_session *who, const char *office, int slot, const char *hours,
+                        long want, const char *field)
+{
+    char path[120], body[2048];
+    snprintf(path, sizeof path, "/api/v1/offices/%s/booking", office);
+    snprintf(body, sizeof body,
+             "{\"seats\":1,\"slot_minutes\":%d,\"horizon_days\":30,\"person_limit\":2,"
+             "\"hold_minutes\":15,\"grace_minutes\":15,\"hours\":[%s]}",
+             slot, hours);
+    cJSON *r = as(who, "PUT", path, body, want);
+    if (field) {
+        cf_api_expect_problem(r, want == 404 ? "not-found" : "validation", field);
+        return;
+    }
+    if (want == 200) {
+        assert_int_equal(cf_json_long(r, "slot_minutes"), slot);
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r, "takes_appointments")));
+    }
+    cJSON_Delete(r);
+}
+
+/* mutant appointments.sql-hours-overlap */
+static void test_office_settings(void **state)
+{
+    (void)state;
+    char path[120], date[11], start[40], sql[600], id[40];
+    /* the lead reads the office's settings and hours; another office's is 403, an intake
+     * may not */
+    snprintf(path, sizeof path, "/api/v1/offices/%s/booking", OFFICE_B);
+    cJSON *b = as(&lead_b, "GET", path, NULL, 200);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(b, "takes_appointments")));
+    assert_int_equal(cf_json_long(b, "seats"), 1);
+    assert_int_equal(cf_json_long(b, "slot_minutes"), 30);
+    assert_int_equal(cf_json_long(b, "horizon_days"), 30);
+    const cJSON *hours = cJSON_GetObjectItem(b, "hours");
+    assert_int_equal(cJSON_GetArraySize(hours), 7);
+    assert_string_equal(cf_json_str(cJSON_GetArrayItem(hours, 0), "opens"), "09:00");
+    assert_string_equal(cf_json_str(cJSON_GetArrayItem(hours, 0), "closes"), "12:00");
+    cJSON_Delete(b);
+    cJSON_Delete(as(&admin, "GET", path, NULL, 200));
+    snprintf(path, sizeof path, "/api/v1/offices/%s/booking", OFFICE_A);
+    cf_api_expect_problem(as(&lead_b, "GET", path, NULL, 403), "forbidden", NULL);
+    cf_api_expect_problem(as(&intake_a, "GET", path, NULL, 403), "forbidden", NULL);
+    put_booking(&lead_b, OFFICE_A, 30, EVERY_DAY("09:00", "12:00"), 403, NULL);
+    snprintf(path, sizeof path, "/api/v1/offices/%s/booking",
+             "0f000000-0000-4000-8000-0000000000ff");
+    cf_api_expect_problem(as(&admin, "GET", path, NULL, 404), "not-found", NULL);
+    put_booking(&admin, "0f000000-0000-4000-8000-0000000000ff", 30, "", 404, NULL);
+    put_booking(&admin, "not-an-office", 30, "", 404, NULL);
+
+    /* refused: a slot length that does not divide the day sensibly, overlapping
+     * periods, a period that is not whole slots, a horizon past 90 days */
+    put_booking(&lead_b, OFFICE_B, 25, EVERY_DAY("09:00", "12:00"), 422, "slot_minutes");
+    put_booking(&lead_b, OFFICE_B, 30,
+                "{\"weekday\":1,\"opens\":\"09:00\",\"closes\":\"12:00\"},"
+                "{\"weekday\":1,\"opens\":\"11:30\",\"closes\":\"13:00\"}",
+                422, "hours");
+    put_booking(&lead_b, OFFICE_B, 20, "{\"weekday\":1,\"opens\":\"09:00\",\"closes\":\"09:30\"}",
+                422, "hours[0]");
+    snprintf(path, sizeof path, "/api/v1/offices/%s/booking", OFFICE_B);
+    cf_api_expect_problem(as(&lead_b, "PUT", path,
+                             "{\"seats\":1,\"slot_minutes\":30,\"horizon_days\":91,"
+                             "\"person_limit\":2,\"hold_minutes\":15,\"grace_minutes\":15,"
+                             "\"hours\":[]}",
+                             422),
+                          "validation", "horizon_days");
+    cf_api_expect_problem(as(&lead_b, "PUT", path, "{not json", 400), "malformed-json", NULL);
+    /* the database's own rule refuses the same (its function, called as the owner) */
+    snprintf(sql, sizeof sql,
+             "SELECT office_booking_set('%s', 1, 30, 30, 2, 15, 15, '[{\"weekday\":1,\"opens\":"
+             "\"09:00\",\"closes\":\"12:00\"},{\"weekday\":1,\"opens\":\"11:30\",\"closes\":"
+             "\"13:00\"}]')",
+             OFFICE_B);
+    char *refused = cf_harness_sql_value(&harness, sql);
+    assert_string_equal(refused, "hours");
+    free(refused);
+    snprintf(sql, sizeof sql, "SELECT office_booking_set('%s', 1, 25, 30, 2, 15, 15, '[]')",
+             OFFICE_B);
+    refused = cf_harness_sql_value(&harness, sql);
+    assert_string_equal(refused, "slot_minutes");
+    free(refused);
+
+    /* a booking at 09:30-10:00; then 20-minute slots: it keeps its time, the slots that
+     * overlap it are full, and the constraint still refuses them */
+    day_after(15, date);
+    slot_start(date, 1, start);
+    cJSON *r = book(&lead_b, start, "+79005550202", 201);
+    snprintf(id, sizeof id, "%s", cf_json_str(cJSON_GetObjectItem(r, "appointment"), "id"));
+    cJSON_Delete(r);
+    put_booking(&lead_b, OFFICE_B, 20, EVERY_DAY("09:00", "12:00"), 200, NULL);
+    snprintf(sql, sizeof sql,
+             "SELECT during = tstzrange('%s', '%s'::timestamptz + interval '30 minutes') "
+             "AND state = 'booked' FROM appointments WHERE id = '%s'",
+             start, start, id);
+    char *same = cf_harness_sql_value(&harness, sql);
+    assert_string_equal(same, "t");
+    free(same);
+    cJSON *s = slots(OFFICE_B, date);
+    assert_int_equal(cf_json_long(s, "slot_minutes"), 20);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(s, "items")), 9);
+    static const long want_free[9] = {1, 0, 0, 1, 1, 1, 1, 1, 1}; /* 09:20 and 09:40 overlap */
+    for (int i = 0; i < 9; i++)
+        assert_int_equal(
+            cf_json_long(cJSON_GetArrayItem(cJSON_GetObjectItem(s, "items"), i), "free"),
+            want_free[i]);
+    cJSON_Delete(s);
+    char overlapping[40], after[40];
+    snprintf(overlapping, sizeof overlapping, "%sT09:40:00+03:00", date);
+    snprintf(after, sizeof after, "%sT10:00:00+03:00", date);
+    cf_api_expect_problem(book(&lead_b, overlapping, "+79005550203", 409), "slot-taken", "start");
+    r = book(&lead_b, after, "+79005550203", 201);
+    snprintf(sql, sizeof sql,
+             "SELECT upper(during) - lower(during) = interval '20 minutes' FROM appointments "
+             "WHERE id = '%s'",
+             cf_json_str(cJSON_GetObjectItem(r, "appointment"), "id"));
+    cJSON_Delete(r);
+    same = cf_harness_sql_value(&harness, sql);
+    assert_string_equal(same, "t");
+    free(same);
+    /* back as it was (the admin may, for any office); audited */
+    put_booking(&admin, OFFICE_B, 30, EVERY_DAY("09:00", "12:00"), 200, NULL);
+    assert_int_equal(cf_harness_sql_long(&harness, "SELECT count(*) FROM audit_log WHERE action "
+                                                   "= 'office.booking'"),
+                     2);
+}
+
+/* ==== Check-in by the person's card at the desk ==== */
+
+#define PROVIDER "b0000000-0000-4000-8000-00000000000b"
+#define WORKER "b1000000-0000-4000-8000-00000000000b"
+#define PERSON "b2000000-0000-4000-8000-00000000000b" /* a recipient with a card */
+#define OTHER "b3000000-0000-4000-8000-00000000000b" /* another, with another card */
+#define CARD "Q2hlY2tJbkNhcmRUb2tlbg" /* the person's card token */
+#define OTHER_CARD "T3RoZXJDYXJkVG9rZW4xMg"
+
+/* A booked appointment at office A starting in minutes (negative: already begun),
+ * inserted as the owner (the slot rules are not what this tests), for person_key. */
+static void booked_now(int minutes, const char *person_key, int seat, char id[40])
+{
+    char sql[800];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO appointments (office_id, region_id, seat, during, kind, state, channel, "
+             "person_key, person_name, secret_hash, created_by, booked_at) VALUES ('" OFFICE_A
+             "', '" REGION "', %d, tstzrange(date_trunc('minute', now()) + interval '%d minutes', "
+             "date_trunc('minute', now()) + interval '%d minutes'), 'consultation', 'booked', "
+             "'phone', '%s', 'Картов Пётр', sha256('x'), 'test', now()) RETURNING id",
+             seat, minutes, minutes + 30, person_key);
+    char *value = cf_harness_sql_value(&harness, sql);
+    assert_non_null(value);
+    snprintf(id, 40, "%s", value);
+    free(value);
+}
+
+/* An appointment.checked_in of card token at wall_ms, as the desk's terminal signs it. */
+static void tap(struct cf_terminal *desk, const char *token, int64_t wall_ms)
+{
+    struct cf_event ev;
+    sample_event(&ev, CF_EV_APPOINTMENT_CHECKED_IN);
+    assert_int_equal(cf_uuid_from_text(WORKER, ev.worker_id), 0);
+    memset(ev.recipient_id, 0, sizeof ev.recipient_id);
+    ev.card.method = CF_CARD_EMV;
+    snprintf(ev.card.token, sizeof ev.card.token, "%s", token);
+    ev.wall_ms = wall_ms;
+    ev.mono_ms = 6000000 + desk->last_seq * 1000;
+    cf_terminal_upload(&harness, desk, &ev, 1);
+}
+
+static char *state_of(const char *id)
+{
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT state FROM appointments WHERE id = '%s'", id);
+    return cf_harness_sql_value(&harness, sql);
+}
+
+/* mutant appointments.check-in-any-card, appointments.check-in-any-time */
+static void test_check_in_by_card(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        cf_harness_sql(&harness,
+                       "INSERT INTO providers VALUES ('" PROVIDER "', '" REGION "', 'КЦСОН');"
+                       "INSERT INTO workers VALUES ('" WORKER "', '" PROVIDER "', 'Окно 1');"
+                       "INSERT INTO recipients (id, provider_id, full_name) VALUES ('" PERSON
+                       "', '" PROVIDER "', 'Картов Пётр'), ('" OTHER "', '" PROVIDER
+                       "', 'Другой Иван');"
+                       "INSERT INTO card_bindings (recipient_id, token, method, scheme, last4, "
+                       "status) VALUES ('" PERSON "', '" CARD "', 'emv', 'mir', '1234', 'active'), "
+                       "('" OTHER "', '" OTHER_CARD "', 'emv', 'mir', '4321', 'active');"),
+        0);
+    struct cf_terminal desk;
+    cf_terminal_enrol(&harness, WORKER, &desk);
+    char mine[40], by_phone[40], sql[400];
+    booked_now(20, "person:" PERSON, 1, mine);
+    booked_now(20, "tel:79005550303", 2, by_phone); /* no card the appointment knows */
+    int64_t now_ms = cf_harness_sql_long(&harness, "SELECT (extract(epoch FROM now()) * 1000)"
+                                                   "::bigint");
+
+    /* another person's card checks in nobody; the event is stored all the same */
+    tap(&desk, OTHER_CARD, now_ms - 60000);
+    char *st = state_of(mine);
+    assert_string_equal(st, "booked");
+    free(st);
+    /* a tap three hours before the start is not for this appointment */
+    char early[40];
+    booked_now(200, "person:" PERSON, 1, early);
+    tap(&desk, CARD, now_ms - 30000); /* the one 20 minutes on is nearer: it is checked in */
+    st = state_of(early);
+    assert_string_equal(st, "booked");
+    free(st);
+    st = state_of(mine);
+    assert_string_equal(st, "checked_in");
+    free(st);
+    /* at the event's time, with the event and the card's level */
+    snprintf(sql, sizeof sql,
+             "SELECT (extract(epoch FROM checked_in_at) * 1000)::bigint = %lld AND "
+             "check_in_device = '%s' AND check_in_seq = 2 AND check_in_level = 'static' FROM "
+             "appointments WHERE id = '%s'",
+             (long long)(now_ms - 30000), desk.id_text, mine);
+    st = cf_harness_sql_value(&harness, sql);
+    assert_string_equal(st, "t");
+    free(st);
+    st = state_of(by_phone);
+    assert_string_equal(st, "booked");
+    free(st);
+    /* every tap is kept in the terminal's chain, matched or not */
+    assert_int_equal(cf_harness_sql_long(&harness, "SELECT count(*) FROM events WHERE kind = "
+                                                   "'appointment.checked_in'"),
+                     2);
+    /* the desk calls the person: the waiting time runs from the tap */
+    char path[120];
+    snprintf(path, sizeof path, "/api/v1/appointments/%s/transitions", mine);
+    cJSON *called = as(&intake_a, "POST", path, "{\"to\":\"in_service\"}", 200);
+    const cJSON *a = cJSON_GetObjectItem(called, "appointment");
+    snprintf(sql, sizeof sql,
+             "SELECT extract(epoch FROM '%s'::timestamptz - '%s'::timestamptz) >= 30",
+             cf_json_str(a, "service_started_at"), cf_json_str(a, "checked_in_at"));
+    cJSON_Delete(called);
+    st = cf_harness_sql_value(&harness, sql);
+    assert_string_equal(st, "t");
+    free(st);
+    /* a tap after the appointment's end and grace checks nothing in either */
+    char late[40];
+    booked_now(-60, "person:" PERSON, 2, late);
+    tap(&desk, CARD, now_ms);
+    st = state_of(late);
+    assert_string_equal(st, "booked");
+    free(st);
+    /* the early one's own time comes: its tap checks it in */
+    tap(&desk, CARD, now_ms + 190 * 60000);
+    st = state_of(early);
+    assert_string_equal(st, "booked"); /* a device clock ahead of the server is not believed */
+    free(st);
 }
 
 /* ==== The day's figures ==== */
@@ -893,6 +1251,9 @@ int main(void)
         cmocka_unit_test(test_person_limit),
         cmocka_unit_test(test_state_machine),
         cmocka_unit_test(test_own_office_only),
+        cmocka_unit_test(test_holds_per_address),
+        cmocka_unit_test(test_office_settings),
+        cmocka_unit_test(test_check_in_by_card),
         cmocka_unit_test(test_figures),
         cmocka_unit_test(test_closure_moves_and_tells),
         cmocka_unit_test(test_reminders), /* after the closure: its gateway counts */

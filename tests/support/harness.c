@@ -351,6 +351,19 @@ static size_t on_header(char *data, size_t size, size_t count, void *userdata)
         memcpy(reply->etag, data + skip, len);
         reply->etag[len] = '\0';
     }
+    static const char retry[] = "retry-after:";
+    if (n > sizeof retry - 1 && strncasecmp(data, retry, sizeof retry - 1) == 0) {
+        size_t skip = sizeof retry - 1;
+        while (skip < n && data[skip] == ' ')
+            skip++;
+        size_t len = n - skip;
+        while (len && (data[skip + len - 1] == '\r' || data[skip + len - 1] == '\n'))
+            len--;
+        if (len >= sizeof reply->retry_after)
+            len = sizeof reply->retry_after - 1;
+        memcpy(reply->retry_after, data + skip, len);
+        reply->retry_after[len] = '\0';
+    }
     return n;
 }
 

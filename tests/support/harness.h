@@ -41,6 +41,7 @@ struct cf_http_reply {
     char content_disposition[256]; /* the Content-Disposition header, "" when none */
     char etag[96]; /* the ETag header, "" when none */
     char headers[2048]; /* every header line as received (CRLF-ended), cut at the size */
+    char retry_after[16]; /* the Retry-After header, "" when none */
 };
 
 /* Start PostgreSQL, migrate, start carefactd (extra_args: NULL-terminated list of

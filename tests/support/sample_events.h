@@ -26,13 +26,15 @@ static inline void sample_event(struct cf_event *ev, enum cf_event_kind kind)
     ev->wall_ms = INT64_C(1795338000000);
     ev->mono_ms = 5000000;
     sample_fill_id(ev->boot_id, 0x50);
-    if (kind != CF_EV_CARD_UNRECOGNIZED && kind != CF_EV_VISIT_ATTEMPT && kind != CF_EV_CARD_BOUND)
+    if (kind != CF_EV_CARD_UNRECOGNIZED && kind != CF_EV_VISIT_ATTEMPT &&
+        kind != CF_EV_CARD_BOUND && kind != CF_EV_APPOINTMENT_CHECKED_IN)
         sample_fill_id(ev->visit_id, 0x40);
     if (kind != CF_EV_CARD_UNRECOGNIZED && kind != CF_EV_VISIT_RATED &&
         kind != CF_EV_VISIT_CANCELLED)
         sample_fill_id(ev->recipient_id, 0x30);
     if (kind == CF_EV_VISIT_STARTED || kind == CF_EV_VISIT_ENDED ||
-        kind == CF_EV_CARD_UNRECOGNIZED || kind == CF_EV_CARD_BOUND) {
+        kind == CF_EV_CARD_UNRECOGNIZED || kind == CF_EV_CARD_BOUND ||
+        kind == CF_EV_APPOINTMENT_CHECKED_IN) {
         ev->card.method = CF_CARD_EMV;
         memcpy(ev->card.token, "AAECAwQFBgcICQoLDA0ODw", CF_TOKEN_TEXT_LEN + 1);
         memcpy(ev->card.scheme, "mir", 4);

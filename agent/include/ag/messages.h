@@ -209,6 +209,9 @@ extern const size_t ag_text_count;
 #define AG_MSG_BIND_CARD "Карта %s%s привязывается к получателю %s.\n"
 #define AG_MSG_BIND_LAST_DIGITS "с последними цифрами "
 #define AG_MSG_BIND_PENDING "Привязка ждёт подтверждения руководителя.\n"
+#define AG_MSG_CLI_TAP_CHECK_IN "Посетитель отмечает приход: приложите карту…"
+#define AG_MSG_CHECKED_IN "Приход отмечен картой %s%s.\n"
+#define AG_MSG_CHECKED_IN_SYNC "Запись на приём отметится после синхронизации.\n"
 
 /* ==== What the worker is shown about a recipient (visit_output.c) ==== */
 

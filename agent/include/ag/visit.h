@@ -159,6 +159,15 @@ int ag_card_bind(struct ag_store *store, const uint8_t recipient_id[CF_UUID_LEN]
                  const struct cf_card_assurance *card, const struct ag_moment *moment,
                  struct ag_visit_result *result, struct cf_error_detail *detail);
 
+/* The person's card tapped at an office's desk: appointment.checked_in with the card (and
+ * its proof, read with ag_card_challenge(store, NULL, ...) as for card.bound). The terminal
+ * knows no appointments: the server checks in the booked appointment of the recipient
+ * holding that card when the event arrives (sql/0028). Returns 0 (result->seq set),
+ * CF_EINVAL (no card) or a store error. */
+int ag_card_check_in(struct ag_store *store, const struct cf_card_assurance *card,
+                     const struct ag_moment *moment, struct ag_visit_result *result,
+                     struct cf_error_detail *detail);
+
 /* The worker's view of a recipient on the date of wall_ms. Returns 0 or
  * CF_EUNKNOWN_RECIPIENT. */
 int ag_recipient_view(struct ag_store *store, const uint8_t recipient_id[CF_UUID_LEN],

@@ -8,6 +8,7 @@
 #ifndef BE_APPOINTMENTS_H
 #define BE_APPOINTMENTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "be/router.h"
@@ -85,6 +86,34 @@ struct be_office_closure {
 };
 int be_office_closure_read(const char *text, size_t len, const char *today,
                            struct be_office_closure *out, struct cf_error_detail *d);
+
+/* An office's booking settings and weekly hours, as GET and PUT
+ * /api/v1/offices/{id}/booking carry them: {"seats" 1..50, "slot_minutes", "horizon_days"
+ * 1..90, "person_limit" 1..20, "hold_minutes" 1..60, "grace_minutes" 0..120, "hours":
+ * [{"weekday" 1..7 (Monday 1), "opens" "HH:MM", "closes" "HH:MM" or "24:00"}, at most
+ * BE_OFFICE_PERIODS_MAX]}, every field required (a PUT replaces them all). slot_minutes
+ * must be sensible (be_office_slot_minutes_ok); each period closes after it opens, is a
+ * whole number of slots and overlaps no other period of its weekday (a lunch break is
+ * two periods). The same rules are sql/0028's office_booking_set. */
+#define BE_OFFICE_PERIODS_MAX 28
+struct be_office_period {
+    int weekday; /* 1 Monday .. 7 Sunday */
+    int opens, closes; /* minutes after local midnight; closes up to 1440 */
+};
+struct be_office_booking {
+    int seats, slot_minutes, horizon_days, person_limit, hold_minutes, grace_minutes;
+    size_t period_count;
+    struct be_office_period periods[BE_OFFICE_PERIODS_MAX];
+};
+
+/* A slot length people can read: 5..240 minutes that divide an hour (5, 6, 10, 12, 15,
+ * 20, 30, 60) or are whole quarter hours (45, 75, 90, ... 240). Pure. */
+bool be_office_slot_minutes_ok(int minutes);
+
+/* Read and check a booking-settings body (text of len bytes, borrowed, may be NULL).
+ * Returns 0 or a CF_E... code with *d naming the field ("hours[2].closes"). Pure. */
+int be_office_booking_read(const char *text, size_t len, struct be_office_booking *out,
+                           struct cf_error_detail *d);
 
 extern const struct be_module be_appointments_module;
 

@@ -68,6 +68,10 @@ struct be_config {
      * (the proxy caps per client address itself). */
     char trusted_proxies[256];
     long outbox_interval_ms; /* between the sender's passes (CAREFACT_OUTBOX_INTERVAL_MS), 5000 */
+    /* Live holds one client address may have on the citizen's booking page at once, in
+     * every office (CAREFACT_PUBLIC_HOLDS_PER_ADDRESS, default 5, 1..1000): one more is
+     * 429 too-many-holds until the first of them ends. */
+    long public_holds_per_address;
 };
 
 void be_config_defaults(struct be_config *config);
@@ -91,7 +95,8 @@ bool be_config_proxy_trusted(const struct be_config *config, const char *addr);
  * "tls-key", "body-max", "header-timeout-ms", "body-timeout-ms", "body-min-rate",
  * "address-connections", "address-streams", "migrate", "emv-ca-keys", "webhook-backoff-ms",
  * "webhook-backoff-max-ms", "webhook-disable-after", "webhook-timeout-ms", "webhook-poll-ms",
- * "sms-url", "outbox-interval-ms"). Returns 0, or -1 with a message in err. */
+ * "sms-url", "outbox-interval-ms", "public-holds-per-address"). Returns 0, or -1 with a message in
+ * err. */
 int be_config_set(struct be_config *config, const char *key, const char *value, char *err,
                   size_t err_size);
 /* `key = value` lines (blank lines and '#' comments skipped) from a file, or from an

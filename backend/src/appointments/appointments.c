@@ -9,6 +9,7 @@
  * concurrent takers. Who sees what is row-level security (the front office its office;
  * sql/0021_appointments.sql); a staff call naming another office is a 403 here first.
  * The hold's secret is returned once; only its SHA-256 is kept. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,6 +254,118 @@ int be_office_closure_read(const char *text, size_t len, const char *today,
     return rc;
 }
 
+bool be_office_slot_minutes_ok(int minutes)
+{
+    return minutes >= 5 && minutes <= 240 && (60 % minutes == 0 || minutes % 15 == 0);
+}
+
+/* "HH:MM" (00:00..23:59, or "24:00" when may_end_day) as minutes after midnight; false
+ * when it is not one. */
+static bool clock_minutes(const char *text, bool may_end_day, int *minutes)
+{
+    if (strlen(text) != 5 || text[2] != ':' || strspn(text, "0123456789:") != 5 ||
+        strchr(text + 3, ':'))
+        return false;
+    int hours = (text[0] - '0') * 10 + (text[1] - '0');
+    int mins = (text[3] - '0') * 10 + (text[4] - '0');
+    if (mins > 59 || hours > 24 || (hours == 24 && (mins != 0 || !may_end_day)))
+        return false;
+    *minutes = hours * 60 + mins;
+    return true;
+}
+
+static int read_period(const cJSON *item, size_t i, int slot_minutes, struct be_office_period *p,
+                       struct cf_error_detail *d)
+{
+    static const char *const allowed[] = {"weekday", "opens", "closes", NULL};
+    char path[24], field[40], opens[8], closes[8];
+    int64_t weekday = 0;
+    snprintf(path, sizeof path, "hours[%zu]", i);
+    int rc = cf_json_check_fields(item, allowed, path, d);
+    if (!rc)
+        rc = cf_json_get_int(item, "weekday", path, true, 1, 7, &weekday, d);
+    if (!rc)
+        rc = cf_json_get_string(item, "opens", path, true, 5, opens, sizeof opens, d);
+    snprintf(field, sizeof field, "%s.opens", path);
+    if (!rc && !clock_minutes(opens, false, &p->opens))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, field, "%s must be a time like 09:00", field);
+    if (!rc)
+        rc = cf_json_get_string(item, "closes", path, true, 5, closes, sizeof closes, d);
+    snprintf(field, sizeof field, "%s.closes", path);
+    if (!rc && (!clock_minutes(closes, true, &p->closes) || p->closes <= p->opens))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, field,
+                          "%s must be a time like 13:00 (or 24:00), after opens", field);
+    if (!rc && (p->closes - p->opens) % slot_minutes != 0)
+        rc = cf_error_set(d, CF_EFIELD_RANGE, path,
+                          "%s must be a whole number of %d-minute slots (%s to %s is not)", path,
+                          slot_minutes, opens, closes);
+    p->weekday = (int)weekday;
+    return rc;
+}
+
+int be_office_booking_read(const char *text, size_t len, struct be_office_booking *b,
+                           struct cf_error_detail *d)
+{
+    static const char *const allowed[] = {
+        "seats",        "slot_minutes",  "horizon_days", "person_limit",
+        "hold_minutes", "grace_minutes", "hours",        NULL};
+    static const struct {
+        const char *name;
+        int64_t min, max;
+        size_t offset;
+    } numbers[] = {
+        {"seats", 1, 50, offsetof(struct be_office_booking, seats)},
+        {"slot_minutes", 5, 240, offsetof(struct be_office_booking, slot_minutes)},
+        {"horizon_days", 1, 90, offsetof(struct be_office_booking, horizon_days)},
+        {"person_limit", 1, 20, offsetof(struct be_office_booking, person_limit)},
+        {"hold_minutes", 1, 60, offsetof(struct be_office_booking, hold_minutes)},
+        {"grace_minutes", 0, 120, offsetof(struct be_office_booking, grace_minutes)},
+    };
+    cJSON *body = NULL;
+    memset(b, 0, sizeof *b);
+    int rc = cf_json_parse_capped(text ? text : "", len, BODY_MAX_BYTES,
+                                  16 + 4 * BE_OFFICE_PERIODS_MAX, &body, d);
+    if (!rc)
+        rc = cf_json_check_fields(body, allowed, "", d);
+    for (size_t i = 0; !rc && i < sizeof numbers / sizeof numbers[0]; i++) {
+        int64_t v = 0;
+        rc =
+            cf_json_get_int(body, numbers[i].name, "", true, numbers[i].min, numbers[i].max, &v, d);
+        *(int *)(void *)((char *)b + numbers[i].offset) = (int)v;
+    }
+    if (!rc && !be_office_slot_minutes_ok(b->slot_minutes))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "slot_minutes",
+                          "slot_minutes must divide an hour (5, 6, 10, 12, 15, 20, 30, 60) or be "
+                          "whole quarter hours (45, 75, 90 ... 240)");
+    const cJSON *hours = body ? cJSON_GetObjectItemCaseSensitive(body, "hours") : NULL;
+    if (!rc && !cJSON_IsArray(hours))
+        rc = cf_error_set(d, hours ? CF_EFIELD_TYPE : CF_EFIELD_MISSING, "hours",
+                          "hours must be a list of opening periods, like [{\"weekday\":1,"
+                          "\"opens\":\"09:00\",\"closes\":\"13:00\"}]");
+    if (!rc && (size_t)cJSON_GetArraySize(hours) > BE_OFFICE_PERIODS_MAX)
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "hours", "hours holds at most %d periods",
+                          BE_OFFICE_PERIODS_MAX);
+    const cJSON *item;
+    if (!rc)
+        cJSON_ArrayForEach(item, hours)
+        {
+            struct be_office_period *p = &b->periods[b->period_count];
+            rc = read_period(item, b->period_count, b->slot_minutes, p, d);
+            for (size_t j = 0; !rc && j < b->period_count; j++) {
+                const struct be_office_period *q = &b->periods[j];
+                if (q->weekday == p->weekday && q->opens < p->closes && p->opens < q->closes)
+                    rc = cf_error_set(d, CF_EFIELD_RANGE, "hours",
+                                      "hours[%zu] overlaps hours[%zu] on the same weekday",
+                                      b->period_count, j);
+            }
+            if (rc)
+                break;
+            b->period_count++;
+        }
+    cJSON_Delete(body);
+    return rc;
+}
+
 /* ==== Answers ==== */
 
 static void reply_not_found(struct be_request *req)
@@ -316,6 +429,23 @@ static void reply_refused(struct be_request *req, const char *outcome, const cha
     }
 }
 
+/* 429 too-many-holds: the client's address holds as many live holds as one may; the
+ * first of them ends in retry_after_s (also Retry-After). */
+static void reply_too_many_holds(struct be_request *req, long retry_after_s)
+{
+    char detail[240];
+    if (retry_after_s < 1)
+        retry_after_s = 1;
+    snprintf(detail, sizeof detail,
+             "Too many slots are held from here at once; confirm or cancel one, or try again in "
+             "%ld s.",
+             retry_after_s);
+    cJSON *extra = cJSON_CreateObject();
+    if (extra)
+        cJSON_AddNumberToObject(extra, "retry_after_s", (double)retry_after_s);
+    be_reply_problem(req, 429, "too-many-holds", "Too many holds", detail, NULL, extra);
+}
+
 /* The appointment id as JSON into the answer (status), optionally with the secret. */
 static void reply_appointment(struct be_request *req, const char *id, int status,
                               const char *secret)
@@ -373,11 +503,38 @@ struct taking {
     const char *channel;
     char secret[BE_APPT_SECRET_HEX + 1];
     char outcome[16], id[CF_UUID_TEXT_LEN + 1];
+    long retry_after_s; /* an address at its cap of live holds: until its first ends */
 };
+
+/* The citizen's hold (sql/0028 appointment_hold): at most public_holds_per_address live
+ * holds from one client address (the TCP peer, as the public throttles: X-Forwarded-For
+ * is never believed), so one client cannot hold every slot of a day. */
+static int hold_tx(struct be_request *req, struct taking *x)
+{
+    char cap[12];
+    snprintf(cap, sizeof cap, "%ld", req->config ? req->config->public_holds_per_address : 5L);
+    const char *params[6] = {x->body.office_id,           x->body.start, x->body.kind,
+                             be_request_remote_addr(req), cap,           x->secret};
+    PGresult *res = PQexecParams(req->db, sql_appointment_hold, 6, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK) || PQntuples(res) != 1) {
+        static const char *const names[6] = {"office_id", "start", "kind"};
+        be_db_name_field(req, names, params, 3);
+        PQclear(res);
+        return BE_TX_FAILED;
+    }
+    snprintf(x->outcome, sizeof x->outcome, "%s", PQgetvalue(res, 0, 0));
+    snprintf(x->id, sizeof x->id, "%s", PQgetvalue(res, 0, 1));
+    x->retry_after_s = strtol(PQgetvalue(res, 0, 2), NULL, 10);
+    PQclear(res);
+    /* a hold is nobody's yet: audited when confirmed */
+    return strcmp(x->outcome, "taken") == 0 ? BE_TX_COMMIT : BE_TX_ROLLBACK;
+}
 
 static int take_tx(struct be_request *req, void *ctx)
 {
     struct taking *x = ctx;
+    if (!x->booked)
+        return hold_tx(req, x);
     const char *actor = req->who.login[0] ? req->who.login : "citizen";
     const char *params[10] = {x->body.office_id,
                               x->body.start,
@@ -401,8 +558,6 @@ static int take_tx(struct be_request *req, void *ctx)
     PQclear(res);
     if (strcmp(x->outcome, "taken") != 0)
         return BE_TX_ROLLBACK;
-    if (!x->booked)
-        return BE_TX_COMMIT; /* a hold is nobody's yet: audited when confirmed */
     return be_audit(req, "appointment.book", x->id, "", NULL) ? BE_TX_FAILED : BE_TX_COMMIT;
 }
 
@@ -415,6 +570,8 @@ static void take(struct be_request *req, struct taking *x)
     int rc = be_db_transaction(req, NULL, "appointment booking", take_tx, x);
     if (rc == BE_TX_COMMIT)
         reply_appointment(req, x->id, 201, x->booked ? NULL : x->secret);
+    else if (rc == BE_TX_ROLLBACK && strcmp(x->outcome, "address_limit") == 0)
+        reply_too_many_holds(req, x->retry_after_s);
     else if (rc == BE_TX_ROLLBACK)
         reply_refused(req, x->outcome, "", "");
     OPENSSL_cleanse(x->secret, sizeof x->secret);
@@ -774,6 +931,133 @@ static void handle_close(struct be_request *req)
     }
 }
 
+/* ==== An office's booking settings and hours ==== */
+
+/* The office of the path into office; false when answered 404. */
+static bool read_office(struct be_request *req, char office[CF_UUID_TEXT_LEN + 1])
+{
+    uint8_t id[CF_UUID_LEN];
+    if (cf_uuid_from_text(be_param(req, "id"), id)) {
+        be_reply_problem(req, 404, "not-found", "No such office", "No office has this id.", NULL,
+                         NULL);
+        return false;
+    }
+    cf_uuid_to_text(id, office);
+    return true;
+}
+
+static void reply_booking(struct be_request *req, const char *office, int status)
+{
+    const char *params[1] = {office};
+    PGresult *res = PQexecParams(req->db, sql_office_booking_get, 1, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK))
+        be_reply_db_error(req, req->db, "office booking");
+    else if (PQntuples(res) != 1)
+        be_reply_problem(req, 404, "not-found", "No such office", "No office has this id.", NULL,
+                         NULL);
+    else
+        be_reply_json(req, status, cJSON_Parse(PQgetvalue(res, 0, 0)));
+    PQclear(res);
+}
+
+/* GET /api/v1/offices/{id}/booking: seats, slot length, horizon, limits, weekly hours. */
+static void handle_booking_get(struct be_request *req)
+{
+    char office[CF_UUID_TEXT_LEN + 1];
+    if (read_office(req, office) && own_office(req, office, NULL))
+        reply_booking(req, office, 200);
+}
+
+/* The hours of b as the JSON array office_booking_set takes (caller frees). */
+static char *hours_json(const struct be_office_booking *b)
+{
+    cJSON *hours = cJSON_CreateArray();
+    for (size_t i = 0; hours && i < b->period_count; i++) {
+        const struct be_office_period *p = &b->periods[i];
+        char opens[24], closes[24];
+        snprintf(opens, sizeof opens, "%02d:%02d", p->opens / 60, p->opens % 60);
+        snprintf(closes, sizeof closes, "%02d:%02d", p->closes / 60, p->closes % 60);
+        cJSON *item = cJSON_CreateObject();
+        if (!item || !cJSON_AddItemToArray(hours, item) ||
+            !cJSON_AddNumberToObject(item, "weekday", p->weekday) ||
+            !cJSON_AddStringToObject(item, "opens", opens) ||
+            !cJSON_AddStringToObject(item, "closes", closes)) {
+            cJSON_Delete(hours);
+            hours = NULL;
+        }
+    }
+    char *text = hours ? cJSON_PrintUnformatted(hours) : NULL;
+    cJSON_Delete(hours);
+    return text;
+}
+
+struct booking_setting {
+    char office[CF_UUID_TEXT_LEN + 1];
+    struct be_office_booking body;
+    char *hours; /* JSON */
+    char outcome[16];
+};
+
+static int booking_set_tx(struct be_request *req, void *ctx)
+{
+    struct booking_setting *x = ctx;
+    char n[6][12];
+    const int values[6] = {x->body.seats,        x->body.slot_minutes, x->body.horizon_days,
+                           x->body.person_limit, x->body.hold_minutes, x->body.grace_minutes};
+    for (int i = 0; i < 6; i++)
+        snprintf(n[i], sizeof n[i], "%d", values[i]);
+    const char *params[8] = {x->office, n[0], n[1], n[2], n[3], n[4], n[5], x->hours};
+    PGresult *res = PQexecParams(req->db, sql_office_booking_set, 8, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK) || PQntuples(res) != 1) {
+        PQclear(res);
+        return BE_TX_FAILED;
+    }
+    snprintf(x->outcome, sizeof x->outcome, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (strcmp(x->outcome, "saved") != 0)
+        return BE_TX_ROLLBACK;
+    char details[200];
+    snprintf(details, sizeof details,
+             "{\"seats\":%d,\"slot_minutes\":%d,\"horizon_days\":%d,\"person_limit\":%d,"
+             "\"hold_minutes\":%d,\"grace_minutes\":%d,\"periods\":%zu}",
+             x->body.seats, x->body.slot_minutes, x->body.horizon_days, x->body.person_limit,
+             x->body.hold_minutes, x->body.grace_minutes, x->body.period_count);
+    return be_audit(req, "office.booking", x->office, "", details) ? BE_TX_FAILED : BE_TX_COMMIT;
+}
+
+/* PUT /api/v1/offices/{id}/booking: replace the settings and the weekly hours (an office
+ * without them starts taking appointments). Appointments already made keep their times. */
+static void handle_booking_put(struct be_request *req)
+{
+    struct booking_setting x;
+    struct cf_error_detail d = {0};
+    memset(&x, 0, sizeof x);
+    if (!read_office(req, x.office))
+        return;
+    if (be_office_booking_read(req->body, req->body_len, &x.body, &d)) {
+        be_reply_invalid(req, &d);
+        return;
+    }
+    if (!own_office(req, x.office, NULL))
+        return;
+    x.hours = hours_json(&x.body);
+    if (!x.hours) {
+        be_reply_server_fault(req, "office booking: hours");
+        return;
+    }
+    int rc = be_db_transaction(req, NULL, "office booking", booking_set_tx, &x);
+    if (rc == BE_TX_COMMIT)
+        reply_booking(req, x.office, 200);
+    else if (rc == BE_TX_ROLLBACK && strcmp(x.outcome, "no_office") == 0)
+        be_reply_problem(req, 404, "not-found", "No such office", "No office has this id.", NULL,
+                         NULL);
+    else if (rc == BE_TX_ROLLBACK) /* the database's rule refused what the reader let by */
+        be_reply_problem(req, 422, "validation", "A field is not valid",
+                         "The office's settings break a rule of the database; see the field.",
+                         x.outcome, NULL);
+    free(x.hours);
+}
+
 #define DESK (BE_INTAKE | BE_INTAKE_LEAD | BE_ADMIN)
 
 static const struct be_route routes[] = {
@@ -791,6 +1075,10 @@ static const struct be_route routes[] = {
     {"GET", "/api/v1/offices/{id}/appointments/figures", handle_figures, true, DESK | BE_AUTHORITY,
      BE_BODY_NONE},
     {"POST", "/api/v1/offices/{id}/closures", handle_close, true, BE_INTAKE_LEAD | BE_ADMIN,
+     BE_BODY_SMALL},
+    {"GET", "/api/v1/offices/{id}/booking", handle_booking_get, true,
+     BE_INTAKE_LEAD | BE_ADMIN | BE_AUTHORITY, BE_BODY_NONE},
+    {"PUT", "/api/v1/offices/{id}/booking", handle_booking_put, true, BE_INTAKE_LEAD | BE_ADMIN,
      BE_BODY_SMALL},
 };
 const struct be_module be_appointments_module = BE_MODULE("appointments", routes);

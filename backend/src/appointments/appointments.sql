@@ -10,7 +10,8 @@ json_build_object(
     'seat', a.seat, 'hold_until', a.hold_until, 'channel', a.channel,
     'person_name', a.person_name, 'phone', a.phone, 'reason', a.reason,
     'rescheduled_to', a.rescheduled_to, 'created_at', a.created_at, 'booked_at', a.booked_at,
-    'checked_in_at', a.checked_in_at, 'service_started_at', a.service_started_at,
+    'checked_in_at', a.checked_in_at, 'check_in_level', a.check_in_level,
+    'service_started_at', a.service_started_at,
     'finished_at', a.finished_at, 'cancelled_at', a.cancelled_at)
 
 -- name: appointment_slots
@@ -21,11 +22,14 @@ SELECT json_build_object(
     'seats', b.seats, 'horizon_days', b.horizon_days,
     'closed', office_closed(b.office_id, $2::date),
     'items', coalesce((
+        -- the seats in use: after the slot length changed (sql/0028) one seat may hold
+        -- two old appointments within a new slot, and the seats beyond a reduced count
+        -- are no longer offered
         SELECT json_agg(json_build_object('start', s.starts, 'end', s.ends,
                                           'free', b.seats - (
-            SELECT count(*) FROM appointments a
+            SELECT count(DISTINCT a.seat) FROM appointments a
             WHERE a.office_id = b.office_id AND a.during && tstzrange(s.starts, s.ends, '[)')
-              AND appointment_live(a.state, a.hold_until))) ORDER BY s.starts)
+              AND a.seat <= b.seats AND appointment_live(a.state, a.hold_until))) ORDER BY s.starts)
         FROM office_slots(b.office_id, $2::date) s
         WHERE appointment_refusal(b.office_id, s.starts) IS NULL), '[]'))::text
 FROM office_booking b WHERE b.office_id = $1::uuid
@@ -117,3 +121,34 @@ FROM office_booking b WHERE b.office_id = $1::uuid
 -- $1 office, $2 first day, $3 last day (local), $4 reason, $5 actor: the closure's id and
 -- how many appointments moved and were cancelled; no row when the office takes none.
 SELECT closure_id, moved, cancelled FROM office_close($1::uuid, $2::date, $3::date, $4, $5)
+
+-- name: office_booking_get
+-- $1 office: its booking settings and weekly hours as JSON, with takes_appointments
+-- false and 0021's defaults when it has none yet; no row when there is no such office.
+SELECT json_build_object(
+    'office_id', o.id, 'name', o.name, 'takes_appointments', b.office_id IS NOT NULL,
+    'seats', coalesce(b.seats, 1), 'slot_minutes', coalesce(b.slot_minutes, 15),
+    'horizon_days', coalesce(b.horizon_days, 30), 'person_limit', coalesce(b.person_limit, 2),
+    'hold_minutes', coalesce(b.hold_minutes, 15), 'grace_minutes', coalesce(b.grace_minutes, 15),
+    'hours', coalesce((
+        SELECT json_agg(json_build_object(
+            'weekday', h.isodow, 'opens', to_char(h.opens, 'HH24:MI'),
+            'closes', CASE WHEN h.closes = time '24:00' THEN '24:00'
+                           ELSE to_char(h.closes, 'HH24:MI') END) ORDER BY h.isodow, h.opens)
+        FROM office_hours h WHERE h.office_id = o.id), '[]'))::text
+FROM offices o LEFT JOIN office_booking b ON b.office_id = o.id
+WHERE o.id = $1::uuid
+
+-- name: office_booking_set
+-- $1 office, $2 seats, $3 slot minutes, $4 horizon days, $5 person limit, $6 hold
+-- minutes, $7 grace minutes, $8 hours (JSON array): 'saved', 'no_office' or the field
+-- refused (sql/0028).
+SELECT office_booking_set($1::uuid, $2::integer, $3::integer, $4::integer, $5::integer,
+                          $6::integer, $7::integer, $8::jsonb)
+
+-- name: appointment_hold
+-- $1 office, $2 start, $3 kind, $4 the client's address, $5 the cap of its live holds,
+-- $6 the secret: outcome, id, and the seconds to wait when the address is at its cap.
+SELECT outcome, appointment_id, retry_after_s
+FROM appointment_hold($1::uuid, $2::timestamptz, $3, $4, $5::integer,
+                      sha256(convert_to($6, 'UTF8')))

@@ -353,8 +353,20 @@ static int refuse_foreign_visit(struct upload *up, const PGresult *res, uint64_t
     return 0;
 }
 
+/* Does the upload store an appointment.checked_in (a card tapped at an office's desk)? */
+static bool has_check_ins(const struct upload *up)
+{
+    for (size_t i = 0; i < up->batch->count; i++)
+        if (up->batch->events[i].kind == CF_EV_APPOINTMENT_CHECKED_IN &&
+            up->batch->events[i].seq > up->dev.last_seq)
+            return true;
+    return false;
+}
+
 /* Check ownership, rebuild the touched visits, record card bindings, move the chain
- * head: one round trip. A refusal leaves up->v set (the caller rolls back). */
+ * head: one round trip; then the appointments its card taps at a desk check in (sql/0028),
+ * a second one only when there are any. A refusal leaves up->v set (the caller rolls
+ * back). */
 static int finish(PGconn *db, struct upload *up)
 {
     char after[24], last[24], digest[2 * CF_DIGEST_LEN + 1];
@@ -370,6 +382,15 @@ static int finish(PGconn *db, struct upload *up)
     PQclear(res);
     if (!ok)
         up->failed_step = "rebuild visits";
+    if (ok && !up->v.status && has_check_ins(up)) {
+        /* NOTE: after ingest_finish, in the same transaction: the events are stored and
+         * their card proofs judged; a refusal above rolls the check-ins back with them */
+        res = be_db_run(db, BE_STMT_CARD_CHECK_INS, 3, params);
+        ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+        PQclear(res);
+        if (!ok)
+            up->failed_step = "appointment check-ins";
+    }
     return ok ? 0 : -1;
 }
 

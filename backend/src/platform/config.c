@@ -29,6 +29,7 @@ void be_config_defaults(struct be_config *c)
     c->webhook_timeout_ms = 10000;
     c->webhook_poll_ms = 1000;
     c->outbox_interval_ms = 5000;
+    c->public_holds_per_address = 5;
 }
 
 int be_config_address_connections(const struct be_config *c)
@@ -210,6 +211,7 @@ int be_config_set(struct be_config *c, const char *key, const char *value, char 
         {"webhook-timeout-ms", 100, 120000, offsetof(struct be_config, webhook_timeout_ms)},
         {"webhook-poll-ms", 10, 60000, offsetof(struct be_config, webhook_poll_ms)},
         {"outbox-interval-ms", 50, 3600000, offsetof(struct be_config, outbox_interval_ms)},
+        {"public-holds-per-address", 1, 1000, offsetof(struct be_config, public_holds_per_address)},
     };
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
         if (strcmp(key, numbers[i].key) != 0)
@@ -320,6 +322,7 @@ int be_config_load_env(struct be_config *c, char *err, size_t err_size)
         {"CAREFACT_SMS_URL", "sms-url"},
         {"CAREFACT_TRUSTED_PROXIES", "trusted-proxies"},
         {"CAREFACT_OUTBOX_INTERVAL_MS", "outbox-interval-ms"},
+        {"CAREFACT_PUBLIC_HOLDS_PER_ADDRESS", "public-holds-per-address"},
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *value = getenv(vars[i][0]);

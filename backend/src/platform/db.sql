@@ -20,6 +20,11 @@ WHERE device_id = $1::uuid AND seq BETWEEN $2::bigint AND $3::bigint ORDER BY se
 SELECT visits, refused_seq, refused_visit, owner_device
 FROM ingest_finish($1::uuid, $2::bigint, $3::bigint, decode($4, 'hex'))
 
+-- name: card_check_ins
+-- $1 device, $2 after seq, $3 last seq: the appointments its appointment.checked_in
+-- events checked in by card (sql/0028)
+SELECT appointment_card_check_ins($1::uuid, $2::bigint, $3::bigint)
+
 -- name: device_status
 SELECT status FROM devices WHERE id = $1::uuid
 

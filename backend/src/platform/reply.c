@@ -132,7 +132,8 @@ void be_reply_attachment(struct be_request *req, const char *content_type, const
     send_reply(req, 200, content_type, header, body, len);
 }
 
-static void reply_cjson(struct be_request *req, int status, const char *type, cJSON *body)
+static void reply_cjson_with(struct be_request *req, int status, const char *type, cJSON *body,
+                             const char *extra_headers)
 {
     char *text = body ? cJSON_PrintUnformatted(body) : NULL;
     cJSON_Delete(body);
@@ -142,8 +143,13 @@ static void reply_cjson(struct be_request *req, int status, const char *type, cJ
         send_body(req, 503, "application/problem+json", fallback, sizeof fallback - 1);
         return;
     }
-    send_body(req, status, type, text, strlen(text));
+    send_reply(req, status, type, extra_headers, text, strlen(text));
     free(text);
+}
+
+static void reply_cjson(struct be_request *req, int status, const char *type, cJSON *body)
+{
+    reply_cjson_with(req, status, type, body, NULL);
 }
 
 void be_reply_json(struct be_request *req, int status, cJSON *body)
@@ -167,7 +173,14 @@ void be_reply_problem(struct be_request *req, int status, const char *type, cons
     }
     if (status != 503)
         be_metrics_rejection(type);
-    reply_cjson(req, status, "application/problem+json", body);
+    /* A 429 that says when to come back says it in Retry-After too (RFC 9110 10.2.3),
+     * which HTTP clients and proxies read without knowing the problem's members. */
+    char retry[48] = "";
+    const cJSON *after = body ? cJSON_GetObjectItemCaseSensitive(body, "retry_after_s") : NULL;
+    if (status == 429 && cJSON_IsNumber(after) && after->valuedouble >= 0 &&
+        after->valuedouble < 1e9)
+        snprintf(retry, sizeof retry, "Retry-After: %ld\r\n", (long)after->valuedouble);
+    reply_cjson_with(req, status, "application/problem+json", body, retry[0] ? retry : NULL);
 }
 
 void be_reply_invalid(struct be_request *req, const struct cf_error_detail *detail)

@@ -64,6 +64,9 @@ enum cf_event_kind {
     CF_EV_VISIT_ATTEMPT = 5, /* "visit.attempt": at the door, no service given */
     CF_EV_CARD_UNRECOGNIZED = 6, /* "card.unrecognized" */
     CF_EV_CARD_BOUND = 7, /* "card.bound": new card for a recipient, pending */
+    /* "appointment.checked_in": the person's card tapped at an office's desk; the server
+     * checks in their booked appointment at the event's time (api/PROTOCOL.md 4.2) */
+    CF_EV_APPOINTMENT_CHECKED_IN = 8,
 };
 
 enum cf_card_method {
@@ -254,6 +257,7 @@ int cf_event_check_comment(const char *comment, struct cf_error_detail *d);
  *   visit.attempt               recipient_id and reason
  *   card.unrecognized           a card
  *   card.bound                  recipient_id and a card
+ *   appointment.checked_in      a card, and no visit_id (it belongs to no visit)
  * reason only on cancelled/attempt, cancelled_by only on cancelled. A card: method
  * emv|uid, token 22 base64url characters (16 bytes); emv: last4 four digits and a
  * known scheme; uid: last4 and scheme empty; no card: all of it empty. A proof only

@@ -538,6 +538,29 @@ static void test_card_binding_is_pending(void **state)
     assert_int_equal(ag_visit_start(store, &start, &r, NULL), CF_EUNKNOWN_CARD);
 }
 
+/* A card tapped at an office's desk: appointment.checked_in with the card, no visit, no
+ * recipient (the server finds the appointment); no card, no event. */
+static void test_card_check_in_at_the_desk(void **state)
+{
+    (void)state;
+    struct cf_card_assurance c = card(TOKEN_A);
+    struct ag_moment m = at(T0 + 9000000, 9005000, 0xE1);
+    struct ag_visit_result r;
+    assert_int_equal(ag_card_check_in(store, &c, &m, &r, NULL), 0);
+    struct cf_event ev = last_event();
+    assert_int_equal(ev.kind, CF_EV_APPOINTMENT_CHECKED_IN);
+    assert_int_equal(ev.seq, r.seq);
+    assert_string_equal(ev.card.token, TOKEN_A);
+    assert_int_equal(ev.wall_ms, T0 + 9000000);
+    static const uint8_t nil[CF_UUID_LEN] = {0};
+    assert_memory_equal(ev.visit_id, nil, CF_UUID_LEN);
+    assert_int_equal(cf_event_validate(&ev, NULL), 0);
+    struct cf_card_assurance none;
+    memset(&none, 0, sizeof none);
+    assert_int_equal(ag_card_check_in(store, &none, &m, &r, NULL), CF_EINVAL);
+    assert_int_equal(last_event().seq, ev.seq);
+}
+
 /* An EMV card (token as given) with a proof of kind none: aid and aip only. */
 static struct cf_card_assurance emv_card_with_proof(const char *token)
 {
@@ -653,6 +676,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_started_and_planned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attempt_then_visit_later, setup, teardown),
         cmocka_unit_test_setup_teardown(test_card_binding_is_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_card_check_in_at_the_desk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proof_goes_with_its_event, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expired_certificate_offers_nothing, setup, teardown),
     };

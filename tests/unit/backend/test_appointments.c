@@ -145,12 +145,122 @@ static void test_confirm_cancel_move(void **state)
     assert_string_equal(d.field, "seat");
 }
 
+/* An office's settings with hours (a JSON array's inside) into b; 0 or the reader's code,
+ * d naming the field. */
+static int booking(const char *settings, const char *hours, struct be_office_booking *b,
+                   struct cf_error_detail *d)
+{
+    char body[2048];
+    snprintf(body, sizeof body, "{%s,\"hours\":[%s]}", settings, hours);
+    memset(d, 0, sizeof *d);
+    return be_office_booking_read(body, strlen(body), b, d);
+}
+
+#define SETTINGS(slot, horizon)                                                                    \
+    "\"seats\":2,\"slot_minutes\":" #slot ",\"horizon_days\":" #horizon                            \
+    ",\"person_limit\":2,\"hold_minutes\":15,\"grace_minutes\":10"
+#define PERIOD(day, opens, closes)                                                                 \
+    "{\"weekday\":" #day ",\"opens\":\"" opens "\",\"closes\":\"" closes "\"}"
+
+/* mutant appointments.slot-minutes-any, appointments.hours-overlap */
+static void test_office_booking(void **state)
+{
+    (void)state;
+    struct be_office_booking b;
+    struct cf_error_detail d;
+    /* a lunch break is two periods; 24:00 closes a day */
+    assert_int_equal(booking(SETTINGS(20, 90),
+                             PERIOD(1, "09:00", "13:00") "," PERIOD(1, "14:00", "18:00") "," PERIOD(
+                                 7, "20:00", "24:00"),
+                             &b, &d),
+                     0);
+    assert_int_equal(b.seats, 2);
+    assert_int_equal(b.slot_minutes, 20);
+    assert_int_equal(b.horizon_days, 90);
+    assert_int_equal(b.grace_minutes, 10);
+    assert_int_equal(b.period_count, 3);
+    assert_int_equal(b.periods[1].weekday, 1);
+    assert_int_equal(b.periods[1].opens, 14 * 60);
+    assert_int_equal(b.periods[2].closes, 24 * 60);
+    assert_int_equal(booking(SETTINGS(15, 30), "", &b, &d), 0); /* open no day */
+    assert_int_equal(b.period_count, 0);
+    /* slot lengths: those dividing an hour, whole quarter hours; nothing else */
+    static const int good[] = {5, 6, 10, 12, 15, 20, 30, 45, 60, 75, 90, 120, 240};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        assert_true(be_office_slot_minutes_ok(good[i]));
+    static const int bad[] = {0, 4, 7, 8, 9, 25, 40, 50, 100, 255, 1440};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_false(be_office_slot_minutes_ok(bad[i]));
+    assert_int_equal(booking(SETTINGS(25, 30), "", &b, &d), CF_EFIELD_RANGE);
+    assert_string_equal(d.field, "slot_minutes");
+    /* the horizon is 1..90 days */
+    assert_int_equal(booking(SETTINGS(15, 91), "", &b, &d), CF_EFIELD_RANGE);
+    assert_string_equal(d.field, "horizon_days");
+    assert_int_equal(booking(SETTINGS(15, 0), "", &b, &d), CF_EFIELD_RANGE);
+    assert_string_equal(d.field, "horizon_days");
+    /* overlapping periods of one weekday; the same times on two weekdays are fine */
+    assert_int_equal(booking(SETTINGS(15, 30),
+                             PERIOD(2, "09:00", "13:00") "," PERIOD(2, "12:00", "14:00"), &b, &d),
+                     CF_EFIELD_RANGE);
+    assert_string_equal(d.field, "hours");
+    assert_int_equal(booking(SETTINGS(15, 30),
+                             PERIOD(2, "09:00", "13:00") "," PERIOD(2, "10:00", "11:00"), &b, &d),
+                     CF_EFIELD_RANGE);
+    assert_int_equal(booking(SETTINGS(15, 30),
+                             PERIOD(2, "09:00", "13:00") "," PERIOD(2, "13:00", "14:00"), &b, &d),
+                     0);
+    assert_int_equal(booking(SETTINGS(15, 30),
+                             PERIOD(2, "09:00", "13:00") "," PERIOD(3, "09:00", "13:00"), &b, &d),
+                     0);
+    /* a period is a whole number of slots, closes after it opens, at real times */
+    assert_int_equal(booking(SETTINGS(20, 30), PERIOD(1, "09:00", "09:50"), &b, &d),
+                     CF_EFIELD_RANGE);
+    assert_string_equal(d.field, "hours[0]");
+    assert_int_equal(booking(SETTINGS(15, 30), PERIOD(1, "13:00", "09:00"), &b, &d),
+                     CF_EFIELD_RANGE);
+    assert_string_equal(d.field, "hours[0].closes");
+    assert_int_equal(booking(SETTINGS(15, 30), PERIOD(1, "24:00", "24:00"), &b, &d),
+                     CF_EFIELD_RANGE);
+    assert_string_equal(d.field, "hours[0].opens");
+    assert_int_equal(booking(SETTINGS(15, 30), PERIOD(1, "9:00", "13:00"), &b, &d),
+                     CF_EFIELD_RANGE);
+    assert_int_equal(booking(SETTINGS(15, 30), PERIOD(1, "09:60", "13:00"), &b, &d),
+                     CF_EFIELD_RANGE);
+    assert_int_equal(booking(SETTINGS(15, 30), PERIOD(8, "09:00", "13:00"), &b, &d),
+                     CF_EFIELD_RANGE);
+    assert_string_equal(d.field, "hours[0].weekday");
+    /* limits at least 1; every field required; nothing unknown */
+    const char no_limit[] =
+        "{\"seats\":2,\"slot_minutes\":15,\"horizon_days\":30,\"person_limit\":0,"
+        "\"hold_minutes\":15,\"grace_minutes\":10,\"hours\":[]}";
+    assert_int_equal(be_office_booking_read(no_limit, strlen(no_limit), &b, &d), CF_EFIELD_RANGE);
+    assert_string_equal(d.field, "person_limit");
+    const char no_hours[] =
+        "{\"seats\":2,\"slot_minutes\":15,\"horizon_days\":30,\"person_limit\":1,"
+        "\"hold_minutes\":15,\"grace_minutes\":10}";
+    assert_int_not_equal(be_office_booking_read(no_hours, strlen(no_hours), &b, &d), 0);
+    assert_string_equal(d.field, "hours");
+    assert_int_not_equal(booking(SETTINGS(15, 30) ",\"colour\":1", "", &b, &d), 0);
+    assert_string_equal(d.field, "colour");
+    /* at most BE_OFFICE_PERIODS_MAX periods */
+    char many[4096] = "";
+    size_t used = 0;
+    for (int i = 0; i <= BE_OFFICE_PERIODS_MAX; i++)
+        used += (size_t)snprintf(many + used, sizeof many - used,
+                                 "%s{\"weekday\":%d,\"opens\":\"%02d:00\","
+                                 "\"closes\":\"%02d:15\"}",
+                                 i ? "," : "", 1 + i % 7, i / 7, i / 7);
+    assert_int_equal(booking(SETTINGS(15, 30), many, &b, &d), CF_EFIELD_RANGE);
+    assert_string_equal(d.field, "hours");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_phone_key),
         cmocka_unit_test(test_hold_and_booking),
         cmocka_unit_test(test_confirm_cancel_move),
+        cmocka_unit_test(test_office_booking),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,7 +81,7 @@ static void expected_encoding(const struct cf_event *ev, struct bytes *b)
 static void test_encoding_matches_documented_layout(void **state)
 {
     (void)state;
-    for (int kind = CF_EV_VISIT_STARTED; kind <= CF_EV_CARD_BOUND; kind++) {
+    for (int kind = CF_EV_VISIT_STARTED; kind <= CF_EV_APPOINTMENT_CHECKED_IN; kind++) {
         struct cf_event ev;
         sample_event(&ev, (enum cf_event_kind)kind);
         ev.location.lat_e7 = ev.location.present ? -123456789 : 0; /* negative: two's complement */
@@ -238,7 +238,7 @@ static void test_every_field_changes_digest(void **state)
 static void test_all_sample_kinds_are_valid(void **state)
 {
     (void)state;
-    for (int kind = CF_EV_VISIT_STARTED; kind <= CF_EV_CARD_BOUND; kind++) {
+    for (int kind = CF_EV_VISIT_STARTED; kind <= CF_EV_APPOINTMENT_CHECKED_IN; kind++) {
         struct cf_event ev;
         struct cf_error_detail d = {0};
         sample_event(&ev, (enum cf_event_kind)kind);
@@ -464,6 +464,11 @@ static void comment_overlong(struct cf_event *ev)
     memcpy(ev->comment, "\xc0\xaf", 3);
 }
 
+static void with_visit(struct cf_event *e)
+{
+    sample_fill_id(e->visit_id, 0x40); /* a check-in at the desk is not a visit */
+}
+
 static const struct refusal refusals[] = {
     {CF_EV_VISIT_STARTED, no_worker, CF_EFIELD_MISSING, "worker_id"},
     {CF_EV_VISIT_STARTED, no_visit, CF_EFIELD_MISSING, "visit_id"},
@@ -531,6 +536,8 @@ static const struct refusal refusals[] = {
     {CF_EV_CARD_UNRECOGNIZED, no_card, CF_EFIELD_MISSING, "card"},
     {CF_EV_CARD_BOUND, no_card, CF_EFIELD_MISSING, "card"},
     {CF_EV_CARD_BOUND, no_recipient, CF_EFIELD_MISSING, "recipient_id"},
+    {CF_EV_APPOINTMENT_CHECKED_IN, no_card, CF_EFIELD_MISSING, "card"},
+    {CF_EV_APPOINTMENT_CHECKED_IN, with_visit, CF_EFIELD_RANGE, "visit_id"},
 };
 
 static void test_each_rule_refuses_with_code_and_field(void **state)
@@ -661,10 +668,10 @@ static void test_unterminated_string_is_a_programmer_error(void **state)
 static void test_names_both_ways(void **state)
 {
     (void)state;
-    static const char *const kinds[] = {"visit.started",   "visit.ended",   "visit.rated",
-                                        "visit.cancelled", "visit.attempt", "card.unrecognized",
-                                        "card.bound"};
-    for (int kind = CF_EV_VISIT_STARTED; kind <= CF_EV_CARD_BOUND; kind++) {
+    static const char *const kinds[] = {
+        "visit.started", "visit.ended",       "visit.rated", "visit.cancelled",
+        "visit.attempt", "card.unrecognized", "card.bound",  "appointment.checked_in"};
+    for (int kind = CF_EV_VISIT_STARTED; kind <= CF_EV_APPOINTMENT_CHECKED_IN; kind++) {
         assert_string_equal(cf_event_kind_name((enum cf_event_kind)kind), kinds[kind - 1]);
         assert_int_equal(cf_event_kind_from_name(kinds[kind - 1]), kind);
     }
@@ -673,7 +680,7 @@ static void test_names_both_ways(void **state)
     assert_int_equal(cf_event_kind_from_name(""), CF_EV_NONE);
     assert_int_equal(cf_event_kind_from_name(NULL), CF_EV_NONE);
     assert_null(cf_event_kind_name(CF_EV_NONE));
-    assert_null(cf_event_kind_name((enum cf_event_kind)8));
+    assert_null(cf_event_kind_name((enum cf_event_kind)9));
 
     static const char *const reasons[] = {"nobody_home", "refused", "in_hospital", "worker_ill",
                                           "other"};
