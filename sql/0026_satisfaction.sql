@@ -402,14 +402,14 @@ $$;
 -- Courtesy bias per provider and local month: the in-visit share (the terminal's
 -- ratings) against the share of the independent follow-up sample's answers; flagged
 -- when the first beats the second by more than 5 points (only once the sample has
--- answers).
-CREATE FUNCTION satisfaction_bias_points() RETURNS double precision
-LANGUAGE sql IMMUTABLE AS $$ SELECT 0.05::double precision $$;
+-- answers). In numeric: 100 % against 95 % is 5 points exactly, not 5.000000000000004.
+CREATE FUNCTION satisfaction_bias_points() RETURNS numeric
+LANGUAGE sql IMMUTABLE AS $$ SELECT 0.05 $$;
 
 CREATE FUNCTION satisfaction_bias(p_in_yes bigint, p_in_n bigint, p_follow_yes bigint,
                                   p_follow_n bigint) RETURNS boolean
 LANGUAGE sql IMMUTABLE AS $$
     SELECT p_in_n > 0 AND p_follow_n > 0
-       AND p_in_yes::double precision / p_in_n
-           - p_follow_yes::double precision / p_follow_n > satisfaction_bias_points()
+       AND p_in_yes::numeric / p_in_n - p_follow_yes::numeric / p_follow_n
+           > satisfaction_bias_points()
 $$;
