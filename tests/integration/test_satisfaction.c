@@ -465,20 +465,51 @@ static void test_public_survey(void **state)
     expect_group(g, 1, 1);
     assert_true(fabs(cf_json_num(g, "recommend_share") - 1) < 1e-9);
     cJSON_Delete(f);
+    /* a body that is not JSON; staff answers checked the same way */
+    cf_api_expect_problem(
+        as(NULL, "POST", "/api/v1/public/appointments/" SERVED "/survey", "{\"secret\":", 400),
+        "malformed-json", NULL);
+    cf_api_expect_problem(as(&authority, "POST", "/api/v1/satisfaction/responses",
+                             "{\"appointment_id\":\"" SERVED "\",\"purpose\":\"after_visit\","
+                             "\"instrument\":\"public_service\",\"version\":1,"
+                             "\"answers\":{\"overall\":5,\"informed\":\"maybe\"}}",
+                             422),
+                          "validation", "answers.informed");
+    cf_api_expect_problem(
+        as(&authority, "GET", "/api/v1/satisfaction/followups?month=October", NULL, 400),
+        "validation", "month");
     /* a manager sees no office's answers */
     f = as(&manager_not, "GET", "/api/v1/satisfaction?month=2026-10&channel=web", NULL, 200);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(f, "groups")), 0);
     cJSON_Delete(f);
 }
 
+/* The public answers are throttled per client address (last: the address stays locked). */
+static void test_public_throttle(void **state)
+{
+    (void)state;
+    long status = 0;
+    for (int i = 0; i < 40 && status != 429; i++) {
+        struct cf_http_reply reply;
+        assert_int_equal(cf_http(&harness, "POST", "/api/v1/public/appointments/" SERVED "/survey",
+                                 "{}", 2, &reply),
+                         0);
+        status = reply.status;
+        cf_http_reply_cleanup(&reply);
+    }
+    assert_int_equal(status, 429);
+    cJSON *p = as(NULL, "POST", "/api/v1/public/appointments/" SERVED "/survey", "{}", 429);
+    assert_true(cf_json_long(p, "retry_after_s") >= 1);
+    cf_api_expect_problem(p, "rate-limited", NULL);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_wilson_rule),
-        cmocka_unit_test(test_figures),
-        cmocka_unit_test(test_sample_and_bias),
-        cmocka_unit_test(test_public_survey),
+        cmocka_unit_test(test_wilson_rule),     cmocka_unit_test(test_figures),
+        cmocka_unit_test(test_sample_and_bias), cmocka_unit_test(test_public_survey),
+        cmocka_unit_test(test_public_throttle),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
     curl_global_cleanup();
