@@ -310,6 +310,11 @@ LANGUAGE sql STABLE AS $$
                count(*) OVER () AS n
         FROM visits v, bounds b
         WHERE v.provider_id = p_provider AND v.sort_at >= b.lo AND v.sort_at < b.hi
+          -- the month in any time zone as constants, so the index bounds the scan (as
+          -- in satisfaction_groups)
+          AND v.sort_at >= p_month::timestamp AT TIME ZONE 'UTC' - interval '14 hours'
+          AND v.sort_at < (p_month + interval '1 month')::timestamp AT TIME ZONE 'UTC'
+                          + interval '12 hours'
           AND v.state IN ('ended', 'rated'))
     SELECT id, rank FROM ended
     WHERE rank <= greatest(ceil(satisfaction_sample_share() * n),
