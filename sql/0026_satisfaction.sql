@@ -95,30 +95,44 @@ LANGUAGE sql IMMUTABLE AS $$ SELECT 0.95::double precision $$;
 CREATE FUNCTION satisfaction_coverage_min() RETURNS double precision
 LANGUAGE sql IMMUTABLE AS $$ SELECT 0.80::double precision $$;
 
--- The 95 % Wilson score interval of p_yes successes in p_n trials (z = 1.959964, the
--- normal quantile of 0.975): [0, 1] for no trials. 20 of 20 give a lower bound of
--- 0.8389; 73 of 73 are the fewest whose lower bound reaches 0.95.
+-- The normal quantile of the 95 % interval (0.975): the z of every bound below.
+CREATE FUNCTION wilson_z() RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 1.959964::double precision $$;
+
+-- One bound of the 95 % Wilson score interval of p_yes successes in p_n trials: the
+-- lower with p_sign -1, the upper with +1; [0, 1] for no trials. 20 of 20 give a lower
+-- bound of 0.8389; 73 of 73 are the fewest whose lower bound reaches 0.95. A plain
+-- expression (no FROM), so PostgreSQL inlines it into the figures' query.
+CREATE FUNCTION wilson_bound(p_yes bigint, p_n bigint, p_sign integer) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN p_n <= 0 THEN (p_sign + 1) / 2.0
+           ELSE least(1, greatest(0,
+               (p_yes::double precision / p_n + wilson_z() ^ 2 / (2 * p_n)
+                + p_sign * wilson_z()
+                  * sqrt((p_yes::double precision / p_n) * (1 - p_yes::double precision / p_n) / p_n
+                         + wilson_z() ^ 2 / (4 * p_n::double precision * p_n)))
+               / (1 + wilson_z() ^ 2 / p_n))) END
+$$;
+
+-- Both bounds, for callers that want them together (the complaints, the comparison).
 CREATE FUNCTION wilson_bounds(p_yes bigint, p_n bigint,
                               OUT lower_bound double precision, OUT upper_bound double precision)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN p_n <= 0 THEN 0 ELSE
-               greatest(0, (ph + z * z / (2 * n) - z * sqrt(ph * (1 - ph) / n + z * z / (4 * n * n)))
-                           / (1 + z * z / n)) END,
-           CASE WHEN p_n <= 0 THEN 1 ELSE
-               least(1, (ph + z * z / (2 * n) + z * sqrt(ph * (1 - ph) / n + z * z / (4 * n * n)))
-                        / (1 + z * z / n)) END
-    FROM (SELECT 1.959964::double precision AS z, greatest(p_n, 1)::double precision AS n,
-                 p_yes::double precision / greatest(p_n, 1) AS ph) c
+    SELECT wilson_bound(p_yes, p_n, -1), wilson_bound(p_yes, p_n, 1)
 $$;
 
 -- met: the lower bound reaches the target; not_met: the upper bound is below it;
 -- otherwise not_enough (too few answers to tell).
+CREATE FUNCTION satisfaction_status_of(p_lower double precision, p_upper double precision)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN p_lower >= satisfaction_target() THEN 'met'
+                WHEN p_upper < satisfaction_target() THEN 'not_met'
+                ELSE 'not_enough' END
+$$;
 CREATE FUNCTION satisfaction_status(p_yes bigint, p_n bigint) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN w.lower_bound >= satisfaction_target() THEN 'met'
-                WHEN w.upper_bound < satisfaction_target() THEN 'not_met'
-                ELSE 'not_enough' END
-    FROM wilson_bounds(p_yes, p_n) w
+    SELECT satisfaction_status_of(wilson_bound(p_yes, p_n, -1), wilson_bound(p_yes, p_n, 1))
 $$;
 
 -- Is one answer of a question of this kind "satisfied"? 4-5, "fully", "yes".

@@ -38,7 +38,7 @@ json_build_object(
     'answers', g.answers, 'satisfied', g.satisfied,
     'share', CASE WHEN g.answers > 0 THEN round((g.satisfied::numeric / g.answers), 4) END,
     'lower', round(w.lower_bound::numeric, 4), 'upper', round(w.upper_bound::numeric, 4),
-    'status', satisfaction_status(g.satisfied, g.answers),
+    'status', satisfaction_status_of(w.lower_bound, w.upper_bound),
     'recommend_answers', g.recommend_answers,
     'recommend_share', CASE WHEN g.recommend_answers > 0
                             THEN round(g.recommend_yes::numeric / g.recommend_answers, 4) END,
@@ -65,12 +65,14 @@ SELECT json_build_object(
     'coverage_min', satisfaction_coverage_min(),
     'groups', coalesce((
         SELECT json_agg({{figure_json}} ORDER BY coalesce(p.name, o.name), g.service, g.channel)
-        FROM g CROSS JOIN LATERAL wilson_bounds(g.satisfied, g.answers) w
+        FROM g CROSS JOIN LATERAL (SELECT wilson_bound(g.satisfied, g.answers, -1) AS lower_bound,
+                                          wilson_bound(g.satisfied, g.answers, 1) AS upper_bound) w
         LEFT JOIN providers p ON p.id = g.provider_id LEFT JOIN offices o ON o.id = g.office_id
         WHERE g.service IS NOT NULL), '[]'),
     'totals', coalesce((
         SELECT json_agg({{figure_json}} ORDER BY coalesce(p.name, o.name), g.channel)
-        FROM g CROSS JOIN LATERAL wilson_bounds(g.satisfied, g.answers) w
+        FROM g CROSS JOIN LATERAL (SELECT wilson_bound(g.satisfied, g.answers, -1) AS lower_bound,
+                                          wilson_bound(g.satisfied, g.answers, 1) AS upper_bound) w
         LEFT JOIN providers p ON p.id = g.provider_id LEFT JOIN offices o ON o.id = g.office_id
         WHERE g.service IS NULL), '[]'),
     'bias', coalesce((
@@ -102,7 +104,7 @@ FROM providers p
 CROSS JOIN LATERAL satisfaction_sample(p.id, $1::date) s
 JOIN visits v ON v.id = s.visit_id
 LEFT JOIN recipients r ON r.id = v.recipient_id
-WHERE $2 = '' OR p.id = $2::uuid
+WHERE $2 = '' OR p.id = nullif($2, '')::uuid
 
 -- name: survey_attempt
 -- $1 'survey', $2 the client's address, $3 requests before the lock, $4 seconds after
