@@ -193,8 +193,14 @@ CREATE TABLE survey_responses (
     provider_id uuid REFERENCES providers,
     office_id uuid REFERENCES offices,
     region_id uuid NOT NULL REFERENCES regions,
-    -- the local month of the visit or appointment the answer concerns
+    -- the local month and day of the visit or appointment the answer concerns, its
+    -- services (an appointment: its kind) and the terminal's rating of the visit, as they
+    -- were when the answer came: the figures group answers by them without reading the
+    -- visits again
     subject_month date NOT NULL CHECK (extract(day FROM subject_month) = 1),
+    subject_day date NOT NULL CHECK (date_trunc('month', subject_day) = subject_month),
+    service_codes text[] NOT NULL,
+    visit_rating integer CHECK (visit_rating BETWEEN 1 AND 5),
     answers jsonb NOT NULL CHECK (jsonb_typeof(answers) = 'object'),
     satisfied boolean NOT NULL,
     recommend boolean,
@@ -235,7 +241,7 @@ DECLARE
     bad text;
     q_sat survey_questions;
     q_rec survey_questions;
-    prov uuid; office uuid; region uuid; month date; served boolean;
+    prov uuid; office uuid; region uuid; day date; served boolean; codes text[]; rating integer;
     new_id uuid;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM survey_instrument_versions
@@ -244,17 +250,15 @@ BEGIN
         RETURN;
     END IF;
     IF p_visit IS NOT NULL THEN
-        SELECT v.provider_id, p.region_id,
-               date_trunc('month', v.sort_at AT TIME ZONE r.timezone)::date,
-               v.state IN ('ended', 'rated')
-        INTO prov, region, month, served
+        SELECT v.provider_id, p.region_id, (v.sort_at AT TIME ZONE r.timezone)::date,
+               v.state IN ('ended', 'rated'), v.service_codes, v.rating
+        INTO prov, region, day, served, codes, rating
         FROM visits v JOIN providers p ON p.id = v.provider_id JOIN regions r ON r.id = p.region_id
         WHERE v.id = p_visit;
     ELSE
-        SELECT a.office_id, a.region_id,
-               date_trunc('month', lower(a.during) AT TIME ZONE r.timezone)::date,
-               a.state = 'served'
-        INTO office, region, month, served
+        SELECT a.office_id, a.region_id, (lower(a.during) AT TIME ZONE r.timezone)::date,
+               a.state = 'served', ARRAY[a.kind]
+        INTO office, region, day, served, codes
         FROM appointments a JOIN regions r ON r.id = a.region_id
         WHERE a.id = p_appointment;
     END IF;
@@ -267,7 +271,8 @@ BEGIN
         RETURN;
     END IF;
     IF p_purpose = 'sample' AND (p_visit IS NULL OR NOT EXISTS (
-            SELECT 1 FROM satisfaction_sample(prov, month) s WHERE s.visit_id = p_visit)) THEN
+            SELECT 1 FROM satisfaction_sample(prov, date_trunc('month', day)::date) s
+            WHERE s.visit_id = p_visit)) THEN
         RETURN QUERY SELECT 'not_sampled'::text, NULL::uuid, NULL::text;
         RETURN;
     END IF;
@@ -282,9 +287,10 @@ BEGIN
     WHERE instrument_id = p_instrument AND version = p_version AND recommend;
     INSERT INTO survey_responses (instrument_id, version, channel, purpose, visit_id,
                                   appointment_id, provider_id, office_id, region_id,
-                                  subject_month, answers, satisfied, recommend, created_by)
+                                  subject_month, subject_day, service_codes, visit_rating,
+                                  answers, satisfied, recommend, created_by)
     VALUES (p_instrument, p_version, p_channel, p_purpose, p_visit, p_appointment, prov,
-            office, region, month, p_answers,
+            office, region, date_trunc('month', day)::date, day, codes, rating, p_answers,
             coalesce(survey_answer_satisfied(q_sat.kind, p_answers -> q_sat.code), false),
             CASE WHEN q_rec.code IS NOT NULL AND p_answers ? q_rec.code
                  THEN survey_answer_satisfied(q_rec.kind, p_answers -> q_rec.code) END,
@@ -358,7 +364,7 @@ CREATE INDEX visits_satisfaction ON visits (provider_id, sort_at) INCLUDE (id, r
 -- the month's visits are read once, by an index-only scan of visits_satisfaction, and
 -- counted per provider and set of services (a few hundred groups); only those groups are
 -- cut into services; the deadlines are computed once per region and day (not per
--- visit); the answers (a few thousand) fetch their visits by id.
+-- visit); the answers carry their visit's services, day and rating (no visit read).
 CREATE FUNCTION satisfaction_groups(p_month date, p_provider uuid)
 RETURNS TABLE (provider_id uuid, office_id uuid, service text, channel text,
                answers bigint, satisfied bigint, recommend_answers bigint, recommend_yes bigint,
@@ -396,16 +402,14 @@ LANGUAGE sql STABLE AS $$
         WHERE v.state IN ('ended', 'rated')
         GROUP BY v.provider_id, v.service_codes),
     month_answers AS MATERIALIZED (
-        SELECT f.*, v.service_codes, v.rating, (v.sort_at AT TIME ZONE p.timezone)::date AS day
-        FROM provs p
-        JOIN survey_responses f ON f.provider_id = p.id AND f.subject_month = p_month
-        JOIN visits v ON v.id = f.visit_id),
+        SELECT f.* FROM provs p
+        JOIN survey_responses f ON f.provider_id = p.id AND f.subject_month = p_month),
     -- ratings of 3 or less followed up by the deadline, per provider and set of services
     followed_sets AS (
         SELECT f.provider_id, f.service_codes, count(DISTINCT f.visit_id) AS low_followed
         FROM month_answers f JOIN deadlines d ON d.region_id = f.region_id
-        WHERE f.purpose = 'low_rating' AND f.rating <= 3
-          AND f.created_at < d.due[extract(day FROM f.day)::integer]
+        WHERE f.purpose = 'low_rating' AND f.visit_rating <= 3
+          AND f.created_at < d.due[extract(day FROM f.subject_day)::integer]
         GROUP BY f.provider_id, f.service_codes),
     terminal_sets AS (
         SELECT t.provider_id, t.service_codes, t.answers, t.satisfied, t.ended, t.low,
@@ -422,13 +426,13 @@ LANGUAGE sql STABLE AS $$
         WHERE f.purpose <> 'low_rating'
         GROUP BY f.provider_id, f.service_codes, f.channel
         UNION ALL
-        SELECT NULL, f.office_id, ARRAY[a.kind], f.channel, count(*),
+        SELECT NULL, f.office_id, f.service_codes, f.channel, count(*),
                count(*) FILTER (WHERE f.satisfied), count(f.recommend),
                count(*) FILTER (WHERE f.recommend)
-        FROM survey_responses f JOIN appointments a ON a.id = f.appointment_id
+        FROM survey_responses f
         WHERE p_provider IS NULL AND f.office_id IS NOT NULL AND f.subject_month = p_month
           AND f.purpose <> 'low_rating'
-        GROUP BY f.office_id, a.kind, f.channel)
+        GROUP BY f.office_id, f.service_codes, f.channel)
     SELECT t.provider_id, NULL::uuid, s.code, 'home_visit', sum(t.answers)::bigint,
            sum(t.satisfied)::bigint, 0::bigint, 0::bigint, sum(t.ended)::bigint,
            sum(t.low)::bigint, sum(t.low_followed)::bigint

@@ -75,9 +75,11 @@ static const char seed_sql[] =
     /* low ratings of P_NOT (Friday 9 October) followed up: 3 on Monday, 1 on Tuesday
      * evening (the second working day: in time), 1 on Wednesday (late) */
     "INSERT INTO survey_responses (instrument_id, version, channel, purpose, visit_id, "
-    "  provider_id, region_id, subject_month, answers, satisfied, created_by, created_at) "
+    "  provider_id, region_id, subject_month, subject_day, service_codes, visit_rating, "
+    "  answers, satisfied, created_by, created_at) "
     "SELECT 'public_service', 1, 'phone', 'low_rating', md5('" P_NOT "' || n)::uuid, '" P_NOT
-    "', '" REGION "', '2026-10-01', '{\"overall\": 3}', false, 'test', "
+    "', '" REGION "', '2026-10-01', '2026-10-09', '{S1}', 2, '{\"overall\": 3}', false, "
+    "  'test', "
     "  CASE WHEN n <= 33 THEN '2026-10-12 12:00+03' WHEN n = 34 THEN '2026-10-13 20:00+03' "
     "       ELSE '2026-10-14 10:00+03' END::timestamptz FROM generate_series(31, 35) n;"
     /* the office and two appointments of the citizen */

@@ -79,19 +79,23 @@ CREATE TABLE gensat.months AS
 SELECT DISTINCT date_trunc('month', sort_at AT TIME ZONE 'Europe/Moscow')::date AS month
 FROM visits WHERE provider_id = md5('sat:provider:1')::uuid;
 INSERT INTO survey_responses (instrument_id, version, channel, purpose, visit_id, provider_id,
-                              region_id, subject_month, answers, satisfied, created_by, created_at)
+                              region_id, subject_month, subject_day, service_codes, visit_rating,
+                              answers, satisfied, created_by, created_at)
 SELECT 'visit_rating', 1, 'phone', 'sample', s.visit_id, p.id, p.region_id, m.month,
+       (v.sort_at AT TIME ZONE 'Europe/Moscow')::date, v.service_codes, v.rating,
        jsonb_build_object('rating', CASE WHEN gensat.pick(s.rank, 7, 100) < 88 THEN 5 ELSE 3 END),
        gensat.pick(s.rank, 7, 100) < 88, 'gen', m.month + interval '40 days'
 FROM providers p CROSS JOIN gensat.months m
 CROSS JOIN LATERAL satisfaction_sample(p.id, m.month) s
+JOIN visits v ON v.id = s.visit_id
 WHERE p.region_id = md5('sat:region')::uuid;
 INSERT INTO survey_responses (instrument_id, version, channel, purpose, visit_id, provider_id,
-                              region_id, subject_month, answers, satisfied, recommend,
-                              created_by, created_at)
+                              region_id, subject_month, subject_day, service_codes, visit_rating,
+                              answers, satisfied, recommend, created_by, created_at)
 SELECT 'public_service', 1, 'phone', CASE WHEN v.rating <= 3 THEN 'low_rating' ELSE 'after_visit' END,
        v.id, v.provider_id, md5('sat:region')::uuid,
        date_trunc('month', v.sort_at AT TIME ZONE 'Europe/Moscow')::date,
+       (v.sort_at AT TIME ZONE 'Europe/Moscow')::date, v.service_codes, v.rating,
        jsonb_build_object('overall', v.rating, 'informed', 'fully', 'premises', 4, 'competence', 5,
                           'politeness', 5, 'waiting', 4, 'recommend', 'yes'),
        v.rating >= 4, true, 'gen', v.sort_at + gensat.pick(g.n, 8, 5) * interval '1 day'
