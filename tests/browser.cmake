@@ -7,6 +7,10 @@
 if(TARGET carefactd)
   cf_add_test(NAME browser.booking.hold_confirm LABEL browser TIMEOUT 180
               COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/browser/booking.sh)
+  # Satisfaction (issue 16): a survey answered on the public page; the satisfaction
+  # page's met / not met / not enough answers against bounds the test computes.
+  cf_add_test(NAME browser.satisfaction.survey_and_statuses LABEL browser TIMEOUT 180
+              COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/browser/satisfaction.sh)
 endif()
 if(NOT TARGET carefactd OR NOT TARGET ag_core OR NOT TARGET pn532-sim)
   return()

@@ -91,6 +91,11 @@ cf_add_server_test(NAME integration.backend.documents LABEL integration TIMEOUT 
 # machine, rescheduling, offices seeing their own, the day's figures computed apart.
 cf_add_server_test(NAME integration.backend.appointments LABEL integration TIMEOUT 240 CONTRACT
                    SOURCE integration/test_appointments.c LIBS m Threads::Threads)
+# Satisfaction (issue 16): the Wilson rule's exact cases, seeded providers whose bounds
+# and statuses the test computes itself, coverage, low ratings followed up in working
+# days, the reproducible follow-up sample and courtesy bias, the citizen's answers.
+cf_add_server_test(NAME integration.backend.satisfaction LABEL integration TIMEOUT 180 CONTRACT
+                   SOURCE integration/test_satisfaction.c LIBS m)
 
 # The HTTP edge: body caps and roles checked before the body is read, bad query values
 # (class 22, cursors) answered 400 not 503, per-route caps.

@@ -17,6 +17,7 @@
 #include "be/register.h"
 #include "be/review.h"
 #include "be/router.h"
+#include "be/satisfaction.h"
 #include "be/session.h"
 #include "be/visits.h"
 #include "be/web.h"
@@ -41,6 +42,7 @@ static const struct be_module *const modules[] = {
     &be_feed_module, /* /api/v1/changes */
     &be_webhooks_module, /* /api/v1/webhooks: subscriptions and their delivery log */
     &be_appointments_module, /* appointments: slots, holds, the desk, figures */
+    &be_satisfaction_module, /* surveys and the satisfaction figures */
 };
 
 const struct be_route_table be_route_table = {modules, sizeof modules / sizeof modules[0]};

@@ -1,7 +1,8 @@
 /* The citizen's booking page (booking.html): offices (GET /api/v1/offices), the day's
  * free slots (GET /api/v1/public/offices/{id}/slots), a 15-minute hold
  * (POST /api/v1/public/appointments), its confirmation and cancellation with the hold's
- * secret (kept in memory only). Every text the server sends is shown as text, never
+ * secret (kept in memory only), and the link to the survey after the visit (survey.html,
+ * the secret in its fragment). Every text the server sends is shown as text, never
  * as HTML. */
 const $ = (id) => document.getElementById(id);
 const problems = {
@@ -107,6 +108,9 @@ async function confirm(event) {
     const a = answer.appointment;
     $("booked").textContent = `${day(a.start)} в ${time(a.start)}, ${a.office.name}` +
       `${a.office.address ? ", " + a.office.address : ""}, окно ${a.seat}.`;
+    /* the survey after the visit (survey.html): the secret in the fragment, never sent
+     * to a server by the browser */
+    $("survey-link").href = `/web/survey.html#id=${encodeURIComponent(a.id)}&secret=${encodeURIComponent(held.secret)}`;
     $("confirm").hidden = true;
     $("done").hidden = false;
     say("Запись подтверждена.");

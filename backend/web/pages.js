@@ -17,6 +17,8 @@ export const PAGE_LIST = [
   { name: "workers", module: "./figures.js", nav: "Сотрудники" },
   { name: "exceptions", module: "./overview.js", nav: "Исключения" },
   { name: "ratings", module: "./figures.js", nav: "Оценки" },
+  { name: "satisfaction", module: "./satisfaction.js", nav: "Удовлетворённость", roles: ["manager", "authority", "admin"] },
+  { name: "followups", module: "./satisfaction.js", roles: ["authority", "admin"] },
   { name: "register", module: "./register.js", nav: "Реестр оплаты" },
   { name: "devices", module: "./devices.js", nav: "Терминалы" },
   { name: "webhooks", module: "./webhooks.js", nav: "Интеграции" },

@@ -58,6 +58,9 @@ try {
   if (!booked.includes("МФЦ") || !/в \d\d:\d\d/.test(booked)) fail(`the booking: ${booked}`);
   if ((await page.locator("#status").textContent()) !== "Запись подтверждена.") fail("no confirmation said");
   if ((await freeAt(start)) !== 2) fail("the booking does not hold its seat");
+  /* the link to the survey after the visit carries the appointment and its secret */
+  const survey = await page.locator("#survey-link").getAttribute("href");
+  if (!/^\/web\/survey\.html#id=[0-9a-f-]{36}&secret=[0-9a-f]{32}$/.test(survey)) fail(`the survey link: ${survey}`);
   await page.screenshot({ path: join(artifacts, "booking-done.png") });
 
   await page.getByRole("button", { name: "Отменить запись" }).click();

@@ -5,7 +5,8 @@
  * appointment's hold, the desk's booking, a confirmation, a cancellation, a transition,
  * a reschedule; an export of decided applications, the central system's answer by the API
  * or in a webhook's reply; an application's document as the sniffer sees it, a document
- * upload's query string; an office's booking settings and hours, a closure); the rest is
+ * upload's query string; an office's booking settings and hours, a closure; a survey
+ * answer from the citizen's page or from staff); the rest is
  * the body. An accepted body must come out as the
  * handler will use it
  * (canonical JSON value, a known action, plain text within its cap); a refusal must be
@@ -24,6 +25,7 @@
 #include "be/exchange.h"
 #include "be/register.h"
 #include "be/review.h"
+#include "be/satisfaction.h"
 #include "cf/text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -417,6 +419,48 @@ static void office_closure(const char *body, size_t len)
     check_text(c.reason, BE_APPT_CLOSURE_REASON_MAX, 1);
 }
 
+/* An accepted survey answer: a code and a version, exactly one subject (staff) or the
+ * secret (public), and answers that are a compact JSON object of at most
+ * BE_SURVEY_ANSWERS_MAX codes, each a mark 1-5 or a known word. */
+static void survey_answer(const char *body, size_t len, enum be_survey_source source)
+{
+    static struct be_survey_answer s;
+    static const char *const purposes[] = {"after_visit", "sample", "low_rating", NULL};
+    static const char *const words[] = {"fully", "partly", "no", "yes", NULL};
+    struct cf_error_detail d = {0};
+    int rc = be_survey_answer_read(body, len, source, &s, &d);
+    if (rc) {
+        check_refusal(rc, &d);
+        return;
+    }
+    if (!s.instrument[0] ||
+        strspn(s.instrument, "abcdefghijklmnopqrstuvwxyz_") != strlen(s.instrument) ||
+        s.version < 1 || s.version > 1000 || !one_of(s.purpose, purposes))
+        abort();
+    if (source == BE_SURVEY_PUBLIC
+            ? strlen(s.secret) != BE_SURVEY_SECRET_HEX || s.visit_id[0] || s.appointment_id[0] ||
+                  strcmp(s.purpose, "after_visit") != 0
+            : !s.visit_id[0] == !s.appointment_id[0])
+        abort();
+    cJSON *answers = cJSON_Parse(s.answers);
+    if (!cJSON_IsObject(answers) || cJSON_GetArraySize(answers) > BE_SURVEY_ANSWERS_MAX)
+        abort();
+    const cJSON *a;
+    cJSON_ArrayForEach(a, answers)
+    {
+        bool ok = cJSON_IsNumber(a) ? a->valuedouble >= 1 && a->valuedouble <= 5 &&
+                                          a->valuedouble == (int)a->valuedouble
+                                    : cJSON_IsString(a) && one_of(a->valuestring, words);
+        if (!ok || !a->string[0] || strlen(a->string) > 32)
+            abort();
+    }
+    char *again = cJSON_PrintUnformatted(answers);
+    if (!again || strcmp(again, s.answers) != 0) /* compact, as stored */
+        abort();
+    cJSON_free(again);
+    cJSON_Delete(answers);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 1 << 17)
@@ -426,7 +470,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!body)
         return 0;
     memcpy(body, data + 1, size - 1);
-    switch (data[0] % 22) {
+    switch (data[0] % 24) {
     case 0:
         correction(body, size - 1);
         break;
@@ -490,8 +534,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 20:
         office_booking(body, size - 1);
         break;
-    default:
+    case 21:
         office_closure(body, size - 1);
+        break;
+    case 22:
+        survey_answer(body, size - 1, BE_SURVEY_PUBLIC);
+        break;
+    default:
+        survey_answer(body, size - 1, BE_SURVEY_STAFF);
     }
     free(body);
     return 0;

@@ -58,6 +58,12 @@ allowed=(
     "office_closures"
     # the legal transitions of an appointment (sql/0021): rules, not data
     "appointment_transitions"
+    # survey instruments, their versions and questions (sql/0026): the same questions for
+    # every provider and office, read by the public survey page; no provider's or
+    # person's data (the answers, survey_responses, have row-level security)
+    "survey_instruments"
+    "survey_instrument_versions"
+    "survey_questions"
 )
 allowed_sql=$(printf "'%s'," "${allowed[@]}")
 allowed_sql=${allowed_sql%,}

@@ -660,6 +660,15 @@ static const struct route_spec {
      * authority reads */
     {"GET /api/v1/offices/{id}/booking", A(ADMIN) | A(AUTHORITY) | A(INTAKE_LEAD), 200},
     {"PUT /api/v1/offices/{id}/booking", A(ADMIN) | A(INTAKE_LEAD), 200},
+    /* satisfaction (issue 16): the citizen answers with the appointment's secret; the
+     * provider's people and the department read the figures; the follow-up sample is the
+     * department's alone (a provider does not call its own); a manager may call back a
+     * low rating of their own provider */
+    {"GET /api/v1/public/surveys/{instrument}", ANYONE, 200},
+    {"POST /api/v1/public/appointments/{id}/survey", ANYONE, 201},
+    {"GET /api/v1/satisfaction", OVERSEE, 200},
+    {"GET /api/v1/satisfaction/followups", A(ADMIN) | A(AUTHORITY), 200},
+    {"POST /api/v1/satisfaction/responses", OVERSEE, 201},
     /* the programme an approval made: its provider's manager reads and accepts it */
     {"GET /api/v1/applications/{id}/programme-choices", A(ADMIN) | A(CASEWORKER), 200},
     /* the exchange with the central system (issue 20): the back office exports and records
@@ -1066,8 +1075,35 @@ static void prepare(const char *method, const char *pattern, enum who w, struct 
     }
     /* appointments (issue 16) */
     static int callers;
-    if (strcmp(pattern, "/api/v1/public/offices/{id}/slots") == 0 ||
-        strncmp(pattern, "/api/v1/offices/{id}/appointments", 33) == 0) {
+    if (strcmp(pattern, "/api/v1/public/appointments/{id}/survey") == 0) {
+        /* a served appointment with its secret, made for this call */
+        char secret[40], sql[300];
+        forget_failures(); /* the public survey's budget per address */
+        fresh_appointment(true, id, secret);
+        snprintf(sql, sizeof sql,
+                 "UPDATE appointments SET state = 'served', hold_until = NULL WHERE id = '%s'", id);
+        assert_int_equal(cf_harness_sql(&harness, sql), 0);
+        snprintf(p->body, sizeof p->body,
+                 "{\"secret\":\"%s\",\"instrument\":\"public_service\",\"version\":1,"
+                 "\"answers\":{\"overall\":5,\"informed\":\"fully\",\"premises\":4,"
+                 "\"competence\":5,\"politeness\":5,\"waiting\":4,\"recommend\":\"yes\"}}",
+                 secret);
+        snprintf(p->after, sizeof p->after,
+                 "SELECT count(*) = 0 FROM survey_responses WHERE appointment_id = '%s'", id);
+    } else if (strcmp(pattern, "/api/v1/satisfaction") == 0 ||
+               strcmp(pattern, "/api/v1/satisfaction/followups") == 0) {
+        snprintf(query, sizeof query, "?month=%.7s", m.first_month);
+    } else if (strcmp(pattern, "/api/v1/satisfaction/responses") == 0) {
+        char visit[40];
+        fresh_visit(visit);
+        snprintf(p->body, sizeof p->body,
+                 "{\"visit_id\":\"%s\",\"purpose\":\"low_rating\",\"instrument\":"
+                 "\"visit_rating\",\"version\":1,\"answers\":{\"rating\":4}}",
+                 visit);
+        snprintf(p->after, sizeof p->after,
+                 "SELECT count(*) = 0 FROM survey_responses WHERE visit_id = '%s'", visit);
+    } else if (strcmp(pattern, "/api/v1/public/offices/{id}/slots") == 0 ||
+               strncmp(pattern, "/api/v1/offices/{id}/appointments", 33) == 0) {
         char date[11], start[40];
         free_slot(start, date);
         snprintf(id, sizeof id, "%s", m.office);
@@ -1149,7 +1185,9 @@ static void prepare(const char *method, const char *pattern, enum who w, struct 
                  "SELECT state = 'booked' FROM appointments WHERE id = '%s'", id);
     }
     char *brace = strstr(pattern, "{id}");
-    if (brace)
+    if (strcmp(pattern, "/api/v1/public/surveys/{instrument}") == 0)
+        snprintf(p->path, sizeof p->path, "/api/v1/public/surveys/public_service");
+    else if (brace)
         snprintf(p->path, sizeof p->path, "%.*s%s%s%s", (int)(brace - pattern), pattern, id,
                  brace + 4, query);
     else
