@@ -58,6 +58,10 @@ allowed=(
     "office_closures"
     # the legal transitions of an appointment (sql/0021): rules, not data
     "appointment_transitions"
+    # complaint causes (codes and their Russian labels) and the legal transitions of a
+    # complaint (sql/0027): rules, not data
+    "complaint_causes"
+    "complaint_transitions"
 )
 allowed_sql=$(printf "'%s'," "${allowed[@]}")
 allowed_sql=${allowed_sql%,}
