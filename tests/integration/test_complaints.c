@@ -705,6 +705,22 @@ static void test_comparison(void **state)
         "not-found", "region");
 }
 
+/* Bad input is a 400 problem naming what is wrong, never a 500. */
+static void test_bad_input(void **state)
+{
+    (void)state;
+    cf_api_expect_problem(as(&manager_a, "GET", "/api/v1/complaints?state=lost", NULL, 400),
+                          "validation", "state");
+    cf_api_expect_problem(as(&manager_a, "GET", "/api/v1/complaints?limit=0", NULL, 400),
+                          "validation", "limit");
+    cJSON_Delete(as(&manager_a, "POST", "/api/v1/complaints", "{\"source\":", 400));
+    cJSON_Delete(as(&manager_a, "POST",
+                    "/api/v1/complaints/00000000-0000-4000-8000-00000000dead/transitions", "{",
+                    400));
+    assert_int_equal(cf_harness_sql(&harness, "DELETE FROM login_throttle"), 0);
+    cJSON_Delete(as(NULL, "POST", "/api/v1/public/complaints", "[1,", 400));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -716,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_public_complaints),
         cmocka_unit_test(test_trend_alerts),
         cmocka_unit_test(test_comparison),
+        cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
