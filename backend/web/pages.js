@@ -16,6 +16,7 @@ export const PAGE_LIST = [
   { name: "workers", module: "./figures.js", nav: "Сотрудники" },
   { name: "exceptions", module: "./overview.js", nav: "Исключения" },
   { name: "ratings", module: "./figures.js", nav: "Оценки" },
+  { name: "complaints", module: "./complaints.js", nav: "Жалобы", roles: ["manager", "authority", "admin"] },
   { name: "register", module: "./register.js", nav: "Реестр оплаты" },
   { name: "devices", module: "./devices.js", nav: "Терминалы" },
   { name: "webhooks", module: "./webhooks.js", nav: "Интеграции" },
