@@ -9,9 +9,11 @@
  *
  * Who sees what is row-level security (a manager their provider's; sql/0027); a filter
  * naming another provider is a 403 here first. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -570,6 +572,72 @@ static void handle_alerts(struct be_request *req)
     PQclear(res);
 }
 
+/* ==== The comparison's cache ==== */
+
+/* The comparison is public (no sign-in, no throttle on a GET) and one answer aggregates a
+ * region's month of visits (a third of a second at a million visits on a busy machine):
+ * each (region, month) asked is answered from memory for COMPARE_CACHE_S after it was
+ * computed, so a crowd of citizens, or someone hammering the page, costs the database one
+ * query per region and month every few minutes. A month's figures change only by late
+ * uploads and corrections: five minutes late is nothing to a citizen choosing a provider. */
+#define COMPARE_CACHE_S 300
+#define COMPARE_CACHE_ENTRIES 32
+
+static struct compare_entry {
+    char key[48]; /* "region|month" as asked ("" = the defaults) */
+    char *json; /* the answer's text, malloc'd; NULL = empty slot */
+    time_t at; /* when computed (CLOCK_MONOTONIC seconds) */
+} compare_cache[COMPARE_CACHE_ENTRIES];
+static pthread_mutex_t compare_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static time_t monotonic_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+/* The cached answer for key, parsed (caller frees), or NULL when none is fresh. */
+static cJSON *compare_cached(const char *key)
+{
+    cJSON *out = NULL;
+    time_t now = monotonic_s();
+    pthread_mutex_lock(&compare_lock);
+    for (size_t i = 0; i < COMPARE_CACHE_ENTRIES; i++) {
+        struct compare_entry *e = &compare_cache[i];
+        if (e->json && strcmp(e->key, key) == 0 && now - e->at < COMPARE_CACHE_S) {
+            out = cJSON_Parse(e->json);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&compare_lock);
+    return out;
+}
+
+/* Keep json (copied) for key, in its own slot, else an empty one, else the oldest. */
+static void compare_keep(const char *key, const char *json)
+{
+    char *copy = strdup(json);
+    if (!copy)
+        return; /* out of memory: only the cache is lost */
+    pthread_mutex_lock(&compare_lock);
+    struct compare_entry *slot = &compare_cache[0];
+    for (size_t i = 0; i < COMPARE_CACHE_ENTRIES; i++) {
+        struct compare_entry *e = &compare_cache[i];
+        if (e->json && strcmp(e->key, key) == 0) {
+            slot = e;
+            break;
+        }
+        if (!e->json || (slot->json && e->at < slot->at))
+            slot = e;
+    }
+    free(slot->json);
+    snprintf(slot->key, sizeof slot->key, "%s", key);
+    slot->json = copy;
+    slot->at = monotonic_s();
+    pthread_mutex_unlock(&compare_lock);
+}
+
 /* GET /api/v1/public/comparison?region=&month=YYYY-MM: the region's providers compared. */
 static void handle_comparison(struct be_request *req)
 {
@@ -592,6 +660,13 @@ static void handle_comparison(struct be_request *req)
         be_reply_query_invalid(req, &d);
         return;
     }
+    char key[48];
+    snprintf(key, sizeof key, "%s|%s", region, month);
+    cJSON *cached = compare_cached(key);
+    if (cached) {
+        be_reply_json(req, 200, cached);
+        return;
+    }
     char minutes[8];
     snprintf(minutes, sizeof minutes, "%d", BE_COMPARE_PUNCTUAL_MINUTES);
     const char *values[3] = {region, month, minutes};
@@ -601,8 +676,10 @@ static void handle_comparison(struct be_request *req)
     else if (PQntuples(res) != 1)
         be_reply_problem(req, 404, "not-found", "No such region", "No region has this id.",
                          "region", NULL);
-    else
+    else {
+        compare_keep(key, PQgetvalue(res, 0, 0));
         be_reply_json(req, 200, cJSON_Parse(PQgetvalue(res, 0, 0)));
+    }
     PQclear(res);
 }
 
