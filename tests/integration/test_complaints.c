@@ -194,6 +194,7 @@ static void test_low_rating_with_comment_opens_complaint_same_day(void **state)
     (void)state;
     char visit[37], quiet[37], three[37], one_word[37], due[11];
     upload_rated(0x61, 2, "Опоздала на час, не помыла пол", visit);
+    /* mutants complaints.rating-threshold, .comment-ignored, .insert-not-watched */
     upload_rated(0x62, 1, "", quiet); /* a bare 1: a figure, not a complaint */
     upload_rated(0x63, 3, "Могло быть лучше", three);
     upload_rated(0x64, 1, "   ", one_word); /* blanks are no words */
@@ -223,7 +224,7 @@ static void test_low_rating_with_comment_opens_complaint_same_day(void **state)
     char *opened = cf_harness_sql_value(&harness, sql);
     assert_string_equal(opened, today_text);
     free(opened);
-    working_days_after(today, 5, "", due);
+    working_days_after(today, 5, "", due); /* mutant complaints.response-days */
     assert_string_equal(cf_json_str(c, "due"), due);
     assert_int_equal(cf_json_long(answer, "response_days"), 5);
     cJSON_Delete(answer);
@@ -353,7 +354,7 @@ static void test_overdue(void **state)
     }
     assert_true(seen);
     cJSON_Delete(answer);
-    /* due today is not overdue yet */
+    /* due today is not overdue yet (mutant complaints.overdue-on-due-day) */
     snprintf(sql, sizeof sql,
              "UPDATE complaints SET due = (now() AT TIME ZONE 'Europe/Moscow')::date "
              "WHERE id = '%s'",
@@ -449,6 +450,7 @@ static void test_public_complaints(void **state)
     cJSON_Delete(c);
     char path[80];
     snprintf(path, sizeof path, "/api/v1/complaints/%s", office_id);
+    /* mutant complaints.office-visible-to-managers */
     cf_api_expect_problem(as(&manager_a, "GET", path, NULL, 404), "not-found", NULL);
     c = as(&authority, "GET", path, NULL, 200);
     assert_string_equal(cf_json_str(cJSON_GetObjectItem(c, "office"), "id"), OFFICE);
@@ -489,7 +491,8 @@ static void test_public_complaints(void **state)
     cf_api_expect_problem(as(NULL, "POST", "/api/v1/public/complaints",
                              "{\"about\":\"shop\",\"cause\":\"other\",\"text\":\"x\"}", 422),
                           "validation", "about");
-    /* 10 complaints an hour from one address, then each waits: 6 went above */
+    /* 10 complaints an hour from one address, then each waits: 6 went above (mutant
+     * complaints.public-throttle) */
     for (int i = 0; i < 4; i++)
         cJSON_Delete(as(NULL, "POST", "/api/v1/public/complaints",
                         "{\"about\":\"office\",\"appointment_id\":\"" APPOINTMENT
@@ -548,7 +551,8 @@ static void test_trend_alerts(void **state)
                     "\"provider_id\":\"" PROVIDER_B "\",\"worker_id\":\"" WORKER_B "\"}",
                     201));
     alerts = as(&manager_b, "GET", "/api/v1/complaints/alerts", NULL, 200);
-    assert_true(has_alert(alerts, "worker", PROVIDER_B, WORKER_B));
+    assert_true(
+        has_alert(alerts, "worker", PROVIDER_B, WORKER_B)); /* complaints.worker-alert-threshold */
     assert_false(has_alert(alerts, "provider", PROVIDER_B, NULL)); /* 2 of 200 visits */
     assert_false(has_alert(alerts, "provider", PROVIDER_A, NULL)); /* not B's to see */
     cJSON_Delete(alerts);
@@ -566,7 +570,9 @@ static void test_trend_alerts(void **state)
 
 /* ==== The comparison ==== */
 
-/* The test's own 95 % Wilson lower bound. */
+/* The test's own 95 % Wilson lower bound (mutant compare.wilson-term); the seeded visits
+ * include unconfirmed ratings (compare.unconfirmed-ratings) and starts exactly 15 minutes
+ * from their plans (compare.punctual-boundary). */
 static double wilson(double k, double n)
 {
     const double z = 1.959964;
