@@ -132,3 +132,5 @@ cf_add_server_test(NAME integration.backend.slow_clients LABEL integration TIMEO
 # month's error, pruning in ingest_finish's plans, the integrity queue judged at start.
 cf_add_test(NAME integration.backend.partitions LABEL integration TIMEOUT 120
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_partitions.sh)
+cf_add_server_test(NAME integration.backend.complaints LABEL integration TIMEOUT 180 CONTRACT
+                   SOURCE integration/test_complaints.c LIBS m)

@@ -5,6 +5,7 @@
 #include "be/applications.h"
 #include "be/appointments.h"
 #include "be/audit.h"
+#include "be/complaints.h"
 #include "be/corrections.h"
 #include "be/devices.h"
 #include "be/exchange.h"
@@ -43,6 +44,7 @@ static const struct be_module *const modules[] = {
     &be_webhooks_module, /* /api/v1/webhooks: subscriptions and their delivery log */
     &be_appointments_module, /* appointments: slots, holds, the desk, figures */
     &be_satisfaction_module, /* surveys and the satisfaction figures */
+    &be_complaints_module, /* complaints and the public comparison of providers */
 };
 
 const struct be_route_table be_route_table = {modules, sizeof modules / sizeof modules[0]};

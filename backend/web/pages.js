@@ -19,6 +19,7 @@ export const PAGE_LIST = [
   { name: "ratings", module: "./figures.js", nav: "Оценки" },
   { name: "satisfaction", module: "./satisfaction.js", nav: "Удовлетворённость", roles: ["manager", "authority", "admin"] },
   { name: "followups", module: "./satisfaction.js", roles: ["authority", "admin"] },
+  { name: "complaints", module: "./complaints.js", nav: "Жалобы", roles: ["manager", "authority", "admin"] },
   { name: "register", module: "./register.js", nav: "Реестр оплаты" },
   { name: "devices", module: "./devices.js", nav: "Терминалы" },
   { name: "webhooks", module: "./webhooks.js", nav: "Интеграции" },

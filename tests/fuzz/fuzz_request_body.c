@@ -6,7 +6,8 @@
  * a reschedule; an export of decided applications, the central system's answer by the API
  * or in a webhook's reply; an application's document as the sniffer sees it, a document
  * upload's query string; an office's booking settings and hours, a closure; a survey
- * answer from the citizen's page or from staff); the rest is
+ * answer from the citizen's page or from staff; a complaint from the desk or the citizen, a
+ * complaint's transition); the rest is
  * the body. An accepted body must come out as the
  * handler will use it
  * (canonical JSON value, a known action, plain text within its cap); a refusal must be
@@ -20,6 +21,7 @@
 
 #include "be/applications.h"
 #include "be/appointments.h"
+#include "be/complaints.h"
 #include "be/corrections.h"
 #include "be/documents.h"
 #include "be/exchange.h"
@@ -461,6 +463,73 @@ static void survey_answer(const char *body, size_t len, enum be_survey_source so
     cJSON_Delete(answers);
 }
 
+/* An accepted cause is a code of [a-z_] (the database says whether it is one). */
+static void check_cause(const char *cause, bool required)
+{
+    if ((required && !cause[0]) || strspn(cause, "abcdefghijklmnopqrstuvwxyz_") != strlen(cause))
+        abort();
+}
+
+/* An accepted id is canonical (36 characters) or absent. */
+static void check_id(const char *id)
+{
+    if (id[0] && strlen(id) != 36)
+        abort();
+}
+
+static void complaint_new(const char *body, size_t len, enum be_complaint_channel channel)
+{
+    static struct be_complaint_new c;
+    struct cf_error_detail d = {0};
+    int rc = be_complaint_new_read(body, len, channel, &c, &d);
+    if (rc) {
+        check_refusal(rc, &d);
+        return;
+    }
+    check_cause(c.cause, true);
+    check_text(c.text, BE_COMPLAINT_TEXT_MAX, 1);
+    check_text(c.person_name, BE_COMPLAINT_NAME_MAX, 0);
+    if (strspn(c.phone, "0123456789 +()-") != strlen(c.phone))
+        abort();
+    check_id(c.visit_id);
+    check_id(c.provider_id);
+    check_id(c.worker_id);
+    check_id(c.appointment_id);
+    if (channel == BE_COMPLAINT_STAFF) {
+        /* a visit alone, or a provider (and maybe its worker); never the citizen's proofs */
+        if ((strcmp(c.source, "phone") != 0 && strcmp(c.source, "follow_up") != 0) ||
+            !c.visit_id[0] == !c.provider_id[0] || (c.visit_id[0] && c.worker_id[0]) ||
+            c.appointment_id[0] || c.secret[0] || c.number[0] || c.code[0])
+            abort();
+    } else if (strcmp(c.about, "office") == 0) {
+        if (strcmp(c.source, "public") != 0 || !c.appointment_id[0] ||
+            strlen(c.secret) != BE_COMPLAINT_SECRET_HEX || c.number[0] || c.visit_id[0] ||
+            c.provider_id[0])
+            abort();
+    } else if (strcmp(c.about, "home") != 0 || strcmp(c.source, "public") != 0 ||
+               strlen(c.code) != BE_COMPLAINT_CODE_DIGITS || !c.number[0] || c.appointment_id[0] ||
+               c.provider_id[0] || c.visit_id[0] ||
+               (c.visit_date[0] && strlen(c.visit_date) != 10)) {
+        abort();
+    }
+}
+
+static void complaint_move(const char *body, size_t len)
+{
+    static struct be_complaint_move m;
+    struct cf_error_detail d = {0};
+    int rc = be_complaint_move_read(body, len, &m, &d);
+    if (rc) {
+        check_refusal(rc, &d);
+        return;
+    }
+    bool answered = strcmp(m.to, "answered") == 0;
+    if (!answered && strcmp(m.to, "closed") != 0 && strcmp(m.to, "open") != 0)
+        abort();
+    check_text(m.answer, BE_COMPLAINT_TEXT_MAX, answered);
+    check_cause(m.cause, false);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 1 << 17)
@@ -470,7 +539,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!body)
         return 0;
     memcpy(body, data + 1, size - 1);
-    switch (data[0] % 24) {
+    switch (data[0] % 27) {
     case 0:
         correction(body, size - 1);
         break;
@@ -540,8 +609,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 22:
         survey_answer(body, size - 1, BE_SURVEY_PUBLIC);
         break;
-    default:
+    case 23:
         survey_answer(body, size - 1, BE_SURVEY_STAFF);
+        break;
+    case 24:
+        complaint_new(body, size - 1, BE_COMPLAINT_STAFF);
+        break;
+    case 25:
+        complaint_new(body, size - 1, BE_COMPLAINT_PUBLIC);
+        break;
+    default:
+        complaint_move(body, size - 1);
     }
     free(body);
     return 0;

@@ -64,6 +64,10 @@ allowed=(
     "survey_instruments"
     "survey_instrument_versions"
     "survey_questions"
+    # complaint causes (codes and their Russian labels) and the legal transitions of a
+    # complaint (sql/0027): rules, not data
+    "complaint_causes"
+    "complaint_transitions"
 )
 allowed_sql=$(printf "'%s'," "${allowed[@]}")
 allowed_sql=${allowed_sql%,}

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Browser test of complaints and the citizens' comparison of providers (issue 16): the real
+# carefactd on a private PostgreSQL with the demo data; a visit of demo provider 1 rated 2
+# with a comment is written as the owner (the upload path itself is
+# integration.backend.complaints'), which opens its complaint by the trigger; and a month of
+# confirmed visits of both demo providers, last month, with ratings and plans. Playwright
+# (complaints.mjs) signs in as a manager of provider 1, finds the complaint in «Жалобы» with
+# its due day (counted by the test itself: 5 working days), answers it, then opens the public
+# comparison page and checks every figure against what it computes from the seeded visits.
+set -euo pipefail
+fail() { echo "FAIL: $*" >&2; exit 1; }
+src=$CF_SOURCE_DIR
+carefactd=$CF_BINARY_DIR/backend/carefactd
+[ -x /usr/bin/chromium ] || fail "/usr/bin/chromium is not installed: run tools/deps"
+[ -d "$src/tests/browser/node_modules/playwright-core" ] ||
+    fail "playwright-core is missing: run tools/deps (it runs npm ci in tests/browser)"
+work=$(mktemp -d /tmp/cfcompl.XXXXXX)
+server_pid=
+cleanup() {
+    [ -z "$server_pid" ] || kill -KILL "$server_pid" 2>/dev/null || true
+    "$src/tools/pg" destroy "$work/pg" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+artifacts=$CF_BINARY_DIR/tests/browser-artifacts
+mkdir -p "$artifacts"
+rm -f "$artifacts"/complaints-*.png
+
+db=$("$src/tools/pg" start "$work/pg" --owner-pid $$)
+app_db=$("$src/tools/pg" conninfo "$work/pg" --app)
+"$carefactd" migrate --db "$db" >/dev/null
+"$carefactd" demo-data --db "$db" --token-key-hex "$(printf '%064d' 7)" >/dev/null
+password=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+provider=$(psql "$db" -XAtqc "SELECT md5('demo:provider:1')::uuid")
+echo "$password" | "$carefactd" user add --db "$db" --role manager --provider "$provider" complaints-mgr >/dev/null
+sql() { psql "$db" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
+
+# The low rating: a visit of demo worker 1 that ended today, rated 2 with words.
+sql "INSERT INTO visits (id, provider_id, worker_id, recipient_id, state, started_at, ended_at,
+       sort_at, rating, comment)
+     VALUES (gen_random_uuid(), md5('demo:provider:1')::uuid, md5('demo:worker:1')::uuid,
+             md5('demo:recipient:1')::uuid, 'rated', now() - interval '2 hours',
+             now() - interval '1 hour', now() - interval '2 hours', 2,
+             'Опоздала на полтора часа, продукты не принесла')"
+
+# Last month (Moscow): for each demo provider, visits i = 0..n-1, each a day's hour apart;
+# confirmed unless i % 5 = 4; rated (5 if i % 3 <> 0, else 2; none when i % 7 = 6); a plan
+# for even i, started i % 4 = 0 ? 10 : 25 minutes after it. The page's figures are checked
+# against the same rule computed in complaints.mjs.
+for p in 1:40 2:23; do
+    n=${p#*:}
+    p=${p%:*}
+    sql "WITH m AS (SELECT (date_trunc('month', now() AT TIME ZONE 'Europe/Moscow')
+                            - interval '1 month') AT TIME ZONE 'Europe/Moscow' AS first),
+         v AS (SELECT i, gen_random_uuid() AS id, gen_random_uuid() AS plan,
+                      m.first + interval '9 hours' + (i % 25) * interval '1 day' + (i / 25) * interval '1 hour' AS planned
+               FROM m, generate_series(0, $n - 1) i),
+         pl AS (INSERT INTO visit_plans (id, provider_id, worker_id, recipient_id, planned_start)
+                SELECT plan, md5('demo:provider:$p')::uuid, md5('demo:worker:$p')::uuid,
+                       md5('demo:recipient:1')::uuid, planned FROM v WHERE i % 2 = 0)
+         INSERT INTO visits (id, provider_id, worker_id, plan_id, state, started_at, ended_at, sort_at,
+                             start_confirmed, end_confirmed, rating)
+         SELECT id, md5('demo:provider:$p')::uuid, md5('demo:worker:$p')::uuid,
+                CASE WHEN i % 2 = 0 THEN plan END, CASE WHEN i % 7 = 6 THEN 'ended' ELSE 'rated' END,
+                planned + (CASE WHEN i % 4 = 0 THEN 10 ELSE 25 END) * interval '1 minute',
+                planned + interval '1 hour', planned + (CASE WHEN i % 4 = 0 THEN 10 ELSE 25 END) * interval '1 minute',
+                i % 5 <> 4, i % 5 <> 4,
+                CASE WHEN i % 7 = 6 THEN NULL WHEN i % 3 <> 0 THEN 5 ELSE 2 END
+         FROM v"
+done
+
+for _ in $(seq 10); do
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "$carefactd" serve --db "$app_db" --listen "127.0.0.1:$port" --threads 4 >>"$work/carefactd.log" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 100); do
+        curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break 2
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -KILL "$server_pid" 2>/dev/null || true
+    server_pid=
+done
+[ -n "$server_pid" ] || fail "carefactd did not come up: $(tail -5 "$work/carefactd.log")"
+URL="http://127.0.0.1:$port" ARTIFACTS="$artifacts" LOGIN=complaints-mgr PASSWORD="$password" \
+    PROVIDERS="$provider,$(psql "$db" -XAtqc "SELECT md5('demo:provider:2')::uuid")" \
+    node "$src/tests/browser/complaints.mjs" || fail "the complaints pages (log: see above)"
+echo "complaints: the low rating's complaint with its due day answered in the dashboard; the comparison page's figures"
