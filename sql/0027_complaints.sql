@@ -39,18 +39,12 @@ $$;
 CREATE FUNCTION complaint_overdue(p_state text, p_due date, p_today date) RETURNS boolean
 LANGUAGE sql IMMUTABLE AS $$ SELECT p_state = 'open' AND p_today > p_due $$;
 
--- The 95 % Wilson score lower bound of a share of successes out of n (z = 1.959964):
--- 20 of 20 gives 0.8389, 73 of 73 gives 0.9500. NULL when n is 0. (Issue 16's
--- satisfaction figures, migration 0026, use the same bound: one function, so the two can
--- be folded. OR REPLACE so that a 0026 defining the same function with the same signature
--- does not stop this migration.)
-CREATE OR REPLACE FUNCTION wilson_lower(successes bigint, n bigint) RETURNS double precision
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN n > 0 AND successes BETWEEN 0 AND n THEN
-        (p + z * z / (2 * n) - z * sqrt(p * (1 - p) / n + z * z / (4.0 * n * n)))
-        / (1 + z * z / n) END
-    FROM (SELECT successes::double precision / nullif(n, 0) AS p,
-                 1.959964::double precision AS z) c
+-- The 95 % Wilson score lower bound of a share of successes out of n: the satisfaction
+-- figures' bound (wilson_bound, sql/0026: one formula), NULL when there is nothing to
+-- bound (n is 0, or the counts are not a share).
+CREATE FUNCTION wilson_lower(successes bigint, n bigint) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN n > 0 AND successes BETWEEN 0 AND n THEN wilson_bound(successes, n, -1) END
 $$;
 
 -- ==== Causes (configuration: codes with the labels people read) ====

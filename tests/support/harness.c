@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -445,11 +446,16 @@ void cf_contract_note(const char *method, const char *path, const struct cf_http
     cJSON_AddStringToObject(line, "content_type", reply->content_type);
     cJSON_AddStringToObject(line, "body", reply->body ? reply->body : "");
     char *text = cJSON_PrintUnformatted(line);
+    /* one line at a time: a test's threads record too (concurrent exports, bookings),
+     * and two long lines written at once would interleave */
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&lock);
     FILE *f = fopen(file, "a");
     if (f && text)
         fprintf(f, "%s\n", text);
     if (f)
         fclose(f);
+    pthread_mutex_unlock(&lock);
     free(text);
     cJSON_Delete(line);
 }
