@@ -1,0 +1,89 @@
+-- The applications' funnel (issue 15): per office and month, how many applications filed
+-- that month were verified, approved and had their first card-confirmed visit; how many
+-- were returned for rework (and how often), refused, withdrawn; and the days from filing
+-- to the first confirmed visit (median and p90) — the "10 days to 1" figure. See
+-- backend/README.md, "Applications: the funnel".
+--
+-- The funnel follows a cohort: the applications filed in the month (the region's local
+-- month), and how far each has got by now. An application is *filed* when it first
+-- moves to 'submitted' (its journal row: 'submitted' is reached only from 'draft', once;
+-- a resubmission after a return is 'resubmitted'). Not applications.submitted_at, which
+-- a resubmission moves: the citizen's wait starts at the first filing. A web filing is
+-- submitted in the transaction that creates it, so for it filed = created; an office's
+-- draft is filed when the front office submits it. Drafts never submitted are not in the
+-- funnel.
+
+-- ==== Rules ====
+
+-- Is this a card-confirmed visit: ended (or rated after ending) and confirmed by the
+-- recipient's card at its start and at its end. The funnel's first visit is the earliest
+-- such visit (by its start) of the recipient an approval created.
+CREATE FUNCTION visit_card_confirmed(p_state text, p_start_confirmed boolean,
+                                     p_end_confirmed boolean) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT p_state IN ('ended', 'rated') AND p_start_confirmed AND p_end_confirmed
+$$;
+
+-- Days from filing to the first visit: the difference of the two local dates in the
+-- region's time zone (filed on Monday, visited on Tuesday: 1; the same day: 0).
+CREATE FUNCTION application_days_to_visit(p_filed timestamptz, p_visit timestamptz,
+                                          p_timezone text) RETURNS integer
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT (p_visit AT TIME ZONE p_timezone)::date - (p_filed AT TIME ZONE p_timezone)::date
+$$;
+
+-- The funnel of the applications filed in the local month p_month (its first day), of
+-- office p_office (or every office the caller sees when NULL): one row per office and
+-- one for all of them together (office_id NULL). Security invoker: the applications'
+-- row-level security decides which applications count; the visits read are only those
+-- of the recipients those applications' approvals created (the caller sets the
+-- provider scope for its transaction: application staff see no provider otherwise).
+-- days_median and days_p90 are continuous percentiles (linear interpolation between
+-- the two nearest, as percentile_cont) of the days to the first visit, NULL with no
+-- visited application.
+CREATE FUNCTION application_funnel(p_month date, p_office uuid)
+RETURNS TABLE (office_id uuid, submitted bigint, verified bigint, approved bigint,
+               visited bigint, returned bigint, returns bigint, refused bigint,
+               withdrawn bigint, days_median double precision, days_p90 double precision)
+LANGUAGE sql STABLE AS $$
+    WITH filed AS (
+        -- the index application_journal_submitted bounds the scan to the month and a day
+        -- either side (every time zone); the local month decides
+        SELECT a.id, a.office_id, a.state, a.returns, a.recipient_id, j.at AS filed_at,
+               r.timezone
+        FROM application_journal j
+        JOIN applications a ON a.id = j.application_id
+        JOIN regions r ON r.id = a.region_id
+        WHERE j.to_state = 'submitted'
+          AND j.at >= p_month - interval '1 day'
+          AND j.at < p_month + interval '1 month 1 day'
+          AND date_trunc('month', j.at AT TIME ZONE r.timezone)::date = p_month
+          AND (p_office IS NULL OR a.office_id = p_office)),
+    cohort AS (
+        SELECT f.*,
+               EXISTS (SELECT 1 FROM application_journal v
+                       WHERE v.application_id = f.id AND v.to_state = 'verified') AS was_verified,
+               (SELECT min(v.started_at) FROM visits v
+                WHERE f.state = 'approved' AND v.recipient_id = f.recipient_id
+                  AND visit_card_confirmed(v.state, v.start_confirmed, v.end_confirmed))
+                   AS first_visit_at
+        FROM filed f)
+    SELECT c.office_id, count(*), count(*) FILTER (WHERE c.was_verified),
+           count(*) FILTER (WHERE c.state = 'approved'),
+           count(c.first_visit_at), count(*) FILTER (WHERE c.returns > 0),
+           coalesce(sum(c.returns), 0), count(*) FILTER (WHERE c.state = 'refused'),
+           count(*) FILTER (WHERE c.state = 'withdrawn'),
+           percentile_cont(0.5) WITHIN GROUP (
+               ORDER BY application_days_to_visit(c.filed_at, c.first_visit_at, c.timezone)),
+           percentile_cont(0.9) WITHIN GROUP (
+               ORDER BY application_days_to_visit(c.filed_at, c.first_visit_at, c.timezone))
+    FROM cohort c
+    GROUP BY GROUPING SETS ((c.office_id), ())
+$$;
+
+-- ==== Indexes ====
+
+-- The funnel's cohort: the filings of a month. The verified check reads
+-- application_journal_app (application_id, id) a handful of rows per application.
+CREATE INDEX application_journal_submitted ON application_journal (at)
+    WHERE to_state = 'submitted';
