@@ -76,6 +76,11 @@ cf_add_server_test(NAME integration.backend.flags LABEL integration TIMEOUT 240 
 # journal, offices seeing their own.
 cf_add_server_test(NAME integration.backend.applications LABEL integration TIMEOUT 180 CONTRACT
                    SOURCE integration/test_applications.c)
+# The applications' funnel (issue 15): applications through their states in two offices,
+# filings dated back, the approvals' recipients visited through ingest (card at both ends,
+# at the start only), counts and days-to-first-visit median/p90 computed independently.
+cf_add_server_test(NAME integration.backend.funnel LABEL integration TIMEOUT 180 CONTRACT
+                   SOURCE integration/test_funnel.c)
 # Appointments (issue 16): slots, holds, one slot booked from 50 concurrent clients gives
 # exactly one success, holds expiring, closures, the per-person limit, the state
 # machine, rescheduling, offices seeing their own, the day's figures computed apart.

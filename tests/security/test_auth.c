@@ -619,6 +619,7 @@ static const struct route_spec {
     {"POST /api/v1/applications", A(ADMIN) | A(INTAKE) | A(INTAKE_LEAD), 201},
     {"GET /api/v1/applications", STAFF | A(ADMIN) | A(AUTHORITY), 200},
     {"GET /api/v1/applications/{id}", STAFF | A(ADMIN) | A(AUTHORITY), 200},
+    {"GET /api/v1/applications/funnel", STAFF | A(ADMIN) | A(AUTHORITY), 200},
     {"POST /api/v1/applications/{id}/transitions", STAFF | A(ADMIN), 200},
     /* the change feed and webhooks (issue 20): the feed is scoped like the lists; a
      * subscription carries every provider of its region, so only admin and authority read
@@ -923,6 +924,8 @@ static void prepare(const char *method, const char *pattern, enum who w, struct 
         snprintf(query, sizeof query, "?group=worker");
     } else if (strcmp(pattern, "/api/v1/registers/{id}") == 0) {
         snprintf(id, sizeof id, "%.7s.%s", m.first_month, provider1);
+    } else if (strcmp(pattern, "/api/v1/applications/funnel") == 0) {
+        snprintf(query, sizeof query, "?month=%.7s", m.first_month);
     } else if (strcmp(pattern, "/api/v1/applications/{id}") == 0 ||
                strcmp(pattern, "/api/v1/applications/{id}/programme-choices") == 0) {
         fresh_application("submitted", id, NULL, NULL);
