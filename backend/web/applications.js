@@ -399,5 +399,5 @@ export const pages = {
   application: { render: (params, id) => pageApplication(id), after: bindApplication, tab: "applications" },
   "application-new": { render: () => pageNew(), after: bindNew, tab: "applications" },
   programmes: { render: () => pageProgrammes(), after: bindProgrammes },
-  "applications-funnel": { render: (params) => pageFunnel(params), after: bindFunnel, tab: "applications" },
+  "applications-funnel": { render: (params) => pageFunnel(params), after: bindFunnel },
 };
