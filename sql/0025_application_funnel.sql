@@ -34,31 +34,41 @@ $$;
 
 -- The funnel of the applications filed in the local month p_month (its first day), of
 -- office p_office (or every office the caller sees when NULL): one row per office and
--- one for all of them together (office_id NULL). Security invoker: the applications'
--- row-level security decides which applications count; the visits read are only those
--- of the recipients those applications' approvals created (the caller sets the
--- provider scope for its transaction: application staff see no provider otherwise).
--- days_median and days_p90 are continuous percentiles (linear interpolation between
--- the two nearest, as percentile_cont) of the days to the first visit, NULL with no
--- visited application.
+-- one for all of them together (office_id NULL). days_median and days_p90 are continuous
+-- percentiles (linear interpolation between the two nearest, as percentile_cont) of the
+-- days to the first visit, NULL with no visited application.
+--
+-- Who counts: the caller's applications, by the rule of application_visible (0019: the
+-- setting carefact.office '*' or the application's office, or carefact.region its
+-- region), applied here with the two settings read once. SECURITY DEFINER, because
+-- under row-level security the month's 10,000 filings cost a policy check per journal
+-- row and per application (current_setting twice a row: 2 s at 100,000 applications,
+-- tools/bench-applications), and because the visits read — only those of the
+-- recipients the counted applications' approvals created — are of providers the
+-- application staff may not see; nothing else leaves the function but counts and days.
 CREATE FUNCTION application_funnel(p_month date, p_office uuid)
 RETURNS TABLE (office_id uuid, submitted bigint, verified bigint, approved bigint,
                visited bigint, returned bigint, returns bigint, refused bigint,
                withdrawn bigint, days_median double precision, days_p90 double precision)
-LANGUAGE sql STABLE AS $$
-    WITH filed AS (
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    WITH scope AS MATERIALIZED (
+        SELECT coalesce(current_setting('carefact.office', true), '') AS office,
+               coalesce(current_setting('carefact.region', true), '') AS region),
+    filed AS (
         -- the index application_journal_submitted bounds the scan to the month and a day
         -- either side (every time zone); the local month decides
         SELECT a.id, a.office_id, a.state, a.returns, a.recipient_id, j.at AS filed_at,
                r.timezone
-        FROM application_journal j
+        FROM scope s, application_journal j
         JOIN applications a ON a.id = j.application_id
         JOIN regions r ON r.id = a.region_id
         WHERE j.to_state = 'submitted'
-          AND j.at >= p_month - interval '1 day'
-          AND j.at < p_month + interval '1 month 1 day'
+          AND j.at >= p_month::timestamptz - interval '1 day'
+          AND j.at < p_month::timestamptz + interval '1 month 1 day'
           AND date_trunc('month', j.at AT TIME ZONE r.timezone)::date = p_month
-          AND (p_office IS NULL OR a.office_id = p_office)),
+          AND (p_office IS NULL OR a.office_id = p_office)
+          -- application_visible's rule (0019)
+          AND (s.office IN ('*', a.office_id::text) OR s.region = a.region_id::text)),
     cohort AS (
         SELECT f.*,
                EXISTS (SELECT 1 FROM application_journal v
@@ -83,7 +93,15 @@ $$;
 
 -- ==== Indexes ====
 
--- The funnel's cohort: the filings of a month. The verified check reads
--- application_journal_app (application_id, id) a handful of rows per application.
+-- The funnel's cohort: the filings of a month; and whether each was ever verified, one
+-- probe of a small index (one row per verified application) instead of its journal.
 CREATE INDEX application_journal_submitted ON application_journal (at)
     WHERE to_state = 'submitted';
+CREATE INDEX application_journal_verified ON application_journal (application_id)
+    WHERE to_state = 'verified';
+
+-- The journal's search (applications.sql, application_list: newest first, with filters):
+-- by purpose, and by the start of a number (text_pattern_ops: a LIKE prefix under any
+-- collation). tools/bench-applications measures them.
+CREATE INDEX applications_purpose_created ON applications (purpose, created_at DESC, id DESC);
+CREATE INDEX applications_number_prefix ON applications (number text_pattern_ops);

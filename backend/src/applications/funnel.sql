@@ -3,9 +3,8 @@
 
 -- name: funnel
 -- $1 the month's first day, $2 an office or '': the funnel per office (by name) and all
--- of them together, as JSON. Run under the provider scope '*' set for the (read-only)
--- transaction, so the visits of the recipients the visible applications' approvals
--- created are read; the applications themselves are the caller's (row-level security).
+-- of them together, as JSON; the applications counted are the caller's (the settings
+-- carefact.office and carefact.region, by application_visible's rule).
 WITH f AS (SELECT * FROM application_funnel($1::date, nullif($2, '')::uuid))
 SELECT json_build_object(
     'month', to_char($1::date, 'YYYY-MM'),
