@@ -12,6 +12,45 @@
 -- submitted in the transaction that creates it, so for it filed = created; an office's
 -- draft is filed when the front office submits it. Drafts never submitted are not in the
 -- funnel.
+--
+-- The journal is the record; applications.filed_at and verified_at copy its first
+-- 'submitted' and 'verified' rows (the trigger application_journal_marks, in the
+-- journal's inserting transaction) so that a month's cohort is one index range of
+-- applications instead of a journal join and a probe per application (tools/
+-- bench-applications: 100,000 applications).
+
+-- ==== The journal's marks on the application ====
+
+ALTER TABLE applications ADD COLUMN filed_at timestamptz;
+ALTER TABLE applications ADD COLUMN verified_at timestamptz;
+
+-- A journal row's marks: the first 'submitted' is the filing, the first 'verified' the
+-- check (a resubmission fires the trigger too and marks nothing: it is not a filing). SECURITY DEFINER: the application is marked whatever the inserting role's scope
+-- (the citizen's filing, a move in another office's scope) — it is the row the journal
+-- names, nothing else.
+CREATE FUNCTION application_journal_marks() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    UPDATE applications SET
+        filed_at = CASE WHEN NEW.to_state = 'submitted' AND filed_at IS NULL THEN NEW.at
+                        ELSE filed_at END,
+        verified_at = CASE WHEN NEW.to_state = 'verified' AND verified_at IS NULL THEN NEW.at
+                           ELSE verified_at END
+    WHERE id = NEW.application_id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER application_journal_marks AFTER INSERT ON application_journal
+    FOR EACH ROW WHEN (NEW.to_state IN ('submitted', 'resubmitted', 'verified'))
+    EXECUTE FUNCTION application_journal_marks();
+UPDATE applications a SET filed_at = j.at
+FROM (SELECT application_id, min(at) AS at FROM application_journal
+      WHERE to_state = 'submitted' GROUP BY application_id) j
+WHERE j.application_id = a.id;
+UPDATE applications a SET verified_at = j.at
+FROM (SELECT application_id, min(at) AS at FROM application_journal
+      WHERE to_state = 'verified' GROUP BY application_id) j
+WHERE j.application_id = a.id;
 
 -- ==== Rules ====
 
@@ -43,7 +82,7 @@ $$;
 -- region), applied here with the two settings read once. SECURITY DEFINER, because
 -- under row-level security the month's 10,000 filings cost a policy check per journal
 -- row and per application (current_setting twice a row: 2 s at 100,000 applications,
--- tools/bench-applications), and because the visits read — only those of the
+-- tools/bench-applications, when the cohort came from the journal), and because the visits read — only those of the
 -- recipients the counted applications' approvals created — are of providers the
 -- application staff may not see; nothing else leaves the function but counts and days.
 CREATE FUNCTION application_funnel(p_month date, p_office uuid)
@@ -57,24 +96,20 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
     -- the regions' time zones read once (not an index probe per filing)
     zones AS MATERIALIZED (SELECT id, timezone FROM regions),
     filed AS (
-        -- the index application_journal_submitted bounds the scan to the month and a day
-        -- either side (every time zone); the local month decides
-        SELECT a.id, a.office_id, a.state, a.returns, a.recipient_id, j.at AS filed_at,
-               r.timezone
-        FROM scope s, application_journal j
-        JOIN applications a ON a.id = j.application_id
+        -- the index applications_filed bounds the scan to the month and a day either side
+        -- (every time zone); the local month decides
+        SELECT a.id, a.office_id, a.state, a.returns, a.recipient_id, a.filed_at,
+               a.verified_at IS NOT NULL AS was_verified, r.timezone
+        FROM scope s, applications a
         JOIN zones r ON r.id = a.region_id
-        WHERE j.to_state = 'submitted'
-          AND j.at >= p_month::timestamptz - interval '1 day'
-          AND j.at < p_month::timestamptz + interval '1 month 1 day'
-          AND date_trunc('month', j.at AT TIME ZONE r.timezone)::date = p_month
+        WHERE a.filed_at >= p_month::timestamptz - interval '1 day'
+          AND a.filed_at < p_month::timestamptz + interval '1 month 1 day'
+          AND date_trunc('month', a.filed_at AT TIME ZONE r.timezone)::date = p_month
           AND (p_office IS NULL OR a.office_id = p_office)
           -- application_visible's rule (0019)
           AND (s.office IN ('*', a.office_id::text) OR s.region = a.region_id::text)),
     cohort AS (
         SELECT f.*,
-               EXISTS (SELECT 1 FROM application_journal v
-                       WHERE v.application_id = f.id AND v.to_state = 'verified') AS was_verified,
                (SELECT min(v.started_at) FROM visits v
                 WHERE f.state = 'approved' AND v.recipient_id = f.recipient_id
                   AND visit_card_confirmed(v.state, v.start_confirmed, v.end_confirmed))
@@ -95,12 +130,8 @@ $$;
 
 -- ==== Indexes ====
 
--- The funnel's cohort: the filings of a month; and whether each was ever verified, one
--- probe of a small index (one row per verified application) instead of its journal.
-CREATE INDEX application_journal_submitted ON application_journal (at)
-    WHERE to_state = 'submitted';
-CREATE INDEX application_journal_verified ON application_journal (application_id)
-    WHERE to_state = 'verified';
+-- The funnel's cohort: the filings of a month.
+CREATE INDEX applications_filed ON applications (filed_at) WHERE filed_at IS NOT NULL;
 
 -- The journal's search (applications.sql, application_list: newest first, with filters)
 -- by purpose: a rare purpose walked applications_created nearly whole (165 ms at 100,000
