@@ -100,14 +100,16 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
         -- (every time zone); the local month decides
         SELECT a.id, a.office_id, a.state, a.returns, a.recipient_id, a.filed_at,
                a.verified_at IS NOT NULL AS was_verified, r.timezone
-        FROM scope s, applications a
+        FROM applications a
         JOIN zones r ON r.id = a.region_id
         WHERE a.filed_at >= p_month::timestamptz - interval '1 day'
           AND a.filed_at < p_month::timestamptz + interval '1 month 1 day'
           AND date_trunc('month', a.filed_at AT TIME ZONE r.timezone)::date = p_month
           AND (p_office IS NULL OR a.office_id = p_office)
-          -- application_visible's rule (0019)
-          AND (s.office IN ('*', a.office_id::text) OR s.region = a.region_id::text)),
+          -- application_visible's rule (0019), the settings as InitPlans: checked on
+          -- each application before its visits are read
+          AND ((SELECT s.office FROM scope s) IN ('*', a.office_id::text)
+               OR (SELECT s.region FROM scope s) = a.region_id::text)),
     cohort AS (
         SELECT f.*,
                (SELECT min(v.started_at) FROM visits v
