@@ -80,9 +80,9 @@ $$;
 -- Who counts: the caller's applications, by the rule of application_visible (0019: the
 -- setting carefact.office '*' or the application's office, or carefact.region its
 -- region), applied here with the two settings read once. SECURITY DEFINER, because
--- under row-level security the month's 10,000 filings cost a policy check per journal
--- row and per application (current_setting twice a row: 2 s at 100,000 applications,
--- tools/bench-applications, when the cohort came from the journal), and because the visits read — only those of the
+-- under the policies each of a month's ~8,000 filings cost policy checks (current_setting
+-- twice a row; 2 s at 100,000 applications when the cohort came from the journal,
+-- tools/bench-applications), and because the visits read — only those of the
 -- recipients the counted applications' approvals created — are of providers the
 -- application staff may not see; nothing else leaves the function but counts and days.
 CREATE FUNCTION application_funnel(p_month date, p_office uuid)
