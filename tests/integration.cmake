@@ -86,6 +86,11 @@ cf_add_server_test(NAME integration.backend.exchange LABEL integration TIMEOUT 1
 # headers, removal rules, offices seeing their own, the form escaped.
 cf_add_server_test(NAME integration.backend.documents LABEL integration TIMEOUT 180 CONTRACT
                    SOURCE integration/test_documents.c LIBS OpenSSL::Crypto)
+# The applications' funnel (issue 15): applications through their states in two offices,
+# filings dated back, the approvals' recipients visited through ingest (card at both ends,
+# at the start only), counts and days-to-first-visit median/p90 computed independently.
+cf_add_server_test(NAME integration.backend.funnel LABEL integration TIMEOUT 180 CONTRACT
+                   SOURCE integration/test_funnel.c)
 # Appointments (issue 16): slots, holds, one slot booked from 50 concurrent clients gives
 # exactly one success, holds expiring, closures, the per-person limit, the state
 # machine, rescheduling, offices seeing their own, the day's figures computed apart.

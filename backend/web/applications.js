@@ -4,8 +4,10 @@
  * server names them: a return, a refusal and a withdrawal ask for a reason typed in the
  * page), the caseworker's approval form (the programme: provider, services with volumes,
  * term, plan rules), the application's documents (attach a PDF, JPEG or PNG, download,
- * remove while it is formed) with the link to its printable form, and the provider's
- * programmes to accept. */
+ * remove while it is formed) with the link to its printable form, its exchange with the
+ * region's central system (the back office's exports and the answers), the provider's
+ * programmes to accept, and the funnel per office and month with the days from filing to
+ * the first card-confirmed visit. */
 import { api, dateTime, errorBox, esc, localDate, nodata, post, role, short } from "./util.js";
 
 export const APPLICATION_STATES = {
@@ -117,7 +119,8 @@ async function exportsBox() {
 }
 
 async function pageJournal(params) {
-  const head = `<h1>Журнал заявлений</h1>${FILERS.includes(role()) ? '<p><a id="new-application" href="#/application-new">Новое заявление</a></p>' : ""}${await exportsBox()}`;
+  const head = `<h1>Журнал заявлений</h1>${FILERS.includes(role()) ? '<p><a id="new-application" href="#/application-new">Новое заявление</a></p>' : ""}
+    <p><a id="open-funnel" href="#/applications-funnel">Воронка заявлений и дни до первого посещения</a></p>${await exportsBox()}`;
   const offices = (await api("/api/v1/offices")).data?.items || [];
   const query = new URLSearchParams();
   for (const k of ["state", "purpose", "complete", "office", "overdue", "number"]) if (params.get(k)) query.set(k, params.get(k));
@@ -453,10 +456,71 @@ function bindProgrammes(rerender) {
   }
 }
 
+/* ==== The funnel ==== */
+
+/* The month this browser is in, YYYY-MM (the server counts in the region's local month). */
+const thisMonth = () => {
+  const d = new Date();
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}`;
+};
+const days = (x) => (x === null || x === undefined ? "—" : esc(String(x).replace(".", ",")));
+
+function funnelCells(f) {
+  const share = (n) => (f.submitted ? ` <span class="muted">(${Math.round((100 * n) / f.submitted)} %)</span>` : "");
+  return `<td class="num submitted">${esc(f.submitted)}</td><td class="num verified">${esc(f.verified)}${share(f.verified)}</td>
+    <td class="num approved">${esc(f.approved)}${share(f.approved)}</td>
+    <td class="num first-visit">${esc(f.first_visit)}${share(f.first_visit)}</td>
+    <td class="num returned">${esc(f.returned)} / ${esc(f.returns)}</td><td class="num refused">${esc(f.refused)}</td>
+    <td class="num withdrawn">${esc(f.withdrawn)}</td>
+    <td class="num days-median">${days(f.days_to_first_visit.median)}</td><td class="num days-p90">${days(f.days_to_first_visit.p90)}</td>`;
+}
+
+/* The funnel per office of the applications filed in a month: submitted → verified →
+ * approved → first visit confirmed by the card, returns, refusals, withdrawals, and the
+ * days from filing to the first visit (median, p90) — the server computes every figure. */
+async function pageFunnel(params) {
+  const month = /^[0-9]{4}-[0-9]{2}$/.test(params.get("month") || "") ? params.get("month") : thisMonth();
+  const office = params.get("office") || "";
+  const head = `<h1>Воронка заявлений</h1><p><a href="#/applications">← журнал заявлений</a></p>`;
+  const offices = (await api("/api/v1/offices")).data?.items || [];
+  const query = new URLSearchParams({ month });
+  if (office) query.set("office", office);
+  const r = await api(`/api/v1/applications/funnel?${query}`);
+  const filters = `<form class="filters" id="funnel-filters">
+    <label>Месяц подачи<input type="month" name="month" value="${esc(month)}" required></label>
+    <label>Офис<select name="office"><option value="">все</option>${options(Object.fromEntries(offices.filter((o) => o.kind !== "back_office").map((o) => [o.id, o.name])), office)}</select></label>
+    <button type="submit">Показать</button></form>`;
+  if (r.missing) return head + filters + nodata("воронка не подключена на этом сервере");
+  if (r.error) return head + filters + errorBox(r.error);
+  const f = r.data;
+  const rows = f.offices.map((o) => `<tr data-office="${esc(o.office.id)}"><th scope="row">${esc(o.office.name)}</th>${funnelCells(o)}</tr>`).join("");
+  const t = f.total;
+  return `${head}${filters}
+    <p id="funnel-summary">Подано за месяц: <b>${esc(t.submitted)}</b>; от подачи до первого посещения, подтверждённого картой:
+      медиана <b id="days-median">${days(t.days_to_first_visit.median)}</b> дн., 90-й процентиль <b id="days-p90">${days(t.days_to_first_visit.p90)}</b> дн.
+      (${esc(t.days_to_first_visit.count)} получателей)</p>
+    <table id="funnel"><caption>Заявления, поданные в ${esc(f.month)}, и где они сейчас</caption>
+    <thead><tr><th>Офис</th><th class="num">Подано</th><th class="num">Проверено</th><th class="num">Одобрено</th>
+    <th class="num">Первое посещение</th><th class="num">Возвращено / возвратов</th><th class="num">Отказано</th>
+    <th class="num">Отозвано</th><th class="num">Дней до посещения: медиана</th><th class="num">90-й процентиль</th></tr></thead>
+    <tbody>${rows || '<tr><td colspan="10">заявлений, поданных в этом месяце, нет</td></tr>'}</tbody>
+    <tfoot><tr class="total"><th scope="row">Всего</th>${funnelCells(t)}</tr></tfoot></table>`;
+}
+
+function bindFunnel() {
+  document.getElementById("funnel-filters")?.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const query = new URLSearchParams();
+    for (const [k, v] of new FormData(e.target)) if (v) query.set(k, v);
+    location.hash = `#/applications-funnel?${query}`;
+  });
+}
+
 /* The pages of this module (pages.js lists them). */
 export const pages = {
   applications: { render: (params) => pageJournal(params), after: bindJournal },
   application: { render: (params, id) => pageApplication(id), after: bindApplication, tab: "applications" },
   "application-new": { render: () => pageNew(), after: bindNew, tab: "applications" },
   programmes: { render: () => pageProgrammes(), after: bindProgrammes },
+  "applications-funnel": { render: (params) => pageFunnel(params), after: bindFunnel },
 };

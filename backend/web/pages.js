@@ -8,6 +8,7 @@ export const PAGE_LIST = [
   { name: "applications", module: "./applications.js", nav: "Заявления", roles: STAFF },
   { name: "application", module: "./applications.js", roles: STAFF },
   { name: "application-new", module: "./applications.js", roles: STAFF },
+  { name: "applications-funnel", module: "./applications.js", nav: "Воронка", roles: STAFF },
   { name: "programmes", module: "./applications.js", nav: "Программы", roles: ["manager", "authority", "admin"] },
   { name: "office-booking", module: "./offices.js", nav: "Запись: настройки", roles: ["intake_lead", "authority", "admin"] },
   { name: "today", module: "./overview.js", nav: "Сегодня" },

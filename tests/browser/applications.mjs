@@ -6,17 +6,22 @@
  * printable form) and passes it on, the lead returns it with a reason typed in the
  * page, the intake passes it on again, the lead verifies it, the caseworker takes it and
  * approves it with a programme (provider 1, HH-SHOP, worker 1: Monday, Wednesday and
- * Friday at 10:00, and a second rule, Tuesday at 15:00), and the provider's manager sees
- * the certificate and the plans of the next 14 days (each weekday comes twice in 14 days:
- * (3 + 1) × 2 = 8) and accepts it. Before
+ * Friday at 10:00, and a second rule, the other days at 15:00: a plan every day, today's
+ * too), and the provider's manager sees the certificate and the plans of the next 14 days
+ * (each weekday comes twice in 14 days: (3 + 4) × 2 = 14) and accepts it. Then the shell
+ * plays the first visit on the terminal with the emulated card (it waits for the file
+ * "approved" in $WORK, holding the number, and writes "visited"), and the citizen's status
+ * page of the office's application says approved, and the caseworker's funnel shows the
+ * office's first visit and the days from filing to it (0: filed and visited today). Before
  * that, a citizen files on the public form (Russian messages under the fields, the first
  * wrong one focused, every field reached by its label) and reads the status page. Prints
  * "application <number>" for the shell's checks in the database. */
 import { chromium } from "playwright-core";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const { URL: base, ARTIFACTS: artifacts, STAFF_PASSWORD: staffPassword, MANAGER_PASSWORD: managerPassword,
-  PROVIDER: provider, WORKER: worker } = process.env;
+  PROVIDER: provider, WORKER: worker, WORK: work, OFFICE: office, MONTH: month } = process.env;
 const shot = (page, name) => page.screenshot({ path: join(artifacts, `applications-${name}.png`), fullPage: true });
 function check(condition, message) {
   if (!condition) throw new Error(message);
@@ -40,6 +45,15 @@ async function signInAs(login, password) {
   await form.locator("input[name=password]").fill(password);
   await form.locator("button[type=submit]").click();
   await page.locator("#user", { hasText: login }).waitFor({ timeout: 10000 });
+}
+
+/* Wait for the shell to write file name in $WORK (it plays the visit meanwhile). */
+async function waitFile(name) {
+  for (let i = 0; i < 1800; i++) {
+    if (existsSync(join(work, name))) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the shell never wrote ${name}`);
 }
 
 /* Open the application's page and wait for its state. */
@@ -123,7 +137,8 @@ try {
   await form.locator("button[type=submit]").click();
   const number = (await page.locator("#filed-number").textContent({ timeout: 10000 })).trim();
   check(/^\d{4}-\d{6,}$/.test(number), `no application number shown: ${number}`);
-  check(/^\d{10}$/.test((await page.locator("#filed-code").textContent()).trim()), "no 10-digit code shown");
+  const code = (await page.locator("#filed-code").textContent()).trim();
+  check(/^\d{10}$/.test(code), "no 10-digit code shown");
   await shot(page, "1-filed");
   await page.locator("#filed-open").click();
   await page.locator('#application[data-state="draft"]').waitFor({ timeout: 10000 });
@@ -190,10 +205,10 @@ try {
   for (const day of ["1", "3", "5"]) await first.locator(`input[name=weekday][value="${day}"]`).check();
   await first.locator("input[name=time]").fill("10:00");
   await first.locator("select[name=worker]").selectOption(worker);
-  /* a second rule: Tuesdays at 15:00 */
+  /* a second rule: the other days at 15:00 (so today has a plan the terminal can visit) */
   await approval.locator("#rule-add").click();
   const second = approval.locator("fieldset.rule").nth(1);
-  await second.locator('input[name=weekday][value="2"]').check();
+  for (const day of ["2", "4", "6", "7"]) await second.locator(`input[name=weekday][value="${day}"]`).check();
   await second.locator("input[name=time]").fill("15:00");
   await second.locator("select[name=worker]").selectOption(worker);
   await shot(page, "3-programme");
@@ -208,11 +223,42 @@ try {
   await page.goto(`${base}/#/programmes`);
   const row = page.locator("#programmes tr[data-programme]", { hasText: number });
   await row.waitFor({ timeout: 15000 });
-  check((await row.locator("td.plans").textContent()).trim() === "8", `plans shown: ${await row.locator("td.plans").textContent()}`);
+  check((await row.locator("td.plans").textContent()).trim() === "14", `plans shown: ${await row.locator("td.plans").textContent()}`);
   check((await row.textContent()).includes("Белова Антонина Петровна"), "the recipient is not shown");
   await row.locator("button.accept").click();
   await page.locator('#programmes tr[data-accepted="1"]', { hasText: number }).waitFor({ timeout: 15000 });
   await shot(page, "5-accepted");
+
+  step = "the first visit on the terminal (the shell)";
+  writeFileSync(join(work, "approved"), `${number}\n`);
+  await waitFile("visited");
+
+  step = "the citizen reads the status after the visit";
+  await signInAs("case1", staffPassword); /* the manager signs out first */
+  await page.goto(`${base}/web/status.html`);
+  await page.getByLabel(/Номер заявления/).fill(number);
+  await page.getByLabel(/Код из 10 цифр/).fill(code);
+  await page.locator("#status-form button[type=submit]").click();
+  await page.locator('#status-state[data-state="approved"]').waitFor({ timeout: 10000 });
+  await shot(page, "6-status-approved");
+
+  step = "the caseworker reads the funnel";
+  await page.goto(`${base}/#/applications`);
+  await page.locator("#open-funnel").click();
+  await page.locator("#funnel-filters").waitFor({ timeout: 15000 });
+  await page.goto(`${base}/#/applications-funnel?month=${month}`);
+  const officeRow = page.locator(`#funnel tr[data-office="${office}"]`);
+  await officeRow.waitFor({ timeout: 15000 });
+  const cell = async (name) => (await officeRow.locator(`td.${name}`).textContent()).trim();
+  /* the office's application, and the citizen's if it chose this office */
+  check(/^[12]$/.test(await cell("submitted")), `office's applications filed: ${await cell("submitted")}`);
+  check((await cell("approved")).startsWith("1 "), `approved: ${await cell("approved")}`);
+  check((await cell("first-visit")).startsWith("1 "), `first visits: ${await cell("first-visit")}`);
+  check((await cell("returned")) === "1 / 1", `returned / returns: ${await cell("returned")}`);
+  check((await cell("days-median")) === "0" && (await cell("days-p90")) === "0",
+    `days to the first visit: ${await cell("days-median")}, ${await cell("days-p90")}`);
+  check((await page.locator("#days-median").textContent()).trim() === "0", "the summary's median is not 0 days");
+  await shot(page, "7-funnel");
 
   check(scriptErrors.length === 0, `script errors: ${scriptErrors.join("; ")}`);
   console.log(`application ${number}`);

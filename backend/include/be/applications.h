@@ -97,4 +97,13 @@ int be_plans_generate(const char *conninfo, long *added, char *error, size_t err
 
 extern const struct be_module be_applications_module;
 
+/* The funnel (applications/funnel.c): is month "YYYY-MM" (year from 2000, month 01..12)?
+ * Pure. */
+bool be_funnel_month_valid(const char *month);
+/* GET /api/v1/applications/funnel?month=YYYY-MM[&office=]: the funnel per office of the
+ * applications filed that month and all of them together (application_funnel in
+ * sql/0025_application_funnel.sql), in the caller's scope. A route of the applications
+ * module. */
+void be_applications_handle_funnel(struct be_request *req);
+
 #endif

@@ -1117,6 +1117,9 @@ static const struct be_route routes[] = {
     {"POST", "/api/v1/applications", handle_office_file, true,
      BE_INTAKE | BE_INTAKE_LEAD | BE_ADMIN, FORM_MAX_BYTES},
     {"GET", "/api/v1/applications", handle_list, true, STAFF_READ, BE_BODY_NONE},
+    /* before {id}: the first pattern that matches serves (funnel.c) */
+    {"GET", "/api/v1/applications/funnel", be_applications_handle_funnel, true, STAFF_READ,
+     BE_BODY_NONE},
     {"GET", "/api/v1/applications/{id}", handle_get, true, STAFF_READ, BE_BODY_NONE},
     {"POST", "/api/v1/applications/{id}/transitions", handle_move, true, BE_STAFF | BE_ADMIN,
      BE_BODY_FORM},

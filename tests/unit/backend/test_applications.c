@@ -99,12 +99,28 @@ static void test_wrong_fields(void **state)
     expect_refused("\"valid_from\"", "\"colour\":1,\"valid_from\"", "programme.colour");
 }
 
+/* The funnel's month: YYYY-MM, a real month from 2000. */
+static void test_funnel_month(void **state)
+{
+    (void)state;
+    static const char *const good[] = {"2000-01", "2026-12", "9999-09"};
+    static const char *const bad[] = {"",        "2026",    "2026-1",     "2026-00",
+                                      "2026-13", "1999-12", "2026-12-01", "2026/12",
+                                      "+026-12", "2026-1x", "2026-12 "};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        assert_true(be_funnel_month_valid(good[i]));
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (be_funnel_month_valid(bad[i]))
+            fail_msg("month '%s' was taken", bad[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_programme),
         cmocka_unit_test(test_programme_only_with_approval),
         cmocka_unit_test(test_wrong_fields),
+        cmocka_unit_test(test_funnel_month),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
