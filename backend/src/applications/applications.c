@@ -22,6 +22,7 @@
 #include "be/db.h"
 #include "be/query.h"
 #include "be/reply.h"
+#include "be/throttle.h"
 #include "cf/json.h"
 #include "cf/uuid.h"
 #include "sql/applications_sql.h"
@@ -441,40 +442,6 @@ int be_application_lookup_read(const char *text, size_t len, struct be_applicati
 #define PUBLIC_FILE_FORGET_S 3600
 #define PUBLIC_STATUS_AFTER 20 /* status lookups (a wrong code included) */
 #define PUBLIC_STATUS_FORGET_S 900
-#define PUBLIC_LOCK_MAX_S 900
-
-/* Take one request of kind from the client's address before its body is read. Returns
- * false to go ahead; true when answered (429 rate-limited with retry_after_s, or 503). */
-static bool public_throttled(struct be_request *req, const char *kind, int after, int forget_s)
-{
-    char after_text[12], forget_text[12], max_text[12];
-    snprintf(after_text, sizeof after_text, "%d", after);
-    snprintf(forget_text, sizeof forget_text, "%d", forget_s);
-    snprintf(max_text, sizeof max_text, "%d", PUBLIC_LOCK_MAX_S);
-    const char *params[5] = {kind, be_request_remote_addr(req), after_text, forget_text, max_text};
-    PGresult *res = PQexecParams(req->db, sql_public_attempt, 5, NULL, params, NULL, NULL, 0);
-    long wait_s = -1;
-    if (be_db_check(req, res, PGRES_TUPLES_OK) && PQntuples(res) == 1) {
-        char *end = NULL;
-        wait_s = strtol(PQgetvalue(res, 0, 0), &end, 10);
-        if (!end || *end != '\0' || wait_s < 0)
-            wait_s = -1;
-    }
-    PQclear(res);
-    if (wait_s < 0) {
-        be_reply_db_error(req, req->db, "public throttle");
-        return true;
-    }
-    if (wait_s == 0)
-        return false;
-    char detail[200];
-    snprintf(detail, sizeof detail, "Too many requests from here; try again in %ld s.", wait_s);
-    cJSON *extra = cJSON_CreateObject();
-    if (extra)
-        cJSON_AddNumberToObject(extra, "retry_after_s", (double)wait_s);
-    be_reply_problem(req, 429, "rate-limited", "Too many requests", detail, NULL, extra);
-    return true;
-}
 
 /* ==== Codes ==== */
 
@@ -616,7 +583,7 @@ static void handle_public_file(struct be_request *req)
     struct cf_error_detail d = {0};
     char today[11];
     memset(&x, 0, sizeof x);
-    if (public_throttled(req, "file", PUBLIC_FILE_AFTER, PUBLIC_FILE_FORGET_S))
+    if (be_public_throttled(req, "file", PUBLIC_FILE_AFTER, PUBLIC_FILE_FORGET_S))
         return;
     today_text(today);
     if (be_application_read(req->body, req->body_len, BE_APP_PUBLIC, today, &x.form, &d)) {
@@ -874,7 +841,7 @@ static void handle_status(struct be_request *req)
 {
     struct be_application_lookup l;
     struct cf_error_detail d = {0};
-    if (public_throttled(req, "status", PUBLIC_STATUS_AFTER, PUBLIC_STATUS_FORGET_S))
+    if (be_public_throttled(req, "status", PUBLIC_STATUS_AFTER, PUBLIC_STATUS_FORGET_S))
         return;
     if (be_application_lookup_read(req->body, req->body_len, &l, &d)) {
         be_reply_invalid(req, &d);

@@ -211,9 +211,3 @@ SELECT json_build_object(
                      ORDER BY s.code), '[]')
                  FROM services s))::text
 FROM applications a WHERE a.id = $1::uuid
-
--- name: public_attempt
--- $1 which page ('file' or 'status'), $2 the client's address, $3 requests before the
--- lock, $4 seconds after which the count is forgotten, $5 the longest lock: the seconds
--- to wait, or 0 (sql/0020: the login throttle's mechanism).
-SELECT public_attempt($1, $2, $3::int, $4::int, $5::int)

@@ -24,6 +24,7 @@
 #include "be/db.h"
 #include "be/query.h"
 #include "be/reply.h"
+#include "be/throttle.h"
 #include "cf/json.h"
 #include "cf/uuid.h"
 #include "sql/complaints_sql.h"
@@ -35,7 +36,6 @@
 /* Per client address, as the applications' public filing (sql/0020 public_attempt). */
 #define PUBLIC_COMPLAINT_AFTER 10 /* complaints from one address before each further waits */
 #define PUBLIC_COMPLAINT_FORGET_S 3600
-#define PUBLIC_LOCK_MAX_S 900
 
 static const char *const staff_sources[] = {"phone", "follow_up", NULL};
 static const char *const moves[] = {"answered", "closed", "open", NULL};
@@ -318,40 +318,6 @@ static void handle_create(struct be_request *req)
     open_complaint(req, &x, false);
 }
 
-/* Take one complaint from the client's address before its body is parsed. Returns
- * false to go ahead; true when answered (429 rate-limited with retry_after_s, or 503). */
-static bool public_throttled(struct be_request *req)
-{
-    char after_text[12], forget_text[12], max_text[12];
-    snprintf(after_text, sizeof after_text, "%d", PUBLIC_COMPLAINT_AFTER);
-    snprintf(forget_text, sizeof forget_text, "%d", PUBLIC_COMPLAINT_FORGET_S);
-    snprintf(max_text, sizeof max_text, "%d", PUBLIC_LOCK_MAX_S);
-    const char *params[5] = {"complaint", be_request_remote_addr(req), after_text, forget_text,
-                             max_text};
-    PGresult *res = PQexecParams(req->db, sql_public_attempt, 5, NULL, params, NULL, NULL, 0);
-    long wait_s = -1;
-    if (be_db_check(req, res, PGRES_TUPLES_OK) && PQntuples(res) == 1) {
-        char *end = NULL;
-        wait_s = strtol(PQgetvalue(res, 0, 0), &end, 10);
-        if (!end || *end != '\0' || wait_s < 0)
-            wait_s = -1;
-    }
-    PQclear(res);
-    if (wait_s < 0) {
-        be_reply_db_error(req, req->db, "public throttle");
-        return true;
-    }
-    if (wait_s == 0)
-        return false;
-    char detail[200];
-    snprintf(detail, sizeof detail, "Too many requests from here; try again in %ld s.", wait_s);
-    cJSON *extra = cJSON_CreateObject();
-    if (extra)
-        cJSON_AddNumberToObject(extra, "retry_after_s", (double)wait_s);
-    be_reply_problem(req, 429, "rate-limited", "Too many requests", detail, NULL, extra);
-    return true;
-}
-
 /* The visit or appointment the citizen's proof names into x->body; false when answered
  * (422: nothing of theirs matches, 503). */
 static bool public_target(struct be_request *req, struct opening *x)
@@ -401,7 +367,7 @@ static void handle_public_create(struct be_request *req)
     struct opening x;
     struct cf_error_detail d = {0};
     memset(&x, 0, sizeof x);
-    if (public_throttled(req))
+    if (be_public_throttled(req, "complaint", PUBLIC_COMPLAINT_AFTER, PUBLIC_COMPLAINT_FORGET_S))
         return;
     if (be_complaint_new_read(req->body, req->body_len, BE_COMPLAINT_PUBLIC, &x.body, &d)) {
         be_reply_invalid(req, &d);

@@ -94,12 +94,6 @@ SELECT complaint_home_visit($1, $2, nullif($3, '')::date)
 SELECT a.id FROM appointments a
 WHERE a.id = $1::uuid AND a.secret_hash = sha256(convert_to($2, 'UTF8'))
 
--- name: public_attempt
--- $1 which page, $2 the client's address, $3 requests before the lock, $4 seconds after
--- which the count is forgotten, $5 the longest lock: the seconds to wait, or 0 (sql/0020:
--- the login throttle's mechanism, shared with the applications' public routes).
-SELECT public_attempt($1, $2, $3::int, $4::int, $5::int)
-
 -- name: provider_comparison
 -- $1 region or '' (the first by name), $2 month 'YYYY-MM' or '' (the last full local
 -- month), $3 punctuality in minutes: the region's providers compared (sql/0027's

@@ -18,6 +18,7 @@
 #include "be/db.h"
 #include "be/query.h"
 #include "be/reply.h"
+#include "be/throttle.h"
 #include "be/satisfaction.h"
 #include "cf/json.h"
 #include "cf/uuid.h"
@@ -29,7 +30,6 @@
 /* The citizen's answers from one address: a few per visit is normal, a flood is not. */
 #define SURVEY_AFTER 20
 #define SURVEY_FORGET_S 900
-#define SURVEY_LOCK_MAX_S 900
 
 static const char *const purposes[] = {"after_visit", "sample", "low_rating", NULL};
 static const char *const channels[] = {"in_person", "phone", "web", "home_visit", NULL};
@@ -254,39 +254,6 @@ static void record(struct be_request *req, struct recording *x)
     }
 }
 
-/* Take one public answer from the client's address before its body is read (sql/0020
- * public_attempt). Returns false to go ahead; true when answered (429 or 503). */
-static bool throttled(struct be_request *req)
-{
-    char after[12], forget[12], max[12];
-    snprintf(after, sizeof after, "%d", SURVEY_AFTER);
-    snprintf(forget, sizeof forget, "%d", SURVEY_FORGET_S);
-    snprintf(max, sizeof max, "%d", SURVEY_LOCK_MAX_S);
-    const char *params[5] = {"survey", be_request_remote_addr(req), after, forget, max};
-    PGresult *res = PQexecParams(req->db, sql_survey_attempt, 5, NULL, params, NULL, NULL, 0);
-    long wait_s = -1;
-    if (be_db_check(req, res, PGRES_TUPLES_OK) && PQntuples(res) == 1) {
-        char *end = NULL;
-        wait_s = strtol(PQgetvalue(res, 0, 0), &end, 10);
-        if (!end || *end != '\0' || wait_s < 0)
-            wait_s = -1;
-    }
-    PQclear(res);
-    if (wait_s < 0) {
-        be_reply_db_error(req, req->db, "survey throttle");
-        return true;
-    }
-    if (wait_s == 0)
-        return false;
-    char detail[120];
-    snprintf(detail, sizeof detail, "Too many requests from here; try again in %ld s.", wait_s);
-    cJSON *extra = cJSON_CreateObject();
-    if (extra)
-        cJSON_AddNumberToObject(extra, "retry_after_s", (double)wait_s);
-    be_reply_problem(req, 429, "rate-limited", "Too many requests", detail, NULL, extra);
-    return true;
-}
-
 /* POST /api/v1/public/appointments/{id}/survey: the citizen's answers after the
  * office visit, the appointment's secret as proof (channel web). */
 static void handle_public_answer(struct be_request *req)
@@ -296,7 +263,7 @@ static void handle_public_answer(struct be_request *req)
     struct cf_error_detail d = {0};
     uint8_t id[CF_UUID_LEN];
     memset(&x, 0, sizeof x);
-    if (throttled(req))
+    if (be_public_throttled(req, "survey", SURVEY_AFTER, SURVEY_FORGET_S))
         return;
     if (be_survey_answer_read(req->body, req->body_len, BE_SURVEY_PUBLIC, &body, &d)) {
         be_reply_invalid(req, &d);

@@ -105,9 +105,3 @@ CROSS JOIN LATERAL satisfaction_sample(p.id, $1::date) s
 JOIN visits v ON v.id = s.visit_id
 LEFT JOIN recipients r ON r.id = v.recipient_id
 WHERE $2 = '' OR p.id = nullif($2, '')::uuid
-
--- name: survey_attempt
--- $1 'survey', $2 the client's address, $3 requests before the lock, $4 seconds after
--- which the count is forgotten, $5 the longest lock: the seconds to wait, or 0
--- (sql/0020 public_attempt, as the applications' public form).
-SELECT public_attempt($1, $2, $3::int, $4::int, $5::int)
