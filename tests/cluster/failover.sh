@@ -16,10 +16,8 @@ make_terminals $devices
 epoch_before=$(sql "SELECT database_epoch()")
 old=$(curl -s "http://127.0.0.1:$API1_PORT/primary" -o /dev/null -w '%{http_code}')
 [ "$old" = 200 ] && old=1 || old=2
-start_terminals $devices $events 10 20
-wait_acked $((devices * events / 4))
-
-# One of the three etcd members dies first: the other two keep the quorum, so Patroni keeps
+# One of the three etcd members dies before the load starts (so the terminals are still
+# uploading when the primary dies below): the other two keep the quorum, so Patroni keeps
 # its leader lock and can still fail over (with one member, this alone stopped the cluster).
 etcd_pid=$(head -1 "$CLUSTER_DIR/etcd/2/pid")
 kill -9 "$etcd_pid"
@@ -27,6 +25,9 @@ echo "killed etcd member 2 (pid $etcd_pid)"
 sleep 2
 curl -fs --max-time 2 "http://127.0.0.1:$ETCD_PORT/health" | grep -q true ||
     fail "etcd lost its quorum with one member of three down"
+
+start_terminals $devices $events 10 20
+wait_acked $((devices * events / 4))
 
 postmaster=$(head -1 "$CLUSTER_DIR/pg$old/data/postmaster.pid")
 before=$(acked_now)
