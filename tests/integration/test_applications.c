@@ -639,6 +639,44 @@ static void test_overdue_and_pages(void **state)
     }
     assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(list, "items")) >= 1);
     cJSON_Delete(list);
+
+    /* By the start of the number (mutants applications.prefix-upper, .prefix-lower): the
+     * office's first and last numbers each find themselves alone; a start finds exactly
+     * the office's numbers that begin so; a start no number has finds none. */
+    char number[24], start[24], sql[300];
+    static const char *const ends[] = {"min", "max"};
+    for (int e = 0; e < 2; e++) {
+        snprintf(sql, sizeof sql,
+                 "SELECT %s(number) FROM applications WHERE office_id = '" OFFICE_A "'", ends[e]);
+        char *found = cf_harness_sql_value(&harness, sql);
+        assert_non_null(found);
+        snprintf(number, sizeof number, "%s", found);
+        free(found);
+        snprintf(path, sizeof path, "/api/v1/applications?number=%s", number);
+        list = as(&lead_a, "GET", path, NULL, 200);
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(list, "items")), 1);
+        assert_string_equal(
+            cf_json_str(cJSON_GetArrayItem(cJSON_GetObjectItem(list, "items"), 0), "number"),
+            number);
+        cJSON_Delete(list);
+    }
+    snprintf(start, sizeof start, "%.*s", (int)strlen(number) - 1, number);
+    snprintf(path, sizeof path, "/api/v1/applications?number=%s&limit=100", start);
+    list = as(&lead_a, "GET", path, NULL, 200);
+    cJSON_ArrayForEach(item, cJSON_GetObjectItem(list, "items"))
+    {
+        assert_int_equal(strncmp(cf_json_str(item, "number"), start, strlen(start)), 0);
+    }
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM applications WHERE office_id = '" OFFICE_A
+             "' AND left(number, %zu) = '%s'",
+             strlen(start), start);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(list, "items")),
+                     cf_harness_sql_long(&harness, sql));
+    cJSON_Delete(list);
+    list = as(&lead_a, "GET", "/api/v1/applications?number=9", NULL, 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(list, "items")), 0);
+    cJSON_Delete(list);
 }
 
 /* Bad input: a clear 4xx naming the field, nothing stored. */
