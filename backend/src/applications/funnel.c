@@ -12,6 +12,7 @@
 #include "be/applications.h"
 #include "be/db.h"
 #include "be/query.h"
+#include "be/register.h"
 #include "be/reply.h"
 #include "cf/json.h"
 #include "cf/uuid.h"
@@ -19,11 +20,8 @@
 
 bool be_funnel_month_valid(const char *month)
 {
-    if (strlen(month) != 7 || strspn(month, "0123456789") != 4 || month[4] != '-' ||
-        strspn(month + 5, "0123456789") != 2)
-        return false;
-    int year = atoi(month), number = atoi(month + 5);
-    return year >= 2000 && number >= 1 && number <= 12;
+    char first_day[11];
+    return be_register_month_parse(month, first_day); /* the registers' months: one rule */
 }
 
 struct funnel {
