@@ -48,6 +48,15 @@ if [ -x "$CF_BINARY_DIR/backend/carefactd" ]; then
         fail "demo did not print the manager's login"
     grep -Eq "demo account: login authority password [A-Za-z0-9_-]{12} " <<<"$out" ||
         fail "demo did not print the authority's login"
+    # ... and a citizen's application went from the public form to an approved programme.
+    grep -Eq "^заявление № [0-9]{4}-[0-9]{6} подано; код для страницы статуса: [0-9]+ " <<<"$out" ||
+        fail "the demo filed no application"
+    grep -Eq "^заявление № [0-9-]+: одобрено; сертификат выдан" <<<"$out" || fail "the application was not approved"
+    grep -Eq "^визиты запланированы на 14 дней: [1-9]" <<<"$out" || fail "the approval planned no visits"
+    grep -q "^путь: формируется → передано на проверку → проверено, передано в департамент → рассматривается в департаменте → одобрено$" <<<"$out" ||
+        fail "the status page did not show the application's path"
+    grep -Eq "demo account: login dept-case password [A-Za-z0-9_-]{12} " <<<"$out" ||
+        fail "demo did not print the caseworker's login"
     grep -Eq "sign in as manager1, password [A-Za-z0-9_-]{12} — " <<<"$out" ||
         fail "demo did not show how to sign in to the dashboard"
 fi

@@ -150,14 +150,19 @@ int be_user_main(int argc, char **argv, const char *db_default)
     return rc;
 }
 
-/* The demo's two accounts, with fresh random passwords on every run (printed). */
+/* The demo's accounts, with fresh random passwords on every run (printed): a provider's
+ * manager, the department, and the application staff of the demo's front office and
+ * back office (tools/demo walks an application through them). */
 int be_demo_accounts(const char *conninfo, FILE *out)
 {
     static const struct {
-        const char *login, *role, *provider_seed, *what;
+        const char *login, *role, *provider_seed, *office_seed, *what;
     } accounts[] = {
-        {"manager1", "manager", "demo:provider:1", "manager of the first demo provider"},
-        {"authority", "authority", "", "regional department (every provider)"},
+        {"manager1", "manager", "demo:provider:1", "", "manager of the first demo provider"},
+        {"authority", "authority", "", "", "regional department (every provider)"},
+        {"office-intake", "intake", "", "demo:office:1", "front office: takes applications"},
+        {"office-lead", "intake_lead", "", "demo:office:1", "front office: checks and forwards"},
+        {"dept-case", "caseworker", "", "demo:office:back", "department: decides applications"},
     };
     PGconn *db = PQconnectdb(conninfo);
     int rc = PQstatus(db) == CONNECTION_OK ? 0 : -1;
@@ -170,9 +175,9 @@ int be_demo_accounts(const char *conninfo, FILE *out)
             rc = -1;
             break;
         }
-        const char *params[4] = {accounts[i].login, accounts[i].role, accounts[i].provider_seed,
-                                 hash};
-        rc = run(db, sql_demo_account, 4, params, "demo account");
+        const char *params[5] = {accounts[i].login, accounts[i].role, accounts[i].provider_seed,
+                                 hash, accounts[i].office_seed};
+        rc = run(db, sql_demo_account, 5, params, "demo account");
         if (!rc)
             fprintf(out, "demo account: login %s password %s (%s)\n", accounts[i].login, password,
                     accounts[i].what);

@@ -22,7 +22,9 @@ INSERT INTO audit_log (actor, action, subject)
 SELECT $2, 'user.disable', 'user:' || $1 FROM u RETURNING id
 
 -- name: demo_account
--- $1 login, $2 role, $3 the demo provider's seed or '', $4 password hash.
-INSERT INTO users (login, role, provider_id, password_hash)
-VALUES ($1, $2, CASE WHEN $3 = '' THEN NULL ELSE md5($3)::uuid END, $4)
+-- $1 login, $2 role, $3 the demo provider's seed or '', $4 password hash, $5 the demo
+-- office's seed or '' (application staff).
+INSERT INTO users (login, role, provider_id, password_hash, office_id)
+VALUES ($1, $2, CASE WHEN $3 = '' THEN NULL ELSE md5($3)::uuid END, $4,
+        CASE WHEN $5 = '' THEN NULL ELSE md5($5)::uuid END)
 ON CONFLICT (login) DO UPDATE SET password_hash = EXCLUDED.password_hash, disabled_at = NULL
