@@ -98,7 +98,7 @@ cf_add_test(NAME e2e.agent.visit.durable LABEL e2e TIMEOUT 300
 # Synthetic cards that sign (gen-card --oda, live in pn532-sim) read by the agent on
 # visits and bindings; the stored proofs checked against the cards and the events.
 if(TARGET carefact-gen-card AND TARGET carefact-emv-pki)
-  foreach(case_name IN ITEMS cards recorded levels)
+  foreach(case_name IN ITEMS cards recorded levels daemon)
     cf_add_test(NAME e2e.agent.proof.${case_name} LABEL e2e TIMEOUT 300
                 COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/agent_proof.sh ${case_name})
   endforeach()

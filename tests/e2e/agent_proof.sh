@@ -17,7 +17,7 @@
 #
 #   agent_proof.sh cards | recorded | levels
 set -euo pipefail
-case_name=${1:?usage: agent_proof.sh cards|recorded|levels}
+case_name=${1:?usage: agent_proof.sh cards|recorded|levels|daemon}
 source "$(dirname "$0")/agent_visit_lib.sh"
 gen_card=$bin/tools/gen-card/carefact-gen-card
 emv_pki=$bin/tools/emv-pki/carefact-emv-pki
@@ -281,6 +281,59 @@ case_levels() {
         fail "the card number is in the database"
     fi
     echo "levels: dda/fdda/cda dynamic, sda static, each negative its failure,"         "replay reused, the recording '$recorded', uid uid"
+}
+
+# The touch UI's path: carefact-agentd (the daemon the kiosk page drives) taps the same
+# signing cards through its own API, as the page does (POST /api/tap "for" start or end,
+# then /api/visit/start and /api/visit/end with the tap), and carefactd given the test CA
+# judges them: the daemon makes each tap's challenge from the event it will confirm, so
+# DDA and CDA come out dynamic at both ends there too.
+case_daemon() {
+    pg_up
+    make_ca
+    export CAREFACT_EMV_CA_KEYS=$work/emv-ca-keys
+    server_up
+    enroll
+    agent_ok sync --json
+    sim_start
+    "$bin/agent/carefact-agentd" --device "pn532_uart:$dev" --secret-file "$work/ui-url" --speech off \
+        >"$work/agentd.out" 2>"$work/agentd.err" &
+    local agentd_pid=$!
+    on_cleanup+=("kill -TERM $agentd_pid")
+    for _ in $(seq 100); do
+        grep -q '^ready ' "$work/agentd.out" 2>/dev/null && break
+        sleep 0.05
+    done
+    grep -q '^ready ' "$work/agentd.out" || fail "carefact-agentd did not start: $(cat "$work/agentd.err")"
+    local url secret base
+    url=$(cat "$work/ui-url")
+    base=${url%%/start*}
+    secret=${url##*k=}
+    ui() { # ui PATH BODY: the page's POST; prints the answer
+        curl -fsS -b "cf_ui=$secret" -H 'Content-Type: application/json' -H 'X-Carefact-UI: 1' \
+            -H 'Sec-Fetch-Site: same-origin' -d "$2" "$base$1" || fail "agentd $1 $2 failed"
+    }
+    local name answer tap
+    declare -A visit
+    for name in dda cda; do
+        # shellcheck disable=SC2046
+        card "mir-$name" --scheme mir --seed $MIR_SEED --oda $name $([ $name = cda ] && echo --layout records=3)
+        sim_ctl card transcript "$work/mir-$name"
+        tap=$(jget "$(ui /api/tap '{"for":"start","wait_ms":5000}')" tap)
+        [ -n "$tap" ] || fail "$name: the daemon read no card at the start"
+        answer=$(ui /api/visit/start "{\"recipient_id\":\"$(recipient_id 1)\",\"tap\":\"$tap\"}")
+        visit[$name]=$(jget "$answer" visit_id)
+        [ -n "${visit[$name]}" ] || fail "$name: the daemon started no visit: $answer"
+        tap=$(jget "$(ui /api/tap '{"for":"end","wait_ms":5000}')" tap)
+        answer=$(ui /api/visit/end "{\"tap\":\"$tap\",\"services\":[]}")
+        [ "$(jget "$answer" ok)" = true ] || fail "$name: the daemon did not end the visit: $answer"
+    done
+    answer=$(ui /api/sync '{}')
+    [ "$(jget "$answer" ok)" = true ] || fail "the daemon's sync failed: $answer"
+    same_chain_as_server
+    expect "dda through the daemon" "$(levels_of "${visit[dda]}")" "dynamic//dynamic/"
+    expect "cda through the daemon" "$(levels_of "${visit[cda]}")" "dynamic//dynamic/"
+    echo "daemon: dda and cda dynamic at both ends"
 }
 
 "case_$case_name"
