@@ -319,26 +319,50 @@ function planRecipient(planId) {
 function chooseServices() {
   const open = state && state.open;
   if (!open) return home('Идущего визита нет.', 'warning');
-  const boxes = [];
+  const picked = []; // [checkbox, service, quantity holder]
   const list = h('fieldset', { class: 'services' },
     h('legend', {}, 'Отметьте сделанные услуги'),
     ...open.services.map((s, i) => {
       const box = h('input', { type: 'checkbox', id: `svc-${i}`, value: s.code, disabled: s.remaining < 1 });
-      boxes.push([box, s]);
-      return h('label', { for: `svc-${i}`, 'data-code': s.code }, box,
-        h('span', {}, s.name, h('span', { class: 'left' }, `осталось ${s.remaining} из ${s.volume}`)));
+      const qty = { n: 1 };
+      picked.push([box, s, qty]);
+      const row = h('div', { class: 'service', 'data-code': s.code },
+        h('label', { for: `svc-${i}`, 'data-code': s.code }, box,
+          h('span', {}, s.name, h('span', { class: 'left' }, `осталось ${s.remaining} из ${s.volume}`))));
+      // More than one of a service (up to what the certificate has left): a stepper
+      // shown once the service is ticked; one is the default and costs no tap.
+      if (s.remaining > 1) {
+        const count = h('output', { id: `qty-${i}`, 'aria-live': 'polite' }, '1');
+        const less = button('−', () => step(-1), 'small', { 'aria-label': `Меньше: ${s.name}`, 'data-step': 'less' });
+        const more = button('+', () => step(1), 'small', { 'aria-label': `Больше: ${s.name}`, 'data-step': 'more' });
+        const stepper = h('div', { class: 'stepper', hidden: true }, less,
+          h('span', {}, 'количество: ', count), more);
+        const step = (d) => {
+          qty.n = Math.min(s.remaining, Math.max(1, qty.n + d));
+          count.textContent = String(qty.n);
+          less.disabled = qty.n <= 1;
+          more.disabled = qty.n >= s.remaining;
+        };
+        step(0);
+        box.addEventListener('change', () => { stepper.hidden = !box.checked; });
+        row.append(stepper);
+      }
+      return row;
     }));
   const parts = [h('p', {}, `Получатель: ${open.recipient}. Визит идёт ${minutesText(open.minutes)}.`)];
   if (!open.certificate_valid) parts.push(h('p', { class: 'warning' }, 'Сегодня нет действующего сертификата: услуги не отметить.'));
   parts.push(list);
+  const done = () => picked.filter(([b]) => b.checked).map(([, s, q]) => ({ code: s.code, name: s.name, quantity: q.n }));
   parts.push(h('div', { class: 'actions' },
-    button('Передать получателю', () => confirmByRecipient(open, boxes.filter(([b]) => b.checked).map(([, s]) => s)), 'primary', { id: 'to-recipient' }),
+    button('Передать получателю', () => confirmByRecipient(open, done()), 'primary', { id: 'to-recipient' }),
     button('Назад', () => home())));
   show('services', 'Завершение визита', parts);
 }
 
 function confirmByRecipient(open, services) {
-  const names = services.length ? services.map(s => s.name).join(', ') : 'без услуг';
+  const names = services.length
+    ? services.map(s => (s.quantity > 1 ? `${s.name} × ${s.quantity}` : s.name)).join(', ')
+    : 'без услуг';
   const lines = [
     h('p', {}, `Работник был у вас ${minutesText(open.minutes)}.`),
     h('p', {}, `Услуги: ${names}.`),
@@ -346,7 +370,7 @@ function confirmByRecipient(open, services) {
   ];
   waitCard('confirm', 'Подтвердите визит', lines, async tap => {
     const r = await api('POST', '/api/visit/end', {
-      tap, services: services.map(s => ({ code: s.code, quantity: 1 })),
+      tap, services: services.map(s => ({ code: s.code, quantity: s.quantity })),
     });
     if (!r.ok) {
       return home(r.error === 'service_not_allowed' ? `${r.message} (${r.service})` : r.message, 'warning');

@@ -316,7 +316,13 @@ window.attack = async () => {
   await card(unplannedId, () => page.locator("#open-visit").waitFor({ timeout: 5000 }));
   await tap(page.locator("#end-visit"));
   await tap(page.locator('label[data-code="MED-BP"]'));
+  /* Twice the blood pressure: the stepper shown once the service is ticked. */
+  await tap(page.locator('.service[data-code="MED-BP"] button[data-step="more"]'));
+  check((await page.locator('.service[data-code="MED-BP"] output').textContent()) === "2", "the stepper did not count 2");
+  await inspect("11b-services-quantity");
   await tap(page.locator("#to-recipient"));
+  await onScreen("confirm");
+  check(/× 2/.test(await page.locator("main").textContent()), "the recipient does not see the quantity they confirm");
   await card(unplannedId, () => onScreen("rate"));
   await tap(page.locator("#skip-rating"));
   await onScreen("home");

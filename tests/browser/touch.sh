@@ -115,6 +115,8 @@ got() { sql "SELECT count(*) FROM visits WHERE $mine AND $1"; }
 [ "$(got "state = 'cancelled' AND reason = 'refused'")" = 1 ] || fail "the cancellation is not on the server"
 [ "$(got "'card_mismatch' = ANY (flags)")" = 1 ] || fail "the card of another recipient is not flagged card_mismatch"
 [ "$(got "plan_id IS NULL AND state IN ('ended', 'rated')")" = 1 ] || fail "the unplanned visit is not on the server"
+[ "$(got "plan_id IS NULL AND service_codes = '{MED-BP}' AND service_quantities = '{2}'")" = 1 ] ||
+    fail "the unplanned visit's two blood pressure measurements (the stepper) are not on the server"
 [ "$(sql "SELECT count(*) FROM card_bindings WHERE status = 'pending'")" -ge 1 ] ||
     fail "the new card's binding is not waiting for the manager"
 [ "$(sql "SELECT count(*) FROM events WHERE device_id = '$device_id' AND kind = 'appointment.checked_in'
