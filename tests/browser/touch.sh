@@ -73,20 +73,11 @@ cards+="\"new\":\"card uid 04D3C0FE sak 08\"}"
 server_down KILL
 
 mkdir -p "$work/speech"
-"$agentd" --device "pn532_uart:$dev" --secret-file "$work/ui-url" --speech-wav "$work/speech" \
-    --speech-log "$work/speech.log" >"$work/agentd.out" 2>"$work/agentd.err" &
-agentd_pid=$!
-on_cleanup+=("kill -TERM $agentd_pid")
-for _ in $(seq 100); do
-    grep -q '^ready ' "$work/agentd.out" 2>/dev/null && break
-    sleep 0.05
-done
-grep -q '^ready ' "$work/agentd.out" || fail "carefact-agentd did not start: $(cat "$work/agentd.err")"
+agentd_up --speech-wav "$work/speech" --speech-log "$work/speech.log"
 [ "$(stat -c %a "$work/ui-url")" = 600 ] || fail "the start URL file is not owner-only"
-start_url=$(cat "$work/ui-url")
 
 manager_password=$(sed -n 's/^demo account: login manager1 password \([^ ]*\).*/\1/p' "$work/demo-data.out")
-START_URL="$start_url" WORK="$work" ARTIFACTS="$artifacts" CARDS="$cards" \
+START_URL="$ui_url" WORK="$work" ARTIFACTS="$artifacts" CARDS="$cards" \
     SIM_CTL="$work/sim.ctl" SIM_OUT="$work/sim.out" SPEECH_LOG="$work/speech.log" \
     AXE="$src/tests/browser/node_modules/axe-core/axe.min.js" \
     DASHBOARD="http://127.0.0.1:$port" LOGIN=manager1 PASSWORD="$manager_password" \

@@ -234,7 +234,9 @@ play() {
     echo "$visit"
 }
 
-case_levels() {
+# carefactd judging proofs with the test CA, an enrolled terminal holding the reference,
+# the emulator with an empty field.
+judged_terminal_up() {
     pg_up
     make_ca
     export CAREFACT_EMV_CA_KEYS=$work/emv-ca-keys
@@ -242,6 +244,10 @@ case_levels() {
     enroll
     agent_ok sync --json
     sim_start
+}
+
+case_levels() {
+    judged_terminal_up
     # Recipient 1's Mir card (its PAN gives the demo's token) with each method and fault.
     local name spec
     local -a cards=(dda:"--oda dda" fdda:"--oda fdda" cda:"--oda cda --layout records=3"
@@ -289,29 +295,11 @@ case_levels() {
 # judges them: the daemon makes each tap's challenge from the event it will confirm, so
 # DDA and CDA come out dynamic at both ends there too.
 case_daemon() {
-    pg_up
-    make_ca
-    export CAREFACT_EMV_CA_KEYS=$work/emv-ca-keys
-    server_up
-    enroll
-    agent_ok sync --json
-    sim_start
-    "$bin/agent/carefact-agentd" --device "pn532_uart:$dev" --secret-file "$work/ui-url" --speech off \
-        >"$work/agentd.out" 2>"$work/agentd.err" &
-    local agentd_pid=$!
-    on_cleanup+=("kill -TERM $agentd_pid")
-    for _ in $(seq 100); do
-        grep -q '^ready ' "$work/agentd.out" 2>/dev/null && break
-        sleep 0.05
-    done
-    grep -q '^ready ' "$work/agentd.out" || fail "carefact-agentd did not start: $(cat "$work/agentd.err")"
-    local url secret base
-    url=$(cat "$work/ui-url")
-    base=${url%%/start*}
-    secret=${url##*k=}
+    judged_terminal_up
+    agentd_up --speech off
     ui() { # ui PATH BODY: the page's POST; prints the answer
-        curl -fsS -b "cf_ui=$secret" -H 'Content-Type: application/json' -H 'X-Carefact-UI: 1' \
-            -H 'Sec-Fetch-Site: same-origin' -d "$2" "$base$1" || fail "agentd $1 $2 failed"
+        curl -fsS -b "cf_ui=$ui_secret" -H 'Content-Type: application/json' -H 'X-Carefact-UI: 1' \
+            -H 'Sec-Fetch-Site: same-origin' -d "$2" "$ui_base$1" || fail "agentd $1 $2 failed"
     }
     local name answer tap
     declare -A visit

@@ -186,6 +186,29 @@ sim_stop() {
     sim_pid= holder_pid=
 }
 
+# ==== The touch UI's daemon ====
+
+# agentd_up ARGS...: carefact-agentd on the emulated reader (ARGS: its speech options),
+# the start URL in $work/ui-url; waits until it is ready and sets $agentd_pid, $ui_url
+# (the start URL with the secret), $ui_base (http://127.0.0.1:PORT), $ui_host and
+# $ui_secret. Killed on exit if still running.
+agentd_up() {
+    rm -f "$work/agentd.out"
+    "$bin/agent/carefact-agentd" --device "pn532_uart:$dev" --secret-file "$work/ui-url" "$@" \
+        >"$work/agentd.out" 2>"$work/agentd.err" &
+    agentd_pid=$!
+    on_cleanup+=("kill -KILL $agentd_pid")
+    for _ in $(seq 100); do
+        grep -q '^ready ' "$work/agentd.out" 2>/dev/null && break
+        sleep 0.05
+    done
+    grep -q '^ready ' "$work/agentd.out" || fail "carefact-agentd did not start: $(cat "$work/agentd.err")"
+    ui_url=$(cat "$work/ui-url")
+    ui_base=${ui_url%%/start*}
+    ui_host=${ui_base#http://}
+    ui_secret=${ui_url##*k=}
+}
+
 # sim_ctl COMMAND...: one control line; waits for the emulator's "ok" answer.
 sim_ctl() {
     local before after
