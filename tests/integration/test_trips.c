@@ -209,6 +209,12 @@ static void test_plan_and_day(void **state)
     cf_api_expect_problem(as(&lead_b, "POST", "/api/v1/trips", with_office, 403), "forbidden",
                           "office_id");
     cf_api_expect_problem(as(&lead_b, "GET", path, NULL, 404), "not-found", NULL);
+    /* another office's lead can neither edit it nor move it: not there */
+    cf_api_expect_problem(as(&lead_b, "PUT", path, body, 404), "not-found", NULL);
+    char moves[128];
+    snprintf(moves, sizeof moves, "%s/transitions", path);
+    cf_api_expect_problem(as(&lead_b, "POST", moves, "{\"to\":\"announced\"}", 404), "not-found",
+                          NULL);
     /* the provider whose worker goes sees it; another provider does not */
     cJSON *list = as(&manager_a, "GET", "/api/v1/trips", NULL, 200);
     assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(list, "trips")) >= 1);
