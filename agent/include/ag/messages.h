@@ -239,6 +239,19 @@ extern const size_t ag_text_count;
 #define AG_MSG_LIST_PLANS "Плановые визиты: %zu\n"
 #define AG_MSG_LIST_PLAN_LINE "  %s %s  %s — %s\n     план %s\n"
 
+/* ==== Mobile brigade trips (cmd_trip.c) ==== */
+
+#define AG_MSG_TRIP_COUNT "Выезды бригады: %zu\n"
+#define AG_MSG_TRIP_HEAD "\nВыезд %.2s.%.2s.%.4s — %s (%s)\n"
+#define AG_MSG_TRIP_PLANNED "запланирован"
+#define AG_MSG_TRIP_ANNOUNCED "объявлен"
+#define AG_MSG_TRIP_OFFICE "  Организует: %s. %s\n"
+#define AG_MSG_TRIP_SETTLEMENT "  Пункт %d: %s–%s %s%s%s%s\n"
+#define AG_MSG_TRIP_APPOINTMENT "       %s %s, тел. %s — %s\n"
+#define AG_MSG_TRIP_PARTNER "  Партнёр: %s%s%s\n"
+#define AG_MSG_TRIP_KIND_SURVEY "обследование на дому"
+#define AG_MSG_TRIP_KIND_AID "выдача средства реабилитации"
+
 /* ==== Reasons and who cancelled (cli.c) ==== */
 
 #define AG_MSG_REASON_NOBODY_HOME "никого нет дома"
