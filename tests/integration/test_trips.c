@@ -324,6 +324,8 @@ static void test_announce_publish_cancel(void **state)
     page = cf_api_json(&harness, "GET", region_path, NULL, 200);
     const cJSON *trips = cJSON_GetObjectItem(page, "trips");
     assert_int_equal(cJSON_GetArraySize(trips), 1);
+    assert_string_equal(cf_json_str(cJSON_GetObjectItem(page, "region"), "name"),
+                        "Ленинградская область");
     const cJSON *shown = cJSON_GetArrayItem(trips, 0);
     assert_string_equal(cf_json_str(shown, "title"), "Выезд в Пашозеро");
     assert_string_equal(cf_json_str(shown, "booking_info"), "Запись по телефону 8 813 64 2-11-11");
@@ -338,6 +340,10 @@ static void test_announce_publish_cancel(void **state)
     cJSON_Delete(page);
     cf_api_expect_problem(cf_api_json(&harness, "GET", "/api/v1/public/trips?region=x", NULL, 400),
                           "validation", "region");
+    /* no region named: the first by name, the only one here */
+    page = cf_api_json(&harness, "GET", "/api/v1/public/trips", NULL, 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(page, "trips")), 1);
+    cJSON_Delete(page);
 
     /* announced: no more edits; done only on its day; cancelling needs a reason */
     char body[2048];

@@ -388,14 +388,15 @@ static void handle_get(struct be_request *req)
         reply_trip(req, id, 200);
 }
 
-/* GET /api/v1/public/trips?region=: the region's announced trips from today on. */
+/* GET /api/v1/public/trips?region=: the region's (default: the first by name) announced
+ * trips from today on. */
 static void handle_public(struct be_request *req)
 {
     char region[48];
     struct be_query_param params[] = {{"region", region, sizeof region}};
     struct cf_error_detail d = {0};
     int rc = be_query_parse(req->query, params, 1, &d);
-    if (!rc && !canonical_uuid(region))
+    if (!rc && region[0] && !canonical_uuid(region))
         rc = cf_error_set(&d, CF_EFIELD_RANGE, "region", "region must be a region's id");
     if (rc) {
         be_reply_query_invalid(req, &d);

@@ -75,19 +75,24 @@ FROM trip_appointment_take($1::uuid, $2::integer, $3::timestamptz, $4, $5, $6, $
                            sha256(decode($9, 'hex')))
 
 -- name: trip_public
--- $1 region: its announced trips from today on, as the public page shows them (no
--- members, no appointments).
-SELECT json_build_object('trips', coalesce(json_agg(json_build_object(
-    'id', t.id, 'day', t.day, 'title', t.title,
-    'office', o.name, 'office_address', o.address, 'booking_info', t.booking_info,
-    'settlements', coalesce((SELECT json_agg(json_build_object(
-            'name', s.name, 'place', s.place,
-            'arrives', to_char(s.arrives, 'HH24:MI'), 'leaves', to_char(s.leaves, 'HH24:MI'))
-            ORDER BY s.position) FROM trip_settlements s WHERE s.trip_id = t.id), '[]'),
-    'partners', coalesce((SELECT json_agg(json_build_object('name', p.name,
-            'activity', p.activity) ORDER BY p.position)
-            FROM trip_partners p WHERE p.trip_id = t.id), '[]'))
-    ORDER BY t.day, t.title, t.id), '[]'))::text
+-- $1 region ('' = the first by name): its announced trips from today on, as the public
+-- page shows them (no members, no appointments).
+WITH rg AS (SELECT r.id, r.name FROM regions r
+            WHERE r.id = coalesce(nullif($1, '')::uuid,
+                                  (SELECT id FROM regions ORDER BY name, id LIMIT 1)))
+SELECT json_build_object(
+    'region', (SELECT json_build_object('id', rg.id, 'name', rg.name) FROM rg),
+    'trips', coalesce(json_agg(json_build_object(
+        'id', t.id, 'day', t.day, 'title', t.title,
+        'office', o.name, 'office_address', o.address, 'booking_info', t.booking_info,
+        'settlements', coalesce((SELECT json_agg(json_build_object(
+                'name', s.name, 'place', s.place,
+                'arrives', to_char(s.arrives, 'HH24:MI'), 'leaves', to_char(s.leaves, 'HH24:MI'))
+                ORDER BY s.position) FROM trip_settlements s WHERE s.trip_id = t.id), '[]'),
+        'partners', coalesce((SELECT json_agg(json_build_object('name', p.name,
+                'activity', p.activity) ORDER BY p.position)
+                FROM trip_partners p WHERE p.trip_id = t.id), '[]'))
+        ORDER BY t.day, t.title, t.id), '[]'))::text
 FROM trips t JOIN offices o ON o.id = t.office_id
-WHERE t.region_id = $1::uuid AND t.state = 'announced'
+WHERE t.region_id = (SELECT id FROM rg) AND t.state = 'announced'
   AND t.day >= trip_region_today(t.region_id)
