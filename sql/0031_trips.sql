@@ -609,3 +609,30 @@ WHERE p.worker_id = dev.worker_id
 UNION ALL
 SELECT * FROM trip_reference_items(p_device)
 $$;
+
+-- 0021's appointment_remind, with a trip's appointment told where the brigade will be (the
+-- settlement and its meeting place) instead of the office's address and desk. The lines
+-- that differ are the CASE.
+CREATE OR REPLACE FUNCTION appointment_remind(p_now timestamptz) RETURNS integer
+LANGUAGE sql AS $$
+    WITH due AS (
+        INSERT INTO outbox (office_id, region_id, appointment_id, kind, phone, body)
+        SELECT a.office_id, a.region_id, a.id, 'reminder', appointment_phone(a.person_key, a.phone),
+               o.name || ': напоминаем о записи ' || appointment_when(lower(a.during), a.region_id)
+               || CASE WHEN a.trip_id IS NULL
+                       THEN coalesce(', ' || nullif(o.address, ''), '') || ', окно ' || a.seat || '.'
+                       ELSE ', выездная бригада, ' || s.name
+                            || coalesce(' (' || nullif(s.place, '') || ')', '') || '.' END
+        FROM appointments a
+        JOIN offices o ON o.id = a.office_id
+        JOIN regions r ON r.id = a.region_id
+        LEFT JOIN trip_settlements s ON s.trip_id = a.trip_id AND s.position = a.trip_settlement
+        WHERE a.state = 'booked'
+          AND lower(a.during) > p_now AND lower(a.during) < p_now + interval '2 days'
+          AND (lower(a.during) AT TIME ZONE r.timezone)::date
+              = (p_now AT TIME ZONE r.timezone)::date + 1
+          AND (p_now AT TIME ZONE r.timezone)::time >= time '10:00'
+        ON CONFLICT (appointment_id, kind) DO NOTHING
+        RETURNING 1)
+    SELECT count(*)::integer FROM due
+$$;

@@ -410,6 +410,17 @@ static void test_terminal_reference(void **state)
     assert_string_equal(cf_json_str(cJSON_GetArrayItem(appointments, 0), "person_name"),
                         "Смирнова Вера Ивановна");
     cJSON_Delete(fetched);
+    /* the reminder the day before names where the brigade will be, not an office's desk */
+    assert_true(cf_harness_sql_long(&harness, "SELECT appointment_remind(((now() AT TIME ZONE "
+                                              "'Europe/Moscow')::date + time '11:00') AT TIME ZONE "
+                                              "'Europe/Moscow')") >= 1);
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM outbox o JOIN appointments a ON a.id = o.appointment_id "
+             "WHERE a.trip_id = '%s' AND o.kind = 'reminder' AND o.body LIKE "
+             "'%%14:30, выездная бригада, с. Алёхово.'",
+             id);
+    assert_int_equal(cf_harness_sql_long(&harness, sql), 1);
     /* another provider's worker holds nothing of it */
     struct cf_terminal other;
     cf_terminal_enrol(&harness, WORKER_B, &other);
