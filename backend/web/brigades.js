@@ -9,6 +9,8 @@ import { currentUser } from "./session.js";
 
 const STATES = { planned: "запланирован", announced: "объявлен", done: "проведён", cancelled: "отменён" };
 const KINDS = { home_survey: "обследование на дому", aid_handover: "выдача средства реабилитации" };
+const BOOKED = { booked: "записан", checked_in: "пришёл", in_service: "на приёме", served: "обслужен",
+  left_unserved: "ушёл без обслуживания", no_show: "не пришёл", cancelled: "запись отменена", rescheduled: "перенесена" };
 const CHANGES = { created: "создан", edited: "изменён", moved: "состояние" };
 const canPlan = () => ["intake_lead", "admin"].includes(role());
 const canBook = () => ["intake", "intake_lead", "admin"].includes(role());
@@ -175,7 +177,7 @@ async function pageTrip(params) {
   const booked = (position) => t.appointments.filter((a) => a.settlement === position);
   const settlements = t.settlements.map((s) => `<tr><th scope="row">${esc(s.position)}. ${esc(s.name)}</th>
     <td>${esc(s.arrives)}–${esc(s.leaves)}${s.place ? `, ${esc(s.place)}` : ""}</td><td>${booked(s.position)
-      .map((a) => `${esc(new Date(a.start).toLocaleTimeString("ru-RU", { hour: "2-digit", minute: "2-digit" }))} ${esc(a.person_name)}, ${esc(a.phone)} — ${esc(KINDS[a.kind] || a.kind)} (${esc(a.state)})`)
+      .map((a) => `${esc(new Date(a.start).toLocaleTimeString("ru-RU", { hour: "2-digit", minute: "2-digit" }))} ${esc(a.person_name)}, ${esc(a.phone)} — ${esc(KINDS[a.kind] || a.kind)} (${esc(BOOKED[a.state] || a.state)})`)
       .join("<br>") || "—"}</td></tr>`).join("");
   const members = (t.members || []).map((m) => `<li>${esc(m.worker_name || m.login || m.worker_id || m.user_id)}${m.duty ? ` — ${esc(m.duty)}` : ""}${m.devices?.length ? ` <small>(терминалов: ${m.devices.filter((d) => d.status === "active").length})</small>` : ""}</li>`).join("");
   const partners = t.partners.map((p) => `<li>${esc(p.name)}${p.activity ? ` — ${esc(p.activity)}` : ""}</li>`).join("");
