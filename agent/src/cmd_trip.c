@@ -11,16 +11,15 @@
 #include "ag/commands.h"
 #include "ag/messages.h"
 #include "ag/reference.h"
+#include "ag/trips.h"
 #include "ag/visit_commands.h"
 #include "cf/uuid.h"
 
 #define N(opts) (sizeof opts / sizeof opts[0])
-#define TRIPS_MAX 32
 
 struct trips {
-    struct ag_trip *list[TRIPS_MAX];
+    struct ag_trip **list;
     size_t count;
-    int error;
 };
 
 static int collect_trip(void *ctx, const char *id, const char *body, uint64_t basis_seq)
@@ -29,7 +28,7 @@ static int collect_trip(void *ctx, const char *id, const char *body, uint64_t ba
     struct cf_error_detail d = {0};
     (void)id;
     (void)basis_seq;
-    if (c->count == TRIPS_MAX)
+    if (c->count == AG_TRIPS_HELD_MAX)
         return 0; /* more than a month of trips: the first by id are shown */
     struct ag_trip *t = malloc(sizeof *t);
     if (!t)
@@ -48,6 +47,25 @@ static int by_day(const void *a, const void *b)
     const struct ag_trip *y = *(const struct ag_trip *const *)b;
     int c = strcmp(x->day, y->day);
     return c ? c : strcmp(x->title, y->title);
+}
+
+int ag_trips_collect(struct ag_store *store, struct ag_trip *list[AG_TRIPS_HELD_MAX], size_t *count)
+{
+    struct trips c = {list, 0};
+    int rc = ag_store_ref_each(store, "trip", collect_trip, &c);
+    if (rc) {
+        ag_trips_free(list, c.count);
+        c.count = 0;
+    }
+    qsort(list, c.count, sizeof list[0], by_day);
+    *count = c.count;
+    return rc;
+}
+
+void ag_trips_free(struct ag_trip *list[], size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(list[i]);
 }
 
 static const char *kind_text(const char *kind)
@@ -77,11 +95,13 @@ static void print_trip(const struct ag_trip *t)
                t->partners[i].activity);
 }
 
-static cJSON *trip_json(const struct ag_trip *t)
+cJSON *ag_trip_to_json(const struct ag_trip *t)
 {
     char id[CF_UUID_TEXT_LEN + 1];
     cf_uuid_to_text(t->id, id);
     cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
     cJSON_AddStringToObject(o, "id", id);
     cJSON_AddStringToObject(o, "day", t->day);
     cJSON_AddStringToObject(o, "title", t->title);
@@ -128,31 +148,30 @@ int ag_cmd_trip(int argc, char **argv)
     struct ag_option o[] = {{"--store", true, false, 0, {0}}, {"--json", false, false, 0, {0}}};
     struct ag_cli cli = {"trip", trip_usage, false};
     struct ag_store *store = NULL;
-    struct trips c = {{0}, 0, 0};
+    struct ag_trip *list[AG_TRIPS_HELD_MAX];
+    size_t count = 0;
     int rc = ag_cli_parse(&cli, argc, argv, o, N(o));
     if (!rc)
         rc = ag_cli_open_store(&cli, ag_cli_value(o, N(o), "--store"), &store);
-    int src = rc ? 0 : ag_store_ref_each(store, "trip", collect_trip, &c);
+    int src = rc ? 0 : ag_trips_collect(store, list, &count);
     if (src)
         rc = ag_cli_fail(&cli, src, NULL);
     if (rc)
         goto out;
-    qsort(c.list, c.count, sizeof c.list[0], by_day);
     if (cli.json) {
         cJSON *root = cJSON_CreateObject();
-        cJSON *list = root ? cJSON_AddArrayToObject(root, "trips") : NULL;
-        for (size_t i = 0; list && i < c.count; i++)
-            cJSON_AddItemToArray(list, trip_json(c.list[i]));
+        cJSON *trips = root ? cJSON_AddArrayToObject(root, "trips") : NULL;
+        for (size_t i = 0; trips && i < count; i++)
+            cJSON_AddItemToArray(trips, ag_trip_to_json(list[i]));
         rc = ag_cli_print_json(root);
         goto out;
     }
-    printf(AG_MSG_TRIP_COUNT, c.count);
-    for (size_t i = 0; i < c.count; i++)
-        print_trip(c.list[i]);
+    printf(AG_MSG_TRIP_COUNT, count);
+    for (size_t i = 0; i < count; i++)
+        print_trip(list[i]);
     rc = AG_EXIT_OK;
 out:
-    for (size_t i = 0; i < c.count; i++)
-        free(c.list[i]);
+    ag_trips_free(list, count);
     ag_store_close(store);
     return rc < 0 ? AG_EXIT_OK : rc;
 }

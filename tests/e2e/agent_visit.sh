@@ -661,6 +661,22 @@ case_brigade_trip() {
     agent_ok trip --json
     expect "trip id" "$(jget "$out" trips.0.id)" "$trip"
     expect "booked in" "$(jget "$out" trips.0.appointments.0.settlement)" 2
+    # The touch UI's plan screen reads the same trips from the daemon's state, offline too.
+    sim_start --transcript "$transcripts/VisaCardPpse"
+    "$bin/agent/carefact-agentd" --device "pn532_uart:$dev" --secret-file "$work/ui-url" \
+        --speech off >"$work/agentd.out" 2>"$work/agentd.err" &
+    local agentd_pid=$! url base state
+    on_cleanup+=("kill -KILL $agentd_pid")
+    for _ in $(seq 100); do
+        grep -q '^ready ' "$work/agentd.out" 2>/dev/null && break
+        sleep 0.05
+    done
+    url=$(cat "$work/ui-url") || fail "carefact-agentd did not start"
+    base=${url%%/start*}
+    state=$(curl -fsS -b "cf_ui=${url##*k=}" "$base/api/state") || fail "no state from carefact-agentd"
+    expect "touch UI trip" "$(jget "$state" trips.0.title)" "Выезд в Ивановку"
+    expect "touch UI booking" "$(jget "$state" trips.0.appointments.0.person_name)" "Смирнова Вера Ивановна"
+    kill -TERM "$agentd_pid"
 }
 
 # ==== HTTPS with the server's CA pinned ====
