@@ -230,6 +230,8 @@ static void test_plan_and_day(void **state)
     char *cut = strstr(body, ",{\"name\":\"с. Алёхово\"");
     char *rest = strstr(body, "],\"members\"");
     memmove(cut, rest, strlen(rest) + 1);
+    cf_api_expect_problem(as(&lead_a, "PUT", path, "{\"day\":\"2026-12-12\"}", 422), "validation",
+                          "title");
     trip = as(&lead_a, "PUT", path, body, 200);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(trip, "settlements")), 1);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(trip, "journal")), 2);
