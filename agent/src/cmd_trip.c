@@ -138,6 +138,14 @@ cJSON *ag_trip_to_json(const struct ag_trip *t)
     return o;
 }
 
+void ag_trips_print(struct ag_trip *const list[], size_t count)
+{
+    printf(AG_MSG_TRIP_COUNT, count);
+    for (size_t i = 0; i < count; i++)
+        print_trip(list[i]);
+    fflush(stdout);
+}
+
 static const char trip_usage[] =
     "usage: carefact-agent trip [--store FILE] [--json]\n"
     "  The mobile brigade trips of the next days this terminal's worker goes on: settlements\n"
@@ -166,9 +174,7 @@ int ag_cmd_trip(int argc, char **argv)
         rc = ag_cli_print_json(root);
         goto out;
     }
-    printf(AG_MSG_TRIP_COUNT, count);
-    for (size_t i = 0; i < count; i++)
-        print_trip(list[i]);
+    ag_trips_print(list, count);
     rc = AG_EXIT_OK;
 out:
     ag_trips_free(list, count);

@@ -663,6 +663,10 @@ case_brigade_trip() {
     expect "booked in" "$(jget "$out" trips.0.appointments.0.settlement)" 2
     # The touch UI's plan screen reads the same trips from the daemon's state, offline too.
     sim_start --transcript "$transcripts/VisaCardPpse"
+    # ... and the text terminal's menu item 9.
+    agent terminal --device "pn532_uart:$dev" <<<$'9\n0'
+    grep -qF "9  Выезды бригады" <<<"$out" || fail "terminal menu: $out"
+    grep -qF "Пункт 2: 13:00–15:00 с. Алёхово" <<<"$out" || fail "terminal trips: $out"
     "$bin/agent/carefact-agentd" --device "pn532_uart:$dev" --secret-file "$work/ui-url" \
         --speech off >"$work/agentd.out" 2>"$work/agentd.err" &
     local agentd_pid=$! url base state

@@ -19,6 +19,10 @@ int ag_trips_collect(struct ag_store *store, struct ag_trip *list[AG_TRIPS_HELD_
                      size_t *count);
 void ag_trips_free(struct ag_trip *list[], size_t count);
 
+/* Print the trips (count of them) in Russian on stdout: a count line, then each trip's
+ * day, title and state, its settlements with the people booked in each, its partners. */
+void ag_trips_print(struct ag_trip *const list[], size_t count);
+
 /* A trip as JSON (id, day, title, state, office, booking_info, settlements, appointments,
  * partners); caller frees with cJSON_Delete; NULL when out of memory. */
 cJSON *ag_trip_to_json(const struct ag_trip *trip);
