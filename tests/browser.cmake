@@ -14,6 +14,10 @@ if(TARGET carefactd)
   # Complaints and the citizens' comparison of providers (issue 16); carefactd only.
   cf_add_test(NAME browser.complaints.low_rating_compare LABEL browser TIMEOUT 180
               COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/browser/complaints.sh)
+  # Mobile brigade trips (issue 16): planned, booked, announced in the dashboard; the
+  # citizens' schedule; carefactd only.
+  cf_add_test(NAME browser.brigades.plan_book_announce LABEL browser TIMEOUT 180
+              COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/browser/brigades.sh)
 endif()
 if(NOT TARGET carefactd OR NOT TARGET ag_core OR NOT TARGET pn532-sim)
   return()

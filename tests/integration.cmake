@@ -94,6 +94,8 @@ cf_add_server_test(NAME integration.backend.funnel LABEL integration TIMEOUT 180
 # Appointments (issue 16): slots, holds, one slot booked from 50 concurrent clients gives
 # exactly one success, holds expiring, closures, the per-person limit, the state
 # machine, rescheduling, offices seeing their own, the day's figures computed apart.
+cf_add_server_test(NAME integration.backend.trips LABEL integration TIMEOUT 180 CONTRACT
+                   SOURCE integration/test_trips.c)
 cf_add_server_test(NAME integration.backend.appointments LABEL integration TIMEOUT 240 CONTRACT
                    SOURCE integration/test_appointments.c LIBS m Threads::Threads)
 # Satisfaction (issue 16): the Wilson rule's exact cases, seeded providers whose bounds

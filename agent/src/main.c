@@ -49,6 +49,7 @@ static const struct command commands[] = {
      "person's card at an office's desk"},
     {"recipients", ag_cmd_recipients, "the recipients, certificates and services held"},
     {"plans", ag_cmd_plans, "today's planned visits and what became of them"},
+    {"trip", ag_cmd_trip, "the brigade trips of the next days: settlements, times, bookings"},
     {"terminal", ag_cmd_terminal, "the interactive terminal for the worker (Russian)"},
     {"serve", cmd_serve, "the local daemon behind the touch UI (127.0.0.1, per-start secret)"},
     {"help", cmd_help, "list the commands"},

@@ -311,6 +311,129 @@ int ag_plan_from_json(const cJSON *body, struct ag_plan *out, struct cf_error_de
     return rc;
 }
 
+/* ==== Trips ==== */
+
+/* "HH:MM" of a settlement or an appointment. */
+static int read_clock(const cJSON *obj, const char *name, const char *path, char out[6],
+                      struct cf_error_detail *d)
+{
+    char field[96];
+    int rc = read_string(obj, name, path, true, 5, out, 6, d);
+    field_path(field, sizeof field, path, name);
+    if (!rc && (strlen(out) != 5 || out[2] != ':' || strspn(out, "0123456789:") != 5))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, field, "%s must be a local time like 09:30", field);
+    return rc;
+}
+
+static int read_trip_settlement(const cJSON *obj, const char *path, struct ag_trip_settlement *s,
+                                struct cf_error_detail *d)
+{
+    int64_t position = 0;
+    int rc = need_object(obj, path, d);
+    if (!rc)
+        rc = read_int(obj, "position", path, true, 1, 30, &position, NULL, d);
+    s->position = (int)position;
+    if (!rc)
+        rc = read_string(obj, "name", path, true, AG_NAME_MAX, s->name, sizeof s->name, d);
+    if (!rc)
+        rc = read_string(obj, "place", path, false, AG_ADDRESS_MAX, s->place, sizeof s->place, d);
+    if (!rc)
+        rc = read_clock(obj, "arrives", path, s->arrives, d);
+    if (!rc)
+        rc = read_clock(obj, "leaves", path, s->leaves, d);
+    return rc;
+}
+
+static int read_trip_partner(const cJSON *obj, const char *path, struct ag_trip_partner *p,
+                             struct cf_error_detail *d)
+{
+    int rc = need_object(obj, path, d);
+    if (!rc)
+        rc = read_string(obj, "name", path, true, AG_NAME_MAX, p->name, sizeof p->name, d);
+    if (!rc)
+        rc = read_string(obj, "activity", path, false, AG_ADDRESS_MAX, p->activity,
+                         sizeof p->activity, d);
+    return rc;
+}
+
+static int read_trip_appointment(const cJSON *obj, const char *path, struct ag_trip_appointment *a,
+                                 struct cf_error_detail *d)
+{
+    int64_t settlement = 0;
+    char field[96];
+    int rc = need_object(obj, path, d);
+    if (!rc)
+        rc = read_int(obj, "settlement", path, true, 1, 30, &settlement, NULL, d);
+    a->settlement = (int)settlement;
+    if (!rc)
+        rc = read_clock(obj, "time", path, a->time, d);
+    if (!rc)
+        rc = read_string(obj, "kind", path, true, sizeof a->kind - 1, a->kind, sizeof a->kind, d);
+    if (!rc && strcmp(a->kind, "home_survey") && strcmp(a->kind, "aid_handover")) {
+        field_path(field, sizeof field, path, "kind");
+        rc = cf_error_set(d, CF_EFIELD_RANGE, field, "%s must be home_survey or aid_handover",
+                          field);
+    }
+    if (!rc)
+        rc = read_string(obj, "person_name", path, false, AG_NAME_MAX, a->person_name,
+                         sizeof a->person_name, d);
+    if (!rc)
+        rc = read_string(obj, "phone", path, false, sizeof a->phone - 1, a->phone, sizeof a->phone,
+                         d);
+    return rc;
+}
+
+/* The lists of a trip: settlements, partners, appointments, each entry checked. */
+static int read_trip_lists(const cJSON *body, struct ag_trip *t, struct cf_error_detail *d)
+{
+    const cJSON *list = NULL;
+    char path[48];
+    int rc = read_array(body, "settlements", "", AG_TRIP_SETTLEMENTS_MAX, &list, d);
+    for (const cJSON *c = list ? list->child : NULL; !rc && c; c = c->next) {
+        snprintf(path, sizeof path, "settlements[%zu]", t->settlement_count);
+        rc = read_trip_settlement(c, path, &t->settlements[t->settlement_count++], d);
+    }
+    if (!rc)
+        rc = read_array(body, "partners", "", AG_TRIP_PARTNERS_MAX, &list, d);
+    for (const cJSON *c = list ? list->child : NULL; !rc && c; c = c->next) {
+        snprintf(path, sizeof path, "partners[%zu]", t->partner_count);
+        rc = read_trip_partner(c, path, &t->partners[t->partner_count++], d);
+    }
+    if (!rc)
+        rc = read_array(body, "appointments", "", AG_TRIP_APPOINTMENTS_MAX, &list, d);
+    for (const cJSON *c = list ? list->child : NULL; !rc && c; c = c->next) {
+        snprintf(path, sizeof path, "appointments[%zu]", t->appointment_count);
+        rc = read_trip_appointment(c, path, &t->appointments[t->appointment_count++], d);
+    }
+    return rc;
+}
+
+int ag_trip_from_json(const cJSON *body, struct ag_trip *out, struct cf_error_detail *d)
+{
+    memset(out, 0, sizeof *out);
+    int rc = need_object(body, "", d);
+    if (!rc)
+        rc = read_uuid(body, "id", "", out->id, d);
+    if (!rc)
+        rc = read_date(body, "day", "", true, out->day, d);
+    if (!rc)
+        rc = read_string(body, "title", "", true, AG_NAME_MAX, out->title, sizeof out->title, d);
+    if (!rc)
+        rc = read_string(body, "state", "", false, sizeof out->state - 1, out->state,
+                         sizeof out->state, d);
+    if (!rc)
+        rc =
+            read_string(body, "office", "", false, AG_NAME_MAX, out->office, sizeof out->office, d);
+    if (!rc)
+        rc = read_string(body, "booking_info", "", false, AG_ADDRESS_MAX, out->booking_info,
+                         sizeof out->booking_info, d);
+    if (!rc)
+        rc = read_trip_lists(body, out, d);
+    if (rc)
+        memset(out, 0, sizeof *out);
+    return rc;
+}
+
 /* ==== From stored text ==== */
 
 #define PARSE_TEXT(fn, type)                                                                       \
@@ -327,6 +450,7 @@ int ag_plan_from_json(const cJSON *body, struct ag_plan *out, struct cf_error_de
 PARSE_TEXT(ag_recipient, struct ag_recipient)
 PARSE_TEXT(ag_service, struct ag_service)
 PARSE_TEXT(ag_plan, struct ag_plan)
+PARSE_TEXT(ag_trip, struct ag_trip)
 
 /* ==== Checking a record from the server ==== */
 
@@ -365,6 +489,17 @@ int ag_reference_check(const char *kind, const char *id, const cJSON *body,
         cf_uuid_to_text(p.id, own);
         if (!rc && strcmp(own, id) != 0)
             rc = cf_error_set(d, CF_EFIELD_RANGE, "id", "the body's id is not the record's");
+        return rc;
+    }
+    if (strcmp(kind, "trip") == 0) {
+        struct ag_trip *t = malloc(sizeof *t); /* ~40 KiB: not on the stack */
+        if (!t)
+            return CF_ENOMEM;
+        int rc = ag_trip_from_json(body, t, d);
+        cf_uuid_to_text(t->id, own);
+        if (!rc && strcmp(own, id) != 0)
+            rc = cf_error_set(d, CF_EFIELD_RANGE, "id", "the body's id is not the record's");
+        free(t);
         return rc;
     }
     return cf_error_set(d, CF_EKIND, "kind", "unknown reference kind '%.20s'", kind);

@@ -45,6 +45,7 @@
 #include "ag/messages.h"
 #include "ag/reader.h"
 #include "ag/sync.h"
+#include "ag/trips.h"
 #include "ag/visit.h"
 #include "ag/visit_commands.h"
 #include "cf/uuid.h"
@@ -442,12 +443,29 @@ static void add_plans(cJSON *o, struct ag_store *s)
     free(plans);
 }
 
+/* The brigade trips held (issue 16): the plan screen shows them under the day's plan. */
+static void add_trips(cJSON *o, struct ag_store *s)
+{
+    struct ag_trip *trips[AG_TRIPS_HELD_MAX];
+    size_t count = 0;
+    cJSON *list = cJSON_AddArrayToObject(o, "trips");
+    if (ag_trips_collect(s, trips, &count))
+        return;
+    for (size_t i = 0; list && i < count; i++) {
+        cJSON *t = ag_trip_to_json(trips[i]);
+        if (t && !cJSON_AddItemToArray(list, t))
+            cJSON_Delete(t);
+    }
+    ag_trips_free(trips, count);
+}
+
 /* ==== API ==== */
 
 static cJSON *api_state(struct daemon *d)
 {
     cJSON *o = cJSON_CreateObject();
     add_plans(o, d->store);
+    add_trips(o, d->store);
     add_open_visit(o, d->store);
     add_unrated(o, d->store);
     add_sync_state(o, d->store);

@@ -17,6 +17,7 @@
 #include "ag/lists.h"
 #include "ag/messages.h"
 #include "ag/sync.h"
+#include "ag/trips.h"
 #include "ag/visit.h"
 #include "ag/visit_commands.h"
 #include "ag/visit_output.h"
@@ -540,6 +541,18 @@ static void bind_card(struct ui *ui)
     free(r);
 }
 
+/* The brigade trips held (issue 16), from the store: offline. */
+static void show_trips(struct ui *ui)
+{
+    struct ag_trip *trips[AG_TRIPS_HELD_MAX];
+    size_t count = 0;
+    if (ag_trips_collect(ui->store, trips, &count))
+        say(AG_MSG_TERM_TRIPS_UNREADABLE);
+    else
+        ag_trips_print(trips, count);
+    ag_trips_free(trips, count);
+}
+
 /* ==== The loop ==== */
 
 static void show_menu(struct ui *ui)
@@ -613,6 +626,8 @@ int ag_cmd_terminal(int argc, char **argv)
             bind_card(ui);
         else if (strcmp(line, "8") == 0)
             run_sync(ui, false);
+        else if (strcmp(line, "9") == 0)
+            show_trips(ui);
         else
             say(AG_MSG_TERM_MENU_DIGIT);
         if (strcmp(line, "8") != 0)

@@ -185,12 +185,38 @@ async function home(message, cls) {
   waiting.forEach((p, i) => list.append(planItem(p, i === 0 && !open)));
   done.forEach(p => list.append(planItem(p, false)));
   parts.push(list);
+  (state.trips || []).forEach(t => parts.push(tripSection(t)));
   parts.push(h('div', { class: 'actions' },
     button('Визит без плана', () => chooseRecipient('unplanned'), '', { id: 'unplanned' }),
     button('Привязать карту', () => chooseRecipient('bind'), '', { id: 'bind' }),
     button('Отметить приход в офис', () => checkIn(), '', { id: 'check-in' })));
   const title = open ? 'Визит идёт' : 'Сегодняшние визиты';
   show('home', title, parts, { speak: message || title });
+}
+
+/* A brigade trip the worker goes on (issue 16): its day, the villages in order with their
+ * times and the people booked in each, the partners; held offline with the reference data. */
+const TRIP_KINDS = { home_survey: 'обследование на дому', aid_handover: 'выдача средства реабилитации' };
+function tripSection(t) {
+  const [y, m, d] = t.day.split('-');
+  const section = h('section', { class: 'trip', 'data-trip': t.id },
+    h('h2', {}, `Выезд бригады ${d}.${m}.${y}: ${t.title}`));
+  const villages = h('ol', { class: 'settlements' });
+  for (const s of t.settlements) {
+    const li = h('li', {}, `${s.arrives}–${s.leaves} ${s.name}${s.place ? ` (${s.place})` : ''}`);
+    const booked = t.appointments.filter(a => a.settlement === s.position);
+    if (booked.length) {
+      const ul = h('ul', {});
+      booked.forEach(a => ul.append(h('li', {}, `${a.time} ${a.person_name}, ${a.phone} — ${TRIP_KINDS[a.kind] || a.kind}`)));
+      li.append(ul);
+    }
+    villages.append(li);
+  }
+  section.append(villages);
+  if (t.partners.length) {
+    section.append(h('p', {}, `С бригадой: ${t.partners.map(p => (p.activity ? `${p.name} — ${p.activity}` : p.name)).join('; ')}.`));
+  }
+  return section;
 }
 
 function planItem(p, next) {

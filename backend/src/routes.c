@@ -20,6 +20,7 @@
 #include "be/router.h"
 #include "be/satisfaction.h"
 #include "be/session.h"
+#include "be/trips.h"
 #include "be/visits.h"
 #include "be/web.h"
 #include "be/webhooks.h"
@@ -45,6 +46,7 @@ static const struct be_module *const modules[] = {
     &be_appointments_module, /* appointments: slots, holds, the desk, figures */
     &be_satisfaction_module, /* surveys and the satisfaction figures */
     &be_complaints_module, /* complaints and the public comparison of providers */
+    &be_trips_module, /* mobile brigade trips: plan, book, announce, the public page */
 };
 
 const struct be_route_table be_route_table = {modules, sizeof modules / sizeof modules[0]};

@@ -622,6 +622,67 @@ case_desk_check_in() {
     same_chain_as_server
 }
 
+# ==== A mobile brigade trip held offline (issue 16) ====
+
+# A trip of demo office 1 tomorrow that worker 1 goes on, with a booking, comes down with
+# the reference data; with carefactd stopped, `carefact-agent trip` still shows its
+# settlements, times, partner and the person booked.
+case_brigade_trip() {
+    pg_up
+    server_up
+    enroll
+    local office provider trip settlements
+    office=$(sql "SELECT md5('demo:office:1')::uuid")
+    provider=$(sql "SELECT provider_id FROM workers WHERE id = '$(worker_id 1)'")
+    settlements='[{"name":"д. Ивановка","place":"у магазина","arrives":"10:00","leaves":"12:00"},
+                  {"name":"с. Алёхово","place":"","arrives":"13:00","leaves":"15:00"}]'
+    # Made by the owner: the planning rules are integration.backend.trips'.
+    trip=$(sql "SELECT trip_id FROM trip_save(NULL, '$office', '$provider',
+                  (SELECT (now() AT TIME ZONE timezone)::date + 1 FROM regions r
+                   JOIN offices o ON o.region_id = r.id WHERE o.id = '$office'),
+                  'Выезд в Ивановку', 'Запись по телефону 8 813 64 2-11-11', 30,
+                  '$settlements', '[{\"worker_id\":\"$(worker_id 1)\",\"duty\":\"соцработник\"}]',
+                  '[{\"name\":\"Лодейнопольская ЦРБ\",\"activity\":\"флюорография\"}]',
+                  'e2e', 'admin')")
+    [ -n "$trip" ] || fail "no trip made"
+    [ "$(sql "SELECT outcome FROM trip_appointment_take('$trip', 2,
+               (SELECT ((t.day + time '13:30') AT TIME ZONE r.timezone) FROM trips t
+                JOIN regions r ON r.id = t.region_id WHERE t.id = '$trip'),
+               'aid_handover', 'tel:79120000001', 'Смирнова Вера Ивановна', '+79120000001',
+               'e2e', sha256('x'))")" = taken ] || fail "booking on the trip refused"
+    agent_ok sync --json
+    server_down
+    agent_ok trip
+    for want in "Выезды бригады: 1" "Выезд в Ивановку (запланирован)" "Пункт 1: 10:00–12:00 д. Ивановка (у магазина)" \
+        "Пункт 2: 13:00–15:00 с. Алёхово" "13:30 Смирнова Вера Ивановна, тел. +79120000001 — выдача средства реабилитации" \
+        "Партнёр: Лодейнопольская ЦРБ — флюорография"; do
+        grep -qF "$want" <<<"$out" || fail "trip: '$want' not shown: $out"
+    done
+    agent_ok trip --json
+    expect "trip id" "$(jget "$out" trips.0.id)" "$trip"
+    expect "booked in" "$(jget "$out" trips.0.appointments.0.settlement)" 2
+    # The touch UI's plan screen reads the same trips from the daemon's state, offline too.
+    sim_start --transcript "$transcripts/VisaCardPpse"
+    # ... and the text terminal's menu item 9.
+    agent terminal --device "pn532_uart:$dev" <<<$'9\n0'
+    grep -qF "9  Выезды бригады" <<<"$out" || fail "terminal menu: $out"
+    grep -qF "Пункт 2: 13:00–15:00 с. Алёхово" <<<"$out" || fail "terminal trips: $out"
+    "$bin/agent/carefact-agentd" --device "pn532_uart:$dev" --secret-file "$work/ui-url" \
+        --speech off >"$work/agentd.out" 2>"$work/agentd.err" &
+    local agentd_pid=$! url base state
+    on_cleanup+=("kill -KILL $agentd_pid")
+    for _ in $(seq 100); do
+        grep -q '^ready ' "$work/agentd.out" 2>/dev/null && break
+        sleep 0.05
+    done
+    url=$(cat "$work/ui-url") || fail "carefact-agentd did not start"
+    base=${url%%/start*}
+    state=$(curl -fsS -b "cf_ui=${url##*k=}" "$base/api/state") || fail "no state from carefact-agentd"
+    expect "touch UI trip" "$(jget "$state" trips.0.title)" "Выезд в Ивановку"
+    expect "touch UI booking" "$(jget "$state" trips.0.appointments.0.person_name)" "Смирнова Вера Ивановна"
+    kill -TERM "$agentd_pid"
+}
+
 # ==== HTTPS with the server's CA pinned ====
 
 # make_ca NAME: a CA key and certificate in $work/NAME-ca.{key,pem}.

@@ -7,7 +7,7 @@
  * or in a webhook's reply; an application's document as the sniffer sees it, a document
  * upload's query string; an office's booking settings and hours, a closure; a survey
  * answer from the citizen's page or from staff; a complaint from the desk or the citizen, a
- * complaint's transition); the rest is
+ * complaint's transition; a brigade trip, its transition, a booking on it); the rest is
  * the body. An accepted body must come out as the
  * handler will use it
  * (canonical JSON value, a known action, plain text within its cap); a refusal must be
@@ -28,6 +28,7 @@
 #include "be/register.h"
 #include "be/review.h"
 #include "be/satisfaction.h"
+#include "be/trips.h"
 #include "cf/text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -530,6 +531,82 @@ static void complaint_move(const char *body, size_t len)
     check_cause(m.cause, false);
 }
 
+/* An accepted trip holds every rule trip_save relies on: a real day, a title, 1..12
+ * settlements each leaving after it arrives and none arriving before the one before
+ * leaves, members each exactly one canonical id and none twice, named partners. */
+static void trip(const char *body, size_t len)
+{
+    static struct be_trip t; /* ~70 KB: off the fuzzer's stack */
+    struct cf_error_detail d = {0};
+    int rc = be_trip_read(body, len, &t, &d);
+    if (rc) {
+        check_refusal(rc, &d);
+        return;
+    }
+    if (strlen(t.day) != 10 || t.slot_minutes < 10 || t.slot_minutes > 240 ||
+        t.settlement_count < 1 || t.settlement_count > BE_TRIP_SETTLEMENTS_MAX ||
+        t.member_count > BE_TRIP_MEMBERS_MAX || t.partner_count > BE_TRIP_PARTNERS_MAX)
+        abort();
+    check_id(t.office_id);
+    check_id(t.provider_id);
+    check_text(t.title, BE_TRIP_TITLE_MAX, 1);
+    check_text(t.booking_info, BE_TRIP_BOOKING_INFO_MAX, 0);
+    for (size_t i = 0; i < t.settlement_count; i++) {
+        const struct be_trip_settlement *s = &t.settlements[i];
+        if (s->arrives < 0 || s->leaves > 24 * 60 || s->arrives >= s->leaves ||
+            (i && s->arrives < t.settlements[i - 1].leaves))
+            abort();
+        check_text(s->name, BE_TRIP_NAME_MAX, 1);
+        check_text(s->place, BE_TRIP_PLACE_MAX, 0);
+    }
+    for (size_t i = 0; i < t.member_count; i++) {
+        const struct be_trip_member *m = &t.members[i];
+        if (!m->user_id[0] == !m->worker_id[0] || strlen(m->user_id) + strlen(m->worker_id) != 36)
+            abort();
+        check_text(m->duty, BE_TRIP_DUTY_MAX, 0);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(t.members[j].user_id, m->user_id) == 0 &&
+                strcmp(t.members[j].worker_id, m->worker_id) == 0)
+                abort();
+    }
+    for (size_t i = 0; i < t.partner_count; i++) {
+        check_text(t.partners[i].name, BE_TRIP_NAME_MAX, 1);
+        check_text(t.partners[i].activity, BE_TRIP_PLACE_MAX, 0);
+    }
+}
+
+static void trip_move(const char *body, size_t len)
+{
+    static struct be_trip_move m;
+    static const char *const states[] = {"announced", "done", "cancelled", NULL};
+    struct cf_error_detail d = {0};
+    int rc = be_trip_move_read(body, len, &m, &d);
+    if (rc) {
+        check_refusal(rc, &d);
+        return;
+    }
+    if (!one_of(m.to, states))
+        abort();
+    check_text(m.reason, BE_TRIP_REASON_MAX, 0);
+}
+
+static void trip_booking(const char *body, size_t len)
+{
+    static struct be_trip_booking b;
+    static const char *const kinds[] = {"home_survey", "aid_handover", NULL};
+    struct cf_error_detail d = {0};
+    int rc = be_trip_booking_read(body, len, &b, &d);
+    if (rc) {
+        check_refusal(rc, &d);
+        return;
+    }
+    if (b.settlement < 1 || b.settlement > BE_TRIP_SETTLEMENTS_MAX || !one_of(b.kind, kinds) ||
+        !strchr(b.start, 'T'))
+        abort();
+    check_person_key(b.person_key);
+    check_text(b.person_name, BE_APPT_NAME_MAX, 1);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 1 << 17)
@@ -539,7 +616,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!body)
         return 0;
     memcpy(body, data + 1, size - 1);
-    switch (data[0] % 27) {
+    switch (data[0] % 30) {
     case 0:
         correction(body, size - 1);
         break;
@@ -618,8 +695,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 25:
         complaint_new(body, size - 1, BE_COMPLAINT_PUBLIC);
         break;
-    default:
+    case 26:
         complaint_move(body, size - 1);
+        break;
+    case 27:
+        trip(body, size - 1);
+        break;
+    case 28:
+        trip_move(body, size - 1);
+        break;
+    default:
+        trip_booking(body, size - 1);
     }
     free(body);
     return 0;

@@ -68,6 +68,8 @@ allowed=(
     # complaint (sql/0027): rules, not data
     "complaint_causes"
     "complaint_transitions"
+    # the legal transitions of a mobile brigade's trip (sql/0031): rules, not data
+    "trip_transitions"
 )
 allowed_sql=$(printf "'%s'," "${allowed[@]}")
 allowed_sql=${allowed_sql%,}

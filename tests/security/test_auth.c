@@ -689,6 +689,16 @@ static const struct route_spec {
     {"POST /api/v1/applications/{id}/answer", A(ADMIN) | A(CASEWORKER), 200},
     {"GET /api/v1/programmes", OVERSEE, 200},
     {"POST /api/v1/programmes/{id}/accept", A(ADMIN) | A(MANAGER), 200},
+    /* mobile brigade trips (issue 16): the office's lead plans and announces, its front
+     * office books people on them; the back office, oversight and the provider whose
+     * workers go read them; the announced ones are public */
+    {"GET /api/v1/public/trips", ANYONE, 200},
+    {"GET /api/v1/trips", STAFF | OVERSEE, 200},
+    {"POST /api/v1/trips", A(ADMIN) | A(INTAKE_LEAD), 201},
+    {"GET /api/v1/trips/{id}", STAFF | OVERSEE, 200},
+    {"PUT /api/v1/trips/{id}", A(ADMIN) | A(INTAKE_LEAD), 200},
+    {"POST /api/v1/trips/{id}/transitions", A(ADMIN) | A(INTAKE_LEAD), 200},
+    {"POST /api/v1/trips/{id}/appointments", A(ADMIN) | A(INTAKE) | A(INTAKE_LEAD), 201},
 };
 #define ROUTE_COUNT (sizeof expected / sizeof expected[0])
 
@@ -904,6 +914,59 @@ static void prepare_webhook(const char *pattern, bool post, char id[120], struct
         snprintf(p->body, sizeof p->body, "{\"reason\":\"Приёмник снова работает\"}");
         snprintf(p->after, sizeof p->after,
                  "SELECT NOT enabled FROM webhook_subscriptions WHERE id = '%s'", id);
+    }
+}
+
+/* Trips (issue 16): a planned trip of the demo office 10 days on, provider 1's (so its
+ * manager reads it), made for each call, and the bodies of the calls that change one. */
+static void prepare_trip(const char *method, const char *pattern, bool post, char id[120],
+                         char query[80], struct prepared *p)
+{
+    static int trips;
+    char sql[900], day[11];
+    const char *settlements = "[{\"name\":\"д. Матрица\",\"place\":\"\",\"arrives\":\"10:00\","
+                              "\"leaves\":\"12:00\"}]";
+    sql_text("SELECT ((now() AT TIME ZONE 'Europe/Moscow')::date + 10)::text", day, sizeof day);
+    if (strcmp(pattern, "/api/v1/public/trips") == 0) {
+        char region[40];
+        snprintf(sql, sizeof sql, "SELECT region_id FROM providers WHERE id = '%s'", provider1);
+        sql_text(sql, region, sizeof region);
+        snprintf(query, 80, "?region=%s", region);
+        return;
+    }
+    if (strcmp(pattern, "/api/v1/trips") == 0) {
+        if (post) {
+            snprintf(p->body, sizeof p->body,
+                     "{\"office_id\":\"%s\",\"day\":\"%s\",\"title\":\"Матрица %d\","
+                     "\"settlements\":%s}",
+                     m.office, day, ++trips, settlements);
+            snprintf(p->after, sizeof p->after,
+                     "SELECT count(*) = 0 FROM trips WHERE title = 'Матрица %d'", trips);
+        }
+        return;
+    }
+    snprintf(sql, sizeof sql,
+             "SELECT trip_id FROM trip_save(NULL, '%s', '%s', '%s', 'Матрица', '', 30, '%s', "
+             "'[]', '[]', 'matrix', 'admin')",
+             m.office, provider1, day, settlements);
+    sql_text(sql, id, 40);
+    if (strstr(pattern, "/transitions")) {
+        snprintf(p->body, sizeof p->body, "{\"to\":\"announced\"}");
+        snprintf(p->after, sizeof p->after, "SELECT state = 'planned' FROM trips WHERE id = '%s'",
+                 id);
+    } else if (strstr(pattern, "/appointments")) {
+        snprintf(p->body, sizeof p->body,
+                 "{\"settlement\":1,\"start\":\"%sT10:00:00+03:00\",\"kind\":\"home_survey\","
+                 "\"person_name\":\"Матрица\",\"phone\":\"+7953%07d\"}",
+                 day, ++trips);
+        snprintf(p->after, sizeof p->after,
+                 "SELECT count(*) = 0 FROM appointments WHERE trip_id = '%s'", id);
+    } else if (strcmp(method, "PUT") == 0) {
+        snprintf(p->body, sizeof p->body,
+                 "{\"day\":\"%s\",\"title\":\"Матрица изменена\",\"settlements\":%s}", day,
+                 settlements);
+        snprintf(p->after, sizeof p->after, "SELECT title = 'Матрица' FROM trips WHERE id = '%s'",
+                 id);
     }
 }
 
@@ -1227,6 +1290,8 @@ static void prepare(const char *method, const char *pattern, enum who w, struct 
                  "\"cause\":\"office_waiting\",\"text\":\"Матрица: долго ждали\"}",
                  appointment, secret);
     }
+    if (strstr(pattern, "/trips"))
+        prepare_trip(method, pattern, post, id, query, p);
     char *brace = strstr(pattern, "{id}");
     if (strcmp(pattern, "/api/v1/public/surveys/{instrument}") == 0)
         snprintf(p->path, sizeof p->path, "/api/v1/public/surveys/public_service");

@@ -176,9 +176,10 @@ extern const size_t ag_text_count;
     " 6  Отменить визит\n"                                                            \
     " 7  Привязать карту\n"                                                          \
     " 8  Синхронизация\n"                                                             \
+    " 9  Выезды бригады\n"                                                            \
     " 0  Выход\n"                                                                             \
     "\nНажмите цифру и Enter: "
-#define AG_MSG_TERM_MENU_DIGIT "\nВведите цифру от 0 до 8.\n"
+#define AG_MSG_TERM_MENU_DIGIT "\nВведите цифру от 0 до 9.\n"
 #define AG_MSG_TERM_GOODBYE "\nДо свидания.\n"
 #define AG_MSG_TERM_SERVICE_REFUSED "(услуга %s)\n"
 
@@ -238,6 +239,20 @@ extern const size_t ag_text_count;
 #define AG_MSG_LIST_RECIPIENTS "Получатели в терминале: %zu\n"
 #define AG_MSG_LIST_PLANS "Плановые визиты: %zu\n"
 #define AG_MSG_LIST_PLAN_LINE "  %s %s  %s — %s\n     план %s\n"
+
+/* ==== Mobile brigade trips (cmd_trip.c) ==== */
+
+#define AG_MSG_TRIP_COUNT "Выезды бригады: %zu\n"
+#define AG_MSG_TRIP_HEAD "\nВыезд %.2s.%.2s.%.4s — %s (%s)\n"
+#define AG_MSG_TRIP_PLANNED "запланирован"
+#define AG_MSG_TRIP_ANNOUNCED "объявлен"
+#define AG_MSG_TRIP_OFFICE "  Организует: %s. %s\n"
+#define AG_MSG_TRIP_SETTLEMENT "  Пункт %d: %s–%s %s%s%s%s\n"
+#define AG_MSG_TRIP_APPOINTMENT "       %s %s, тел. %s — %s\n"
+#define AG_MSG_TRIP_PARTNER "  Партнёр: %s%s%s\n"
+#define AG_MSG_TRIP_KIND_SURVEY "обследование на дому"
+#define AG_MSG_TRIP_KIND_AID "выдача средства реабилитации"
+#define AG_MSG_TERM_TRIPS_UNREADABLE "\nВыезды бригады не прочитать из памяти терминала.\n"
 
 /* ==== Reasons and who cancelled (cli.c) ==== */
 

@@ -77,21 +77,59 @@ struct ag_plan {
     char service_codes[AG_MAX_PLAN_SERVICES][CF_SERVICE_CODE_MAX + 1];
 };
 
+/* A mobile brigade trip the worker goes on (issue 16): its day, settlements in order with
+ * local times, partner organisations and the appointments booked on it, as
+ * sql/0031's trip_reference_items builds it. ~40 KiB: allocate it. */
+#define AG_TRIP_SETTLEMENTS_MAX 12
+#define AG_TRIP_PARTNERS_MAX 10
+#define AG_TRIP_APPOINTMENTS_MAX 64
+struct ag_trip_settlement {
+    int position;
+    char name[AG_NAME_MAX + 1];
+    char place[AG_ADDRESS_MAX + 1];
+    char arrives[6], leaves[6]; /* "HH:MM" local */
+};
+struct ag_trip_partner {
+    char name[AG_NAME_MAX + 1];
+    char activity[AG_ADDRESS_MAX + 1];
+};
+struct ag_trip_appointment {
+    int settlement; /* a settlement's position */
+    char time[6]; /* "HH:MM" local */
+    char kind[16]; /* home_survey | aid_handover */
+    char person_name[AG_NAME_MAX + 1];
+    char phone[48];
+};
+struct ag_trip {
+    uint8_t id[CF_UUID_LEN];
+    char day[11]; /* "YYYY-MM-DD" */
+    char title[AG_NAME_MAX + 1];
+    char state[16]; /* planned | announced */
+    char office[AG_NAME_MAX + 1];
+    char booking_info[AG_ADDRESS_MAX + 1];
+    size_t settlement_count, partner_count, appointment_count;
+    struct ag_trip_settlement settlements[AG_TRIP_SETTLEMENTS_MAX];
+    struct ag_trip_partner partners[AG_TRIP_PARTNERS_MAX];
+    struct ag_trip_appointment appointments[AG_TRIP_APPOINTMENTS_MAX];
+};
+
 /* Read one body (a cJSON object, borrowed). Return 0 or a CF_EFIELD_... code with
  * detail naming the field (e.g. "certificates[0].valid_to"). */
 int ag_recipient_from_json(const cJSON *body, struct ag_recipient *out,
                            struct cf_error_detail *detail);
 int ag_service_from_json(const cJSON *body, struct ag_service *out, struct cf_error_detail *detail);
 int ag_plan_from_json(const cJSON *body, struct ag_plan *out, struct cf_error_detail *detail);
+int ag_trip_from_json(const cJSON *body, struct ag_trip *out, struct cf_error_detail *detail);
 
 /* The same from stored text (bodies in the store were validated when they came,
  * but the file may have been damaged since): CF_EJSON for text that is not JSON. */
 int ag_recipient_parse(const char *text, struct ag_recipient *out, struct cf_error_detail *detail);
 int ag_service_parse(const char *text, struct ag_service *out, struct cf_error_detail *detail);
 int ag_plan_parse(const char *text, struct ag_plan *out, struct cf_error_detail *detail);
+int ag_trip_parse(const char *text, struct ag_trip *out, struct cf_error_detail *detail);
 
 /* Validate a record from the server before it is stored: kind is "recipient",
- * "service" or "plan"; the body must read as that kind and name the same id as
+ * "service", "plan" or "trip"; the body must read as that kind and name the same id as
  * the record (id; for a service its code). For a recipient, the tokens of its
  * cards are copied into tokens (room for AG_MAX_CARDS) and *token_count set.
  * Returns 0, CF_EFIELD_..., CF_EKIND (unknown kind). */

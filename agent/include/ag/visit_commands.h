@@ -23,6 +23,8 @@ int ag_cmd_card(int argc, char **argv);
 /* recipients / plans [--store FILE] [--json] */
 int ag_cmd_recipients(int argc, char **argv);
 int ag_cmd_plans(int argc, char **argv);
+/* The mobile brigade trips held for offline work (cmd_trip.c). */
+int ag_cmd_trip(int argc, char **argv);
 
 /* terminal [--device CONNSTRING] [--store FILE]: the interactive Russian UI */
 int ag_cmd_terminal(int argc, char **argv);

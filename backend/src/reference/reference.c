@@ -97,11 +97,12 @@ static void handle_reference_fetch(struct be_request *req)
             rc = cf_json_get_string(item, "kind", path, true, 15, kind, sizeof kind, &detail);
         if (!rc)
             rc = cf_json_get_string(item, "id", path, true, 63, id, sizeof id, &detail);
-        if (!rc && strcmp(kind, "recipient") && strcmp(kind, "service") && strcmp(kind, "plan")) {
+        if (!rc && strcmp(kind, "recipient") && strcmp(kind, "service") && strcmp(kind, "plan") &&
+            strcmp(kind, "trip")) {
             char field[48];
             snprintf(field, sizeof field, "%s.kind", path);
             rc = cf_error_set(&detail, CF_EFIELD_RANGE, field,
-                              "%s must be recipient, service or plan", field);
+                              "%s must be recipient, service, plan or trip", field);
         }
     }
     char *wanted = rc ? NULL : cJSON_PrintUnformatted(items);
