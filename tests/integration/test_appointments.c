@@ -1107,7 +1107,7 @@ static void test_desk_terminals(void **state)
     resolve(&intake_a, exception, "{\"resolution\":\"maybe\"}", 422, "validation", "resolution");
     resolve(&intake_a, exception, "{\"resolution\":\"accepted\",\"note\":\"Терминал у окна 2\"}",
             200, NULL, NULL);
-    resolve(&intake_a, exception, "{\"resolution\":\"dismissed\"}", 409, "resolved-already", NULL);
+    resolve(&intake_a, exception, "{\"resolution\":\"dismissed\"}", 409, "already-resolved", NULL);
     snprintf(sql, sizeof sql,
              "SELECT state || ' ' || check_in_method || ' ' || check_in_by || ' ' || "
              "(check_in_device = '%s') FROM appointments WHERE id = '%s'",

@@ -1256,7 +1256,7 @@ static void handle_exception_resolve(struct be_request *req)
     } else if (rc == BE_TX_ROLLBACK && strcmp(x.outcome, "not_found") == 0) {
         reply_no_exception(req);
     } else if (rc == BE_TX_ROLLBACK && strcmp(x.outcome, "resolved_already") == 0) {
-        be_reply_problem(req, 409, "resolved-already", "Already decided",
+        be_reply_problem(req, 409, "already-resolved", "Already resolved",
                          "Someone has already decided this exception.", NULL, NULL);
     } else if (rc == BE_TX_ROLLBACK && strcmp(x.outcome, "not_acceptable") == 0) {
         be_reply_problem(req, 422, "validation", "A field is not valid",
