@@ -1023,6 +1023,38 @@ static void test_check_in_by_card(void **state)
     free(st);
 }
 
+/* One request with raw body and headers whose status must be want (the edge's answers:
+ * malformed JSON 400, not JSON 415, over the route's cap 413). */
+static void edge(struct cf_session *who, const char *path, const char *body, size_t len,
+                 const char *header, long want)
+{
+    const char *headers[2] = {header, NULL};
+    struct cf_http_reply reply;
+    harness.session = who;
+    assert_int_equal(
+        cf_http_with(&harness, "POST", path, body, len, header ? headers : NULL, &reply), 0);
+    harness.session = NULL;
+    if (reply.status != want)
+        fail_msg("POST %s: %ld, want %ld: %s", path, reply.status, want, reply.body);
+    cf_http_reply_cleanup(&reply);
+}
+
+/* The three edges of a JSON body route. */
+static void edges(struct cf_session *who, const char *path)
+{
+    size_t big = 20 * 1024;
+    char *large = malloc(big + 1);
+    assert_non_null(large);
+    memset(large, ' ', big);
+    large[0] = '{';
+    large[big - 1] = '}';
+    large[big] = '\0';
+    edge(who, path, "{not json", 9, NULL, 400);
+    edge(who, path, "{}", 2, "Content-Type: text/plain", 415);
+    edge(who, path, large, big, NULL, 413);
+    free(large);
+}
+
 /* ==== Which terminals are a desk; people booked by phone ==== */
 
 #define PERSON3 "b4000000-0000-4000-8000-00000000000b"
@@ -1104,6 +1136,10 @@ static void test_desk_terminals(void **state)
 
     /* the desk decides: another office cannot see it; a bad body; accepted checks in */
     resolve(&intake_b, exception, "{\"resolution\":\"accepted\"}", 404, "not-found", NULL);
+    char resolve_path[120];
+    snprintf(resolve_path, sizeof resolve_path, "/api/v1/check-in-exceptions/%s/resolve",
+             exception);
+    edges(&intake_a, resolve_path);
     resolve(&intake_a, exception, "{\"resolution\":\"maybe\"}", 422, "validation", "resolution");
     resolve(&intake_a, exception, "{\"resolution\":\"accepted\",\"note\":\"Терминал у окна 2\"}",
             200, NULL, NULL);

@@ -515,6 +515,38 @@ static void test_public_complaints(void **state)
     cf_api_expect_problem(problem, "rate-limited", NULL);
 }
 
+/* One request with raw body and headers whose status must be want (the edge's answers:
+ * malformed JSON 400, not JSON 415, over the route's cap 413). */
+static void edge(struct cf_session *who, const char *path, const char *body, size_t len,
+                 const char *header, long want)
+{
+    const char *headers[2] = {header, NULL};
+    struct cf_http_reply reply;
+    harness.session = who;
+    assert_int_equal(
+        cf_http_with(&harness, "POST", path, body, len, header ? headers : NULL, &reply), 0);
+    harness.session = NULL;
+    if (reply.status != want)
+        fail_msg("POST %s: %ld, want %ld: %s", path, reply.status, want, reply.body);
+    cf_http_reply_cleanup(&reply);
+}
+
+/* The three edges of a JSON body route. */
+static void edges(struct cf_session *who, const char *path)
+{
+    size_t big = 20 * 1024;
+    char *large = malloc(big + 1);
+    assert_non_null(large);
+    memset(large, ' ', big);
+    large[0] = '{';
+    large[big - 1] = '}';
+    large[big] = '\0';
+    edge(who, path, "{not json", 9, NULL, 400);
+    edge(who, path, "{}", 2, "Content-Type: text/plain", 415);
+    edge(who, path, large, big, NULL, 413);
+    free(large);
+}
+
 /* ==== The citizen reads the answer ==== */
 
 static cJSON *status_of(const char *number, const char *code, long want)
@@ -528,6 +560,7 @@ static cJSON *status_of(const char *number, const char *code, long want)
 static void test_complaint_status(void **state)
 {
     (void)state;
+    edges(NULL, "/api/v1/public/complaints/status");
     /* open: its state and due day, nothing of who wrote what */
     cJSON *st = status_of(public_number, public_code, 200);
     assert_string_equal(cf_json_str(st, "number"), public_number);
