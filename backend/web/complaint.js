@@ -1,4 +1,5 @@
-/* The citizen's page of their complaint (complaint.html): the number and code as typed,
+/* The citizen's page of their complaint (complaint.html): filing one (the number and code
+ * shown once), and reading it back: the number and code as typed,
  * checked here only for shape (the server reads the number in any usual writing: Ж-000042,
  * ж-42, 42), sent by POST (never in the address), and the answer shown: the state, the due
  * day, the answer once given. A wrong number or code is one message, as the server answers
@@ -62,4 +63,58 @@ function bind() {
   });
 }
 
+/* Filing: about an office visit (the booking's id and secret) or a home visit (the
+ * application's number and code); the answer's number and code are shown once. */
+function bindFiling() {
+  const form = $("file-form");
+  const errors = $("file-errors");
+  const fail = (message) => {
+    errors.textContent = message;
+    errors.hidden = false;
+    errors.focus();
+  };
+  for (const radio of form.querySelectorAll("input[name=about]"))
+    radio.addEventListener("change", () => {
+      const home = form.elements.about.value === "home";
+      $("about-home").hidden = !home;
+      $("about-office").hidden = home;
+    });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    errors.hidden = true;
+    const about = form.elements.about.value;
+    const text = $("text").value.trim();
+    if (!text) return fail("Опишите, что случилось.");
+    const body = { about, cause: $("cause").value, text };
+    if (about === "office") {
+      body.appointment_id = $("appointment_id").value.trim().toLowerCase();
+      body.secret = $("secret").value.trim().toLowerCase();
+    } else {
+      body.number = $("app_number").value.trim();
+      body.code = $("app_code").value.replace(/\s/g, "");
+      if ($("visit_date").value) body.visit_date = $("visit_date").value;
+    }
+    let res;
+    try {
+      res = await fetch("/api/v1/public/complaints", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    } catch (err) {
+      return fail("Сервис временно недоступен. Попробуйте позже.");
+    }
+    const answer = res.headers.get("content-type")?.includes("json") ? await res.json() : null;
+    if (res.status === 429) return fail(`Слишком много обращений отсюда. Повторите через ${answer?.retry_after_s ?? "несколько"} с.`);
+    if (res.status !== 201) return fail(about === "office"
+      ? "Запись с таким номером и кодом не найдена. Проверьте их."
+      : "Посещение по этому заявлению не найдено. Проверьте номер, код и день.");
+    $("filed-number").textContent = answer.number;
+    $("filed-code").textContent = answer.code;
+    $("filed-due").textContent = day(answer.due);
+    form.hidden = true;
+    $("filed").hidden = false;
+    $("filed").focus();
+    return undefined;
+  });
+}
+
 bind();
+bindFiling();

@@ -4,7 +4,9 @@
  * — 5 working days (Monday to Friday; the demo calendar has no holidays) after today in
  * Moscow, counted here; answers it with a cause, and sees «дан ответ»; gives the person a
  * code, with which the complaint's public page (complaint.html) shows the answer, and
- * nothing of what the person wrote (a wrong code: not found). Then the citizens'
+ * nothing of what the person wrote (a wrong code: not found); a citizen files one about an
+ * office visit on that page (its number and code shown once) and reads it back. Then the
+ * citizens'
  * comparison page (no sign-in): each provider's row shows the shares the seeded rule gives
  * (complaints.sh), Wilson's lower bound computed here by its own formula. No page error. */
 import { chromium } from "playwright-core";
@@ -99,6 +101,27 @@ try {
     fail("the answer is not on the public page");
   if ((await reader.content()).includes("Опоздала на полтора часа")) fail("the public page shows what the person wrote");
   await reader.screenshot({ path: join(artifacts, "complaints-public-answer.png"), fullPage: true });
+
+  /* The citizen files one about an office visit: its number and code shown once, with
+   * which the same page then shows it under consideration. */
+  const filer = await browser.newPage({ locale: "ru-RU", timezoneId: "Europe/Moscow" });
+  filer.on("pageerror", (e) => errors.push(String(e)));
+  await filer.goto(`${base}/web/complaint.html`);
+  await filer.locator("#appointment_id").fill(process.env.APPOINTMENT);
+  await filer.locator("#secret").fill(process.env.SECRET);
+  await filer.locator("#text").fill("Ждала 40 минут после времени записи");
+  await filer.getByRole("button", { name: "Подать жалобу" }).click();
+  await filer.locator("#filed").waitFor({ state: "visible", timeout: 10000 });
+  const filedNumber = (await filer.locator("#filed-number").textContent()).trim();
+  const filedCode = (await filer.locator("#filed-code").textContent()).trim();
+  if (!/^Ж-\d{6,}$/.test(filedNumber) || !/^\d{10}$/.test(filedCode)) fail(`filed: ${filedNumber} ${filedCode}`);
+  await filer.screenshot({ path: join(artifacts, "complaints-public-filed.png"), fullPage: true });
+  await filer.locator("#number").fill(filedNumber);
+  await filer.locator("#code").fill(filedCode);
+  await filer.getByRole("button", { name: "Узнать ответ" }).click();
+  await filer.locator("#complaint").waitFor({ state: "visible", timeout: 10000 });
+  if ((await filer.locator("#complaint-state").textContent()).trim() !== "рассматривается") fail("the filed complaint's state");
+  if (!(await filer.locator("#complaint-cause").textContent()).includes("Долгое ожидание")) fail("the filed complaint's cause");
 
   /* The citizens' comparison: no sign-in */
   const citizen = await browser.newPage({ locale: "ru-RU", timezoneId: "Europe/Moscow" });
