@@ -11,6 +11,9 @@ if(TARGET carefactd)
   # page's met / not met / not enough answers against bounds the test computes.
   cf_add_test(NAME browser.satisfaction.survey_and_statuses LABEL browser TIMEOUT 180
               COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/browser/satisfaction.sh)
+  # The desk's day (issue 16, sql/0033): states, live waiting, staff check-in, exceptions.
+  cf_add_test(NAME browser.desk.day LABEL browser TIMEOUT 180
+              COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/browser/desk.sh)
   # Complaints and the citizens' comparison of providers (issue 16); carefactd only.
   cf_add_test(NAME browser.complaints.low_rating_compare LABEL browser TIMEOUT 180
               COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/browser/complaints.sh)

@@ -18,7 +18,8 @@ const actions = (c) => c.state === "open"
     : '<button type="button" class="reopen">Открыть снова</button>';
 
 const complaintRow = (c) => `<tr data-complaint="${esc(c.id)}" data-state="${esc(c.state)}" data-overdue="${c.overdue ? "true" : "false"}">
-  <td>${dateTime(c.opened_at)}</td>
+  <td><span class="number">${esc(c.number || "")}</span><br>${dateTime(c.opened_at)}
+    <br><button type="button" class="code plain" title="Новый код для заявителя: старый перестанет действовать">${c.has_code ? "Новый код" : "Выдать код"}</button></td>
   <td class="source">${esc(SOURCE_NAMES[c.source] || c.source)}${c.rating ? ` (${esc(c.rating)})` : ""}</td>
   <td class="cause">${esc(c.cause_label)}</td>
   <td>${about(c)}</td>
@@ -53,7 +54,8 @@ export async function pageComplaints(params) {
       <label>Причина<select name="cause">${causes.map((c) => `<option value="${esc(c.code)}">${esc(c.label)}</option>`).join("")}</select></label>
       <label>Текст ответа (его прочтёт заявитель)<textarea name="answer" rows="3" maxlength="4000" required></textarea></label>
       <button type="submit">Отправить ответ</button> <button type="button" id="answer-cancel">Отмена</button></form>
-    <p id="complaints-message" class="error" role="alert" hidden></p>`;
+    <p id="complaints-message" class="error" role="alert" hidden></p>
+    <p id="complaint-code" class="ok" role="status" hidden></p>`;
   if (!list.length) return head + alertBox + form + nodata("жалоб нет");
   return `${head}${alertBox}${form}<table id="complaints"><thead><tr><th>Открыта</th><th>Источник</th><th>Причина</th>
     <th>Поставщик, работник</th><th>Жалоба</th><th>Срок ответа</th><th>Состояние</th><th></th></tr></thead>
@@ -81,6 +83,14 @@ export function bindComplaints(rerender) {
       document.getElementById("answer-which").textContent = row.querySelector(".text").textContent;
       form.hidden = false;
       form.querySelector("textarea").focus();
+    });
+    row.querySelector("button.code")?.addEventListener("click", async () => {
+      const r = await api(`/api/v1/complaints/${encodeURIComponent(id)}/code`, { method: "POST" }); /* no body */
+      if (r.error || r.missing) return say(r.error || "Жалоба не найдена");
+      const m = document.getElementById("complaint-code");
+      m.textContent = `Жалоба ${r.data.number}, код ${r.data.code}. Продиктуйте заявителю: по номеру и коду он узнает ответ на странице /web/complaint.html. Код показывается один раз.`;
+      m.hidden = false;
+      return undefined;
     });
     row.querySelector("button.close")?.addEventListener("click", () => move(id, { to: "closed" }));
     row.querySelector("button.reopen")?.addEventListener("click", () => move(id, { to: "open" }));

@@ -74,7 +74,21 @@ async function pageOfficeBooking(params) {
         <table id="office-hours"><tbody>${days}</tbody></table></fieldset>
       <p id="booking-message" role="alert" hidden></p>
       ${edit ? '<button type="submit">Сохранить</button>' : "<p>Изменить настройки может руководитель офиса или администратор.</p>"}
-      <p>Уже сделанные записи сохраняют своё время при любой новой длительности приёма.</p></form>`;
+      <p>Уже сделанные записи сохраняют своё время при любой новой длительности приёма.</p></form>
+    ${desksBlock(b, edit)}`;
+}
+
+/* The office's desk terminals (sql/0033): a card tapped on one of them checks in the
+ * holder's booking at this office; a tap on any other terminal waits for the desk. */
+function desksBlock(b, edit) {
+  const desks = b.desk_terminals || [];
+  const list = desks.length ? `<ul id="desk-terminals">${desks.map((d) => `<li data-device="${esc(d.device_id)}"><code>${esc(d.device_id)}</code>
+    <span class="muted">назначил ${esc(d.assigned_by)}</span>${edit ? ' <button type="button" class="remove-desk">Снять</button>' : ""}</li>`).join("")}</ul>`
+    : "<p>Терминалы окон не назначены: приложенная карта не отмечает приход, пока терминал не назначен окном этого офиса.</p>";
+  const form = edit ? `<form id="desk-form" class="filters" data-office="${esc(b.office_id)}">
+      <label>Идентификатор терминала<input name="device" required pattern="[0-9a-fA-F-]{36}" size="38"></label>
+      <button type="submit">Назначить окном</button></form><p id="desk-message" role="alert" hidden></p>` : "";
+  return `<section id="desks"><h2>Терминалы окон</h2>${list}${form}</section>`;
 }
 
 function bindOfficeBooking(rerender) {
@@ -82,6 +96,7 @@ function bindOfficeBooking(rerender) {
     e.preventDefault();
     location.hash = `#/office-booking?office=${encodeURIComponent(new FormData(e.target).get("office"))}`;
   });
+  bindDesks(rerender);
   const form = document.getElementById("booking-form");
   if (!form || !canEdit()) return;
   const say = (text, error) => {
@@ -108,6 +123,33 @@ function bindOfficeBooking(rerender) {
     await rerender();
     say("Настройки сохранены.", false);
   });
+}
+
+const DESK_REFUSALS = { 404: "Терминал с таким идентификатором не найден (или отозван).",
+  409: "Этот терминал уже назначен окном другого офиса: сначала его снимают там.", 403: "Недостаточно прав для этого офиса." };
+
+function bindDesks(rerender) {
+  const form = document.getElementById("desk-form");
+  if (!form) return;
+  const office = form.dataset.office;
+  const say = (text) => {
+    const m = document.getElementById("desk-message");
+    m.textContent = text;
+    m.className = "error";
+    m.hidden = !text;
+  };
+  const call = async (method, device) => {
+    const res = await fetch(`/api/v1/offices/${encodeURIComponent(office)}/desk-terminals/${encodeURIComponent(device)}`,
+      withSession({ method }));
+    if (!res.ok) return say(DESK_REFUSALS[res.status] || "Не удалось сохранить.");
+    return rerender();
+  };
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    call("PUT", String(new FormData(form).get("device") || "").trim().toLowerCase());
+  });
+  for (const li of document.querySelectorAll("#desk-terminals li"))
+    li.querySelector("button.remove-desk")?.addEventListener("click", () => call("DELETE", li.dataset.device));
 }
 
 /* The pages of this module (pages.js lists them). */

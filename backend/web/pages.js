@@ -10,6 +10,7 @@ export const PAGE_LIST = [
   { name: "application-new", module: "./applications.js", roles: STAFF },
   { name: "applications-funnel", module: "./applications.js", nav: "Воронка", roles: STAFF },
   { name: "programmes", module: "./applications.js", nav: "Программы", roles: ["manager", "authority", "admin"] },
+  { name: "desk-day", module: "./desk.js", nav: "Приём: день", roles: ["intake", "intake_lead", "authority", "admin"] },
   { name: "office-booking", module: "./offices.js", nav: "Запись: настройки", roles: ["intake_lead", "authority", "admin"] },
   { name: "trips", module: "./brigades.js", nav: "Выездные бригады", roles: [...STAFF, "manager"] },
   { name: "trip", module: "./brigades.js", roles: [...STAFF, "manager"] },

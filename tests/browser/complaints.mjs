@@ -2,7 +2,11 @@
  * Debian's Chromium headless. A manager of demo provider 1 signs in, opens «Жалобы» and
  * finds the complaint the low rating opened: its text, source, «открыта», and its due day
  * — 5 working days (Monday to Friday; the demo calendar has no holidays) after today in
- * Moscow, counted here; answers it with a cause, and sees «дан ответ». Then the citizens'
+ * Moscow, counted here; answers it with a cause, and sees «дан ответ»; gives the person a
+ * code, with which the complaint's public page (complaint.html) shows the answer, and
+ * nothing of what the person wrote (a wrong code: not found); a citizen files one about an
+ * office visit on that page (its number and code shown once) and reads it back. Then the
+ * citizens'
  * comparison page (no sign-in): each provider's row shows the shares the seeded rule gives
  * (complaints.sh), Wilson's lower bound computed here by its own formula. No page error. */
 import { chromium } from "playwright-core";
@@ -72,6 +76,52 @@ try {
   if ((await answered.locator(".cause").textContent()).trim() !== "Опоздание") fail("the cause was not kept");
   if (!(await answered.textContent()).includes("Ответ: Работнику сделано замечание")) fail("the answer is not shown");
   await page.screenshot({ path: join(artifacts, "complaints-answered.png"), fullPage: true });
+
+  /* The phone desk gives the person a code for the complaint (a low rating's has none);
+   * the person reads the answer on the public page with its number and that code. */
+  await answered.getByRole("button", { name: "Выдать код" }).click();
+  const given = page.locator("#complaint-code");
+  await given.waitFor({ state: "visible", timeout: 10000 });
+  const m = /Жалоба (Ж-\d+), код (\d{10})/.exec(await given.textContent());
+  if (!m) fail(`no number and code shown: ${await given.textContent()}`);
+  const reader = await browser.newPage({ locale: "ru-RU", timezoneId: "Europe/Moscow" });
+  reader.on("pageerror", (e) => errors.push(String(e)));
+  await reader.goto(`${base}/web/complaint.html`);
+  await reader.locator("#number").fill(m[1]);
+  await reader.locator("#code").fill("0000000000");
+  await reader.getByRole("button", { name: "Узнать ответ" }).click();
+  await reader.locator("#form-errors", { hasText: "не найдена" }).waitFor({ timeout: 10000 });
+  await reader.locator("#number").fill(m[1].replace("Ж-", "ж-").replace(/-0+/, "-"));
+  await reader.locator("#code").fill(m[2]);
+  await reader.getByRole("button", { name: "Узнать ответ" }).click();
+  await reader.locator("#complaint").waitFor({ state: "visible", timeout: 10000 });
+  if ((await reader.locator("#complaint-state").textContent()).trim() !== "дан ответ") fail("the public page's state");
+  if ((await reader.locator("#complaint-number").textContent()).trim() !== m[1]) fail("the public page's number");
+  if (!(await reader.locator("#complaint-answer-text").textContent()).includes("Работнику сделано замечание"))
+    fail("the answer is not on the public page");
+  if ((await reader.content()).includes("Опоздала на полтора часа")) fail("the public page shows what the person wrote");
+  await reader.screenshot({ path: join(artifacts, "complaints-public-answer.png"), fullPage: true });
+
+  /* The citizen files one about an office visit: its number and code shown once, with
+   * which the same page then shows it under consideration. */
+  const filer = await browser.newPage({ locale: "ru-RU", timezoneId: "Europe/Moscow" });
+  filer.on("pageerror", (e) => errors.push(String(e)));
+  await filer.goto(`${base}/web/complaint.html`);
+  await filer.locator("#appointment_id").fill(process.env.APPOINTMENT);
+  await filer.locator("#secret").fill(process.env.SECRET);
+  await filer.locator("#text").fill("Ждала 40 минут после времени записи");
+  await filer.getByRole("button", { name: "Подать жалобу" }).click();
+  await filer.locator("#filed").waitFor({ state: "visible", timeout: 10000 });
+  const filedNumber = (await filer.locator("#filed-number").textContent()).trim();
+  const filedCode = (await filer.locator("#filed-code").textContent()).trim();
+  if (!/^Ж-\d{6,}$/.test(filedNumber) || !/^\d{10}$/.test(filedCode)) fail(`filed: ${filedNumber} ${filedCode}`);
+  await filer.screenshot({ path: join(artifacts, "complaints-public-filed.png"), fullPage: true });
+  await filer.locator("#number").fill(filedNumber);
+  await filer.locator("#code").fill(filedCode);
+  await filer.getByRole("button", { name: "Узнать ответ" }).click();
+  await filer.locator("#complaint").waitFor({ state: "visible", timeout: 10000 });
+  if ((await filer.locator("#complaint-state").textContent()).trim() !== "рассматривается") fail("the filed complaint's state");
+  if (!(await filer.locator("#complaint-cause").textContent()).includes("Долгое ожидание")) fail("the filed complaint's cause");
 
   /* The citizens' comparison: no sign-in */
   const citizen = await browser.newPage({ locale: "ru-RU", timezoneId: "Europe/Moscow" });

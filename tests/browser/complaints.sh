@@ -69,6 +69,17 @@ for p in 1:40 2:23; do
          FROM v"
 done
 
+# An office visit the citizen complains about on the public page: a served appointment at
+# demo office 1 with its secret (what the booking page gave them).
+secret=0123456789abcdef0123456789abcdef
+appointment=$(sql "INSERT INTO appointments (office_id, region_id, seat, during, kind, state, channel,
+                     person_key, person_name, secret_hash, created_by, booked_at)
+                   SELECT o.id, o.region_id, 1, tstzrange(now() - interval '3 hours',
+                          now() - interval '2 hours 45 minutes'), 'consultation', 'served', 'web',
+                          'tel:79000000077', 'Жалобщица', sha256(convert_to('$secret', 'UTF8')),
+                          'test', now() - interval '1 day'
+                   FROM offices o WHERE o.id = md5('demo:office:1')::uuid RETURNING id")
+
 for _ in $(seq 10); do
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     "$carefactd" serve --db "$app_db" --listen "127.0.0.1:$port" --threads 4 >>"$work/carefactd.log" 2>&1 &
@@ -83,6 +94,7 @@ for _ in $(seq 10); do
 done
 [ -n "$server_pid" ] || fail "carefactd did not come up: $(tail -5 "$work/carefactd.log")"
 URL="http://127.0.0.1:$port" ARTIFACTS="$artifacts" LOGIN=complaints-mgr PASSWORD="$password" \
+    APPOINTMENT="$appointment" SECRET="$secret" \
     PROVIDERS="$provider,$(psql "$db" -XAtqc "SELECT md5('demo:provider:2')::uuid")" \
     node "$src/tests/browser/complaints.mjs" || fail "the complaints pages (log: see above)"
 echo "complaints: the low rating's complaint with its due day answered in the dashboard; the comparison page's figures"

@@ -607,6 +607,9 @@ case_desk_check_in() {
                               'person:' || md5('demo:recipient:1')::uuid, 'Иванов Иван Петрович',
                               sha256('x'), 'e2e', now()
                        FROM offices o WHERE o.id = '$office' RETURNING id")
+    # this terminal is the office's desk (sql/0033): only a desk's tap checks in
+    sql "INSERT INTO desk_terminals (device_id, office_id, region_id, assigned_by)
+         SELECT '$device_id', o.id, o.region_id, 'e2e' FROM offices o WHERE o.id = '$office'" >/dev/null
     agent_ok card check-in --device "pn532_uart:$dev" --wait 10
     grep -q "Приход отмечен картой" <<<"$out" || fail "check-in text: $out"
     expect "before sync" "$(sql "SELECT state FROM appointments WHERE id = '$appointment'")" booked

@@ -39,7 +39,7 @@ struct setting {
     size_t value_len;
 };
 
-#define SETTING_COUNT 24
+#define SETTING_COUNT 25
 
 static void settings_init(struct setting *s, const struct be_config *c)
 {
@@ -71,6 +71,7 @@ static void settings_init(struct setting *s, const struct be_config *c)
         {"trusted-proxies", ADDRESSES, sizeof c->trusted_proxies, 0, 8, AT(trusted_proxies), NULL,
          0},
         {"public-holds-per-address", LONG, 0, 1, 1000, AT(public_holds_per_address), NULL, 0},
+        {"compare-cache-s", LONG, 0, 0, 3600, AT(compare_cache_s), NULL, 0},
     };
 #undef AT
     _Static_assert(sizeof table / sizeof table[0] == SETTING_COUNT, "SETTING_COUNT");

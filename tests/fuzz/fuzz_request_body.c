@@ -7,7 +7,9 @@
  * or in a webhook's reply; an application's document as the sniffer sees it, a document
  * upload's query string; an office's booking settings and hours, a closure; a survey
  * answer from the citizen's page or from staff; a complaint from the desk or the citizen, a
- * complaint's transition; a brigade trip, its transition, a booking on it); the rest is
+ * complaint's transition; a brigade trip, its transition, a booking on it; a desk's
+ * decision on a check-in exception, the citizen's look-up of a complaint by number and
+ * code); the rest is
  * the body. An accepted body must come out as the
  * handler will use it
  * (canonical JSON value, a known action, plain text within its cap); a refusal must be
@@ -233,6 +235,61 @@ static void appointment_move(const char *body, size_t len, bool reschedule)
         return;
     }
     if (reschedule ? !start[0] : (!m.to[0] || strcmp(m.to, "booked") == 0))
+        abort();
+    if (reschedule)
+        return;
+    /* a check-in says how the person was identified; the document's 4 digits exactly with
+     * document_digits; neither with another move */
+    bool check_in = strcmp(m.to, "checked_in") == 0;
+    bool by_digits = strcmp(m.identified_by, "document_digits") == 0;
+    if (check_in && strcmp(m.identified_by, "passport") != 0 && !by_digits &&
+        strcmp(m.identified_by, "known_to_staff") != 0)
+        abort();
+    if (!check_in && m.identified_by[0])
+        abort();
+    if (by_digits ? strlen(m.document_digits) != BE_APPT_DOC_DIGITS ||
+                        strspn(m.document_digits, "0123456789") != BE_APPT_DOC_DIGITS
+                  : m.document_digits[0] != '\0')
+        abort();
+}
+
+/* An accepted review of a desk's check-in exception is accepted or dismissed, its note
+ * valid text within its length. */
+static void desk_exception_resolve(const char *body, size_t len)
+{
+    static struct be_desk_exception_resolve r;
+    struct cf_error_detail d = {0};
+    int rc = be_desk_exception_resolve_read(body, len, &r, &d);
+    if (rc) {
+        check_refusal(rc, &d);
+        return;
+    }
+    if (strcmp(r.resolution, "accepted") != 0 && strcmp(r.resolution, "dismissed") != 0)
+        abort();
+    check_text(r.note, BE_APPT_REASON_MAX, false);
+}
+
+/* An accepted complaint look-up holds the canonical number ("Ж-" and 6 or more digits, no
+ * leading zero beyond the padding) and a code of exactly 10 digits. */
+static void complaint_lookup(const char *body, size_t len)
+{
+    struct be_complaint_lookup l;
+    struct cf_error_detail d = {0};
+    int rc = be_complaint_lookup_read(body, len, &l, &d);
+    if (rc) {
+        check_refusal(rc, &d);
+        return;
+    }
+    const char *digits = l.number + strlen("\xd0\x96-");
+    size_t n = strlen(digits);
+    if (strncmp(l.number, "\xd0\x96-", strlen("\xd0\x96-")) != 0 || n < 6 || n > 12 ||
+        strspn(digits, "0123456789") != n || (n > 6 && digits[0] == '0'))
+        abort();
+    if (strlen(l.code) != BE_COMPLAINT_CODE_DIGITS ||
+        strspn(l.code, "0123456789") != BE_COMPLAINT_CODE_DIGITS)
+        abort();
+    char again[BE_COMPLAINT_NUMBER_MAX + 1]; /* the canonical form reads as itself */
+    if (be_complaint_number_canonical(l.number, again) || strcmp(again, l.number) != 0)
         abort();
 }
 
@@ -616,7 +673,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!body)
         return 0;
     memcpy(body, data + 1, size - 1);
-    switch (data[0] % 30) {
+    switch (data[0] % 32) {
     case 0:
         correction(body, size - 1);
         break;
@@ -704,8 +761,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 28:
         trip_move(body, size - 1);
         break;
-    default:
+    case 29:
         trip_booking(body, size - 1);
+        break;
+    case 30:
+        desk_exception_resolve(body, size - 1);
+        break;
+    default:
+        complaint_lookup(body, size - 1);
     }
     free(body);
     return 0;

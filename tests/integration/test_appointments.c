@@ -257,6 +257,8 @@ static void move(const char *id, const char *to, const char *reason, long want, 
     snprintf(path, sizeof path, "/api/v1/appointments/%s/transitions", id);
     if (reason)
         snprintf(body, sizeof body, "{\"to\":\"%s\",\"reason\":\"%s\"}", to, reason);
+    else if (strcmp(to, "checked_in") == 0) /* the desk says how it knew the person */
+        snprintf(body, sizeof body, "{\"to\":\"%s\",\"identified_by\":\"passport\"}", to);
     else
         snprintf(body, sizeof body, "{\"to\":\"%s\"}", to);
     cJSON *r = as(&intake_a, "POST", path, body, want);
@@ -617,8 +619,9 @@ static void test_own_office_only(void **state)
     cJSON_Delete(day);
     cf_api_expect_problem(as(&intake_b, "GET", path, NULL, 403), "forbidden", NULL);
     snprintf(path, sizeof path, "/api/v1/appointments/%s/transitions", id);
-    cf_api_expect_problem(as(&intake_b, "POST", path, "{\"to\":\"checked_in\"}", 404), "not-found",
-                          NULL);
+    cf_api_expect_problem(
+        as(&intake_b, "POST", path, "{\"to\":\"checked_in\",\"identified_by\":\"passport\"}", 404),
+        "not-found", NULL);
     snprintf(body, sizeof body,
              "{\"office_id\":\"%s\",\"start\":\"%s\",\"kind\":\"consultation\","
              "\"person_name\":\"Чужой\",\"phone\":\"+79000000006\"}",
@@ -907,6 +910,32 @@ static char *state_of(const char *id)
     return cf_harness_sql_value(&harness, sql);
 }
 
+static char desk_id[40]; /* the desk terminal of office A (test_check_in_by_card) */
+
+static void desk_call(struct cf_session *who, const char *method, const char *office,
+                      const char *device, long want, const char *problem)
+{
+    char path[200];
+    snprintf(path, sizeof path, "/api/v1/offices/%s/desk-terminals/%s", office, device);
+    cJSON *r = as(who, method, path, NULL, want);
+    if (problem)
+        cf_api_expect_problem(r, problem, NULL);
+    else
+        cJSON_Delete(r);
+}
+
+static void desk_put(struct cf_session *who, const char *office, const char *device, long want,
+                     const char *problem)
+{
+    desk_call(who, "PUT", office, device, want, problem);
+}
+
+static void desk_delete(struct cf_session *who, const char *office, const char *device, long want,
+                        const char *problem)
+{
+    desk_call(who, "DELETE", office, device, want, problem);
+}
+
 /* mutant appointments.check-in-any-card, appointments.check-in-any-time */
 static void test_check_in_by_card(void **state)
 {
@@ -924,6 +953,8 @@ static void test_check_in_by_card(void **state)
         0);
     struct cf_terminal desk;
     cf_terminal_enrol(&harness, WORKER, &desk);
+    snprintf(desk_id, sizeof desk_id, "%s", desk.id_text);
+    desk_put(&admin, OFFICE_A, desk.id_text, 200, NULL); /* the office's desk terminal */
     char mine[40], by_phone[40], sql[400];
     booked_now(20, "person:" PERSON, 1, mine);
     booked_now(20, "tel:79005550303", 2, by_phone); /* no card the appointment knows */
@@ -961,6 +992,11 @@ static void test_check_in_by_card(void **state)
     assert_int_equal(cf_harness_sql_long(&harness, "SELECT count(*) FROM events WHERE kind = "
                                                    "'appointment.checked_in'"),
                      2);
+    /* the tap that matched nothing at the desk waits for the desk's decision */
+    assert_int_equal(cf_harness_sql_long(&harness,
+                                         "SELECT count(*) FROM desk_check_in_exceptions WHERE "
+                                         "reason = 'no_appointment' AND seq = 1"),
+                     1);
     /* the desk calls the person: the waiting time runs from the tap */
     char path[120];
     snprintf(path, sizeof path, "/api/v1/appointments/%s/transitions", mine);
@@ -985,6 +1021,213 @@ static void test_check_in_by_card(void **state)
     st = state_of(early);
     assert_string_equal(st, "booked"); /* a device clock ahead of the server is not believed */
     free(st);
+}
+
+/* One request with raw body and headers whose status must be want (the edge's answers:
+ * malformed JSON 400, not JSON 415, over the route's cap 413). */
+static void edge(struct cf_session *who, const char *path, const char *body, size_t len,
+                 const char *header, long want)
+{
+    const char *headers[2] = {header, NULL};
+    struct cf_http_reply reply;
+    harness.session = who;
+    assert_int_equal(
+        cf_http_with(&harness, "POST", path, body, len, header ? headers : NULL, &reply), 0);
+    harness.session = NULL;
+    if (reply.status != want)
+        fail_msg("POST %s: %ld, want %ld: %s", path, reply.status, want, reply.body);
+    cf_http_reply_cleanup(&reply);
+}
+
+/* The three edges of a JSON body route. */
+static void edges(struct cf_session *who, const char *path)
+{
+    size_t big = 20 * 1024;
+    char *large = malloc(big + 1);
+    assert_non_null(large);
+    memset(large, ' ', big);
+    large[0] = '{';
+    large[big - 1] = '}';
+    large[big] = '\0';
+    edge(who, path, "{not json", 9, NULL, 400);
+    edge(who, path, "{}", 2, "Content-Type: text/plain", 415);
+    edge(who, path, large, big, NULL, 413);
+    free(large);
+}
+
+/* ==== Which terminals are a desk; people booked by phone ==== */
+
+#define PERSON3 "b4000000-0000-4000-8000-00000000000b"
+#define CARD3 "VGhpcmRDYXJkVG9rZW4xMg"
+
+static cJSON *exceptions_of_today(void)
+{
+    char *today =
+        cf_harness_sql_value(&harness, "SELECT (now() AT TIME ZONE 'Europe/Moscow')::date::text");
+    char path[160];
+    snprintf(path, sizeof path, "/api/v1/offices/%s/appointments?date=%s", OFFICE_A, today);
+    free(today);
+    return as(&intake_a, "GET", path, NULL, 200);
+}
+
+static void resolve(struct cf_session *who, const char *id, const char *body, long want,
+                    const char *problem, const char *field)
+{
+    char path[120];
+    snprintf(path, sizeof path, "/api/v1/check-in-exceptions/%s/resolve", id);
+    cJSON *r = as(who, "POST", path, body, want);
+    if (problem)
+        cf_api_expect_problem(r, problem, field);
+    else
+        cJSON_Delete(r);
+}
+
+/* mutant appointments.check-in-any-device */
+static void test_desk_terminals(void **state)
+{
+    (void)state;
+    char sql[600], id[40], exception[40];
+    assert_int_equal(
+        cf_harness_sql(&harness,
+                       "INSERT INTO recipients (id, provider_id, full_name) VALUES ('" PERSON3
+                       "', '" PROVIDER "', 'Третьяков Олег');"
+                       "INSERT INTO card_bindings (recipient_id, token, method, scheme, "
+                       "last4, status) VALUES ('" PERSON3 "', '" CARD3
+                       "', 'emv', 'mir', '3333', 'active');"),
+        0);
+    /* assigning: the lead of another office may not, an unknown device is 404, twice is one */
+    desk_put(&lead_b, OFFICE_A, desk_id, 403, "forbidden");
+    desk_put(&admin, OFFICE_A, "dddddddd-0000-4000-8000-000000000000", 404, "not-found");
+    desk_put(&admin, OFFICE_A, desk_id, 200, NULL);
+    desk_put(&admin, OFFICE_B, desk_id, 409, "desk-elsewhere");
+    char path[200];
+    snprintf(path, sizeof path, "/api/v1/offices/%s/booking", OFFICE_A);
+    cJSON *booking = as(&admin, "GET", path, NULL, 200);
+    const cJSON *desks = cJSON_GetObjectItem(booking, "desk_terminals");
+    assert_int_equal(cJSON_GetArraySize(desks), 1);
+    assert_string_equal(cf_json_str(cJSON_GetArrayItem(desks, 0), "device_id"), desk_id);
+    cJSON_Delete(booking);
+
+    /* a worker's handset that is no desk: its tap checks nobody in, it waits for review */
+    struct cf_terminal handset;
+    cf_terminal_enrol(&harness, WORKER, &handset);
+    booked_now(100, "person:" PERSON3, 2, id);
+    int64_t now_ms = cf_harness_sql_long(&harness, "SELECT (extract(epoch FROM now()) * 1000)"
+                                                   "::bigint");
+    tap(&handset, CARD3, now_ms - 10000);
+    char *st = state_of(id);
+    assert_string_equal(st, "booked");
+    free(st);
+    snprintf(sql, sizeof sql,
+             "SELECT x.id FROM desk_check_in_exceptions x WHERE x.appointment_id = '%s' AND "
+             "x.reason = 'not_desk' AND x.device_id = '%s' AND x.office_id = '" OFFICE_A "'",
+             id, handset.id_text);
+    char *x = cf_harness_sql_value(&harness, sql);
+    assert_non_null(x);
+    snprintf(exception, sizeof exception, "%s", x);
+    free(x);
+    cJSON *day = exceptions_of_today();
+    const cJSON *items = cJSON_GetObjectItem(day, "exceptions");
+    bool listed = false;
+    for (int i = 0; i < cJSON_GetArraySize(items); i++)
+        listed |= strcmp(cf_json_str(cJSON_GetArrayItem(items, i), "id"), exception) == 0;
+    assert_true(listed);
+    cJSON_Delete(day);
+
+    /* the desk decides: another office cannot see it; a bad body; accepted checks in */
+    resolve(&intake_b, exception, "{\"resolution\":\"accepted\"}", 404, "not-found", NULL);
+    char resolve_path[120];
+    snprintf(resolve_path, sizeof resolve_path, "/api/v1/check-in-exceptions/%s/resolve",
+             exception);
+    edges(&intake_a, resolve_path);
+    resolve(&intake_a, exception, "{\"resolution\":\"maybe\"}", 422, "validation", "resolution");
+    resolve(&intake_a, exception, "{\"resolution\":\"accepted\",\"note\":\"Терминал у окна 2\"}",
+            200, NULL, NULL);
+    resolve(&intake_a, exception, "{\"resolution\":\"dismissed\"}", 409, "already-resolved", NULL);
+    snprintf(sql, sizeof sql,
+             "SELECT state || ' ' || check_in_method || ' ' || check_in_by || ' ' || "
+             "(check_in_device = '%s') FROM appointments WHERE id = '%s'",
+             handset.id_text, id);
+    st = cf_harness_sql_value(&harness, sql);
+    assert_string_equal(st, "checked_in card intake-a true");
+    free(st);
+
+    /* the desk's tap of a card no appointment knows: dismissed, never accepted */
+    snprintf(sql, sizeof sql,
+             "SELECT id FROM desk_check_in_exceptions WHERE reason = 'no_appointment' AND "
+             "device_id = '%s' ORDER BY seq LIMIT 1",
+             desk_id);
+    x = cf_harness_sql_value(&harness, sql);
+    assert_non_null(x);
+    resolve(&intake_a, x, "{\"resolution\":\"accepted\"}", 422, "validation", "resolution");
+    resolve(&intake_a, x, "{\"resolution\":\"dismissed\"}", 200, NULL, NULL);
+    free(x);
+
+    /* removed: it is no desk any more */
+    desk_delete(&admin, OFFICE_A, desk_id, 200, NULL);
+    desk_delete(&admin, OFFICE_A, desk_id, 404, "not-found");
+    assert_int_equal(cf_harness_sql_long(&harness, "SELECT count(*) FROM desk_terminals"), 0);
+    desk_put(&admin, OFFICE_A, desk_id, 200, NULL); /* the desk again, for what follows */
+}
+
+/* mutant appointments.staff-check-in-unidentified */
+static void test_staff_check_in(void **state)
+{
+    (void)state;
+    char date[11], start[40], id[40], path[120], sql[300];
+    day_after(11, date);
+    slot_start(date, 0, start);
+    book_id(start, "+79000009001", id);
+    snprintf(path, sizeof path, "/api/v1/appointments/%s/transitions", id);
+    /* how the desk knew the person is required, and only with a check-in */
+    cf_api_expect_problem(as(&intake_a, "POST", path, "{\"to\":\"checked_in\"}", 422), "validation",
+                          "identified_by");
+    cf_api_expect_problem(
+        as(&intake_a, "POST", path, "{\"to\":\"checked_in\",\"identified_by\":\"card\"}", 422),
+        "validation", "identified_by");
+    cf_api_expect_problem(as(&intake_a, "POST", path,
+                             "{\"to\":\"checked_in\",\"identified_by\":\"document_digits\"}", 422),
+                          "validation", "document_digits");
+    cf_api_expect_problem(as(&intake_a, "POST", path,
+                             "{\"to\":\"checked_in\",\"identified_by\":\"passport\","
+                             "\"document_digits\":\"1234\"}",
+                             422),
+                          "validation", "document_digits");
+    cf_api_expect_problem(
+        as(&intake_a, "POST", path, "{\"to\":\"in_service\",\"identified_by\":\"passport\"}", 422),
+        "validation", "identified_by");
+    cJSON *r = as(&intake_a, "POST", path,
+                  "{\"to\":\"checked_in\",\"identified_by\":\"document_digits\","
+                  "\"document_digits\":\"0457\"}",
+                  200);
+    const cJSON *a = cJSON_GetObjectItem(r, "appointment");
+    assert_string_equal(cf_json_str(a, "check_in_method"), "document_digits");
+    assert_string_equal(cf_json_str(a, "check_in_by"), "intake-a");
+    assert_string_equal(cf_json_str(a, "check_in_document_digits"), "0457");
+    cJSON_Delete(r);
+    /* the database's own rule, for a caller that skips the route's reader */
+    snprintf(sql, sizeof sql,
+             "SELECT appointment_staff_check_in('%s', 'known_to_staff', '12', 'x')", id);
+    char *outcome = cf_harness_sql_value(&harness, sql);
+    assert_string_equal(outcome, "identification");
+    free(outcome);
+    char other[40];
+    book_id(start, "+79000009002", other);
+    snprintf(sql, sizeof sql, "SELECT appointment_staff_check_in('%s', 'card', '', 'x')", other);
+    outcome = cf_harness_sql_value(&harness, sql);
+    assert_string_equal(outcome, "identification"); /* a card is the terminal's, not staff's */
+    free(outcome);
+    snprintf(sql, sizeof sql, "SELECT state FROM appointments WHERE id = '%s'", other);
+    outcome = cf_harness_sql_value(&harness, sql);
+    assert_string_equal(outcome, "booked");
+    free(outcome);
+    /* the day's figures tell the desk's word from the card's proof */
+    snprintf(path, sizeof path, "/api/v1/offices/%s/appointments/figures?date=%s", OFFICE_A, date);
+    cJSON *f = as(&intake_a, "GET", path, NULL, 200);
+    assert_int_equal(cf_json_long(f, "checked_in_staff"), 1);
+    assert_int_equal(cf_json_long(f, "checked_in_card"), 0);
+    assert_int_equal(cf_json_long(cJSON_GetObjectItem(f, "checked_in_by"), "document_digits"), 1);
+    cJSON_Delete(f);
 }
 
 /* ==== The day's figures ==== */
@@ -1060,6 +1303,12 @@ static void test_figures(void **state)
     assert_int_equal(cf_json_long(f, "service_p50_s"), percentile(s, served, 0.5));
     assert_int_equal(cf_json_long(f, "service_p90_s"), percentile(s, served, 0.9));
     assert_true(fabs(cf_json_num(f, "service_mean_s") - service_sum / served) < 0.06);
+    int in_5_10 = 0;
+    for (int i = 0; i < served; i++)
+        in_5_10 += s[i] >= 300 && s[i] <= 600;
+    assert_true(fabs(cf_json_num(f, "service_5_10min_share") - (double)in_5_10 / served) < 1e-4);
+    assert_int_equal(cf_json_long(f, "checked_in_staff"), N + 1); /* all by the desk's word */
+    assert_int_equal(cf_json_long(f, "checked_in_card"), 0);
     printf("figures: waiting p50 %ld s, p90 %ld s, %d of %d within 15 min\n", p50, p90, within, N);
     cJSON_Delete(f);
 }
@@ -1278,6 +1527,8 @@ int main(void)
         cmocka_unit_test(test_holds_per_address),
         cmocka_unit_test(test_office_settings),
         cmocka_unit_test(test_check_in_by_card),
+        cmocka_unit_test(test_desk_terminals),
+        cmocka_unit_test(test_staff_check_in),
         cmocka_unit_test(test_figures),
         cmocka_unit_test(test_closure_moves_and_tells),
         cmocka_unit_test(test_reminders), /* after the closure: its gateway counts */

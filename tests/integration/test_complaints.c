@@ -433,6 +433,8 @@ static void test_row_level_security(void **state)
 
 /* ==== The citizen's page ==== */
 
+static char public_number[32], public_code[16], public_id[40];
+
 static void test_public_complaints(void **state)
 {
     (void)state;
@@ -444,6 +446,13 @@ static void test_public_complaints(void **state)
            201);
     char office_id[40], due[11];
     snprintf(office_id, sizeof office_id, "%s", cf_json_str(c, "id"));
+    /* its number and code, shown once: the citizen reads the answer with them */
+    snprintf(public_number, sizeof public_number, "%s", cf_json_str(c, "number"));
+    snprintf(public_code, sizeof public_code, "%s", cf_json_str(c, "code"));
+    snprintf(public_id, sizeof public_id, "%s", office_id);
+    assert_int_equal(strncmp(public_number, "Ж-", strlen("Ж-")), 0);
+    assert_int_equal(strlen(public_code), 10);
+    assert_int_equal(strspn(public_code, "0123456789"), 10);
     working_days_after(moscow_today(), 5, "", due);
     assert_string_equal(cf_json_str(c, "due"), due);
     assert_string_equal(cf_json_str(c, "state"), "open");
@@ -504,6 +513,135 @@ static void test_public_complaints(void **state)
                         429);
     assert_true(cf_json_long(problem, "retry_after_s") >= 1);
     cf_api_expect_problem(problem, "rate-limited", NULL);
+}
+
+/* One request with raw body and headers whose status must be want (the edge's answers:
+ * malformed JSON 400, not JSON 415, over the route's cap 413). */
+static void edge(struct cf_session *who, const char *path, const char *body, size_t len,
+                 const char *header, long want)
+{
+    const char *headers[2] = {header, NULL};
+    struct cf_http_reply reply;
+    harness.session = who;
+    assert_int_equal(
+        cf_http_with(&harness, "POST", path, body, len, header ? headers : NULL, &reply), 0);
+    harness.session = NULL;
+    if (reply.status != want)
+        fail_msg("POST %s: %ld, want %ld: %s", path, reply.status, want, reply.body);
+    cf_http_reply_cleanup(&reply);
+}
+
+/* The three edges of a JSON body route. */
+static void edges(struct cf_session *who, const char *path)
+{
+    size_t big = 20 * 1024;
+    char *large = malloc(big + 1);
+    assert_non_null(large);
+    memset(large, ' ', big);
+    large[0] = '{';
+    large[big - 1] = '}';
+    large[big] = '\0';
+    edge(who, path, "{not json", 9, NULL, 400);
+    edge(who, path, "{}", 2, "Content-Type: text/plain", 415);
+    edge(who, path, large, big, NULL, 413);
+    free(large);
+}
+
+/* ==== The citizen reads the answer ==== */
+
+static cJSON *status_of(const char *number, const char *code, long want)
+{
+    char body[160];
+    snprintf(body, sizeof body, "{\"number\":\"%s\",\"code\":\"%s\"}", number, code);
+    return as(NULL, "POST", "/api/v1/public/complaints/status", body, want);
+}
+
+/* mutant complaints.status-without-code, complaints.status-throttle */
+static void test_complaint_status(void **state)
+{
+    (void)state;
+    edges(NULL, "/api/v1/public/complaints/status");
+    /* open: its state and due day, nothing of who wrote what */
+    cJSON *st = status_of(public_number, public_code, 200);
+    assert_string_equal(cf_json_str(st, "number"), public_number);
+    assert_string_equal(cf_json_str(st, "state"), "open");
+    assert_string_equal(cf_json_str(st, "cause_label"), "Долгое ожидание в офисе");
+    assert_true(cf_json_str(st, "due")[0] != '\0');
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(st, "answer")));
+    assert_null(cJSON_GetObjectItem(st, "text"));
+    assert_null(cJSON_GetObjectItem(st, "person_name"));
+    assert_null(cJSON_GetObjectItem(st, "phone"));
+    cJSON_Delete(st);
+    /* a wrong code and an unknown number are the same 404 */
+    cf_api_expect_problem(status_of(public_number, "0000000000", 404), "not-found", NULL);
+    cf_api_expect_problem(status_of("Ж-999999", public_code, 404), "not-found", NULL);
+    cf_api_expect_problem(status_of("abc", public_code, 422), "validation", "number");
+    cf_api_expect_problem(status_of(public_number, "123", 422), "validation", "code");
+    cJSON_Delete(as(NULL, "POST", "/api/v1/public/complaints/status", "{\"number\":", 400));
+    /* answered: the answer shows, to the number typed as people type it */
+    char path[120], typed[32];
+    snprintf(path, sizeof path, "/api/v1/complaints/%s/transitions", public_id);
+    cJSON_Delete(as(&authority, "POST", path,
+                    "{\"to\":\"answered\",\"answer\":\"Добавили окно приёма по вторникам\"}", 200));
+    snprintf(typed, sizeof typed, "ж%s", public_number + strlen("Ж-"));
+    st = status_of(typed, public_code, 200);
+    assert_string_equal(cf_json_str(st, "state"), "answered");
+    assert_string_equal(cf_json_str(st, "answer"), "Добавили окно приёма по вторникам");
+    cJSON_Delete(st);
+
+    /* the phone desk: the code comes with the complaint, to read to the person */
+    cJSON *c = as(&manager_a, "POST", "/api/v1/complaints",
+                  "{\"source\":\"phone\",\"cause\":\"quality\",\"text\":\"Плохо убрали\","
+                  "\"provider_id\":\"" PROVIDER_A "\"}",
+                  201);
+    char number[32], code[16], id[40];
+    snprintf(number, sizeof number, "%s", cf_json_str(c, "number"));
+    snprintf(code, sizeof code, "%s", cf_json_str(c, "code"));
+    snprintf(id, sizeof id, "%s", cf_json_str(c, "id"));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(c, "has_code")));
+    cJSON_Delete(c);
+    cJSON_Delete(status_of(number, code, 200));
+    /* a new code (the person lost it): the old one stops working; another provider's
+     * manager cannot */
+    snprintf(path, sizeof path, "/api/v1/complaints/%s/code", id);
+    cf_api_expect_problem(as(&manager_b, "POST", path, NULL, 404), "not-found", NULL);
+    c = as(&manager_a, "POST", path, NULL, 200);
+    assert_string_equal(cf_json_str(c, "number"), number);
+    char fresh[16];
+    snprintf(fresh, sizeof fresh, "%s", cf_json_str(c, "code"));
+    cJSON_Delete(c);
+    cf_api_expect_problem(status_of(number, code, 404), "not-found", NULL);
+    cJSON_Delete(status_of(number, fresh, 200));
+    /* a complaint opened by a low rating has no code: nobody reads it by number alone */
+    char *auto_number = cf_harness_sql_value(
+        &harness, "SELECT number FROM complaints WHERE source = 'low_rating' LIMIT 1");
+    assert_non_null(auto_number);
+    char *has =
+        cf_harness_sql_value(&harness, "SELECT count(*) FROM complaints WHERE code_hash IS NULL");
+    assert_string_not_equal(has, "0");
+    free(has);
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT complaint_public_status('%s', NULL) IS NULL", auto_number);
+    char *none = cf_harness_sql_value(&harness, sql);
+    assert_string_equal(none, "t");
+    free(none);
+    free(auto_number);
+    /* 20 look-ups from one address within 15 minutes, then each waits */
+    long status = 0;
+    int tries = 0;
+    char body[160];
+    snprintf(body, sizeof body, "{\"number\":\"%s\",\"code\":\"0000000000\"}", number);
+    while (status != 429 && tries++ < 25) {
+        struct cf_http_reply reply;
+        harness.session = NULL;
+        assert_int_equal(cf_http(&harness, "POST", "/api/v1/public/complaints/status", body,
+                                 strlen(body), &reply),
+                         0);
+        status = reply.status;
+        cf_http_reply_cleanup(&reply);
+    }
+    assert_int_equal(status, 429);
+    assert_true(tries <= 20); /* 10 were above */
 }
 
 /* ==== Trend alerts ==== */
@@ -736,6 +874,7 @@ int main(void)
         cmocka_unit_test(test_overdue),
         cmocka_unit_test(test_row_level_security),
         cmocka_unit_test(test_public_complaints),
+        cmocka_unit_test(test_complaint_status),
         cmocka_unit_test(test_trend_alerts),
         cmocka_unit_test(test_comparison),
         cmocka_unit_test(test_bad_input),

@@ -661,6 +661,11 @@ static const struct route_spec {
      * authority reads */
     {"GET /api/v1/offices/{id}/booking", A(ADMIN) | A(AUTHORITY) | A(INTAKE_LEAD), 200},
     {"PUT /api/v1/offices/{id}/booking", A(ADMIN) | A(INTAKE_LEAD), 200},
+    /* the office's desk terminals: its lead and the admin assign them; the desk decides
+     * the card taps that checked nothing in */
+    {"PUT /api/v1/offices/{id}/desk-terminals/{device}", A(ADMIN) | A(INTAKE_LEAD), 200},
+    {"DELETE /api/v1/offices/{id}/desk-terminals/{device}", A(ADMIN) | A(INTAKE_LEAD), 200},
+    {"POST /api/v1/check-in-exceptions/{id}/resolve", A(ADMIN) | A(INTAKE) | A(INTAKE_LEAD), 200},
     /* satisfaction (issue 16): the citizen answers with the appointment's secret; the
      * provider's people and the department read the figures; the follow-up sample is the
      * department's alone (a provider does not call its own); a manager may call back a
@@ -678,6 +683,8 @@ static const struct route_spec {
     {"GET /api/v1/complaints/{id}", OVERSEE, 200},
     {"POST /api/v1/complaints/{id}/transitions", OVERSEE, 200},
     {"POST /api/v1/public/complaints", ANYONE, 201},
+    {"POST /api/v1/complaints/{id}/code", OVERSEE, 200},
+    {"POST /api/v1/public/complaints/status", ANYONE, 200}, /* the number and code prove */
     {"GET /api/v1/public/comparison", ANYONE, 200},
     /* the programme an approval made: its provider's manager reads and accepts it */
     {"GET /api/v1/applications/{id}/programme-choices", A(ADMIN) | A(CASEWORKER), 200},
@@ -972,7 +979,7 @@ static void prepare_trip(const char *method, const char *pattern, bool post, cha
 
 static void prepare(const char *method, const char *pattern, enum who w, struct prepared *p)
 {
-    char id[120] = "", query[80] = "", doc[40] = "";
+    char id[120] = "", query[80] = "", doc[40] = "", device[40] = "";
     memset(p, 0, sizeof *p);
     p->session = (w == NOBODY || w == DEVICE) ? NULL : &m.sessions[w];
     bool post = strcmp(method, "POST") == 0;
@@ -1250,7 +1257,8 @@ static void prepare(const char *method, const char *pattern, enum who w, struct 
     } else if (strncmp(pattern, "/api/v1/appointments/{id}/", 26) == 0) {
         fresh_appointment(false, id, NULL);
         if (strstr(pattern, "/transitions"))
-            snprintf(p->body, sizeof p->body, "{\"to\":\"checked_in\"}");
+            snprintf(p->body, sizeof p->body,
+                     "{\"to\":\"checked_in\",\"identified_by\":\"passport\"}");
         else {
             char start[40];
             free_slot(start, NULL);
@@ -1258,6 +1266,39 @@ static void prepare(const char *method, const char *pattern, enum who w, struct 
         }
         snprintf(p->after, sizeof p->after,
                  "SELECT state = 'booked' FROM appointments WHERE id = '%s'", id);
+    }
+    /* desk terminals and their check-in exceptions (issue 16, sql/0033) */
+    if (strncmp(pattern, "/api/v1/offices/{id}/desk-terminals/", 36) == 0) {
+        char sql[400];
+        /* a terminal of worker 1 made for this call; for a removal, already the desk */
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO devices (id, worker_id, public_key) VALUES (gen_random_uuid(), '%s', "
+                 "decode(repeat('ab', 32), 'hex')) RETURNING id",
+                 worker1);
+        sql_text(sql, device, sizeof device);
+        snprintf(id, sizeof id, "%s", m.office);
+        bool put = strcmp(method, "PUT") == 0;
+        if (!put) {
+            snprintf(sql, sizeof sql,
+                     "INSERT INTO desk_terminals (device_id, office_id, region_id, assigned_by) "
+                     "SELECT '%s', id, region_id, 'matrix' FROM offices WHERE id = '%s'",
+                     device, m.office);
+            assert_int_equal(cf_harness_sql(&harness, sql), 0);
+        }
+        snprintf(p->after, sizeof p->after,
+                 "SELECT count(*) = %d FROM desk_terminals WHERE device_id = '%s'", put ? 0 : 1,
+                 device);
+    } else if (strcmp(pattern, "/api/v1/check-in-exceptions/{id}/resolve") == 0) {
+        char sql[500];
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO desk_check_in_exceptions (office_id, region_id, device_id, seq, "
+                 "reason, tapped_at) SELECT id, region_id, gen_random_uuid(), 1, 'no_appointment', "
+                 "now() FROM offices WHERE id = '%s' RETURNING id",
+                 m.office);
+        sql_text(sql, id, 40);
+        snprintf(p->body, sizeof p->body, "{\"resolution\":\"dismissed\"}");
+        snprintf(p->after, sizeof p->after,
+                 "SELECT resolution IS NULL FROM desk_check_in_exceptions WHERE id = '%s'", id);
     }
     /* complaints (issue 16) */
     static int complaints;
@@ -1276,11 +1317,25 @@ static void prepare(const char *method, const char *pattern, enum who w, struct 
                  "current_date + 5 FROM providers WHERE id = '%s' RETURNING id",
                  provider1);
         sql_text(sql, id, 40);
-        if (post) {
+        if (post && strstr(pattern, "/code")) {
+            snprintf(p->after, sizeof p->after,
+                     "SELECT code_hash IS NULL FROM complaints WHERE id = '%s'", id);
+        } else if (post) {
             snprintf(p->body, sizeof p->body, "{\"to\":\"answered\",\"answer\":\"Ответ\"}");
             snprintf(p->after, sizeof p->after,
                      "SELECT state = 'open' FROM complaints WHERE id = '%s'", id);
         }
+    } else if (strcmp(pattern, "/api/v1/public/complaints/status") == 0) {
+        char sql[500], number[40];
+        forget_failures(); /* the status page's budget per address */
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO complaints (region_id, provider_id, source, cause, body, opened_by, "
+                 "due, code_hash) SELECT region_id, id, 'phone', 'other', 'Матрица', 'matrix', "
+                 "current_date + 5, sha256('0123456789') FROM providers WHERE id = '%s' "
+                 "RETURNING number",
+                 provider1);
+        sql_text(sql, number, sizeof number);
+        snprintf(p->body, sizeof p->body, "{\"number\":\"%s\",\"code\":\"0123456789\"}", number);
     } else if (strcmp(pattern, "/api/v1/public/complaints") == 0) {
         char secret[40], appointment[40];
         forget_failures(); /* the public page's budget per address (sql/0020) */
@@ -1300,6 +1355,12 @@ static void prepare(const char *method, const char *pattern, enum who w, struct 
                  brace + 4, query);
     else
         snprintf(p->path, sizeof p->path, "%s%s", pattern, query);
+    char *dev = strstr(p->path, "{device}");
+    if (dev) {
+        char rest[256];
+        snprintf(rest, sizeof rest, "%s", dev + 8);
+        snprintf(dev, sizeof p->path - (size_t)(dev - p->path), "%s%s", device, rest);
+    }
     char *second = strstr(p->path, "{doc}");
     if (second) {
         char rest[256];

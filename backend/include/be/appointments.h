@@ -63,11 +63,18 @@ enum be_appointment_public_kind { BE_APPT_CONFIRM, BE_APPT_CANCEL };
 int be_appointment_public_read(const char *text, size_t len, enum be_appointment_public_kind kind,
                                struct be_appointment_public *out, struct cf_error_detail *d);
 
-/* The front office's transition {"to", "reason"} (to: checked_in, in_service, served,
- * left_unserved, no_show, cancelled) and reschedule {"start"}. Pure. */
+/* The front office's transition {"to", "reason", "identified_by", "document_digits"} (to:
+ * checked_in, in_service, served, left_unserved, no_show, cancelled) and reschedule
+ * {"start"}. A check-in at the desk (to checked_in) says how the person was identified:
+ * identified_by passport, document_digits (then document_digits, the last 4 digits of the
+ * document's number, required) or known_to_staff; neither field is taken with another
+ * "to" (sql/0033 check_in_identified is the same rule). Pure. */
+#define BE_APPT_DOC_DIGITS 4
 struct be_appointment_move {
     char to[16];
     char reason[BE_APPT_REASON_MAX * 4 + 1];
+    char identified_by[16]; /* "" unless to is checked_in */
+    char document_digits[BE_APPT_DOC_DIGITS + 1];
 };
 int be_appointment_move_read(const char *text, size_t len, struct be_appointment_move *out,
                              struct cf_error_detail *d);
@@ -114,6 +121,16 @@ bool be_office_slot_minutes_ok(int minutes);
  * Returns 0 or a CF_E... code with *d naming the field ("hours[2].closes"). Pure. */
 int be_office_booking_read(const char *text, size_t len, struct be_office_booking *out,
                            struct cf_error_detail *d);
+
+/* The review of a desk check-in exception {"resolution": "accepted" | "dismissed", "note"
+ * (optional, at most BE_APPT_REASON_MAX characters)}. Pure. */
+struct be_desk_exception_resolve {
+    char resolution[12];
+    char note[BE_APPT_REASON_MAX * 4 + 1];
+};
+int be_desk_exception_resolve_read(const char *text, size_t len,
+                                   struct be_desk_exception_resolve *out,
+                                   struct cf_error_detail *d);
 
 extern const struct be_module be_appointments_module;
 

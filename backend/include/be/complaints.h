@@ -65,6 +65,22 @@ struct be_complaint_move {
 int be_complaint_move_read(const char *text, size_t len, struct be_complaint_move *out,
                            struct cf_error_detail *d);
 
+/* The citizen's look-up of their complaint {"number", "code"}: the number as said on the
+ * phone or printed ("Ж-000042", "ж-42", "Ж000042", "42": the letter and the dash optional,
+ * 1 to 12 digits) is read into its canonical form (sql/0033 complaint_number: "Ж-" and
+ * at least 6 digits); the code is BE_COMPLAINT_CODE_DIGITS digits. Pure. */
+#define BE_COMPLAINT_NUMBER_MAX 24 /* bytes of the canonical number */
+struct be_complaint_lookup {
+    char number[BE_COMPLAINT_NUMBER_MAX + 1];
+    char code[BE_COMPLAINT_CODE_DIGITS + 1];
+};
+int be_complaint_lookup_read(const char *text, size_t len, struct be_complaint_lookup *out,
+                             struct cf_error_detail *d);
+
+/* The canonical complaint number of what a person typed (see above) into out; 0, or
+ * CF_EFIELD_RANGE when it is not one. Pure. */
+int be_complaint_number_canonical(const char *typed, char out[BE_COMPLAINT_NUMBER_MAX + 1]);
+
 extern const struct be_module be_complaints_module;
 
 #endif

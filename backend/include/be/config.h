@@ -72,6 +72,10 @@ struct be_config {
      * every office (CAREFACT_PUBLIC_HOLDS_PER_ADDRESS, default 5, 1..1000): one more is
      * 429 too-many-holds until the first of them ends. */
     long public_holds_per_address;
+    /* Seconds the public comparison of providers keeps each (region, month) answer in
+     * memory (CAREFACT_COMPARE_CACHE_S, default 300, 0..3600; 0: every request asks the
+     * database — tools/bench-compare measures both). */
+    long compare_cache_s;
 };
 
 void be_config_defaults(struct be_config *config);

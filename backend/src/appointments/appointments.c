@@ -37,6 +37,10 @@ static const char *const kinds[] = {"document_check", "consultation", "home_surv
 static const char *const staff_moves[] = {"checked_in", "in_service", "served", "left_unserved",
                                           "no_show",    "cancelled",  NULL};
 
+/* how the desk identified a person it checks in by hand (sql/0033 check_in_identified) */
+static const char *const identifications[] = {"passport", "document_digits", "known_to_staff",
+                                              NULL};
+
 static bool one_of(const char *value, const char *const *list)
 {
     for (size_t i = 0; list[i]; i++)
@@ -178,7 +182,7 @@ int be_appointment_public_read(const char *text, size_t len, enum be_appointment
 int be_appointment_move_read(const char *text, size_t len, struct be_appointment_move *m,
                              struct cf_error_detail *d)
 {
-    static const char *const allowed[] = {"to", "reason", NULL};
+    static const char *const allowed[] = {"to", "reason", "identified_by", "document_digits", NULL};
     cJSON *body = NULL;
     memset(m, 0, sizeof *m);
     int rc = cf_json_parse_capped(text ? text : "", len, BODY_MAX_BYTES, 8, &body, d);
@@ -193,6 +197,51 @@ int be_appointment_move_read(const char *text, size_t len, struct be_appointment
     if (!rc)
         rc = cf_json_get_text(body, "reason", "", false, BE_APPT_REASON_MAX,
                               "why (the person reads it)", m->reason, sizeof m->reason, d);
+    bool check_in = strcmp(m->to, "checked_in") == 0;
+    if (!rc)
+        rc = cf_json_get_string(body, "identified_by", "", check_in, sizeof m->identified_by - 1,
+                                m->identified_by, sizeof m->identified_by, d);
+    if (!rc && (check_in ? !one_of(m->identified_by, identifications) : m->identified_by[0]))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "identified_by",
+                          check_in ? "identified_by must be passport, document_digits or "
+                                     "known_to_staff: how the desk knew the person"
+                                   : "identified_by goes only with to checked_in");
+    if (!rc)
+        rc = cf_json_get_string(body, "document_digits", "", false, BE_APPT_DOC_DIGITS,
+                                m->document_digits, sizeof m->document_digits, d);
+    bool by_digits = strcmp(m->identified_by, "document_digits") == 0;
+    if (!rc && (by_digits ? strlen(m->document_digits) != BE_APPT_DOC_DIGITS ||
+                                strspn(m->document_digits, "0123456789") != BE_APPT_DOC_DIGITS
+                          : m->document_digits[0] != '\0'))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "document_digits",
+                          by_digits ? "document_digits must be the last 4 digits of the "
+                                      "document's number"
+                                    : "document_digits goes only with identified_by "
+                                      "document_digits");
+    cJSON_Delete(body);
+    return rc;
+}
+
+int be_desk_exception_resolve_read(const char *text, size_t len,
+                                   struct be_desk_exception_resolve *r, struct cf_error_detail *d)
+{
+    static const char *const allowed[] = {"resolution", "note", NULL};
+    static const char *const resolutions[] = {"accepted", "dismissed", NULL};
+    cJSON *body = NULL;
+    memset(r, 0, sizeof *r);
+    int rc = cf_json_parse_capped(text ? text : "", len, BODY_MAX_BYTES, 8, &body, d);
+    if (!rc)
+        rc = cf_json_check_fields(body, allowed, "", d);
+    if (!rc)
+        rc = cf_json_get_string(body, "resolution", "", true, sizeof r->resolution - 1,
+                                r->resolution, sizeof r->resolution, d);
+    if (!rc && !one_of(r->resolution, resolutions))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "resolution",
+                          "resolution must be accepted (check the person in as the card said) "
+                          "or dismissed");
+    if (!rc)
+        rc = cf_json_get_text(body, "note", "", false, BE_APPT_REASON_MAX, "what was decided",
+                              r->note, sizeof r->note, d);
     cJSON_Delete(body);
     return rc;
 }
@@ -417,7 +466,12 @@ static void reply_refused(struct be_request *req, const char *outcome, const cha
         snprintf(detail, sizeof detail,
                  "Moving an appointment to %s needs a reason: the person reads it.", to);
         be_reply_problem(req, 422, "validation", "A field is not valid", detail, "reason", NULL);
-    } else if (strcmp(outcome, "too_early") == 0)
+    } else if (strcmp(outcome, "identification") == 0)
+        be_reply_problem(req, 422, "validation", "A field is not valid",
+                         "Say how the person was identified: passport, document_digits (with "
+                         "the last 4 digits) or known_to_staff.",
+                         "identified_by", NULL);
+    else if (strcmp(outcome, "too_early") == 0)
         be_reply_problem(req, 409, "too-early", "Too early for a no-show",
                          "A person is a no-show only once the grace period after the start has "
                          "passed.",
@@ -633,6 +687,7 @@ struct moving {
     char id[CF_UUID_TEXT_LEN + 1];
     const char *to, *reason, *secret; /* secret: the citizen's (public routes), else NULL */
     const struct be_appointment_public *person; /* a confirmation, else NULL */
+    const struct be_appointment_move *check_in; /* a check-in at the desk, else NULL */
     char outcome[16], from[16];
 };
 
@@ -658,6 +713,10 @@ static int move_tx(struct be_request *req, void *ctx)
         const char *params[4] = {x->id, x->person->person_key, x->person->person_name,
                                  x->person->phone};
         res = PQexecParams(req->db, sql_appointment_confirm, 4, NULL, params, NULL, NULL, 0);
+    } else if (x->check_in) {
+        const char *params[4] = {x->id, x->check_in->identified_by, x->check_in->document_digits,
+                                 req->who.login};
+        res = PQexecParams(req->db, sql_appointment_staff_check_in, 4, NULL, params, NULL, NULL, 0);
     } else {
         const char *params[3] = {x->id, x->to, x->reason};
         res = PQexecParams(req->db, sql_appointment_move, 3, NULL, params, NULL, NULL, 0);
@@ -741,6 +800,8 @@ static void handle_move(struct be_request *req)
     }
     x.to = body.to;
     x.reason = body.reason;
+    if (strcmp(body.to, "checked_in") == 0)
+        x.check_in = &body;
     move(req, &x);
 }
 
@@ -1058,6 +1119,160 @@ static void handle_booking_put(struct be_request *req)
     free(x.hours);
 }
 
+/* ==== Desk terminals and their check-in exceptions ==== */
+
+struct desk_assignment {
+    char office[CF_UUID_TEXT_LEN + 1], device[CF_UUID_TEXT_LEN + 1];
+    bool remove;
+    char outcome[16];
+};
+
+static int desk_tx(struct be_request *req, void *ctx)
+{
+    struct desk_assignment *x = ctx;
+    const char *params[3] = {x->office, x->device, req->who.login};
+    PGresult *res =
+        PQexecParams(req->db, x->remove ? sql_desk_terminal_remove : sql_desk_terminal_assign,
+                     x->remove ? 2 : 3, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK) || PQntuples(res) != 1) {
+        PQclear(res);
+        return BE_TX_FAILED;
+    }
+    snprintf(x->outcome, sizeof x->outcome, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (strcmp(x->outcome, x->remove ? "removed" : "assigned") != 0)
+        return BE_TX_ROLLBACK;
+    char details[80];
+    snprintf(details, sizeof details, "{\"device\":\"%s\"}", x->device);
+    return be_audit(req, x->remove ? "office.desk_remove" : "office.desk_assign", x->office, "",
+                    details)
+               ? BE_TX_FAILED
+               : BE_TX_COMMIT;
+}
+
+/* PUT and DELETE /api/v1/offices/{id}/desk-terminals/{device}: a terminal becomes (stops
+ * being) a desk of the office, whose card taps check in its appointments (sql/0033).
+ * Answers the office's settings, its desks among them. */
+static void desk_change(struct be_request *req, bool remove)
+{
+    struct desk_assignment x;
+    uint8_t id[CF_UUID_LEN];
+    memset(&x, 0, sizeof x);
+    x.remove = remove;
+    if (!read_office(req, x.office))
+        return;
+    if (cf_uuid_from_text(be_param(req, "device"), id)) {
+        be_reply_problem(req, 404, "not-found", "No such terminal",
+                         "No enrolled terminal has this id.", NULL, NULL);
+        return;
+    }
+    cf_uuid_to_text(id, x.device);
+    if (!own_office(req, x.office, NULL))
+        return;
+    int rc = be_db_transaction(req, NULL, "desk terminal", desk_tx, &x);
+    if (rc == BE_TX_COMMIT)
+        reply_booking(req, x.office, 200);
+    else if (rc == BE_TX_ROLLBACK && strcmp(x.outcome, "elsewhere") == 0)
+        be_reply_problem(req, 409, "desk-elsewhere", "The terminal is another office's desk",
+                         "This terminal is the desk of another office: that office removes it "
+                         "first.",
+                         NULL, NULL);
+    else if (rc == BE_TX_ROLLBACK && strcmp(x.outcome, "no_office") == 0)
+        be_reply_problem(req, 404, "not-found", "No such office", "No office has this id.", NULL,
+                         NULL);
+    else if (rc == BE_TX_ROLLBACK)
+        be_reply_problem(req, 404, "not-found", "No such terminal",
+                         remove ? "This terminal is not a desk of this office."
+                                : "No active enrolled terminal has this id.",
+                         NULL, NULL);
+}
+
+static void handle_desk_put(struct be_request *req)
+{
+    desk_change(req, false);
+}
+
+static void handle_desk_delete(struct be_request *req)
+{
+    desk_change(req, true);
+}
+
+struct resolving {
+    char id[CF_UUID_TEXT_LEN + 1];
+    struct be_desk_exception_resolve body;
+    char outcome[20];
+};
+
+static int resolve_tx(struct be_request *req, void *ctx)
+{
+    struct resolving *x = ctx;
+    const char *params[4] = {x->id, x->body.resolution, x->body.note, req->who.login};
+    PGresult *res =
+        PQexecParams(req->db, sql_desk_exception_resolve, 4, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK) || PQntuples(res) != 1) {
+        PQclear(res);
+        return BE_TX_FAILED;
+    }
+    snprintf(x->outcome, sizeof x->outcome, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (strcmp(x->outcome, "resolved") != 0)
+        return BE_TX_ROLLBACK;
+    char action[48];
+    snprintf(action, sizeof action, "appointment.exception_%s", x->body.resolution);
+    return be_audit(req, action, x->id, x->body.note, NULL) ? BE_TX_FAILED : BE_TX_COMMIT;
+}
+
+static void reply_no_exception(struct be_request *req)
+{
+    be_reply_problem(req, 404, "not-found", "No such exception",
+                     "No check-in exception you may see has this id.", NULL, NULL);
+}
+
+/* POST /api/v1/check-in-exceptions/{id}/resolve: {"resolution", "note"} — a card tap
+ * that checked nothing in, decided by the desk (sql/0033 desk_exception_resolve). */
+static void handle_exception_resolve(struct be_request *req)
+{
+    struct resolving x;
+    struct cf_error_detail d = {0};
+    uint8_t id[CF_UUID_LEN];
+    memset(&x, 0, sizeof x);
+    if (cf_uuid_from_text(be_param(req, "id"), id)) {
+        reply_no_exception(req);
+        return;
+    }
+    cf_uuid_to_text(id, x.id);
+    if (be_desk_exception_resolve_read(req->body, req->body_len, &x.body, &d)) {
+        be_reply_invalid(req, &d);
+        return;
+    }
+    int rc = be_db_transaction(req, NULL, "check-in exception", resolve_tx, &x);
+    if (rc == BE_TX_COMMIT) {
+        cJSON *body = cJSON_CreateObject();
+        if (body) {
+            cJSON_AddStringToObject(body, "id", x.id);
+            cJSON_AddStringToObject(body, "resolution", x.body.resolution);
+        }
+        be_reply_json(req, 200, body);
+    } else if (rc == BE_TX_ROLLBACK && strcmp(x.outcome, "not_found") == 0) {
+        reply_no_exception(req);
+    } else if (rc == BE_TX_ROLLBACK && strcmp(x.outcome, "resolved_already") == 0) {
+        be_reply_problem(req, 409, "already-resolved", "Already resolved",
+                         "Someone has already decided this exception.", NULL, NULL);
+    } else if (rc == BE_TX_ROLLBACK && strcmp(x.outcome, "not_acceptable") == 0) {
+        be_reply_problem(req, 422, "validation", "A field is not valid",
+                         "A tap that matched no appointment cannot be accepted: dismiss it and "
+                         "check the person in by hand.",
+                         "resolution", NULL);
+    } else if (rc == BE_TX_ROLLBACK) {
+        char detail[160];
+        snprintf(detail, sizeof detail,
+                 "The appointment can no longer be checked in (%s): dismiss the exception.",
+                 x.outcome);
+        be_reply_problem(req, 409, "illegal-transition", "Not a legal transition", detail,
+                         "resolution", NULL);
+    }
+}
+
 #define DESK (BE_INTAKE | BE_INTAKE_LEAD | BE_ADMIN)
 
 static const struct be_route routes[] = {
@@ -1079,6 +1294,12 @@ static const struct be_route routes[] = {
     {"GET", "/api/v1/offices/{id}/booking", handle_booking_get, true,
      BE_INTAKE_LEAD | BE_ADMIN | BE_AUTHORITY, BE_BODY_NONE},
     {"PUT", "/api/v1/offices/{id}/booking", handle_booking_put, true, BE_INTAKE_LEAD | BE_ADMIN,
+     BE_BODY_SMALL},
+    {"PUT", "/api/v1/offices/{id}/desk-terminals/{device}", handle_desk_put, true,
+     BE_INTAKE_LEAD | BE_ADMIN, BE_BODY_NONE},
+    {"DELETE", "/api/v1/offices/{id}/desk-terminals/{device}", handle_desk_delete, true,
+     BE_INTAKE_LEAD | BE_ADMIN, BE_BODY_NONE},
+    {"POST", "/api/v1/check-in-exceptions/{id}/resolve", handle_exception_resolve, true, DESK,
      BE_BODY_SMALL},
 };
 const struct be_module be_appointments_module = BE_MODULE("appointments", routes);

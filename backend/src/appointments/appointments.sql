@@ -11,6 +11,8 @@ json_build_object(
     'person_name', a.person_name, 'phone', a.phone, 'reason', a.reason,
     'rescheduled_to', a.rescheduled_to, 'created_at', a.created_at, 'booked_at', a.booked_at,
     'checked_in_at', a.checked_in_at, 'check_in_level', a.check_in_level,
+    'check_in_method', a.check_in_method, 'check_in_by', a.check_in_by,
+    'check_in_document_digits', a.check_in_document_digits,
     'service_started_at', a.service_started_at,
     'finished_at', a.finished_at, 'cancelled_at', a.cancelled_at)
 
@@ -78,7 +80,20 @@ SELECT json_build_object('office_id', b.office_id, 'date', $2::date, 'items', co
       AND lower(a.during) >= ($2::date)::timestamp AT TIME ZONE r.timezone
       AND lower(a.during) < ($2::date + 1)::timestamp AT TIME ZONE r.timezone
       AND a.state <> 'expired' AND (a.state <> 'held' OR appointment_live(a.state, a.hold_until))),
-    '[]'))::text
+    '[]'),
+    -- the day's card taps that checked nothing in (sql/0033), for the desk to decide
+    'exceptions', coalesce((
+        SELECT json_agg(json_build_object(
+            'id', x.id, 'reason', x.reason, 'device_id', x.device_id, 'seq', x.seq,
+            'tapped_at', x.tapped_at, 'card_level', x.card_level,
+            'appointment_id', x.appointment_id, 'person_name', ap.person_name,
+            'start', lower(ap.during), 'state', ap.state, 'resolution', x.resolution,
+            'resolved_by', x.resolved_by, 'resolved_at', x.resolved_at, 'note', x.note)
+            ORDER BY x.tapped_at, x.id)
+        FROM desk_check_in_exceptions x LEFT JOIN appointments ap ON ap.id = x.appointment_id
+        WHERE x.office_id = b.office_id
+          AND x.tapped_at >= ($2::date)::timestamp AT TIME ZONE r.timezone
+          AND x.tapped_at < ($2::date + 1)::timestamp AT TIME ZONE r.timezone), '[]'))::text
 FROM office_booking b JOIN offices ob ON ob.id = b.office_id JOIN regions r ON r.id = ob.region_id
 WHERE b.office_id = $1::uuid
 
@@ -95,7 +110,8 @@ WITH day AS (
       AND lower(a.during) >= ($2::date)::timestamp AT TIME ZONE r.timezone
       AND lower(a.during) < ($2::date + 1)::timestamp AT TIME ZONE r.timezone),
 waits AS (
-    SELECT extract(epoch FROM service_started_at - checked_in_at)::bigint AS s
+    SELECT extract(epoch FROM service_started_at - checked_in_at)::bigint AS s,
+           coalesce(check_in_method = 'card', false) AS card
     FROM day WHERE service_started_at IS NOT NULL AND checked_in_at IS NOT NULL),
 services AS (
     SELECT extract(epoch FROM finished_at - service_started_at)::bigint AS s
@@ -112,6 +128,28 @@ SELECT json_build_object(
     'waiting_p50_s', (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY s) FROM waits),
     'waiting_p90_s', (SELECT percentile_disc(0.9) WITHIN GROUP (ORDER BY s) FROM waits),
     'waiting_within_15min_share', (SELECT round(avg((s <= 900)::integer), 4) FROM waits),
+    -- how the day's people were checked in (sql/0033): a card at the desk is proof of
+    -- arrival, the desk's word (a person booked by phone, identified by staff) is not
+    'checked_in_card', (SELECT count(*) FROM day WHERE checked_in_at IS NOT NULL
+                                                    AND check_in_method = 'card'),
+    'checked_in_staff', (SELECT count(*) FROM day WHERE checked_in_at IS NOT NULL
+                                                     AND check_in_method <> 'card'),
+    'checked_in_by', (SELECT json_build_object(
+        'card', count(*) FILTER (WHERE check_in_method = 'card'),
+        'passport', count(*) FILTER (WHERE check_in_method = 'passport'),
+        'document_digits', count(*) FILTER (WHERE check_in_method = 'document_digits'),
+        'known_to_staff', count(*) FILTER (WHERE check_in_method = 'known_to_staff'),
+        'unrecorded', count(*) FILTER (WHERE check_in_method IS NULL))
+        FROM day WHERE checked_in_at IS NOT NULL),
+    'waited_card', (SELECT count(*) FROM waits WHERE card),
+    'waiting_card_p50_s', (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY s) FROM waits
+                           WHERE card),
+    'waiting_card_p90_s', (SELECT percentile_disc(0.9) WITHIN GROUP (ORDER BY s) FROM waits
+                           WHERE card),
+    'waiting_card_within_15min_share', (SELECT round(avg((s <= 900)::integer), 4) FROM waits
+                                        WHERE card),
+    'service_5_10min_share', (SELECT round(avg((s BETWEEN 300 AND 600)::integer), 4)
+                              FROM services),
     'service_p50_s', (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY s) FROM services),
     'service_p90_s', (SELECT percentile_disc(0.9) WITHIN GROUP (ORDER BY s) FROM services),
     'service_mean_s', (SELECT round(avg(s), 1) FROM services))::text
@@ -135,7 +173,13 @@ SELECT json_build_object(
             'weekday', h.isodow, 'opens', to_char(h.opens, 'HH24:MI'),
             'closes', CASE WHEN h.closes = time '24:00' THEN '24:00'
                            ELSE to_char(h.closes, 'HH24:MI') END) ORDER BY h.isodow, h.opens)
-        FROM office_hours h WHERE h.office_id = o.id), '[]'))::text
+        FROM office_hours h WHERE h.office_id = o.id), '[]'),
+    -- the terminals whose card taps check in this office's appointments (sql/0033)
+    'desk_terminals', coalesce((
+        SELECT json_agg(json_build_object('device_id', d.device_id, 'assigned_by', d.assigned_by,
+                                          'assigned_at', d.assigned_at)
+                        ORDER BY d.assigned_at, d.device_id)
+        FROM desk_terminals d WHERE d.office_id = o.id), '[]'))::text
 FROM offices o LEFT JOIN office_booking b ON b.office_id = o.id
 WHERE o.id = $1::uuid
 
@@ -152,3 +196,23 @@ SELECT office_booking_set($1::uuid, $2::integer, $3::integer, $4::integer, $5::i
 SELECT outcome, appointment_id, retry_after_s
 FROM appointment_hold($1::uuid, $2::timestamptz, $3, $4, $5::integer,
                       sha256(convert_to($6, 'UTF8')))
+
+-- name: appointment_staff_check_in
+-- $1 appointment, $2 how the person was identified, $3 the document's last 4 digits or '',
+-- $4 the staff's login: the outcome (sql/0033) and the state it was in.
+SELECT appointment_staff_check_in($1::uuid, $2, $3, $4),
+       (SELECT state FROM appointments WHERE id = $1::uuid)
+
+-- name: desk_terminal_assign
+-- $1 office, $2 device, $3 actor: 'assigned', 'no_office', 'no_device' or 'elsewhere'.
+SELECT desk_terminal_assign($1::uuid, $2::uuid, $3)
+
+-- name: desk_terminal_remove
+-- $1 office, $2 device: 'removed', or 'not_desk' when it is no desk of the office.
+WITH gone AS (DELETE FROM desk_terminals WHERE office_id = $1::uuid AND device_id = $2::uuid
+              RETURNING 1)
+SELECT CASE WHEN count(*) > 0 THEN 'removed' ELSE 'not_desk' END FROM gone
+
+-- name: desk_exception_resolve
+-- $1 exception, $2 accepted | dismissed, $3 note, $4 actor: the outcome (sql/0033).
+SELECT desk_exception_resolve($1::uuid, $2, $3, $4)

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include "be/audit.h"
@@ -36,6 +37,10 @@
 /* Per client address, as the applications' public filing (sql/0020 public_attempt). */
 #define PUBLIC_COMPLAINT_AFTER 10 /* complaints from one address before each further waits */
 #define PUBLIC_COMPLAINT_FORGET_S 3600
+/* The citizen's look-ups of a complaint by number and code, a wrong code included (as the
+ * applications' status page: sql/0020 public_attempt). */
+#define PUBLIC_STATUS_AFTER 20
+#define PUBLIC_STATUS_FORGET_S 900
 
 static const char *const staff_sources[] = {"phone", "follow_up", NULL};
 static const char *const moves[] = {"answered", "closed", "open", NULL};
@@ -211,6 +216,90 @@ int be_complaint_move_read(const char *text, size_t len, struct be_complaint_mov
     return rc;
 }
 
+int be_complaint_number_canonical(const char *typed, char out[BE_COMPLAINT_NUMBER_MAX + 1])
+{
+    static const char upper[] = "\xd0\x96", lower[] = "\xd0\xb6"; /* Ж, ж */
+    const char *p = typed;
+    while (*p == ' ')
+        p++;
+    if (strncmp(p, upper, 2) == 0 || strncmp(p, lower, 2) == 0)
+        p += 2;
+    if (*p == '-')
+        p++;
+    size_t digits = strspn(p, "0123456789");
+    if (digits == 0 || digits > 12 || strspn(p + digits, " ") != strlen(p + digits))
+        return CF_EFIELD_RANGE;
+    while (digits > 1 && *p == '0') { /* the number's value, then at least 6 digits */
+        p++;
+        digits--;
+    }
+    int pad = digits < 6 ? (int)(6 - digits) : 0;
+    int n = snprintf(out, BE_COMPLAINT_NUMBER_MAX + 1, "%s-%.*s%.*s", upper, pad, "000000",
+                     (int)digits, p);
+    return n > 0 && n <= BE_COMPLAINT_NUMBER_MAX ? 0 : CF_EFIELD_RANGE;
+}
+
+int be_complaint_lookup_read(const char *text, size_t len, struct be_complaint_lookup *l,
+                             struct cf_error_detail *d)
+{
+    static const char *const allowed[] = {"number", "code", NULL};
+    char typed[40];
+    cJSON *body = NULL;
+    memset(l, 0, sizeof *l);
+    int rc = cf_json_parse_capped(text ? text : "", len, BODY_MAX_BYTES, 4, &body, d);
+    if (!rc)
+        rc = cf_json_check_fields(body, allowed, "", d);
+    if (!rc)
+        rc = cf_json_get_string(body, "number", "", true, sizeof typed - 1, typed, sizeof typed, d);
+    if (!rc && be_complaint_number_canonical(typed, l->number))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "number",
+                          "number must be your complaint's number, like Ж-000042");
+    if (!rc)
+        rc = cf_json_get_string(body, "code", "", true, BE_COMPLAINT_CODE_DIGITS, l->code,
+                                sizeof l->code, d);
+    if (!rc && (strlen(l->code) != BE_COMPLAINT_CODE_DIGITS ||
+                strspn(l->code, "0123456789") != BE_COMPLAINT_CODE_DIGITS))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, "code",
+                          "code must be the %d digits given when the complaint was filed",
+                          BE_COMPLAINT_CODE_DIGITS);
+    cJSON_Delete(body);
+    return rc;
+}
+
+/* ==== Codes ==== */
+
+/* A fresh secret code of BE_COMPLAINT_CODE_DIGITS decimal digits (unbiased). 0 or -1. */
+static int new_code(char code[BE_COMPLAINT_CODE_DIGITS + 1])
+{
+    size_t n = 0;
+    while (n < BE_COMPLAINT_CODE_DIGITS) {
+        unsigned char bytes[16];
+        if (RAND_bytes(bytes, sizeof bytes) != 1)
+            return -1;
+        for (size_t i = 0; i < sizeof bytes && n < BE_COMPLAINT_CODE_DIGITS; i++)
+            if (bytes[i] < 250) /* 250 = 25 x 10: no digit more likely than another */
+                code[n++] = (char)('0' + bytes[i] % 10);
+        OPENSSL_cleanse(bytes, sizeof bytes);
+    }
+    code[n] = '\0';
+    return 0;
+}
+
+/* Give complaint id the code (its SHA-256 kept) and its number into number; false on a
+ * database failure or when the caller may not see it (number left ""). */
+static bool code_set(struct be_request *req, const char *id, const char *code,
+                     char number[BE_COMPLAINT_NUMBER_MAX + 1])
+{
+    const char *params[2] = {id, code};
+    PGresult *res = PQexecParams(req->db, sql_complaint_code_set, 2, NULL, params, NULL, NULL, 0);
+    bool ok = be_db_check(req, res, PGRES_TUPLES_OK);
+    number[0] = '\0';
+    if (ok && PQntuples(res) == 1)
+        snprintf(number, BE_COMPLAINT_NUMBER_MAX + 1, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return ok;
+}
+
 /* ==== Answers ==== */
 
 static void reply_not_found(struct be_request *req)
@@ -230,8 +319,9 @@ static bool read_id(struct be_request *req, char out[CF_UUID_TEXT_LEN + 1])
     return true;
 }
 
-/* One complaint as JSON (status), or 404. */
-static void reply_complaint(struct be_request *req, const char *id, int status)
+/* One complaint as JSON (status), with its new code when one was just given (shown
+ * once), or 404. */
+static void reply_complaint(struct be_request *req, const char *id, int status, const char *code)
 {
     const char *params[1] = {id};
     PGresult *res = PQexecParams(req->db, sql_complaint_get, 1, NULL, params, NULL, NULL, 0);
@@ -239,8 +329,14 @@ static void reply_complaint(struct be_request *req, const char *id, int status)
         be_reply_db_error(req, req->db, "complaint");
     else if (PQntuples(res) != 1)
         reply_not_found(req);
-    else
-        be_reply_json(req, status, cJSON_Parse(PQgetvalue(res, 0, 0)));
+    else {
+        cJSON *body = cJSON_Parse(PQgetvalue(res, 0, 0));
+        if (body && code && !cJSON_AddStringToObject(body, "code", code)) {
+            cJSON_Delete(body);
+            body = NULL;
+        }
+        be_reply_json(req, status, body);
+    }
     PQclear(res);
 }
 
@@ -250,6 +346,7 @@ struct opening {
     struct be_complaint_new body;
     const char *actor;
     char outcome[20], id[CF_UUID_TEXT_LEN + 1], due[11];
+    char code[BE_COMPLAINT_CODE_DIGITS + 1], number[BE_COMPLAINT_NUMBER_MAX + 1];
 };
 
 static int open_tx(struct be_request *req, void *ctx)
@@ -270,6 +367,9 @@ static int open_tx(struct be_request *req, void *ctx)
     PQclear(res);
     if (strcmp(x->outcome, "opened") != 0)
         return BE_TX_ROLLBACK;
+    /* the person's number and code: the citizen reads the answer with them */
+    if (!code_set(req, x->id, x->code, x->number) || !x->number[0])
+        return BE_TX_FAILED;
     if (!req->who.role || req->who.role == BE_PUBLIC)
         return BE_TX_COMMIT; /* the citizen is nobody the audit log can name */
     return be_audit(req, "complaint.open", x->id, "", NULL) ? BE_TX_FAILED : BE_TX_COMMIT;
@@ -278,6 +378,10 @@ static int open_tx(struct be_request *req, void *ctx)
 /* Opens x->body; answers 201 with the complaint (staff) or its id and due day (public). */
 static void open_complaint(struct be_request *req, struct opening *x, bool public_page)
 {
+    if (new_code(x->code)) {
+        be_reply_server_fault(req, "complaint: random code");
+        return;
+    }
     int rc = be_db_transaction(req, NULL, "complaint", open_tx, x);
     if (rc == BE_TX_ROLLBACK) {
         char detail[160];
@@ -290,16 +394,19 @@ static void open_complaint(struct be_request *req, struct opening *x, bool publi
             snprintf(detail, sizeof detail, "%s names nothing you may complain about.", field);
         be_reply_problem(req, 422, "validation", "A field is not valid", detail, field, NULL);
     } else if (rc == BE_TX_COMMIT && !public_page) {
-        reply_complaint(req, x->id, 201);
+        reply_complaint(req, x->id, 201, x->code); /* the desk reads the code to the person */
     } else if (rc == BE_TX_COMMIT) {
         cJSON *body = cJSON_CreateObject();
         if (body) {
             cJSON_AddStringToObject(body, "id", x->id);
+            cJSON_AddStringToObject(body, "number", x->number);
+            cJSON_AddStringToObject(body, "code", x->code);
             cJSON_AddStringToObject(body, "state", "open");
             cJSON_AddStringToObject(body, "due", x->due);
         }
         be_reply_json(req, 201, body);
     }
+    OPENSSL_cleanse(x->code, sizeof x->code);
 }
 
 /* POST /api/v1/complaints: the phone desk or a follow-up call. */
@@ -439,7 +546,7 @@ static void handle_move(struct be_request *req)
     }
     int rc = be_db_transaction(req, NULL, "complaint change", move_tx, &x);
     if (rc == BE_TX_COMMIT) {
-        reply_complaint(req, x.id, 200);
+        reply_complaint(req, x.id, 200, NULL);
     } else if (rc == BE_TX_ROLLBACK) {
         char detail[160];
         if (strcmp(x.outcome, "not_found") == 0)
@@ -514,7 +621,77 @@ static void handle_get(struct be_request *req)
 {
     char id[CF_UUID_TEXT_LEN + 1];
     if (read_id(req, id))
-        reply_complaint(req, id, 200);
+        reply_complaint(req, id, 200, NULL);
+}
+
+struct coding {
+    char id[CF_UUID_TEXT_LEN + 1];
+    char code[BE_COMPLAINT_CODE_DIGITS + 1], number[BE_COMPLAINT_NUMBER_MAX + 1];
+};
+
+static int code_tx(struct be_request *req, void *ctx)
+{
+    struct coding *x = ctx;
+    if (!code_set(req, x->id, x->code, x->number))
+        return BE_TX_FAILED;
+    if (!x->number[0])
+        return BE_TX_ROLLBACK;
+    return be_audit(req, "complaint.code", x->id, "", NULL) ? BE_TX_FAILED : BE_TX_COMMIT;
+}
+
+/* POST /api/v1/complaints/{id}/code: a new code for the complaint (the old one stops
+ * working), answered once, for the desk to read to the person on the phone (a complaint
+ * opened by a low rating has none until then). */
+static void handle_code(struct be_request *req)
+{
+    struct coding x;
+    memset(&x, 0, sizeof x);
+    if (!read_id(req, x.id))
+        return;
+    if (new_code(x.code)) {
+        be_reply_server_fault(req, "complaint: random code");
+        return;
+    }
+    int rc = be_db_transaction(req, NULL, "complaint code", code_tx, &x);
+    if (rc == BE_TX_COMMIT) {
+        cJSON *body = cJSON_CreateObject();
+        if (body) {
+            cJSON_AddStringToObject(body, "id", x.id);
+            cJSON_AddStringToObject(body, "number", x.number);
+            cJSON_AddStringToObject(body, "code", x.code);
+        }
+        be_reply_json(req, 200, body);
+    } else if (rc == BE_TX_ROLLBACK) {
+        reply_not_found(req);
+    }
+    OPENSSL_cleanse(x.code, sizeof x.code);
+}
+
+/* POST /api/v1/public/complaints/status: {"number", "code"} -> its state, due day and,
+ * once answered, the answer (sql/0033 complaint_public_status). A wrong number and a wrong
+ * code get the same 404, so the page tells nobody which numbers exist. */
+static void handle_public_status(struct be_request *req)
+{
+    struct be_complaint_lookup l;
+    struct cf_error_detail d = {0};
+    if (be_public_throttled(req, "complaint-status", PUBLIC_STATUS_AFTER, PUBLIC_STATUS_FORGET_S))
+        return;
+    if (be_complaint_lookup_read(req->body, req->body_len, &l, &d)) {
+        be_reply_invalid(req, &d);
+        return;
+    }
+    const char *params[2] = {l.number, l.code};
+    PGresult *res =
+        PQexecParams(req->db, sql_complaint_public_status, 2, NULL, params, NULL, NULL, 0);
+    OPENSSL_cleanse(l.code, sizeof l.code);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK))
+        be_reply_db_error(req, req->db, "complaint status");
+    else if (PQntuples(res) != 1)
+        be_reply_problem(req, 404, "not-found", "No such complaint",
+                         "No complaint has this number and code; check both.", NULL, NULL);
+    else
+        be_reply_json(req, 200, cJSON_Parse(PQgetvalue(res, 0, 0)));
+    PQclear(res);
 }
 
 /* GET /api/v1/complaints/alerts: the trend alerts (sql/0027 complaint_trend_alerts). */
@@ -541,12 +718,12 @@ static void handle_alerts(struct be_request *req)
 /* ==== The comparison's cache ==== */
 
 /* The comparison is public (no sign-in, no throttle on a GET) and one answer aggregates a
- * region's month of visits (a third of a second at a million visits on a busy machine):
- * each (region, month) asked is answered from memory for COMPARE_CACHE_S after it was
- * computed, so a crowd of citizens, or someone hammering the page, costs the database one
- * query per region and month every few minutes. A month's figures change only by late
- * uploads and corrections: five minutes late is nothing to a citizen choosing a provider. */
-#define COMPARE_CACHE_S 300
+ * region's month of visits (sql/0033: an index-only scan, ~50 ms at a million visits on a
+ * quiet machine): each (region, month) asked is answered from memory for compare-cache-s
+ * (default 300) after it was computed, so a crowd of citizens, or someone hammering the
+ * page, costs the database one query per region and month every few minutes. A month's
+ * figures change only by late uploads and corrections: five minutes late is nothing to a
+ * citizen choosing a provider. compare-cache-s 0 turns the cache off. */
 #define COMPARE_CACHE_ENTRIES 32
 
 static struct compare_entry {
@@ -563,15 +740,16 @@ static time_t monotonic_s(void)
     return ts.tv_sec;
 }
 
-/* The cached answer for key, parsed (caller frees), or NULL when none is fresh. */
-static cJSON *compare_cached(const char *key)
+/* The cached answer for key, parsed (caller frees), or NULL when none is fresh (younger
+ * than ttl_s seconds). */
+static cJSON *compare_cached(const char *key, long ttl_s)
 {
     cJSON *out = NULL;
     time_t now = monotonic_s();
     pthread_mutex_lock(&compare_lock);
     for (size_t i = 0; i < COMPARE_CACHE_ENTRIES; i++) {
         struct compare_entry *e = &compare_cache[i];
-        if (e->json && strcmp(e->key, key) == 0 && now - e->at < COMPARE_CACHE_S) {
+        if (e->json && strcmp(e->key, key) == 0 && now - e->at < ttl_s) {
             out = cJSON_Parse(e->json);
             break;
         }
@@ -628,7 +806,8 @@ static void handle_comparison(struct be_request *req)
     }
     char key[48];
     snprintf(key, sizeof key, "%s|%s", region, month);
-    cJSON *cached = compare_cached(key);
+    long ttl_s = req->config ? req->config->compare_cache_s : 300;
+    cJSON *cached = ttl_s > 0 ? compare_cached(key, ttl_s) : NULL;
     if (cached) {
         be_reply_json(req, 200, cached);
         return;
@@ -643,7 +822,8 @@ static void handle_comparison(struct be_request *req)
         be_reply_problem(req, 404, "not-found", "No such region", "No region has this id.",
                          "region", NULL);
     else {
-        compare_keep(key, PQgetvalue(res, 0, 0));
+        if (ttl_s > 0)
+            compare_keep(key, PQgetvalue(res, 0, 0));
         be_reply_json(req, 200, cJSON_Parse(PQgetvalue(res, 0, 0)));
     }
     PQclear(res);
@@ -657,7 +837,10 @@ static const struct be_route routes[] = {
     {"GET", "/api/v1/complaints/alerts", handle_alerts, true, HANDLERS, BE_BODY_NONE},
     {"GET", "/api/v1/complaints/{id}", handle_get, true, HANDLERS, BE_BODY_NONE},
     {"POST", "/api/v1/complaints/{id}/transitions", handle_move, true, HANDLERS, BE_BODY_FORM},
+    {"POST", "/api/v1/complaints/{id}/code", handle_code, true, HANDLERS, BE_BODY_NONE},
     {"POST", "/api/v1/public/complaints", handle_public_create, true, BE_PUBLIC, BE_BODY_FORM},
+    {"POST", "/api/v1/public/complaints/status", handle_public_status, true, BE_PUBLIC,
+     BE_BODY_SMALL},
     {"GET", "/api/v1/public/comparison", handle_comparison, BE_DB_READ, BE_PUBLIC, BE_BODY_NONE},
 };
 const struct be_module be_complaints_module = BE_MODULE("complaints", routes);

@@ -30,6 +30,7 @@ void be_config_defaults(struct be_config *c)
     c->webhook_poll_ms = 1000;
     c->outbox_interval_ms = 5000;
     c->public_holds_per_address = 5;
+    c->compare_cache_s = 300;
 }
 
 int be_config_address_connections(const struct be_config *c)
@@ -212,6 +213,7 @@ int be_config_set(struct be_config *c, const char *key, const char *value, char 
         {"webhook-poll-ms", 10, 60000, offsetof(struct be_config, webhook_poll_ms)},
         {"outbox-interval-ms", 50, 3600000, offsetof(struct be_config, outbox_interval_ms)},
         {"public-holds-per-address", 1, 1000, offsetof(struct be_config, public_holds_per_address)},
+        {"compare-cache-s", 0, 3600, offsetof(struct be_config, compare_cache_s)},
     };
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
         if (strcmp(key, numbers[i].key) != 0)
@@ -323,6 +325,7 @@ int be_config_load_env(struct be_config *c, char *err, size_t err_size)
         {"CAREFACT_TRUSTED_PROXIES", "trusted-proxies"},
         {"CAREFACT_OUTBOX_INTERVAL_MS", "outbox-interval-ms"},
         {"CAREFACT_PUBLIC_HOLDS_PER_ADDRESS", "public-holds-per-address"},
+        {"CAREFACT_COMPARE_CACHE_S", "compare-cache-s"},
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *value = getenv(vars[i][0]);

@@ -136,6 +136,52 @@ static void test_confirm_cancel_move(void **state)
     assert_int_not_equal(be_appointment_move_read(booked, strlen(booked), &m, &d), 0);
     assert_string_equal(d.field, "to");
 
+    /* a check-in at the desk says how the person was identified (mutant
+     * appointments.check-in-digits-optional) */
+    const char bare[] = "{\"to\":\"checked_in\"}";
+    assert_int_not_equal(be_appointment_move_read(bare, strlen(bare), &m, &d), 0);
+    assert_string_equal(d.field, "identified_by");
+    const char passport[] = "{\"to\":\"checked_in\",\"identified_by\":\"passport\"}";
+    assert_int_equal(be_appointment_move_read(passport, strlen(passport), &m, &d), 0);
+    assert_string_equal(m.identified_by, "passport");
+    assert_string_equal(m.document_digits, "");
+    const char digits[] = "{\"to\":\"checked_in\",\"identified_by\":\"document_digits\",\"document_"
+                          "digits\":\"0042\"}";
+    assert_int_equal(be_appointment_move_read(digits, strlen(digits), &m, &d), 0);
+    assert_string_equal(m.document_digits, "0042");
+    const char no_digits[] = "{\"to\":\"checked_in\",\"identified_by\":\"document_digits\"}";
+    assert_int_not_equal(be_appointment_move_read(no_digits, strlen(no_digits), &m, &d), 0);
+    assert_string_equal(d.field, "document_digits");
+    const char three[] =
+        "{\"to\":\"checked_in\",\"identified_by\":\"document_digits\",\"document_digits\":\"123\"}";
+    assert_int_not_equal(be_appointment_move_read(three, strlen(three), &m, &d), 0);
+    assert_string_equal(d.field, "document_digits");
+    const char letters[] = "{\"to\":\"checked_in\",\"identified_by\":\"document_digits\","
+                           "\"document_digits\":\"12a4\"}";
+    assert_int_not_equal(be_appointment_move_read(letters, strlen(letters), &m, &d), 0);
+    const char card[] = "{\"to\":\"checked_in\",\"identified_by\":\"card\"}";
+    assert_int_not_equal(be_appointment_move_read(card, strlen(card), &m, &d), 0);
+    assert_string_equal(d.field, "identified_by");
+    const char stray[] = "{\"to\":\"served\",\"identified_by\":\"passport\"}";
+    assert_int_not_equal(be_appointment_move_read(stray, strlen(stray), &m, &d), 0);
+    assert_string_equal(d.field, "identified_by");
+    const char stray_digits[] =
+        "{\"to\":\"checked_in\",\"identified_by\":\"known_to_staff\",\"document_digits\":\"1234\"}";
+    assert_int_not_equal(be_appointment_move_read(stray_digits, strlen(stray_digits), &m, &d), 0);
+    assert_string_equal(d.field, "document_digits");
+
+    struct be_desk_exception_resolve r;
+    const char accepted[] = "{\"resolution\":\"accepted\",\"note\":\"Окно 2\"}";
+    assert_int_equal(be_desk_exception_resolve_read(accepted, strlen(accepted), &r, &d), 0);
+    assert_string_equal(r.resolution, "accepted");
+    assert_string_equal(r.note, "Окно 2");
+    const char maybe[] = "{\"resolution\":\"maybe\"}";
+    assert_int_not_equal(be_desk_exception_resolve_read(maybe, strlen(maybe), &r, &d), 0);
+    assert_string_equal(d.field, "resolution");
+    const char none[] = "{}";
+    assert_int_not_equal(be_desk_exception_resolve_read(none, strlen(none), &r, &d), 0);
+    assert_string_equal(d.field, "resolution");
+
     char start[40];
     const char later[] = "{\"start\":\"2026-12-08T10:00:00+03:00\"}";
     assert_int_equal(be_appointment_start_read(later, strlen(later), start, &d), 0);

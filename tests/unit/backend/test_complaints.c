@@ -139,12 +139,48 @@ static void test_move(void **state)
     refused(move("{\"to\":\"closed\",\"by\":\"me\"}"), "by");
 }
 
+/* The citizen's look-up: the number as people type it, read into its one form (mutant
+ * complaints.number-leading-zeros). */
+static void test_lookup(void **state)
+{
+    (void)state;
+    struct be_complaint_lookup l;
+    char out[BE_COMPLAINT_NUMBER_MAX + 1];
+    static const char *const same[] = {"Ж-000042", "ж-000042", "Ж000042", "42",
+                                       "ж-42",     "0000042",  " Ж-42 ",  NULL};
+    for (size_t i = 0; same[i]; i++) {
+        assert_int_equal(be_complaint_number_canonical(same[i], out), 0);
+        assert_string_equal(out, "Ж-000042");
+    }
+    assert_int_equal(be_complaint_number_canonical("Ж-1234567", out), 0);
+    assert_string_equal(out, "Ж-1234567");
+    assert_int_equal(be_complaint_number_canonical("0", out), 0);
+    assert_string_equal(out, "Ж-000000");
+    static const char *const wrong[] = {"",    "Ж-",   "Ж--42",         "2026-000123",
+                                        "42a", "Ю-42", "1234567890123", NULL};
+    for (size_t i = 0; wrong[i]; i++)
+        assert_int_not_equal(be_complaint_number_canonical(wrong[i], out), 0);
+
+    const char good[] = "{\"number\":\"ж-42\",\"code\":\"0123456789\"}";
+    memset(&d, 0, sizeof d);
+    assert_int_equal(be_complaint_lookup_read(good, strlen(good), &l, &d), 0);
+    assert_string_equal(l.number, "Ж-000042");
+    assert_string_equal(l.code, "0123456789");
+    const char short_code[] = "{\"number\":\"Ж-000042\",\"code\":\"012345678\"}";
+    refused(be_complaint_lookup_read(short_code, strlen(short_code), &l, &d), "code");
+    const char bad_number[] = "{\"number\":\"abc\",\"code\":\"0123456789\"}";
+    refused(be_complaint_lookup_read(bad_number, strlen(bad_number), &l, &d), "number");
+    const char extra[] = "{\"number\":\"42\",\"code\":\"0123456789\",\"name\":\"x\"}";
+    refused(be_complaint_lookup_read(extra, strlen(extra), &l, &d), "name");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_staff),
         cmocka_unit_test(test_public),
         cmocka_unit_test(test_move),
+        cmocka_unit_test(test_lookup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,6 +100,7 @@ static void test_defaults(void **state)
     assert_string_equal(config.sms_url, ""); /* no outbox sender */
     assert_int_equal(config.outbox_interval_ms, 5000);
     assert_int_equal(config.public_holds_per_address, 5);
+    assert_int_equal(config.compare_cache_s, 300);
     size_t len = strlen(config.sql_dir);
     assert_true(len > 4);
     assert_string_equal(config.sql_dir + len - 4, "/sql"); /* the source tree's sql/ */
@@ -139,6 +140,8 @@ static void test_each_setting(void **state)
     assert_int_equal(config.outbox_interval_ms, 50);
     assert_int_equal(be_config_set(&config, "public-holds-per-address", "1", err, sizeof err), 0);
     assert_int_equal(config.public_holds_per_address, 1);
+    assert_int_equal(be_config_set(&config, "compare-cache-s", "0", err, sizeof err), 0);
+    assert_int_equal(config.compare_cache_s, 0); /* off: every request asks the database */
 }
 
 static void test_bad_values(void **state)
@@ -164,6 +167,8 @@ static void test_bad_values(void **state)
                        "sms-url must be an http:// or https:// address");
     expect_set_refused("outbox-interval-ms", "10",
                        "outbox-interval-ms must be a whole number from 50 to 3600000, not '10'");
+    expect_set_refused("compare-cache-s", "3601",
+                       "compare-cache-s must be a whole number from 0 to 3600, not '3601'");
     expect_set_refused("public-holds-per-address", "0",
                        "public-holds-per-address must be a whole number from 1 to 1000, not '0'");
     expect_set_refused("colour", "blue", "unknown setting 'colour'");
