@@ -47,6 +47,10 @@ static const struct command commands[] = {
     {"card", ag_cmd_card,
      "card bind: bind a new card to a recipient (pending confirmation); card check-in: the "
      "person's card at an office's desk"},
+    {"apply", ag_cmd_apply,
+     "take an application offline; prints the receipt and the applicant's code"},
+    {"act", ag_cmd_act, "act home-survey: record a home-survey act on an application"},
+    {"aid", ag_cmd_aid, "aid hand-over|return: a rehabilitation aid, confirmed by card"},
     {"recipients", ag_cmd_recipients, "the recipients, certificates and services held"},
     {"plans", ag_cmd_plans, "today's planned visits and what became of them"},
     {"terminal", ag_cmd_terminal, "the interactive terminal for the worker (Russian)"},
