@@ -622,6 +622,79 @@ case_desk_check_in() {
     same_chain_as_server
 }
 
+# ==== A brigade's day offline: applications, a home-survey act, an aid by card ====
+
+# brigade_day: the terminal synced once in town, then carefactd is NOT running all day:
+# two applications taken in a village (each with its receipt and the applicant's code
+# shown once), a home-survey act on the first by its filing event, a wheelchair handed
+# over to the second's applicant confirmed by their card through libnfc pn532_uart and
+# pn532-sim, a bad act refused before it is signed. Back in signal: the sync stores each
+# act once, a second sync stores nothing, and the server holds two applications (channel
+# terminal, submitted), one home-survey act, one hand-over with the card's level (uid), and
+# the status page answers the receipt and the code.
+case_brigade_day() {
+    pg_up
+    server_up
+    enroll
+    agent_ok sync --json
+    server_down
+    sim_start --uid 04D30005 --sak 08
+    local trip=7a000000-0000-4000-8000-000000000001 first second receipt code
+    agent_ok apply --name "Петрова Анна Ивановна" --birth 1941-03-08 --address "ул. Лесная, 3" \
+        --settlement "д. Заречье" --phone "+79005550101" --category elderly --purpose rehab_aid \
+        --consent --complete --note "Нужна коляска" --trip "$trip" --json
+    first=$(jget "$out" seq)
+    receipt=$(jget "$out" receipt)
+    code=$(jget "$out" code)
+    [[ "$receipt" =~ ^[0-9A-F]{8}-$first$ ]] || fail "receipt: $receipt"
+    [[ "$code" =~ ^[0-9]{10}$ ]] || fail "code: $code"
+    # the code is shown, never kept: not in the store in any form but its SHA-256
+    [ "$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT count(*) FROM events WHERE payload LIKE '%$code%'")" = 0 ] ||
+        fail "the applicant's code is in the store"
+    agent_ok apply --name "Сидоров Пётр Ильич" --birth 1950-11-02 --address "ул. Речная, 8" \
+        --settlement "д. Заречье" --representative "Сидорова Мария" --relation "дочь" \
+        --category disabled --purpose rehab_aid --consent
+    grep -q "Квитанция: " <<<"$out" || fail "apply text: $out"
+    second=$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT max(seq) FROM events")
+    # no consent: refused in Russian before anything is stored
+    agent apply --name "Без согласия" --birth 1950-01-01 --address "x" --category other \
+        --purpose other
+    [ $rc -eq 2 ] || fail "an application without consent was taken ($rc)"
+    grep -q "согласия" <<<"$err" || fail "no-consent message: $err"
+    agent act home-survey --filing "$first" --findings "ф"
+    [ $rc -eq 2 ] || fail "an act without living conditions was taken ($rc)"
+    grep -q "обязательное поле" <<<"$err" || fail "missing-field message: $err"
+    agent_ok act home-survey --filing "$first" --conditions "Частный дом, печное отопление" \
+        --findings "Нуждается в помощи по дому и в кресле-коляске" --needs "Уборка" \
+        --service "Уборка" --service "Покупка продуктов" --trip "$trip"
+    grep -q "Акт обследования на дому записан" <<<"$out" || fail "survey text: $out"
+    agent_ok aid hand-over --filing "$second" --aid "Кресло-коляска" --inventory "ТСР-000417" \
+        --device "pn532_uart:$dev" --wait 10
+    grep -q "Выдача ТСР записана" <<<"$out" || fail "hand-over text: $out"
+    local last
+    last=$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT max(seq) FROM events")
+    server_restart
+    agent_ok sync --json
+    agent_ok sync --json
+    expect "second sync uploads nothing" "$(jget "$out" uploaded)" 0
+    expect "events on the server" "$(server_events)" "$last"
+    same_chain_as_server
+    expect "applications" "$(sql "SELECT count(*) || ' ' || count(*) FILTER (WHERE channel =
+        'terminal' AND state = 'submitted') FROM applications WHERE filing_device = '$device_id'")" "2 2"
+    expect "acts" "$(sql "SELECT string_agg(kind || ':' || coalesce(card_level, '-'), ',' ORDER BY seq)
+        FROM application_acts WHERE device_id = '$device_id'")" "home_survey:-,aid_handover:uid"
+    expect "the survey's application" "$(sql "SELECT a.filing_seq || ' ' || (t.trip_id = '$trip')
+        FROM application_acts t JOIN applications a ON a.id = t.application_id
+        WHERE t.kind = 'home_survey'")" "$first true"
+    expect "the hand-over's application" "$(sql "SELECT a.filing_seq FROM application_acts t
+        JOIN applications a ON a.id = t.application_id WHERE t.kind = 'aid_handover'")" "$second"
+    local status
+    status=$(curl -fsS -X POST "http://127.0.0.1:$port/api/v1/public/applications/status" \
+        -H 'Content-Type: application/json' -d "{\"number\":\"$receipt\",\"code\":\"$code\"}") ||
+        fail "the status page does not know the receipt"
+    expect "status by receipt" "$(jget "$status" state)" submitted
+}
+
 # ==== HTTPS with the server's CA pinned ====
 
 # make_ca NAME: a CA key and certificate in $work/NAME-ca.{key,pem}.
