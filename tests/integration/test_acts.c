@@ -225,6 +225,13 @@ static void test_brigade_day(void **state)
                           "not-found", NULL);
     snprintf(body, sizeof body, "{\"number\":\"%s\",\"code\":\"" CODE_1 "\"}", number);
     cJSON_Delete(as(NULL, "POST", "/api/v1/public/applications/status", body, 200));
+    /* the receipt as a person types it: lower case is the same receipt */
+    snprintf(body, sizeof body, "{\"number\":\"%.8s-1\",\"code\":\"" CODE_1 "\"}", t.id_text);
+    cJSON_Delete(as(NULL, "POST", "/api/v1/public/applications/status", body, 200));
+    /* neither a number nor a receipt: refused, naming the field */
+    cf_api_expect_problem(as(NULL, "POST", "/api/v1/public/applications/status",
+                             "{\"number\":\"01939F2A-04\",\"code\":\"" CODE_1 "\"}", 422),
+                          "validation", "number");
 
     /* staff read the acts: the office's own, another office's 404 */
     char *id = owner_value("SELECT id FROM applications WHERE filing_seq = 1");
