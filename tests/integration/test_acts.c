@@ -270,6 +270,8 @@ static void test_brigade_day(void **state)
     cf_api_expect_problem(as(&intake_a, "GET", path, NULL, 404), "not-found", NULL);
     /* row-level security: without a scope the app role sees no act */
     assert_int_equal(count("SELECT count(*) FROM application_acts"), 3);
+    /* acts are no visits: nothing rebuilt from them, no integrity work queued */
+    assert_int_equal(count("SELECT count(*) FROM visits"), 0);
     assert_int_equal(app_count("SELECT count(*) FROM application_acts"), 0);
     assert_int_equal(app_count("SELECT count(*) FROM applications"), 0);
 }
