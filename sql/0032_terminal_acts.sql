@@ -209,6 +209,39 @@ BEGIN
 END
 $$;
 
+-- One survey.answered event: the answers ("a_<code>": text) as the satisfaction module's
+-- answers (a scale's "1".."5" as a number, other answers as text), recorded through
+-- survey_record (sql/0026: checked against the instrument, once per visit, channel and
+-- purpose) with channel home_visit, purpose after_visit, by 'worker:<id>' -- about a visit
+-- this device opened. Returns survey_record's outcome, or 'not_found' (no such visit of
+-- this device): the event is kept either way.
+CREATE FUNCTION terminal_survey_answer(p_device uuid, p_worker uuid, p_body jsonb)
+RETURNS text LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    v_visit uuid := (p_body ->> 'visit_id')::uuid;
+    v_version integer := (p_body ->> 'version')::integer;
+    v_answers jsonb;
+    v_outcome text;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM events e WHERE e.visit_key = v_visit
+                   AND e.device_id = p_device AND e.kind = 'visit.started') THEN
+        RETURN 'not_found';
+    END IF;
+    SELECT coalesce(jsonb_object_agg(substr(b.key, 3),
+               CASE WHEN q.kind = 'scale5' AND b.value #>> '{}' ~ '^[1-5]$'
+                    THEN to_jsonb((b.value #>> '{}')::integer) ELSE b.value END), '{}')
+    INTO v_answers
+    FROM jsonb_each(p_body) b
+    LEFT JOIN survey_questions q ON q.instrument_id = p_body ->> 'instrument'
+                                AND q.version = v_version AND q.code = substr(b.key, 3)
+    WHERE b.key LIKE 'a\_%';
+    SELECT r.outcome INTO v_outcome
+    FROM survey_record(p_body ->> 'instrument', v_version, 'home_visit', 'after_visit', v_visit,
+                       NULL, v_answers, 'worker:' || p_worker::text) r;
+    RETURN v_outcome;
+END
+$$;
+
 -- The act events of device p_device's upload (seq in (p_after, p_last], stored by this
 -- transaction) applied in seq order, so an act may name a filing of the same upload.
 -- Called by ingest after ingest_finish, in the upload's transaction. Returns how many.
@@ -229,6 +262,8 @@ BEGIN
     LOOP
         IF e.kind = 'application.filed' THEN
             PERFORM terminal_application_file(p_device, e.seq, e.worker_id, e.at, e.body);
+        ELSIF e.kind = 'survey.answered' THEN
+            PERFORM terminal_survey_answer(p_device, e.worker_id, e.body);
         ELSE
             PERFORM terminal_act_record(p_device, e.seq, e.kind, e.worker_id, e.provider_id,
                                         e.at, e.body, e.card_method, e.level);

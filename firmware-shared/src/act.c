@@ -196,7 +196,9 @@ enum member_type {
     M_HEX64,
     M_CHOICE,
     M_NUMBER,
-    M_SEQ
+    M_SEQ,
+    M_CODE, /* [a-z0-9_]{1,32} */
+    M_VERSION, /* 1..999999, no leading zero */
 };
 
 struct member_rule {
@@ -255,6 +257,19 @@ static const struct member_rule aid_rules[] = {
     {NULL, 0, false, 0, NULL},
 };
 
+/* survey.answered: the instrument and its version, the visit answered about (a visit this
+ * terminal ended), and one member "a_<question code>" per answer, its value as text
+ * ("5", "fully", "yes"): at least one. */
+static const struct member_rule answered_rules[] = {
+    {"instrument", M_CODE, true, 0, NULL},
+    {"version", M_VERSION, true, 0, NULL},
+    {"visit_id", M_UUID, true, 0, NULL},
+    {"trip_id", M_UUID, false, 0, NULL},
+    {NULL, 0, false, 0, NULL},
+};
+#define ANSWER_PREFIX "a_"
+#define ANSWER_MAX_CHARS 16
+
 static const struct member_rule *rules_of(int kind)
 {
     switch (kind) {
@@ -264,6 +279,8 @@ static const struct member_rule *rules_of(int kind)
         return survey_rules;
     case CF_EV_AID_HANDED_OVER:
         return aid_rules;
+    case CF_EV_SURVEY_ANSWERED:
+        return answered_rules;
     default:
         return NULL;
     }
@@ -389,6 +406,15 @@ static int check_member(const struct member_rule *r, const cJSON *v, const struc
                                               "%s must be an application's number, like "
                                               "2026-000123",
                                               f);
+    case M_CODE:
+        return name_valid(s) ? 0
+                             : cf_error_set(d, CF_EFIELD_RANGE, f,
+                                            "%s must be 1-32 characters of a-z 0-9 _", f);
+    case M_VERSION:
+        return s[0] != '0' && strlen(s) >= 1 && strlen(s) <= 6 &&
+                       strspn(s, "0123456789") == strlen(s)
+                   ? 0
+                   : cf_error_set(d, CF_EFIELD_RANGE, f, "%s must be a number 1..999999", f);
     case M_SEQ:
         return seq_valid(s, ev->seq)
                    ? 0
@@ -399,10 +425,35 @@ static int check_member(const struct member_rule *r, const cJSON *v, const struc
     }
 }
 
+/* One answer of survey.answered: "a_<code>" with a text of 1..16 characters. */
+static int check_answer(const cJSON *m, struct cf_error_detail *d)
+{
+    char f[64];
+    snprintf(f, sizeof f, "body.%s", m->string);
+    long chars = cJSON_IsString(m) ? cf_text_chars(m->valuestring) : -1;
+    if (!name_valid(m->string + strlen(ANSWER_PREFIX)))
+        return cf_error_set(d, CF_EFIELD_RANGE, f, "%s: a_ must be followed by a question's code",
+                            f);
+    if (chars < 1 || chars > ANSWER_MAX_CHARS || cf_text_blank(m->valuestring))
+        return cf_error_set(d, CF_EFIELD_RANGE, f,
+                            "%s must be the answer as text of 1 to %d characters (5, fully, yes)",
+                            f, ANSWER_MAX_CHARS);
+    return 0;
+}
+
 static int check_rules(const struct cf_event *ev, const struct member_rule *rules, const cJSON *obj,
                        struct cf_error_detail *d)
 {
+    int answers = 0;
     for (const cJSON *m = obj->child; m; m = m->next) {
+        if (rules == answered_rules &&
+            strncmp(m->string, ANSWER_PREFIX, strlen(ANSWER_PREFIX)) == 0) {
+            int rc = check_answer(m, d);
+            if (rc)
+                return rc;
+            answers++;
+            continue;
+        }
         const struct member_rule *r = rules;
         while (r->name && strcmp(r->name, m->string) != 0)
             r++;
@@ -421,7 +472,10 @@ static int check_rules(const struct cf_event *ev, const struct member_rule *rule
             return cf_error_set(d, CF_EFIELD_MISSING, f, "%s is required for %s", f,
                                 cf_event_kind_name(ev->kind));
         }
-    if (rules != filed_rules) {
+    if (rules == answered_rules && answers == 0)
+        return cf_error_set(d, CF_EFIELD_MISSING, "body",
+                            "body holds no answer: give each as a_<question code>");
+    if (rules == survey_rules || rules == aid_rules) {
         bool by_number = cJSON_GetObjectItemCaseSensitive(obj, "application_number") != NULL;
         bool by_seq = cJSON_GetObjectItemCaseSensitive(obj, "application_seq") != NULL;
         if (by_number == by_seq)

@@ -39,6 +39,7 @@ static const char *const kind_names[] = {
     [CF_EV_APPLICATION_FILED] = "application.filed",
     [CF_EV_HOME_SURVEY_RECORDED] = "home_survey.recorded",
     [CF_EV_AID_HANDED_OVER] = "aid.handed_over",
+    [CF_EV_SURVEY_ANSWERED] = "survey.answered",
 };
 static const char *const method_names[] = {[CF_CARD_EMV] = "emv", [CF_CARD_UID] = "uid"};
 static const char *const reason_names[] = {
@@ -481,6 +482,7 @@ static const struct kind_rule kind_rules[] = {
     [CF_EV_APPLICATION_FILED] = {.no_visit = true},
     [CF_EV_HOME_SURVEY_RECORDED] = {.no_visit = true},
     [CF_EV_AID_HANDED_OVER] = {.card_required = true, .no_visit = true},
+    [CF_EV_SURVEY_ANSWERED] = {.no_visit = true}, /* the visit is named in the body */
 };
 
 static int validate_kind_fields(const struct cf_event *ev, struct cf_error_detail *d)

@@ -216,8 +216,8 @@ int cf_event_from_json(const cJSON *obj, const uint8_t device_id[CF_UUID_LEN], c
         rc = cf_error_set(d, CF_EKIND, field,
                           "%s '%s' is unknown: expected visit.started, visit.ended, visit.rated, "
                           "visit.cancelled, visit.attempt, card.unrecognized, card.bound, "
-                          "appointment.checked_in, application.filed, home_survey.recorded or "
-                          "aid.handed_over",
+                          "appointment.checked_in, application.filed, home_survey.recorded, "
+                          "aid.handed_over or survey.answered",
                           field, is_plain_name(kind) ? kind : "?");
     }
     if (!rc)

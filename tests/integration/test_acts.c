@@ -317,11 +317,52 @@ static void test_bad_body_refused(void **state)
     free(v);
 }
 
+/* survey.answered: the recipient's answers after a visit this terminal ended, recorded
+ * once through the satisfaction module (channel home_visit); answers about a visit of
+ * another terminal are kept as an event and recorded nowhere.
+ * mutant acts.survey-channel, acts.survey-other-device */
+static void test_survey_answered(void **state)
+{
+    (void)state;
+    struct cf_terminal t, other;
+    cf_terminal_enrol(&harness, WORKER, &t);
+    cf_terminal_enrol(&harness, WORKER, &other);
+    struct cf_event ev[2], answer;
+    sample_event(&ev[0], CF_EV_VISIT_STARTED);
+    sample_event(&ev[1], CF_EV_VISIT_ENDED);
+    ev[1].wall_ms += 30 * 60000;
+    ev[1].mono_ms += 30 * 60000;
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(cf_uuid_from_text(WORKER, ev[i].worker_id), 0);
+    cf_terminal_upload(&harness, &t, ev, 2);
+    /* another terminal's answers about that visit: stored, recorded nowhere */
+    act(&answer, CF_EV_SURVEY_ANSWERED,
+        "{\"a_rating\":\"1\",\"instrument\":\"visit_rating\",\"version\":\"1\","
+        "\"visit_id\":\"40414243-4445-4647-4849-4a4b4c4d4e4f\"}",
+        40);
+    cf_terminal_upload(&harness, &other, &answer, 1);
+    assert_int_equal(count("SELECT count(*) FROM survey_responses"), 0);
+    /* the terminal that made the visit: recorded, once */
+    act(&answer, CF_EV_SURVEY_ANSWERED,
+        "{\"a_rating\":\"5\",\"instrument\":\"visit_rating\",\"version\":\"1\","
+        "\"visit_id\":\"40414243-4445-4647-4849-4a4b4c4d4e4f\"}",
+        35);
+    cf_terminal_upload(&harness, &t, &answer, 1);
+    char *v =
+        value("SELECT count(*) || ' ' || string_agg(channel || ' ' || purpose || ' ' || "
+              "satisfied || ' ' || created_by || ' ' || (answers ->> 'rating'), ',') "
+              "FROM survey_responses WHERE visit_id = '40414243-4445-4647-4849-4a4b4c4d4e4f'");
+    assert_string_equal(v, "1 home_visit after_visit true worker:" WORKER " 5");
+    free(v);
+    assert_int_equal(count("SELECT count(*) FROM events WHERE kind = 'survey.answered'"), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_brigade_day),
         cmocka_unit_test(test_bad_body_refused),
+        cmocka_unit_test(test_survey_answered),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

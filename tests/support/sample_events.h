@@ -75,6 +75,10 @@ static inline void sample_event(struct cf_event *ev, enum cf_event_kind kind)
         snprintf(ev->body, sizeof ev->body, "%s",
                  "{\"application_number\":\"2026-000001\",\"findings\":\"Нужна помощь\\nпо "
                  "дому\",\"living_conditions\":\"Дом\"}");
+    if (kind == CF_EV_SURVEY_ANSWERED)
+        snprintf(ev->body, sizeof ev->body, "%s",
+                 "{\"a_rating\":\"5\",\"instrument\":\"visit_rating\",\"version\":\"1\","
+                 "\"visit_id\":\"40414243-4445-4647-4849-4a4b4c4d4e4f\"}");
     if (kind == CF_EV_AID_HANDED_OVER)
         snprintf(ev->body, sizeof ev->body, "%s",
                  "{\"aid_kind\":\"Ходунки\",\"application_number\":\"2026-000001\","

@@ -52,6 +52,9 @@ cJSON *cf_act_body_parse(const char *text);
  *                          recommended_services (array), trip_id
  *   aid.handed_over        the application (as above), aid_kind, inventory_number,
  *                          direction (handed_over | returned); optional note, trip_id
+ *   survey.answered        instrument ([a-z0-9_]{1,32}), version (1..999999), visit_id,
+ *                          and one or more answers a_<question code>: text of 1..16
+ *                          characters; optional trip_id
  * No other member is allowed. Returns 0 or CF_EFIELD_MISSING / CF_EFIELD_RANGE /
  * CF_EFIELD_TYPE / CF_EFIELD_UNKNOWN with *d naming "body" or "body.<member>". */
 int cf_act_body_check(const struct cf_event *event, struct cf_error_detail *d);

@@ -34,8 +34,8 @@
  * so no existing digest changes.
  *
  * Version 3 (acts, api/PROTOCOL.md 4.6): an event with a body (the act kinds
- * application.filed, home_survey.recorded, aid.handed_over; cf/act.h) encodes with version
- * byte 0x03 and is hashed under "carefact.event.v3": the fields of version 1, then the
+ * application.filed, home_survey.recorded, aid.handed_over, survey.answered; cf/act.h) encodes with
+ * version byte 0x03 and is hashed under "carefact.event.v3": the fields of version 1, then the
  * proof as version 2 writes it (kind 0 and fifteen empty fields when the card gave none),
  * then the body's canonical text as a 4-byte big-endian length and the bytes. Events
  * without a body are versions 1 and 2 as before. */
@@ -79,6 +79,7 @@ enum cf_event_kind {
     CF_EV_APPLICATION_FILED = 9, /* "application.filed": an application taken offline */
     CF_EV_HOME_SURVEY_RECORDED = 10, /* "home_survey.recorded": a home-survey act */
     CF_EV_AID_HANDED_OVER = 11, /* "aid.handed_over": an aid handed over or returned, by card */
+    CF_EV_SURVEY_ANSWERED = 12, /* "survey.answered": satisfaction answers after a visit */
 };
 
 enum cf_card_method {
@@ -274,7 +275,8 @@ int cf_event_check_comment(const char *comment, struct cf_error_detail *d);
  *   appointment.checked_in      a card, and no visit_id (it belongs to no visit)
  *   application.filed,          a body (cf_act_body_check), no visit_id; aid.handed_over
  *   home_survey.recorded,       also a card (the recipient's)
- *   aid.handed_over
+ *   aid.handed_over,
+ *   survey.answered
  * reason only on cancelled/attempt, cancelled_by only on cancelled. A card: method
  * emv|uid, token 22 base64url characters (16 bytes); emv: last4 four digits and a
  * known scheme; uid: last4 and scheme empty; no card: all of it empty. A proof only

@@ -161,6 +161,22 @@ static void test_rules_per_kind(void **state)
         /* a body is on the act kinds only, and never missing there */
         {CF_EV_VISIT_STARTED, "{\"a\":\"b\"}", CF_EFIELD_RANGE, "body"},
         {CF_EV_HOME_SURVEY_RECORDED, "", CF_EFIELD_MISSING, "body"},
+        /* survey answers: at least one, each a_<code> with a short text */
+        {CF_EV_SURVEY_ANSWERED,
+         "{\"instrument\":\"visit_rating\",\"version\":\"1\",\"visit_id\":"
+         "\"40414243-4445-4647-4849-4a4b4c4d4e4f\"}",
+         CF_EFIELD_MISSING, "body"},
+        {CF_EV_SURVEY_ANSWERED,
+         "{\"a_rating\":\"\",\"instrument\":\"visit_rating\",\"version\":\"1\","
+         "\"visit_id\":\"40414243-4445-4647-4849-4a4b4c4d4e4f\"}",
+         CF_EFIELD_RANGE, "body.a_rating"},
+        {CF_EV_SURVEY_ANSWERED,
+         "{\"a_rating\":\"5\",\"instrument\":\"visit_rating\",\"version\":\"01\","
+         "\"visit_id\":\"40414243-4445-4647-4849-4a4b4c4d4e4f\"}",
+         CF_EFIELD_RANGE, "body.version"},
+        {CF_EV_SURVEY_ANSWERED,
+         "{\"a_rating\":\"5\",\"instrument\":\"visit_rating\",\"version\":\"1\"}",
+         CF_EFIELD_MISSING, "body.visit_id"},
         /* a stored body that is not canonical */
         {CF_EV_HOME_SURVEY_RECORDED,
          "{\"living_conditions\":\"д\",\"application_seq\":\"4\",\"findings\":\"ф\"}",
