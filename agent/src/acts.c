@@ -114,6 +114,21 @@ int ag_aid_body(const struct ag_aid_form *f, char *body, struct cf_error_detail 
     return finish_body(o, ok, CF_EV_AID_HANDED_OVER, body, d);
 }
 
+int ag_answers_body(const struct ag_answers_form *f, char *body, struct cf_error_detail *d)
+{
+    cJSON *o = cJSON_CreateObject();
+    bool ok = o && add_text(o, "visit_id", f->visit_id) &&
+              add_text(o, "instrument", given(f->instrument) ? f->instrument : "visit_rating") &&
+              add_text(o, "version", given(f->version) ? f->version : "1") &&
+              add_text(o, "trip_id", f->trip_id);
+    for (size_t i = 0; ok && i < f->count && i < CF_ACT_ARRAY_MAX; i++) {
+        char name[CF_ACT_NAME_MAX + 8];
+        snprintf(name, sizeof name, "a_%s", f->codes[i]);
+        ok = cJSON_AddStringToObject(o, name, f->values[i]) != NULL;
+    }
+    return finish_body(o, ok, CF_EV_SURVEY_ANSWERED, body, d);
+}
+
 /* ==== Appending ==== */
 
 void ag_receipt(const uint8_t device_id[CF_UUID_LEN], uint64_t seq, char out[AG_RECEIPT_MAX])
@@ -200,6 +215,19 @@ int ag_survey_record(struct ag_store *store, const struct ag_survey_form *form,
     int rc = body ? ag_survey_body(form, body, d) : CF_ENOMEM;
     if (!rc)
         rc = append_act(store, CF_EV_HOME_SURVEY_RECORDED, body, NULL, moment, out, d);
+    free(body);
+    return rc;
+}
+
+int ag_answers_record(struct ag_store *store, const struct ag_answers_form *form,
+                      const struct ag_moment *moment, struct ag_act_result *out,
+                      struct cf_error_detail *d)
+{
+    memset(out, 0, sizeof *out);
+    char *body = malloc(CF_ACT_BODY_MAX + 1);
+    int rc = body ? ag_answers_body(form, body, d) : CF_ENOMEM;
+    if (!rc)
+        rc = append_act(store, CF_EV_SURVEY_ANSWERED, body, NULL, moment, out, d);
     free(body);
     return rc;
 }

@@ -59,6 +59,10 @@ static int refused(const struct ag_cli *cli, int rc, const struct cf_error_detai
         {"body.recommended_services", "--service"},
         {"body.aid_kind", "--aid"},
         {"body.inventory_number", "--inventory"},
+        {"body.visit_id", "--visit"},
+        {"body.instrument", "--instrument"},
+        {"body.version", "--version"},
+        {"body", "--answer"},
     };
     if (d && (rc == CF_EFIELD_MISSING || rc == CF_EFIELD_RANGE || rc == CF_EFIELD_TYPE) &&
         !cli->json)
@@ -270,6 +274,77 @@ int ag_cmd_act(int argc, char **argv)
         return act_home_survey(argc - 1, argv + 1);
     fprintf(stderr, "usage: carefact-agent act home-survey (--application NUMBER | --filing "
                     "SEQ) ...\n");
+    return argc >= 2 && strcmp(argv[1], "--help") == 0 ? AG_EXIT_OK : AG_EXIT_USAGE;
+}
+
+/* ==== survey answer ==== */
+
+static const char answer_usage[] =
+    "usage: carefact-agent survey answer --visit ID --answer CODE=VALUE... [options]\n"
+    "  Records the recipient's answers to a satisfaction survey after a visit this\n"
+    "  terminal made (survey.answered; counted for the home-visit channel).\n"
+    "  --visit ID            the visit (carefact-agent plans shows today's)\n"
+    "  --instrument NAME     visit_rating (default) or public_service\n"
+    "  --version N           the instrument's version (default 1)\n"
+    "  --answer CODE=VALUE   one answer: rating=5, informed=fully, recommend=yes (repeatable)\n"
+    "  --trip ID             the brigade's trip\n";
+
+static int survey_answer(int argc, char **argv)
+{
+    char usage[2048];
+    snprintf(usage, sizeof usage, "%s%s", answer_usage, common_help);
+    struct ag_option o[] = {
+        OPT("--store", true),      OPT("--json", false),   OPT("--visit", true),
+        OPT("--instrument", true), OPT("--version", true), {"--answer", true, true, 0, {0}},
+        OPT("--trip", true),
+    };
+    struct ag_cli cli = {"survey answer", usage, false};
+    struct ag_store *store = NULL;
+    struct ag_answers_form f;
+    char pairs[CF_ACT_ARRAY_MAX][64];
+    memset(&f, 0, sizeof f);
+    int rc = ag_cli_parse(&cli, argc, argv, o, N(o));
+    if (rc)
+        return rc < 0 ? AG_EXIT_OK : rc;
+    f.visit_id = ag_cli_value(o, N(o), "--visit");
+    f.instrument = ag_cli_value(o, N(o), "--instrument");
+    f.version = ag_cli_value(o, N(o), "--version");
+    f.trip_id = ag_cli_value(o, N(o), "--trip");
+    const struct ag_option *answers = ag_cli_option(o, N(o), "--answer");
+    for (size_t i = 0; answers && i < answers->count && i < CF_ACT_ARRAY_MAX; i++) {
+        snprintf(pairs[i], sizeof pairs[i], "%s", answers->values[i]);
+        char *eq = strchr(pairs[i], '=');
+        if (!eq || eq == pairs[i] || !eq[1])
+            return ag_cli_usage_error(&cli, "%s", AG_MSG_ANSWER_FORMAT);
+        *eq = '\0';
+        f.codes[f.count] = pairs[i];
+        f.values[f.count++] = eq + 1;
+    }
+    struct cf_error_detail d = {0};
+    struct ag_act_result r;
+    struct ag_moment m;
+    char *body = malloc(CF_ACT_BODY_MAX + 1);
+    rc = body ? ag_answers_body(&f, body, &d) : CF_ENOMEM;
+    free(body);
+    if (rc)
+        return refused(&cli, rc, &d);
+    rc = moment_now(&cli, &m);
+    if (!rc)
+        rc = ag_cli_open_store(&cli, ag_cli_value(o, N(o), "--store"), &store);
+    int arc = rc ? 0 : ag_answers_record(store, &f, &m, &r, &d);
+    if (arc)
+        rc = refused(&cli, arc, &d);
+    if (!rc)
+        rc = print_act(&cli, "survey.answered", &r, AG_MSG_ANSWERS_RECORDED);
+    ag_store_close(store);
+    return rc;
+}
+
+int ag_cmd_survey(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "answer") == 0)
+        return survey_answer(argc - 1, argv + 1);
+    fprintf(stderr, "usage: carefact-agent survey answer --visit ID --answer CODE=VALUE...\n");
     return argc >= 2 && strcmp(argv[1], "--help") == 0 ? AG_EXIT_OK : AG_EXIT_USAGE;
 }
 

@@ -51,6 +51,7 @@ static const struct command commands[] = {
      "take an application offline; prints the receipt and the applicant's code"},
     {"act", ag_cmd_act, "act home-survey: record a home-survey act on an application"},
     {"aid", ag_cmd_aid, "aid hand-over|return: a rehabilitation aid, confirmed by card"},
+    {"survey", ag_cmd_survey, "survey answer: the recipient's answers after a visit"},
     {"recipients", ag_cmd_recipients, "the recipients, certificates and services held"},
     {"plans", ag_cmd_plans, "today's planned visits and what became of them"},
     {"terminal", ag_cmd_terminal, "the interactive terminal for the worker (Russian)"},

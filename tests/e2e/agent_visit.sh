@@ -628,17 +628,18 @@ case_desk_check_in() {
 # two applications taken in a village (each with its receipt and the applicant's code
 # shown once), a home-survey act on the first by its filing event, a wheelchair handed
 # over to the second's applicant confirmed by their card through libnfc pn532_uart and
-# pn532-sim, a bad act refused before it is signed. Back in signal: the sync stores each
+# pn532-sim, a bad act refused before it is signed, a visit and the recipient's survey
+# answers after it. Back in signal: the sync stores each
 # act once, a second sync stores nothing, and the server holds two applications (channel
 # terminal, submitted), one home-survey act, one hand-over with the card's level (uid), and
-# the status page answers the receipt and the code.
+# the status page answers the receipt and the code, the answers count for home visits.
 case_brigade_day() {
     pg_up
     server_up
     enroll
     agent_ok sync --json
     server_down
-    sim_start --uid 04D30005 --sak 08
+    sim_start --uid 04D30007 --sak 08
     local trip=7a000000-0000-4000-8000-000000000001 first second receipt code
     agent_ok apply --name "Петрова Анна Ивановна" --birth 1941-03-08 --address "ул. Лесная, 3" \
         --settlement "д. Заречье" --phone "+79005550101" --category elderly --purpose rehab_aid \
@@ -671,6 +672,14 @@ case_brigade_day() {
     agent_ok aid hand-over --filing "$second" --aid "Кресло-коляска" --inventory "ТСР-000417" \
         --device "pn532_uart:$dev" --wait 10
     grep -q "Выдача ТСР записана" <<<"$out" || fail "hand-over text: $out"
+    # a visit to recipient 7 (the UID card on the reader), and their answers after it
+    local visit
+    agent_ok visit start --recipient "$(recipient_id 7)" --device "pn532_uart:$dev" --wait 10 --json
+    visit=$(jget "$out" visit_id)
+    [ -n "$visit" ] || fail "visit start gave no visit id: $out"
+    agent_ok visit end --device "pn532_uart:$dev" --wait 10
+    agent_ok survey answer --visit "$visit" --answer rating=5
+    grep -q "Ответы на опрос записаны" <<<"$out" || fail "survey text: $out"
     local last
     last=$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT max(seq) FROM events")
     server_restart
@@ -688,6 +697,8 @@ case_brigade_day() {
         WHERE t.kind = 'home_survey'")" "$first true"
     expect "the hand-over's application" "$(sql "SELECT a.filing_seq FROM application_acts t
         JOIN applications a ON a.id = t.application_id WHERE t.kind = 'aid_handover'")" "$second"
+    expect "survey answers" "$(sql "SELECT count(*) || ' ' || min(channel) || ' ' ||
+        min(answers ->> 'rating') FROM survey_responses WHERE visit_id = '$visit'")" "1 home_visit 5"
     local status
     status=$(curl -fsS -X POST "http://127.0.0.1:$port/api/v1/public/applications/status" \
         -H 'Content-Type: application/json' -d "{\"number\":\"$receipt\",\"code\":\"$code\"}") ||

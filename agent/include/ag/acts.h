@@ -47,6 +47,13 @@ struct ag_aid_form {
     bool returned; /* false: handed over */
 };
 
+/* A recipient's answers to a satisfaction instrument after a visit (survey.answered). */
+struct ag_answers_form {
+    const char *visit_id, *instrument, *version, *trip_id;
+    const char *codes[CF_ACT_ARRAY_MAX], *values[CF_ACT_ARRAY_MAX]; /* question code, answer */
+    size_t count;
+};
+
 struct ag_act_result {
     uint64_t seq; /* the event appended */
     char receipt[AG_RECEIPT_MAX]; /* application.filed: "01939F2A-4" */
@@ -61,6 +68,7 @@ int ag_application_body(const struct ag_application_form *form, const char *code
                         struct cf_error_detail *d);
 int ag_survey_body(const struct ag_survey_form *form, char *body, struct cf_error_detail *d);
 int ag_aid_body(const struct ag_aid_form *form, char *body, struct cf_error_detail *d);
+int ag_answers_body(const struct ag_answers_form *form, char *body, struct cf_error_detail *d);
 
 /* Append the act: application.filed (a fresh code made here, its receipt), or
  * home_survey.recorded, or aid.handed_over with card (read with this event's challenge,
@@ -73,6 +81,9 @@ int ag_application_file(struct ag_store *store, const struct ag_application_form
 int ag_survey_record(struct ag_store *store, const struct ag_survey_form *form,
                      const struct ag_moment *moment, struct ag_act_result *out,
                      struct cf_error_detail *d);
+int ag_answers_record(struct ag_store *store, const struct ag_answers_form *form,
+                      const struct ag_moment *moment, struct ag_act_result *out,
+                      struct cf_error_detail *d);
 int ag_aid_record(struct ag_store *store, const struct ag_aid_form *form,
                   const struct cf_card_assurance *card, const struct ag_moment *moment,
                   struct ag_act_result *out, struct cf_error_detail *d);

@@ -18,5 +18,6 @@ int ag_cmd_read_card(int argc, char **argv);
 int ag_cmd_apply(int argc, char **argv);
 int ag_cmd_act(int argc, char **argv);
 int ag_cmd_aid(int argc, char **argv);
+int ag_cmd_survey(int argc, char **argv); /* survey answer: survey.answered */
 
 #endif

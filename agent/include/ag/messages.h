@@ -227,6 +227,8 @@ extern const size_t ag_text_count;
 #define AG_MSG_AID_HANDED_OVER "Выдача ТСР записана (событие №%llu).\n"
 #define AG_MSG_AID_RETURNED "Возврат ТСР записан (событие №%llu).\n"
 #define AG_MSG_ACT_SYNC "Акт уйдёт на сервер при синхронизации.\n"
+#define AG_MSG_ANSWERS_RECORDED "Ответы на опрос записаны (событие №%llu).\n"
+#define AG_MSG_ANSWER_FORMAT "--answer: укажите ответ как КОД=ЗНАЧЕНИЕ, например rating=5"
 #define AG_MSG_ACT_FIELD_MISSING "%s — обязательное поле (%s)\n"
 #define AG_MSG_ACT_FIELD_BAD "%s — неверное значение (%s)\n"
 #define AG_MSG_ACT_NO_CLOCK                                                                        \
