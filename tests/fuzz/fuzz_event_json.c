@@ -1,7 +1,8 @@
 /* Fuzz target: one event object through cf_event_from_json. Whatever decodes must be
- * valid (an act's body canonical, within its cap, on an act kind only) and survive the round trip to_json -> text -> parse -> from_json as the very
- * same struct with the same digest, so the device and the server can never disagree
- * about an accepted event. Every refusal must say which code and why. */
+ * valid (an act's body canonical, within its cap, on an act kind only) and survive the round trip
+ * to_json -> text -> parse -> from_json as the very same struct with the same digest, so the device
+ * and the server can never disagree about an accepted event. Every refusal must say which code and
+ * why. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
