@@ -69,7 +69,7 @@ cf_add_test(NAME e2e.demo LABEL e2e TIMEOUT 400 COMMAND ${CMAKE_CURRENT_SOURCE_D
 set(AG_VISIT_SCRIPT ${CMAKE_CURRENT_SOURCE_DIR}/e2e/agent_visit.sh)
 foreach(case_name IN ITEMS full_visit offline_day lost_response backend_restart clock full_disk
         epoch_change damaged_store wrong_answers bad_reference terminal unknown_card
-        https_pinned desk_check_in brigade_trip)
+        https_pinned desk_check_in brigade_trip brigade_day)
   cf_add_test(NAME e2e.agent.visit.${case_name} LABEL e2e TIMEOUT 300
               COMMAND bash ${AG_VISIT_SCRIPT} ${case_name})
 endforeach()

@@ -98,6 +98,12 @@ cf_add_server_test(NAME integration.backend.trips LABEL integration TIMEOUT 180 
                    SOURCE integration/test_trips.c)
 cf_add_server_test(NAME integration.backend.appointments LABEL integration TIMEOUT 240 CONTRACT
                    SOURCE integration/test_appointments.c LIBS m Threads::Threads)
+# Acts recorded offline on a terminal (issues 15, 16; api/PROTOCOL.md 4.6, 11.3): two
+# filings, a home-survey act and an aid's hand-over by card in one batch, applied exactly
+# once (the batch again stores nothing), the status by the terminal's receipt, the acts
+# read by staff (another office 404, no scope no rows), a bad body refused with its field.
+cf_add_server_test(NAME integration.backend.acts LABEL integration TIMEOUT 180 CONTRACT
+                   SOURCE integration/test_acts.c)
 # Satisfaction (issue 16): the Wilson rule's exact cases, seeded providers whose bounds
 # and statuses the test computes itself, coverage, low ratings followed up in working
 # days, the reproducible follow-up sample and courtesy bias, the citizen's answers.

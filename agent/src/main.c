@@ -47,6 +47,11 @@ static const struct command commands[] = {
     {"card", ag_cmd_card,
      "card bind: bind a new card to a recipient (pending confirmation); card check-in: the "
      "person's card at an office's desk"},
+    {"apply", ag_cmd_apply,
+     "take an application offline; prints the receipt and the applicant's code"},
+    {"act", ag_cmd_act, "act home-survey: record a home-survey act on an application"},
+    {"aid", ag_cmd_aid, "aid hand-over|return: a rehabilitation aid, confirmed by card"},
+    {"survey", ag_cmd_survey, "survey answer: the recipient's answers after a visit"},
     {"recipients", ag_cmd_recipients, "the recipients, certificates and services held"},
     {"plans", ag_cmd_plans, "today's planned visits and what became of them"},
     {"trip", ag_cmd_trip, "the brigade trips of the next days: settlements, times, bookings"},

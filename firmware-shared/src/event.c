@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "cf/act.h"
 #include "cf/codec.h"
 #include "cf/json.h"
 #include "cf/text.h"
@@ -21,6 +22,7 @@
 #define WALL_MS_END INT64_C(4133980800000) /* 2101-01-01T00:00:00Z, first ms refused */
 #define DIGEST_DOMAIN "carefact.event.v1"
 #define DIGEST_DOMAIN_V2 "carefact.event.v2"
+#define DIGEST_DOMAIN_V3 "carefact.event.v3"
 #define CHALLENGE_DOMAIN "carefact.card-challenge.v1"
 
 /* ==== Names ==== */
@@ -34,6 +36,10 @@ static const char *const kind_names[] = {
     [CF_EV_CARD_UNRECOGNIZED] = "card.unrecognized",
     [CF_EV_CARD_BOUND] = "card.bound",
     [CF_EV_APPOINTMENT_CHECKED_IN] = "appointment.checked_in",
+    [CF_EV_APPLICATION_FILED] = "application.filed",
+    [CF_EV_HOME_SURVEY_RECORDED] = "home_survey.recorded",
+    [CF_EV_AID_HANDED_OVER] = "aid.handed_over",
+    [CF_EV_SURVEY_ANSWERED] = "survey.answered",
 };
 static const char *const method_names[] = {[CF_CARD_EMV] = "emv", [CF_CARD_UID] = "uid"};
 static const char *const reason_names[] = {
@@ -442,7 +448,8 @@ static bool strings_terminated(const struct cf_event *ev)
     bool ok = memchr(ev->comment, '\0', sizeof ev->comment) &&
               memchr(ev->card.token, '\0', sizeof ev->card.token) &&
               memchr(ev->card.scheme, '\0', sizeof ev->card.scheme) &&
-              memchr(ev->card.last4, '\0', sizeof ev->card.last4);
+              memchr(ev->card.last4, '\0', sizeof ev->card.last4) &&
+              memchr(ev->body, '\0', sizeof ev->body);
     for (size_t i = 0; ok && i < ev->service_count && i < CF_MAX_SERVICES; i++)
         ok = memchr(ev->services[i].code, '\0', sizeof ev->services[i].code) != NULL;
     return ok;
@@ -472,6 +479,10 @@ static const struct kind_rule kind_rules[] = {
     [CF_EV_CARD_UNRECOGNIZED] = {.card_required = true},
     [CF_EV_CARD_BOUND] = {.recipient_id = true, .card_required = true},
     [CF_EV_APPOINTMENT_CHECKED_IN] = {.card_required = true, .no_visit = true},
+    [CF_EV_APPLICATION_FILED] = {.no_visit = true},
+    [CF_EV_HOME_SURVEY_RECORDED] = {.no_visit = true},
+    [CF_EV_AID_HANDED_OVER] = {.card_required = true, .no_visit = true},
+    [CF_EV_SURVEY_ANSWERED] = {.no_visit = true}, /* the visit is named in the body */
 };
 
 static int validate_kind_fields(const struct cf_event *ev, struct cf_error_detail *d)
@@ -486,8 +497,8 @@ static int validate_kind_fields(const struct cf_event *ev, struct cf_error_detai
         return rc;
     if (rule->no_visit && !cf_uuid_is_nil(ev->visit_id))
         return cf_error_set(d, CF_EFIELD_RANGE, "visit_id",
-                            "visit_id belongs to no appointment.checked_in: a check-in at the "
-                            "desk is not a visit");
+                            "visit_id belongs to no %s: it is not a visit",
+                            cf_event_kind_name(ev->kind));
     if (rule->rating && (ev->rating < 1 || ev->rating > 5))
         return cf_error_set(d, ev->rating ? CF_EFIELD_RANGE : CF_EFIELD_MISSING, "rating",
                             "rating must be a whole number from 1 to 5");
@@ -539,6 +550,8 @@ int cf_event_validate(const struct cf_event *ev, struct cf_error_detail *d)
         rc = validate_location(&ev->location, d);
     if (!rc)
         rc = validate_services(ev, d);
+    if (!rc)
+        rc = cf_act_body_check(ev, d);
     return rc;
 }
 
@@ -613,8 +626,12 @@ long cf_event_encode(const struct cf_event *ev, uint8_t *out, size_t out_size)
     if (!ev || ev->service_count > CF_MAX_SERVICES)
         return CF_EINVAL;
     struct writer w = {.out = out, .size = out_size};
-    const bool with_proof = ev->card.proof.kind != CF_PROOF_ABSENT;
-    const uint8_t version = with_proof ? 2 : 1;
+    const size_t body_len = strnlen(ev->body, sizeof ev->body);
+    const bool with_body = body_len > 0;
+    const bool with_proof = ev->card.proof.kind != CF_PROOF_ABSENT || with_body;
+    const uint8_t version = with_body ? 3 : with_proof ? 2 : 1;
+    if (body_len > CF_BODY_MAX_BYTES)
+        return CF_EINVAL;
     put_bytes(&w, &version, 1);
     put_bytes(&w, ev->device_id, CF_UUID_LEN);
     put_u64(&w, ev->seq);
@@ -647,6 +664,10 @@ long cf_event_encode(const struct cf_event *ev, uint8_t *out, size_t out_size)
     put_int(&w, ev->cancelled_by);
     if (with_proof && put_proof(&w, &ev->card.proof))
         return CF_EINVAL;
+    if (with_body) { /* field 28 of version 3: the act's canonical body */
+        put_u32(&w, (uint32_t)body_len);
+        put_bytes(&w, ev->body, body_len);
+    }
     if (out && w.overflow)
         return CF_ENOSPACE;
     return (long)w.pos;
@@ -667,15 +688,19 @@ int cf_event_digest(const struct cf_event *ev, uint8_t digest[CF_DIGEST_LEN])
     len = cf_event_encode(ev, buf, (size_t)len);
     int rc = CF_ECRYPTO;
     unsigned int out_len = 0;
-    const bool v2 = len > 0 && buf[0] == 2;
+    const char *domain = DIGEST_DOMAIN;
+    size_t domain_len = sizeof DIGEST_DOMAIN;
+    if (len > 0 && buf[0] == 2)
+        domain = DIGEST_DOMAIN_V2, domain_len = sizeof DIGEST_DOMAIN_V2;
+    else if (len > 0 && buf[0] == 3)
+        domain = DIGEST_DOMAIN_V3, domain_len = sizeof DIGEST_DOMAIN_V3;
     EVP_MD_CTX *md = len < 0 ? NULL : EVP_MD_CTX_new();
     if (len < 0)
         rc = (int)len;
     else if (!md)
         rc = CF_ENOMEM;
     else if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
-             EVP_DigestUpdate(md, v2 ? DIGEST_DOMAIN_V2 : DIGEST_DOMAIN,
-                              v2 ? sizeof DIGEST_DOMAIN_V2 : sizeof DIGEST_DOMAIN) == 1 &&
+             EVP_DigestUpdate(md, domain, domain_len) == 1 &&
              EVP_DigestUpdate(md, buf, (size_t)len) == 1 && /* domains include their NUL */
              EVP_DigestFinal_ex(md, digest, &out_len) == 1 && out_len == CF_DIGEST_LEN)
         rc = 0;

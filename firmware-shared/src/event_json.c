@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cf/act.h"
 #include "cf/batch.h"
 #include "cf/codec.h"
 #include "cf/json.h"
@@ -200,7 +201,7 @@ int cf_event_from_json(const cJSON *obj, const uint8_t device_id[CF_UUID_LEN], c
     static const char *const allowed[] = {
         "seq",     "kind",    "prev",    "digest",       "visit_id", "worker_id", "recipient_id",
         "plan_id", "wall_ms", "mono_ms", "boot_id",      "card",     "location",  "services",
-        "rating",  "comment", "reason",  "cancelled_by", NULL};
+        "rating",  "comment", "reason",  "cancelled_by", "body",     NULL};
     char kind[32], field[96];
     int64_t seq = 0, wall = 0, mono = 0, rating = 0;
     uint8_t claimed[CF_DIGEST_LEN];
@@ -214,8 +215,9 @@ int cf_event_from_json(const cJSON *obj, const uint8_t device_id[CF_UUID_LEN], c
         path_join(field, sizeof field, path, "kind");
         rc = cf_error_set(d, CF_EKIND, field,
                           "%s '%s' is unknown: expected visit.started, visit.ended, visit.rated, "
-                          "visit.cancelled, visit.attempt, card.unrecognized, card.bound or "
-                          "appointment.checked_in",
+                          "visit.cancelled, visit.attempt, card.unrecognized, card.bound, "
+                          "appointment.checked_in, application.filed, home_survey.recorded, "
+                          "aid.handed_over or survey.answered",
                           field, is_plain_name(kind) ? kind : "?");
     }
     if (!rc)
@@ -255,6 +257,12 @@ int cf_event_from_json(const cJSON *obj, const uint8_t device_id[CF_UUID_LEN], c
     if (!rc)
         rc = enum_from_json(obj, "cancelled_by", path, actor_from_name, &ev->cancelled_by,
                             "worker, recipient, provider", d);
+    if (!rc && cJSON_GetObjectItemCaseSensitive(obj, "body")) {
+        /* canonicalised here: the digest covers the canonical text, not the JSON as sent */
+        path_join(field, sizeof field, path, "body");
+        rc = cf_act_body_canonical(cJSON_GetObjectItemCaseSensitive(obj, "body"), field, ev->body,
+                                   sizeof ev->body, d);
+    }
     if (rc)
         goto fail;
     memcpy(ev->device_id, device_id, CF_UUID_LEN);
@@ -343,6 +351,18 @@ static bool add_card(cJSON *obj, const struct cf_card_assurance *card)
            add_proof(c, &card->proof);
 }
 
+/* The act's body as a JSON object (api/PROTOCOL.md 4.6); "" adds nothing. */
+static bool add_body(cJSON *obj, const char *body)
+{
+    if (!body[0])
+        return true;
+    cJSON *b = cf_act_body_parse(body);
+    if (b && cJSON_AddItemToObject(obj, "body", b))
+        return true;
+    cJSON_Delete(b);
+    return false;
+}
+
 static bool add_extras(cJSON *obj, const struct cf_event *ev)
 {
     if (ev->location.present) {
@@ -372,7 +392,8 @@ static bool add_extras(cJSON *obj, const struct cf_event *ev)
            (!cf_reason_name(ev->reason) ||
             cJSON_AddStringToObject(obj, "reason", cf_reason_name(ev->reason))) &&
            (!cf_actor_name(ev->cancelled_by) ||
-            cJSON_AddStringToObject(obj, "cancelled_by", cf_actor_name(ev->cancelled_by)));
+            cJSON_AddStringToObject(obj, "cancelled_by", cf_actor_name(ev->cancelled_by))) &&
+           add_body(obj, ev->body);
 }
 
 cJSON *cf_event_to_json(const struct cf_event *ev)

@@ -627,19 +627,15 @@ case_desk_check_in() {
 
 # ==== A mobile brigade trip held offline (issue 16) ====
 
-# A trip of demo office 1 tomorrow that worker 1 goes on, with a booking, comes down with
-# the reference data; with carefactd stopped, `carefact-agent trip` still shows its
-# settlements, times, partner and the person booked.
-case_brigade_trip() {
-    pg_up
-    server_up
-    enroll
-    local office provider trip settlements
+# make_trip: a trip of demo office 1 tomorrow that worker 1 goes on (two settlements, a
+# partner), made by the owner (the planning rules are integration.backend.trips'); prints
+# its id.
+make_trip() {
+    local office provider settlements trip
     office=$(sql "SELECT md5('demo:office:1')::uuid")
     provider=$(sql "SELECT provider_id FROM workers WHERE id = '$(worker_id 1)'")
     settlements='[{"name":"д. Ивановка","place":"у магазина","arrives":"10:00","leaves":"12:00"},
                   {"name":"с. Алёхово","place":"","arrives":"13:00","leaves":"15:00"}]'
-    # Made by the owner: the planning rules are integration.backend.trips'.
     trip=$(sql "SELECT trip_id FROM trip_save(NULL, '$office', '$provider',
                   (SELECT (now() AT TIME ZONE timezone)::date + 1 FROM regions r
                    JOIN offices o ON o.region_id = r.id WHERE o.id = '$office'),
@@ -648,6 +644,18 @@ case_brigade_trip() {
                   '[{\"name\":\"Лодейнопольская ЦРБ\",\"activity\":\"флюорография\"}]',
                   'e2e', 'admin')")
     [ -n "$trip" ] || fail "no trip made"
+    echo "$trip"
+}
+
+# A trip of demo office 1 tomorrow that worker 1 goes on, with a booking, comes down with
+# the reference data; with carefactd stopped, `carefact-agent trip` still shows its
+# settlements, times, partner and the person booked.
+case_brigade_trip() {
+    pg_up
+    server_up
+    enroll
+    local trip
+    trip=$(make_trip)
     [ "$(sql "SELECT outcome FROM trip_appointment_take('$trip', 2,
                (SELECT ((t.day + time '13:30') AT TIME ZONE r.timezone) FROM trips t
                 JOIN regions r ON r.id = t.region_id WHERE t.id = '$trip'),
@@ -670,20 +678,97 @@ case_brigade_trip() {
     agent terminal --device "pn532_uart:$dev" <<<$'9\n0'
     grep -qF "9  Выезды бригады" <<<"$out" || fail "terminal menu: $out"
     grep -qF "Пункт 2: 13:00–15:00 с. Алёхово" <<<"$out" || fail "terminal trips: $out"
-    "$bin/agent/carefact-agentd" --device "pn532_uart:$dev" --secret-file "$work/ui-url" \
-        --speech off >"$work/agentd.out" 2>"$work/agentd.err" &
-    local agentd_pid=$! url base state
-    on_cleanup+=("kill -KILL $agentd_pid")
-    for _ in $(seq 100); do
-        grep -q '^ready ' "$work/agentd.out" 2>/dev/null && break
-        sleep 0.05
-    done
-    url=$(cat "$work/ui-url") || fail "carefact-agentd did not start"
-    base=${url%%/start*}
-    state=$(curl -fsS -b "cf_ui=${url##*k=}" "$base/api/state") || fail "no state from carefact-agentd"
+    agentd_up --speech off
+    local state
+    state=$(curl -fsS -b "cf_ui=$ui_secret" "$ui_base/api/state") || fail "no state from carefact-agentd"
     expect "touch UI trip" "$(jget "$state" trips.0.title)" "Выезд в Ивановку"
     expect "touch UI booking" "$(jget "$state" trips.0.appointments.0.person_name)" "Смирнова Вера Ивановна"
     kill -TERM "$agentd_pid"
+}
+
+# ==== A brigade's day offline: applications, a home-survey act, an aid by card ====
+
+# brigade_day: the terminal synced once in town, then carefactd is NOT running all day:
+# two applications taken in a village (each with its receipt and the applicant's code
+# shown once), a home-survey act on the first by its filing event, a wheelchair handed
+# over to the second's applicant confirmed by their card through libnfc pn532_uart and
+# pn532-sim, a bad act refused before it is signed, a visit and the recipient's survey
+# answers after it. Back in signal: the sync stores each
+# act once, a second sync stores nothing, and the server holds two applications (channel
+# terminal, submitted), one home-survey act, one hand-over with the card's level (uid), and
+# the status page answers the receipt and the code, the answers count for home visits.
+case_brigade_day() {
+    pg_up
+    server_up
+    enroll
+    agent_ok sync --json
+    server_down
+    sim_start --uid 04D30007 --sak 08
+    local trip first second receipt code
+    trip=$(make_trip) # the day's trip: the acts name it, the server links them to it
+    agent_ok apply --name "Петрова Анна Ивановна" --birth 1941-03-08 --address "ул. Лесная, 3" \
+        --settlement "д. Заречье" --phone "+79005550101" --category elderly --purpose rehab_aid \
+        --consent --complete --note "Нужна коляска" --trip "$trip" --json
+    first=$(jget "$out" seq)
+    receipt=$(jget "$out" receipt)
+    code=$(jget "$out" code)
+    [[ "$receipt" =~ ^[0-9A-F]{8}-$first$ ]] || fail "receipt: $receipt"
+    [[ "$code" =~ ^[0-9]{10}$ ]] || fail "code: $code"
+    # the code is shown, never kept: not in the store in any form but its SHA-256
+    [ "$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT count(*) FROM events WHERE payload LIKE '%$code%'")" = 0 ] ||
+        fail "the applicant's code is in the store"
+    agent_ok apply --name "Сидоров Пётр Ильич" --birth 1950-11-02 --address "ул. Речная, 8" \
+        --settlement "д. Заречье" --representative "Сидорова Мария" --relation "дочь" \
+        --category disabled --purpose rehab_aid --consent
+    grep -q "Квитанция: " <<<"$out" || fail "apply text: $out"
+    second=$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT max(seq) FROM events")
+    # no consent: refused in Russian before anything is stored
+    agent apply --name "Без согласия" --birth 1950-01-01 --address "x" --category other \
+        --purpose other
+    [ $rc -eq 2 ] || fail "an application without consent was taken ($rc)"
+    grep -q "согласия" <<<"$err" || fail "no-consent message: $err"
+    agent act home-survey --filing "$first" --findings "ф"
+    [ $rc -eq 2 ] || fail "an act without living conditions was taken ($rc)"
+    grep -q "обязательное поле" <<<"$err" || fail "missing-field message: $err"
+    agent_ok act home-survey --filing "$first" --conditions "Частный дом, печное отопление" \
+        --findings "Нуждается в помощи по дому и в кресле-коляске" --needs "Уборка" \
+        --service "Уборка" --service "Покупка продуктов" --trip "$trip"
+    grep -q "Акт обследования на дому записан" <<<"$out" || fail "survey text: $out"
+    agent_ok aid hand-over --filing "$second" --aid "Кресло-коляска" --inventory "ТСР-000417" \
+        --device "pn532_uart:$dev" --wait 10
+    grep -q "Выдача ТСР записана" <<<"$out" || fail "hand-over text: $out"
+    # a visit to recipient 7 (the UID card on the reader), and their answers after it
+    local visit
+    agent_ok visit start --recipient "$(recipient_id 7)" --device "pn532_uart:$dev" --wait 10 --json
+    visit=$(jget "$out" visit_id)
+    [ -n "$visit" ] || fail "visit start gave no visit id: $out"
+    agent_ok visit end --device "pn532_uart:$dev" --wait 10
+    agent_ok survey answer --visit "$visit" --answer rating=5
+    grep -q "Ответы на опрос записаны" <<<"$out" || fail "survey text: $out"
+    local last
+    last=$(sqlite3 "$CAREFACT_AGENT_STORE" "SELECT max(seq) FROM events")
+    server_restart
+    agent_ok sync --json
+    agent_ok sync --json
+    expect "second sync uploads nothing" "$(jget "$out" uploaded)" 0
+    expect "events on the server" "$(server_events)" "$last"
+    same_chain_as_server
+    expect "applications" "$(sql "SELECT count(*) || ' ' || count(*) FILTER (WHERE channel =
+        'terminal' AND state = 'submitted') FROM applications WHERE filing_device = '$device_id'")" "2 2"
+    expect "acts" "$(sql "SELECT string_agg(kind || ':' || coalesce(card_level, '-'), ',' ORDER BY seq)
+        FROM application_acts WHERE device_id = '$device_id'")" "home_survey:-,aid_handover:uid"
+    expect "the survey's application" "$(sql "SELECT a.filing_seq || ' ' || (t.trip_id = '$trip')
+        FROM application_acts t JOIN applications a ON a.id = t.application_id
+        WHERE t.kind = 'home_survey'")" "$first true"
+    expect "the hand-over's application" "$(sql "SELECT a.filing_seq FROM application_acts t
+        JOIN applications a ON a.id = t.application_id WHERE t.kind = 'aid_handover'")" "$second"
+    expect "survey answers" "$(sql "SELECT count(*) || ' ' || min(channel) || ' ' ||
+        min(answers ->> 'rating') FROM survey_responses WHERE visit_id = '$visit'")" "1 home_visit 5"
+    local status
+    status=$(curl -fsS -X POST "http://127.0.0.1:$port/api/v1/public/applications/status" \
+        -H 'Content-Type: application/json' -d "{\"number\":\"$receipt\",\"code\":\"$code\"}") ||
+        fail "the status page does not know the receipt"
+    expect "status by receipt" "$(jget "$status" state)" submitted
 }
 
 # ==== HTTPS with the server's CA pinned ====

@@ -1,11 +1,13 @@
 /* Fuzz target: one event object through cf_event_from_json. Whatever decodes must be
- * valid and survive the round trip to_json -> text -> parse -> from_json as the very
- * same struct with the same digest, so the device and the server can never disagree
- * about an accepted event. Every refusal must say which code and why. */
+ * valid (an act's body canonical, within its cap, on an act kind only) and survive the round trip
+ * to_json -> text -> parse -> from_json as the very same struct with the same digest, so the device
+ * and the server can never disagree about an accepted event. Every refusal must say which code and
+ * why. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cf/act.h"
 #include "cf/batch.h"
 #include "cf/json.h"
 
@@ -39,6 +41,15 @@ static void check_round_trip(const struct cf_event *ev, const uint8_t device[CF_
     cJSON *root = NULL;
     if (cf_event_validate(ev, &detail) != 0)
         abort();
+    /* an accepted act's body is canonical text within the cap (api/PROTOCOL.md 4.6) */
+    if (ev->body[0]) {
+        cJSON *body = cf_act_body_parse(ev->body);
+        if (!body || strlen(ev->body) > CF_ACT_BODY_MAX || !cf_act_kind(ev->kind))
+            abort();
+        cJSON_Delete(body);
+    } else if (cf_act_kind(ev->kind)) {
+        abort();
+    }
     char *text = event_text(ev);
     if (cf_json_parse(text, strlen(text), 1 << 16, &root, &detail) != 0 ||
         cf_event_from_json(root, device, "", again, &detail) != 0)

@@ -167,8 +167,17 @@ static void application_lookup(const char *body, size_t len)
         check_refusal(rc, &d);
         return;
     }
-    if (strlen(l.code) != BE_APP_CODE_DIGITS || strspn(l.code, "0123456789") != strlen(l.code) ||
-        l.number[4] != '-')
+    if (strlen(l.code) != BE_APP_CODE_DIGITS || strspn(l.code, "0123456789") != strlen(l.code))
+        abort();
+    /* a number "2026-000123", or a terminal's receipt "01939F2A-4" in upper case (as the
+     * database keeps it: api/PROTOCOL.md 4.6) */
+    size_t n = strlen(l.number);
+    bool number = n >= 11 && l.number[4] == '-' && strspn(l.number, "0123456789") == 4 &&
+                  strspn(l.number + 5, "0123456789") == n - 5;
+    bool receipt = n >= 10 && n <= 24 && l.number[8] == '-' &&
+                   strspn(l.number, "0123456789ABCDEF") == 8 && l.number[9] != '0' &&
+                   strspn(l.number + 9, "0123456789") == n - 9;
+    if (!number && !receipt)
         abort();
 }
 

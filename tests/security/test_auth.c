@@ -626,6 +626,8 @@ static const struct route_spec {
     {"POST /api/v1/applications", A(ADMIN) | A(INTAKE) | A(INTAKE_LEAD), 201},
     {"GET /api/v1/applications", STAFF | A(ADMIN) | A(AUTHORITY), 200},
     {"GET /api/v1/applications/{id}", STAFF | A(ADMIN) | A(AUTHORITY), 200},
+    /* what terminals recorded about it (sql/0032): whoever sees the application */
+    {"GET /api/v1/applications/{id}/acts", STAFF | A(ADMIN) | A(AUTHORITY), 200},
     {"GET /api/v1/applications/funnel", STAFF | A(ADMIN) | A(AUTHORITY), 200},
     {"POST /api/v1/applications/{id}/transitions", STAFF | A(ADMIN), 200},
     /* an application's documents and its printable form: whoever sees the application
@@ -1075,6 +1077,7 @@ static void prepare(const char *method, const char *pattern, enum who w, struct 
     } else if (strcmp(pattern, "/api/v1/applications/funnel") == 0) {
         snprintf(query, sizeof query, "?month=%.7s", m.first_month);
     } else if (strcmp(pattern, "/api/v1/applications/{id}") == 0 ||
+               strcmp(pattern, "/api/v1/applications/{id}/acts") == 0 ||
                strcmp(pattern, "/api/v1/applications/{id}/programme-choices") == 0) {
         fresh_application("submitted", id, NULL, NULL);
     } else if (strcmp(pattern, "/api/v1/applications/{id}/transitions") == 0) {

@@ -4,6 +4,7 @@
 #ifndef CF_TEST_SAMPLE_EVENTS_H
 #define CF_TEST_SAMPLE_EVENTS_H
 
+#include <stdio.h>
 #include <string.h>
 
 #include "cf/event.h"
@@ -27,14 +28,15 @@ static inline void sample_event(struct cf_event *ev, enum cf_event_kind kind)
     ev->mono_ms = 5000000;
     sample_fill_id(ev->boot_id, 0x50);
     if (kind != CF_EV_CARD_UNRECOGNIZED && kind != CF_EV_VISIT_ATTEMPT &&
-        kind != CF_EV_CARD_BOUND && kind != CF_EV_APPOINTMENT_CHECKED_IN)
+        kind != CF_EV_CARD_BOUND && kind != CF_EV_APPOINTMENT_CHECKED_IN &&
+        kind < CF_EV_APPLICATION_FILED)
         sample_fill_id(ev->visit_id, 0x40);
     if (kind != CF_EV_CARD_UNRECOGNIZED && kind != CF_EV_VISIT_RATED &&
         kind != CF_EV_VISIT_CANCELLED)
         sample_fill_id(ev->recipient_id, 0x30);
     if (kind == CF_EV_VISIT_STARTED || kind == CF_EV_VISIT_ENDED ||
         kind == CF_EV_CARD_UNRECOGNIZED || kind == CF_EV_CARD_BOUND ||
-        kind == CF_EV_APPOINTMENT_CHECKED_IN) {
+        kind == CF_EV_APPOINTMENT_CHECKED_IN || kind == CF_EV_AID_HANDED_OVER) {
         ev->card.method = CF_CARD_EMV;
         memcpy(ev->card.token, "AAECAwQFBgcICQoLDA0ODw", CF_TOKEN_TEXT_LEN + 1);
         memcpy(ev->card.scheme, "mir", 4);
@@ -61,6 +63,26 @@ static inline void sample_event(struct cf_event *ev, enum cf_event_kind kind)
     }
     if (kind == CF_EV_VISIT_ATTEMPT)
         ev->reason = CF_REASON_NOBODY_HOME;
+    /* the acts' bodies, as canonical text (api/PROTOCOL.md 4.6) */
+    if (kind == CF_EV_APPLICATION_FILED)
+        snprintf(ev->body, sizeof ev->body, "%s",
+                 "{\"applicant_address\":\"д. Заречье, 3\",\"applicant_birth\":\"1941-03-08\","
+                 "\"applicant_name\":\"Петрова Анна\",\"category\":\"elderly\",\"code_sha256\":"
+                 "\"0000000000000000000000000000000000000000000000000000000000000000\","
+                 "\"complete\":false,\"consent\":true,\"consent_version\":\"2026-01\","
+                 "\"purpose\":\"home_care\"}");
+    if (kind == CF_EV_HOME_SURVEY_RECORDED)
+        snprintf(ev->body, sizeof ev->body, "%s",
+                 "{\"application_number\":\"2026-000001\",\"findings\":\"Нужна помощь\\nпо "
+                 "дому\",\"living_conditions\":\"Дом\"}");
+    if (kind == CF_EV_SURVEY_ANSWERED)
+        snprintf(ev->body, sizeof ev->body, "%s",
+                 "{\"a_rating\":\"5\",\"instrument\":\"visit_rating\",\"version\":\"1\","
+                 "\"visit_id\":\"40414243-4445-4647-4849-4a4b4c4d4e4f\"}");
+    if (kind == CF_EV_AID_HANDED_OVER)
+        snprintf(ev->body, sizeof ev->body, "%s",
+                 "{\"aid_kind\":\"Ходунки\",\"application_number\":\"2026-000001\","
+                 "\"direction\":\"handed_over\",\"inventory_number\":\"ТСР-1\"}");
 }
 
 /* Fill one proof byte field with n bytes of a pattern starting at first. */

@@ -13,4 +13,11 @@
  * wait for a card, identify it, print the result (JSON or Russian text). */
 int ag_cmd_read_card(int argc, char **argv);
 
+/* The acts a brigade records offline (cmd_acts.c, api/PROTOCOL.md 4.6): apply (an
+ * application), act home-survey, aid hand-over|return (with the recipient's card). */
+int ag_cmd_apply(int argc, char **argv);
+int ag_cmd_act(int argc, char **argv);
+int ag_cmd_aid(int argc, char **argv);
+int ag_cmd_survey(int argc, char **argv); /* survey answer: survey.answered */
+
 #endif

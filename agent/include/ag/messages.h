@@ -214,6 +214,33 @@ extern const size_t ag_text_count;
 #define AG_MSG_CHECKED_IN "Приход отмечен картой %s%s.\n"
 #define AG_MSG_CHECKED_IN_SYNC "Запись на приём отметится после синхронизации.\n"
 
+/* ==== Acts recorded offline (cmd_acts.c) ==== */
+
+#define AG_MSG_APPLICATION_FILED "Заявление записано (событие №%llu).\n"
+#define AG_MSG_APPLICATION_RECEIPT                                                                                                                                 \
+    "Квитанция: %s, код для проверки статуса: %s.\n"                                                                                 \
+    "Передайте квитанцию и код заявителю: код показывается один раз. После синхронизации\n" \
+    "статус можно узнать на сайте по квитанции и коду.\n"
+#define AG_MSG_SURVEY_RECORDED "Акт обследования на дому записан (событие №%llu).\n"
+#define AG_MSG_CLI_TAP_AID "Получатель подтверждает картой: приложите карту…"
+#define AG_MSG_AID_CARD "Подтверждено картой %s%s.\n"
+#define AG_MSG_AID_LAST_DIGITS "с последними цифрами "
+#define AG_MSG_AID_HANDED_OVER "Выдача ТСР записана (событие №%llu).\n"
+#define AG_MSG_AID_RETURNED "Возврат ТСР записан (событие №%llu).\n"
+#define AG_MSG_ACT_SYNC "Акт уйдёт на сервер при синхронизации.\n"
+#define AG_MSG_ANSWERS_RECORDED "Ответы на опрос записаны (событие №%llu).\n"
+#define AG_MSG_ANSWER_FORMAT "--answer: укажите ответ как КОД=ЗНАЧЕНИЕ, например rating=5"
+#define AG_MSG_ACT_FIELD_MISSING "%s — обязательное поле (%s)\n"
+#define AG_MSG_ACT_FIELD_BAD "%s — неверное значение (%s)\n"
+#define AG_MSG_ACT_NO_CLOCK                                                                        \
+    "не удаётся прочитать часы терминала (CAREFACT_BOOT_ID должен быть UUID)"
+#define AG_MSG_ACT_TARGET                                                                                                       \
+    "укажите заявление: --application НОМЕР (например 2026-000123) или --filing N (номер " \
+    "события подачи на этом терминале)"
+#define AG_MSG_APPLY_NO_CONSENT                                                                                                                                          \
+    "заявление не принимается без согласия на обработку персональных данных: прочитайте его " \
+    "заявителю и укажите --consent"
+
 /* ==== What the worker is shown about a recipient (visit_output.c) ==== */
 
 #define AG_MSG_VIEW_RECIPIENT "Получатель: %s\n"

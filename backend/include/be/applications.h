@@ -79,10 +79,10 @@ int be_application_move_read(const char *text, size_t len, struct be_application
                              struct cf_error_detail *d);
 void be_application_move_cleanup(struct be_application_move *m);
 
-/* The body of the public status lookup: {"number": "2026-000123", "code": ten digits}.
- * Pure. */
+/* The body of the public status lookup: {"number": "2026-000123" or a receipt "01939F2A-4", "code":
+ * ten digits}. Pure. */
 struct be_application_lookup {
-    char number[24];
+    char number[32]; /* a number, or a terminal's receipt (8 + 1 + up to 15) */
     char code[BE_APP_CODE_DIGITS + 1];
 };
 int be_application_lookup_read(const char *text, size_t len, struct be_application_lookup *out,

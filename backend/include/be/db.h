@@ -30,6 +30,7 @@ enum be_stmt {
     BE_STMT_INTEGRITY_UNLOCK, /* $1 worker -> unlocked */
     BE_STMT_INTEGRITY_PENDING, /* $1 worker -> whether uploads wait to be judged */
     BE_STMT_CARD_CHECK_INS, /* $1 device, $2 after, $3 last seq -> appointments checked in */
+    BE_STMT_TERMINAL_ACTS, /* $1 device, $2 after, $3 last seq -> act events applied */
     BE_STMT_COUNT
 };
 

@@ -20,10 +20,11 @@
     "cancelled_by"
 
 /* The columns ingest adds after BE_EVENT_COPY_COLUMNS: the verdict on the event's card
- * proof (sql/0013_card_proof.sql), never the proof itself. */
+ * proof (sql/0013_card_proof.sql), never the proof itself, then an act's body as its
+ * canonical text (sql/0032_terminal_acts.sql; NULL for other kinds). */
 #define BE_EVENT_COPY_PROOF_COLUMNS                                                                \
     "card_proof_kind, card_proof_level, card_proof_failure, card_ca_index, card_sdad_digest, "     \
-    "card_body_digest"
+    "card_body_digest, act_body"
 
 /* What the server concluded about one event's card proof. */
 struct be_card_verdict {
@@ -46,7 +47,8 @@ struct be_card_verdict {
 int be_event_copy_row(const struct cf_event *event, const uint8_t digest[CF_DIGEST_LEN],
                       const uint8_t provider_id[CF_UUID_LEN], struct be_buf *out);
 /* The same line for a COPY of BE_EVENT_COPY_COLUMNS then BE_EVENT_COPY_PROOF_COLUMNS:
- * the verdict's columns (all NULL when !verdict->present) before the newline. */
+ * the verdict's columns (all NULL when !verdict->present), then the act's body (NULL when
+ * ""), before the newline. */
 int be_event_copy_row_verdict(const struct cf_event *event, const uint8_t digest[CF_DIGEST_LEN],
                               const uint8_t provider_id[CF_UUID_LEN],
                               const struct be_card_verdict *verdict, struct be_buf *out);

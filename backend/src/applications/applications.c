@@ -405,6 +405,28 @@ int be_application_move_read(const char *text, size_t len, struct be_application
     return rc;
 }
 
+static bool lookup_number_valid(const char *number)
+{
+    return strlen(number) >= 11 && number[4] == '-' && strspn(number, "0123456789") == 4 &&
+           strspn(number + 5, "0123456789") == strlen(number + 5);
+}
+
+/* A terminal's receipt (api/PROTOCOL.md 4.6): 8 hex digits of the device id, '-', the
+ * filing event's seq (1..15 digits, no leading zero). Written in upper case in place, as
+ * the database keeps it; false when number is not one. */
+static bool lookup_receipt(char *number)
+{
+    size_t seq_len = strlen(number) > 9 ? strlen(number) - 9 : 0;
+    if (seq_len < 1 || seq_len > 15 || number[8] != '-' ||
+        strspn(number, "0123456789abcdefABCDEF") != 8 ||
+        strspn(number + 9, "0123456789") != seq_len || number[9] == '0')
+        return false;
+    for (char *c = number; *c; c++)
+        if (*c >= 'a' && *c <= 'f')
+            *c = (char)(*c - 'a' + 'A');
+    return true;
+}
+
 int be_application_lookup_read(const char *text, size_t len, struct be_application_lookup *l,
                                struct cf_error_detail *d)
 {
@@ -417,11 +439,10 @@ int be_application_lookup_read(const char *text, size_t len, struct be_applicati
     if (!rc)
         rc = cf_json_get_string(body, "number", "", true, sizeof l->number - 1, l->number,
                                 sizeof l->number, d);
-    if (!rc &&
-        (strlen(l->number) < 11 || l->number[4] != '-' || strspn(l->number, "0123456789") != 4 ||
-         strspn(l->number + 5, "0123456789") != strlen(l->number + 5)))
+    if (!rc && !lookup_number_valid(l->number) && !lookup_receipt(l->number))
         rc = cf_error_set(d, CF_EFIELD_RANGE, "number",
-                          "number must be the application's number, like 2026-000123");
+                          "number must be the application's number, like 2026-000123, or the "
+                          "receipt a terminal printed, like 01939F2A-4");
     if (!rc)
         rc = cf_json_get_string(body, "code", "", true, BE_APP_CODE_DIGITS, l->code, sizeof l->code,
                                 d);
@@ -671,6 +692,24 @@ static void handle_get(struct be_request *req)
     char id[CF_UUID_TEXT_LEN + 1];
     if (read_id(req, id))
         reply_loaded(req, id, 200);
+}
+
+/* GET /api/v1/applications/{id}/acts: what terminals recorded about it (sql/0032). */
+static void handle_acts(struct be_request *req)
+{
+    char id[CF_UUID_TEXT_LEN + 1];
+    if (!read_id(req, id))
+        return;
+    const char *params[1] = {id};
+    PGresult *res = PQexecParams(req->db, sql_application_acts, 1, NULL, params, NULL, NULL, 0);
+    if (!be_db_check(req, res, PGRES_TUPLES_OK) || PQntuples(res) != 1)
+        be_reply_db_error(req, req->db, "application acts");
+    else if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+        be_reply_problem(req, 404, "not-found", "No such application",
+                         "No application you may see has this id.", NULL, NULL);
+    else
+        be_reply_json(req, 200, cJSON_Parse(PQgetvalue(res, 0, 1)));
+    PQclear(res);
 }
 
 struct list_filter {
@@ -1088,6 +1127,7 @@ static const struct be_route routes[] = {
     {"GET", "/api/v1/applications/funnel", be_applications_handle_funnel, true, STAFF_READ,
      BE_BODY_NONE},
     {"GET", "/api/v1/applications/{id}", handle_get, true, STAFF_READ, BE_BODY_NONE},
+    {"GET", "/api/v1/applications/{id}/acts", handle_acts, true, STAFF_READ, BE_BODY_NONE},
     {"POST", "/api/v1/applications/{id}/transitions", handle_move, true, BE_STAFF | BE_ADMIN,
      BE_BODY_FORM},
     {"GET", "/api/v1/applications/{id}/programme-choices", handle_programme_choices, true,

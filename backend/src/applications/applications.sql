@@ -21,6 +21,10 @@ json_build_object(
     'reason', a.reason, 'returns', a.returns,
     'created_by', a.created_by, 'created_at', a.created_at, 'updated_at', a.updated_at,
     'recipient_id', a.recipient_id, 'certificate_id', a.certificate_id,
+    'terminal', CASE WHEN a.receipt IS NOT NULL THEN json_build_object(
+                    'receipt', a.receipt, 'device_id', a.filing_device, 'seq', a.filing_seq,
+                    'trip_id', a.trip_id, 'consent_version', a.consent_version,
+                    'settlement', a.settlement) END,
     'exchange', application_exchange_json(a.export_id, a.exported_at, a.answer_outcome,
         a.answer_reference, a.answer_note, a.answer_via, a.answered_at),
     'programme', (SELECT json_build_object(
@@ -123,8 +127,9 @@ SELECT json_build_object(
                     FROM page))::text
 
 -- name: application_status
--- $1 number, $2 hex SHA-256 of the code: what the applicant may see — state, dates,
--- the reason of a return or refusal, the office — or no row.
+-- $1 number, or the receipt a terminal printed (sql/0032), $2 hex SHA-256 of the code:
+-- what the applicant may see — state, dates, the reason of a return or refusal, the office,
+-- the moves of its journal (not its acts' rows) — or no row.
 SELECT json_build_object('number', a.number, 'state', a.state,
                          'office', o.name, 'submitted_at', a.submitted_at,
                          'decision_due', a.decision_due, 'decided_at', a.decided_at,
@@ -134,9 +139,21 @@ SELECT json_build_object('number', a.number, 'state', a.state,
                          'journal', (SELECT coalesce(json_agg(json_build_object(
                                          'at', j.at, 'to', j.to_state) ORDER BY j.id), '[]')
                                      FROM application_journal j
-                                     WHERE j.application_id = a.id))::text
+                                     WHERE j.application_id = a.id AND j.act_id IS NULL))::text
 FROM applications a JOIN offices o ON o.id = a.office_id
-WHERE a.number = $1 AND a.code_hash = decode($2, 'hex')
+WHERE (a.number = $1 OR a.receipt = $1) AND a.code_hash = decode($2, 'hex')
+ORDER BY a.created_at LIMIT 1
+
+-- name: application_acts
+-- $1 application: whether the caller sees it, and its acts recorded on terminals (home-survey
+-- acts, aids handed over or returned: sql/0032), oldest first.
+SELECT EXISTS (SELECT 1 FROM applications WHERE id = $1::uuid),
+       json_build_object('items', coalesce(json_agg(json_build_object(
+           'id', t.id, 'kind', t.kind, 'at', t.at, 'recorded_at', t.recorded_at,
+           'worker_id', t.worker_id, 'device_id', t.device_id, 'seq', t.seq,
+           'trip_id', t.trip_id, 'direction', t.direction, 'card_level', t.card_level,
+           'body', t.body) ORDER BY t.at, t.seq), '[]'))::text
+FROM application_acts t WHERE t.application_id = $1::uuid
 
 -- name: programme_list
 -- The programmes the caller may see (a manager: their provider's; row-level security),

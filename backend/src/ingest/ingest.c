@@ -35,8 +35,8 @@
 
 /* COPY text of at most CF_BATCH_MAX_EVENTS events: the largest valid event (32
  * services, a comment of 1000 characters: at most 4000 bytes, a newline escaped as two)
- * stays under 8 KiB. */
-#define COPY_MAX ((size_t)CF_BATCH_MAX_EVENTS * 8192)
+ * stays under 8 KiB, plus an act's body (at most 8 KiB, a backslash escaped as two). */
+#define COPY_MAX ((size_t)CF_BATCH_MAX_EVENTS * (8192 + 2 * CF_BODY_MAX_BYTES))
 
 struct device_row {
     uint8_t worker_id[CF_UUID_LEN];
@@ -353,19 +353,43 @@ static int refuse_foreign_visit(struct upload *up, const PGresult *res, uint64_t
     return 0;
 }
 
-/* Does the upload store an appointment.checked_in (a card tapped at an office's desk)? */
-static bool has_check_ins(const struct upload *up)
+/* Does the upload store a new event of this kind (a card tapped at an office's desk,
+ * an act with a body)? */
+static bool has_new(const struct upload *up, bool (*match)(const struct cf_event *))
 {
     for (size_t i = 0; i < up->batch->count; i++)
-        if (up->batch->events[i].kind == CF_EV_APPOINTMENT_CHECKED_IN &&
-            up->batch->events[i].seq > up->dev.last_seq)
+        if (match(&up->batch->events[i]) && up->batch->events[i].seq > up->dev.last_seq)
             return true;
     return false;
 }
 
+static bool is_check_in(const struct cf_event *ev)
+{
+    return ev->kind == CF_EV_APPOINTMENT_CHECKED_IN;
+}
+
+static bool is_act(const struct cf_event *ev)
+{
+    return ev->body[0] != '\0';
+}
+
+/* One more statement of the upload's transaction over its new events ($1 device, $2 the
+ * seq held before, $3 the last seq). */
+static int run_step(PGconn *db, struct upload *up, enum be_stmt stmt, const char *const params[3],
+                    const char *step)
+{
+    PGresult *res = be_db_run(db, stmt, 3, params);
+    int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+    PQclear(res);
+    if (!ok)
+        up->failed_step = step;
+    return ok ? 0 : -1;
+}
+
 /* Check ownership, rebuild the touched visits, record card bindings, move the chain
- * head: one round trip; then the appointments its card taps at a desk check in (sql/0028),
- * a second one only when there are any. A refusal leaves up->v set (the caller rolls
+ * head: one round trip; then the appointments its card taps at a desk check in (sql/0028)
+ * and its acts become applications and acts (sql/0032), a round trip each only when
+ * there are any. A refusal leaves up->v set (the caller rolls
  * back). */
 static int finish(PGconn *db, struct upload *up)
 {
@@ -382,16 +406,18 @@ static int finish(PGconn *db, struct upload *up)
     PQclear(res);
     if (!ok)
         up->failed_step = "rebuild visits";
-    if (ok && !up->v.status && has_check_ins(up)) {
-        /* NOTE: after ingest_finish, in the same transaction: the events are stored and
-         * their card proofs judged; a refusal above rolls the check-ins back with them */
-        res = be_db_run(db, BE_STMT_CARD_CHECK_INS, 3, params);
-        ok = PQresultStatus(res) == PGRES_TUPLES_OK;
-        PQclear(res);
-        if (!ok)
-            up->failed_step = "appointment check-ins";
-    }
-    return ok ? 0 : -1;
+    if (!ok)
+        return -1;
+    /* NOTE: after ingest_finish, in the same transaction: the events are stored and their
+     * card proofs judged; a refusal above rolls the check-ins and the acts back with them,
+     * and a replay stores no event, so neither runs twice for one event */
+    if (!up->v.status && has_new(up, is_check_in) &&
+        run_step(db, up, BE_STMT_CARD_CHECK_INS, params, "appointment check-ins"))
+        return -1;
+    if (!up->v.status && has_new(up, is_act) &&
+        run_step(db, up, BE_STMT_TERMINAL_ACTS, params, "terminal acts"))
+        return -1;
+    return 0;
 }
 
 /* Everything between BEGIN and COMMIT/ROLLBACK. Returns -1 on a database error;

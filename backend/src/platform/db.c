@@ -31,6 +31,7 @@ static const struct statement statements[BE_STMT_COUNT] = {
     [BE_STMT_INTEGRITY_UNLOCK] = {"be_integrity_unlock", sql_integrity_unlock, 1},
     [BE_STMT_INTEGRITY_PENDING] = {"be_integrity_pending", sql_integrity_pending, 1},
     [BE_STMT_CARD_CHECK_INS] = {"be_card_check_ins", sql_card_check_ins, 3},
+    [BE_STMT_TERMINAL_ACTS] = {"be_terminal_acts", sql_terminal_acts, 3},
 };
 
 /* One connection per worker thread, with what was read from it at connect. */

@@ -85,3 +85,8 @@ WITH x AS (
 SELECT encode(x.d, 'hex') FROM x
 WHERE x.d IN (SELECT sdad_digest FROM known)
    OR (x.a AND x.d NOT IN (SELECT sdad_digest FROM ins))
+
+-- name: terminal_acts
+-- $1 device, $2 the seq held before the upload, $3 its last seq: the upload's act events
+-- applied (sql/0032 terminal_acts_apply), how many.
+SELECT terminal_acts_apply($1::uuid, $2::bigint, $3::bigint)

@@ -166,6 +166,19 @@ int be_event_copy_row(const struct cf_event *ev, const uint8_t digest[CF_DIGEST_
     return rc ? rc : put(out, "\n");
 }
 
+static int put_verdict(const struct be_card_verdict *v, struct be_buf *out)
+{
+    char sdad[2 * 32 + 1], body[2 * CF_DIGEST_LEN + 1], index[8];
+    cf_hex_encode(v->body_digest, CF_DIGEST_LEN, body, sizeof body);
+    if (v->has_sdad_digest)
+        cf_hex_encode(v->sdad_digest, sizeof v->sdad_digest, sdad, sizeof sdad);
+    snprintf(index, sizeof index, "%d", v->ca_index);
+    return be_buf_printf(out, "\t%s\t%s\t%s\t%s\t%s%s\t\\\\x%s", v->kind, v->level,
+                         v->failure ? v->failure : "\\N", v->ca_index >= 0 ? index : "\\N",
+                         v->has_sdad_digest ? "\\\\x" : "\\N", v->has_sdad_digest ? sdad : "",
+                         body);
+}
+
 int be_event_copy_row_verdict(const struct cf_event *ev, const uint8_t digest[CF_DIGEST_LEN],
                               const uint8_t provider_id[CF_UUID_LEN],
                               const struct be_card_verdict *v, struct be_buf *out)
@@ -174,16 +187,14 @@ int be_event_copy_row_verdict(const struct cf_event *ev, const uint8_t digest[CF
     if (rc)
         return rc;
     if (!v || !v->present)
-        return put(out, "\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\n");
-    char sdad[2 * 32 + 1], body[2 * CF_DIGEST_LEN + 1], index[8];
-    cf_hex_encode(v->body_digest, CF_DIGEST_LEN, body, sizeof body);
-    if (v->has_sdad_digest)
-        cf_hex_encode(v->sdad_digest, sizeof v->sdad_digest, sdad, sizeof sdad);
-    snprintf(index, sizeof index, "%d", v->ca_index);
-    return be_buf_printf(out, "\t%s\t%s\t%s\t%s\t%s%s\t\\\\x%s\n", v->kind, v->level,
-                         v->failure ? v->failure : "\\N", v->ca_index >= 0 ? index : "\\N",
-                         v->has_sdad_digest ? "\\\\x" : "\\N", v->has_sdad_digest ? sdad : "",
-                         body);
+        rc = put(out, "\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N");
+    else
+        rc = put_verdict(v, out);
+    if (!rc) /* act_body: the act's canonical text, verbatim (its digest is recomputed) */
+        rc = put(out, "\t");
+    if (!rc)
+        rc = put_name(out, ev->body, true);
+    return rc ? rc : put(out, "\n");
 }
 
 /* ==== Reading a row back ==== */

@@ -31,7 +31,14 @@
  * integer, then aid, aip, ca_index, issuer_cert, issuer_exp, issuer_rem, icc_cert,
  * icc_exp, icc_rem, static_data, ssad, sdad, ddol, terminal_data, tx_data, each as a
  * 4-byte big-endian length and the bytes. An event without a proof is exactly version 1,
- * so no existing digest changes. */
+ * so no existing digest changes.
+ *
+ * Version 3 (acts, api/PROTOCOL.md 4.6): an event with a body (the act kinds
+ * application.filed, home_survey.recorded, aid.handed_over, survey.answered; cf/act.h) encodes with
+ * version byte 0x03 and is hashed under "carefact.event.v3": the fields of version 1, then the
+ * proof as version 2 writes it (kind 0 and fifteen empty fields when the card gave none),
+ * then the body's canonical text as a 4-byte big-endian length and the bytes. Events
+ * without a body are versions 1 and 2 as before. */
 #ifndef CF_EVENT_H
 #define CF_EVENT_H
 
@@ -54,6 +61,7 @@
 #define CF_COMMENT_MAX_BYTES (4 * CF_COMMENT_MAX_CHARS) /* excluding NUL */
 #define CF_SCHEME_MAX 15
 #define CF_BATCH_MAX_EVENTS 1000 /* hard cap on events in one upload */
+#define CF_BODY_MAX_BYTES 8192 /* an act's body as canonical text (= CF_ACT_BODY_MAX) */
 
 enum cf_event_kind {
     CF_EV_NONE = 0,
@@ -67,6 +75,11 @@ enum cf_event_kind {
     /* "appointment.checked_in": the person's card tapped at an office's desk; the server
      * checks in their booked appointment at the event's time (api/PROTOCOL.md 4.2) */
     CF_EV_APPOINTMENT_CHECKED_IN = 8,
+    /* The acts (api/PROTOCOL.md 4.6): each carries a body (cf/act.h), no visit_id. */
+    CF_EV_APPLICATION_FILED = 9, /* "application.filed": an application taken offline */
+    CF_EV_HOME_SURVEY_RECORDED = 10, /* "home_survey.recorded": a home-survey act */
+    CF_EV_AID_HANDED_OVER = 11, /* "aid.handed_over": an aid handed over or returned, by card */
+    CF_EV_SURVEY_ANSWERED = 12, /* "survey.answered": satisfaction answers after a visit */
 };
 
 enum cf_card_method {
@@ -225,6 +238,8 @@ struct cf_event {
     char comment[CF_COMMENT_MAX_BYTES + 1]; /* UTF-8, may be "" */
     enum cf_reason reason; /* visit.cancelled, visit.attempt */
     enum cf_actor cancelled_by; /* visit.cancelled */
+    /* The act's body as canonical text (cf/act.h), "" for every other kind. */
+    char body[CF_BODY_MAX_BYTES + 1];
 };
 
 /* Kind <-> wire name ("visit.started", ...). Unknown name -> CF_EV_NONE;
@@ -258,6 +273,10 @@ int cf_event_check_comment(const char *comment, struct cf_error_detail *d);
  *   card.unrecognized           a card
  *   card.bound                  recipient_id and a card
  *   appointment.checked_in      a card, and no visit_id (it belongs to no visit)
+ *   application.filed,          a body (cf_act_body_check), no visit_id; aid.handed_over
+ *   home_survey.recorded,       also a card (the recipient's)
+ *   aid.handed_over,
+ *   survey.answered
  * reason only on cancelled/attempt, cancelled_by only on cancelled. A card: method
  * emv|uid, token 22 base64url characters (16 bytes); emv: last4 four digits and a
  * known scheme; uid: last4 and scheme empty; no card: all of it empty. A proof only
@@ -274,7 +293,8 @@ int cf_event_validate(const struct cf_event *event, struct cf_error_detail *deta
 long cf_event_encode(const struct cf_event *event, uint8_t *out, size_t out_size);
 
 /* SHA-256("carefact.event.v1" NUL || canonical encoding), or "carefact.event.v2" for an
- * event with a proof. Returns 0, CF_EINVAL (as encode), CF_ENOMEM or CF_ECRYPTO. */
+ * event with a proof, "carefact.event.v3" for one with a body. Returns 0, CF_EINVAL (as encode),
+ * CF_ENOMEM or CF_ECRYPTO. */
 int cf_event_digest(const struct cf_event *event, uint8_t digest[CF_DIGEST_LEN]);
 
 /* Chain check: event must be seq = prev_seq + 1 with prev_digest equal to

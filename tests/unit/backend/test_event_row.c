@@ -224,7 +224,7 @@ static void test_copy_verdict_columns(void **state)
     assert_int_equal(
         be_event_copy_row_verdict(&ev, digest, (const uint8_t *)"0123456789abcdef", NULL, &line),
         0);
-    const char *none = "\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\n";
+    const char *none = "\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\n"; /* and no act body */
     assert_string_equal(line.data + line.len - strlen(none), none);
     be_buf_cleanup(&line);
 
@@ -240,7 +240,7 @@ static void test_copy_verdict_columns(void **state)
     assert_int_equal(
         be_event_copy_row_verdict(&ev, digest, (const uint8_t *)"0123456789abcdef", &v, &line), 0);
     char want[300];
-    snprintf(want, sizeof want, "\tcda\tnone\treused_signature\t146\t\\\\x%s\t\\\\x%s\n",
+    snprintf(want, sizeof want, "\tcda\tnone\treused_signature\t146\t\\\\x%s\t\\\\x%s\t\\N\n",
              "abababababababababababababababababababababababababababababababab",
              "0101010101010101010101010101010101010101010101010101010101010101");
     assert_string_equal(line.data + line.len - strlen(want), want);
@@ -255,6 +255,17 @@ static void test_copy_verdict_columns(void **state)
     assert_int_equal(
         be_event_copy_row_verdict(&ev, digest, (const uint8_t *)"0123456789abcdef", &v, &line), 0);
     assert_non_null(strstr(line.data, "\tsda\tstatic\t\\N\t\\N\t\\N\t\\\\x0101"));
+    be_buf_cleanup(&line);
+
+    /* an act: its canonical body last, verbatim but for COPY's escape of a backslash */
+    sample_event(&ev, CF_EV_HOME_SURVEY_RECORDED);
+    be_buf_init(&line, 1 << 16);
+    assert_int_equal(
+        be_event_copy_row_verdict(&ev, digest, (const uint8_t *)"0123456789abcdef", NULL, &line),
+        0);
+    const char *act = "\t\\N\t{\"application_number\":\"2026-000001\",\"findings\":\"Нужна "
+                      "помощь\\\\nпо дому\",\"living_conditions\":\"Дом\"}\n";
+    assert_string_equal(line.data + line.len - strlen(act), act);
     be_buf_cleanup(&line);
 }
 

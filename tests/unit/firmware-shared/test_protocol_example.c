@@ -157,6 +157,32 @@ static void example_proof_event(struct cf_event *out, uint8_t challenge[CF_CHALL
     assert_int_equal(cf_event_validate(out, NULL), 0);
 }
 
+/* 13.9: an act (version 3): application.filed as seq 4, after the three events of 13.3,
+ * with a body of one of every kind of value. */
+#define EX_ACT_BODY                                                                                                \
+    "{\"applicant_address\":\"д. Заречье, ул. Лесная, 3\",\"applicant_birth\":\"1941-03-08\","     \
+    "\"applicant_name\":\"Петрова Анна Ивановна\",\"category\":\"elderly\",\"code_sha256\":"    \
+    "\"4c2a1a8f0e6c5b3a2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c\",\"complete\":true,"                      \
+    "\"consent\":true,\"consent_version\":\"2026-01\",\"note\":\"Нужна коляска\\nи поручни\"," \
+    "\"purpose\":\"rehab_aid\",\"settlement\":\"Заречье\"}"
+
+static void example_act_event(struct cf_event *out)
+{
+    struct cf_event ev[EX_EVENT_COUNT];
+    example_events(ev);
+    memset(out, 0, sizeof *out);
+    memcpy(out->device_id, ev[2].device_id, CF_UUID_LEN);
+    out->seq = 4;
+    assert_int_equal(cf_event_digest(&ev[2], out->prev_digest), 0);
+    out->kind = CF_EV_APPLICATION_FILED;
+    memcpy(out->worker_id, ev[2].worker_id, CF_UUID_LEN);
+    memcpy(out->boot_id, ev[2].boot_id, CF_UUID_LEN);
+    out->wall_ms = ev[2].wall_ms + 3600000;
+    out->mono_ms = ev[2].mono_ms + 3600000;
+    snprintf(out->body, sizeof out->body, "%s", EX_ACT_BODY);
+    assert_int_equal(cf_event_validate(out, NULL), 0);
+}
+
 /* "carefact.card-challenge.v1" NUL || device id || seq (8) || prev || visit id. */
 static size_t challenge_input(const struct cf_event *ev, uint8_t out[128])
 {
@@ -461,6 +487,42 @@ static void test_proof_event(void **state)
     free(ev);
 }
 
+/* 13.9: an act (version 3) from the code and from the document's bytes alone; the
+ * document's JSON, written with its body's members in another order and with spaces,
+ * parses to the same canonical body and digest. */
+static void test_act_event(void **state)
+{
+    (void)state;
+    struct cf_event *ev = malloc(sizeof *ev), *back = malloc(sizeof *back);
+    uint8_t domain[] = "carefact.event.v3", digest[CF_DIGEST_LEN], doc_digest[CF_DIGEST_LEN];
+    struct cf_error_detail d = {0};
+    assert_non_null(ev);
+    assert_non_null(back);
+    example_act_event(ev);
+    assert_doc_hex("digest-domain-v3", domain, sizeof domain);
+    check_event_named(ev, "v3", "carefact.event.v3");
+    assert_doc_text("json", "event-v3-body", ev->body);
+    cJSON *json = cf_event_to_json(ev);
+    char *text = cJSON_PrintUnformatted(json);
+    assert_doc_text("json", "event-v3-json", text);
+    char *doc = doc_block("json", "event-v3-json-as-sent");
+    cJSON *parsed = cJSON_Parse(doc);
+    assert_non_null(parsed);
+    int rc = cf_event_from_json(parsed, ev->device_id, "", back, &d);
+    if (rc)
+        fail_msg("the document's act is refused: %s (%s)", d.message, d.field);
+    assert_string_equal(back->body, ev->body);
+    assert_int_equal(cf_event_digest(back, digest), 0);
+    assert_int_equal(doc_hex("event-v3-digest", doc_digest, sizeof doc_digest), CF_DIGEST_LEN);
+    assert_memory_equal(digest, doc_digest, CF_DIGEST_LEN);
+    cJSON_Delete(parsed);
+    cJSON_Delete(json);
+    free(doc);
+    free(text);
+    free(back);
+    free(ev);
+}
+
 static void test_seal(void **state)
 {
     (void)state;
@@ -612,7 +674,8 @@ static void print_id(const uint8_t id[CF_UUID_LEN], const char *what)
 static void print_proof(const struct cf_card_proof *p)
 {
     char c[160];
-    snprintf(c, sizeof c, "proof.kind %d = %s", (int)p->kind, cf_proof_kind_name(p->kind));
+    snprintf(c, sizeof c, "proof.kind %d = %s", (int)p->kind,
+             p->kind ? cf_proof_kind_name(p->kind) : "absent");
     print_u64((uint64_t)p->kind, c);
     for (size_t i = 0; i < CF_PROOF_FIELDS; i++) {
         const uint8_t *data;
@@ -630,9 +693,13 @@ static void print_proof(const struct cf_card_proof *p)
 static void print_event_named(const struct cf_event *ev, const char *number)
 {
     char c[160];
-    const uint8_t version = ev->card.proof.kind ? 2 : 1, present = ev->location.present;
+    const uint8_t version = ev->body[0] ? 3 : ev->card.proof.kind ? 2 : 1;
+    const uint8_t present = ev->location.present;
     printf("```hex event-%s-canonical\n", number);
-    print_hex_line(&version, 1, version == 2 ? "version 2 (the event has a proof)" : "version 1");
+    print_hex_line(&version, 1,
+                   version == 3   ? "version 3 (the event has a body)"
+                   : version == 2 ? "version 2 (the event has a proof)"
+                                  : "version 1");
     print_id(ev->device_id, "device_id");
     snprintf(c, sizeof c, "seq %llu", (unsigned long long)ev->seq);
     print_u64(ev->seq, c);
@@ -678,8 +745,14 @@ static void print_event_named(const struct cf_event *ev, const char *number)
     print_u64((uint64_t)ev->reason, c);
     snprintf(c, sizeof c, "cancelled_by %d", (int)ev->cancelled_by);
     print_u64((uint64_t)ev->cancelled_by, c);
-    if (version == 2)
+    if (version >= 2)
         print_proof(&ev->card.proof);
+    if (version == 3) {
+        snprintf(c, sizeof c, "body: length %zu", strlen(ev->body));
+        print_u32((uint32_t)strlen(ev->body), c);
+        print_hex_line((const uint8_t *)ev->body, strlen(ev->body),
+                       "body: the canonical text (event-v3-body)");
+    }
     printf("```\n\n");
     uint8_t digest[CF_DIGEST_LEN];
     cf_event_digest(ev, digest);
@@ -721,6 +794,25 @@ static void print_proof_example(void)
     cJSON *json = cf_event_to_json(ev);
     char *text = cJSON_PrintUnformatted(json);
     printf("```json event-v2-json\n%s\n```\n\n", text);
+    free(text);
+    cJSON_Delete(json);
+    free(ev);
+}
+
+static void print_act_example(void)
+{
+    struct cf_event *ev = malloc(sizeof *ev);
+    if (!ev)
+        return;
+    example_act_event(ev);
+    printf("```json event-v3-body\n%s\n```\n\n```hex digest-domain-v3\n", ev->body);
+    print_hex_line((const uint8_t *)"carefact.event.v3", sizeof "carefact.event.v3",
+                   "\"carefact.event.v3\" NUL");
+    printf("```\n\n");
+    print_event_named(ev, "v3");
+    cJSON *json = cf_event_to_json(ev);
+    char *text = cJSON_PrintUnformatted(json);
+    printf("```json event-v3-json\n%s\n```\n\n", text);
     free(text);
     cJSON_Delete(json);
     free(ev);
@@ -783,6 +875,7 @@ static void print_example(void)
     free(json);
     cf_batch_cleanup(&batch);
     print_proof_example();
+    print_act_example();
 }
 
 static int load_doc(void **state)
@@ -810,6 +903,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_key_and_token), cmocka_unit_test(test_events),
         cmocka_unit_test(test_seal),          cmocka_unit_test(test_batch_body),
         cmocka_unit_test(test_requests),      cmocka_unit_test(test_proof_event),
+        cmocka_unit_test(test_act_event),
     };
     return cmocka_run_group_tests(tests, load_doc, free_doc);
 }
