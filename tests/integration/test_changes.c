@@ -343,6 +343,37 @@ static void test_visits_corrections_registers_in_the_feed(void **state)
     assert_true(feed_has(mine, "visit.changed " VISIT "\n"));
 }
 
+/* An UPDATE of visits that changes nothing is no change; one that changes a visit is one,
+ * however many rows the statement wrote (the triggers take the statement's rows at once,
+ * sql/0034: mutant changes.visit-unchanged-written). */
+static void test_visit_update_without_change(void **state)
+{
+    (void)state;
+    harness.session = &authority;
+    cJSON *head = page("", 1000);
+    char cursor[64];
+    snprintf(cursor, sizeof cursor, "%s", cf_json_str(head, "next_cursor"));
+    while (cf_json_true(head, "more")) {
+        cJSON_Delete(head);
+        head = page(cursor, 1000);
+        snprintf(cursor, sizeof cursor, "%s", cf_json_str(head, "next_cursor"));
+    }
+    cJSON_Delete(head);
+    assert_int_equal(
+        cf_harness_sql_long(&harness, "SELECT count(*) FROM visits WHERE id = '" VISIT "'"), 1);
+    assert_int_equal(cf_harness_sql(&harness, "UPDATE visits SET state = state"), 0);
+    static char all[65536];
+    read_all(cursor, all, sizeof all);
+    assert_string_equal(all, "");
+    /* every visit written, one changed */
+    assert_int_equal(cf_harness_sql(&harness, "UPDATE visits SET updated_at = updated_at + "
+                                              "CASE WHEN id = '" VISIT "' THEN interval "
+                                              "'1 second' ELSE interval '0' END"),
+                     0);
+    read_all(cursor, all, sizeof all);
+    assert_string_equal(all, "visit.changed " VISIT "\n");
+}
+
 static void test_manager_reads_own_provider_only(void **state)
 {
     (void)state;
@@ -393,6 +424,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_concurrent_writers_consumer_restarting),
         cmocka_unit_test(test_visits_corrections_registers_in_the_feed),
+        cmocka_unit_test(test_visit_update_without_change),
         cmocka_unit_test(test_manager_reads_own_provider_only),
         cmocka_unit_test(test_bad_cursor_limit_and_roles),
     };

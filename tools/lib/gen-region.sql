@@ -5,9 +5,10 @@
 -- so two runs with the same parameters make the same rows (bar received_at and now()).
 --
 -- psql variables: visits (1000000), workers (2000), big_workers (500: the workers of
--- provider 1, the large one), providers (40), per_worker (30: recipients a worker visits).
+-- provider 1, the large one), providers (40), per_worker (30: recipients a worker visits),
+-- days (365: the span of the history; tools/gen-region --days).
 -- Worker w does visit n when w = 1 + (n - 1) % workers; it is its k-th visit,
--- k = (n - 1) / workers, on local day k * 365 / K of the year that ended yesterday
+-- k = (n - 1) / workers, on local day k * days / K of the days that ended yesterday
 -- (K = visits / workers): each worker ~1.4 visits a day, provider 1 (big_workers of the
 -- workers) ~20,500 a month at the defaults.
 --
@@ -73,7 +74,7 @@ SELECT id, md5('gen:provider:' || p)::uuid,
        || ' ' || (ARRAY['Ольга', 'Елена', 'Татьяна', 'Светлана', 'Ирина'])[1 + w % 5] || ' №' || w
 FROM gen.worker;
 INSERT INTO devices (id, worker_id, public_key, enrolled_at)
-SELECT device_id, id, decode(md5('gen:pk:' || w) || md5('gen:pk2:' || w), 'hex'), now() - interval '400 days'
+SELECT device_id, id, decode(md5('gen:pk:' || w) || md5('gen:pk2:' || w), 'hex'), now() - (:days + 35) * interval '1 day'
 FROM gen.worker;
 
 -- Recipients: provider 1 has per_worker for each of its workers; every other provider
@@ -92,12 +93,12 @@ SELECT id, md5('gen:provider:' || p)::uuid,
 FROM gen.recipient;
 -- One active card (uid) per recipient, bound since before the year.
 INSERT INTO card_bindings (recipient_id, token, method, status, valid_from, created_at)
-SELECT id, gen.token('gen:card:' || r), 'uid', 'active', current_date - 400, now() - interval '400 days'
+SELECT id, gen.token('gen:card:' || r), 'uid', 'active', current_date - (:days + 35), now() - (:days + 35) * interval '1 day'
 FROM gen.recipient;
 -- One certificate per recipient, valid from before the year to well after it (a card
 -- confirms a visit only while the recipient holds one: sql/0010).
 INSERT INTO certificates (id, recipient_id, number, valid_from, valid_to)
-SELECT md5('gen:certificate:' || r)::uuid, id, 'ИППСУ-' || r, current_date - 400,
+SELECT md5('gen:certificate:' || r)::uuid, id, 'ИППСУ-' || r, current_date - (:days + 35),
        current_date + 400
 FROM gen.recipient;
 -- A few cards read at the door and waiting for a manager's confirmation.
@@ -127,8 +128,8 @@ SELECT n, w.w, w.id AS worker_id, w.device_id, w.p, k,
             ELSE 'ended' END AS outcome,
        CASE WHEN k = :per_worker_visits - 1 AND w.w % 10 < 3
             THEN now() - (5 + (w.w * 7) % 50) * interval '1 minute'
-            ELSE ((date_trunc('day', now() AT TIME ZONE 'Europe/Moscow') - interval '365 days'
-                   + (k * 365 / :per_worker_visits) * interval '1 day' + interval '8 hours'
+            ELSE ((date_trunc('day', now() AT TIME ZONE 'Europe/Moscow') - :days * interval '1 day'
+                   + (k * :days / :per_worker_visits) * interval '1 day' + interval '8 hours'
                    + ((k * 7 + w.w) % 10) * interval '50 minutes'
                    + gen.pick(n, 2, 20) * interval '1 minute') AT TIME ZONE 'Europe/Moscow')
        END AS start_at,
