@@ -6,46 +6,15 @@
 # schedule (/web/trips.html, no sign-in) and finds the trip there without the person's
 # name. Here: the announcement queued one SMS to the person booked.
 set -euo pipefail
-fail() { echo "FAIL: $*" >&2; exit 1; }
-src=$CF_SOURCE_DIR
-carefactd=$CF_BINARY_DIR/backend/carefactd
-[ -x /usr/bin/chromium ] || fail "/usr/bin/chromium is not installed: run tools/deps"
-[ -d "$src/tests/browser/node_modules/playwright-core" ] ||
-    fail "playwright-core is missing: run tools/deps (it runs npm ci in tests/browser)"
-work=$(mktemp -d /tmp/cftrips.XXXXXX)
-server_pid=
-cleanup() {
-    [ -z "$server_pid" ] || kill -KILL "$server_pid" 2>/dev/null || true
-    "$src/tools/pg" destroy "$work/pg" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-artifacts=$CF_BINARY_DIR/tests/browser-artifacts
-mkdir -p "$artifacts"
-rm -f "$artifacts"/brigades-*.png
-
-db=$("$src/tools/pg" start "$work/pg" --owner-pid $$)
-app_db=$("$src/tools/pg" conninfo "$work/pg" --app)
-"$carefactd" migrate --db "$db" >/dev/null
-"$carefactd" demo-data --db "$db" --token-key-hex "$(printf '%064d' 7)" >/dev/null
+case_name=brigades
+source "$CF_SOURCE_DIR/tests/browser/web_lib.sh"
+web_demo_data
 password=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
 office=$(psql "$db" -XAtqc "SELECT md5('demo:office:1')::uuid")
 echo "$password" | "$carefactd" user add --db "$db" --role intake_lead --office "$office" trips-lead >/dev/null
 day=$(psql "$db" -XAtqc "SELECT ((now() AT TIME ZONE 'Europe/Moscow')::date + 5)::text")
 
-for _ in $(seq 10); do
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    "$carefactd" serve --db "$app_db" --listen "127.0.0.1:$port" --threads 4 >>"$work/carefactd.log" 2>&1 &
-    server_pid=$!
-    for _ in $(seq 100); do
-        curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break 2
-        kill -0 "$server_pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill -KILL "$server_pid" 2>/dev/null || true
-    server_pid=
-done
-[ -n "$server_pid" ] || fail "carefactd did not come up: $(tail -5 "$work/carefactd.log")"
+web_server_up
 URL="http://127.0.0.1:$port" ARTIFACTS="$artifacts" LOGIN=trips-lead PASSWORD="$password" DAY="$day" \
     node "$src/tests/browser/brigades.mjs" || fail "the trip pages (log: see above)"
 queued=$(psql "$db" -XAtqc "SELECT count(*) FROM outbox WHERE kind = 'trip'

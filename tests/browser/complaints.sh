@@ -8,32 +8,12 @@
 # its due day (counted by the test itself: 5 working days), answers it, then opens the public
 # comparison page and checks every figure against what it computes from the seeded visits.
 set -euo pipefail
-fail() { echo "FAIL: $*" >&2; exit 1; }
-src=$CF_SOURCE_DIR
-carefactd=$CF_BINARY_DIR/backend/carefactd
-[ -x /usr/bin/chromium ] || fail "/usr/bin/chromium is not installed: run tools/deps"
-[ -d "$src/tests/browser/node_modules/playwright-core" ] ||
-    fail "playwright-core is missing: run tools/deps (it runs npm ci in tests/browser)"
-work=$(mktemp -d /tmp/cfcompl.XXXXXX)
-server_pid=
-cleanup() {
-    [ -z "$server_pid" ] || kill -KILL "$server_pid" 2>/dev/null || true
-    "$src/tools/pg" destroy "$work/pg" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-artifacts=$CF_BINARY_DIR/tests/browser-artifacts
-mkdir -p "$artifacts"
-rm -f "$artifacts"/complaints-*.png
-
-db=$("$src/tools/pg" start "$work/pg" --owner-pid $$)
-app_db=$("$src/tools/pg" conninfo "$work/pg" --app)
-"$carefactd" migrate --db "$db" >/dev/null
-"$carefactd" demo-data --db "$db" --token-key-hex "$(printf '%064d' 7)" >/dev/null
+case_name=complaints
+source "$CF_SOURCE_DIR/tests/browser/web_lib.sh"
+web_demo_data
 password=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
 provider=$(psql "$db" -XAtqc "SELECT md5('demo:provider:1')::uuid")
 echo "$password" | "$carefactd" user add --db "$db" --role manager --provider "$provider" complaints-mgr >/dev/null
-sql() { psql "$db" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
 
 # The low rating: a visit of demo worker 1 that ended today, rated 2 with words.
 sql "INSERT INTO visits (id, provider_id, worker_id, recipient_id, state, started_at, ended_at,
@@ -80,19 +60,7 @@ appointment=$(sql "INSERT INTO appointments (office_id, region_id, seat, during,
                           'test', now() - interval '1 day'
                    FROM offices o WHERE o.id = md5('demo:office:1')::uuid RETURNING id")
 
-for _ in $(seq 10); do
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    "$carefactd" serve --db "$app_db" --listen "127.0.0.1:$port" --threads 4 >>"$work/carefactd.log" 2>&1 &
-    server_pid=$!
-    for _ in $(seq 100); do
-        curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break 2
-        kill -0 "$server_pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill -KILL "$server_pid" 2>/dev/null || true
-    server_pid=
-done
-[ -n "$server_pid" ] || fail "carefactd did not come up: $(tail -5 "$work/carefactd.log")"
+web_server_up
 URL="http://127.0.0.1:$port" ARTIFACTS="$artifacts" LOGIN=complaints-mgr PASSWORD="$password" \
     APPOINTMENT="$appointment" SECRET="$secret" \
     PROVIDERS="$provider,$(psql "$db" -XAtqc "SELECT md5('demo:provider:2')::uuid")" \

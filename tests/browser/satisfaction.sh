@@ -7,27 +7,8 @@
 # each status (met / not met / not enough answers), n and the bounds, against bounds
 # the test computes itself. Screenshots go to $CF_BINARY_DIR/tests/browser-artifacts.
 set -euo pipefail
-fail() { echo "FAIL: $*" >&2; exit 1; }
-src=$CF_SOURCE_DIR
-carefactd=$CF_BINARY_DIR/backend/carefactd
-[ -x /usr/bin/chromium ] || fail "/usr/bin/chromium is not installed: run tools/deps"
-[ -d "$src/tests/browser/node_modules/playwright-core" ] ||
-    fail "playwright-core is missing: run tools/deps (it runs npm ci in tests/browser)"
-work=$(mktemp -d /tmp/cfsat.XXXXXX)
-server_pid=
-cleanup() {
-    [ -z "$server_pid" ] || kill -KILL "$server_pid" 2>/dev/null || true
-    "$src/tools/pg" destroy "$work/pg" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-artifacts=$CF_BINARY_DIR/tests/browser-artifacts
-mkdir -p "$artifacts"
-rm -f "$artifacts"/satisfaction-*.png
-
-db=$("$src/tools/pg" start "$work/pg" --owner-pid $$)
-app_db=$("$src/tools/pg" conninfo "$work/pg" --app)
-"$carefactd" migrate --db "$db" >/dev/null
+case_name=satisfaction
+source "$CF_SOURCE_DIR/tests/browser/web_lib.sh"
 secret=00112233445566778899aabbccddeeff
 appointment=0a000000-0000-4000-8000-000000000001
 # October 2026 (Moscow): А 80 of 80 satisfied (met), Б 30 of 40 (not met), В 20 of 20
@@ -64,19 +45,7 @@ VALUES ('$appointment', '0f000000-0000-4000-8000-00000000000a',
 SQL
 password=authority-$RANDOM$RANDOM
 echo "$password" | "$carefactd" user add --db "$db" --role authority dept >/dev/null
-for _ in $(seq 10); do
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    "$carefactd" serve --db "$app_db" --listen "127.0.0.1:$port" --threads 4 >>"$work/carefactd.log" 2>&1 &
-    server_pid=$!
-    for _ in $(seq 100); do
-        curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break 2
-        kill -0 "$server_pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill -KILL "$server_pid" 2>/dev/null || true
-    server_pid=
-done
-[ -n "$server_pid" ] || fail "carefactd did not come up: $(tail -5 "$work/carefactd.log")"
+web_server_up
 URL="http://127.0.0.1:$port" APPOINTMENT="$appointment" SECRET="$secret" LOGIN=dept \
     PASSWORD="$password" ARTIFACTS="$artifacts" \
     node "$src/tests/browser/satisfaction.mjs" || fail "the survey or the satisfaction page (log: see above)"
