@@ -1,6 +1,6 @@
-/* Readers of reference records (see ag/reference.h): recipients, catalogue services
- * and plans from the JSON bodies the server builds. Every string is bounded, every
- * number range-checked and every date parsed; a field the reader does not know is
+/* Readers of reference records (see ag/reference.h): recipients, catalogue services,
+ * plans, trips and surveys from the JSON bodies the server builds. Every string is
+ * bounded, every number range-checked and every date parsed; a field the reader does not know is
  * ignored so a newer server does not break an older terminal, but a known field
  * with the wrong type or size is refused with its path. */
 #include "ag/reference.h"
@@ -434,6 +434,148 @@ int ag_trip_from_json(const cJSON *body, struct ag_trip *out, struct cf_error_de
     return rc;
 }
 
+/* ==== Surveys ==== */
+
+static const char *const question_kinds[] = {"scale5", "choice3", "yes_no"};
+
+const char *ag_question_kind_name(enum ag_question_kind kind)
+{
+    return (size_t)kind < sizeof question_kinds / sizeof question_kinds[0] ? question_kinds[kind]
+                                                                           : "?";
+}
+
+/* A name of the instrument or a question: [a-z_]{1,max} (sql/0026's checks). */
+static int read_code(const cJSON *obj, const char *name, const char *path, size_t max, char *out,
+                     size_t out_size, struct cf_error_detail *d)
+{
+    char field[96];
+    int rc = read_string(obj, name, path, true, max, out, out_size, d);
+    field_path(field, sizeof field, path, name);
+    if (!rc && (!out[0] || strspn(out, "abcdefghijklmnopqrstuvwxyz_") != strlen(out)))
+        rc = cf_error_set(d, CF_EFIELD_RANGE, field, "%s must be lower-case letters and _", field);
+    return rc;
+}
+
+static int read_question(const cJSON *obj, const char *path, struct ag_survey_question *q,
+                         struct cf_error_detail *d)
+{
+    int64_t position = 0;
+    char kind[16], field[96];
+    const cJSON *required = NULL;
+    int rc = need_object(obj, path, d);
+    if (!rc)
+        rc = read_int(obj, "position", path, true, 1, 1000, &position, NULL, d);
+    q->position = (int)position;
+    if (!rc)
+        rc = read_code(obj, "code", path, AG_SURVEY_CODE_MAX, q->code, sizeof q->code, d);
+    if (!rc)
+        rc = read_string(obj, "kind", path, true, sizeof kind - 1, kind, sizeof kind, d);
+    size_t k = 0;
+    while (!rc && k < sizeof question_kinds / sizeof question_kinds[0] &&
+           strcmp(kind, question_kinds[k]) != 0)
+        k++;
+    field_path(field, sizeof field, path, "kind");
+    if (!rc && k == sizeof question_kinds / sizeof question_kinds[0])
+        rc = cf_error_set(d, CF_EFIELD_RANGE, field, "%s must be scale5, choice3 or yes_no", field);
+    q->kind = (enum ag_question_kind)k;
+    if (!rc)
+        rc = read_string(obj, "text", path, true, AG_SURVEY_TEXT_MAX, q->text, sizeof q->text, d);
+    if (!rc && !q->text[0]) {
+        field_path(field, sizeof field, path, "text");
+        rc = cf_error_set(d, CF_EFIELD_RANGE, field, "%s is empty", field);
+    }
+    if (!rc && (required = get(obj, "required")) != NULL && !cJSON_IsBool(required)) {
+        field_path(field, sizeof field, path, "required");
+        rc = cf_error_set(d, CF_EFIELD_TYPE, field, "%s must be true or false", field);
+    }
+    q->required = !required || cJSON_IsTrue(required); /* absent: required, as 0026's default */
+    return rc;
+}
+
+/* Codes once each, positions rising: the order the screens ask them in. */
+static int check_questions(const struct ag_survey *s, struct cf_error_detail *d)
+{
+    for (size_t i = 1; i < s->question_count; i++) {
+        if (s->questions[i].position <= s->questions[i - 1].position)
+            return cf_error_set(d, CF_EFIELD_RANGE, "questions",
+                                "questions must come in rising positions");
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(s->questions[i].code, s->questions[j].code) == 0)
+                return cf_error_set(d, CF_EFIELD_RANGE, "questions", "question %s is there twice",
+                                    s->questions[i].code);
+    }
+    return 0;
+}
+
+int ag_survey_from_json(const cJSON *body, struct ag_survey *out, struct cf_error_detail *d)
+{
+    int64_t version = 0;
+    const cJSON *list = NULL;
+    char path[32];
+    memset(out, 0, sizeof *out);
+    int rc = need_object(body, "", d);
+    if (!rc)
+        rc = read_code(body, "instrument", "", AG_SURVEY_ID_MAX, out->instrument,
+                       sizeof out->instrument, d);
+    if (!rc)
+        rc = read_int(body, "version", "", true, 1, 1000000, &version, NULL, d);
+    out->version = (int)version;
+    if (!rc)
+        rc = read_string(body, "name", "", false, AG_NAME_MAX, out->name, sizeof out->name, d);
+    if (!rc)
+        rc = read_array(body, "questions", "", AG_SURVEY_QUESTIONS_MAX, &list, d);
+    if (!rc && (!list || !list->child))
+        rc = cf_error_set(d, CF_EFIELD_MISSING, "questions", "a survey needs its questions");
+    for (const cJSON *c = list ? list->child : NULL; !rc && c; c = c->next) {
+        snprintf(path, sizeof path, "questions[%zu]", out->question_count);
+        rc = read_question(c, path, &out->questions[out->question_count++], d);
+    }
+    if (!rc)
+        rc = check_questions(out, d);
+    if (rc)
+        memset(out, 0, sizeof *out);
+    return rc;
+}
+
+static bool answer_valid(enum ag_question_kind kind, const char *value)
+{
+    static const char *const scale5[] = {"1", "2", "3", "4", "5", NULL};
+    static const char *const choice3[] = {"fully", "partly", "no", NULL};
+    static const char *const yes_no[] = {"yes", "no", NULL};
+    const char *const *allowed = kind == AG_QUESTION_SCALE5    ? scale5
+                                 : kind == AG_QUESTION_CHOICE3 ? choice3
+                                                               : yes_no;
+    for (size_t i = 0; value && allowed[i]; i++)
+        if (strcmp(value, allowed[i]) == 0)
+            return true;
+    return false;
+}
+
+int ag_survey_answers_check(const struct ag_survey *s, const char *const codes[],
+                            const char *const values[], size_t count, struct cf_error_detail *d)
+{
+    bool answered[AG_SURVEY_QUESTIONS_MAX] = {false};
+    for (size_t i = 0; i < count; i++) {
+        size_t q = 0;
+        while (q < s->question_count && strcmp(codes[i], s->questions[q].code) != 0)
+            q++;
+        if (q == s->question_count)
+            return cf_error_set(d, CF_EFIELD_RANGE, codes[i], "%.32s is not a question of %s",
+                                codes[i], s->instrument);
+        if (answered[q])
+            return cf_error_set(d, CF_EFIELD_RANGE, codes[i], "%s is answered twice", codes[i]);
+        if (!answer_valid(s->questions[q].kind, values[i]))
+            return cf_error_set(d, CF_EFIELD_RANGE, codes[i], "%s takes an answer of %s", codes[i],
+                                ag_question_kind_name(s->questions[q].kind));
+        answered[q] = true;
+    }
+    for (size_t q = 0; q < s->question_count; q++)
+        if (s->questions[q].required && !answered[q])
+            return cf_error_set(d, CF_EFIELD_MISSING, s->questions[q].code, "%s is not answered",
+                                s->questions[q].code);
+    return 0;
+}
+
 /* ==== From stored text ==== */
 
 #define PARSE_TEXT(fn, type)                                                                       \
@@ -451,6 +593,7 @@ PARSE_TEXT(ag_recipient, struct ag_recipient)
 PARSE_TEXT(ag_service, struct ag_service)
 PARSE_TEXT(ag_plan, struct ag_plan)
 PARSE_TEXT(ag_trip, struct ag_trip)
+PARSE_TEXT(ag_survey, struct ag_survey)
 
 /* ==== Checking a record from the server ==== */
 
@@ -500,6 +643,17 @@ int ag_reference_check(const char *kind, const char *id, const cJSON *body,
         if (!rc && strcmp(own, id) != 0)
             rc = cf_error_set(d, CF_EFIELD_RANGE, "id", "the body's id is not the record's");
         free(t);
+        return rc;
+    }
+    if (strcmp(kind, "survey") == 0) {
+        struct ag_survey *s = malloc(sizeof *s); /* ~35 KiB: not on the stack */
+        if (!s)
+            return CF_ENOMEM;
+        int rc = ag_survey_from_json(body, s, d);
+        if (!rc && strcmp(s->instrument, id) != 0)
+            rc = cf_error_set(d, CF_EFIELD_RANGE, "instrument",
+                              "the body's instrument is not the record's");
+        free(s);
         return rc;
     }
     return cf_error_set(d, CF_EKIND, "kind", "unknown reference kind '%.20s'", kind);

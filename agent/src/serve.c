@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ag/acts.h"
 #include "ag/card_tap.h"
 #include "ag/cli.h"
 #include "ag/clock.h"
@@ -44,6 +45,7 @@
 #include "ag/lists.h"
 #include "ag/messages.h"
 #include "ag/reader.h"
+#include "ag/reference.h"
 #include "ag/sync.h"
 #include "ag/trips.h"
 #include "ag/visit.h"
@@ -459,6 +461,46 @@ static void add_trips(cJSON *o, struct ag_store *s)
     ag_trips_free(trips, count);
 }
 
+/* The survey offered after a visit (issues 16, 17): the first instrument held in the
+ * reference data (sql/0035 sends the ones a terminal offers). 0 with *out, or CF_ENO_VISIT
+ * when none is held (the page then skips the survey). */
+static int first_survey(void *ctx, const char *id, const char *body, uint64_t basis_seq)
+{
+    struct cf_error_detail d = {0};
+    (void)id;
+    (void)basis_seq;
+    return ag_survey_parse(body, ctx, &d) == 0 ? 1 : 0; /* a damaged one: the next */
+}
+
+static int survey_held(struct ag_store *s, struct ag_survey *out)
+{
+    int rc = ag_store_ref_each(s, "survey", first_survey, out);
+    return rc == 1 ? 0 : rc ? rc : CF_ENO_VISIT;
+}
+
+static void add_survey(cJSON *o, struct ag_store *s)
+{
+    struct ag_survey *sv = malloc(sizeof *sv);
+    cJSON *j = sv && survey_held(s, sv) == 0 ? cJSON_AddObjectToObject(o, "survey") : NULL;
+    if (j) {
+        cJSON_AddStringToObject(j, "instrument", sv->instrument);
+        cJSON_AddNumberToObject(j, "version", sv->version);
+        cJSON_AddStringToObject(j, "name", sv->name);
+        cJSON *list = cJSON_AddArrayToObject(j, "questions");
+        for (size_t i = 0; list && i < sv->question_count; i++) {
+            const struct ag_survey_question *q = &sv->questions[i];
+            cJSON *qj = cJSON_CreateObject();
+            cJSON_AddStringToObject(qj, "code", q->code);
+            cJSON_AddStringToObject(qj, "kind", ag_question_kind_name(q->kind));
+            cJSON_AddStringToObject(qj, "text", q->text);
+            cJSON_AddBoolToObject(qj, "required", q->required);
+            if (!cJSON_AddItemToArray(list, qj))
+                cJSON_Delete(qj);
+        }
+    }
+    free(sv);
+}
+
 /* ==== API ==== */
 
 static cJSON *api_state(struct daemon *d)
@@ -468,6 +510,7 @@ static cJSON *api_state(struct daemon *d)
     add_trips(o, d->store);
     add_open_visit(o, d->store);
     add_unrated(o, d->store);
+    add_survey(o, d->store);
     add_sync_state(o, d->store);
     cJSON_AddBoolToObject(o, "speech", d->speech_on);
     cJSON_AddNumberToObject(o, "now_ms", (double)ag_wall_now_ms());
@@ -702,6 +745,74 @@ static cJSON *api_rate(struct daemon *d, const cJSON *body)
                            (int)jint(body, "rating", 0), comment && comment[0] ? comment : NULL, &m,
                            &r, NULL);
     return outcome(rc);
+}
+
+/* The recipient's answers to the survey held (issues 16, 17): {visit_id, answers:
+ * {code: "value" | 1..5}} about a visit this terminal ended, checked against the held
+ * instrument (its version goes with them), recorded as one survey.answered event by the
+ * command line's own ag_answers_record. */
+static cJSON *api_survey(struct daemon *d, const cJSON *body)
+{
+    uint8_t visit[CF_UUID_LEN];
+    char visit_text[CF_UUID_TEXT_LEN + 1];
+    const cJSON *answers = cJSON_GetObjectItemCaseSensitive(body, "answers"), *a;
+    struct ag_survey *sv = malloc(sizeof *sv);
+    struct ag_answers_form f;
+    char values[AG_SURVEY_QUESTIONS_MAX][8], version[16];
+    struct ag_visit_row row;
+    struct cf_error_detail detail = {0};
+    memset(&f, 0, sizeof f);
+    int rc = sv ? 0 : CF_ENOMEM;
+    if (!rc && (!juuid(body, "visit_id", visit) || !cJSON_IsObject(answers)))
+        rc = CF_EFIELD_MISSING;
+    if (!rc)
+        rc = ag_store_visit_find(d->store, AG_FIND_ID, visit, &row);
+    if (!rc && row.state != AG_VISIT_ENDED && row.state != AG_VISIT_RATED)
+        rc = CF_EVISIT_STATE;
+    if (!rc)
+        rc = survey_held(d->store, sv);
+    cJSON_ArrayForEach(a, answers)
+    {
+        if (rc)
+            break;
+        if (f.count == AG_SURVEY_QUESTIONS_MAX) {
+            rc = CF_EFIELD_RANGE;
+            break;
+        }
+        if (cJSON_IsNumber(a) && a->valuedouble >= 1 && a->valuedouble <= 5 &&
+            a->valuedouble == (double)(int)a->valuedouble)
+            snprintf(values[f.count], sizeof values[f.count], "%d", (int)a->valuedouble);
+        else if (cJSON_IsString(a) && strlen(a->valuestring) < sizeof values[f.count])
+            snprintf(values[f.count], sizeof values[f.count], "%s", a->valuestring);
+        else {
+            rc = CF_EFIELD_RANGE;
+            break;
+        }
+        f.codes[f.count] = a->string;
+        f.values[f.count] = values[f.count];
+        f.count++;
+    }
+    if (!rc)
+        rc = ag_survey_answers_check(sv, f.codes, f.values, f.count, &detail);
+    struct ag_moment m;
+    struct ag_act_result r;
+    if (!rc)
+        rc = ag_moment_now(&m);
+    if (!rc) {
+        snprintf(version, sizeof version, "%d", sv->version);
+        cf_uuid_to_text(visit, visit_text);
+        f.visit_id = visit_text;
+        f.instrument = sv->instrument;
+        f.version = version;
+        rc = ag_answers_record(d->store, &f, &m, &r, &detail);
+    }
+    cJSON *o = outcome(rc);
+    if (rc == CF_EFIELD_RANGE || rc == CF_EFIELD_MISSING)
+        cJSON_AddStringToObject(o, "question", detail.field);
+    if (!rc)
+        cJSON_AddNumberToObject(o, "seq", (double)r.seq);
+    free(sv);
+    return o;
 }
 
 static bool parse_reason(const char *s, enum cf_reason *out)
@@ -979,6 +1090,7 @@ static int handle(struct mg_connection *c, void *data)
         {"/api/visit/start", api_start, true, true},
         {"/api/visit/end", api_end, true, true},
         {"/api/visit/rate", api_rate, true, true},
+        {"/api/survey", api_survey, true, true},
         {"/api/visit/cancel", api_cancel, true, true},
         {"/api/visit/attempt", api_attempt, true, true},
         {"/api/card/bind", api_bind, true, true},

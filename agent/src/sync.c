@@ -360,7 +360,7 @@ static int key_compare(const void *a, const void *b)
 static bool known_kind(const char *kind)
 {
     return strcmp(kind, "recipient") == 0 || strcmp(kind, "service") == 0 ||
-           strcmp(kind, "plan") == 0 || strcmp(kind, "trip") == 0;
+           strcmp(kind, "plan") == 0 || strcmp(kind, "trip") == 0 || strcmp(kind, "survey") == 0;
 }
 
 static bool hex16(const char *v)

@@ -38,6 +38,15 @@ const FACES = [
   [5, 'Отлично'],
 ];
 
+// The answers of the server's question kinds in plain words (sql/0026: the values
+// survey_record takes); the questions themselves come from the server's instrument.
+const SURVEY_CHOICES = {
+  scale5: [['1', '1 — очень плохо'], ['2', '2 — плохо'], ['3', '3 — удовлетворительно'],
+    ['4', '4 — хорошо'], ['5', '5 — отлично']],
+  choice3: [['fully', 'Да, полностью'], ['partly', 'Частично'], ['no', 'Нет']],
+  yes_no: [['yes', 'Да'], ['no', 'Нет']],
+};
+
 let state = null; // the daemon's last /api/state
 let speechOn = true;
 let tapLoop = 0; // bumped to stop a card wait
@@ -462,9 +471,9 @@ function rate(visitId, name, minutes) {
     ...FACES.map(([n, word]) => button([faceSvg(n), h('span', {}, `${n} — ${word}`)], async () => {
       const r = await api('POST', '/api/visit/rate', { visit_id: visitId, rating: n, comment: comment.value.trim() });
       if (!r.ok) return home(r.message, 'warning');
-      thanks();
+      offerSurvey(visitId, true);
     }, '', { 'data-rating': String(n) }))));
-  parts.push(h('div', { class: 'actions' }, button('Пропустить', () => home('Визит завершён без оценки.'), '', { id: 'skip-rating' })));
+  parts.push(h('div', { class: 'actions' }, button('Пропустить', () => offerSurvey(visitId, false), '', { id: 'skip-rating' })));
   show('rate', 'Как прошёл визит?', parts, {
     recipient: true,
     speak: `Как прошёл визит? Работник был у вас ${minutesText(minutes || 0)}. Нажмите на лицо: от одного, очень плохо, до пяти, отлично. Или нажмите пропустить.`,
@@ -474,6 +483,59 @@ function rate(visitId, name, minutes) {
 function thanks() {
   show('thanks', 'Спасибо за оценку!', [h('p', {}, 'Верните, пожалуйста, терминал работнику.')], { recipient: true });
   setTimeout(() => { if (document.body.dataset.screen === 'thanks') home('Визит завершён и оценён.'); }, 1500);
+}
+
+// ==== The survey of the service's quality, on the recipient's screen ====
+
+// After the rating (or its skip) the recipient may answer the server's instrument held in
+// the reference data (state.survey): one question per screen, the answers in the
+// instrument's own scale, «Пропустить опрос» on every screen. The answers go to the
+// daemon once, at the end, as one survey.answered event.
+function offerSurvey(visitId, rated) {
+  const sv = state && state.survey;
+  if (!sv || !visitId || !sv.questions.length) return surveyDone(rated);
+  askQuestion(sv, visitId, rated, 0, {});
+}
+
+function surveyDone(rated) {
+  return rated ? thanks() : home('Визит завершён без оценки.');
+}
+
+function askQuestion(sv, visitId, rated, i, answers) {
+  tapLoop++;
+  if (i === sv.questions.length) return sendSurvey(sv, visitId, answers);
+  const q = sv.questions[i];
+  const n = sv.questions.length;
+  const next = (value) => {
+    const given = Object.assign({}, answers);
+    if (value !== null) given[q.code] = value;
+    askQuestion(sv, visitId, rated, i + 1, given);
+  };
+  const lead = i === 0
+    ? `${rated ? 'Спасибо за оценку! ' : ''}Ответьте, пожалуйста, на ${n} ${plural(n, 'вопрос', 'вопроса', 'вопросов')} о качестве услуги. Это необязательно.`
+    : null;
+  const choices = SURVEY_CHOICES[q.kind] || [];
+  const parts = [
+    lead ? h('p', {}, lead) : null,
+    h('p', { class: 'progress' }, `Вопрос ${i + 1} из ${n}`),
+    h('div', { class: 'answers', role: 'group', 'aria-labelledby': 'title', 'data-question': q.code },
+      ...choices.map(([value, words]) => button(words, () => next(value), '', { 'data-answer': value })),
+      q.required ? null : button('Пропустить вопрос', () => next(null), '', { 'data-answer': '' })),
+    h('div', { class: 'actions' }, button('Пропустить опрос', () => surveyDone(rated), '', { id: 'skip-survey' })),
+  ];
+  show('survey', q.text, parts, {
+    recipient: true,
+    speak: [lead, `Вопрос ${i + 1} из ${n}.`, q.text, `Ответы: ${choices.map(([, w]) => w).join(', ')}.`,
+      'Или нажмите «Пропустить опрос».'].filter(Boolean).join(' '),
+  });
+}
+
+async function sendSurvey(sv, visitId, answers) {
+  const r = await api('POST', '/api/survey', { visit_id: visitId, answers });
+  if (!r.ok) return home(r.message, 'warning');
+  show('survey-thanks', 'Спасибо за ответы!', [h('p', {}, 'Ваши ответы помогут сделать помощь лучше. Верните, пожалуйста, терминал работнику.')],
+    { recipient: true });
+  setTimeout(() => { if (document.body.dataset.screen === 'survey-thanks') home('Визит завершён, опрос пройден.'); }, 1500);
 }
 
 // ==== Door attempt and cancellation: the action, then the reason (two taps) ====

@@ -10,7 +10,9 @@
  *   the page, a "card" is the emulator putting that recipient's card in the field
  *   ($SIM_CTL). Start of a planned visit ≤ 2 taps + card; end, services and rating
  *   ≤ 4 taps + card; door attempt and cancellation 2 taps; the recipient's name on
- *   screen < 2 s after the card is put down.
+ *   screen < 2 s after the card is put down. After the rating (or its skip) the
+ *   recipient answers the server's survey, one tap a question, on one visit and skips it
+ *   on the others.
  * - Every screen: screenshots at 360×640 and 720×1280 (no sideways scrolling at
  *   either), axe-core (WCAG 2.1 A/AA and best practice: labels, contrast, ...) with no
  *   violation, and the Tab key visiting the focusable elements in document order.
@@ -243,10 +245,40 @@ window.attack = async () => {
   await inspect("06-rating");
   await page.locator("#comment").fill("Всё хорошо, спасибо");
   await tap(page.locator('.faces button[data-rating="4"]'));
-  await onScreen("thanks");
-  await inspect("07-thanks");
   check(taps <= 4, `end, services and rating took ${taps} taps`);
   console.log(`end + services + rating: ${taps} taps + card`);
+
+  /* The recipient answers the survey on their screen: the server's instrument held in the
+   * reference data, one question per screen, one tap each (an optional one skipped). The
+   * answers tapped go to touch.sh, which finds exactly them on the server. */
+  step = "visit 1 survey";
+  await onScreen("survey");
+  const survey = (await state()).survey;
+  check(survey && survey.instrument === "public_service" && survey.questions.length >= 2,
+    `the terminal holds no survey of the server: ${JSON.stringify(survey)}`);
+  const pick = { scale5: (i) => String(5 - (i % 2)), choice3: () => "fully", yes_no: () => "yes" };
+  const tapped = {};
+  taps = 0;
+  for (const [i, q] of survey.questions.entries()) {
+    const group = page.locator(`.answers[data-question="${q.code}"]`);
+    await group.waitFor({ timeout: 5000 });
+    check((await page.locator("h1").textContent()) === q.text, `question ${q.code} is not the server's text`);
+    check(await page.locator("#skip-survey").isVisible(), `no «Пропустить опрос» on question ${q.code}`);
+    if (i === 0) await inspect("07-survey-question");
+    if (!q.required) {
+      await inspect("07b-survey-optional");
+      await tap(group.locator('button[data-answer=""]'));
+      continue;
+    }
+    const value = pick[q.kind](i);
+    tapped[q.code] = q.kind === "scale5" ? Number(value) : value;
+    await tap(group.locator(`button[data-answer="${value}"]`));
+  }
+  await onScreen("survey-thanks");
+  await inspect("07c-survey-thanks");
+  check(taps === survey.questions.length, `the survey took ${taps} taps for ${survey.questions.length} questions`);
+  console.log(`survey: ${taps} taps for ${survey.questions.length} questions`);
+  writeFileSync(join(work, "survey.expected"), JSON.stringify(tapped));
   await onScreen("home");
 
   /* Visit 2: start, end, the recipient skips the rating. */
@@ -261,8 +293,11 @@ window.attack = async () => {
   await tap(page.locator("#to-recipient"));
   await card(plans[1].recipient_id, () => onScreen("rate"));
   await tap(page.locator("#skip-rating"));
-  await onScreen("home");
   check(taps <= 4, `end with a skipped rating took ${taps} taps`);
+  /* ... and the survey: nothing is recorded. */
+  await onScreen("survey");
+  await tap(page.locator("#skip-survey"));
+  await onScreen("home");
 
   /* Door attempt on plan 4: two taps. */
   step = "door attempt";
@@ -303,6 +338,10 @@ window.attack = async () => {
   await tap(page.locator("#to-recipient"));
   await card(plans[2].recipient_id, () => onScreen("rate"));
   await tap(page.locator('.faces button[data-rating="5"]'));
+  await onScreen("survey");
+  await tap(page.locator("#skip-survey"));
+  await onScreen("thanks");
+  await inspect("07d-thanks");
   await onScreen("home");
 
   /* An unplanned visit to a recipient of the provider. */
@@ -325,6 +364,8 @@ window.attack = async () => {
   check(/× 2/.test(await page.locator("main").textContent()), "the recipient does not see the quantity they confirm");
   await card(unplannedId, () => onScreen("rate"));
   await tap(page.locator("#skip-rating"));
+  await onScreen("survey");
+  await tap(page.locator("#skip-survey"));
   await onScreen("home");
 
   /* A new card bound to a recipient (pending the manager). */

@@ -5,7 +5,8 @@
 # real carefactd and PostgreSQL, and Debian's Chromium driven headless by Playwright
 # (touch.mjs) at phone size. A full day offline -- three planned visits, a door
 # attempt, a cancellation, a card of another recipient, an unplanned visit, a rating
-# by faces, a skipped rating, a new card bound -- then carefactd comes back, the
+# by faces, a skipped rating, a survey answered on the recipient's screen and surveys
+# skipped, a new card bound -- then carefactd comes back, the
 # worker syncs, and the manager's dashboard must show every visit. Before the day,
 # pages of other origins in the same browser try to drive the daemon and must change
 # nothing. Screenshots of every screen (360×640 and 720×1280) go to
@@ -112,6 +113,18 @@ got() { sql "SELECT count(*) FROM visits WHERE $mine AND $1"; }
     fail "the new card's binding is not waiting for the manager"
 [ "$(sql "SELECT count(*) FROM events WHERE device_id = '$device_id' AND kind = 'appointment.checked_in'
           AND card_token IS NOT NULL")" = 1 ] || fail "the check-in at the desk is not on the server"
+# The survey answered on the recipient's screen after the visit rated 4: exactly one
+# response of this terminal's visits, by the home-visit channel, with the answers tapped
+# (touch.mjs wrote them); the surveys skipped left nothing.
+expected=$(cat "$work/survey.expected")
+answered="visit_id IN (SELECT visit_key FROM events WHERE device_id = '$device_id')"
+[ "$(sql "SELECT count(*) FROM survey_responses WHERE $answered")" = 1 ] ||
+    fail "the server holds $(sql "SELECT count(*) FROM survey_responses WHERE $answered") survey responses of the day, not 1"
+[ "$(sql "SELECT count(*) FROM survey_responses s JOIN visits v ON v.id = s.visit_id
+          WHERE s.$answered AND v.rating = 4 AND s.channel = 'home_visit' AND s.purpose = 'after_visit'
+            AND s.instrument_id = 'public_service' AND s.version = 1
+            AND s.answers = '$expected'::jsonb")" = 1 ] ||
+    fail "the survey on the server is not the answers tapped ($expected): $(sql "SELECT answers FROM survey_responses WHERE $answered")"
 cp "$work/visits" "$work/visits.list"
 touch "$work/checked"
 

@@ -75,6 +75,10 @@ expect "a POST as a form" \
     "$(code -b "cf_ui=$ui_secret" -H 'X-Carefact-UI: 1' --data-urlencode "x=$attempt" "$ui_base/api/visit/attempt")" 403
 expect "a POST from a foreign Origin" "$(api_post /api/visit/attempt "$attempt" -H 'Origin: http://127.0.0.1:1')" 403
 expect "a GET of a step" "$(code -b "cf_ui=$ui_secret" "$ui_base/api/visit/attempt")" 404
+survey="{\"visit_id\":\"$plan\",\"answers\":{\"overall\":5}}"
+expect "a survey from a foreign Origin" "$(api_post /api/survey "$survey" -H 'Origin: http://127.0.0.1:1')" 403
+expect "a survey about no visit of this terminal" "$(api_post /api/survey "$survey")" 200
+grep -q '"error":"no_visit"' "$work/body" || fail "a survey about no visit was not refused: $(cat "$work/body")"
 expect "events after the refused steps" "$(waiting)" "$before"
 expect "the step itself" "$(api_post /api/visit/attempt "$attempt")" 200
 grep -q '"ok":true' "$work/body" || fail "the attempt was not recorded: $(cat "$work/body")"

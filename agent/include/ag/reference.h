@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cf/act.h"
 #include "cf/error.h"
 #include "cf/event.h"
 
@@ -113,6 +114,33 @@ struct ag_trip {
     struct ag_trip_appointment appointments[AG_TRIP_APPOINTMENTS_MAX];
 };
 
+/* A satisfaction survey the terminal offers the recipient after a visit (issues 16, 17):
+ * the server's instrument in the version it validates answers against, its questions in
+ * order, as sql/0035's survey_reference_items builds it. ~35 KiB: allocate it. */
+#define AG_SURVEY_QUESTIONS_MAX CF_ACT_ARRAY_MAX /* one event holds that many answers */
+#define AG_SURVEY_ID_MAX 40 /* [a-z_], survey_instruments.id */
+#define AG_SURVEY_CODE_MAX (CF_ACT_NAME_MAX - 2) /* the event's member is "a_<code>" */
+#define AG_SURVEY_TEXT_MAX 1023 /* 500 characters of Cyrillic, bytes of UTF-8 */
+enum ag_question_kind {
+    AG_QUESTION_SCALE5, /* "1".."5" */
+    AG_QUESTION_CHOICE3, /* "fully", "partly", "no" */
+    AG_QUESTION_YES_NO, /* "yes", "no" */
+};
+struct ag_survey_question {
+    int position;
+    char code[AG_SURVEY_CODE_MAX + 1];
+    enum ag_question_kind kind;
+    char text[AG_SURVEY_TEXT_MAX + 1];
+    bool required;
+};
+struct ag_survey {
+    char instrument[AG_SURVEY_ID_MAX + 1];
+    int version;
+    char name[AG_NAME_MAX + 1];
+    size_t question_count;
+    struct ag_survey_question questions[AG_SURVEY_QUESTIONS_MAX];
+};
+
 /* Read one body (a cJSON object, borrowed). Return 0 or a CF_EFIELD_... code with
  * detail naming the field (e.g. "certificates[0].valid_to"). */
 int ag_recipient_from_json(const cJSON *body, struct ag_recipient *out,
@@ -120,6 +148,7 @@ int ag_recipient_from_json(const cJSON *body, struct ag_recipient *out,
 int ag_service_from_json(const cJSON *body, struct ag_service *out, struct cf_error_detail *detail);
 int ag_plan_from_json(const cJSON *body, struct ag_plan *out, struct cf_error_detail *detail);
 int ag_trip_from_json(const cJSON *body, struct ag_trip *out, struct cf_error_detail *detail);
+int ag_survey_from_json(const cJSON *body, struct ag_survey *out, struct cf_error_detail *detail);
 
 /* The same from stored text (bodies in the store were validated when they came,
  * but the file may have been damaged since): CF_EJSON for text that is not JSON. */
@@ -127,12 +156,26 @@ int ag_recipient_parse(const char *text, struct ag_recipient *out, struct cf_err
 int ag_service_parse(const char *text, struct ag_service *out, struct cf_error_detail *detail);
 int ag_plan_parse(const char *text, struct ag_plan *out, struct cf_error_detail *detail);
 int ag_trip_parse(const char *text, struct ag_trip *out, struct cf_error_detail *detail);
+int ag_survey_parse(const char *text, struct ag_survey *out, struct cf_error_detail *detail);
+
+/* The kind's name ("scale5", "choice3", "yes_no"). */
+const char *ag_question_kind_name(enum ag_question_kind kind);
+
+/* Are these answers (count pairs of question code and answer text, borrowed) what survey
+ * asks: each a question of it, once, with an answer of its kind ("1".."5"; "fully",
+ * "partly", "no"; "yes", "no"), and every required question answered? The server's rule
+ * (sql/0026 survey_answers_check), kept on the terminal so a refused answer never
+ * becomes a signed event. Returns 0, CF_EFIELD_RANGE (an unknown code, a repeated one,
+ * a wrong answer) or CF_EFIELD_MISSING (a required question), detail naming the code. */
+int ag_survey_answers_check(const struct ag_survey *survey, const char *const codes[],
+                            const char *const values[], size_t count,
+                            struct cf_error_detail *detail);
 
 /* Validate a record from the server before it is stored: kind is "recipient",
- * "service", "plan" or "trip"; the body must read as that kind and name the same id as
- * the record (id; for a service its code). For a recipient, the tokens of its
- * cards are copied into tokens (room for AG_MAX_CARDS) and *token_count set.
- * Returns 0, CF_EFIELD_..., CF_EKIND (unknown kind). */
+ * "service", "plan", "trip" or "survey" (its id: the instrument); the body must read as that kind
+ * and name the same id as the record (id; for a service its code). For a recipient, the tokens of
+ * its cards are copied into tokens (room for AG_MAX_CARDS) and *token_count set. Returns 0,
+ * CF_EFIELD_..., CF_EKIND (unknown kind). */
 int ag_reference_check(const char *kind, const char *id, const cJSON *body,
                        char tokens[][CF_TOKEN_TEXT_LEN + 1], size_t *token_count,
                        struct cf_error_detail *detail);

@@ -98,11 +98,11 @@ static void handle_reference_fetch(struct be_request *req)
         if (!rc)
             rc = cf_json_get_string(item, "id", path, true, 63, id, sizeof id, &detail);
         if (!rc && strcmp(kind, "recipient") && strcmp(kind, "service") && strcmp(kind, "plan") &&
-            strcmp(kind, "trip")) {
+            strcmp(kind, "trip") && strcmp(kind, "survey")) {
             char field[48];
             snprintf(field, sizeof field, "%s.kind", path);
             rc = cf_error_set(&detail, CF_EFIELD_RANGE, field,
-                              "%s must be recipient, service, plan or trip", field);
+                              "%s must be recipient, service, plan, trip or survey", field);
         }
     }
     char *wanted = rc ? NULL : cJSON_PrintUnformatted(items);
