@@ -320,10 +320,16 @@ const ruleBlock = (n) => `<fieldset class="rule"><legend>Правило посе
   <label>Сотрудник<select name="worker" required></select></label></fieldset>`;
 
 function bindApprovalForm(form, choices, id, say, rerender) {
+  /* Each rule's worker list is the chosen provider's; a rule keeps the worker chosen in it
+   * while that provider is kept (adding a rule refills every list). */
   const workers = () => {
     const p = choices.providers.find((x) => x.id === form.provider.value);
     const list = (p?.workers || []).map((w) => `<option value="${esc(w.id)}">${esc(w.full_name)}</option>`).join("");
-    for (const select of form.querySelectorAll("select[name=worker]")) select.innerHTML = list;
+    for (const select of form.querySelectorAll("select[name=worker]")) {
+      const kept = select.value;
+      select.innerHTML = list;
+      if ([...select.options].some((o) => o.value === kept)) select.value = kept;
+    }
   };
   form.provider.addEventListener("change", workers);
   workers();

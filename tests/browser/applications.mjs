@@ -211,6 +211,9 @@ try {
   for (const day of ["2", "4", "6", "7"]) await second.locator(`input[name=weekday][value="${day}"]`).check();
   await second.locator("input[name=time]").fill("15:00");
   await second.locator("select[name=worker]").selectOption(worker);
+  /* adding the second rule must not reset the first one's worker (it did: on Mondays,
+   * Wednesdays and Fridays today's plan went to another worker's terminal) */
+  check((await first.locator("select[name=worker]").inputValue()) === worker, "adding a rule reset the first rule's worker");
   await shot(page, "3-programme");
   await approval.locator("button[type=submit]").click();
   await page.locator('#application[data-state="approved"]').waitFor({ timeout: 15000 });
