@@ -12,7 +12,11 @@
 #   4. an integrity verdict is never lost: an upload committed by a carefactd that died
 #      before judging it is judged by the next carefactd's upkeep at start;
 #   5. a card binding's resolution finds its events by index, not by a scan of every
-#      partition (sql/0034, mutant growth.binding-scan).
+#      partition (sql/0034, mutant growth.binding-scan);
+#   6. a visit's events are read from the month its key was first received on (sql/0036):
+#      a new visit's reads keep this month's partition alone, and a visit opened 40 days
+#      ago, a key with only a rating then, and history loaded newest first are still read
+#      whole (mutants received.*).
 set -euo pipefail
 fail() { echo "FAIL: $*" >&2; exit 1; }
 carefactd="$CF_BINARY_DIR/backend/carefactd"
@@ -128,6 +132,52 @@ for q in "SELECT array_agg(DISTINCT e.visit_key)" "INSERT INTO card_bindings"; d
         fail "\"$q\" is not pruned to one partition of $partitions: $plan"
     grep -q "$this" <<<"$plan" || fail "\"$q\" does not read this month's partition $this: $plan"
 done
+# the reads of the batch's visits' events (the ownership check, the rebuild): a new visit's
+# first event is this batch's, so only this month's partition is read (sql/0036)
+for q in "bool_or(e.device_id <> p_device)" "e.card_proof_level, e.card_proof_failure -- 0013"; do
+    plan=$(awk -v q="$q" '/NOTICE:  duration:/ { p = 0 } index($0, q) { p = 1 } p' <<<"$plans")
+    [ -n "$plan" ] || fail "no plan of \"$q\" in: $plans"
+    read_parts=$(grep -o "on events_[0-9_]*" <<<"$plan" | sort -u | tr '\n' ' ')
+    [ "$read_parts" = "on $this " ] ||
+        fail "\"$q\" reads partitions '$read_parts', not this month's $this alone: $plan"
+done
+
+# ==== 6. A visit's events across months (sql/0036) ====
+# The reads start at the month of the key's first receipt: the events of a visit opened
+# 40 days ago, or of a key that had only a rating then, are still all read when the rest
+# arrives now, with a visit first received now in the same batch.
+f=$(device f)
+v3=$(sql "SELECT gen_random_uuid()") v4=$(sql "SELECT gen_random_uuid()") v5=$(sql "SELECT gen_random_uuid()")
+old="now() - interval '40 days'"
+sql "INSERT INTO events ($cols) VALUES
+     $(row "$f" 1 "$old" visit.rated "'$v4'" "$old" 1000),
+     $(row "$f" 2 "$old" visit.started "'$v3'" "$old" 2000)"
+sql "SELECT rebuild_visits(ARRAY['$v3', '$v4']::uuid[])" >/dev/null
+[ "$(sql "SELECT state FROM visits WHERE id = '$v3'")" = started ] || fail "v3 not started"
+# the rest as ingest stores a batch: the events, then ingest_finish, in one transaction
+refused=$(psql "$db" -XtAqv ON_ERROR_STOP=1 -c "BEGIN" -c "INSERT INTO events ($cols) VALUES
+     $(row "$f" 3 "now()" visit.ended "'$v3'" "$old + interval '30 minutes'" 1802000),
+     $(row "$f" 4 "now()" visit.rated "'$v3'" "$old + interval '31 minutes'" 1862000),
+     $(row "$f" 5 "now()" visit.started "'$v4'" "now() - interval '60 minutes'" 5000000),
+     $(row "$f" 6 "now()" visit.ended "'$v4'" "now() - interval '30 minutes'" 6800000),
+     $(row "$f" 7 "now()" visit.started "'$v5'" "now() - interval '20 minutes'" 7000000),
+     $(row "$f" 8 "now()" visit.ended "'$v5'" "now() - interval '5 minutes'" 7900000)" \
+    -c "SELECT coalesce(refused_visit::text, 'none') FROM ingest_finish($f, 2, 8, decode(repeat('11', 32), 'hex'))" \
+    -c "COMMIT")
+[ "$refused" = none ] || fail "the batch was refused for $refused (its opening event 40 days ago not read)"
+got=$(sql "SELECT string_agg(state || ' ' || (started_at < now() - interval '39 days'), ',' ORDER BY id = '$v3' DESC, id = '$v4' DESC)
+           FROM visits WHERE id IN ('$v3', '$v4', '$v5')")
+[ "$got" = "rated true,rated false,ended false" ] ||
+    fail "visits across months rebuilt as '$got', not 'rated true,rated false,ended false'"
+# history loaded newest first: the first receipt is still the earliest
+g=$(device g)
+v6=$(sql "SELECT gen_random_uuid()")
+sql "INSERT INTO events ($cols) VALUES $(row "$g" 1 "now()" visit.ended "'$v6'" "$old + interval '30 minutes'" 1801000)"
+sql "INSERT INTO events ($cols) VALUES $(row "$g" 2 "$old" visit.started "'$v6'" "$old" 1000)"
+[ "$(sql "SELECT received_at < now() - interval '39 days' FROM visit_first_received WHERE visit_key = '$v6'")" = t ] ||
+    fail "the first receipt of a key loaded newest first is not its earliest"
+sql "SELECT rebuild_visits(ARRAY['$v6']::uuid[])" >/dev/null
+[ "$(sql "SELECT state FROM visits WHERE id = '$v6'")" = ended ] || fail "v6 not rebuilt from both months"
 
 # ==== A card binding's resolution reads events by index (sql/0034) ====
 # review.sql's binding_resolve: the visits whose events read the card for the recipient.

@@ -70,6 +70,10 @@ allowed=(
     "complaint_transitions"
     # the legal transitions of a mobile brigade's trip (sql/0031): rules, not data
     "trip_transitions"
+    # when each visit key's first event was received (sql/0036): a key and a time, what
+    # bounds a read of the key's events to the months since; written by a trigger on
+    # events (as the owner), read by the rebuild, which a provider's scope must not narrow
+    "visit_first_received"
 )
 allowed_sql=$(printf "'%s'," "${allowed[@]}")
 allowed_sql=${allowed_sql%,}
