@@ -13,7 +13,9 @@
  * (tests/mutants: changes.seal_lock).
  *
  * Also: what the real paths write (an uploaded visit, a correction, a register), the
- * manager's feed is their provider's only, a bad cursor or limit is 400, a worker 403. */
+ * manager's feed is their provider's only, a bad cursor or limit is 400, a worker 403; the
+ * retention: changes past the region's days go oldest first, held by a pending webhook
+ * delivery, and a cursor below them is 410 (sql/0037). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <setjmp.h>
@@ -419,6 +421,89 @@ static void test_bad_cursor_limit_and_roles(void **state)
     harness.session = &authority;
 }
 
+/* ==== Retention (sql/0037) ==== */
+
+static long position_at(int offset)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT position FROM changes ORDER BY position OFFSET %d LIMIT 1",
+             offset);
+    return cf_harness_sql_long(&harness, sql);
+}
+
+/* The oldest change still kept (the first of the feed without a cursor), or -1. */
+static long long first_in_feed(void)
+{
+    cJSON *body = page("", 1);
+    const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItem(body, "changes"), 0);
+    long long at = first ? cursor_position(cf_json_str(first, "cursor")) : -1;
+    cJSON_Delete(body);
+    return at;
+}
+
+/* The changes of the feed's first positions, made 91 days old: with the region's 90 days
+ * they go oldest first, but not past one with a webhook delivery pending, which stays with
+ * every change after it until it is delivered; with 200 days none goes. A cursor below what
+ * went is 410 cursor-expired with oldest_cursor (the consumer missed changes); at it, or
+ * none, the feed goes on from the oldest kept. Run by hand first (carefactd's upkeep may run
+ * the same function meanwhile, so the state is checked, not who removed it), then left to
+ * the upkeep. */
+static void test_retention(void **state)
+{
+    (void)state;
+    harness.session = &authority;
+    long lowest = position_at(0), pinned = position_at(3), aged = position_at(6);
+    long after_aged = position_at(7);
+    assert_true(lowest > 0 && pinned > lowest + 1 && after_aged > aged);
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO webhook_subscriptions (id, region_id, url, events, secret, enabled, "
+             "  created_by) VALUES ('e0000000-0000-4000-8000-000000000001', '" REGION "', "
+             "  'http://127.0.0.1:9/hook', '{visit.changed}', repeat('s', 32), false, 'test');"
+             "INSERT INTO webhook_deliveries (subscription_id, change_id, order_key) "
+             "  SELECT 'e0000000-0000-4000-8000-000000000001', id, order_key FROM changes "
+             "  WHERE position = %ld;"
+             "UPDATE regions SET changes_keep_days = 200;"
+             "UPDATE changes SET changed_at = now() - interval '91 days' WHERE position <= %ld",
+             pinned, aged);
+    assert_int_equal(cf_harness_sql(&harness, sql), 0);
+    assert_int_equal(cf_harness_sql_long(&harness, "SELECT changes_expire()"), 0);
+    assert_int_equal(first_in_feed(), lowest);
+
+    assert_int_equal(cf_harness_sql(&harness, "UPDATE regions SET changes_keep_days = 90"), 0);
+    cf_harness_sql_long(&harness, "SELECT changes_expire()");
+    assert_int_equal(first_in_feed(), pinned);
+    long through = cf_harness_sql_long(&harness, "SELECT through FROM changes_expired");
+    assert_int_equal(through, position_at(0) - 1);
+    assert_int_equal(cf_harness_sql_long(&harness, "SELECT count(*) FROM webhook_deliveries d "
+                                                   "JOIN changes c ON c.id = d.change_id "
+                                                   "WHERE d.status = 'pending'"),
+                     1);
+    char cursor[64], path[128], oldest[64];
+    snprintf(oldest, sizeof oldest, "c1.%ld", through);
+    snprintf(path, sizeof path, "/api/v1/changes?cursor=c1.%ld", lowest);
+    cJSON *gone = cf_api_json(&harness, "GET", path, NULL, 410);
+    assert_string_equal(cf_json_str(gone, "oldest_cursor"), oldest);
+    cf_api_expect_problem(gone, "cursor-expired", "cursor");
+    snprintf(cursor, sizeof cursor, "c1.%ld", through);
+    cJSON *next = page(cursor, 1);
+    const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItem(next, "changes"), 0);
+    assert_non_null(first);
+    assert_int_equal(cursor_position(cf_json_str(first, "cursor")), pinned);
+    cJSON_Delete(next);
+
+    /* delivered: it goes, with the aged changes after it and its delivery; the next stays.
+     * Left to carefactd's upkeep this time (every 5 s). */
+    assert_int_equal(cf_harness_sql(&harness, "UPDATE webhook_deliveries SET status = "
+                                              "'delivered', delivered_at = now()"),
+                     0);
+    for (int i = 0; i < 150 && first_in_feed() != after_aged; i++)
+        nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
+    assert_int_equal(first_in_feed(), after_aged);
+    assert_int_equal(cf_harness_sql_long(&harness, "SELECT through FROM changes_expired"), aged);
+    assert_int_equal(cf_harness_sql_long(&harness, "SELECT count(*) FROM webhook_deliveries"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -427,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_visit_update_without_change),
         cmocka_unit_test(test_manager_reads_own_provider_only),
         cmocka_unit_test(test_bad_cursor_limit_and_roles),
+        cmocka_unit_test(test_retention),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

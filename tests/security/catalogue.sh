@@ -74,6 +74,8 @@ allowed=(
     # bounds a read of the key's events to the months since; written by a trigger on
     # events (as the owner), read by the rebuild, which a provider's scope must not narrow
     "visit_first_received"
+    # the change feed's horizon (sql/0037): one position, below which changes may be gone
+    "changes_expired"
 )
 allowed_sql=$(printf "'%s'," "${allowed[@]}")
 allowed_sql=${allowed_sql%,}

@@ -100,6 +100,34 @@ static void reply_page(struct be_request *req, const PGresult *res, long long fr
     be_reply_json(req, 200, body);
 }
 
+/* How far the feed's oldest changes were removed (sql/0037): read after the page, so a
+ * removal that raced it is seen and the page is not given out with a gap before it. */
+static int expired_through(struct be_request *req, long long *through)
+{
+    PGresult *res = PQexec(req->db, sql_changes_expired_through);
+    int ok = be_db_check(req, res, PGRES_TUPLES_OK) && PQntuples(res) == 1;
+    if (ok)
+        *through = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
+/* A cursor older than what the feed keeps: the consumer has missed changes, and must read
+ * the current state again (the lists) and go on from the oldest change kept. */
+static void reply_expired(struct be_request *req, long long through)
+{
+    char cursor[BE_FEED_CURSOR_MAX];
+    be_feed_cursor_format(through, cursor);
+    cJSON *extra = cJSON_CreateObject();
+    if (extra)
+        cJSON_AddStringToObject(extra, "oldest_cursor", cursor);
+    be_reply_problem(req, 410, "cursor-expired", "The cursor is older than the changes kept",
+                     "The changes after this cursor were removed when they passed the region's "
+                     "retention (changes_keep_days). Read the current state again through the "
+                     "lists, then go on from oldest_cursor.",
+                     "cursor", extra);
+}
+
 static void handle_changes(struct be_request *req)
 {
     char cursor[BE_FEED_CURSOR_MAX + 8] = "", limit[8] = "";
@@ -130,8 +158,11 @@ static void handle_changes(struct be_request *req)
     snprintf(n_text, sizeof n_text, "%ld", n);
     const char *values[2] = {from_text, n_text};
     PGresult *res = PQexecParams(req->db, sql_changes_page, 2, NULL, values, NULL, NULL, 0);
-    if (!be_db_check(req, res, PGRES_TUPLES_OK))
+    long long through = 0;
+    if (!be_db_check(req, res, PGRES_TUPLES_OK) || expired_through(req, &through))
         be_reply_db_error(req, req->db, "changes");
+    else if (from > 0 && from < through)
+        reply_expired(req, through);
     else
         reply_page(req, res, from, n);
     PQclear(res);

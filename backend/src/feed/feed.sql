@@ -8,3 +8,8 @@
 SELECT position, kind, subject_id, op, provider_id, region_id,
        to_char(changed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), data
 FROM changes_page($1::bigint, $2::int)
+
+-- name: changes_expired_through
+-- Every change at or below this position may have been removed (sql/0037): a cursor below
+-- it has missed changes. Read after the page, so a removal racing the page is seen.
+SELECT through FROM changes_expired

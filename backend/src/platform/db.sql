@@ -51,8 +51,9 @@ SELECT EXISTS (SELECT 1 FROM visit_integrity_queue WHERE worker_id = $1::uuid)
 
 -- name: upkeep
 -- Not prepared: the upkeep's pass (upkeep.c), as '*': the month partitions of events
--- ahead, then every queued integrity judgement (what an instance that died left)
-SELECT events_partitions_ensure(), visit_integrity_drain()
+-- ahead, every queued integrity judgement (what an instance that died left), then the
+-- change feed's expired changes (sql/0037)
+SELECT events_partitions_ensure(), visit_integrity_drain(), changes_expire()
 
 -- name: serving_role
 -- Not prepared: read once at start-up by be_db_check_serving_role. The role, whether it

@@ -6,7 +6,9 @@
  *   - visit_integrity_drain(): the integrity judgements queued by uploads whose own
  *     judging did not run -- this instance or another died between an upload's COMMIT
  *     and its judging, or the judging failed (sql/0014_growth.sql). The first pass, at
- *     start, is what makes a verdict never lost.
+ *     start, is what makes a verdict never lost;
+ *   - changes_expire(): the change feed's changes past the region's retention, oldest
+ *     first, at most 5,000 a pass (sql/0037_changes_retention.sql).
  * Several instances may run it at once: both functions take their own locks. */
 #include "be/upkeep.h"
 
@@ -40,14 +42,16 @@ void be_upkeep_pass(const char *conninfo)
     }
     PGresult *res = PQexec(conn, sql_upkeep);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        be_log_str("error", "upkeep failed (partitions of events, integrity queue)", "error",
-                   PQerrorMessage(conn));
+        be_log_str("error", "upkeep failed (partitions of events, integrity queue, change feed)",
+                   "error", PQerrorMessage(conn));
     } else if (PQntuples(res) == 1 && (strcmp(PQgetvalue(res, 0, 0), "0") != 0 ||
-                                       strcmp(PQgetvalue(res, 0, 1), "0") != 0)) {
+                                       strcmp(PQgetvalue(res, 0, 1), "0") != 0 ||
+                                       strcmp(PQgetvalue(res, 0, 2), "0") != 0)) {
         cJSON *fields = cJSON_CreateObject();
         if (fields) {
             cJSON_AddStringToObject(fields, "partitions_created", PQgetvalue(res, 0, 0));
             cJSON_AddStringToObject(fields, "integrity_uploads_judged", PQgetvalue(res, 0, 1));
+            cJSON_AddStringToObject(fields, "changes_expired", PQgetvalue(res, 0, 2));
         }
         be_log("info", "upkeep", fields);
     }
