@@ -4,7 +4,8 @@
  * machine) than the harness's requests (127.0.0.1), as they would from other hosts.
  * Each time /healthz and a device upload must still answer at once, and the offenders
  * must be answered (429 or 408 problem+json) and closed within the configured
- * deadlines, the refusals counted in /metrics. The server runs with its default 16
+ * deadlines, the refusals counted in /metrics. Once every thread holds a connection,
+ * answers close their connections so clients take turns. The server runs with its default 16
  * threads (so 8 connections per address) and short deadlines to keep the test short. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -459,6 +460,72 @@ static void test_trusted_proxy(void **state)
     expect_service("behind the trusted proxy");
 }
 
+/* ==== Taking turns ==== */
+
+/* One request over a new connection from source; true when the server closed the
+ * connection right after the answer, false when it kept it open (keep-alive: civetweb
+ * closes an idle one only after its keep_alive_timeout_ms, 500 ms). The answer may wait
+ * for a thread first. */
+static bool answer_closes(const char *source)
+{
+    int fd = connect_from(source);
+    static const char request[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    assert_int_equal(write(fd, request, sizeof request - 1), (ssize_t)(sizeof request - 1));
+    char answer[2048] = "";
+    size_t len = 0;
+    bool closed = false;
+    double deadline = now_s() + 3.0, answered = 0;
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    while (!closed && now_s() < deadline && (answered == 0 || now_s() < answered + 0.2)) {
+        if (poll(&pfd, 1, 10) != 1)
+            continue;
+        ssize_t n = read(fd, answer + len, sizeof answer - 1 - len);
+        if (n <= 0) {
+            closed = true;
+        } else {
+            len += (size_t)n;
+            answer[len] = '\0';
+            if (answered == 0)
+                answered = now_s();
+        }
+    }
+    close(fd);
+    if (strncmp(answer, "HTTP/1.1 200 ", 13) != 0)
+        fail_msg("/healthz from %s answered: %s", source, answer);
+    return closed;
+}
+
+/* Wait until the server's worker threads hold want connections (the one asking counted). */
+static void wait_held(long want)
+{
+    double deadline = now_s() + 1.5;
+    long held = -1;
+    while ((held = metric("\ncarefact_connections_held ")) != want && now_s() < deadline)
+        nanosleep(&(struct timespec){.tv_nsec = 20 * 1000 * 1000}, NULL);
+    if (held != want)
+        fail_msg("worker threads hold %ld connections, want %ld", held, want);
+}
+
+/* While a thread is free, an answer keeps its connection open (keep-alive). Once every
+ * thread holds a connection (here: 15 idle sockets from two addresses, within their caps,
+ * and the request's own), the answer closes its connection, so the client's next request
+ * queues behind the others instead of being served first (http.c, held connections). */
+static void test_turns_when_every_thread_is_held(void **state)
+{
+    (void)state;
+    assert_false(answer_closes("127.0.0.5"));
+    int idle[15];
+    for (int i = 0; i < 15; i++)
+        idle[i] = connect_from(i < PER_ADDRESS ? "127.0.0.2" : "127.0.0.3");
+    wait_held(16); /* the idle ones and the harness's asking */
+    assert_true(answer_closes("127.0.0.5"));
+    for (int i = 0; i < 15; i++)
+        close(idle[i]);
+    wait_held(1);
+    assert_false(answer_closes("127.0.0.5"));
+    expect_service("after taking turns");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -467,6 +534,7 @@ int main(void)
         cmocka_unit_test(test_refused_body_not_drained_forever),
         cmocka_unit_test(test_streams),
         cmocka_unit_test(test_trusted_proxy),
+        cmocka_unit_test(test_turns_when_every_thread_is_held),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -15,6 +15,10 @@ void be_metrics_db_error(void);
  * whole request head: the header deadline, or a client that left), "slow-body" (closed
  * after 408: the body's progress deadline). */
 void be_metrics_connection_refused(const char *reason);
+/* Connections held by worker threads now (+1 when a worker takes one, -1 when it is
+ * closed); returns the count after the change. The edge takes turns when it reaches the
+ * threads (http.c). */
+int be_metrics_connections_held(int delta);
 
 /* The method and pattern of route i of the table the metrics are rendered for. */
 typedef void (*be_metrics_route_name)(const void *ctx, size_t i, const char **method,

@@ -38,6 +38,7 @@ static atomic_ulong db_errors;
 static const char *const connection_reasons[] = {"address-cap", "no-request", "slow-body"};
 #define CONNECTION_REASONS (sizeof connection_reasons / sizeof connection_reasons[0])
 static atomic_ulong connections_refused[CONNECTION_REASONS];
+static atomic_int connections_held;
 
 void be_metrics_request(size_t route_index, int status, double seconds)
 {
@@ -79,6 +80,11 @@ void be_metrics_connection_refused(const char *reason)
     for (size_t i = 0; i < CONNECTION_REASONS; i++)
         if (strcmp(connection_reasons[i], reason) == 0)
             atomic_fetch_add(&connections_refused[i], 1);
+}
+
+int be_metrics_connections_held(int delta)
+{
+    return atomic_fetch_add(&connections_held, delta) + delta;
 }
 
 struct text {
@@ -158,5 +164,11 @@ char *be_metrics_render(size_t route_count, be_metrics_route_name route_name, co
     for (size_t i = 0; i < CONNECTION_REASONS; i++)
         append(&t, "carefact_connections_refused_total{reason=\"%s\"} %lu\n", connection_reasons[i],
                atomic_load(&connections_refused[i]));
+    append(&t,
+           "# HELP carefact_connections_held Connections held by worker threads now (at the "
+           "threads, every answer closes its connection: clients take turns).\n"
+           "# TYPE carefact_connections_held gauge\n"
+           "carefact_connections_held %d\n",
+           atomic_load(&connections_held));
     return t.buf;
 }
