@@ -471,7 +471,13 @@ static void test_retention(void **state)
     assert_int_equal(first_in_feed(), lowest);
 
     assert_int_equal(cf_harness_sql(&harness, "UPDATE regions SET changes_keep_days = 90"), 0);
-    cf_harness_sql_long(&harness, "SELECT changes_expire()");
+    /* by hand; if the upkeep holds the expiry's lock at that moment, its pass does it */
+    for (int i = 0; i < 150; i++) {
+        cf_harness_sql_long(&harness, "SELECT changes_expire()");
+        if (first_in_feed() == pinned)
+            break;
+        nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
+    }
     assert_int_equal(first_in_feed(), pinned);
     long through = cf_harness_sql_long(&harness, "SELECT through FROM changes_expired");
     assert_int_equal(through, position_at(0) - 1);
