@@ -26,7 +26,7 @@ CREATE INDEX webhook_deliveries_change ON webhook_deliveries (change_id);
 -- Whether a change may go now.
 CREATE FUNCTION change_expired(p_changed_at timestamptz, p_keep_days integer, p_pending boolean)
 RETURNS boolean
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$ -- now(): the transaction's time
     SELECT NOT p_pending AND p_changed_at < now() - make_interval(days => p_keep_days)
 $$;
 
@@ -40,37 +40,27 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     mark bigint;
     last bigint;
+    o record;
     n integer;
 BEGIN
     IF NOT pg_try_advisory_xact_lock(hashtext('carefact.changes_expire')) THEN
         RETURN 0;
     END IF;
     mark := changes_low_water(); -- once: it reads pg_locks
-    -- nothing due (the usual pass): one look at the oldest change
-    IF NOT EXISTS (SELECT 1 FROM (SELECT c.id, c.changed_at, c.region_id FROM changes c
-                                  WHERE c.position IS NOT NULL AND c.position < mark
-                                  ORDER BY c.position LIMIT 1) o
-                   JOIN regions r ON r.id = o.region_id
-                   WHERE change_expired(o.changed_at, r.changes_keep_days,
-                                        EXISTS (SELECT 1 FROM webhook_deliveries d
-                                                WHERE d.change_id = o.id
-                                                  AND d.status = 'pending'))) THEN
-        RETURN 0;
-    END IF;
-    -- the oldest settled changes (below the feed's low-water mark: committed, numbered)
-    WITH head AS MATERIALIZED (
-        SELECT c.position,
-               change_expired(c.changed_at, r.changes_keep_days,
-                              EXISTS (SELECT 1 FROM webhook_deliveries d
-                                      WHERE d.change_id = c.id AND d.status = 'pending'))
-                   AS expired
-        FROM changes c JOIN regions r ON r.id = c.region_id
-        WHERE c.position IS NOT NULL AND c.position < mark
-        ORDER BY c.position LIMIT p_limit
-    )
-    SELECT max(h.position) INTO last FROM head h
-    WHERE h.position < coalesce((SELECT min(k.position) FROM head k WHERE NOT k.expired),
-                                9223372036854775807);
+    -- the oldest settled changes (below the feed's low-water mark: committed, numbered),
+    -- in order, up to the first that must stay: a pass with nothing due reads only the
+    -- oldest (and the loop's prefetch)
+    FOR o IN SELECT ch.position,
+                    change_expired(ch.changed_at, r.changes_keep_days,
+                                   EXISTS (SELECT 1 FROM webhook_deliveries d
+                                           WHERE d.change_id = ch.id AND d.status = 'pending'))
+                        AS expired
+             FROM changes ch JOIN regions r ON r.id = ch.region_id
+             WHERE ch.position IS NOT NULL AND ch.position < mark
+             ORDER BY ch.position LIMIT p_limit LOOP
+        EXIT WHEN NOT o.expired;
+        last := o.position;
+    END LOOP;
     IF last IS NULL THEN
         RETURN 0;
     END IF;
